@@ -1,0 +1,206 @@
+//! The command line: `flowlab run` (headless, with a progress bar and a summary) and
+//! `flowlab check` (validate only). Bad input exits with code 2 and a message saying where and
+//! what; it never panics.
+
+use crate::runner::Simulation;
+use crate::scenario::{self, Scenario, ScenarioError};
+use crate::sim::dist::{Nanos, SEC};
+use crate::sim::metrics::{HEADER, Recorder, Sink};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Watch backpressure and flow control happen: a deterministic simulation of distributed systems.
+#[derive(Parser, Debug)]
+#[command(name = "flowlab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario headless, as fast as the machine allows, and print a summary.
+    Run(RunArgs),
+    /// Validate scenario files without running them.
+    Check {
+        /// Scenario files (RON).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+}
+
+/// Options of `flowlab run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Scenario file (RON).
+    pub scenario: PathBuf,
+    /// Simulated seconds (default: the scenario's sim.duration_s).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Root seed (default: the scenario's sim.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write metrics as CSV (t,entity,metric,value) to this file.
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
+    /// Metrics sampling interval in seconds (default: the scenario's sim.sample_every_s).
+    #[arg(long)]
+    pub sample_every: Option<f64>,
+    /// Check conservation (generated = ended + in system) every tick.
+    #[arg(long)]
+    pub verify: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        None => {
+            // The desktop app is not built yet; until then plain `flowlab` prints help.
+            let _ = <Cli as clap::CommandFactory>::command().print_help();
+            println!();
+            ExitCode::SUCCESS
+        }
+        Some(Command::Check { scenarios }) => check(&scenarios),
+        Some(Command::Run(args)) => run(&args),
+    }
+}
+
+fn check(paths: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for p in paths {
+        match scenario::load(p) {
+            Ok(s) => println!("{}: ok ({}: {} sources, {} components, {} links)", p.display(), s.name, s.sources.len(), s.components.len(), s.links.len()),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
+}
+
+/// Applies command-line overrides, re-validating them as scenario fields.
+fn apply_overrides(mut s: Scenario, args: &RunArgs, path: &Path) -> Result<Scenario, ScenarioError> {
+    let mut problems = vec![];
+    if let Some(d) = args.duration {
+        if !(d.is_finite() && d > 0.0 && d <= 1e7) {
+            problems.push(scenario::Problem {
+                field: "--duration".into(),
+                message: format!("{d} is not a usable duration"),
+                hint: "give simulated seconds in (0, 10000000]".into(),
+            });
+        }
+        s.sim.duration_s = d;
+        s.sim.warmup_s = s.sim.warmup_s.min(d * 0.5);
+    }
+    if let Some(seed) = args.seed {
+        s.sim.seed = seed;
+    }
+    if let Some(e) = args.sample_every {
+        if !(e.is_finite() && e > 0.0 && e <= 1e6) {
+            problems.push(scenario::Problem {
+                field: "--sample-every".into(),
+                message: format!("{e} is not a usable interval"),
+                hint: "give seconds in (0, 1000000]".into(),
+            });
+        }
+        s.sim.sample_every_s = e;
+    }
+    if problems.is_empty() {
+        problems = scenario::validate(&s);
+    }
+    if problems.is_empty() {
+        Ok(s)
+    } else {
+        Err(ScenarioError::Invalid { path: path.to_path_buf(), problems })
+    }
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let s = match scenario::load(&args.scenario).and_then(|s| apply_overrides(s, args, &args.scenario)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let duration = (s.sim.duration_s * SEC).round() as Nanos;
+    let name = s.name.clone();
+    let mut sim = Simulation::new(s);
+    sim.check_conservation(args.verify);
+    if let Some(path) = &args.metrics {
+        match std::fs::File::create(path) {
+            Ok(f) => {
+                let mut w = std::io::BufWriter::new(f);
+                if let Err(e) = w.write_all(HEADER.as_bytes()) {
+                    eprintln!("error: {}: cannot write metrics: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+                sim.world_mut().resource_mut::<Recorder>().set_sink(Sink::Writer(Box::new(w)));
+            }
+            Err(e) => {
+                eprintln!("error: {}: cannot create metrics file: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(duration / 1_000_000) };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} sim ms  {elapsed_precise} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(name);
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    sim.run_until(duration, |w| {
+        let now = w.resource::<crate::sim::SimClock>().now / 1_000_000;
+        if now >= last + 250 {
+            bar.set_position(now);
+            last = now;
+        }
+    });
+    bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+
+    let mut rec = sim.world_mut().resource_mut::<Recorder>();
+    rec.flush();
+    let write_error = rec.error.clone();
+    let summary = sim.summary();
+    print!("{}", summary.render());
+    println!(
+        "ran {:.1} simulated s in {:.2} wall s ({:.1}x real time)",
+        summary.system.seconds,
+        wall,
+        summary.system.seconds / wall.max(1e-9)
+    );
+    if let Some(e) = write_error {
+        eprintln!("error: writing metrics failed: {e}");
+        return ExitCode::from(1);
+    }
+    let violations = sim.violations();
+    if !violations.is_empty() {
+        eprintln!("error: conservation check failed (a bug in flowlab, please report):");
+        for v in violations {
+            eprintln!("  {v}");
+        }
+        return ExitCode::from(3);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,279 @@
+//! Headless runs: build the simulation of a scenario without any window, step it as fast as the
+//! machine allows, and summarise. The CLI, the tests and the benchmarks all go through here, so
+//! they exercise the same code path as the app.
+
+use crate::scenario::Scenario;
+use crate::sim::dist::{Nanos, SEC};
+use crate::sim::instance::Instance;
+use crate::sim::metrics::{ComponentLatency, Recorder, Sink, SystemLatency};
+use crate::sim::request::Outcome;
+use crate::sim::source::Source;
+use crate::sim::topology::Topology;
+use crate::sim::verify::Conservation;
+use crate::sim::{SimClock, SimPlugin, SimTick};
+use bevy::prelude::*;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use hdrhistogram::Histogram;
+
+/// A simulation of one scenario, stepped by hand.
+pub struct Simulation {
+    /// The Bevy app holding the world.
+    pub app: App,
+}
+
+impl Simulation {
+    /// Spawns the scenario (already validated).
+    pub fn new(scenario: Scenario) -> Self {
+        let mut app = App::new();
+        app.add_plugins(SimPlugin { scenario });
+        Self { app }
+    }
+
+    /// The world, to read state.
+    pub fn world(&self) -> &World {
+        self.app.world()
+    }
+
+    /// The world, to change settings (sinks, conservation checks, what-if edits).
+    pub fn world_mut(&mut self) -> &mut World {
+        self.app.world_mut()
+    }
+
+    /// Current simulation time (ns).
+    pub fn now(&self) -> Nanos {
+        self.world().resource::<SimClock>().now
+    }
+
+    /// Runs one tick.
+    pub fn step(&mut self) {
+        self.app.world_mut().run_schedule(SimTick);
+    }
+
+    /// Runs whole ticks until the clock reaches `t` (ns), calling `each` after every tick.
+    pub fn run_until(&mut self, t: Nanos, mut each: impl FnMut(&World)) {
+        while self.now() < t {
+            self.step();
+            each(self.world());
+        }
+    }
+
+    /// Runs for `seconds` of simulated time.
+    pub fn run_for(&mut self, seconds: f64) {
+        let t = self.now() + (seconds * SEC).round() as Nanos;
+        self.run_until(t, |_| {});
+    }
+
+    /// Turns the per-tick conservation check on or off.
+    pub fn check_conservation(&mut self, on: bool) {
+        self.world_mut().resource_mut::<Conservation>().enabled = on;
+    }
+
+    /// Conservation violations found so far.
+    pub fn violations(&self) -> Vec<String> {
+        self.world().resource::<Conservation>().violations.clone()
+    }
+
+    /// Keeps the metrics CSV in memory (see `metrics_csv`).
+    pub fn keep_metrics(&mut self) {
+        self.world_mut().resource_mut::<Recorder>().set_sink(Sink::Memory(String::new()));
+    }
+
+    /// The metrics CSV with its header, if kept in memory.
+    pub fn metrics_csv(&self) -> Option<String> {
+        self.world()
+            .resource::<Recorder>()
+            .csv()
+            .map(|s| format!("{}{s}", crate::sim::metrics::HEADER))
+    }
+
+    /// SHA-256 of the metrics CSV so far.
+    pub fn metrics_digest(&self) -> String {
+        self.world().resource::<Recorder>().digest()
+    }
+
+    /// Totals so far.
+    pub fn summary(&mut self) -> Summary {
+        let world = self.app.world_mut();
+        let topo = world.resource::<Topology>().clone();
+        let unit = topo.unit;
+        let now = world.resource::<SimClock>().now;
+        let peaks = world.resource::<Recorder>().peak_queue.clone();
+        let mut system = SystemSummary {
+            seconds: now as f64 / SEC,
+            ..default()
+        };
+        for &e in &topo.sources {
+            let s = world.get::<Source>(e).expect("source entity");
+            let c = s.counters;
+            system.generated += c.generated * unit;
+            system.attempts += c.attempts * unit;
+            system.retries += c.retries * unit;
+            system.in_system += s.live * unit;
+            system.late_responses += c.late_responses * unit;
+            for o in Outcome::ALL {
+                system.ended[o as usize] += c.ended[o as usize] * unit;
+            }
+        }
+        let lat = &world.resource::<SystemLatency>().total;
+        system.latency_ms = quantiles(lat);
+        system.mean_latency_ms = if lat.is_empty() { 0.0 } else { lat.mean() / 1e6 };
+        let mut components = vec![];
+        for c in &topo.components {
+            let mut row = ComponentSummary {
+                name: c.name.clone(),
+                peak_queue: peaks[c.index as usize],
+                ..default()
+            };
+            for &e in &c.instances {
+                let i = world.get::<Instance>(e).expect("instance entity");
+                let k = i.counters;
+                row.arrivals += k.arrivals * unit;
+                row.served += k.served * unit;
+                row.ok += k.ok * unit;
+                row.goodput += k.ok_in_time * unit;
+                row.dropped += k.dropped * unit;
+                row.failed += k.failed * unit;
+                row.errors += k.errors * unit;
+                row.wasted += k.wasted * unit;
+                row.crashes += k.crashes;
+            }
+            system.wasted += row.wasted;
+            let h = &world.get::<ComponentLatency>(c.entity).expect("latency").total;
+            row.latency_ms = quantiles(h);
+            row.mean_latency_ms = if h.is_empty() { 0.0 } else { h.mean() / 1e6 };
+            components.push(row);
+        }
+        Summary { system, components }
+    }
+}
+
+fn quantiles(h: &Histogram<u64>) -> [f64; 3] {
+    if h.is_empty() {
+        return [0.0; 3];
+    }
+    [0.5, 0.95, 0.99].map(|q| h.value_at_quantile(q) as f64 / 1e6)
+}
+
+/// Whole-system totals (real requests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemSummary {
+    /// Simulated seconds.
+    pub seconds: f64,
+    /// Logical requests created.
+    pub generated: u64,
+    /// Attempts sent.
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Logical requests ended, by outcome (`Outcome as usize`).
+    pub ended: [u64; 5],
+    /// Still in progress at the end.
+    pub in_system: u64,
+    /// Services completed after the client gave up.
+    pub wasted: u64,
+    /// Responses that arrived after the client gave up.
+    pub late_responses: u64,
+    /// p50, p95, p99 end-to-end latency of completed requests (ms).
+    pub latency_ms: [f64; 3],
+    /// Mean end-to-end latency of completed requests (ms).
+    pub mean_latency_ms: f64,
+}
+
+impl SystemSummary {
+    /// Logical requests ended with `o`.
+    pub fn ended(&self, o: Outcome) -> u64 {
+        self.ended[o as usize]
+    }
+}
+
+/// Per-component totals (real requests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComponentSummary {
+    /// Name.
+    pub name: String,
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Local services completed.
+    pub served: u64,
+    /// Successful departures.
+    pub ok: u64,
+    /// Successful departures before the client's deadline.
+    pub goodput: u64,
+    /// Dropped here (queue full).
+    pub dropped: u64,
+    /// Failed here (crash, instance down).
+    pub failed: u64,
+    /// Departures with any error (including failures downstream).
+    pub errors: u64,
+    /// Services completed after the client gave up.
+    pub wasted: u64,
+    /// Highest total queue.
+    pub peak_queue: u64,
+    /// Out-of-memory crashes.
+    pub crashes: u64,
+    /// p50, p95, p99 time in the component (ms).
+    pub latency_ms: [f64; 3],
+    /// Mean time in the component (ms).
+    pub mean_latency_ms: f64,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Whole system.
+    pub system: SystemSummary,
+    /// Per component, in scenario order.
+    pub components: Vec<ComponentSummary>,
+}
+
+impl Summary {
+    /// The component called `name`.
+    pub fn component(&self, name: &str) -> Option<&ComponentSummary> {
+        self.components.iter().find(|c| c.name == name)
+    }
+
+    /// The summary as text tables.
+    pub fn render(&self) -> String {
+        let s = &self.system;
+        let mut sys = Table::new();
+        sys.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "simulated", "generated", "completed", "dropped", "rejected", "failed", "timed out",
+            "in system", "retries", "wasted", "p50 ms", "p99 ms",
+        ]);
+        sys.add_row(vec![
+            format!("{:.1} s", s.seconds),
+            s.generated.to_string(),
+            s.ended(Outcome::Completed).to_string(),
+            s.ended(Outcome::Dropped).to_string(),
+            s.ended(Outcome::Rejected).to_string(),
+            s.ended(Outcome::Failed).to_string(),
+            s.ended(Outcome::TimedOut).to_string(),
+            s.in_system.to_string(),
+            s.retries.to_string(),
+            s.wasted.to_string(),
+            format!("{:.2}", s.latency_ms[0]),
+            format!("{:.2}", s.latency_ms[2]),
+        ]);
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "component", "served", "goodput", "dropped", "failed", "errors", "wasted", "p50 ms",
+            "p99 ms", "peak queue", "crashes",
+        ]);
+        for c in &self.components {
+            t.add_row(vec![
+                c.name.clone(),
+                c.served.to_string(),
+                c.goodput.to_string(),
+                c.dropped.to_string(),
+                c.failed.to_string(),
+                c.errors.to_string(),
+                c.wasted.to_string(),
+                format!("{:.2}", c.latency_ms[0]),
+                format!("{:.2}", c.latency_ms[2]),
+                c.peak_queue.to_string(),
+                c.crashes.to_string(),
+            ]);
+        }
+        format!("System\n{sys}\nComponents\n{t}\n")
+    }
+}

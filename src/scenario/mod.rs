@@ -1,0 +1,692 @@
+//! Scenario files: the RON format people write, parsed into plain structs (no Bevy types) and
+//! validated before anything is spawned. Every field is documented in `docs/SCENARIO_FORMAT.md`.
+
+mod validate;
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub use validate::validate;
+
+/// A whole scenario: the system to simulate and how to run it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name shown in summaries.
+    pub name: String,
+    /// Free text explaining what the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Clock, seed, sampling and scaling settings.
+    #[serde(default)]
+    pub sim: SimSettings,
+    /// Traffic sources (clients).
+    pub sources: Vec<SourceSpec>,
+    /// Servers: load balancers, services, caches, databases, queues, external APIs.
+    pub components: Vec<ComponentSpec>,
+    /// Directed edges between sources/components.
+    pub links: Vec<LinkSpec>,
+}
+
+/// Clock, seed, sampling and scaling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimSettings {
+    /// Length of one fixed simulation tick in milliseconds (default 1).
+    pub tick_ms: f64,
+    /// How long `flowlab run` simulates, in seconds (default 60).
+    pub duration_s: f64,
+    /// Root seed every random stream is split from (default 1).
+    pub seed: u64,
+    /// Metrics sampling interval in seconds (default 1).
+    pub sample_every_s: f64,
+    /// One simulated request stands for this many real ones (default 1).
+    pub request_unit: u32,
+    /// Seconds at the start that fidelity checks ignore (default 0). Metrics still cover them.
+    pub warmup_s: f64,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        Self {
+            tick_ms: 1.0,
+            duration_s: 60.0,
+            seed: 1,
+            sample_every_s: 1.0,
+            request_unit: 1,
+            warmup_s: 0.0,
+        }
+    }
+}
+
+/// A traffic source: a population of clients with an arrival process, a rate schedule, a flow
+/// mix, a priority mix, a timeout and a retry policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// Unique name (shares the namespace with components).
+    pub name: String,
+    /// How arrivals are spaced (default Poisson).
+    #[serde(default)]
+    pub arrivals: Arrivals,
+    /// Requests per second (real requests) over time.
+    pub rate: RateSchedule,
+    /// Which routes requests take; weights are normalised.
+    pub flows: Vec<FlowSpec>,
+    /// Share of each priority class (default all MEDIUM).
+    #[serde(default)]
+    pub priorities: PriorityMix,
+    /// Client timeout and retries.
+    #[serde(default)]
+    pub client: ClientSpec,
+}
+
+/// Spacing of arrivals.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq)]
+pub enum Arrivals {
+    /// Exponential inter-arrival times (memoryless).
+    #[default]
+    Poisson,
+    /// Evenly spaced arrivals, 1/rate apart.
+    Deterministic,
+    /// Alternating ON/OFF periods with exponential lengths; Poisson during ON at a rate raised so
+    /// the long-run mean equals the schedule's rate.
+    Bursty {
+        /// Mean ON period in seconds.
+        on_s: f64,
+        /// Mean OFF period in seconds.
+        off_s: f64,
+    },
+}
+
+/// Arrival rate in real requests per second as a function of time.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum RateSchedule {
+    /// The same rate throughout.
+    Constant(f64),
+    /// Linear change from `from` to `to` between `start_s` and `end_s`.
+    Ramp {
+        /// Rate before `start_s`.
+        from: f64,
+        /// Rate after `end_s`.
+        to: f64,
+        /// Ramp start (s).
+        start_s: f64,
+        /// Ramp end (s).
+        end_s: f64,
+    },
+    /// `before` until `at_s`, then `after`.
+    Step {
+        /// Rate before the step.
+        before: f64,
+        /// Rate after the step.
+        after: f64,
+        /// Time of the step (s).
+        at_s: f64,
+    },
+    /// `base`, except `peak` from `start_s` for `duration_s`.
+    Spike {
+        /// Normal rate.
+        base: f64,
+        /// Rate during the spike.
+        peak: f64,
+        /// Spike start (s).
+        start_s: f64,
+        /// Spike length (s).
+        duration_s: f64,
+    },
+    /// `mean + amplitude * sin(2π t / period_s)`: a diurnal pattern.
+    Sine {
+        /// Mean rate.
+        mean: f64,
+        /// Swing either side of the mean (must not exceed it).
+        amplitude: f64,
+        /// Period (s).
+        period_s: f64,
+    },
+    /// Points `(t_s, rate)` joined by straight lines; flat before the first and after the last.
+    Piecewise(Vec<(f64, f64)>),
+}
+
+/// One flow (a kind of user request) and its route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowSpec {
+    /// Flow name, e.g. "browse".
+    pub name: String,
+    /// Relative share of this source's requests (default 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Components visited in order; each consecutive pair must be linked.
+    pub path: Vec<Hop>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// One step of a route.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum Hop {
+    /// Always the named component.
+    To(String),
+    /// One of several components, chosen per request with the given probabilities (sum 1).
+    OneOf(Vec<(String, f64)>),
+}
+
+/// Share of each priority class; normalised.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriorityMix {
+    /// Share of CRITICAL requests.
+    pub critical: f64,
+    /// Share of HIGH requests.
+    pub high: f64,
+    /// Share of MEDIUM requests.
+    pub medium: f64,
+    /// Share of LOW requests.
+    pub low: f64,
+}
+
+impl Default for PriorityMix {
+    fn default() -> Self {
+        Self {
+            critical: 0.0,
+            high: 0.0,
+            medium: 1.0,
+            low: 0.0,
+        }
+    }
+}
+
+/// The client behaviour of a source.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSpec {
+    /// The client gives up on an attempt after this many ms (default: waits forever).
+    pub timeout_ms: Option<f64>,
+    /// Retry policy (default: no retries).
+    pub retry: RetrySpec,
+}
+
+/// Retries with exponential backoff and jitter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySpec {
+    /// Attempts in all, the first included (default 1: no retry).
+    pub max_attempts: u32,
+    /// Backoff before the first retry, ms (default 100).
+    pub base_backoff_ms: f64,
+    /// Growth factor per retry (default 2).
+    pub multiplier: f64,
+    /// Cap on the backoff, ms (default 10000).
+    pub max_backoff_ms: f64,
+    /// Jitter applied to the backoff (default Full).
+    pub jitter: Jitter,
+    /// Which outcomes trigger a retry (default all failures).
+    pub on: Vec<RetryOn>,
+}
+
+impl Default for RetrySpec {
+    fn default() -> Self {
+        Self {
+            max_attempts: 1,
+            base_backoff_ms: 100.0,
+            multiplier: 2.0,
+            max_backoff_ms: 10_000.0,
+            jitter: Jitter::Full,
+            on: vec![
+                RetryOn::Dropped,
+                RetryOn::Rejected,
+                RetryOn::Failed,
+                RetryOn::TimedOut,
+            ],
+        }
+    }
+}
+
+/// Jitter flavours (AWS architecture blog naming).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
+pub enum Jitter {
+    /// Exactly the computed backoff.
+    None,
+    /// Uniform in [0, backoff].
+    #[default]
+    Full,
+    /// backoff/2 + uniform in [0, backoff/2].
+    Equal,
+}
+
+/// Outcomes a client may retry.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum RetryOn {
+    /// Queue full somewhere on the route.
+    Dropped,
+    /// Refused by a policy (503/429).
+    Rejected,
+    /// Crash or downstream failure.
+    Failed,
+    /// The client's timeout expired.
+    TimedOut,
+}
+
+/// What a component is; decides which fields apply.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum Kind {
+    /// Spreads requests over the instances of the next component with `strategy`.
+    LoadBalancer,
+    /// A web or application service.
+    Service,
+    /// Ends a request early with probability `hit_ratio`.
+    Cache,
+    /// A database.
+    Database,
+    /// A message queue or broker; usually sends on with `Async` links.
+    Queue,
+    /// A third-party API.
+    ExternalApi,
+}
+
+/// How a load balancer (or a plain sender) picks the instance of the next component.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Each instance in turn.
+    #[default]
+    RoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// The instance with the fewest requests queued or in service.
+    LeastOutstanding,
+}
+
+/// Waiting room of an instance.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum QueueSpec {
+    /// At most this many requests wait; the next one is dropped.
+    Bounded(u64),
+    /// No limit: the queue grows until memory runs out.
+    Unbounded,
+}
+
+/// Order in which queued requests are served.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum Discipline {
+    /// First come, first served.
+    #[default]
+    Fifo,
+    /// CRITICAL before HIGH before MEDIUM before LOW, FIFO within a class.
+    Priority,
+}
+
+/// A server component: a group of identical instances.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSpec {
+    /// Unique name.
+    pub name: String,
+    /// What it is.
+    pub kind: Kind,
+    /// Number of replicas (default 1).
+    #[serde(default = "one_u32")]
+    pub instances: u32,
+    /// Requests each instance serves at once (default 1).
+    #[serde(default = "one_u32")]
+    pub workers: u32,
+    /// Waiting room per instance (default Bounded(1000)).
+    #[serde(default = "default_queue")]
+    pub queue: QueueSpec,
+    /// Queue order (default Fifo).
+    #[serde(default)]
+    pub discipline: Discipline,
+    /// Service time per request.
+    pub service: ServiceSpec,
+    /// Resource engines of each instance.
+    #[serde(default)]
+    pub engines: EngineSpec,
+    /// Loss of efficiency at high utilization (default none).
+    #[serde(default)]
+    pub thrashing: Option<Thrashing>,
+    /// Seconds a crashed instance stays down before it restarts (default 30).
+    #[serde(default = "default_restart")]
+    pub restart_after_s: f64,
+    /// Cache only: share of requests answered here (default 0).
+    #[serde(default)]
+    pub hit_ratio: Option<f64>,
+    /// How this component picks the instance of the next one (LoadBalancer), and how senders
+    /// without a strategy spread over this one's instances (default RoundRobin).
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+fn default_queue() -> QueueSpec {
+    QueueSpec::Bounded(1000)
+}
+fn default_restart() -> f64 {
+    30.0
+}
+
+/// Service time: a given mean, or the time implied by per-request demands on the engines.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSpec {
+    /// Mean service time per request in ms; when absent it follows from `demand`.
+    pub mean_ms: Option<f64>,
+    /// Distribution shape around the mean (default Exponential).
+    pub shape: Shape,
+    /// Per-request resource demands.
+    pub demand: Demand,
+}
+
+/// Shape of a random duration with a given mean.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
+pub enum Shape {
+    /// Memoryless (coefficient of variation 1).
+    #[default]
+    Exponential,
+    /// Always exactly the mean.
+    Deterministic,
+    /// Uniform in mean × [1 - spread, 1 + spread], spread in [0, 1].
+    Uniform {
+        /// Half-width relative to the mean.
+        spread: f64,
+    },
+    /// Log-normal with the given sigma of the underlying normal, scaled to the mean.
+    LogNormal {
+        /// Sigma of ln(X).
+        sigma: f64,
+    },
+}
+
+/// What one request asks of each engine.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Demand {
+    /// CPU time in ms.
+    pub cpu_ms: f64,
+    /// Memory held while queued or in flight, MB.
+    pub memory_mb: f64,
+    /// Storage operations.
+    pub storage_ops: f64,
+    /// Network traffic, KB.
+    pub network_kb: f64,
+}
+
+/// Capacities of one instance's engines.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSpec {
+    /// CPU cores (CPU-seconds per second).
+    pub cpu_cores: f64,
+    /// Memory, MB; exceeding it crashes the instance (OOM).
+    pub memory_mb: f64,
+    /// Memory in use with nothing queued, MB.
+    pub base_memory_mb: f64,
+    /// Storage operations per second.
+    pub storage_iops: f64,
+    /// Network bandwidth, megabits per second.
+    pub network_mbps: f64,
+}
+
+impl Default for EngineSpec {
+    fn default() -> Self {
+        Self {
+            cpu_cores: 4.0,
+            memory_mb: 16_384.0,
+            base_memory_mb: 512.0,
+            storage_iops: 10_000.0,
+            network_mbps: 1_000.0,
+        }
+    }
+}
+
+/// Service slows down once the busiest engine passes `above` utilization: at 100% the service
+/// time is multiplied by `1 + slowdown` (linear in between).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Thrashing {
+    /// Utilization (0-1) where efficiency starts to fall.
+    pub above: f64,
+    /// Extra service time at full utilization, as a multiple of the normal time.
+    pub slowdown: f64,
+}
+
+/// A directed edge.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    /// Sender (source or component).
+    pub from: String,
+    /// Receiver (component).
+    pub to: String,
+    /// Synchronous call or asynchronous send (default Sync).
+    #[serde(default)]
+    pub call: CallKind,
+    /// One-way network latency (default 0 ms).
+    #[serde(default)]
+    pub latency: Timing,
+}
+
+/// How a link behaves.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum CallKind {
+    /// The sender's worker waits for the response.
+    #[default]
+    Sync,
+    /// Fire-and-forget into the receiver's queue; the sender is free at once.
+    Async,
+}
+
+/// A random duration: mean and shape.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timing {
+    /// Mean in ms.
+    pub mean_ms: f64,
+    /// Shape (default Deterministic).
+    pub shape: Shape,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            mean_ms: 0.0,
+            shape: Shape::Deterministic,
+        }
+    }
+}
+
+/// Why a scenario could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: cannot read scenario: {source}")]
+    Io {
+        /// File path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// RON syntax or type error.
+    #[error("{path}:{line}:{col}: {message}")]
+    Syntax {
+        /// File path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What ron said.
+        message: String,
+    },
+    /// The file parsed but describes an impossible system.
+    #[error("{path}: {}", format_problems(.problems))]
+    Invalid {
+        /// File path.
+        path: PathBuf,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+/// One semantic problem: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Field path, e.g. `components[2].workers`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+fn format_problems(problems: &[Problem]) -> String {
+    let mut s = format!("{} problem(s) in scenario", problems.len());
+    for p in problems {
+        s.push_str(&format!("\n  - {}: {}\n    hint: {}", p.field, p.message, p.hint));
+    }
+    s
+}
+
+/// Parses scenario text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    let scenario: Scenario = ron::from_str(text).map_err(|e| ScenarioError::Syntax {
+        path: path.to_path_buf(),
+        line: e.span.start.line,
+        col: e.span.start.col,
+        message: e.code.to_string(),
+    })?;
+    let problems = validate(&scenario);
+    if problems.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+}
+
+/// Reads, parses and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+impl RateSchedule {
+    /// Rate in real requests per second at time `t_s`.
+    pub fn rate_at(&self, t_s: f64) -> f64 {
+        match self {
+            RateSchedule::Constant(r) => *r,
+            RateSchedule::Ramp {
+                from,
+                to,
+                start_s,
+                end_s,
+            } => {
+                if t_s <= *start_s {
+                    *from
+                } else if t_s >= *end_s {
+                    *to
+                } else {
+                    from + (to - from) * (t_s - start_s) / (end_s - start_s)
+                }
+            }
+            RateSchedule::Step { before, after, at_s } => {
+                if t_s < *at_s {
+                    *before
+                } else {
+                    *after
+                }
+            }
+            RateSchedule::Spike {
+                base,
+                peak,
+                start_s,
+                duration_s,
+            } => {
+                if t_s >= *start_s && t_s < start_s + duration_s {
+                    *peak
+                } else {
+                    *base
+                }
+            }
+            RateSchedule::Sine {
+                mean,
+                amplitude,
+                period_s,
+            } => mean + amplitude * (std::f64::consts::TAU * t_s / period_s).sin(),
+            RateSchedule::Piecewise(points) => piecewise(points, t_s),
+        }
+    }
+
+    /// The highest rate the schedule ever reaches.
+    pub fn peak(&self) -> f64 {
+        match self {
+            RateSchedule::Constant(r) => *r,
+            RateSchedule::Ramp { from, to, .. } => from.max(*to),
+            RateSchedule::Step { before, after, .. } => before.max(*after),
+            RateSchedule::Spike { base, peak, .. } => base.max(*peak),
+            RateSchedule::Sine {
+                mean, amplitude, ..
+            } => mean + amplitude.abs(),
+            RateSchedule::Piecewise(p) => p.iter().map(|x| x.1).fold(0.0, f64::max),
+        }
+    }
+}
+
+fn piecewise(points: &[(f64, f64)], t: f64) -> f64 {
+    match points {
+        [] => 0.0,
+        [(t0, r0), ..] if t <= *t0 => *r0,
+        _ => {
+            for w in points.windows(2) {
+                let ((ta, ra), (tb, rb)) = (w[0], w[1]);
+                if t < tb {
+                    return if tb > ta {
+                        ra + (rb - ra) * (t - ta) / (tb - ta)
+                    } else {
+                        rb
+                    };
+                }
+            }
+            points[points.len() - 1].1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_schedules_follow_their_definitions() {
+        let ramp = RateSchedule::Ramp {
+            from: 10.0,
+            to: 30.0,
+            start_s: 10.0,
+            end_s: 20.0,
+        };
+        assert_eq!(ramp.rate_at(0.0), 10.0);
+        assert_eq!(ramp.rate_at(15.0), 20.0);
+        assert_eq!(ramp.rate_at(25.0), 30.0);
+        let pw = RateSchedule::Piecewise(vec![(0.0, 100.0), (10.0, 200.0), (20.0, 0.0)]);
+        assert_eq!(pw.rate_at(5.0), 150.0);
+        assert_eq!(pw.rate_at(15.0), 100.0);
+        assert_eq!(pw.rate_at(99.0), 0.0);
+        let spike = RateSchedule::Spike {
+            base: 1.0,
+            peak: 9.0,
+            start_s: 5.0,
+            duration_s: 2.0,
+        };
+        assert_eq!(spike.rate_at(6.9), 9.0);
+        assert_eq!(spike.rate_at(7.0), 1.0);
+        assert_eq!(spike.peak(), 9.0);
+    }
+}

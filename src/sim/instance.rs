@@ -1,0 +1,428 @@
+//! Instances (replicas): a bounded queue, a pool of workers and a service-time distribution.
+//! Each tick an instance replays its arrivals, responses and service completions in time order,
+//! so queueing and latency are exact, not quantised to the tick.
+
+use super::dist::{Duration, MS, Nanos};
+use super::request::{Outcome, Priority, Request, Response, Ret, Status};
+use super::topology::{ComponentInfo, Routes};
+use crate::scenario::{CallKind, Thrashing};
+use bevy::prelude::*;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// What one worker is doing.
+#[derive(Debug, Clone, Copy)]
+enum Worker {
+    Idle,
+    /// Serving `job` since `start`.
+    Busy { job: Request },
+    /// Local work done; waiting for a synchronous call downstream.
+    Waiting { job: Request },
+}
+
+/// Running totals of one instance, in simulated requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct InstanceCounters {
+    /// Requests that reached the instance.
+    pub arrivals: u64,
+    /// Requests that left it, whatever the outcome.
+    pub departures: u64,
+    /// Departures with an OK or hand-off status.
+    pub ok: u64,
+    /// Successful departures before the client's deadline (goodput).
+    pub ok_in_time: u64,
+    /// Departures with an error status.
+    pub errors: u64,
+    /// Local services completed.
+    pub served: u64,
+    /// Services completed after the client had already given up.
+    pub wasted: u64,
+    /// Requests refused because the queue was full.
+    pub dropped: u64,
+    /// Requests failed here (crash, instance down).
+    pub failed: u64,
+    /// Out-of-memory crashes.
+    pub crashes: u64,
+    /// Responses that came back for calls this instance no longer waits for.
+    pub orphans: u64,
+}
+
+/// Memory model of an instance (MB).
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// In use with nothing queued.
+    pub base_mb: f64,
+    /// Held by each queued or in-flight simulated request.
+    pub per_request_mb: f64,
+    /// Capacity; above it the instance crashes.
+    pub capacity_mb: f64,
+}
+
+/// Where an instance's window sends its results.
+#[derive(Default)]
+pub struct Outbox {
+    /// Requests to put on links: (link index, request departing at `req.at`).
+    pub sends: Vec<(u32, Request)>,
+    /// Responses to put on the link each request arrived by.
+    pub replies: Vec<Response>,
+    /// Logical requests that ended here (detached after an asynchronous hop).
+    pub ends: Vec<(Request, Outcome, Nanos)>,
+    /// Time spent in the component by requests that left it successfully (ns).
+    pub sojourns: Vec<Nanos>,
+}
+
+/// Read-only context of one window.
+pub struct Window<'a> {
+    /// End of the tick (exclusive).
+    pub until: Nanos,
+    /// The component this instance belongs to.
+    pub comp: &'a ComponentInfo,
+    /// Every flow's route.
+    pub routes: &'a Routes,
+}
+
+/// An instance entity's state.
+#[derive(Component, Debug)]
+pub struct Instance {
+    /// Global instance index.
+    pub index: u32,
+    /// Component index.
+    pub component: u32,
+    /// Display name `component#i`.
+    pub name: String,
+    /// False while crashed.
+    pub up: bool,
+    /// When a crashed instance comes back (ns).
+    pub down_until: Nanos,
+    /// Bumped at each crash; calls made by an earlier incarnation are orphans.
+    pub incarnation: u32,
+    /// Local clock: events before it have been processed (ns).
+    pub horizon: Nanos,
+    queues: [VecDeque<Request>; 4],
+    priority_order: bool,
+    /// Requests waiting.
+    pub queued: u64,
+    /// Waiting-room size in simulated requests (`None`: unbounded).
+    pub queue_capacity: Option<u64>,
+    workers: Vec<Worker>,
+    idle: Vec<u32>,
+    busy_heap: BinaryHeap<Reverse<(Nanos, u32)>>,
+    /// Workers serving.
+    pub busy: u64,
+    /// Workers waiting on a downstream call.
+    pub waiting: u64,
+    service: Duration,
+    rng: ChaCha8Rng,
+    /// Memory model.
+    pub memory: Memory,
+    thrashing: Option<Thrashing>,
+    /// Utilization of the busiest engine (smoothed), written by the engine system.
+    pub pressure: f64,
+    restart_after: Nanos,
+    /// Running totals.
+    pub counters: InstanceCounters,
+}
+
+impl Instance {
+    /// Creates an idle instance.
+    pub fn new(
+        index: u32,
+        component: u32,
+        name: String,
+        workers: u32,
+        queue_capacity: Option<u64>,
+        priority_order: bool,
+        service: Duration,
+        rng: ChaCha8Rng,
+        memory: Memory,
+        thrashing: Option<Thrashing>,
+        restart_after: Nanos,
+    ) -> Self {
+        Self {
+            index,
+            component,
+            name,
+            up: true,
+            down_until: 0,
+            incarnation: 0,
+            horizon: 0,
+            queues: Default::default(),
+            priority_order,
+            queued: 0,
+            queue_capacity,
+            workers: vec![Worker::Idle; workers as usize],
+            idle: (0..workers).rev().collect(),
+            busy_heap: BinaryHeap::new(),
+            busy: 0,
+            waiting: 0,
+            service,
+            rng,
+            memory,
+            thrashing,
+            pressure: 0.0,
+            restart_after,
+            counters: InstanceCounters::default(),
+        }
+    }
+
+    /// Number of workers.
+    pub fn workers(&self) -> u64 {
+        self.workers.len() as u64
+    }
+
+    /// Requests queued, in service or waiting downstream.
+    pub fn outstanding(&self) -> u64 {
+        self.queued + self.busy + self.waiting
+    }
+
+    /// Memory in use (MB).
+    pub fn memory_used_mb(&self) -> f64 {
+        if self.up {
+            self.memory.base_mb + self.outstanding() as f64 * self.memory.per_request_mb
+        } else {
+            0.0
+        }
+    }
+
+    /// Replays one tick: `events` are responses to this instance's calls and new arrivals,
+    /// sorted by time. Results go to `out`.
+    pub fn run_window(&mut self, events: &[Event], w: &Window, out: &mut Outbox) {
+        if !self.up && self.down_until < w.until {
+            self.up = true;
+            self.horizon = self.horizon.max(self.down_until);
+        }
+        for ev in events {
+            let at = match ev {
+                Event::Arrival(r) => r.at,
+                Event::Response(r) => r.at,
+            };
+            let t = at.max(self.horizon);
+            self.advance(t, true, w, out);
+            match *ev {
+                Event::Arrival(mut r) => {
+                    r.at = t;
+                    self.admit(r, w, out);
+                }
+                Event::Response(resp) => self.on_response(resp, t, w, out),
+            }
+        }
+        self.advance(w.until, false, w, out);
+        self.horizon = self.horizon.max(w.until);
+    }
+
+    /// Completes every service that ends before `t` (or at `t` when `inclusive`).
+    fn advance(&mut self, t: Nanos, inclusive: bool, w: &Window, out: &mut Outbox) {
+        while let Some(&Reverse((until, worker))) = self.busy_heap.peek() {
+            if until > t || (!inclusive && until == t) {
+                break;
+            }
+            self.busy_heap.pop();
+            self.complete(worker, until, w, out);
+        }
+        self.horizon = self.horizon.max(t.min(w.until));
+    }
+
+    fn admit(&mut self, job: Request, w: &Window, out: &mut Outbox) {
+        self.counters.arrivals += 1;
+        if !self.up {
+            self.counters.failed += 1;
+            self.depart(job, Status::Err(Outcome::Failed), job.at, out);
+            return;
+        }
+        if let Some(worker) = self.idle.pop() {
+            self.start(worker, job, job.at);
+        } else if self.queue_capacity.is_none_or(|c| self.queued < c) {
+            let class = if self.priority_order { job.priority as usize } else { 0 };
+            self.queues[class].push_back(job);
+            self.queued += 1;
+        } else {
+            self.counters.dropped += 1;
+            self.depart(job, Status::Err(Outcome::Dropped), job.at, out);
+            return;
+        }
+        if self.memory.per_request_mb > 0.0 && self.memory_used_mb() > self.memory.capacity_mb {
+            self.crash(job.at, w, out);
+        }
+    }
+
+    fn start(&mut self, worker: u32, job: Request, at: Nanos) {
+        let mut s = self.service.sample(&mut self.rng);
+        if let Some(th) = self.thrashing {
+            let mem = self.memory_used_mb() / self.memory.capacity_mb;
+            let u = self.pressure.max(mem);
+            if u > th.above {
+                let x = ((u - th.above) / (1.0 - th.above)).min(1.0);
+                s = (s as f64 * (1.0 + th.slowdown * x)).round() as Nanos;
+            }
+        }
+        self.workers[worker as usize] = Worker::Busy { job };
+        self.busy += 1;
+        self.busy_heap.push(Reverse((at + s, worker)));
+    }
+
+    /// Frees a worker at `at` and gives it the next queued request, if any.
+    fn free(&mut self, worker: u32, at: Nanos) {
+        let next = self.queues.iter_mut().find_map(|q| q.pop_front());
+        match next {
+            Some(job) => {
+                self.queued -= 1;
+                self.start(worker, job, at);
+            }
+            None => {
+                self.workers[worker as usize] = Worker::Idle;
+                self.idle.push(worker);
+            }
+        }
+    }
+
+    fn complete(&mut self, worker: u32, at: Nanos, w: &Window, out: &mut Outbox) {
+        let Worker::Busy { job } = self.workers[worker as usize] else {
+            return;
+        };
+        self.busy -= 1;
+        self.counters.served += 1;
+        if at > job.deadline {
+            self.counters.wasted += 1;
+        }
+        let flow = &w.routes.flows[job.flow as usize];
+        let hit = w.comp.hit_ratio > 0.0 && self.rng.random::<f64>() < w.comp.hit_ratio;
+        let next_hop = job.hop as usize + 1;
+        if hit || next_hop >= flow.hops.len() {
+            self.depart(job, Status::Ok, at, out);
+            self.free(worker, at);
+            return;
+        }
+        let options = &flow.hops[next_hop];
+        let target = if options.len() == 1 {
+            options[0].0
+        } else {
+            let x: f64 = self.rng.random();
+            options.iter().find(|o| x < o.1).unwrap_or(&options[options.len() - 1]).0
+        };
+        let Some(&(_, link, call)) = w.comp.out.iter().find(|o| o.0 == target) else {
+            // Validation guarantees the link; a missing one fails the request rather than panic.
+            self.counters.failed += 1;
+            self.depart(job, Status::Err(Outcome::Failed), at, out);
+            self.free(worker, at);
+            return;
+        };
+        let mut down = job;
+        down.hop = next_hop as u16;
+        down.at = at;
+        match call {
+            CallKind::Sync => {
+                down.ret = Ret::Worker {
+                    instance: self.index,
+                    worker,
+                    incarnation: self.incarnation,
+                };
+                self.workers[worker as usize] = Worker::Waiting { job };
+                self.waiting += 1;
+                out.sends.push((link, down));
+            }
+            CallKind::Async => {
+                down.ret = Ret::Detached;
+                out.sends.push((link, down));
+                self.depart(job, Status::Ack, at, out);
+                self.free(worker, at);
+            }
+        }
+    }
+
+    fn on_response(&mut self, resp: Response, at: Nanos, _w: &Window, out: &mut Outbox) {
+        let Ret::Worker { worker, incarnation, .. } = resp.req.ret else {
+            self.counters.orphans += 1;
+            return;
+        };
+        let slot = self.workers.get(worker as usize).copied();
+        match slot {
+            Some(Worker::Waiting { job }) if self.up && incarnation == self.incarnation && job.id == resp.req.id => {
+                self.waiting -= 1;
+                // The answer travels on at its exact time; the worker is free from the local clock.
+                self.depart(job, resp.status, resp.at, out);
+                self.free(worker, at);
+            }
+            _ => self.counters.orphans += 1,
+        }
+    }
+
+    /// A request leaves the instance with `status` at `at`.
+    fn depart(&mut self, job: Request, status: Status, at: Nanos, out: &mut Outbox) {
+        self.counters.departures += 1;
+        match status {
+            Status::Ok | Status::Ack => {
+                self.counters.ok += 1;
+                if at <= job.deadline {
+                    self.counters.ok_in_time += 1;
+                }
+                out.sojourns.push(at.saturating_sub(job.at));
+            }
+            Status::Err(_) => self.counters.errors += 1,
+        }
+        match (job.ret, status) {
+            (Ret::Detached, Status::Ok) => out.ends.push((job, Outcome::Completed, at)),
+            (Ret::Detached, Status::Ack) => {}
+            (Ret::Detached, Status::Err(o)) => out.ends.push((job, o, at)),
+            _ => out.replies.push(Response { at, req: job, status }),
+        }
+    }
+
+    /// Out of memory: everything held fails; the instance restarts after its delay.
+    fn crash(&mut self, at: Nanos, _w: &Window, out: &mut Outbox) {
+        self.counters.crashes += 1;
+        self.up = false;
+        self.down_until = at + self.restart_after;
+        self.incarnation += 1;
+        let held: Vec<Request> = self
+            .workers
+            .iter()
+            .filter_map(|w| match w {
+                Worker::Busy { job } | Worker::Waiting { job } => Some(*job),
+                Worker::Idle => None,
+            })
+            .chain(self.queues.iter_mut().flat_map(|q| q.drain(..)))
+            .collect();
+        for job in held {
+            self.counters.failed += 1;
+            self.depart(job, Status::Err(Outcome::Failed), at, out);
+        }
+        let n = self.workers.len() as u32;
+        self.workers.iter_mut().for_each(|w| *w = Worker::Idle);
+        self.idle = (0..n).rev().collect();
+        self.busy_heap.clear();
+        self.queued = 0;
+        self.busy = 0;
+        self.waiting = 0;
+    }
+
+    /// Requests held, by priority class (for the inspector).
+    pub fn queued_by_priority(&self) -> [u64; 4] {
+        let mut out = [0; 4];
+        if self.priority_order {
+            for p in Priority::ALL {
+                out[p as usize] = self.queues[p as usize].len() as u64;
+            }
+        } else {
+            for r in &self.queues[0] {
+                out[r.priority as usize] += 1;
+            }
+        }
+        out
+    }
+}
+
+/// Something that happens to an instance at a point in time.
+#[derive(Debug, Clone, Copy)]
+pub enum Event {
+    /// A request arrives.
+    Arrival(Request),
+    /// A response to one of this instance's calls arrives.
+    Response(Response),
+}
+
+/// Converts a mean in ms into the restart delay.
+pub fn restart_ns(seconds: f64) -> Nanos {
+    (seconds * 1000.0 * MS).round() as Nanos
+}

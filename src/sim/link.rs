@@ -1,0 +1,203 @@
+//! Links: directed edges between nodes. Requests travel forward, responses travel back; both
+//! lanes are visible to the visualizer, which draws each item at `(now - depart) / (arrive - depart)`.
+
+use super::dist::{Duration, Nanos};
+use super::request::{Request, Response};
+use crate::scenario::{CallKind, Strategy};
+use bevy::prelude::*;
+use rand_chacha::ChaCha8Rng;
+
+/// A sender or receiver of a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeRef {
+    /// A traffic source, by index.
+    Source(u32),
+    /// A component, by index.
+    Component(u32),
+}
+
+/// Something on its way across a link.
+#[derive(Debug, Clone, Copy)]
+pub struct Transit<T> {
+    /// When it left (ns).
+    pub depart: Nanos,
+    /// When it arrives (ns).
+    pub arrive: Nanos,
+    /// Order of sending on this link, to break ties deterministically.
+    pub seq: u64,
+    /// The request or response.
+    pub msg: T,
+}
+
+/// Counters of one link (simulated units).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LinkCounters {
+    /// Requests sent forward.
+    pub sent: u64,
+    /// Requests delivered to the receiver.
+    pub delivered: u64,
+    /// Responses sent back.
+    pub responses_sent: u64,
+    /// Responses delivered to the sender.
+    pub responses_delivered: u64,
+}
+
+/// A link entity's state.
+#[derive(Component, Debug)]
+pub struct Link {
+    /// Index in `Topology::links`.
+    pub index: u32,
+    /// Display name `from->to`.
+    pub name: String,
+    /// Sender.
+    pub from: NodeRef,
+    /// Receiving component index.
+    pub to: u32,
+    /// Synchronous call or asynchronous send.
+    pub call: CallKind,
+    /// How the receiving instance is picked.
+    pub strategy: Strategy,
+    /// Round-robin cursor.
+    pub cursor: u32,
+    latency: Duration,
+    rng: ChaCha8Rng,
+    seq: u64,
+    /// Requests in transit toward the receiver.
+    pub forward: Vec<Transit<Request>>,
+    /// Responses in transit back to the sender.
+    pub backward: Vec<Transit<Response>>,
+    /// Running totals.
+    pub counters: LinkCounters,
+}
+
+impl Link {
+    /// Creates an empty link.
+    pub fn new(
+        index: u32,
+        name: String,
+        from: NodeRef,
+        to: u32,
+        call: CallKind,
+        strategy: Strategy,
+        latency: Duration,
+        rng: ChaCha8Rng,
+    ) -> Self {
+        Self {
+            index,
+            name,
+            from,
+            to,
+            call,
+            strategy,
+            cursor: 0,
+            latency,
+            rng,
+            seq: 0,
+            forward: Vec::new(),
+            backward: Vec::new(),
+            counters: LinkCounters::default(),
+        }
+    }
+
+    /// Puts a request on the wire at `req.at`.
+    pub fn send(&mut self, mut req: Request) {
+        let depart = req.at;
+        let arrive = depart + self.latency.sample(&mut self.rng);
+        req.via = self.index;
+        self.seq += 1;
+        self.counters.sent += 1;
+        self.forward.push(Transit { depart, arrive, seq: self.seq, msg: req });
+    }
+
+    /// Puts a response on the wire back to the sender at `resp.at`.
+    pub fn reply(&mut self, resp: Response) {
+        let depart = resp.at;
+        let arrive = depart + self.latency.sample(&mut self.rng);
+        self.seq += 1;
+        self.counters.responses_sent += 1;
+        self.backward.push(Transit { depart, arrive, seq: self.seq, msg: resp });
+    }
+
+    /// Moves requests arriving before `until` into `out`, stamped with their arrival time.
+    pub fn deliver_requests(&mut self, until: Nanos, out: &mut Vec<(Nanos, u64, Request)>) {
+        let before = out.len();
+        let seq_base = (self.index as u64) << 40;
+        self.forward.retain(|t| {
+            if t.arrive < until {
+                let mut r = t.msg;
+                r.at = t.arrive;
+                out.push((t.arrive, seq_base | t.seq, r));
+                false
+            } else {
+                true
+            }
+        });
+        self.counters.delivered += (out.len() - before) as u64;
+    }
+
+    /// Moves responses arriving before `until` into `out`, stamped with their arrival time.
+    pub fn deliver_responses(&mut self, until: Nanos, out: &mut Vec<(Nanos, u64, Response)>) {
+        let before = out.len();
+        let seq_base = (self.index as u64) << 40;
+        self.backward.retain(|t| {
+            if t.arrive < until {
+                let mut r = t.msg;
+                r.at = t.arrive;
+                out.push((t.arrive, seq_base | t.seq, r));
+                false
+            } else {
+                true
+            }
+        });
+        self.counters.responses_delivered += (out.len() - before) as u64;
+    }
+
+    /// Requests and responses currently on the wire.
+    pub fn in_transit(&self) -> usize {
+        self.forward.len() + self.backward.len()
+    }
+}
+
+impl Link {
+    /// Picks the receiving instance with the link's strategy. `loads[i]` is (can take work,
+    /// outstanding requests); the pick's load is raised by one. When no instance can take work
+    /// the request still goes to one, which refuses it.
+    pub fn pick(&mut self, loads: &mut [(bool, u64)]) -> usize {
+        use rand::Rng;
+        let n = loads.len();
+        if n == 1 {
+            loads[0].1 += 1;
+            return 0;
+        }
+        let start = self.cursor as usize % n;
+        let up = loads.iter().filter(|l| l.0).count();
+        let i = if up == 0 {
+            self.cursor = self.cursor.wrapping_add(1);
+            start
+        } else {
+            match self.strategy {
+                Strategy::RoundRobin => {
+                    let i = (0..n).map(|k| (start + k) % n).find(|i| loads[*i].0).unwrap_or(start);
+                    self.cursor = (i + 1) as u32;
+                    i
+                }
+                Strategy::Random => {
+                    let k = self.rng.random_range(0..up);
+                    loads.iter().enumerate().filter(|l| l.1.0).nth(k).map_or(start, |l| l.0)
+                }
+                Strategy::LeastOutstanding => {
+                    // Ties rotate, so equal instances share the load.
+                    let i = (0..n)
+                        .map(|k| (start + k) % n)
+                        .filter(|i| loads[*i].0)
+                        .min_by_key(|i| loads[*i].1)
+                        .unwrap_or(start);
+                    self.cursor = self.cursor.wrapping_add(1);
+                    i
+                }
+            }
+        };
+        loads[i].1 += 1;
+        i
+    }
+}

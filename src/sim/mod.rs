@@ -1,0 +1,190 @@
+//! The simulation: every plugin in this tree works without rendering, under `MinimalPlugins` or
+//! with no plugins at all. Presentation reads this state; it never writes it.
+
+pub mod dist;
+pub mod engines;
+pub mod instance;
+pub mod link;
+pub mod metrics;
+pub mod request;
+pub mod source;
+pub mod sweep;
+pub mod topology;
+pub mod verify;
+
+use crate::scenario::Scenario;
+use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel};
+use bevy::prelude::*;
+use dist::{MS, Nanos};
+
+/// The schedule that advances the simulation by exactly one fixed tick. The desktop app runs it
+/// from `Update` as often as the speed asks; headless runs call it in a loop.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SimTick;
+
+/// Phases of one tick, in order. Chained once, here; ambiguity detection is an error, so any two
+/// systems touching the same data have a declared order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SimSystems {
+    /// Advance the integer clock: the tick covers `[start, now)`.
+    Clock,
+    /// Sources emit, links deliver, components route to instances, instances serve; one
+    /// topological sweep so a request may cross several hops in one tick.
+    Flow,
+    /// Engine utilization from busy workers and memory held.
+    Engines,
+    /// Metrics: latency histograms, sampling, CSV rows.
+    Metrics,
+    /// Conservation check (tests and debug builds).
+    Verify,
+}
+
+/// The simulation clock, in integer nanoseconds.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimClock {
+    /// Start of the tick being simulated.
+    pub start: Nanos,
+    /// End of the tick being simulated; the current simulation time between ticks.
+    pub now: Nanos,
+    /// Tick length.
+    pub tick: Nanos,
+    /// Ticks simulated.
+    pub ticks: u64,
+}
+
+impl SimClock {
+    /// Current simulation time in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.now as f64 / 1e9
+    }
+}
+
+/// Run settings taken from the scenario (after command-line overrides).
+#[derive(Resource, Debug, Clone)]
+pub struct SimConfig {
+    /// The scenario as loaded.
+    pub scenario: Scenario,
+}
+
+/// Pause, single step and speed: what the desktop app's controls drive.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct SimControl {
+    /// No ticks run while paused, except requested steps.
+    pub paused: bool,
+    /// Ticks to run while paused (one per press of "step").
+    pub pending_steps: u32,
+    /// Simulated seconds per wall-clock second.
+    pub speed: f64,
+    /// Upper bound on ticks per frame, so a slow machine degrades to slow motion, not a stall.
+    pub max_ticks_per_frame: u32,
+}
+
+impl Default for SimControl {
+    fn default() -> Self {
+        Self {
+            paused: false,
+            pending_steps: 0,
+            speed: 1.0,
+            max_ticks_per_frame: 5_000,
+        }
+    }
+}
+
+/// Simulation time owed to the clock by the wall clock (ns), carried between frames.
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct SimDebt(pub f64);
+
+/// Builds the simulation of one scenario into an app.
+pub struct SimPlugin {
+    /// Scenario to spawn.
+    pub scenario: Scenario,
+}
+
+impl Plugin for SimPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_schedule(SimTick);
+        app.edit_schedule(SimTick, |schedule| {
+            schedule.set_build_settings(ScheduleBuildSettings {
+                ambiguity_detection: LogLevel::Error,
+                ..default()
+            });
+        });
+        app.configure_sets(
+            SimTick,
+            (
+                SimSystems::Clock,
+                SimSystems::Flow,
+                SimSystems::Engines,
+                SimSystems::Metrics,
+                SimSystems::Verify,
+            )
+                .chain(),
+        );
+        let tick = ((self.scenario.sim.tick_ms * MS).round() as Nanos).max(1);
+        app.insert_resource(SimClock {
+            start: 0,
+            now: 0,
+            tick,
+            ticks: 0,
+        })
+        .insert_resource(SimConfig {
+            scenario: self.scenario.clone(),
+        })
+        .init_resource::<SimControl>()
+        .init_resource::<SimDebt>()
+        .add_systems(SimTick, advance_clock.in_set(SimSystems::Clock))
+        .add_systems(SimTick, sweep::sweep.in_set(SimSystems::Flow))
+        .add_systems(SimTick, engines::update_engines.in_set(SimSystems::Engines));
+        topology::spawn_scenario(app.world_mut(), &self.scenario);
+        metrics::plugin(app);
+        verify::plugin(app);
+    }
+}
+
+fn advance_clock(mut clock: ResMut<SimClock>) {
+    clock.start = clock.now;
+    clock.now += clock.tick;
+    clock.ticks += 1;
+}
+
+/// Lets the app's frame loop drive the simulation with pause, step and speed (`SimControl`).
+/// Not used by headless runs, which call `SimTick` directly.
+pub struct SimDriverPlugin;
+
+/// Systems that only run while the simulation is not paused.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PausableSystems;
+
+impl Plugin for SimDriverPlugin {
+    fn build(&self, app: &mut App) {
+        app.configure_sets(Update, PausableSystems.run_if(|c: Res<SimControl>| !c.paused))
+            .add_systems(Update, (drive_simulation.in_set(PausableSystems), step_simulation).chain());
+    }
+}
+
+/// Runs as many ticks as the elapsed wall time times the speed asks for.
+fn drive_simulation(world: &mut World) {
+    let dt = world.resource::<Time>().delta_secs_f64();
+    let control = *world.resource::<SimControl>();
+    let tick = world.resource::<SimClock>().tick as f64;
+    let mut debt = world.resource::<SimDebt>().0 + dt * control.speed.max(0.0) * 1e9;
+    let mut ran = 0;
+    while debt >= tick && ran < control.max_ticks_per_frame {
+        world.run_schedule(SimTick);
+        debt -= tick;
+        ran += 1;
+    }
+    // Whatever could not be run this frame is dropped rather than owed forever.
+    world.resource_mut::<SimDebt>().0 = debt.min(tick);
+}
+
+/// Runs the single steps requested while paused.
+fn step_simulation(world: &mut World) {
+    let control = *world.resource::<SimControl>();
+    if control.paused && control.pending_steps > 0 {
+        world.resource_mut::<SimControl>().pending_steps = 0;
+        for _ in 0..control.pending_steps {
+            world.run_schedule(SimTick);
+        }
+    }
+}

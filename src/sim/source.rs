@@ -1,0 +1,406 @@
+//! Traffic sources: clients that create logical requests, send attempts, wait with a timeout,
+//! retry with exponential backoff and jitter, and record how each logical request ended.
+
+use super::dist::{MS, Nanos, SEC};
+use super::request::{Outcome, Priority, Request, Response, Ret, Status};
+use crate::scenario::{Arrivals, Jitter, RateSchedule, RetryOn, RetrySpec};
+use bevy::prelude::*;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp1};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// State of one logical request at its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    Free,
+    /// An attempt is out; the client waits until the deadline.
+    Waiting,
+    /// The request crossed an asynchronous hop; its end is reported later.
+    HandedOff,
+    /// Between attempts.
+    Backoff,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    state: SlotState,
+    generation: u32,
+    id: u64,
+    created: Nanos,
+    deadline: Nanos,
+    flow: u16,
+    priority: Priority,
+    attempt: u8,
+}
+
+/// What a source hands to the sweep: a request to put on the link to `to_link`.
+pub type Send = (u32, Request);
+
+/// Running totals of a source, in simulated requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SourceCounters {
+    /// Logical requests created.
+    pub generated: u64,
+    /// Attempts sent (first tries and retries).
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Logical requests ended, by outcome (index: `Outcome as usize`).
+    pub ended: [u64; 5],
+    /// Attempts that failed, by outcome.
+    pub attempt_failures: [u64; 5],
+    /// Responses that arrived after the client gave up.
+    pub late_responses: u64,
+}
+
+/// A finished logical request, for the latency histograms.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Time from creation to the end (ns).
+    pub latency: Nanos,
+    /// When it ended.
+    pub at: Nanos,
+}
+
+/// A source entity's state.
+#[derive(Component, Debug)]
+pub struct Source {
+    /// Source index.
+    pub index: u32,
+    /// Name.
+    pub name: String,
+    arrivals: Arrivals,
+    /// Rate schedule in simulated requests per second.
+    pub schedule: RateSchedule,
+    rate_scale: f64,
+    /// Global flow indices with cumulative weights, and the first-hop link per option.
+    flows: Vec<(u16, f64)>,
+    first_hops: Vec<Vec<(f64, u32)>>,
+    priorities: [f64; 4],
+    timeout: Option<Nanos>,
+    retry: RetrySpec,
+    rng: ChaCha8Rng,
+    next_arrival: Nanos,
+    burst_on: bool,
+    burst_switch: Nanos,
+    burst_start: Nanos,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    deadlines: BinaryHeap<Reverse<(Nanos, u32, u32)>>,
+    backoffs: BinaryHeap<Reverse<(Nanos, u32, u32)>>,
+    next_id: u64,
+    /// Logical requests in progress (waiting, handed off, or between attempts).
+    pub live: u64,
+    /// Running totals.
+    pub counters: SourceCounters,
+    /// Logical requests that ended this tick (drained by the metrics system).
+    pub finished: Vec<Finished>,
+}
+
+impl Source {
+    /// Creates a source. `flows` are (global flow index, weight); `first_hops[i]` lists the
+    /// (cumulative probability, link) options of flow i's first hop.
+    pub fn new(
+        index: u32,
+        name: String,
+        arrivals: Arrivals,
+        schedule: RateSchedule,
+        request_unit: u32,
+        flows: Vec<(u16, f64)>,
+        first_hops: Vec<Vec<(f64, u32)>>,
+        priorities: [f64; 4],
+        timeout_ms: Option<f64>,
+        retry: RetrySpec,
+        rng: ChaCha8Rng,
+    ) -> Self {
+        let total: f64 = flows.iter().map(|f| f.1).sum();
+        let mut acc = 0.0;
+        let flows = flows
+            .into_iter()
+            .map(|(f, w)| {
+                acc += w / total;
+                (f, acc)
+            })
+            .collect();
+        let ptotal: f64 = priorities.iter().sum();
+        let mut pacc = 0.0;
+        let priorities = priorities.map(|p| {
+            pacc += p / ptotal;
+            pacc
+        });
+        let mut s = Self {
+            index,
+            name,
+            arrivals,
+            schedule,
+            rate_scale: 1.0 / request_unit.max(1) as f64,
+            flows,
+            first_hops,
+            priorities,
+            timeout: timeout_ms.map(|t| (t * MS).round() as Nanos),
+            retry,
+            rng,
+            next_arrival: 0,
+            burst_on: true,
+            burst_switch: Nanos::MAX,
+            burst_start: 0,
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            deadlines: BinaryHeap::new(),
+            backoffs: BinaryHeap::new(),
+            next_id: (index as u64) << 40,
+            live: 0,
+            counters: SourceCounters::default(),
+            finished: Vec::new(),
+        };
+        if let Arrivals::Bursty { on_s, .. } = arrivals {
+            s.burst_switch = s.exp_ns(on_s * SEC);
+        }
+        s.next_arrival = s.gap(0);
+        s
+    }
+
+    fn exp_ns(&mut self, mean_ns: f64) -> Nanos {
+        let e: f64 = Exp1.sample(&mut self.rng);
+        (e * mean_ns).round() as Nanos
+    }
+
+    /// Simulated requests per second at `t`.
+    fn rate(&self, t: Nanos) -> f64 {
+        self.schedule.rate_at(t as f64 / SEC) * self.rate_scale
+    }
+
+    /// Time from `t` to the next arrival.
+    fn gap(&mut self, t: Nanos) -> Nanos {
+        // A zero rate polls again after 1 ms of simulated time.
+        const IDLE: Nanos = 1_000_000;
+        let rate = self.rate(t);
+        match self.arrivals {
+            _ if rate <= 0.0 => IDLE,
+            Arrivals::Poisson => self.exp_ns(SEC / rate).max(1),
+            Arrivals::Deterministic => (SEC / rate).round().max(1.0) as Nanos,
+            Arrivals::Bursty { on_s, off_s } => {
+                let boost = (on_s + off_s) / on_s;
+                self.exp_ns(SEC / (rate * boost)).max(1)
+            }
+        }
+    }
+
+    /// Generates this tick's traffic: responses first, then timeouts that expired before
+    /// `from` (every response older than that has arrived by now), then retries and new
+    /// arrivals in time order up to `until`.
+    pub fn run_tick(&mut self, from: Nanos, until: Nanos, responses: &[Response], sends: &mut Vec<Send>) {
+        for r in responses {
+            self.on_response(*r);
+        }
+        while let Some(&Reverse((t, slot, generation))) = self.deadlines.peek() {
+            if t >= from {
+                break;
+            }
+            self.deadlines.pop();
+            let s = self.slots[slot as usize];
+            if s.generation == generation && s.state == SlotState::Waiting {
+                self.attempt_failed(slot, Outcome::TimedOut, t);
+            }
+        }
+        loop {
+            let retry_at = self.backoffs.peek().map(|r| r.0.0).unwrap_or(Nanos::MAX);
+            let arrival_at = self.next_arrival;
+            if retry_at.min(arrival_at) >= until {
+                break;
+            }
+            if retry_at <= arrival_at {
+                let Reverse((t, slot, generation)) = self.backoffs.pop().expect("peeked");
+                if self.slots[slot as usize].generation == generation {
+                    self.counters.retries += 1;
+                    self.send_attempt(slot, t.max(from), sends);
+                }
+            } else {
+                self.arrival(arrival_at, sends);
+            }
+        }
+    }
+
+    fn arrival(&mut self, t: Nanos, sends: &mut Vec<Send>) {
+        if let Arrivals::Bursty { on_s, off_s } = self.arrivals {
+            // An arrival drawn past the end of an ON period is void: start again from the next
+            // ON period (memoryless, so no residual time carries over).
+            let mut toggled = false;
+            while t >= self.burst_switch {
+                toggled = true;
+                self.burst_on = !self.burst_on;
+                self.burst_start = self.burst_switch;
+                let mean = if self.burst_on { on_s } else { off_s };
+                self.burst_switch += self.exp_ns(mean * SEC).max(1);
+            }
+            if toggled || !self.burst_on {
+                self.next_arrival = if self.burst_on {
+                    self.burst_start + self.gap(self.burst_start)
+                } else {
+                    self.burst_switch
+                };
+                return;
+            }
+        }
+        self.next_arrival = t + self.gap(t);
+        if self.rate(t) <= 0.0 {
+            return;
+        }
+        let x: f64 = self.rng.random();
+        let fi = self.flows.iter().position(|f| x < f.1).unwrap_or(self.flows.len() - 1);
+        let flow = self.flows[fi].0;
+        let y: f64 = self.rng.random();
+        let p = self.priorities.iter().position(|c| y < *c).unwrap_or(3);
+        let priority = Priority::ALL[p];
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Slot {
+                    state: SlotState::Free,
+                    generation: 0,
+                    id: 0,
+                    created: 0,
+                    deadline: 0,
+                    flow: 0,
+                    priority,
+                    attempt: 0,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut self.slots[slot as usize];
+        s.id = self.next_id;
+        s.created = t;
+        s.flow = flow;
+        s.priority = priority;
+        s.attempt = 0;
+        self.next_id += 1;
+        self.live += 1;
+        self.counters.generated += 1;
+        self.send_attempt(slot, t, sends);
+    }
+
+    fn send_attempt(&mut self, slot: u32, t: Nanos, sends: &mut Vec<Send>) {
+        let fi = self.slots[slot as usize].flow;
+        let local = self.flows.iter().position(|f| f.0 == fi).unwrap_or(0);
+        let hops = &self.first_hops[local];
+        let link = if hops.len() == 1 {
+            hops[0].1
+        } else {
+            let x: f64 = self.rng.random();
+            hops.iter().find(|h| x < h.0).unwrap_or(&hops[hops.len() - 1]).1
+        };
+        let deadline = self.timeout.map_or(Nanos::MAX, |d| t + d);
+        let s = &mut self.slots[slot as usize];
+        s.generation += 1;
+        s.attempt = s.attempt.saturating_add(1);
+        s.state = SlotState::Waiting;
+        s.deadline = deadline;
+        let req = Request {
+            id: s.id,
+            created: s.created,
+            deadline,
+            at: t,
+            ret: Ret::Client,
+            via: link,
+            slot,
+            generation: s.generation,
+            flow: s.flow,
+            hop: 0,
+            priority: s.priority,
+            attempt: s.attempt,
+        };
+        if deadline != Nanos::MAX {
+            self.deadlines.push(Reverse((deadline, slot, s.generation)));
+        }
+        self.counters.attempts += 1;
+        sends.push((link, req));
+    }
+
+    fn on_response(&mut self, r: Response) {
+        let slot = r.req.slot;
+        let s = self.slots[slot as usize];
+        if s.generation != r.req.generation || s.state != SlotState::Waiting || r.at > s.deadline {
+            self.counters.late_responses += 1;
+            return;
+        }
+        match r.status {
+            Status::Ok => self.end(slot, Outcome::Completed, r.at),
+            Status::Ack => self.slots[slot as usize].state = SlotState::HandedOff,
+            Status::Err(o) => self.attempt_failed(slot, o, r.at),
+        }
+    }
+
+    /// A request that crossed an asynchronous hop ended with `outcome` at `at`.
+    pub fn detached_end(&mut self, req: &Request, outcome: Outcome, at: Nanos) {
+        let s = self.slots[req.slot as usize];
+        if s.generation == req.generation && s.state == SlotState::HandedOff {
+            self.end(req.slot, outcome, at);
+        }
+    }
+
+    fn attempt_failed(&mut self, slot: u32, outcome: Outcome, at: Nanos) {
+        self.counters.attempt_failures[outcome as usize] += 1;
+        let s = self.slots[slot as usize];
+        let retry_on = match outcome {
+            Outcome::Dropped => RetryOn::Dropped,
+            Outcome::Rejected => RetryOn::Rejected,
+            Outcome::Failed => RetryOn::Failed,
+            Outcome::TimedOut => RetryOn::TimedOut,
+            Outcome::Completed => return,
+        };
+        if (s.attempt as u32) < self.retry.max_attempts && self.retry.on.contains(&retry_on) {
+            let backoff = self.backoff(s.attempt as u32);
+            let st = &mut self.slots[slot as usize];
+            st.state = SlotState::Backoff;
+            st.generation += 1;
+            self.backoffs.push(Reverse((at + backoff, slot, st.generation)));
+        } else {
+            self.end(slot, outcome, at);
+        }
+    }
+
+    /// Backoff before retry number `n` (1-based): base × multiplier^(n-1), capped, with jitter.
+    fn backoff(&mut self, n: u32) -> Nanos {
+        let r = &self.retry;
+        let raw = (r.base_backoff_ms * r.multiplier.powi(n as i32 - 1)).min(r.max_backoff_ms) * MS;
+        let ns = match r.jitter {
+            Jitter::None => raw,
+            Jitter::Full => self.rng.random::<f64>() * raw,
+            Jitter::Equal => raw / 2.0 + self.rng.random::<f64>() * raw / 2.0,
+        };
+        ns.round() as Nanos
+    }
+
+    fn end(&mut self, slot: u32, outcome: Outcome, at: Nanos) {
+        let s = &mut self.slots[slot as usize];
+        s.state = SlotState::Free;
+        s.generation += 1;
+        self.live -= 1;
+        self.counters.ended[outcome as usize] += 1;
+        self.finished.push(Finished {
+            outcome,
+            latency: at.saturating_sub(s.created),
+            at,
+        });
+        self.free_slots.push(slot);
+    }
+
+    /// Logical requests waiting for a response, handed off, and between attempts.
+    pub fn live_breakdown(&self) -> (u64, u64, u64) {
+        let mut out = (0, 0, 0);
+        for s in &self.slots {
+            match s.state {
+                SlotState::Waiting => out.0 += 1,
+                SlotState::HandedOff => out.1 += 1,
+                SlotState::Backoff => out.2 += 1,
+                SlotState::Free => {}
+            }
+        }
+        out
+    }
+}
