@@ -277,3 +277,131 @@ impl Summary {
         format!("System\n{sys}\nComponents\n{t}\n")
     }
 }
+
+/// Exact running totals at one moment, for measurements between two moments (warm-up removed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Simulation time (ns).
+    pub at: Nanos,
+    /// Logical requests created.
+    pub generated: u64,
+    /// Logical requests ended, by outcome.
+    pub ended: [u64; 5],
+    /// Sum of end-to-end latencies of completed requests (ns).
+    pub latency_ns: f64,
+    /// Per component, in scenario order.
+    pub components: Vec<ComponentSnapshot>,
+}
+
+/// Exact totals of one component (simulated units times the request unit).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComponentSnapshot {
+    /// Name.
+    pub name: String,
+    /// Arrivals.
+    pub arrivals: f64,
+    /// Successful departures.
+    pub ok: f64,
+    /// Dropped (queue full).
+    pub dropped: f64,
+    /// Local services completed.
+    pub served: f64,
+    /// Sum of time in the component of successful departures (ns).
+    pub sojourn_ns: f64,
+    /// Integral of requests held over time (request·ns).
+    pub area: f64,
+}
+
+/// What happened between two snapshots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Between {
+    /// Seconds between them.
+    pub seconds: f64,
+    /// Logical requests created per second.
+    pub generated_rate: f64,
+    /// Mean end-to-end latency of requests completed in between (s).
+    pub latency_s: f64,
+    /// Logical requests that ended in between, by outcome.
+    pub ended: [u64; 5],
+}
+
+/// One component between two snapshots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentBetween {
+    /// Arrival rate (per s).
+    pub arrival_rate: f64,
+    /// Successful departures per second.
+    pub ok_rate: f64,
+    /// Share of arrivals dropped.
+    pub drop_ratio: f64,
+    /// Mean time in the component (s).
+    pub sojourn_s: f64,
+    /// Time-average number held (queued + in service + waiting downstream).
+    pub occupancy: f64,
+}
+
+impl Snapshot {
+    /// Totals between `earlier` and `self`.
+    pub fn since(&self, earlier: &Snapshot) -> Between {
+        let seconds = (self.at - earlier.at) as f64 / SEC;
+        let completed = self.ended[0] - earlier.ended[0];
+        Between {
+            seconds,
+            generated_rate: (self.generated - earlier.generated) as f64 / seconds,
+            latency_s: (self.latency_ns - earlier.latency_ns) / completed.max(1) as f64 / SEC,
+            ended: std::array::from_fn(|i| self.ended[i] - earlier.ended[i]),
+        }
+    }
+
+    /// Component `name` between `earlier` and `self`.
+    pub fn component_since(&self, earlier: &Snapshot, name: &str) -> Option<ComponentBetween> {
+        let a = self.components.iter().find(|c| c.name == name)?;
+        let b = earlier.components.iter().find(|c| c.name == name)?;
+        let seconds = (self.at - earlier.at) as f64 / SEC;
+        let ok = a.ok - b.ok;
+        let arrivals = a.arrivals - b.arrivals;
+        Some(ComponentBetween {
+            arrival_rate: arrivals / seconds,
+            ok_rate: ok / seconds,
+            drop_ratio: (a.dropped - b.dropped) / arrivals.max(1.0),
+            sojourn_s: (a.sojourn_ns - b.sojourn_ns) / ok.max(1.0) / SEC,
+            occupancy: (a.area - b.area) / (self.at - earlier.at) as f64,
+        })
+    }
+}
+
+impl Simulation {
+    /// Exact totals now.
+    pub fn snapshot(&self) -> Snapshot {
+        let world = self.world();
+        let topo = world.resource::<Topology>();
+        let unit = topo.unit as f64;
+        let at = self.now();
+        let mut snap = Snapshot { at, ..default() };
+        for &e in &topo.sources {
+            if let Some(s) = world.get::<Source>(e) {
+                snap.generated += s.counters.generated * topo.unit;
+                for i in 0..5 {
+                    snap.ended[i] += s.counters.ended[i] * topo.unit;
+                }
+                snap.latency_ns += s.counters.latency_ns * unit;
+            }
+        }
+        for c in &topo.components {
+            let mut cs = ComponentSnapshot { name: c.name.clone(), ..default() };
+            for &e in &c.instances {
+                if let Some(i) = world.get::<Instance>(e) {
+                    let k = &i.counters;
+                    cs.arrivals += k.arrivals as f64 * unit;
+                    cs.ok += k.ok as f64 * unit;
+                    cs.dropped += k.dropped as f64 * unit;
+                    cs.served += k.served as f64 * unit;
+                    cs.sojourn_ns += k.sojourn_ns * unit;
+                    cs.area += i.occupancy_area(at) * unit;
+                }
+            }
+            snap.components.push(cs);
+        }
+        snap
+    }
+}

@@ -47,6 +47,11 @@ pub struct InstanceCounters {
     pub crashes: u64,
     /// Responses that came back for calls this instance no longer waits for.
     pub orphans: u64,
+    /// Sum of the time successful departures spent here (ns), for exact means.
+    pub sojourn_ns: f64,
+    /// Integral of requests held (queued + in service + waiting) over time (request·ns), up to
+    /// the last change; see `Instance::occupancy_area`.
+    pub area: f64,
 }
 
 /// Memory model of an instance (MB).
@@ -121,6 +126,7 @@ pub struct Instance {
     /// Utilization of the busiest engine (smoothed), written by the engine system.
     pub pressure: f64,
     restart_after: Nanos,
+    area_at: Nanos,
     /// Running totals.
     pub counters: InstanceCounters,
 }
@@ -163,6 +169,7 @@ impl Instance {
             thrashing,
             pressure: 0.0,
             restart_after,
+            area_at: 0,
             counters: InstanceCounters::default(),
         }
     }
@@ -224,7 +231,22 @@ impl Instance {
         self.horizon = self.horizon.max(t.min(w.until));
     }
 
+    /// Adds the requests held since the last change to the occupancy integral.
+    fn account(&mut self, at: Nanos) {
+        if at > self.area_at {
+            self.counters.area += self.outstanding() as f64 * (at - self.area_at) as f64;
+            self.area_at = at;
+        }
+    }
+
+    /// Integral of requests held over time up to `now` (request·ns); divide a difference by
+    /// the time between two readings for the mean number held.
+    pub fn occupancy_area(&self, now: Nanos) -> f64 {
+        self.counters.area + self.outstanding() as f64 * now.saturating_sub(self.area_at) as f64
+    }
+
     fn admit(&mut self, job: Request, w: &Window, out: &mut Outbox) {
+        self.account(job.at);
         self.counters.arrivals += 1;
         if !self.up {
             self.counters.failed += 1;
@@ -281,6 +303,7 @@ impl Instance {
         let Worker::Busy { job } = self.workers[worker as usize] else {
             return;
         };
+        self.account(at);
         self.busy -= 1;
         self.counters.served += 1;
         if at > job.deadline {
@@ -339,6 +362,7 @@ impl Instance {
         let slot = self.workers.get(worker as usize).copied();
         match slot {
             Some(Worker::Waiting { job }) if self.up && incarnation == self.incarnation && job.id == resp.req.id => {
+                self.account(at);
                 self.waiting -= 1;
                 // The answer travels on at its exact time; the worker is free from the local clock.
                 self.depart(job, resp.status, resp.at, out);
@@ -357,7 +381,9 @@ impl Instance {
                 if at <= job.deadline {
                     self.counters.ok_in_time += 1;
                 }
-                out.sojourns.push(at.saturating_sub(job.at));
+                let sojourn = at.saturating_sub(job.at);
+                self.counters.sojourn_ns += sojourn as f64;
+                out.sojourns.push(sojourn);
             }
             Status::Err(_) => self.counters.errors += 1,
         }
@@ -371,6 +397,7 @@ impl Instance {
 
     /// Out of memory: everything held fails; the instance restarts after its delay.
     fn crash(&mut self, at: Nanos, _w: &Window, out: &mut Outbox) {
+        self.account(at);
         self.counters.crashes += 1;
         self.up = false;
         self.down_until = at + self.restart_after;

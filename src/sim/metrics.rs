@@ -80,6 +80,7 @@ pub struct Recorder {
     prev_instances: Vec<InstanceCounters>,
     prev_sources: Vec<SourceCounters>,
     prev_links: Vec<LinkCounters>,
+    prev_area: Vec<f64>,
     /// Highest total queue per component seen at a tick end (real requests).
     pub peak_queue: Vec<u64>,
     buf: String,
@@ -160,6 +161,7 @@ pub(super) fn plugin(app: &mut App) {
         prev_instances: vec![],
         prev_sources: vec![],
         prev_links: vec![],
+        prev_area: vec![],
         peak_queue: vec![0; comps],
         buf: String::new(),
     })
@@ -245,17 +247,20 @@ fn sample(
     rec.row(t, "system", "in_system", live as f64 * unit);
     rec.row(t, "system", "goodput", completed as f64 * unit / interval_s);
     rec.row(t, "system", "error_rate", ratio(ended - completed, ended));
+    rec.row(t, "system", "latency_mean", mean_ms(sys.latency_ns - sys_prev.latency_ns, completed));
     rec.row(t, "system", "late_responses", (sys.late_responses - sys_prev.late_responses) as f64 * unit);
     percentiles(rec, t, "system", &sys_latency.interval);
     sys_latency.interval.reset();
 
     // Components and instances.
     rec.prev_instances.resize(topo.instances.len(), InstanceCounters::default());
+    rec.prev_area.resize(topo.instances.len(), 0.0);
     let mut wasted_total = 0u64;
     for c in &topo.components {
         let mut d = InstanceCounters::default();
         let (mut queued, mut in_flight, mut up) = (0u64, 0u64, 0u64);
         let mut util = [0.0f64; 4];
+        let mut area = 0.0;
         let n = c.instances.len() as f64;
         for (k, &e) in c.instances.iter().enumerate() {
             let Ok((inst, children)) = instances.get(e) else { continue };
@@ -265,6 +270,9 @@ fn sample(
             let di = delta(&cur, &prev);
             add_instance(&mut d, &di);
             rec.prev_instances[gi] = cur;
+            let a = inst.occupancy_area(clock.now);
+            area += a - rec.prev_area[gi];
+            rec.prev_area[gi] = a;
             queued += inst.queued;
             in_flight += inst.busy + inst.waiting;
             up += inst.up as u64;
@@ -307,6 +315,8 @@ fn sample(
             rec.row(t, name, util_name(kind), util[kind as usize]);
         }
         rec.row(t, name, "error_rate", ratio(d.errors, d.ok + d.errors));
+        rec.row(t, name, "occupancy_mean", area * unit / (interval_s * SEC));
+        rec.row(t, name, "latency_mean", mean_ms(d.sojourn_ns, d.ok));
         if let Ok(mut lat) = comp_latency.get_mut(c.entity) {
             percentiles(rec, t, name, &lat.interval);
             lat.interval.reset();
@@ -345,6 +355,10 @@ fn percentiles(rec: &mut Recorder, t: f64, entity: &str, h: &Histogram<u64>) {
     }
 }
 
+fn mean_ms(sum_ns: f64, n: u64) -> f64 {
+    if n == 0 { 0.0 } else { sum_ns / n as f64 / 1e6 }
+}
+
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
@@ -354,6 +368,7 @@ fn add_counters(a: &mut SourceCounters, b: &SourceCounters) {
     a.attempts += b.attempts;
     a.retries += b.retries;
     a.late_responses += b.late_responses;
+    a.latency_ns += b.latency_ns;
     for i in 0..5 {
         a.ended[i] += b.ended[i];
         a.attempt_failures[i] += b.attempt_failures[i];
@@ -373,6 +388,8 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         failed: c.failed - p.failed,
         crashes: c.crashes - p.crashes,
         orphans: c.orphans - p.orphans,
+        sojourn_ns: c.sojourn_ns - p.sojourn_ns,
+        area: c.area - p.area,
     }
 }
 
@@ -388,4 +405,6 @@ fn add_instance(a: &mut InstanceCounters, b: &InstanceCounters) {
     a.failed += b.failed;
     a.crashes += b.crashes;
     a.orphans += b.orphans;
+    a.sojourn_ns += b.sojourn_ns;
+    a.area += b.area;
 }

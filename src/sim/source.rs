@@ -53,6 +53,8 @@ pub struct SourceCounters {
     pub attempt_failures: [u64; 5],
     /// Responses that arrived after the client gave up.
     pub late_responses: u64,
+    /// Sum of end-to-end latencies of completed logical requests (ns), for exact means.
+    pub latency_ns: f64,
 }
 
 /// A finished logical request, for the latency histograms.
@@ -382,11 +384,11 @@ impl Source {
         s.generation += 1;
         self.live -= 1;
         self.counters.ended[outcome as usize] += 1;
-        self.finished.push(Finished {
-            outcome,
-            latency: at.saturating_sub(s.created),
-            at,
-        });
+        let latency = at.saturating_sub(s.created);
+        if outcome == Outcome::Completed {
+            self.counters.latency_ns += latency as f64;
+        }
+        self.finished.push(Finished { outcome, latency, at });
         self.free_slots.push(slot);
     }
 
