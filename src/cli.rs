@@ -40,7 +40,7 @@ pub struct RunArgs {
     /// Scenario file (RON).
     pub scenario: PathBuf,
     /// Simulated seconds (default: the scenario's sim.duration_s).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub duration: Option<f64>,
     /// Root seed (default: the scenario's sim.seed).
     #[arg(long)]
@@ -49,7 +49,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub metrics: Option<PathBuf>,
     /// Metrics sampling interval in seconds (default: the scenario's sim.sample_every_s).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub sample_every: Option<f64>,
     /// Check conservation (generated = ended + in system) every tick.
     #[arg(long)]
@@ -84,18 +84,33 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for p in paths {
         match scenario::load(p) {
-            Ok(s) => println!("{}: ok ({}: {} sources, {} components, {} links)", p.display(), s.name, s.sources.len(), s.components.len(), s.links.len()),
+            Ok(s) => println!(
+                "{}: ok ({}: {} source(s), {} component(s), {} link(s))",
+                p.display(),
+                s.name,
+                s.sources.len(),
+                s.components.len(),
+                s.links.len()
+            ),
             Err(e) => {
                 failed = true;
                 eprintln!("error: {e}");
             }
         }
     }
-    if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Applies command-line overrides, re-validating them as scenario fields.
-fn apply_overrides(mut s: Scenario, args: &RunArgs, path: &Path) -> Result<Scenario, ScenarioError> {
+fn apply_overrides(
+    mut s: Scenario,
+    args: &RunArgs,
+    path: &Path,
+) -> Result<Scenario, ScenarioError> {
     let mut problems = vec![];
     if let Some(d) = args.duration {
         if !(d.is_finite() && d > 0.0 && d <= 1e7) {
@@ -127,12 +142,17 @@ fn apply_overrides(mut s: Scenario, args: &RunArgs, path: &Path) -> Result<Scena
     if problems.is_empty() {
         Ok(s)
     } else {
-        Err(ScenarioError::Invalid { path: path.to_path_buf(), problems })
+        Err(ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
     }
 }
 
 fn run(args: &RunArgs) -> ExitCode {
-    let s = match scenario::load(&args.scenario).and_then(|s| apply_overrides(s, args, &args.scenario)) {
+    let s = match scenario::load(&args.scenario)
+        .and_then(|s| apply_overrides(s, args, &args.scenario))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -151,7 +171,9 @@ fn run(args: &RunArgs) -> ExitCode {
                     eprintln!("error: {}: cannot write metrics: {e}", path.display());
                     return ExitCode::from(2);
                 }
-                sim.world_mut().resource_mut::<Recorder>().set_sink(Sink::Writer(Box::new(w)));
+                sim.world_mut()
+                    .resource_mut::<Recorder>()
+                    .set_sink(Sink::Writer(Box::new(w)));
             }
             Err(e) => {
                 eprintln!("error: {}: cannot create metrics file: {e}", path.display());
@@ -160,11 +182,17 @@ fn run(args: &RunArgs) -> ExitCode {
         }
     }
 
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(duration / 1_000_000) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(duration / 1_000_000)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} sim ms  {elapsed_precise} (eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} sim ms  {elapsed_precise} (eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_message(name);
     let started = std::time::Instant::now();

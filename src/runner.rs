@@ -75,7 +75,9 @@ impl Simulation {
 
     /// Keeps the metrics CSV in memory (see `metrics_csv`).
     pub fn keep_metrics(&mut self) {
-        self.world_mut().resource_mut::<Recorder>().set_sink(Sink::Memory(String::new()));
+        self.world_mut()
+            .resource_mut::<Recorder>()
+            .set_sink(Sink::Memory(String::new()));
     }
 
     /// The metrics CSV with its header, if kept in memory.
@@ -116,7 +118,11 @@ impl Simulation {
         }
         let lat = &world.resource::<SystemLatency>().total;
         system.latency_ms = quantiles(lat);
-        system.mean_latency_ms = if lat.is_empty() { 0.0 } else { lat.mean() / 1e6 };
+        system.mean_latency_ms = if lat.is_empty() {
+            0.0
+        } else {
+            lat.mean() / 1e6
+        };
         let mut components = vec![];
         for c in &topo.components {
             let mut row = ComponentSummary {
@@ -138,7 +144,10 @@ impl Simulation {
                 row.crashes += k.crashes;
             }
             system.wasted += row.wasted;
-            let h = &world.get::<ComponentLatency>(c.entity).expect("latency").total;
+            let h = &world
+                .get::<ComponentLatency>(c.entity)
+                .expect("latency")
+                .total;
             row.latency_ms = quantiles(h);
             row.mean_latency_ms = if h.is_empty() { 0.0 } else { h.mean() / 1e6 };
             components.push(row);
@@ -237,8 +246,18 @@ impl Summary {
         let s = &self.system;
         let mut sys = Table::new();
         sys.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-            "simulated", "generated", "completed", "dropped", "rejected", "failed", "timed out",
-            "in system", "retries", "wasted", "p50 ms", "p99 ms",
+            "simulated",
+            "generated",
+            "completed",
+            "dropped",
+            "rejected",
+            "failed",
+            "timed out",
+            "in system",
+            "retries",
+            "wasted",
+            "p50 ms",
+            "p99 ms",
         ]);
         sys.add_row(vec![
             format!("{:.1} s", s.seconds),
@@ -256,8 +275,17 @@ impl Summary {
         ]);
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-            "component", "served", "goodput", "dropped", "failed", "errors", "wasted", "p50 ms",
-            "p99 ms", "peak queue", "crashes",
+            "component",
+            "served",
+            "goodput",
+            "dropped",
+            "failed",
+            "errors",
+            "wasted",
+            "p50 ms",
+            "p99 ms",
+            "peak queue",
+            "crashes",
         ]);
         for c in &self.components {
             t.add_row(vec![
@@ -388,7 +416,10 @@ impl Simulation {
             }
         }
         for c in &topo.components {
-            let mut cs = ComponentSnapshot { name: c.name.clone(), ..default() };
+            let mut cs = ComponentSnapshot {
+                name: c.name.clone(),
+                ..default()
+            };
             for &e in &c.instances {
                 if let Some(i) = world.get::<Instance>(e) {
                     let k = &i.counters;

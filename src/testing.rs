@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 /// Path of a shipped scenario file.
 pub fn scenario_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
 }
 
 /// Loads a shipped scenario, panicking with the error text if it is invalid (tests only).

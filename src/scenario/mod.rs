@@ -545,7 +545,10 @@ pub struct Problem {
 fn format_problems(problems: &[Problem]) -> String {
     let mut s = format!("{} problem(s) in scenario", problems.len());
     for p in problems {
-        s.push_str(&format!("\n  - {}: {}\n    hint: {}", p.field, p.message, p.hint));
+        s.push_str(&format!(
+            "\n  - {}: {}\n    hint: {}",
+            p.field, p.message, p.hint
+        ));
     }
     s
 }
@@ -597,7 +600,11 @@ impl RateSchedule {
                     from + (to - from) * (t_s - start_s) / (end_s - start_s)
                 }
             }
-            RateSchedule::Step { before, after, at_s } => {
+            RateSchedule::Step {
+                before,
+                after,
+                at_s,
+            } => {
                 if t_s < *at_s {
                     *before
                 } else {

@@ -10,7 +10,12 @@ struct Checker {
 }
 
 impl Checker {
-    fn bad(&mut self, field: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) {
+    fn bad(
+        &mut self,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         self.problems.push(Problem {
             field: field.into(),
             message: message.into(),
@@ -58,28 +63,47 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     // Names: sources and components share one namespace.
     let mut names: BTreeMap<&str, &'static str> = BTreeMap::new();
     for (i, src) in s.sources.iter().enumerate() {
-        check_name(&mut c, &format!("sources[{i}].name"), &src.name, &mut names, "source");
+        check_name(
+            &mut c,
+            &format!("sources[{i}].name"),
+            &src.name,
+            &mut names,
+            "source",
+        );
     }
     for (i, comp) in s.components.iter().enumerate() {
-        check_name(&mut c, &format!("components[{i}].name"), &comp.name, &mut names, "component");
+        check_name(
+            &mut c,
+            &format!("components[{i}].name"),
+            &comp.name,
+            &mut names,
+            "component",
+        );
     }
     if s.sources.is_empty() {
-        c.bad("sources", "no traffic source", "add at least one entry to `sources`");
+        c.bad(
+            "sources",
+            "no traffic source",
+            "add at least one entry to `sources`",
+        );
     }
 
     let mut linked: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for (i, l) in s.links.iter().enumerate() {
         let f = format!("links[{i}]");
-        match names.get(l.from.as_str()) {
-            None => c.bad(
+        if !names.contains_key(l.from.as_str()) {
+            c.bad(
                 format!("{f}.from"),
                 format!("`{}` is not a source or component", l.from),
                 known(&names),
-            ),
-            Some(_) => {}
+            );
         }
         match names.get(l.to.as_str()) {
-            None => c.bad(format!("{f}.to"), format!("`{}` is not a component", l.to), known(&names)),
+            None => c.bad(
+                format!("{f}.to"),
+                format!("`{}` is not a component", l.to),
+                known(&names),
+            ),
             Some(&"source") => c.bad(
                 format!("{f}.to"),
                 format!("`{}` is a source; links cannot point at sources", l.to),
@@ -91,7 +115,11 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             c.bad(&f, "a link from a component to itself", "remove the link");
         }
         if linked.insert((l.from.as_str(), l.to.as_str()), i).is_some() {
-            c.bad(&f, format!("duplicate link {} -> {}", l.from, l.to), "keep one link per pair");
+            c.bad(
+                &f,
+                format!("duplicate link {} -> {}", l.from, l.to),
+                "keep one link per pair",
+            );
         }
         check_timing(&mut c, &format!("{f}.latency"), &l.latency, true);
     }
@@ -125,27 +153,53 @@ fn check_name<'a>(
     what: &'static str,
 ) {
     if name.trim().is_empty() || name.contains([',', '#', '>', '\n', '"']) {
-        c.bad(field, format!("bad name `{name}`"), "use letters, digits, '-', '_' or '.'");
+        c.bad(
+            field,
+            format!("bad name `{name}`"),
+            "use letters, digits, '-', '_' or '.'",
+        );
     }
     if names.insert(name, what).is_some() {
-        c.bad(field, format!("`{name}` is used twice"), "give every source and component its own name");
+        c.bad(
+            field,
+            format!("`{name}` is used twice"),
+            "give every source and component its own name",
+        );
     }
 }
 
 fn check_sim(c: &mut Checker, sim: &SimSettings) {
     c.positive("sim.tick_ms", sim.tick_ms, 1000.0);
     if sim.tick_ms.is_finite() && sim.tick_ms > 0.0 && sim.tick_ms * 1000.0 < 1.0 {
-        c.bad("sim.tick_ms", "ticks shorter than 1 µs", "the clock counts whole microseconds; use tick_ms >= 0.001");
+        c.bad(
+            "sim.tick_ms",
+            "ticks shorter than 1 µs",
+            "the clock counts whole microseconds; use tick_ms >= 0.001",
+        );
     }
     c.positive("sim.duration_s", sim.duration_s, 1e7);
-    if c.positive("sim.sample_every_s", sim.sample_every_s, 1e6) && sim.sample_every_s * 1000.0 < sim.tick_ms {
-        c.bad("sim.sample_every_s", "shorter than one tick", "sample at least once per tick length");
+    if c.positive("sim.sample_every_s", sim.sample_every_s, 1e6)
+        && sim.sample_every_s * 1000.0 < sim.tick_ms
+    {
+        c.bad(
+            "sim.sample_every_s",
+            "shorter than one tick",
+            "sample at least once per tick length",
+        );
     }
     if sim.request_unit == 0 || sim.request_unit > 1_000_000 {
-        c.bad("sim.request_unit", format!("{} is out of range", sim.request_unit), "use 1 (exact) up to 1000000");
+        c.bad(
+            "sim.request_unit",
+            format!("{} is out of range", sim.request_unit),
+            "use 1 (exact) up to 1000000",
+        );
     }
     if c.range("sim.warmup_s", sim.warmup_s, 0.0, 1e7) && sim.warmup_s >= sim.duration_s {
-        c.bad("sim.warmup_s", "warm-up is not shorter than the run", "use a warm-up below duration_s");
+        c.bad(
+            "sim.warmup_s",
+            "warm-up is not shorter than the run",
+            "use a warm-up below duration_s",
+        );
     }
 }
 
@@ -178,7 +232,11 @@ fn check_source(
         let ff = format!("{f}.flows[{j}]");
         c.positive(&format!("{ff}.weight"), flow.weight, 1e12);
         if flow.path.is_empty() {
-            c.bad(format!("{ff}.path"), "the route has no end: the path is empty", "list the components the flow visits, e.g. [To(\"web\")]");
+            c.bad(
+                format!("{ff}.path"),
+                "the route has no end: the path is empty",
+                "list the components the flow visits, e.g. [To(\"web\")]",
+            );
         }
         let mut prev: Vec<&str> = vec![src.name.as_str()];
         for (k, hop) in flow.path.iter().enumerate() {
@@ -189,22 +247,37 @@ fn check_source(
             };
             if let Hop::OneOf(v) = hop {
                 let sum: f64 = v.iter().map(|x| x.1).sum();
-                if v.is_empty() || !sum.is_finite() || (sum - 1.0).abs() > 1e-6 || v.iter().any(|x| !(x.1 >= 0.0)) {
-                    c.bad(&hf, format!("probabilities sum to {sum}, not 1"), "give each option a share >= 0 so they add up to 1");
+                if v.is_empty()
+                    || !sum.is_finite()
+                    || (sum - 1.0).abs() > 1e-6
+                    || v.iter().any(|x| x.1.is_nan() || x.1 < 0.0)
+                {
+                    c.bad(
+                        &hf,
+                        format!("probabilities sum to {sum}, not 1"),
+                        "give each option a share >= 0 so they add up to 1",
+                    );
                 }
             }
             for (n, _) in &options {
                 match names.get(n) {
                     Some(&"component") => {
                         for p in &prev {
-                            if names.get(p) == Some(&"component") || *p == src.name {
-                                if !linked.contains_key(&(*p, *n)) {
-                                    c.bad(&hf, format!("the route goes {p} -> {n} but no link joins them"), format!("add a link (from: \"{p}\", to: \"{n}\")"));
-                                }
+                            let known_sender = names.get(p) == Some(&"component") || *p == src.name;
+                            if known_sender && !linked.contains_key(&(*p, *n)) {
+                                c.bad(
+                                    &hf,
+                                    format!("the route goes {p} -> {n} but no link joins them"),
+                                    format!("add a link (from: \"{p}\", to: \"{n}\")"),
+                                );
                             }
                         }
                     }
-                    Some(_) => c.bad(&hf, format!("`{n}` is a source, not a component"), "routes visit components only"),
+                    Some(_) => c.bad(
+                        &hf,
+                        format!("`{n}` is a source, not a component"),
+                        "routes visit components only",
+                    ),
                     None => c.bad(&hf, format!("`{n}` is not a component"), known(names)),
                 }
             }
@@ -214,18 +287,41 @@ fn check_source(
     let p = src.priorities;
     let parts = [p.critical, p.high, p.medium, p.low];
     if parts.iter().any(|x| !x.is_finite() || *x < 0.0) || parts.iter().sum::<f64>() <= 0.0 {
-        c.bad(format!("{f}.priorities"), "shares must be >= 0 and not all 0", "e.g. (critical: 0.05, high: 0.15, medium: 0.6, low: 0.2)");
+        c.bad(
+            format!("{f}.priorities"),
+            "shares must be >= 0 and not all 0",
+            "e.g. (critical: 0.05, high: 0.15, medium: 0.6, low: 0.2)",
+        );
     }
     if let Some(t) = src.client.timeout_ms {
         c.positive(&format!("{f}.client.timeout_ms"), t, 1e9);
     }
     let r = &src.client.retry;
     if r.max_attempts == 0 || r.max_attempts > 100 {
-        c.bad(format!("{f}.client.retry.max_attempts"), format!("{} is out of range", r.max_attempts), "1 means no retry; at most 100");
+        c.bad(
+            format!("{f}.client.retry.max_attempts"),
+            format!("{} is out of range", r.max_attempts),
+            "1 means no retry; at most 100",
+        );
     }
-    c.range(&format!("{f}.client.retry.base_backoff_ms"), r.base_backoff_ms, 0.0, 1e9);
-    c.range(&format!("{f}.client.retry.multiplier"), r.multiplier, 1.0, 100.0);
-    c.range(&format!("{f}.client.retry.max_backoff_ms"), r.max_backoff_ms, 0.0, 1e9);
+    c.range(
+        &format!("{f}.client.retry.base_backoff_ms"),
+        r.base_backoff_ms,
+        0.0,
+        1e9,
+    );
+    c.range(
+        &format!("{f}.client.retry.multiplier"),
+        r.multiplier,
+        1.0,
+        100.0,
+    );
+    c.range(
+        &format!("{f}.client.retry.max_backoff_ms"),
+        r.max_backoff_ms,
+        0.0,
+        1e9,
+    );
 }
 
 fn check_rate(c: &mut Checker, f: &str, r: &RateSchedule) {
@@ -233,29 +329,55 @@ fn check_rate(c: &mut Checker, f: &str, r: &RateSchedule) {
         RateSchedule::Constant(x) => {
             c.range(f, *x, 0.0, MAX_RATE);
         }
-        RateSchedule::Ramp { from, to, start_s, end_s } => {
+        RateSchedule::Ramp {
+            from,
+            to,
+            start_s,
+            end_s,
+        } => {
             c.range(&format!("{f}.from"), *from, 0.0, MAX_RATE);
             c.range(&format!("{f}.to"), *to, 0.0, MAX_RATE);
             c.range(&format!("{f}.start_s"), *start_s, 0.0, 1e7);
-            if !(end_s > start_s) {
-                c.bad(format!("{f}.end_s"), "the ramp ends before it starts", "make end_s greater than start_s");
+            if end_s.is_nan() || end_s <= start_s {
+                c.bad(
+                    format!("{f}.end_s"),
+                    "the ramp ends before it starts",
+                    "make end_s greater than start_s",
+                );
             }
         }
-        RateSchedule::Step { before, after, at_s } => {
+        RateSchedule::Step {
+            before,
+            after,
+            at_s,
+        } => {
             c.range(&format!("{f}.before"), *before, 0.0, MAX_RATE);
             c.range(&format!("{f}.after"), *after, 0.0, MAX_RATE);
             c.range(&format!("{f}.at_s"), *at_s, 0.0, 1e7);
         }
-        RateSchedule::Spike { base, peak, start_s, duration_s } => {
+        RateSchedule::Spike {
+            base,
+            peak,
+            start_s,
+            duration_s,
+        } => {
             c.range(&format!("{f}.base"), *base, 0.0, MAX_RATE);
             c.range(&format!("{f}.peak"), *peak, 0.0, MAX_RATE);
             c.range(&format!("{f}.start_s"), *start_s, 0.0, 1e7);
             c.positive(&format!("{f}.duration_s"), *duration_s, 1e7);
         }
-        RateSchedule::Sine { mean, amplitude, period_s } => {
+        RateSchedule::Sine {
+            mean,
+            amplitude,
+            period_s,
+        } => {
             c.range(&format!("{f}.mean"), *mean, 0.0, MAX_RATE);
             if c.range(&format!("{f}.amplitude"), *amplitude, 0.0, MAX_RATE) && amplitude > mean {
-                c.bad(format!("{f}.amplitude"), "amplitude exceeds the mean, so the rate would go negative", "keep amplitude <= mean");
+                c.bad(
+                    format!("{f}.amplitude"),
+                    "amplitude exceeds the mean, so the rate would go negative",
+                    "keep amplitude <= mean",
+                );
             }
             c.positive(&format!("{f}.period_s"), *period_s, 1e9);
         }
@@ -266,8 +388,12 @@ fn check_rate(c: &mut Checker, f: &str, r: &RateSchedule) {
             for (k, (t, v)) in points.iter().enumerate() {
                 c.range(&format!("{f}[{k}].0"), *t, 0.0, 1e7);
                 c.range(&format!("{f}[{k}].1"), *v, 0.0, MAX_RATE);
-                if k > 0 && !(*t >= points[k - 1].0) {
-                    c.bad(format!("{f}[{k}]"), "times go backwards", "list points in increasing time");
+                if k > 0 && (t.is_nan() || *t < points[k - 1].0) {
+                    c.bad(
+                        format!("{f}[{k}]"),
+                        "times go backwards",
+                        "list points in increasing time",
+                    );
                 }
             }
         }
@@ -298,10 +424,18 @@ fn check_shape(c: &mut Checker, f: &str, s: Shape) {
 fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &ComponentSpec) {
     let f = format!("components[{i}]");
     if comp.instances == 0 || comp.instances > 10_000 {
-        c.bad(format!("{f}.instances"), format!("{} is out of range", comp.instances), "use 1 to 10000 instances");
+        c.bad(
+            format!("{f}.instances"),
+            format!("{} is out of range", comp.instances),
+            "use 1 to 10000 instances",
+        );
     }
     if comp.workers == 0 || comp.workers > 1_000_000 {
-        c.bad(format!("{f}.workers"), format!("{} is out of range", comp.workers), "use 1 to 1000000 workers");
+        c.bad(
+            format!("{f}.workers"),
+            format!("{} is out of range", comp.workers),
+            "use 1 to 1000000 workers",
+        );
     }
     let unit = sim.request_unit.max(1);
     if comp.workers > 0 && comp.workers < unit {
@@ -314,7 +448,11 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
     if let QueueSpec::Bounded(n) = comp.queue
         && n > 1_000_000_000
     {
-        c.bad(format!("{f}.queue"), format!("Bounded({n}) is absurdly large"), "use Unbounded to show a queue without limit");
+        c.bad(
+            format!("{f}.queue"),
+            format!("Bounded({n}) is absurdly large"),
+            "use Unbounded to show a queue without limit",
+        );
     }
     let sv = &comp.service;
     match sv.mean_ms {
@@ -324,33 +462,66 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
         None => {
             let d = sv.demand;
             if d.cpu_ms <= 0.0 && d.storage_ops <= 0.0 && d.network_kb <= 0.0 {
-                c.bad(format!("{f}.service"), "no mean_ms and no demand on CPU, storage or network", "set service.mean_ms, or a demand such as (cpu_ms: 2.0)");
+                c.bad(
+                    format!("{f}.service"),
+                    "no mean_ms and no demand on CPU, storage or network",
+                    "set service.mean_ms, or a demand such as (cpu_ms: 2.0)",
+                );
             }
         }
     }
     check_shape(c, &format!("{f}.service.shape"), sv.shape);
     let d = sv.demand;
-    for (n, v) in [("cpu_ms", d.cpu_ms), ("memory_mb", d.memory_mb), ("storage_ops", d.storage_ops), ("network_kb", d.network_kb)] {
+    for (n, v) in [
+        ("cpu_ms", d.cpu_ms),
+        ("memory_mb", d.memory_mb),
+        ("storage_ops", d.storage_ops),
+        ("network_kb", d.network_kb),
+    ] {
         c.range(&format!("{f}.service.demand.{n}"), v, 0.0, 1e9);
     }
     let e = comp.engines;
-    for (n, v) in [("cpu_cores", e.cpu_cores), ("memory_mb", e.memory_mb), ("storage_iops", e.storage_iops), ("network_mbps", e.network_mbps)] {
+    for (n, v) in [
+        ("cpu_cores", e.cpu_cores),
+        ("memory_mb", e.memory_mb),
+        ("storage_iops", e.storage_iops),
+        ("network_mbps", e.network_mbps),
+    ] {
         c.positive(&format!("{f}.engines.{n}"), v, 1e12);
     }
-    if c.range(&format!("{f}.engines.base_memory_mb"), e.base_memory_mb, 0.0, 1e12) && e.base_memory_mb >= e.memory_mb {
-        c.bad(format!("{f}.engines.base_memory_mb"), "base memory fills the whole memory engine", "make base_memory_mb smaller than memory_mb");
+    if c.range(
+        &format!("{f}.engines.base_memory_mb"),
+        e.base_memory_mb,
+        0.0,
+        1e12,
+    ) && e.base_memory_mb >= e.memory_mb
+    {
+        c.bad(
+            format!("{f}.engines.base_memory_mb"),
+            "base memory fills the whole memory engine",
+            "make base_memory_mb smaller than memory_mb",
+        );
     }
     if let Some(t) = comp.thrashing {
         c.range(&format!("{f}.thrashing.above"), t.above, 0.0, 0.999);
         c.range(&format!("{f}.thrashing.slowdown"), t.slowdown, 0.0, 1000.0);
     }
-    c.range(&format!("{f}.restart_after_s"), comp.restart_after_s, 0.0, 1e7);
+    c.range(
+        &format!("{f}.restart_after_s"),
+        comp.restart_after_s,
+        0.0,
+        1e7,
+    );
     match (comp.kind, comp.hit_ratio) {
         (Kind::Cache, Some(h)) => {
             c.range(&format!("{f}.hit_ratio"), h, 0.0, 1.0);
         }
         (Kind::Cache, None) => {}
-        (_, Some(_)) => c.bad(format!("{f}.hit_ratio"), "only a Cache has a hit ratio", "set kind: Cache or remove hit_ratio"),
+        (_, Some(_)) => c.bad(
+            format!("{f}.hit_ratio"),
+            "only a Cache has a hit ratio",
+            "set kind: Cache or remove hit_ratio",
+        ),
         _ => {}
     }
 }
@@ -381,7 +552,8 @@ fn find_cycle(s: &Scenario) -> Option<Vec<String>> {
                             stack.push((n, 0));
                         }
                         1 => {
-                            let mut cyc: Vec<String> = stack.iter().map(|x| x.0.to_string()).collect();
+                            let mut cyc: Vec<String> =
+                                stack.iter().map(|x| x.0.to_string()).collect();
                             let pos = cyc.iter().position(|x| x == n).unwrap_or(0);
                             cyc.drain(..pos);
                             cyc.push(n.to_string());

@@ -53,7 +53,9 @@ impl Duration {
             _ if mean_ns <= 0.0 => Duration::Fixed(0.0),
             Shape::Exponential => Duration::Exp(mean_ns),
             Shape::Deterministic => Duration::Fixed(mean_ns),
-            Shape::Uniform { spread } => Duration::Uniform(mean_ns * (1.0 - spread), mean_ns * (1.0 + spread)),
+            Shape::Uniform { spread } => {
+                Duration::Uniform(mean_ns * (1.0 - spread), mean_ns * (1.0 + spread))
+            }
             Shape::LogNormal { sigma } => {
                 let mu = mean_ns.ln() - sigma * sigma / 2.0;
                 match LogNormal::new(mu, sigma) {
@@ -113,7 +115,10 @@ mod tests {
             let mut rng = stream(7, Stream::Instance, 0);
             let n = 200_000;
             let mean = (0..n).map(|_| d.sample(&mut rng) as f64).sum::<f64>() / n as f64;
-            assert!((mean / (10.0 * MS) - 1.0).abs() < 0.01, "{shape:?}: mean {mean}");
+            assert!(
+                (mean / (10.0 * MS) - 1.0).abs() < 0.01,
+                "{shape:?}: mean {mean}"
+            );
         }
     }
 

@@ -1,8 +1,8 @@
 //! Resource engines (CPU, memory, storage, network) of each instance: capacities, the service
 //! time they imply, and their live utilization, smoothed over about a second.
 
-use super::instance::Instance;
 use super::SimClock;
+use super::instance::Instance;
 use crate::scenario::{ComponentSpec, EngineSpec};
 use bevy::prelude::*;
 
@@ -21,7 +21,12 @@ pub enum EngineKind {
 
 impl EngineKind {
     /// All engines, in report order.
-    pub const ALL: [EngineKind; 4] = [EngineKind::Cpu, EngineKind::Memory, EngineKind::Storage, EngineKind::Network];
+    pub const ALL: [EngineKind; 4] = [
+        EngineKind::Cpu,
+        EngineKind::Memory,
+        EngineKind::Storage,
+        EngineKind::Network,
+    ];
 
     /// Lower-case name used in metrics.
     pub fn name(self) -> &'static str {
@@ -56,7 +61,12 @@ impl Engine {
             EngineKind::Storage => spec.storage_iops,
             EngineKind::Network => spec.network_mbps,
         };
-        Self { kind, capacity, share, utilization: 0.0 }
+        Self {
+            kind,
+            capacity,
+            share,
+            utilization: 0.0,
+        }
     }
 }
 
@@ -74,7 +84,13 @@ pub struct ServicePlan {
 pub fn plan(c: &ComponentSpec) -> ServicePlan {
     let d = c.service.demand;
     let e = c.engines;
-    let rate = |demand: f64, per_s: f64| if demand > 0.0 { per_s / demand } else { f64::INFINITY };
+    let rate = |demand: f64, per_s: f64| {
+        if demand > 0.0 {
+            per_s / demand
+        } else {
+            f64::INFINITY
+        }
+    };
     let rates = [
         rate(d.cpu_ms, e.cpu_cores * 1000.0),
         f64::INFINITY,
@@ -102,13 +118,24 @@ const SMOOTHING_NS: f64 = 1e9;
 
 /// Updates every engine's utilization from its instance's busy workers and memory, and the
 /// instance's pressure (its busiest engine) used for thrashing.
-pub fn update_engines(clock: Res<SimClock>, mut instances: Query<(&mut Instance, &Children)>, mut engines: Query<&mut Engine>) {
+pub fn update_engines(
+    clock: Res<SimClock>,
+    mut instances: Query<(&mut Instance, &Children)>,
+    mut engines: Query<&mut Engine>,
+) {
     let alpha = (clock.tick as f64 / SMOOTHING_NS).min(1.0);
     for (mut inst, children) in &mut instances {
-        let busy = if inst.up { inst.busy as f64 / inst.workers() as f64 } else { 0.0 };
+        inst.refresh(clock.now);
+        let busy = if inst.up {
+            inst.busy as f64 / inst.workers() as f64
+        } else {
+            0.0
+        };
         let mut pressure: f64 = 0.0;
         for child in children.iter() {
-            let Ok(mut e) = engines.get_mut(child) else { continue };
+            let Ok(mut e) = engines.get_mut(child) else {
+                continue;
+            };
             let now = match e.kind {
                 EngineKind::Memory => inst.memory_used_mb() / e.capacity,
                 _ => busy * e.share,

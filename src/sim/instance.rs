@@ -1,6 +1,6 @@
 //! Instances (replicas): a bounded queue, a pool of workers and a service-time distribution.
-//! Each tick an instance replays its arrivals, responses and service completions in time order,
-//! so queueing and latency are exact, not quantised to the tick.
+//! The flow phase calls them at the exact time of each event (arrival, service completion,
+//! response from a call), so queueing and latency are exact, not quantised to the tick.
 
 use super::dist::{Duration, MS, Nanos};
 use super::request::{Outcome, Priority, Request, Response, Ret, Status};
@@ -9,17 +9,20 @@ use crate::scenario::{CallKind, Thrashing};
 use bevy::prelude::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 /// What one worker is doing.
 #[derive(Debug, Clone, Copy)]
 enum Worker {
     Idle,
     /// Serving `job` since `start`.
-    Busy { job: Request },
+    Busy {
+        job: Request,
+    },
     /// Local work done; waiting for a synchronous call downstream.
-    Waiting { job: Request },
+    Waiting {
+        job: Request,
+    },
 }
 
 /// Running totals of one instance, in simulated requests.
@@ -76,12 +79,14 @@ pub struct Outbox {
     pub ends: Vec<(Request, Outcome, Nanos)>,
     /// Time spent in the component by requests that left it successfully (ns).
     pub sojourns: Vec<Nanos>,
+    /// Service completions to schedule: (time, instance, worker, incarnation).
+    pub timers: Vec<(Nanos, u32, u32, u32)>,
+    /// Instance whose departures `sojourns` holds.
+    pub sojourns_of: Option<u32>,
 }
 
-/// Read-only context of one window.
+/// Read-only context of an event.
 pub struct Window<'a> {
-    /// End of the tick (exclusive).
-    pub until: Nanos,
     /// The component this instance belongs to.
     pub comp: &'a ComponentInfo,
     /// Every flow's route.
@@ -103,8 +108,6 @@ pub struct Instance {
     pub down_until: Nanos,
     /// Bumped at each crash; calls made by an earlier incarnation are orphans.
     pub incarnation: u32,
-    /// Local clock: events before it have been processed (ns).
-    pub horizon: Nanos,
     queues: [VecDeque<Request>; 4],
     priority_order: bool,
     /// Requests waiting.
@@ -113,7 +116,6 @@ pub struct Instance {
     pub queue_capacity: Option<u64>,
     workers: Vec<Worker>,
     idle: Vec<u32>,
-    busy_heap: BinaryHeap<Reverse<(Nanos, u32)>>,
     /// Workers serving.
     pub busy: u64,
     /// Workers waiting on a downstream call.
@@ -153,14 +155,12 @@ impl Instance {
             up: true,
             down_until: 0,
             incarnation: 0,
-            horizon: 0,
             queues: Default::default(),
             priority_order,
             queued: 0,
             queue_capacity,
             workers: vec![Worker::Idle; workers as usize],
             idle: (0..workers).rev().collect(),
-            busy_heap: BinaryHeap::new(),
             busy: 0,
             waiting: 0,
             service,
@@ -193,42 +193,37 @@ impl Instance {
         }
     }
 
-    /// Replays one tick: `events` are responses to this instance's calls and new arrivals,
-    /// sorted by time. Results go to `out`.
-    pub fn run_window(&mut self, events: &[Event], w: &Window, out: &mut Outbox) {
-        if !self.up && self.down_until < w.until {
+    /// Brings a crashed instance back once its restart delay has passed.
+    pub fn refresh(&mut self, now: Nanos) {
+        if !self.up && self.down_until <= now {
             self.up = true;
-            self.horizon = self.horizon.max(self.down_until);
+            self.area_at = self.area_at.max(self.down_until);
         }
-        for ev in events {
-            let at = match ev {
-                Event::Arrival(r) => r.at,
-                Event::Response(r) => r.at,
-            };
-            let t = at.max(self.horizon);
-            self.advance(t, true, w, out);
-            match *ev {
-                Event::Arrival(mut r) => {
-                    r.at = t;
-                    self.admit(r, w, out);
-                }
-                Event::Response(resp) => self.on_response(resp, t, w, out),
-            }
-        }
-        self.advance(w.until, false, w, out);
-        self.horizon = self.horizon.max(w.until);
     }
 
-    /// Completes every service that ends before `t` (or at `t` when `inclusive`).
-    fn advance(&mut self, t: Nanos, inclusive: bool, w: &Window, out: &mut Outbox) {
-        while let Some(&Reverse((until, worker))) = self.busy_heap.peek() {
-            if until > t || (!inclusive && until == t) {
-                break;
-            }
-            self.busy_heap.pop();
-            self.complete(worker, until, w, out);
+    /// True if the instance takes work at `at` (up, or back by then).
+    pub fn accepts_at(&self, at: Nanos) -> bool {
+        self.up || self.down_until <= at
+    }
+
+    /// A request arrives at `job.at`.
+    pub fn arrive(&mut self, job: Request, w: &Window, out: &mut Outbox) {
+        self.refresh(job.at);
+        self.admit(job, w, out);
+    }
+
+    /// The service timer of `worker` fires at `at`; stale timers (from before a crash) are ignored.
+    pub fn timer(
+        &mut self,
+        worker: u32,
+        incarnation: u32,
+        at: Nanos,
+        w: &Window,
+        out: &mut Outbox,
+    ) {
+        if incarnation == self.incarnation && self.up {
+            self.complete(worker, at, w, out);
         }
-        self.horizon = self.horizon.max(t.min(w.until));
     }
 
     /// Adds the requests held since the last change to the occupancy integral.
@@ -254,9 +249,13 @@ impl Instance {
             return;
         }
         if let Some(worker) = self.idle.pop() {
-            self.start(worker, job, job.at);
+            self.start(worker, job, job.at, out);
         } else if self.queue_capacity.is_none_or(|c| self.queued < c) {
-            let class = if self.priority_order { job.priority as usize } else { 0 };
+            let class = if self.priority_order {
+                job.priority as usize
+            } else {
+                0
+            };
             self.queues[class].push_back(job);
             self.queued += 1;
         } else {
@@ -269,7 +268,7 @@ impl Instance {
         }
     }
 
-    fn start(&mut self, worker: u32, job: Request, at: Nanos) {
+    fn start(&mut self, worker: u32, job: Request, at: Nanos, out: &mut Outbox) {
         let mut s = self.service.sample(&mut self.rng);
         if let Some(th) = self.thrashing {
             let mem = self.memory_used_mb() / self.memory.capacity_mb;
@@ -281,16 +280,17 @@ impl Instance {
         }
         self.workers[worker as usize] = Worker::Busy { job };
         self.busy += 1;
-        self.busy_heap.push(Reverse((at + s, worker)));
+        out.timers
+            .push((at + s, self.index, worker, self.incarnation));
     }
 
     /// Frees a worker at `at` and gives it the next queued request, if any.
-    fn free(&mut self, worker: u32, at: Nanos) {
+    fn free(&mut self, worker: u32, at: Nanos, out: &mut Outbox) {
         let next = self.queues.iter_mut().find_map(|q| q.pop_front());
         match next {
             Some(job) => {
                 self.queued -= 1;
-                self.start(worker, job, at);
+                self.start(worker, job, at, out);
             }
             None => {
                 self.workers[worker as usize] = Worker::Idle;
@@ -314,7 +314,7 @@ impl Instance {
         let next_hop = job.hop as usize + 1;
         if hit || next_hop >= flow.hops.len() {
             self.depart(job, Status::Ok, at, out);
-            self.free(worker, at);
+            self.free(worker, at, out);
             return;
         }
         let options = &flow.hops[next_hop];
@@ -322,13 +322,17 @@ impl Instance {
             options[0].0
         } else {
             let x: f64 = self.rng.random();
-            options.iter().find(|o| x < o.1).unwrap_or(&options[options.len() - 1]).0
+            options
+                .iter()
+                .find(|o| x < o.1)
+                .unwrap_or(&options[options.len() - 1])
+                .0
         };
         let Some(&(_, link, call)) = w.comp.out.iter().find(|o| o.0 == target) else {
             // Validation guarantees the link; a missing one fails the request rather than panic.
             self.counters.failed += 1;
             self.depart(job, Status::Err(Outcome::Failed), at, out);
-            self.free(worker, at);
+            self.free(worker, at, out);
             return;
         };
         let mut down = job;
@@ -349,24 +353,32 @@ impl Instance {
                 down.ret = Ret::Detached;
                 out.sends.push((link, down));
                 self.depart(job, Status::Ack, at, out);
-                self.free(worker, at);
+                self.free(worker, at, out);
             }
         }
     }
 
-    fn on_response(&mut self, resp: Response, at: Nanos, _w: &Window, out: &mut Outbox) {
-        let Ret::Worker { worker, incarnation, .. } = resp.req.ret else {
+    /// A response to one of this instance's calls arrives at `resp.at`.
+    pub fn on_response(&mut self, resp: Response, out: &mut Outbox) {
+        let at = resp.at;
+        let Ret::Worker {
+            worker,
+            incarnation,
+            ..
+        } = resp.req.ret
+        else {
             self.counters.orphans += 1;
             return;
         };
         let slot = self.workers.get(worker as usize).copied();
         match slot {
-            Some(Worker::Waiting { job }) if self.up && incarnation == self.incarnation && job.id == resp.req.id => {
+            Some(Worker::Waiting { job })
+                if self.up && incarnation == self.incarnation && job.id == resp.req.id =>
+            {
                 self.account(at);
                 self.waiting -= 1;
-                // The answer travels on at its exact time; the worker is free from the local clock.
-                self.depart(job, resp.status, resp.at, out);
-                self.free(worker, at);
+                self.depart(job, resp.status, at, out);
+                self.free(worker, at, out);
             }
             _ => self.counters.orphans += 1,
         }
@@ -382,6 +394,7 @@ impl Instance {
                     self.counters.ok_in_time += 1;
                 }
                 let sojourn = at.saturating_sub(job.at);
+                out.sojourns_of = Some(self.index);
                 self.counters.sojourn_ns += sojourn as f64;
                 out.sojourns.push(sojourn);
             }
@@ -391,7 +404,11 @@ impl Instance {
             (Ret::Detached, Status::Ok) => out.ends.push((job, Outcome::Completed, at)),
             (Ret::Detached, Status::Ack) => {}
             (Ret::Detached, Status::Err(o)) => out.ends.push((job, o, at)),
-            _ => out.replies.push(Response { at, req: job, status }),
+            _ => out.replies.push(Response {
+                at,
+                req: job,
+                status,
+            }),
         }
     }
 
@@ -418,7 +435,6 @@ impl Instance {
         let n = self.workers.len() as u32;
         self.workers.iter_mut().for_each(|w| *w = Worker::Idle);
         self.idle = (0..n).rev().collect();
-        self.busy_heap.clear();
         self.queued = 0;
         self.busy = 0;
         self.waiting = 0;
@@ -440,16 +456,7 @@ impl Instance {
     }
 }
 
-/// Something that happens to an instance at a point in time.
-#[derive(Debug, Clone, Copy)]
-pub enum Event {
-    /// A request arrives.
-    Arrival(Request),
-    /// A response to one of this instance's calls arrives.
-    Response(Response),
-}
-
-/// Converts a mean in ms into the restart delay.
+/// Converts seconds into the restart delay.
 pub fn restart_ns(seconds: f64) -> Nanos {
     (seconds * 1000.0 * MS).round() as Nanos
 }

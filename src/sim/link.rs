@@ -99,57 +99,74 @@ impl Link {
         }
     }
 
-    /// Puts a request on the wire at `req.at`.
-    pub fn send(&mut self, mut req: Request) {
+    /// Puts a request on the wire at `req.at`. If it arrives before `until` it is handed back
+    /// (with its arrival time) to be scheduled in this tick; otherwise it waits on the wire.
+    pub fn send(&mut self, mut req: Request, until: Nanos) -> Option<(Nanos, Request)> {
         let depart = req.at;
         let arrive = depart + self.latency.sample(&mut self.rng);
         req.via = self.index;
-        self.seq += 1;
         self.counters.sent += 1;
-        self.forward.push(Transit { depart, arrive, seq: self.seq, msg: req });
+        if arrive < until {
+            req.at = arrive;
+            return Some((arrive, req));
+        }
+        self.seq += 1;
+        self.forward.push(Transit {
+            depart,
+            arrive,
+            seq: self.seq,
+            msg: req,
+        });
+        None
     }
 
-    /// Puts a response on the wire back to the sender at `resp.at`.
-    pub fn reply(&mut self, resp: Response) {
+    /// Puts a response on the wire back to the sender at `resp.at`; like `send`.
+    pub fn reply(&mut self, mut resp: Response, until: Nanos) -> Option<(Nanos, Response)> {
         let depart = resp.at;
         let arrive = depart + self.latency.sample(&mut self.rng);
-        self.seq += 1;
         self.counters.responses_sent += 1;
-        self.backward.push(Transit { depart, arrive, seq: self.seq, msg: resp });
+        if arrive < until {
+            resp.at = arrive;
+            return Some((arrive, resp));
+        }
+        self.seq += 1;
+        self.backward.push(Transit {
+            depart,
+            arrive,
+            seq: self.seq,
+            msg: resp,
+        });
+        None
     }
 
-    /// Moves requests arriving before `until` into `out`, stamped with their arrival time.
-    pub fn deliver_requests(&mut self, until: Nanos, out: &mut Vec<(Nanos, u64, Request)>) {
-        let before = out.len();
-        let seq_base = (self.index as u64) << 40;
+    /// Takes requests and responses arriving before `until` off the wire, in sending order,
+    /// stamped with their arrival time.
+    pub fn take_due(
+        &mut self,
+        until: Nanos,
+        requests: &mut Vec<Request>,
+        responses: &mut Vec<Response>,
+    ) {
         self.forward.retain(|t| {
             if t.arrive < until {
                 let mut r = t.msg;
                 r.at = t.arrive;
-                out.push((t.arrive, seq_base | t.seq, r));
+                requests.push(r);
                 false
             } else {
                 true
             }
         });
-        self.counters.delivered += (out.len() - before) as u64;
-    }
-
-    /// Moves responses arriving before `until` into `out`, stamped with their arrival time.
-    pub fn deliver_responses(&mut self, until: Nanos, out: &mut Vec<(Nanos, u64, Response)>) {
-        let before = out.len();
-        let seq_base = (self.index as u64) << 40;
         self.backward.retain(|t| {
             if t.arrive < until {
                 let mut r = t.msg;
                 r.at = t.arrive;
-                out.push((t.arrive, seq_base | t.seq, r));
+                responses.push(r);
                 false
             } else {
                 true
             }
         });
-        self.counters.responses_delivered += (out.len() - before) as u64;
     }
 
     /// Requests and responses currently on the wire.
@@ -177,13 +194,21 @@ impl Link {
         } else {
             match self.strategy {
                 Strategy::RoundRobin => {
-                    let i = (0..n).map(|k| (start + k) % n).find(|i| loads[*i].0).unwrap_or(start);
+                    let i = (0..n)
+                        .map(|k| (start + k) % n)
+                        .find(|i| loads[*i].0)
+                        .unwrap_or(start);
                     self.cursor = (i + 1) as u32;
                     i
                 }
                 Strategy::Random => {
                     let k = self.rng.random_range(0..up);
-                    loads.iter().enumerate().filter(|l| l.1.0).nth(k).map_or(start, |l| l.0)
+                    loads
+                        .iter()
+                        .enumerate()
+                        .filter(|l| l.1.0)
+                        .nth(k)
+                        .map_or(start, |l| l.0)
                 }
                 Strategy::LeastOutstanding => {
                     // Ties rotate, so equal instances share the load.

@@ -145,9 +145,17 @@ pub(super) fn plugin(app: &mut App) {
         ((s.sample_every_s * SEC).round() as Nanos).max(1)
     };
     let comps = app.world().resource::<Topology>().components.len();
-    let entities: Vec<Entity> = app.world().resource::<Topology>().components.iter().map(|c| c.entity).collect();
+    let entities: Vec<Entity> = app
+        .world()
+        .resource::<Topology>()
+        .components
+        .iter()
+        .map(|c| c.entity)
+        .collect();
     for e in entities {
-        app.world_mut().entity_mut(e).insert(ComponentLatency::default());
+        app.world_mut()
+            .entity_mut(e)
+            .insert(ComponentLatency::default());
     }
     let mut hasher = Sha256::new();
     hasher.update(HEADER.as_bytes());
@@ -168,7 +176,9 @@ pub(super) fn plugin(app: &mut App) {
     .init_resource::<SystemLatency>()
     .add_systems(
         SimTick,
-        (collect_finished, track_peaks, sample).chain().in_set(SimSystems::Metrics),
+        (collect_finished, track_peaks, sample)
+            .chain()
+            .in_set(SimSystems::Metrics),
     );
 }
 
@@ -185,7 +195,12 @@ fn collect_finished(mut sources: Query<&mut Source>, mut latency: ResMut<SystemL
 
 fn track_peaks(topo: Res<Topology>, instances: Query<&Instance>, mut rec: ResMut<Recorder>) {
     for c in &topo.components {
-        let q: u64 = c.instances.iter().filter_map(|e| instances.get(*e).ok()).map(|i| i.queued).sum();
+        let q: u64 = c
+            .instances
+            .iter()
+            .filter_map(|e| instances.get(*e).ok())
+            .map(|i| i.queued)
+            .sum();
         let q = q * topo.unit;
         let peak = &mut rec.peak_queue[c.index as usize];
         *peak = (*peak).max(q);
@@ -217,7 +232,8 @@ fn sample(
     let mut sys = SourceCounters::default();
     let mut sys_prev = SourceCounters::default();
     let mut live = 0u64;
-    rec.prev_sources.resize(topo.sources.len(), SourceCounters::default());
+    rec.prev_sources
+        .resize(topo.sources.len(), SourceCounters::default());
     for (si, &e) in topo.sources.iter().enumerate() {
         let Ok(s) = sources.get(e) else { continue };
         let c = s.counters;
@@ -226,11 +242,26 @@ fn sample(
         add_counters(&mut sys_prev, &p);
         live += s.live;
         let name = topo.source_names[si].clone();
-        rec.row(t, &name, "generated", (c.generated - p.generated) as f64 * unit);
-        rec.row(t, &name, "attempts", (c.attempts - p.attempts) as f64 * unit);
+        rec.row(
+            t,
+            &name,
+            "generated",
+            (c.generated - p.generated) as f64 * unit,
+        );
+        rec.row(
+            t,
+            &name,
+            "attempts",
+            (c.attempts - p.attempts) as f64 * unit,
+        );
         rec.row(t, &name, "retries", (c.retries - p.retries) as f64 * unit);
         for o in Outcome::ALL {
-            rec.row(t, &name, o.name(), (c.ended[o as usize] - p.ended[o as usize]) as f64 * unit);
+            rec.row(
+                t,
+                &name,
+                o.name(),
+                (c.ended[o as usize] - p.ended[o as usize]) as f64 * unit,
+            );
         }
         rec.row(t, &name, "in_system", s.live as f64 * unit);
         rec.row(t, &name, "offered_rate", s.schedule.rate_at(t));
@@ -238,22 +269,53 @@ fn sample(
     }
     let ended: u64 = (0..5).map(|i| sys.ended[i] - sys_prev.ended[i]).sum();
     let completed = sys.ended[0] - sys_prev.ended[0];
-    rec.row(t, "system", "generated", (sys.generated - sys_prev.generated) as f64 * unit);
-    rec.row(t, "system", "attempts", (sys.attempts - sys_prev.attempts) as f64 * unit);
-    rec.row(t, "system", "retries", (sys.retries - sys_prev.retries) as f64 * unit);
+    rec.row(
+        t,
+        "system",
+        "generated",
+        (sys.generated - sys_prev.generated) as f64 * unit,
+    );
+    rec.row(
+        t,
+        "system",
+        "attempts",
+        (sys.attempts - sys_prev.attempts) as f64 * unit,
+    );
+    rec.row(
+        t,
+        "system",
+        "retries",
+        (sys.retries - sys_prev.retries) as f64 * unit,
+    );
     for o in Outcome::ALL {
-        rec.row(t, "system", o.name(), (sys.ended[o as usize] - sys_prev.ended[o as usize]) as f64 * unit);
+        rec.row(
+            t,
+            "system",
+            o.name(),
+            (sys.ended[o as usize] - sys_prev.ended[o as usize]) as f64 * unit,
+        );
     }
     rec.row(t, "system", "in_system", live as f64 * unit);
     rec.row(t, "system", "goodput", completed as f64 * unit / interval_s);
     rec.row(t, "system", "error_rate", ratio(ended - completed, ended));
-    rec.row(t, "system", "latency_mean", mean_ms(sys.latency_ns - sys_prev.latency_ns, completed));
-    rec.row(t, "system", "late_responses", (sys.late_responses - sys_prev.late_responses) as f64 * unit);
+    rec.row(
+        t,
+        "system",
+        "latency_mean",
+        mean_ms(sys.latency_ns - sys_prev.latency_ns, completed),
+    );
+    rec.row(
+        t,
+        "system",
+        "late_responses",
+        (sys.late_responses - sys_prev.late_responses) as f64 * unit,
+    );
     percentiles(rec, t, "system", &sys_latency.interval);
     sys_latency.interval.reset();
 
     // Components and instances.
-    rec.prev_instances.resize(topo.instances.len(), InstanceCounters::default());
+    rec.prev_instances
+        .resize(topo.instances.len(), InstanceCounters::default());
     rec.prev_area.resize(topo.instances.len(), 0.0);
     let mut wasted_total = 0u64;
     for c in &topo.components {
@@ -263,7 +325,9 @@ fn sample(
         let mut area = 0.0;
         let n = c.instances.len() as f64;
         for (k, &e) in c.instances.iter().enumerate() {
-            let Ok((inst, children)) = instances.get(e) else { continue };
+            let Ok((inst, children)) = instances.get(e) else {
+                continue;
+            };
             let gi = c.first_instance as usize + k;
             let cur = inst.counters;
             let prev = rec.prev_instances[gi];
@@ -289,7 +353,12 @@ fn sample(
             rec.row(t, name, "arrivals", di.arrivals as f64 * unit);
             rec.row(t, name, "served", di.served as f64 * unit);
             rec.row(t, name, "queue_len", inst.queued as f64 * unit);
-            rec.row(t, name, "in_flight", (inst.busy + inst.waiting) as f64 * unit);
+            rec.row(
+                t,
+                name,
+                "in_flight",
+                (inst.busy + inst.waiting) as f64 * unit,
+            );
             rec.row(t, name, "up", inst.up as u64 as f64);
             for kind in EngineKind::ALL {
                 rec.row(t, name, util_name(kind), iu[kind as usize]);
@@ -307,7 +376,9 @@ fn sample(
         rec.row(t, name, "wasted", d.wasted as f64 * unit);
         rec.row(t, name, "crashes", d.crashes as f64);
         rec.row(t, name, "queue_len", queued as f64 * unit);
-        let cap = c.queue_real.map_or(-1.0, |q| (q * c.instances.len() as u64) as f64);
+        let cap = c
+            .queue_real
+            .map_or(-1.0, |q| (q * c.instances.len() as u64) as f64);
         rec.row(t, name, "queue_capacity", cap);
         rec.row(t, name, "in_flight", in_flight as f64 * unit);
         rec.row(t, name, "instances_up", up as f64);
@@ -325,14 +396,25 @@ fn sample(
     rec.row(t, "system", "wasted", wasted_total as f64 * unit);
 
     // Links.
-    rec.prev_links.resize(topo.links.len(), LinkCounters::default());
+    rec.prev_links
+        .resize(topo.links.len(), LinkCounters::default());
     for (li, &e) in topo.links.iter().enumerate() {
         let Ok(l) = links.get(e) else { continue };
         let p = rec.prev_links[li];
         let c = l.counters;
         rec.row(t, &l.name, "sent", (c.sent - p.sent) as f64 * unit);
-        rec.row(t, &l.name, "delivered", (c.delivered - p.delivered) as f64 * unit);
-        rec.row(t, &l.name, "responses", (c.responses_delivered - p.responses_delivered) as f64 * unit);
+        rec.row(
+            t,
+            &l.name,
+            "delivered",
+            (c.delivered - p.delivered) as f64 * unit,
+        );
+        rec.row(
+            t,
+            &l.name,
+            "responses",
+            (c.responses_delivered - p.responses_delivered) as f64 * unit,
+        );
         rec.row(t, &l.name, "in_transit", l.in_transit() as f64 * unit);
         rec.prev_links[li] = c;
     }
@@ -349,8 +431,16 @@ fn util_name(kind: EngineKind) -> &'static str {
 }
 
 fn percentiles(rec: &mut Recorder, t: f64, entity: &str, h: &Histogram<u64>) {
-    for (q, m) in [(0.50, "latency_p50"), (0.95, "latency_p95"), (0.99, "latency_p99")] {
-        let v = if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
+    for (q, m) in [
+        (0.50, "latency_p50"),
+        (0.95, "latency_p95"),
+        (0.99, "latency_p99"),
+    ] {
+        let v = if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(q) as f64 / 1e6
+        };
         rec.row(t, entity, m, v);
     }
 }

@@ -132,6 +132,7 @@ impl Plugin for SimPlugin {
         })
         .init_resource::<SimControl>()
         .init_resource::<SimDebt>()
+        .init_resource::<sweep::Agenda>()
         .add_systems(SimTick, advance_clock.in_set(SimSystems::Clock))
         .add_systems(SimTick, sweep::sweep.in_set(SimSystems::Flow))
         .add_systems(SimTick, engines::update_engines.in_set(SimSystems::Engines));
@@ -157,8 +158,14 @@ pub struct PausableSystems;
 
 impl Plugin for SimDriverPlugin {
     fn build(&self, app: &mut App) {
-        app.configure_sets(Update, PausableSystems.run_if(|c: Res<SimControl>| !c.paused))
-            .add_systems(Update, (drive_simulation.in_set(PausableSystems), step_simulation).chain());
+        app.configure_sets(
+            Update,
+            PausableSystems.run_if(|c: Res<SimControl>| !c.paused),
+        )
+        .add_systems(
+            Update,
+            (drive_simulation.in_set(PausableSystems), step_simulation).chain(),
+        );
     }
 }
 

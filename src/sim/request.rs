@@ -17,7 +17,12 @@ pub enum Priority {
 
 impl Priority {
     /// All classes, most important first.
-    pub const ALL: [Priority; 4] = [Priority::Critical, Priority::High, Priority::Medium, Priority::Low];
+    pub const ALL: [Priority; 4] = [
+        Priority::Critical,
+        Priority::High,
+        Priority::Medium,
+        Priority::Low,
+    ];
 
     /// Upper-case name as in the seed.
     pub fn name(self) -> &'static str {

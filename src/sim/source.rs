@@ -192,13 +192,10 @@ impl Source {
         }
     }
 
-    /// Generates this tick's traffic: responses first, then timeouts that expired before
-    /// `from` (every response older than that has arrived by now), then retries and new
-    /// arrivals in time order up to `until`.
-    pub fn run_tick(&mut self, from: Nanos, until: Nanos, responses: &[Response], sends: &mut Vec<Send>) {
-        for r in responses {
-            self.on_response(*r);
-        }
+    /// Generates this tick's traffic: timeouts that expired before `from` (every response
+    /// older than that has been handled by now), then retries and new arrivals in time order up
+    /// to `until`.
+    pub fn emit(&mut self, from: Nanos, until: Nanos, sends: &mut Vec<Send>) {
         while let Some(&Reverse((t, slot, generation))) = self.deadlines.peek() {
             if t >= from {
                 break;
@@ -253,7 +250,11 @@ impl Source {
             return;
         }
         let x: f64 = self.rng.random();
-        let fi = self.flows.iter().position(|f| x < f.1).unwrap_or(self.flows.len() - 1);
+        let fi = self
+            .flows
+            .iter()
+            .position(|f| x < f.1)
+            .unwrap_or(self.flows.len() - 1);
         let flow = self.flows[fi].0;
         let y: f64 = self.rng.random();
         let p = self.priorities.iter().position(|c| y < *c).unwrap_or(3);
@@ -294,7 +295,10 @@ impl Source {
             hops[0].1
         } else {
             let x: f64 = self.rng.random();
-            hops.iter().find(|h| x < h.0).unwrap_or(&hops[hops.len() - 1]).1
+            hops.iter()
+                .find(|h| x < h.0)
+                .unwrap_or(&hops[hops.len() - 1])
+                .1
         };
         let deadline = self.timeout.map_or(Nanos::MAX, |d| t + d);
         let s = &mut self.slots[slot as usize];
@@ -323,7 +327,22 @@ impl Source {
         sends.push((link, req));
     }
 
-    fn on_response(&mut self, r: Response) {
+    /// A response arrives at `r.at`; a retry it causes that falls before `until` is sent at once.
+    pub fn on_response(&mut self, r: Response, until: Nanos, sends: &mut Vec<Send>) {
+        self.handle_response(r);
+        while let Some(&Reverse((t, slot, generation))) = self.backoffs.peek() {
+            if t >= until {
+                break;
+            }
+            self.backoffs.pop();
+            if self.slots[slot as usize].generation == generation {
+                self.counters.retries += 1;
+                self.send_attempt(slot, t, sends);
+            }
+        }
+    }
+
+    fn handle_response(&mut self, r: Response) {
         let slot = r.req.slot;
         let s = self.slots[slot as usize];
         if s.generation != r.req.generation || s.state != SlotState::Waiting || r.at > s.deadline {
@@ -360,7 +379,8 @@ impl Source {
             let st = &mut self.slots[slot as usize];
             st.state = SlotState::Backoff;
             st.generation += 1;
-            self.backoffs.push(Reverse((at + backoff, slot, st.generation)));
+            self.backoffs
+                .push(Reverse((at + backoff, slot, st.generation)));
         } else {
             self.end(slot, outcome, at);
         }
@@ -388,7 +408,11 @@ impl Source {
         if outcome == Outcome::Completed {
             self.counters.latency_ns += latency as f64;
         }
-        self.finished.push(Finished { outcome, latency, at });
+        self.finished.push(Finished {
+            outcome,
+            latency,
+            at,
+        });
         self.free_slots.push(slot);
     }
 

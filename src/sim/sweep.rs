@@ -1,144 +1,289 @@
-//! The flow phase: one sweep per tick over sources, then components in topological order.
-//! A request can cross several hops within one tick, and every instance replays its events in
-//! time order, so latency is exact. Responses travel upstream and reach callers the next tick,
-//! at their exact timestamps; only a caller's freed worker picks up new work from the start of
-//! that tick (see docs/ENGINE.md, "Time").
+//! The flow phase: an exact discrete-event simulation of the traffic inside each fixed tick.
+//! Every arrival, service completion and response is an event on one agenda, handled in time
+//! order across the whole network, so a request may cross many hops within a tick and a
+//! caller's worker is freed at the exact moment its response arrives. Events after the tick
+//! stay on the agenda (service timers) or on the wire (link lanes, which the visualizer draws).
 
 use super::SimClock;
 use super::dist::Nanos;
-use super::instance::{Event, Instance, Outbox, Window};
-use super::link::Link;
+use super::instance::{Instance, Outbox, Window};
+use super::link::{Link, NodeRef};
 use super::metrics::ComponentLatency;
 use super::request::{Request, Response, Ret};
 use super::source::Source;
 use super::topology::{Routes, Topology};
 use bevy::prelude::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Something that happens at a point in simulated time.
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    /// A request reaches the receiver of `link`.
+    Arrive { link: u32, req: Request },
+    /// A service timer fires.
+    Timer {
+        instance: u32,
+        worker: u32,
+        incarnation: u32,
+    },
+    /// A response reaches the sender of `link`.
+    Respond { link: u32, resp: Response },
+}
+
+/// Pending events, ordered by (time, order of scheduling).
+#[derive(Resource, Default)]
+pub struct Agenda {
+    heap: BinaryHeap<Reverse<(Nanos, u64, u32)>>,
+    slab: Vec<Option<Ev>>,
+    free: Vec<u32>,
+    seq: u64,
+}
+
+impl Agenda {
+    fn push(&mut self, at: Nanos, ev: Ev) {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = Some(ev);
+                s
+            }
+            None => {
+                self.slab.push(Some(ev));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, slot)));
+    }
+
+    fn pop_before(&mut self, until: Nanos) -> Option<(Nanos, Ev)> {
+        let &Reverse((at, _, slot)) = self.heap.peek()?;
+        if at >= until {
+            return None;
+        }
+        self.heap.pop();
+        self.free.push(slot);
+        self.slab[slot as usize].take().map(|e| (at, e))
+    }
+
+    /// Events waiting (service timers in progress, at a tick boundary).
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// True when nothing is scheduled.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
 
 /// Buffers reused from tick to tick.
 #[derive(Default)]
 pub struct Scratch {
-    requests: Vec<(Nanos, u64, Request)>,
-    responses: Vec<(Nanos, u64, Response)>,
-    response_list: Vec<Response>,
+    requests: Vec<Request>,
+    responses: Vec<Response>,
     sends: Vec<(u32, Request)>,
-    events: Vec<Vec<(Nanos, u64, Event)>>,
-    flat: Vec<Event>,
     loads: Vec<(bool, u64)>,
     out: Outbox,
 }
 
-/// Moves traffic for one tick: sources, then every component in topological order.
+/// The queries the flow phase works on.
+type Net<'w, 's> = (
+    Query<'w, 's, &'static mut Source>,
+    Query<'w, 's, &'static mut Instance>,
+    Query<'w, 's, &'static mut Link>,
+    Query<'w, 's, &'static mut ComponentLatency>,
+);
+
+/// Moves traffic for one tick.
 pub fn sweep(
     clock: Res<SimClock>,
     topo: Res<Topology>,
     routes: Res<Routes>,
-    mut sources: Query<&mut Source>,
-    mut instances: Query<&mut Instance>,
-    mut links: Query<&mut Link>,
-    mut latency: Query<&mut ComponentLatency>,
+    mut agenda: ResMut<Agenda>,
+    mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
     let (from, until) = (clock.start, clock.now);
     let s = &mut *scratch;
 
-    for (si, &entity) in topo.sources.iter().enumerate() {
-        s.responses.clear();
-        for &l in &topo.source_links[si] {
-            if let Ok(mut link) = links.get_mut(topo.links[l as usize]) {
-                link.deliver_responses(until, &mut s.responses);
-            }
+    // What the wire delivers in this tick goes on the agenda.
+    let (sources, _, links, _) = &mut net;
+    for (li, &e) in topo.links.iter().enumerate() {
+        let Ok(mut link) = links.get_mut(e) else {
+            continue;
+        };
+        if link.forward.is_empty() && link.backward.is_empty() {
+            continue;
         }
-        s.responses.sort_unstable_by_key(|r| (r.0, r.1));
-        s.response_list.clear();
-        s.response_list.extend(s.responses.iter().map(|r| r.2));
-        if let Ok(mut src) = sources.get_mut(entity) {
-            src.run_tick(from, until, &s.response_list, &mut s.sends);
+        link.take_due(until, &mut s.requests, &mut s.responses);
+        for r in s.requests.drain(..) {
+            agenda.push(
+                r.at,
+                Ev::Arrive {
+                    link: li as u32,
+                    req: r,
+                },
+            );
         }
-        send_all(&topo, &mut links, &mut s.sends);
+        for r in s.responses.drain(..) {
+            agenda.push(
+                r.at,
+                Ev::Respond {
+                    link: li as u32,
+                    resp: r,
+                },
+            );
+        }
     }
+    // Sources: timeouts, retries and new arrivals of this tick.
+    for &e in &topo.sources {
+        if let Ok(mut src) = sources.get_mut(e) {
+            src.emit(from, until, &mut s.sends);
+        }
+    }
+    send_all(&topo, links, &mut agenda, &mut s.sends, until);
 
-    for &ci in &topo.order {
-        let info = &topo.components[ci as usize];
-        let n = info.instances.len();
-        s.loads.clear();
-        for &e in &info.instances {
-            let load = instances
-                .get(e)
-                .map(|i| (i.up || i.down_until < until, i.outstanding()))
-                .unwrap_or((false, 0));
-            s.loads.push(load);
-        }
-        s.events.resize_with(n, Vec::new);
-        s.events.iter_mut().for_each(|v| v.clear());
-
-        // Arrivals, routed to instances by each link's strategy.
-        for &l in &info.in_links {
-            let Ok(mut link) = links.get_mut(topo.links[l as usize]) else { continue };
-            s.requests.clear();
-            link.deliver_requests(until, &mut s.requests);
-            for &(t, seq, r) in &s.requests {
-                let k = link.pick(&mut s.loads);
-                s.events[k].push((t, seq, Event::Arrival(r)));
+    while let Some((at, ev)) = agenda.pop_before(until) {
+        let (sources, instances, links, _) = &mut net;
+        match ev {
+            Ev::Arrive { link, req } => {
+                let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
+                    continue;
+                };
+                l.counters.delivered += 1;
+                let info = &topo.components[l.to as usize];
+                let k = if info.instances.len() == 1 {
+                    0
+                } else {
+                    s.loads.clear();
+                    s.loads.extend(info.instances.iter().map(|e| {
+                        instances
+                            .get(*e)
+                            .map(|i| (i.accepts_at(at), i.outstanding()))
+                            .unwrap_or((false, 0))
+                    }));
+                    l.pick(&mut s.loads)
+                };
+                let window = Window {
+                    comp: info,
+                    routes: &routes,
+                };
+                if let Ok(mut inst) = instances.get_mut(info.instances[k]) {
+                    inst.arrive(req, &window, &mut s.out);
+                }
             }
-        }
-        // Responses to calls this component's instances made.
-        s.responses.clear();
-        for &(_, l, _) in &info.out {
-            if let Ok(mut link) = links.get_mut(topo.links[l as usize]) {
-                link.deliver_responses(until, &mut s.responses);
+            Ev::Timer {
+                instance,
+                worker,
+                incarnation,
+            } => {
+                let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) else {
+                    continue;
+                };
+                let window = Window {
+                    comp: &topo.components[inst.component as usize],
+                    routes: &routes,
+                };
+                inst.timer(worker, incarnation, at, &window, &mut s.out);
             }
-        }
-        for &(t, seq, r) in &s.responses {
-            if let Ret::Worker { instance, .. } = r.req.ret {
-                let k = instance.wrapping_sub(info.first_instance) as usize;
-                if k < n {
-                    s.events[k].push((t, seq, Event::Response(r)));
+            Ev::Respond { link, resp } => {
+                let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
+                    continue;
+                };
+                l.counters.responses_delivered += 1;
+                match (l.from, resp.req.ret) {
+                    (NodeRef::Source(si), _) => {
+                        if let Ok(mut src) = sources.get_mut(topo.sources[si as usize]) {
+                            src.on_response(resp, until, &mut s.sends);
+                        }
+                    }
+                    (NodeRef::Component(_), Ret::Worker { instance, .. }) => {
+                        if let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) {
+                            inst.on_response(resp, &mut s.out);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
-
-        let window = Window { until, comp: info, routes: &routes };
-        for (k, &e) in info.instances.iter().enumerate() {
-            let Ok(mut inst) = instances.get_mut(e) else { continue };
-            let evs = &mut s.events[k];
-            if evs.is_empty() && inst.busy == 0 && inst.up {
-                inst.horizon = until;
-                continue;
-            }
-            evs.sort_unstable_by_key(|x| (x.0, x.1));
-            s.flat.clear();
-            s.flat.extend(evs.iter().map(|x| x.2));
-            inst.run_window(&s.flat, &window, &mut s.out);
-        }
-
-        // Deliver the results.
-        send_all(&topo, &mut links, &mut s.out.sends);
-        for r in s.out.replies.drain(..) {
-            if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize]) {
-                link.reply(r);
-            }
-        }
-        for (req, outcome, at) in s.out.ends.drain(..) {
-            let src = routes.flows[req.flow as usize].source;
-            if let Ok(mut source) = sources.get_mut(topo.sources[src as usize]) {
-                source.detached_end(&req, outcome, at);
-            }
-        }
-        if !s.out.sojourns.is_empty() {
-            if let Ok(mut lat) = latency.get_mut(info.entity) {
-                for v in s.out.sojourns.drain(..) {
-                    lat.record(v);
-                }
-            }
-            s.out.sojourns.clear();
-        }
+        deliver(&topo, &routes, &mut agenda, &mut net, s, until);
     }
 }
 
-fn send_all(topo: &Topology, links: &mut Query<&mut Link>, sends: &mut Vec<(u32, Request)>) {
+/// Applies what an event produced: timers, requests and responses onto links or the agenda,
+/// ends of detached requests, and latencies.
+fn deliver(
+    topo: &Topology,
+    routes: &Routes,
+    agenda: &mut Agenda,
+    net: &mut Net,
+    s: &mut Scratch,
+    until: Nanos,
+) {
+    let (sources, instances, links, latency) = net;
+    for (at, instance, worker, incarnation) in s.out.timers.drain(..) {
+        agenda.push(
+            at,
+            Ev::Timer {
+                instance,
+                worker,
+                incarnation,
+            },
+        );
+    }
+    s.sends.append(&mut s.out.sends);
+    send_all(topo, links, agenda, &mut s.sends, until);
+    for r in s.out.replies.drain(..) {
+        if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize])
+            && let Some((at, resp)) = link.reply(r, until)
+        {
+            agenda.push(
+                at,
+                Ev::Respond {
+                    link: r.req.via,
+                    resp,
+                },
+            );
+        }
+    }
+    for (req, outcome, at) in s.out.ends.drain(..) {
+        let src = routes.flows[req.flow as usize].source;
+        if let Ok(mut source) = sources.get_mut(topo.sources[src as usize]) {
+            source.detached_end(&req, outcome, at);
+        }
+    }
+    if !s.out.sojourns.is_empty() {
+        // Sojourns come from the one instance that handled the event.
+        let comp = s.out.sojourns_of.take().and_then(|i| {
+            instances
+                .get(topo.instances[i as usize])
+                .ok()
+                .map(|i| i.component)
+        });
+        if let Some(c) = comp
+            && let Ok(mut lat) = latency.get_mut(topo.components[c as usize].entity)
+        {
+            for v in s.out.sojourns.drain(..) {
+                lat.record(v);
+            }
+        }
+        s.out.sojourns.clear();
+    }
+}
+
+fn send_all(
+    topo: &Topology,
+    links: &mut Query<&mut Link>,
+    agenda: &mut Agenda,
+    sends: &mut Vec<(u32, Request)>,
+    until: Nanos,
+) {
     for (l, r) in sends.drain(..) {
-        if let Ok(mut link) = links.get_mut(topo.links[l as usize]) {
-            link.send(r);
+        if let Ok(mut link) = links.get_mut(topo.links[l as usize])
+            && let Some((at, req)) = link.send(r, until)
+        {
+            agenda.push(at, Ev::Arrive { link: l, req });
         }
     }
 }

@@ -98,7 +98,12 @@ impl Topology {
 pub fn spawn_scenario(world: &mut World, s: &Scenario) {
     let seed = s.sim.seed;
     let unit = s.sim.request_unit.max(1);
-    let comp_index = |name: &str| s.components.iter().position(|c| c.name == name).map(|i| i as u32);
+    let comp_index = |name: &str| {
+        s.components
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| i as u32)
+    };
     let node_of = |name: &str| match s.sources.iter().position(|x| x.name == name) {
         Some(i) => NodeRef::Source(i as u32),
         None => NodeRef::Component(comp_index(name).unwrap_or(0)),
@@ -177,7 +182,10 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
             );
             let ie = world.spawn((inst, ChildOf(entity))).id();
             for kind in EngineKind::ALL {
-                world.spawn((Engine::new(kind, &c.engines, plan.share[kind as usize]), ChildOf(ie)));
+                world.spawn((
+                    Engine::new(kind, &c.engines, plan.share[kind as usize]),
+                    ChildOf(ie),
+                ));
             }
             instances.push(ie);
             topo.instances.push(ie);
@@ -224,7 +232,9 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
         topo.links.push(world.spawn(link).id());
         topo.components[to as usize].in_links.push(li as u32);
         match from {
-            NodeRef::Component(f) => topo.components[f as usize].out.push((to, li as u32, l.call)),
+            NodeRef::Component(f) => topo.components[f as usize]
+                .out
+                .push((to, li as u32, l.call)),
             NodeRef::Source(si) => topo.source_links[si as usize].push(li as u32),
         }
     }
@@ -237,7 +247,12 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
             if f.source != si as u32 {
                 continue;
             }
-            let spec = src.flows.iter().find(|x| x.name == f.name).map(|x| x.weight).unwrap_or(1.0);
+            let spec = src
+                .flows
+                .iter()
+                .find(|x| x.name == f.name)
+                .map(|x| x.weight)
+                .unwrap_or(1.0);
             flows.push((gi as u16, spec));
             let opts = f.hops[0]
                 .iter()
@@ -284,7 +299,9 @@ fn topological_order(topo: &Topology) -> Vec<u32> {
             indegree[*to as usize] += 1;
         }
     }
-    let mut ready: BTreeSet<u32> = (0..n as u32).filter(|i| indegree[*i as usize] == 0).collect();
+    let mut ready: BTreeSet<u32> = (0..n as u32)
+        .filter(|i| indegree[*i as usize] == 0)
+        .collect();
     let mut order = Vec::with_capacity(n);
     while let Some(i) = ready.pop_first() {
         order.push(i);

@@ -58,7 +58,9 @@ fn check_conservation(
         live += s.live;
     }
     if generated != ended + live {
-        found.push(format!("system: generated {generated} != ended {ended} + in system {live}"));
+        found.push(format!(
+            "system: generated {generated} != ended {ended} + in system {live}"
+        ));
     }
     for i in &instances {
         let c = &i.counters;
@@ -74,13 +76,17 @@ fn check_conservation(
         if c.sent != c.delivered + l.forward.len() as u64
             || c.responses_sent != c.responses_delivered + l.backward.len() as u64
         {
-            found.push(format!("link {}: sent/delivered/in transit do not add up: {c:?}", l.name));
+            found.push(format!(
+                "link {}: sent/delivered/in transit do not add up: {c:?}",
+                l.name
+            ));
         }
     }
     if !found.is_empty() {
         for f in found {
             if cons.violations.len() < 20 {
-                cons.violations.push(format!("t={:.3}s: {f}", clock.seconds()));
+                cons.violations
+                    .push(format!("t={:.3}s: {f}", clock.seconds()));
             }
         }
     }

@@ -1,1 +1,171 @@
-//! cli tests.
+//! The command line on good and bad input: exit codes and messages that say where and what.
+
+use std::process::{Command, Output};
+
+fn flowlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowlab"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_scenario(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("flowlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+const GOOD: &str = r#"(
+    name: "tiny",
+    sim: (duration_s: 2.0),
+    sources: [(name: "u", rate: Constant(100.0), flows: [(name: "f", path: [To("s")])])],
+    components: [(name: "s", kind: Service, service: (mean_ms: Some(1.0)))],
+    links: [(from: "u", to: "s")],
+)"#;
+
+fn expect_error(text: &str, needles: &[&str]) {
+    let p = write_scenario(&format!("bad{}.ron", needles[0].len() + text.len()), text);
+    for cmd in ["check", "run"] {
+        let o = flowlab(&[cmd, &p]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{cmd}: exit code for {needles:?}: {}",
+            stderr(&o)
+        );
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{cmd}: expected `{n}` in:\n{err}");
+        }
+    }
+}
+
+#[test]
+fn run_prints_a_summary_and_writes_metrics() {
+    let p = write_scenario("good.ron", GOOD);
+    let csv = std::env::temp_dir().join(format!("flowlab-cli-{}.csv", std::process::id()));
+    let o = flowlab(&[
+        "run",
+        &p,
+        "--metrics",
+        csv.to_str().unwrap(),
+        "--verify",
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("completed") && out.contains("p99 ms") && out.contains("peak queue"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("t,entity,metric,value\n"));
+    assert!(text.contains("2.000,s,served,"), "a sample at 2 s");
+    assert!(text.contains(",system,goodput,") && text.contains(",u->s,in_transit,"));
+}
+
+#[test]
+fn plain_flowlab_prints_help_and_check_accepts_every_shipped_scenario() {
+    let o = flowlab(&[]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("run"));
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let o = flowlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_missing_file_is_reported_with_its_path() {
+    let o = flowlab(&["run", "/nonexistent/x.ron"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/x.ron: cannot read scenario"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn syntax_errors_give_file_line_and_column() {
+    let text = GOOD.replace("rate: Constant(100.0),", "rate: Constant(100.0)");
+    expect_error(&text, &[".ron:4:", "Expected"]);
+}
+
+#[test]
+fn unknown_fields_are_rejected() {
+    let text = GOOD.replace("kind: Service,", "kind: Service, wrokers: 4,");
+    expect_error(&text, &[".ron:5:", "wrokers"]);
+}
+
+#[test]
+fn semantic_errors_name_the_field_and_give_a_hint() {
+    expect_error(
+        &GOOD.replace("(from: \"u\", to: \"s\")", "(from: \"u\", to: \"db\")"),
+        &["links[0].to", "`db` is not a component", "hint:"],
+    );
+    expect_error(
+        &GOOD.replace(
+            "kind: Service,",
+            "kind: Service, engines: (cpu_cores: 0.0),",
+        ),
+        &["components[0].engines.cpu_cores", "greater than 0"],
+    );
+    expect_error(
+        &GOOD.replace("Constant(100.0)", "Constant(NaN)"),
+        &["sources[0].rate", "NaN"],
+    );
+    expect_error(
+        &GOOD.replace("Constant(100.0)", "Constant(-5.0)"),
+        &["sources[0].rate", "-5"],
+    );
+    expect_error(
+        &GOOD.replace(
+            "path: [To(\"s\")]",
+            "path: [OneOf([(\"s\", 0.5), (\"s\", 0.4)])]",
+        ),
+        &["sources[0].flows[0].path[0]", "sum to 0.9"],
+    );
+    expect_error(
+        &GOOD.replace("path: [To(\"s\")]", "path: []"),
+        &["sources[0].flows[0].path", "no end"],
+    );
+    expect_error(
+        &GOOD.replace("Constant(100.0)", "Constant(1e300)"),
+        &["sources[0].rate"],
+    );
+    expect_error(
+        &GOOD.replace("service: (mean_ms: Some(1.0))", "service: ()"),
+        &["components[0].service", "hint:"],
+    );
+}
+
+#[test]
+fn absurd_command_line_numbers_are_refused() {
+    let p = write_scenario("good2.ron", GOOD);
+    for args in [
+        ["--duration", "-5"],
+        ["--duration", "NaN"],
+        ["--sample-every", "0"],
+    ] {
+        let o = flowlab(&["run", &p, args[0], args[1]]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(args[0]), "{}", stderr(&o));
+    }
+    let o = flowlab(&["run", &p, "--seed", "banana"]);
+    assert_eq!(o.status.code(), Some(2));
+}

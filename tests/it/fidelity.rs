@@ -1,15 +1,21 @@
-//! The engine against queueing theory, through the same path as the app: scenario text in,
-//! simulation, exact measurements out. Means over replications with the warm-up removed.
+//! The engine against queueing theory, through the same path as the app: the shipped scenario
+//! files in, simulation, exact measurements out. The closed forms are computed from each file's
+//! own parameters. Means over replications with the warm-up removed.
 
 use flowlab::runner::{ComponentBetween, Simulation, Snapshot};
-use flowlab::testing::parse;
+use flowlab::scenario::{QueueSpec, RateSchedule, Scenario};
+use flowlab::testing::{load_shipped, parse};
 
-/// Runs `text` once per seed; returns (warm-up snapshot, final snapshot) pairs.
-fn replicate(text: &str, seeds: &[u64], warmup_s: f64, measure_s: f64) -> Vec<(Snapshot, Snapshot)> {
+/// Runs the scenario once per seed over its own duration; returns (after warm-up, end) pairs.
+fn replicate(scenario: &Scenario, seeds: &[u64]) -> Vec<(Snapshot, Snapshot)> {
+    let (warmup_s, measure_s) = (
+        scenario.sim.warmup_s,
+        scenario.sim.duration_s - scenario.sim.warmup_s,
+    );
     seeds
         .iter()
         .map(|seed| {
-            let mut s = parse(text);
+            let mut s = scenario.clone();
             s.sim.seed = *seed;
             let mut sim = Simulation::new(s);
             sim.run_for(warmup_s);
@@ -21,7 +27,9 @@ fn replicate(text: &str, seeds: &[u64], warmup_s: f64, measure_s: f64) -> Vec<(S
 }
 
 fn station(runs: &[(Snapshot, Snapshot)], name: &str) -> Vec<ComponentBetween> {
-    runs.iter().map(|(a, b)| b.component_since(a, name).expect("component exists")).collect()
+    runs.iter()
+        .map(|(a, b)| b.component_since(a, name).expect("component exists"))
+        .collect()
 }
 
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {
@@ -31,7 +39,10 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
 
 fn assert_close(case: &str, what: &str, expected: f64, measured: f64, tolerance: f64) {
     let err = (measured - expected).abs() / expected.abs();
-    println!("{case:<28} {what:<28} expected {expected:>10.5}  measured {measured:>10.5}  error {:>5.2}%", err * 100.0);
+    println!(
+        "{case:<28} {what:<28} expected {expected:>10.5}  measured {measured:>10.5}  error {:>5.2}%",
+        err * 100.0
+    );
     assert!(
         err <= tolerance,
         "{case}: {what}: expected {expected}, measured {measured} ({:.2}% off, allowed {:.1}%)",
@@ -40,17 +51,21 @@ fn assert_close(case: &str, what: &str, expected: f64, measured: f64, tolerance:
     );
 }
 
-/// One station with `c` servers: Poisson arrivals, a service shape, a queue.
-fn single_station(lambda: f64, mean_ms: f64, shape: &str, workers: u32, queue: &str) -> String {
-    format!(
-        r#"(
-        name: "fidelity",
-        sim: (tick_ms: 1.0),
-        sources: [(name: "src", rate: Constant({lambda}), flows: [(name: "f", path: [To("s")])])],
-        components: [(name: "s", kind: Service, workers: {workers}, queue: {queue},
-                      service: (mean_ms: Some({mean_ms}), shape: {shape}))],
-        links: [(from: "src", to: "s")],
-    )"#
+/// Arrival rate, mean service time (s), workers and waiting room of a one-station scenario.
+fn station_parameters(s: &Scenario) -> (f64, f64, u32, Option<u64>) {
+    let RateSchedule::Constant(lambda) = s.sources[0].rate else {
+        panic!("constant rate expected")
+    };
+    let c = &s.components[0];
+    let queue = match c.queue {
+        QueueSpec::Bounded(k) => Some(k),
+        QueueSpec::Unbounded => None,
+    };
+    (
+        lambda,
+        c.service.mean_ms.expect("mean given") / 1000.0,
+        c.workers,
+        queue,
     )
 }
 
@@ -58,17 +73,38 @@ const SEEDS: [u64; 5] = [11, 12, 13, 14, 15];
 
 #[test]
 fn mm1_matches_closed_form() {
-    let (lambda, mu) = (800.0, 1000.0);
-    let runs = replicate(&single_station(lambda, 1.0, "Exponential", 1, "Unbounded"), &SEEDS, 20.0, 300.0);
-    let st = station(&runs, "s");
-    let rho: f64 = lambda / mu;
-    assert_close("M/M/1 rho=0.8", "W (s)", 1.0 / (mu - lambda), mean(st.iter().map(|s| s.sojourn_s)), 0.05);
-    assert_close("M/M/1 rho=0.8", "L", rho / (1.0 - rho), mean(st.iter().map(|s| s.occupancy)), 0.05);
+    let s = load_shipped("mm1.ron");
+    let (lambda, service, _, _) = station_parameters(&s);
+    let mu = 1.0 / service;
+    let runs = replicate(&s, &SEEDS);
+    let st = station(&runs, "server");
+    let rho = lambda / mu;
+    assert!(rho >= 0.8);
+    assert_close(
+        "M/M/1 rho=0.8",
+        "W (s)",
+        1.0 / (mu - lambda),
+        mean(st.iter().map(|s| s.sojourn_s)),
+        0.05,
+    );
+    assert_close(
+        "M/M/1 rho=0.8",
+        "L",
+        rho / (1.0 - rho),
+        mean(st.iter().map(|s| s.occupancy)),
+        0.05,
+    );
     let e2e = mean(runs.iter().map(|(a, b)| b.since(a).latency_s));
-    assert_close("M/M/1 rho=0.8", "end-to-end latency (s)", 1.0 / (mu - lambda), e2e, 0.05);
+    assert_close(
+        "M/M/1 rho=0.8",
+        "end-to-end latency (s)",
+        1.0 / (mu - lambda),
+        e2e,
+        0.05,
+    );
 }
 
-/// Erlang C: probability that an arrival waits in M/M/c.
+/// Erlang C: probability that an arrival waits in M/M/c with offered load a = lambda/mu.
 fn erlang_c(c: u32, a: f64) -> f64 {
     let mut term = 1.0;
     let mut sum = 1.0;
@@ -76,77 +112,132 @@ fn erlang_c(c: u32, a: f64) -> f64 {
         term *= a / k as f64;
         sum += term;
     }
-    let last = term * a / c as f64;
     let rho = a / c as f64;
-    let top = last / (1.0 - rho);
+    let top = term * a / c as f64 / (1.0 - rho);
     top / (sum + top)
 }
 
 #[test]
+fn erlang_c_agrees_with_a_textbook_value() {
+    // c = 2, a = 1: P(wait) = 1/3.
+    assert!((erlang_c(2, 1.0) - 1.0 / 3.0).abs() < 1e-12);
+}
+
+#[test]
 fn mmc_matches_erlang_c() {
-    let (lambda, mu, c) = (3400.0, 1000.0, 4u32);
-    let runs = replicate(&single_station(lambda, 1.0, "Exponential", c, "Unbounded"), &SEEDS, 20.0, 200.0);
-    let st = station(&runs, "s");
-    let a = lambda / mu;
-    let w = erlang_c(c, a) / (c as f64 * mu - lambda) + 1.0 / mu;
-    assert_close("M/M/4 rho=0.85", "W (s)", w, mean(st.iter().map(|s| s.sojourn_s)), 0.05);
-    assert_close("M/M/4 rho=0.85", "L", lambda * w, mean(st.iter().map(|s| s.occupancy)), 0.05);
+    let s = load_shipped("mmc.ron");
+    let (lambda, service, c, _) = station_parameters(&s);
+    let mu = 1.0 / service;
+    let runs = replicate(&s, &SEEDS);
+    let st = station(&runs, "server");
+    let w = erlang_c(c, lambda / mu) / (c as f64 * mu - lambda) + 1.0 / mu;
+    assert_close(
+        "M/M/4 rho=0.85",
+        "W (s)",
+        w,
+        mean(st.iter().map(|s| s.sojourn_s)),
+        0.05,
+    );
+    assert_close(
+        "M/M/4 rho=0.85",
+        "L",
+        lambda * w,
+        mean(st.iter().map(|s| s.occupancy)),
+        0.05,
+    );
 }
 
 #[test]
 fn mm1k_matches_blocking_probability_and_throughput() {
-    // K = 10 in the system: 1 in service and 9 waiting.
-    let (lambda, mu, k) = (900.0, 1000.0, 10i32);
-    let runs = replicate(&single_station(lambda, 1.0, "Exponential", 1, "Bounded(9)"), &SEEDS, 10.0, 200.0);
-    let st = station(&runs, "s");
+    let s = load_shipped("mm1k.ron");
+    let (lambda, service, _, queue) = station_parameters(&s);
+    let mu = 1.0 / service;
+    let k = queue.expect("bounded") as i32 + 1;
+    let runs = replicate(&s, &SEEDS);
+    let st = station(&runs, "server");
     let rho: f64 = lambda / mu;
     let p_block = (1.0 - rho) * rho.powi(k) / (1.0 - rho.powi(k + 1));
-    assert_close("M/M/1/10 rho=0.9", "blocking probability", p_block, mean(st.iter().map(|s| s.drop_ratio)), 0.05);
-    assert_close("M/M/1/10 rho=0.9", "throughput (/s)", lambda * (1.0 - p_block), mean(st.iter().map(|s| s.ok_rate)), 0.05);
-    let l: f64 = (0..=k).map(|n| n as f64 * rho.powi(n)).sum::<f64>() * (1.0 - rho) / (1.0 - rho.powi(k + 1));
-    assert_close("M/M/1/10 rho=0.9", "L", l, mean(st.iter().map(|s| s.occupancy)), 0.05);
+    assert_close(
+        "M/M/1/10 rho=0.9",
+        "blocking probability",
+        p_block,
+        mean(st.iter().map(|s| s.drop_ratio)),
+        0.05,
+    );
+    assert_close(
+        "M/M/1/10 rho=0.9",
+        "throughput (/s)",
+        lambda * (1.0 - p_block),
+        mean(st.iter().map(|s| s.ok_rate)),
+        0.05,
+    );
+    let l: f64 = (0..=k).map(|n| n as f64 * rho.powi(n)).sum::<f64>() * (1.0 - rho)
+        / (1.0 - rho.powi(k + 1));
+    assert_close(
+        "M/M/1/10 rho=0.9",
+        "L",
+        l,
+        mean(st.iter().map(|s| s.occupancy)),
+        0.05,
+    );
 }
 
 #[test]
 fn md1_matches_pollaczek_khinchine() {
-    let (lambda, mu) = (850.0, 1000.0);
-    let runs = replicate(&single_station(lambda, 1.0, "Deterministic", 1, "Unbounded"), &SEEDS, 20.0, 200.0);
-    let st = station(&runs, "s");
+    let s = load_shipped("md1.ron");
+    let (lambda, service, _, _) = station_parameters(&s);
+    let mu = 1.0 / service;
+    let runs = replicate(&s, &SEEDS);
+    let st = station(&runs, "server");
     let rho = lambda / mu;
     let w = 1.0 / mu + rho / (2.0 * mu * (1.0 - rho));
-    assert_close("M/D/1 rho=0.85", "W (s)", w, mean(st.iter().map(|s| s.sojourn_s)), 0.05);
-    assert_close("M/D/1 rho=0.85", "L", lambda * w, mean(st.iter().map(|s| s.occupancy)), 0.05);
+    assert_close(
+        "M/D/1 rho=0.85",
+        "W (s)",
+        w,
+        mean(st.iter().map(|s| s.sojourn_s)),
+        0.05,
+    );
+    assert_close(
+        "M/D/1 rho=0.85",
+        "L",
+        lambda * w,
+        mean(st.iter().map(|s| s.occupancy)),
+        0.05,
+    );
 }
-
-const JACKSON: &str = r#"(
-    name: "open Jackson network",
-    sim: (tick_ms: 1.0),
-    sources: [(name: "src", rate: Constant(600.0),
-               flows: [(name: "f", path: [To("a"), OneOf([("b", 0.5), ("c", 0.5)]), To("d")])])],
-    components: [
-        (name: "a", kind: Service, queue: Unbounded, service: (mean_ms: Some(1.25))),
-        (name: "b", kind: Service, queue: Unbounded, service: (mean_ms: Some(2.5))),
-        (name: "c", kind: Service, queue: Unbounded, service: (mean_ms: Some(2.0))),
-        (name: "d", kind: Service, queue: Unbounded, service: (mean_ms: Some(1.3333333333))),
-    ],
-    links: [
-        (from: "src", to: "a"),
-        (from: "a", to: "b", call: Async), (from: "a", to: "c", call: Async),
-        (from: "b", to: "d", call: Async), (from: "c", to: "d", call: Async),
-    ],
-)"#;
 
 #[test]
 fn open_jackson_network_matches_product_form() {
-    let runs = replicate(JACKSON, &SEEDS, 20.0, 200.0);
-    // Station (arrival rate, service rate): every station is an independent M/M/1.
-    let stations = [("a", 600.0, 800.0), ("b", 300.0, 400.0), ("c", 300.0, 500.0), ("d", 600.0, 750.0)];
+    let s = load_shipped("jackson.ron");
+    let RateSchedule::Constant(lambda0) = s.sources[0].rate else {
+        panic!()
+    };
+    let runs = replicate(&s, &SEEDS);
+    // Visit ratios from the route: a and d always, b and c half the time each.
+    let visits = [("a", 1.0), ("b", 0.5), ("c", 0.5), ("d", 1.0)];
     let mut total_w = 0.0;
-    for (name, lambda, mu) in stations {
-        let st = station(&runs, name);
+    for (name, v) in visits {
+        let c = s.components.iter().find(|c| c.name == name).unwrap();
+        let mu = 1000.0 / c.service.mean_ms.unwrap();
+        let lambda = lambda0 * v;
         let w = 1.0 / (mu - lambda);
-        total_w += lambda / 600.0 * w;
-        assert_close(&format!("Jackson station {name}"), "W (s)", w, mean(st.iter().map(|s| s.sojourn_s)), 0.05);
+        total_w += v * w;
+        let st = station(&runs, name);
+        assert_close(
+            &format!("Jackson station {name}"),
+            "W (s)",
+            w,
+            mean(st.iter().map(|s| s.sojourn_s)),
+            0.05,
+        );
+        assert_close(
+            &format!("Jackson station {name}"),
+            "arrival rate (/s)",
+            lambda,
+            mean(st.iter().map(|s| s.arrival_rate)),
+            0.05,
+        );
     }
     let e2e = mean(runs.iter().map(|(a, b)| b.since(a).latency_s));
     assert_close("Jackson network", "end-to-end W (s)", total_w, e2e, 0.05);
@@ -154,15 +245,40 @@ fn open_jackson_network_matches_product_form() {
 
 #[test]
 fn littles_law_holds_within_one_percent() {
-    for (case, text) in [
-        ("M/M/1", single_station(800.0, 1.0, "Exponential", 1, "Unbounded")),
-        ("M/M/4", single_station(3400.0, 1.0, "Exponential", 4, "Unbounded")),
-        ("M/M/1/10", single_station(900.0, 1.0, "Exponential", 1, "Bounded(9)")),
-        ("log-normal", single_station(700.0, 1.0, "LogNormal(sigma: 1.0)", 1, "Unbounded")),
-    ] {
-        let runs = replicate(&text, &[3], 10.0, 200.0);
-        let s = &station(&runs, "s")[0];
-        // L = λ W, with λ the rate of requests that enter (and leave) the system.
-        assert_close(&format!("Little {case}"), "L = lambda W", s.ok_rate * s.sojourn_s, s.occupancy, 0.01);
+    let lognormal = r#"(
+        name: "log-normal",
+        sim: (duration_s: 200.0, warmup_s: 10.0),
+        sources: [(name: "clients", rate: Constant(700.0), flows: [(name: "f", path: [To("server")])])],
+        components: [(name: "server", kind: Service, queue: Unbounded, service: (mean_ms: Some(1.0), shape: LogNormal(sigma: 1.0)))],
+        links: [(from: "clients", to: "server")],
+    )"#;
+    let mut cases: Vec<(&str, Scenario)> = ["mm1.ron", "mmc.ron", "mm1k.ron", "md1.ron"]
+        .iter()
+        .map(|n| (*n, load_shipped(n)))
+        .collect();
+    cases.push(("log-normal", parse(lognormal)));
+    for (case, s) in cases {
+        let runs = replicate(&s, &[3]);
+        let st = &station(&runs, "server")[0];
+        // L = lambda W, with lambda the rate of requests that enter (and leave) the station.
+        assert_close(
+            &format!("Little {case}"),
+            "L = lambda W",
+            st.ok_rate * st.sojourn_s,
+            st.occupancy,
+            0.01,
+        );
+    }
+    let jackson = load_shipped("jackson.ron");
+    let runs = replicate(&jackson, &[3]);
+    for name in ["a", "b", "c", "d"] {
+        let st = &station(&runs, name)[0];
+        assert_close(
+            &format!("Little jackson {name}"),
+            "L = lambda W",
+            st.ok_rate * st.sojourn_s,
+            st.occupancy,
+            0.01,
+        );
     }
 }
