@@ -99,7 +99,10 @@ impl Simulation {
         let topo = world.resource::<Topology>().clone();
         let unit = topo.unit;
         let now = world.resource::<SimClock>().now;
-        let peaks = world.resource::<Recorder>().peak_queue.clone();
+        let peaks = world
+            .resource::<crate::sim::sweep::QueuePeaks>()
+            .peak
+            .clone();
         let mut system = SystemSummary {
             seconds: now as f64 / SEC,
             ..default()
@@ -127,7 +130,7 @@ impl Simulation {
         for c in &topo.components {
             let mut row = ComponentSummary {
                 name: c.name.clone(),
-                peak_queue: peaks[c.index as usize],
+                peak_queue: peaks.get(c.index as usize).copied().unwrap_or(0) * unit,
                 ..default()
             };
             for &e in &c.instances {
@@ -160,7 +163,7 @@ fn quantiles(h: &Histogram<u64>) -> [f64; 3] {
     if h.is_empty() {
         return [0.0; 3];
     }
-    [0.5, 0.95, 0.99].map(|q| h.value_at_quantile(q) as f64 / 1e6)
+    [0.5, 0.95, 0.99].map(|q| h.value_at_quantile(q) as f64 / 1e3)
 }
 
 /// Whole-system totals (real requests).

@@ -13,6 +13,13 @@ pub const MS: f64 = 1e6;
 /// Nanoseconds per second.
 pub const SEC: f64 = 1e9;
 
+/// Rounds a non-negative duration in ns to whole ns (`f64::round` is a library call; this is
+/// the hot path). Negative or NaN inputs give 0.
+#[inline]
+pub fn to_ns(x: f64) -> Nanos {
+    (x + 0.5) as Nanos
+}
+
 /// Domain of a random stream, so two entities with the same index never share a stream.
 #[derive(Debug, Clone, Copy)]
 #[repr(u64)]
@@ -89,7 +96,7 @@ impl Duration {
             }
             Duration::LogNormal(d) => d.sample(rng),
         };
-        x.round() as Nanos
+        to_ns(x)
     }
 
     /// True when every draw is zero.

@@ -115,6 +115,8 @@ pub fn plan(c: &ComponentSpec) -> ServicePlan {
 
 /// Smoothing time of the utilization (ns of simulated time).
 const SMOOTHING_NS: f64 = 1e9;
+/// Engines are updated every this many ns of simulated time (or every tick, if longer).
+const UPDATE_NS: u64 = 10_000_000;
 
 /// Updates every engine's utilization from its instance's busy workers and memory, and the
 /// instance's pressure (its busiest engine) used for thrashing.
@@ -123,7 +125,11 @@ pub fn update_engines(
     mut instances: Query<(&mut Instance, &Children)>,
     mut engines: Query<&mut Engine>,
 ) {
-    let alpha = (clock.tick as f64 / SMOOTHING_NS).min(1.0);
+    let every = (UPDATE_NS / clock.tick).max(1);
+    if clock.ticks % every != 0 {
+        return;
+    }
+    let alpha = ((every * clock.tick) as f64 / SMOOTHING_NS).min(1.0);
     for (mut inst, children) in &mut instances {
         inst.refresh(clock.now);
         let busy = if inst.up {

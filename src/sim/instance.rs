@@ -275,7 +275,7 @@ impl Instance {
             let u = self.pressure.max(mem);
             if u > th.above {
                 let x = ((u - th.above) / (1.0 - th.above)).min(1.0);
-                s = (s as f64 * (1.0 + th.slowdown * x)).round() as Nanos;
+                s = super::dist::to_ns(s as f64 * (1.0 + th.slowdown * x));
             }
         }
         self.workers[worker as usize] = Worker::Busy { job };

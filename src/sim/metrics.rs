@@ -16,20 +16,25 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::io::Write;
 
-/// Highest latency a histogram tracks: one day, in ns.
-const MAX_NS: u64 = 86_400 * 1_000_000_000;
+/// Highest latency a histogram tracks: one day, in µs (histograms count whole microseconds, with
+/// two significant figures; exact means come from the running sums instead).
+const MAX_US: u64 = 86_400 * 1_000_000;
 
 fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_NS, 2).expect("static histogram bounds are valid")
+    Histogram::new_with_bounds(1, MAX_US, 2).expect("static histogram bounds are valid")
 }
 
-/// A latency histogram for the current sampling interval and one for the whole run.
+/// A latency histogram (µs) for the current sampling interval and one for the whole run; the
+/// hot path records into the interval one only, which is folded into the total at each sample.
 #[derive(Component, Debug, Clone)]
 pub struct ComponentLatency {
     /// Since the last sample.
     pub interval: Histogram<u64>,
     /// Since the start.
     pub total: Histogram<u64>,
+    /// Latencies (µs) not yet counted: appending is cache-friendly on the hot path, counting is
+    /// done in batches while the histogram is warm.
+    pending: Vec<u64>,
 }
 
 impl Default for ComponentLatency {
@@ -37,16 +42,43 @@ impl Default for ComponentLatency {
         Self {
             interval: histogram(),
             total: histogram(),
+            pending: Vec::new(),
         }
     }
 }
 
 impl ComponentLatency {
-    /// Records one latency in ns.
+    /// Records one latency given in ns.
     pub fn record(&mut self, ns: Nanos) {
-        let v = ns.clamp(1, MAX_NS);
-        self.interval.saturating_record(v);
-        self.total.saturating_record(v);
+        self.pending.push((ns / 1000).clamp(1, MAX_US));
+        if self.pending.len() >= 4096 {
+            self.flush();
+        }
+    }
+
+    /// Counts the pending latencies into the interval histogram.
+    pub fn flush(&mut self) {
+        for v in self.pending.drain(..) {
+            self.interval.saturating_record(v);
+        }
+    }
+
+    /// Folds the interval into the total and starts a new interval.
+    pub fn roll(&mut self) {
+        self.flush();
+        // Both histograms share bounds, so adding cannot fail.
+        let _ = self.total.add(&self.interval);
+        self.interval.reset();
+    }
+
+    /// Everything recorded so far (the total plus the current interval).
+    pub fn whole(&self) -> Histogram<u64> {
+        let mut h = self.total.clone();
+        let _ = h.add(&self.interval);
+        for v in &self.pending {
+            h.saturating_record(*v);
+        }
+        h
     }
 }
 
@@ -81,8 +113,6 @@ pub struct Recorder {
     prev_sources: Vec<SourceCounters>,
     prev_links: Vec<LinkCounters>,
     prev_area: Vec<f64>,
-    /// Highest total queue per component seen at a tick end (real requests).
-    pub peak_queue: Vec<u64>,
     buf: String,
 }
 
@@ -144,7 +174,6 @@ pub(super) fn plugin(app: &mut App) {
         let s = &app.world().resource::<SimConfig>().scenario.sim;
         ((s.sample_every_s * SEC).round() as Nanos).max(1)
     };
-    let comps = app.world().resource::<Topology>().components.len();
     let entities: Vec<Entity> = app
         .world()
         .resource::<Topology>()
@@ -170,13 +199,12 @@ pub(super) fn plugin(app: &mut App) {
         prev_sources: vec![],
         prev_links: vec![],
         prev_area: vec![],
-        peak_queue: vec![0; comps],
         buf: String::new(),
     })
     .init_resource::<SystemLatency>()
     .add_systems(
         SimTick,
-        (collect_finished, track_peaks, sample)
+        (collect_finished, sample)
             .chain()
             .in_set(SimSystems::Metrics),
     );
@@ -190,20 +218,6 @@ fn collect_finished(mut sources: Query<&mut Source>, mut latency: ResMut<SystemL
                 latency.record(f.latency);
             }
         }
-    }
-}
-
-fn track_peaks(topo: Res<Topology>, instances: Query<&Instance>, mut rec: ResMut<Recorder>) {
-    for c in &topo.components {
-        let q: u64 = c
-            .instances
-            .iter()
-            .filter_map(|e| instances.get(*e).ok())
-            .map(|i| i.queued)
-            .sum();
-        let q = q * topo.unit;
-        let peak = &mut rec.peak_queue[c.index as usize];
-        *peak = (*peak).max(q);
     }
 }
 
@@ -310,8 +324,9 @@ fn sample(
         "late_responses",
         (sys.late_responses - sys_prev.late_responses) as f64 * unit,
     );
+    sys_latency.flush();
     percentiles(rec, t, "system", &sys_latency.interval);
-    sys_latency.interval.reset();
+    sys_latency.roll();
 
     // Components and instances.
     rec.prev_instances
@@ -389,8 +404,9 @@ fn sample(
         rec.row(t, name, "occupancy_mean", area * unit / (interval_s * SEC));
         rec.row(t, name, "latency_mean", mean_ms(d.sojourn_ns, d.ok));
         if let Ok(mut lat) = comp_latency.get_mut(c.entity) {
+            lat.flush();
             percentiles(rec, t, name, &lat.interval);
-            lat.interval.reset();
+            lat.roll();
         }
     }
     rec.row(t, "system", "wasted", wasted_total as f64 * unit);

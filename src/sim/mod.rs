@@ -133,6 +133,7 @@ impl Plugin for SimPlugin {
         .init_resource::<SimControl>()
         .init_resource::<SimDebt>()
         .init_resource::<sweep::Agenda>()
+        .init_resource::<sweep::QueuePeaks>()
         .add_systems(SimTick, advance_clock.in_set(SimSystems::Clock))
         .add_systems(SimTick, sweep::sweep.in_set(SimSystems::Flow))
         .add_systems(SimTick, engines::update_engines.in_set(SimSystems::Engines));

@@ -1,7 +1,7 @@
 //! Traffic sources: clients that create logical requests, send attempts, wait with a timeout,
 //! retry with exponential backoff and jitter, and record how each logical request ended.
 
-use super::dist::{MS, Nanos, SEC};
+use super::dist::{MS, Nanos, SEC, to_ns};
 use super::request::{Outcome, Priority, Request, Response, Ret, Status};
 use crate::scenario::{Arrivals, Jitter, RateSchedule, RetryOn, RetrySpec};
 use bevy::prelude::*;
@@ -168,7 +168,7 @@ impl Source {
 
     fn exp_ns(&mut self, mean_ns: f64) -> Nanos {
         let e: f64 = Exp1.sample(&mut self.rng);
-        (e * mean_ns).round() as Nanos
+        to_ns(e * mean_ns)
     }
 
     /// Simulated requests per second at `t`.
@@ -395,7 +395,7 @@ impl Source {
             Jitter::Full => self.rng.random::<f64>() * raw,
             Jitter::Equal => raw / 2.0 + self.rng.random::<f64>() * raw / 2.0,
         };
-        ns.round() as Nanos
+        to_ns(ns)
     }
 
     fn end(&mut self, slot: u32, outcome: Outcome, at: Nanos) {

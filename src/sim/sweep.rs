@@ -31,17 +31,37 @@ enum Ev {
     Respond { link: u32, resp: Response },
 }
 
-/// Pending events, ordered by (time, order of scheduling).
+/// Pending events, handed out in time order (ties in order of scheduling). Three stores keep
+/// the common cases cheap: what is known at the start of a tick (the wire's deliveries and the
+/// sources' arrivals) is sorted once; events at the current instant (zero-latency hops) go to a
+/// FIFO; only the rest (service timers, latencies inside the tick) use the binary heap.
 #[derive(Resource, Default)]
 pub struct Agenda {
     heap: BinaryHeap<Reverse<(Nanos, u64, u32)>>,
     slab: Vec<Option<Ev>>,
     free: Vec<u32>,
+    batch: Vec<(Nanos, u64, Ev)>,
+    cursor: usize,
+    instant: std::collections::VecDeque<Ev>,
+    /// Links with something on the wire (only these are looked at when a tick starts).
+    wired: Vec<u32>,
+    wired_flag: Vec<bool>,
+    now: Nanos,
+    filling: bool,
     seq: u64,
 }
 
 impl Agenda {
     fn push(&mut self, at: Nanos, ev: Ev) {
+        self.seq += 1;
+        if self.filling {
+            self.batch.push((at, self.seq, ev));
+            return;
+        }
+        if at == self.now {
+            self.instant.push_back(ev);
+            return;
+        }
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = Some(ev);
@@ -52,28 +72,96 @@ impl Agenda {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.seq += 1;
         self.heap.push(Reverse((at, self.seq, slot)));
     }
 
-    fn pop_before(&mut self, until: Nanos) -> Option<(Nanos, Ev)> {
-        let &Reverse((at, _, slot)) = self.heap.peek()?;
-        if at >= until {
-            return None;
+    /// Notes that `link` has something on the wire.
+    fn wire(&mut self, link: u32) {
+        let i = link as usize;
+        if i >= self.wired_flag.len() {
+            self.wired_flag.resize(i + 1, false);
         }
-        self.heap.pop();
-        self.free.push(slot);
-        self.slab[slot as usize].take().map(|e| (at, e))
+        if !self.wired_flag[i] {
+            self.wired_flag[i] = true;
+            self.wired.push(link);
+        }
+    }
+
+    /// Starts collecting the tick's known events.
+    fn begin(&mut self) {
+        self.batch.clear();
+        self.cursor = 0;
+        self.filling = true;
+    }
+
+    /// Sorts the collected events; from now on pushes are scheduled individually.
+    fn seal(&mut self) {
+        self.batch.sort_unstable_by_key(|e| (e.0, e.1));
+        self.filling = false;
+    }
+
+    fn pop_before(&mut self, until: Nanos) -> Option<(Nanos, Ev)> {
+        if let Some(ev) = self.instant.pop_front() {
+            return Some((self.now, ev));
+        }
+        let batch = self.batch.get(self.cursor).map(|e| (e.0, e.1));
+        let heap = self.heap.peek().map(|r| (r.0.0, r.0.1));
+        let take_batch = match (batch, heap) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(b), Some(h)) => b < h,
+        };
+        if take_batch {
+            let (at, _, ev) = self.batch[self.cursor];
+            if at >= until {
+                return None;
+            }
+            self.cursor += 1;
+            self.now = at;
+            Some((at, ev))
+        } else {
+            let &Reverse((at, _, slot)) = self.heap.peek()?;
+            if at >= until {
+                return None;
+            }
+            self.heap.pop();
+            self.free.push(slot);
+            self.now = at;
+            self.slab[slot as usize].take().map(|e| (at, e))
+        }
     }
 
     /// Events waiting (service timers in progress, at a tick boundary).
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.instant.len() + self.batch.len() - self.cursor
     }
 
     /// True when nothing is scheduled.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
+    }
+}
+
+/// Requests queued per component, and the highest total seen (simulated units).
+#[derive(Resource, Debug, Default, Clone)]
+pub struct QueuePeaks {
+    /// Current total queue per component.
+    pub current: Vec<u64>,
+    /// Highest total queue per component.
+    pub peak: Vec<u64>,
+}
+
+impl QueuePeaks {
+    fn resize(&mut self, n: usize) {
+        self.current.resize(n, 0);
+        self.peak.resize(n, 0);
+    }
+
+    fn change(&mut self, component: u32, before: u64, after: u64) {
+        let c = component as usize;
+        self.current[c] = self.current[c] + after - before;
+        self.peak[c] = self.peak[c].max(self.current[c]);
     }
 }
 
@@ -101,22 +189,28 @@ pub fn sweep(
     topo: Res<Topology>,
     routes: Res<Routes>,
     mut agenda: ResMut<Agenda>,
+    mut peaks: ResMut<QueuePeaks>,
     mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
     let (from, until) = (clock.start, clock.now);
     let s = &mut *scratch;
 
-    // What the wire delivers in this tick goes on the agenda.
+    // What the wire delivers in this tick and what the sources send is known now.
+    agenda.begin();
     let (sources, _, links, _) = &mut net;
-    for (li, &e) in topo.links.iter().enumerate() {
-        let Ok(mut link) = links.get_mut(e) else {
+    let mut wired = std::mem::take(&mut agenda.wired);
+    wired.sort_unstable();
+    for &li in &wired {
+        let Ok(mut link) = links.get_mut(topo.links[li as usize]) else {
             continue;
         };
-        if link.forward.is_empty() && link.backward.is_empty() {
-            continue;
-        }
         link.take_due(until, &mut s.requests, &mut s.responses);
+        if link.forward.is_empty() && link.backward.is_empty() {
+            agenda.wired_flag[li as usize] = false;
+        } else {
+            agenda.wired.push(li);
+        }
         for r in s.requests.drain(..) {
             agenda.push(
                 r.at,
@@ -143,6 +237,8 @@ pub fn sweep(
         }
     }
     send_all(&topo, links, &mut agenda, &mut s.sends, until);
+    agenda.seal();
+    peaks.resize(topo.components.len());
 
     while let Some((at, ev)) = agenda.pop_before(until) {
         let (sources, instances, links, _) = &mut net;
@@ -170,7 +266,9 @@ pub fn sweep(
                     routes: &routes,
                 };
                 if let Ok(mut inst) = instances.get_mut(info.instances[k]) {
+                    let before = inst.queued;
                     inst.arrive(req, &window, &mut s.out);
+                    peaks.change(inst.component, before, inst.queued);
                 }
             }
             Ev::Timer {
@@ -185,7 +283,9 @@ pub fn sweep(
                     comp: &topo.components[inst.component as usize],
                     routes: &routes,
                 };
+                let before = inst.queued;
                 inst.timer(worker, incarnation, at, &window, &mut s.out);
+                peaks.change(inst.component, before, inst.queued);
             }
             Ev::Respond { link, resp } => {
                 let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
@@ -200,7 +300,9 @@ pub fn sweep(
                     }
                     (NodeRef::Component(_), Ret::Worker { instance, .. }) => {
                         if let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) {
+                            let before = inst.queued;
                             inst.on_response(resp, &mut s.out);
+                            peaks.change(inst.component, before, inst.queued);
                         }
                     }
                     _ => {}
@@ -235,16 +337,17 @@ fn deliver(
     s.sends.append(&mut s.out.sends);
     send_all(topo, links, agenda, &mut s.sends, until);
     for r in s.out.replies.drain(..) {
-        if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize])
-            && let Some((at, resp)) = link.reply(r, until)
-        {
-            agenda.push(
-                at,
-                Ev::Respond {
-                    link: r.req.via,
-                    resp,
-                },
-            );
+        if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize]) {
+            match link.reply(r, until) {
+                Some((at, resp)) => agenda.push(
+                    at,
+                    Ev::Respond {
+                        link: r.req.via,
+                        resp,
+                    },
+                ),
+                None => agenda.wire(r.req.via),
+            }
         }
     }
     for (req, outcome, at) in s.out.ends.drain(..) {
@@ -280,10 +383,11 @@ fn send_all(
     until: Nanos,
 ) {
     for (l, r) in sends.drain(..) {
-        if let Ok(mut link) = links.get_mut(topo.links[l as usize])
-            && let Some((at, req)) = link.send(r, until)
-        {
-            agenda.push(at, Ev::Arrive { link: l, req });
+        if let Ok(mut link) = links.get_mut(topo.links[l as usize]) {
+            match link.send(r, until) {
+                Some((at, req)) => agenda.push(at, Ev::Arrive { link: l, req }),
+                None => agenda.wire(l),
+            }
         }
     }
 }
