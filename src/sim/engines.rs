@@ -126,7 +126,7 @@ pub fn update_engines(
     mut engines: Query<&mut Engine>,
 ) {
     let every = (UPDATE_NS / clock.tick).max(1);
-    if clock.ticks % every != 0 {
+    if !clock.ticks.is_multiple_of(every) {
         return;
     }
     let alpha = ((every * clock.tick) as f64 / SMOOTHING_NS).min(1.0);

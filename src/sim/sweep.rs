@@ -212,22 +212,10 @@ pub fn sweep(
             agenda.wired.push(li);
         }
         for r in s.requests.drain(..) {
-            agenda.push(
-                r.at,
-                Ev::Arrive {
-                    link: li as u32,
-                    req: r,
-                },
-            );
+            agenda.push(r.at, Ev::Arrive { link: li, req: r });
         }
         for r in s.responses.drain(..) {
-            agenda.push(
-                r.at,
-                Ev::Respond {
-                    link: li as u32,
-                    resp: r,
-                },
-            );
+            agenda.push(r.at, Ev::Respond { link: li, resp: r });
         }
     }
     // Sources: timeouts, retries and new arrivals of this tick.
