@@ -477,6 +477,10 @@ pub enum CallKind {
     Sync,
     /// Fire-and-forget into the receiver's queue; the sender is free at once.
     Async,
+    /// From a `Queue` (broker) only: messages wait on the link (the topic) until an instance of
+    /// the receiver has an idle worker and pulls one. The sender is free at once. The topic holds
+    /// at most the broker's `queue` capacity; beyond it messages are dropped.
+    Pull,
 }
 
 /// A random duration: mean and shape.

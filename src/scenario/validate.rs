@@ -111,6 +111,18 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             ),
             _ => {}
         }
+        if l.call == CallKind::Pull
+            && s.components
+                .iter()
+                .find(|c| c.name == l.from)
+                .is_none_or(|c| c.kind != Kind::Queue)
+        {
+            c.bad(
+                format!("{f}.call"),
+                format!("`{}` is not a Queue, so nothing can pull from it", l.from),
+                "use Pull only on links leaving a component of kind Queue (a broker); use Async to push",
+            );
+        }
         if l.from == l.to {
             c.bad(&f, "a link from a component to itself", "remove the link");
         }

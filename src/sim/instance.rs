@@ -79,6 +79,8 @@ pub struct Outbox {
     pub ends: Vec<(Request, Outcome, Nanos)>,
     /// Time spent in the component by requests that left it successfully (ns).
     pub sojourns: Vec<Nanos>,
+    /// Messages for brokers' topics: (link index, request published at `req.at`).
+    pub publishes: Vec<(u32, Request)>,
     /// Service completions to schedule: (time, instance, worker, incarnation).
     pub timers: Vec<(Nanos, u32, u32, u32)>,
     /// Instance whose departures `sojourns` holds.
@@ -177,6 +179,15 @@ impl Instance {
     /// Number of workers.
     pub fn workers(&self) -> u64 {
         self.workers.len() as u64
+    }
+
+    /// Workers that could start a pulled message right now.
+    pub fn pull_capacity(&self) -> u64 {
+        if self.up && self.queued == 0 {
+            self.idle.len() as u64
+        } else {
+            0
+        }
     }
 
     /// Requests queued, in service or waiting downstream.
@@ -349,9 +360,13 @@ impl Instance {
                 self.waiting += 1;
                 out.sends.push((link, down));
             }
-            CallKind::Async => {
+            CallKind::Async | CallKind::Pull => {
                 down.ret = Ret::Detached;
-                out.sends.push((link, down));
+                if call == CallKind::Pull {
+                    out.publishes.push((link, down));
+                } else {
+                    out.sends.push((link, down));
+                }
                 self.depart(job, Status::Ack, at, out);
                 self.free(worker, at, out);
             }

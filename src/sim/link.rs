@@ -36,6 +36,10 @@ pub struct LinkCounters {
     pub sent: u64,
     /// Requests delivered to the receiver.
     pub delivered: u64,
+    /// Messages put on the topic of a `Pull` link (then pulled, or dropped when it is full).
+    pub published: u64,
+    /// Messages dropped because the topic was full.
+    pub topic_dropped: u64,
     /// Responses sent back.
     pub responses_sent: u64,
     /// Responses delivered to the sender.
@@ -66,6 +70,12 @@ pub struct Link {
     pub forward: Vec<Transit<Request>>,
     /// Responses in transit back to the sender.
     pub backward: Vec<Transit<Response>>,
+    /// `Pull` links: messages waiting to be pulled (the topic).
+    pub topic: std::collections::VecDeque<Request>,
+    /// `Pull` links: most messages the topic holds (`None`: unbounded).
+    pub topic_capacity: Option<u64>,
+    /// `Pull` links: pulled messages on their way to the receiver.
+    pub pulling: u64,
     /// Running totals.
     pub counters: LinkCounters,
 }
@@ -95,6 +105,9 @@ impl Link {
             seq: 0,
             forward: Vec::new(),
             backward: Vec::new(),
+            topic: std::collections::VecDeque::new(),
+            topic_capacity: None,
+            pulling: 0,
             counters: LinkCounters::default(),
         }
     }
@@ -167,6 +180,20 @@ impl Link {
                 true
             }
         });
+    }
+
+    /// Puts a message on the topic; gives it back if the topic is full.
+    pub fn publish(&mut self, req: Request) -> Result<(), Request> {
+        self.counters.published += 1;
+        if self
+            .topic_capacity
+            .is_some_and(|c| self.topic.len() as u64 >= c)
+        {
+            self.counters.topic_dropped += 1;
+            return Err(req);
+        }
+        self.topic.push_back(req);
+        Ok(())
     }
 
     /// Requests and responses currently on the wire.

@@ -432,6 +432,15 @@ fn sample(
             (c.responses_delivered - p.responses_delivered) as f64 * unit,
         );
         rec.row(t, &l.name, "in_transit", l.in_transit() as f64 * unit);
+        if l.call == crate::scenario::CallKind::Pull {
+            rec.row(t, &l.name, "topic_len", l.topic.len() as f64 * unit);
+            rec.row(
+                t,
+                &l.name,
+                "topic_dropped",
+                (c.topic_dropped - p.topic_dropped) as f64 * unit,
+            );
+        }
         rec.prev_links[li] = c;
     }
     rec.emit();

@@ -9,9 +9,10 @@ use super::dist::Nanos;
 use super::instance::{Instance, Outbox, Window};
 use super::link::{Link, NodeRef};
 use super::metrics::ComponentLatency;
-use super::request::{Request, Response, Ret};
+use super::request::{Outcome, Request, Response, Ret};
 use super::source::Source;
 use super::topology::{Routes, Topology};
+use crate::scenario::CallKind;
 use bevy::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -172,6 +173,7 @@ pub struct Scratch {
     responses: Vec<Response>,
     sends: Vec<(u32, Request)>,
     loads: Vec<(bool, u64)>,
+    published_to: Vec<u32>,
     out: Outbox,
 }
 
@@ -230,6 +232,7 @@ pub fn sweep(
 
     while let Some((at, ev)) = agenda.pop_before(until) {
         let (sources, instances, links, _) = &mut net;
+        let mut touched: Option<u32> = None;
         match ev {
             Ev::Arrive { link, req } => {
                 let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
@@ -237,8 +240,19 @@ pub fn sweep(
                 };
                 l.counters.delivered += 1;
                 let info = &topo.components[l.to as usize];
+                touched = Some(l.to);
                 let k = if info.instances.len() == 1 {
                     0
+                } else if l.call == CallKind::Pull {
+                    // A pulled message goes to the instance with the most idle workers.
+                    l.pulling = l.pulling.saturating_sub(1);
+                    let caps = info
+                        .instances
+                        .iter()
+                        .map(|e| instances.get(*e).map_or(0, |i| i.pull_capacity()));
+                    caps.enumerate()
+                        .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
+                        .map_or(0, |x| x.0)
                 } else {
                     s.loads.clear();
                     s.loads.extend(info.instances.iter().map(|e| {
@@ -267,6 +281,7 @@ pub fn sweep(
                 let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) else {
                     continue;
                 };
+                touched = Some(inst.component);
                 let window = Window {
                     comp: &topo.components[inst.component as usize],
                     routes: &routes,
@@ -288,6 +303,7 @@ pub fn sweep(
                     }
                     (NodeRef::Component(_), Ret::Worker { instance, .. }) => {
                         if let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) {
+                            touched = Some(inst.component);
                             let before = inst.queued;
                             inst.on_response(resp, &mut s.out);
                             peaks.change(inst.component, before, inst.queued);
@@ -298,6 +314,60 @@ pub fn sweep(
             }
         }
         deliver(&topo, &routes, &mut agenda, &mut net, s, until);
+        // A worker may have come free, or a topic been filled: consumers pull.
+        if let Some(c) = touched
+            && !topo.components[c as usize].pull_links.is_empty()
+        {
+            pull(&topo, c, at, &mut agenda, &mut net, until);
+        }
+        while let Some(c) = s.published_to.pop() {
+            pull(&topo, c, at, &mut agenda, &mut net, until);
+        }
+    }
+}
+
+/// Consumers of component `c` pull messages from their topics while they have idle workers
+/// that no pulled message is already on its way to.
+fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, until: Nanos) {
+    let (_, instances, links, _) = net;
+    let info = &topo.components[c as usize];
+    let idle: u64 = info
+        .instances
+        .iter()
+        .filter_map(|e| instances.get(*e).ok())
+        .map(|i| i.pull_capacity())
+        .sum();
+    let on_the_way: u64 = info
+        .pull_links
+        .iter()
+        .filter_map(|l| links.get(topo.links[*l as usize]).ok())
+        .map(|l| l.pulling)
+        .sum();
+    let mut room = idle.saturating_sub(on_the_way);
+    while room > 0 {
+        let mut any = false;
+        for &li in &info.pull_links {
+            if room == 0 {
+                break;
+            }
+            let Ok(mut link) = links.get_mut(topo.links[li as usize]) else {
+                continue;
+            };
+            let Some(mut req) = link.topic.pop_front() else {
+                continue;
+            };
+            any = true;
+            room -= 1;
+            link.pulling += 1;
+            req.at = at;
+            match link.send(req, until) {
+                Some((t, r)) => agenda.push(t, Ev::Arrive { link: li, req: r }),
+                None => agenda.wire(li),
+            }
+        }
+        if !any {
+            break;
+        }
     }
 }
 
@@ -324,6 +394,21 @@ fn deliver(
     }
     s.sends.append(&mut s.out.sends);
     send_all(topo, links, agenda, &mut s.sends, until);
+    for (li, req) in s.out.publishes.drain(..) {
+        let Ok(mut link) = links.get_mut(topo.links[li as usize]) else {
+            continue;
+        };
+        match link.publish(req) {
+            Ok(()) => s.published_to.push(link.to),
+            Err(req) => {
+                // The broker's topic is full: the message is dropped there.
+                let src = routes.flows[req.flow as usize].source;
+                if let Ok(mut source) = sources.get_mut(topo.sources[src as usize]) {
+                    source.detached_end(&req, Outcome::Dropped, req.at);
+                }
+            }
+        }
+    }
     for r in s.out.replies.drain(..) {
         if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize]) {
             match link.reply(r, until) {

@@ -42,6 +42,8 @@ pub struct ComponentInfo {
     pub in_links: Vec<u32>,
     /// Outgoing (target component, link, call kind).
     pub out: Vec<(u32, u32, CallKind)>,
+    /// Incoming links this component's instances pull from (brokers' topics).
+    pub pull_links: Vec<u32>,
     /// Workers per instance, real (before request-unit scaling).
     pub workers_real: u32,
     /// Queue capacity per instance, real (`None`: unbounded).
@@ -200,6 +202,7 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
             first_instance: first,
             in_links: vec![],
             out: vec![],
+            pull_links: vec![],
             workers_real: c.workers,
             queue_real: match c.queue {
                 QueueSpec::Bounded(n) => Some(n),
@@ -229,6 +232,16 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
             Duration::from_timing(&l.latency),
             stream(seed, Stream::Link, li as u32),
         );
+        let mut link = link;
+        if l.call == CallKind::Pull
+            && let NodeRef::Component(f) = from
+        {
+            link.topic_capacity = match s.components[f as usize].queue {
+                QueueSpec::Bounded(n) => Some(n.div_ceil(unit as u64)),
+                QueueSpec::Unbounded => None,
+            };
+            topo.components[to as usize].pull_links.push(li as u32);
+        }
         topo.links.push(world.spawn(link).id());
         topo.components[to as usize].in_links.push(li as u32);
         match from {

@@ -73,8 +73,10 @@ fn check_conservation(
     }
     for l in &links {
         let c = &l.counters;
+        let pulled = c.published - c.topic_dropped - l.topic.len() as u64;
         if c.sent != c.delivered + l.forward.len() as u64
             || c.responses_sent != c.responses_delivered + l.backward.len() as u64
+            || (c.published > 0 && pulled != c.sent)
         {
             found.push(format!(
                 "link {}: sent/delivered/in transit do not add up: {c:?}",

@@ -420,3 +420,48 @@ fn pause_step_and_speed_drive_the_clock_under_minimal_plugins() {
         "one step is one tick"
     );
 }
+
+#[test]
+fn consumers_pull_from_a_broker_only_when_idle_and_the_backlog_sits_on_the_topic() {
+    let mut sim = simulation_app(flowlab::testing::load_shipped("broker_pull.ron"));
+    sim.run_for(10.0);
+    let s = sim.summary();
+    let workers = s.component("workers").unwrap();
+    assert_eq!(
+        workers.dropped, 0,
+        "pulling consumers never overflow their own queue"
+    );
+    assert_eq!(
+        workers.peak_queue, 0,
+        "a consumer pulls only into an idle worker"
+    );
+    // Each pull costs one link latency (0.5 ms) of idle time per 5 ms message: no prefetch.
+    let rate = workers.served as f64 / 10.0;
+    let expected = 1600.0 * 5.0 / 5.5;
+    assert!(
+        (rate / expected - 1.0).abs() < 0.03,
+        "consumers run at capacity less the pull round trip: {rate}/s"
+    );
+    let w = sim.world();
+    let topo = w.resource::<Topology>();
+    let link = topo
+        .links
+        .iter()
+        .map(|e| w.get::<Link>(*e).unwrap())
+        .find(|l| l.name == "broker->workers")
+        .unwrap();
+    let backlog = link.topic.len() as f64;
+    let expected_backlog = (2000.0 - expected) * 10.0;
+    assert!(
+        (backlog / expected_backlog - 1.0).abs() < 0.1,
+        "the excess builds up on the topic: {backlog}"
+    );
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+
+    // The same with a push (Async): the consumers' small queues overflow instead.
+    let mut pushed = flowlab::testing::load_shipped("broker_pull.ron");
+    pushed.links[2].call = flowlab::scenario::CallKind::Async;
+    let mut sim = simulation_app(pushed);
+    sim.run_for(10.0);
+    assert!(sim.summary().component("workers").unwrap().dropped > 2000);
+}
