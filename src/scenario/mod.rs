@@ -1,8 +1,10 @@
 //! Scenario files: the RON format people write, parsed into plain structs (no Bevy types) and
 //! validated before anything is spawned. Every field is documented in `docs/SCENARIO_FORMAT.md`.
 
+mod health;
 mod validate;
 
+pub use health::{HealthSpec, ScoreWeights, StatusBands};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +28,9 @@ pub struct Scenario {
     pub components: Vec<ComponentSpec>,
     /// Directed edges between sources/components.
     pub links: Vec<LinkSpec>,
+    /// Seed 000's health model (scores, bands, aggregation); defaults are the seed's values.
+    #[serde(default)]
+    pub health: HealthSpec,
 }
 
 /// Clock, seed, sampling and scaling.

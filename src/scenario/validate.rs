@@ -149,6 +149,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     for (i, comp) in s.components.iter().enumerate() {
         check_component(&mut c, &s.sim, i, comp);
     }
+    check_health(&mut c, &s.health);
     c.problems
 }
 
@@ -536,6 +537,68 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
         ),
         _ => {}
     }
+}
+
+fn check_health(c: &mut Checker, h: &HealthSpec) {
+    c.positive("health.cycle_s", h.cycle_s, 3600.0);
+    let w = h.weights;
+    for (n, v) in [
+        ("queue", w.queue),
+        ("processing", w.processing),
+        ("latency", w.latency),
+        ("error", w.error),
+    ] {
+        c.range(&format!("health.weights.{n}"), v, 0.0, 1.0);
+    }
+    if (w.queue + w.processing + w.latency + w.error - 1.0).abs() > 1e-6 {
+        c.bad(
+            "health.weights",
+            "weights do not add up to 1",
+            "the seed's are (queue: 0.30, processing: 0.25, latency: 0.25, error: 0.20)",
+        );
+    }
+    let b = h.bands;
+    if !(b.green <= 100.0 && b.green > b.yellow && b.yellow > b.red && b.red > 0.0) {
+        c.bad(
+            "health.bands",
+            "bands must fall: 100 >= green > yellow > red > 0",
+            "the seed's are (green: 80, yellow: 60, red: 30)",
+        );
+    }
+    c.range(
+        "health.latency_points_per_multiple",
+        h.latency_points_per_multiple,
+        0.0,
+        1000.0,
+    );
+    c.range(
+        "health.error_points_per_multiple",
+        h.error_points_per_multiple,
+        0.0,
+        1000.0,
+    );
+    c.positive("health.latency_window_s", h.latency_window_s, 3600.0);
+    c.positive("health.error_window_s", h.error_window_s, 3600.0);
+    if let Some(l) = h.baseline_latency_ms {
+        c.positive("health.baseline_latency_ms", l, 1e7);
+    }
+    c.positive("health.baseline_error_rate", h.baseline_error_rate, 1.0);
+    for (k, (below, health)) in h.engine_bands.iter().enumerate() {
+        c.range(&format!("health.engine_bands[{k}].0"), *below, 0.0, 1.0);
+        c.range(&format!("health.engine_bands[{k}].1"), *health, 0.0, 1.0);
+        if k > 0 && *below <= h.engine_bands[k - 1].0 {
+            c.bad(
+                format!("health.engine_bands[{k}]"),
+                "utilization bands must increase",
+                "list bands from the lowest utilization up",
+            );
+        }
+    }
+    c.range("health.engine_floor", h.engine_floor, 0.0, 1.0);
+    c.range("health.functional_above", h.functional_above, 0.0, 1.0);
+    c.range("health.critical_below", h.critical_below, 0.0, 1.0);
+    c.range("health.critical_penalty", h.critical_penalty, 0.0, 1.0);
+    c.range("health.penalty_floor", h.penalty_floor, 0.0, 1.0);
 }
 
 /// Returns the names along one cycle of the link graph, if there is one.

@@ -231,6 +231,8 @@ fn sample(
     links: Query<&Link>,
     mut comp_latency: Query<&mut ComponentLatency>,
     mut sys_latency: ResMut<SystemLatency>,
+    health: Query<&super::health::HealthStatus>,
+    system_health: Res<super::health::SystemHealth>,
     mut rec: ResMut<Recorder>,
 ) {
     if clock.now < rec.next {
@@ -403,6 +405,12 @@ fn sample(
         rec.row(t, name, "error_rate", ratio(d.errors, d.ok + d.errors));
         rec.row(t, name, "occupancy_mean", area * unit / (interval_s * SEC));
         rec.row(t, name, "latency_mean", mean_ms(d.sojourn_ns, d.ok));
+        if let Ok(h) = health.get(c.entity) {
+            rec.row(t, name, "health_score", h.score);
+            rec.row(t, name, "status", h.status as u8 as f64);
+            rec.row(t, name, "health", h.health);
+            rec.row(t, name, "available_capacity", h.available_capacity);
+        }
         if let Ok(mut lat) = comp_latency.get_mut(c.entity) {
             lat.flush();
             percentiles(rec, t, name, &lat.interval);
@@ -410,6 +418,7 @@ fn sample(
         }
     }
     rec.row(t, "system", "wasted", wasted_total as f64 * unit);
+    rec.row(t, "system", "health", system_health.health);
 
     // Links.
     rec.prev_links

@@ -3,6 +3,7 @@
 
 pub mod dist;
 pub mod engines;
+pub mod health;
 pub mod instance;
 pub mod link;
 pub mod metrics;
@@ -33,6 +34,9 @@ pub enum SimSystems {
     Flow,
     /// Engine utilization from busy workers and memory held.
     Engines,
+    /// Seed 000's cycle, step 1: every component updates its own health (score, status,
+    /// aggregated health, trends); instances and the system too.
+    Health,
     /// Metrics: latency histograms, sampling, CSV rows.
     Metrics,
     /// Conservation check (tests and debug builds).
@@ -115,6 +119,7 @@ impl Plugin for SimPlugin {
                 SimSystems::Clock,
                 SimSystems::Flow,
                 SimSystems::Engines,
+                SimSystems::Health,
                 SimSystems::Metrics,
                 SimSystems::Verify,
             )
@@ -138,9 +143,40 @@ impl Plugin for SimPlugin {
         .add_systems(SimTick, sweep::sweep.in_set(SimSystems::Flow))
         .add_systems(SimTick, engines::update_engines.in_set(SimSystems::Engines));
         topology::spawn_scenario(app.world_mut(), &self.scenario);
+        health_plugin(app, &self.scenario);
         metrics::plugin(app);
         verify::plugin(app);
     }
+}
+
+fn health_plugin(app: &mut App, scenario: &Scenario) {
+    let topo = app.world().resource::<topology::Topology>().clone();
+    let per_component = scenario
+        .components
+        .iter()
+        .map(|c| {
+            let plan = engines::plan(c);
+            (plan.mean_ms, c.workers as f64 / (plan.mean_ms / 1000.0))
+        })
+        .collect();
+    for c in &topo.components {
+        app.world_mut().entity_mut(c.entity).insert((
+            health::HealthStatus::default(),
+            health::HealthTracker::default(),
+        ));
+        for &e in &c.instances {
+            app.world_mut()
+                .entity_mut(e)
+                .insert(health::InstanceHealth(1.0));
+        }
+    }
+    app.insert_resource(health::HealthConfig {
+        spec: scenario.health.clone(),
+        next: 0,
+    })
+    .insert_resource(health::Capacities { per_component })
+    .init_resource::<health::SystemHealth>()
+    .add_systems(SimTick, health::update_health.in_set(SimSystems::Health));
 }
 
 fn advance_clock(mut clock: ResMut<SimClock>) {

@@ -1,0 +1,516 @@
+//! Seed 000's health model. Two measures, each for its own decisions:
+//!
+//! - the **dynamic health score** (0-100) of a component, from its queue, processing, latency
+//!   and error rate, weighted 30/25/25/20 and banded GREEN/YELLOW/RED/CRITICAL at 80/60/30. It is
+//!   what a sender sees when it queries a component (`HealthStatus`), and drives rate control,
+//!   circuit-breaker probes and fallbacks;
+//! - the **aggregated health** (0-1) from resource engines: engine health from utilization bands,
+//!   instance health = its worst engine, component health = mean over functional instances times
+//!   the functional fraction, system health = mean component health times a penalty for critical
+//!   components. It drives instance-level routing, autoscaling and the backpressure delay table.
+
+use super::SimClock;
+use super::dist::{Nanos, SEC};
+use super::engines::Engine;
+use super::instance::Instance;
+use super::topology::Topology;
+use crate::scenario::HealthSpec;
+use bevy::prelude::*;
+use std::collections::VecDeque;
+
+/// Status bands of the dynamic score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Status {
+    /// Healthy (score >= 80).
+    #[default]
+    Green = 0,
+    /// Stressed (60-79).
+    Yellow = 1,
+    /// Overloaded (30-59).
+    Red = 2,
+    /// Failing (below 30).
+    Critical = 3,
+}
+
+impl Status {
+    /// Upper-case name as in the seed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Green => "GREEN",
+            Status::Yellow => "YELLOW",
+            Status::Red => "RED",
+            Status::Critical => "CRITICAL",
+        }
+    }
+}
+
+/// The four parts of the dynamic score, each 0-100.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Scores {
+    /// 100 - queue utilization %.
+    pub queue: f64,
+    /// 100 - processing utilization %.
+    pub processing: f64,
+    /// 100 - latency multiple x 10.
+    pub latency: f64,
+    /// 100 - error multiple x 5.
+    pub error: f64,
+}
+
+/// What the scores are computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Observed {
+    /// Requests queued.
+    pub queue_len: f64,
+    /// Queue capacity.
+    pub queue_capacity: f64,
+    /// Requests served per second.
+    pub throughput: f64,
+    /// Most requests per second the live instances can serve.
+    pub max_throughput: f64,
+    /// Current latency (ms).
+    pub latency_ms: f64,
+    /// Latency baseline (ms).
+    pub baseline_latency_ms: f64,
+    /// Current error rate (0-1).
+    pub error_rate: f64,
+    /// Error-rate baseline (0-1).
+    pub baseline_error_rate: f64,
+}
+
+/// Computes the four scores (the seed's formulas, clamped to 0-100).
+pub fn scores(o: &Observed, spec: &HealthSpec) -> Scores {
+    let pct = |a: f64, b: f64| {
+        if b > 0.0 {
+            (a / b).clamp(0.0, f64::INFINITY) * 100.0
+        } else {
+            0.0
+        }
+    };
+    let clamp = |x: f64| x.clamp(0.0, 100.0);
+    let latency_multiple = if o.baseline_latency_ms > 0.0 {
+        o.latency_ms / o.baseline_latency_ms
+    } else {
+        0.0
+    };
+    let error_multiple = if o.baseline_error_rate > 0.0 {
+        o.error_rate / o.baseline_error_rate
+    } else {
+        0.0
+    };
+    Scores {
+        queue: clamp(100.0 - pct(o.queue_len, o.queue_capacity)),
+        processing: clamp(100.0 - pct(o.throughput, o.max_throughput)),
+        latency: clamp(100.0 - latency_multiple * spec.latency_points_per_multiple),
+        error: clamp(100.0 - error_multiple * spec.error_points_per_multiple),
+    }
+}
+
+/// Weighted score (0-100).
+pub fn weighted(s: &Scores, spec: &HealthSpec) -> f64 {
+    let w = spec.weights;
+    s.queue * w.queue + s.processing * w.processing + s.latency * w.latency + s.error * w.error
+}
+
+/// Status band of a score.
+pub fn status_of(score: f64, spec: &HealthSpec) -> Status {
+    let b = spec.bands;
+    if score >= b.green {
+        Status::Green
+    } else if score >= b.yellow {
+        Status::Yellow
+    } else if score >= b.red {
+        Status::Red
+    } else {
+        Status::Critical
+    }
+}
+
+/// Engine health from utilization (0-1) by the bands.
+pub fn engine_health(utilization: f64, spec: &HealthSpec) -> f64 {
+    spec.engine_bands
+        .iter()
+        .find(|(below, _)| utilization < *below)
+        .map_or(spec.engine_floor, |b| b.1)
+}
+
+/// Instance health: its worst engine (bottleneck principle).
+pub fn instance_health(engines: &[f64]) -> f64 {
+    engines.iter().copied().fold(1.0, f64::min)
+}
+
+/// Component health: mean over functional instances times the functional fraction.
+pub fn component_health(instances: &[f64], spec: &HealthSpec) -> f64 {
+    let functional: Vec<f64> = instances
+        .iter()
+        .copied()
+        .filter(|h| *h > spec.functional_above)
+        .collect();
+    if functional.is_empty() || instances.is_empty() {
+        return 0.0;
+    }
+    let mean = functional.iter().sum::<f64>() / functional.len() as f64;
+    mean * functional.len() as f64 / instances.len() as f64
+}
+
+/// System health: mean component health times the critical-component penalty.
+pub fn system_health(components: &[f64], spec: &HealthSpec) -> f64 {
+    if components.is_empty() {
+        return 1.0;
+    }
+    let mean = components.iter().sum::<f64>() / components.len() as f64;
+    let critical = components
+        .iter()
+        .filter(|h| **h < spec.critical_below)
+        .count() as f64;
+    mean * (1.0 - spec.critical_penalty * critical).max(spec.penalty_floor)
+}
+
+/// A component's read-only health, as the seed's `ComponentHealthStatus`, plus the aggregated
+/// health and trends. Updated once per health cycle.
+#[derive(Component, Debug, Clone, Default, PartialEq)]
+pub struct HealthStatus {
+    /// Band of `score`.
+    pub status: Status,
+    /// Dynamic health score (0-100).
+    pub score: f64,
+    /// The four parts of the score.
+    pub scores: Scores,
+    /// Whether it takes new requests (an instance is up and the queues are not full).
+    pub accepting_load: bool,
+    /// Mean CPU utilization of live instances (0-100).
+    pub cpu: f64,
+    /// Mean memory utilization of live instances (0-100).
+    pub memory: f64,
+    /// Share of processing capacity left (0-100).
+    pub available_capacity: f64,
+    /// Mean time in the component over the latency window (ms).
+    pub latency_ms: f64,
+    /// Requests queued (real).
+    pub queue_length: u64,
+    /// Error rate over the error window (0-1).
+    pub error_rate: f64,
+    /// When it was computed (ns).
+    pub last_updated: Nanos,
+    /// Aggregated health (0-1).
+    pub health: f64,
+    /// Queue growth (real requests per second, negative when draining).
+    pub queue_growth_per_s: f64,
+    /// Seconds until the queue is full at the current growth (infinite when not growing).
+    pub time_to_full_s: f64,
+    /// Latency change per second (ms/s).
+    pub latency_trend_ms_per_s: f64,
+    /// Error-rate change per second.
+    pub error_trend_per_s: f64,
+    /// Requests served per second over the last cycle (real).
+    pub throughput: f64,
+    /// Requests arriving per second over the last cycle (real).
+    pub incoming: f64,
+    /// Most requests per second the live instances can serve (real).
+    pub max_throughput: f64,
+}
+
+impl HealthStatus {
+    /// GREEN or YELLOW.
+    pub fn is_healthy(&self) -> bool {
+        matches!(self.status, Status::Green | Status::Yellow)
+    }
+
+    /// The seed's `CanAcceptLoad(estimatedLoad)`: accepting, enough capacity left (in %), and
+    /// neither RED nor CRITICAL.
+    pub fn can_accept_load(&self, estimated_load_pct: f64) -> bool {
+        self.accepting_load
+            && self.available_capacity >= estimated_load_pct
+            && !matches!(self.status, Status::Red | Status::Critical)
+    }
+}
+
+/// Aggregated health of one instance (0-1).
+#[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
+pub struct InstanceHealth(pub f64);
+
+/// Whole-system health (0-1) and how many components are critical.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
+pub struct SystemHealth {
+    /// Mean component health times the critical penalty.
+    pub health: f64,
+    /// Components below `critical_below`.
+    pub critical: u32,
+}
+
+/// One second of a component's totals, for the sliding windows.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    at: Nanos,
+    arrivals: u64,
+    served: u64,
+    ok: u64,
+    errors: u64,
+    sojourn_ns: f64,
+}
+
+/// What a component's health is computed from between cycles.
+#[derive(Component, Debug, Clone, Default)]
+pub struct HealthTracker {
+    history: VecDeque<Totals>,
+    baseline_latency_ms: f64,
+    last_queue: f64,
+    last_latency_ms: f64,
+    last_error_rate: f64,
+}
+
+/// Health parameters and the cycle clock.
+#[derive(Resource, Debug, Clone)]
+pub struct HealthConfig {
+    /// Parameters.
+    pub spec: HealthSpec,
+    /// Next update time (ns).
+    pub next: Nanos,
+}
+
+/// Mean service time (ms) and per-instance capacity (real requests/s) of each component.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Capacities {
+    /// Per component: (mean service ms, requests/s per instance at full load).
+    pub per_component: Vec<(f64, f64)>,
+}
+
+/// Recomputes every component's `HealthStatus`, every instance's health and the system health.
+pub fn update_health(
+    clock: Res<SimClock>,
+    topo: Res<Topology>,
+    caps: Res<Capacities>,
+    mut config: ResMut<HealthConfig>,
+    instances: Query<(&Instance, &Children)>,
+    engines: Query<&Engine>,
+    mut inst_health: Query<&mut InstanceHealth>,
+    mut comps: Query<(&mut HealthStatus, &mut HealthTracker)>,
+    mut system: ResMut<SystemHealth>,
+) {
+    if clock.now < config.next {
+        return;
+    }
+    let spec = config.spec.clone();
+    let cycle = (spec.cycle_s * SEC) as Nanos;
+    config.next = clock.now + cycle.max(clock.tick);
+    let unit = topo.unit as f64;
+    let mut component_healths = Vec::with_capacity(topo.components.len());
+    for c in &topo.components {
+        let (mean_ms, per_instance) = caps.per_component[c.index as usize];
+        let mut t = Totals {
+            at: clock.now,
+            ..default()
+        };
+        let (mut queued, mut capacity, mut up, mut cpu, mut mem) = (0.0, 0.0, 0u32, 0.0, 0.0);
+        let mut healths = Vec::with_capacity(c.instances.len());
+        for &e in &c.instances {
+            let Ok((inst, children)) = instances.get(e) else {
+                continue;
+            };
+            let k = &inst.counters;
+            t.arrivals += k.arrivals;
+            t.served += k.served;
+            t.ok += k.ok;
+            t.errors += k.errors;
+            t.sojourn_ns += k.sojourn_ns;
+            queued += inst.queued as f64 * unit;
+            capacity += inst
+                .queue_capacity
+                .map_or((inst.workers() * 100) as f64 * unit, |q| q as f64 * unit);
+            let mut engine_h = vec![];
+            let mut utils = [0.0; 4];
+            for ch in children.iter() {
+                if let Ok(eng) = engines.get(ch) {
+                    engine_h.push(engine_health(eng.utilization, &spec));
+                    utils[eng.kind as usize] = eng.utilization;
+                }
+            }
+            let h = if inst.up {
+                instance_health(&engine_h)
+            } else {
+                0.0
+            };
+            if let Ok(mut ih) = inst_health.get_mut(e) {
+                ih.0 = h;
+            }
+            healths.push(h);
+            if inst.up {
+                up += 1;
+                cpu += utils[0];
+                mem += utils[1];
+            }
+        }
+        let health = component_health(&healths, &spec);
+        component_healths.push(health);
+        let Ok((mut status, mut tracker)) = comps.get_mut(c.entity) else {
+            continue;
+        };
+        if tracker.baseline_latency_ms == 0.0 {
+            tracker.baseline_latency_ms = spec.baseline_latency_ms.unwrap_or(mean_ms);
+        }
+        let window = |tr: &HealthTracker, seconds: f64| -> Totals {
+            let since = clock.now.saturating_sub((seconds * SEC) as Nanos);
+            tr.history
+                .iter()
+                .find(|h| h.at >= since)
+                .copied()
+                .unwrap_or_default()
+        };
+        let last = tracker.history.back().copied().unwrap_or_default();
+        let dt = ((t.at - last.at) as f64 / SEC).max(1e-9);
+        let lw = window(&tracker, spec.latency_window_s);
+        let ew = window(&tracker, spec.error_window_s);
+        let ok = (t.ok - lw.ok) as f64;
+        let latency_ms = if ok > 0.0 {
+            (t.sojourn_ns - lw.sojourn_ns) / ok / 1e6
+        } else {
+            0.0
+        };
+        let (eo, ee) = ((t.ok - ew.ok) as f64, (t.errors - ew.errors) as f64);
+        let error_rate = if eo + ee > 0.0 { ee / (eo + ee) } else { 0.0 };
+        let throughput = (t.served - last.served) as f64 * unit / dt;
+        let incoming = (t.arrivals - last.arrivals) as f64 * unit / dt;
+        let max_throughput = per_instance * up as f64;
+        let observed = Observed {
+            queue_len: queued,
+            queue_capacity: capacity,
+            throughput,
+            max_throughput,
+            latency_ms,
+            baseline_latency_ms: tracker.baseline_latency_ms,
+            error_rate,
+            baseline_error_rate: spec.baseline_error_rate,
+        };
+        let sc = scores(&observed, &spec);
+        let score = weighted(&sc, &spec);
+        let st = status_of(score, &spec);
+        let growth = (queued - tracker.last_queue) / dt;
+        *status = HealthStatus {
+            status: st,
+            score,
+            scores: sc,
+            accepting_load: up > 0 && queued < capacity,
+            cpu: if up > 0 { cpu / up as f64 * 100.0 } else { 0.0 },
+            memory: if up > 0 { mem / up as f64 * 100.0 } else { 0.0 },
+            available_capacity: if max_throughput > 0.0 {
+                (100.0 - throughput / max_throughput * 100.0).max(0.0)
+            } else {
+                0.0
+            },
+            latency_ms,
+            queue_length: queued as u64,
+            error_rate,
+            last_updated: clock.now,
+            health,
+            queue_growth_per_s: growth,
+            time_to_full_s: if growth > 0.0 {
+                (capacity - queued).max(0.0) / growth
+            } else {
+                f64::INFINITY
+            },
+            latency_trend_ms_per_s: (latency_ms - tracker.last_latency_ms) / dt,
+            error_trend_per_s: (error_rate - tracker.last_error_rate) / dt,
+            throughput,
+            incoming,
+            max_throughput,
+        };
+        // The latency baseline is learned while healthy (slowly, so a creeping overload does
+        // not drag it up).
+        if spec.baseline_latency_ms.is_none() && st == Status::Green && latency_ms > 0.0 {
+            tracker.baseline_latency_ms += 0.05 * (latency_ms - tracker.baseline_latency_ms);
+        }
+        tracker.last_queue = queued;
+        tracker.last_latency_ms = latency_ms;
+        tracker.last_error_rate = error_rate;
+        tracker.history.push_back(t);
+        let keep = (spec.latency_window_s.max(spec.error_window_s) * SEC) as Nanos + cycle;
+        while tracker
+            .history
+            .front()
+            .is_some_and(|h| h.at + keep < clock.now)
+        {
+            tracker.history.pop_front();
+        }
+    }
+    let critical = component_healths
+        .iter()
+        .filter(|h| **h < spec.critical_below)
+        .count() as u32;
+    *system = SystemHealth {
+        health: system_health(&component_healths, &spec),
+        critical,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seeds_worked_example_scores_7_points_critical() {
+        let spec = HealthSpec::default();
+        let o = Observed {
+            queue_len: 850.0,
+            queue_capacity: 1000.0,
+            throughput: 45_000.0,
+            max_throughput: 50_000.0,
+            latency_ms: 250.0,
+            baseline_latency_ms: 15.0,
+            error_rate: 0.032,
+            baseline_error_rate: 0.001,
+        };
+        let s = scores(&o, &spec);
+        assert!((s.queue - 15.0).abs() < 1e-9);
+        assert!((s.processing - 10.0).abs() < 1e-9);
+        assert_eq!(s.latency, 0.0);
+        assert_eq!(s.error, 0.0);
+        let score = weighted(&s, &spec);
+        assert!((score - 7.0).abs() < 1e-9, "{score}");
+        assert_eq!(status_of(score, &spec), Status::Critical);
+    }
+
+    #[test]
+    fn the_seeds_aggregation_examples() {
+        let spec = HealthSpec::default();
+        let inst = |u: [f64; 4]| instance_health(&u.map(|x| engine_health(x, &spec)));
+        // CPU, memory, storage, network utilizations from the seed's database example.
+        let a = inst([0.70, 0.60, 0.85, 0.40]);
+        let b = inst([0.75, 0.65, 0.90, 0.45]);
+        let c = inst([0.80, 0.70, 0.95, 0.50]);
+        assert_eq!((a, b, c), (0.5, 0.3, 0.2));
+        let db = component_health(&[a, b, c], &spec);
+        assert!((db - 0.33).abs() < 0.005, "{db}");
+        // Two functional instances (0.2, 0.3) out of three.
+        let two = component_health(&[0.2, 0.3, 0.1], &spec);
+        assert!((two - 0.17).abs() < 0.005, "{two}");
+        // Database 0.17, cache 0.85, web 0.92.
+        let sys = system_health(&[0.17, 0.85, 0.92], &spec);
+        assert!((sys - 0.52).abs() < 0.005, "{sys}");
+        // An instance with Storage(0.2), CPU(0.8), Memory(1.0), Network(1.0) is 0.2.
+        assert_eq!(instance_health(&[0.8, 1.0, 0.2, 1.0]), 0.2);
+    }
+
+    #[test]
+    fn status_bands_and_queries() {
+        let spec = HealthSpec::default();
+        assert_eq!(status_of(80.0, &spec), Status::Green);
+        assert_eq!(status_of(79.9, &spec), Status::Yellow);
+        assert_eq!(status_of(60.0, &spec), Status::Yellow);
+        assert_eq!(status_of(59.0, &spec), Status::Red);
+        assert_eq!(status_of(29.0, &spec), Status::Critical);
+        let h = HealthStatus {
+            status: Status::Yellow,
+            accepting_load: true,
+            available_capacity: 35.0,
+            ..default()
+        };
+        assert!(h.is_healthy());
+        assert!(h.can_accept_load(10.0));
+        assert!(!h.can_accept_load(40.0));
+        let red = HealthStatus {
+            status: Status::Red,
+            ..h
+        };
+        assert!(!red.is_healthy() && !red.can_accept_load(1.0));
+    }
+}
