@@ -51,6 +51,9 @@ pub struct RunArgs {
     /// Metrics sampling interval in seconds (default: the scenario's sim.sample_every_s).
     #[arg(long, allow_negative_numbers = true)]
     pub sample_every: Option<f64>,
+    /// Write the decision log (rate changes, breaker transitions, crashes) as JSON Lines here.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
     /// Check conservation (generated = ended + in system) every tick.
     #[arg(long)]
     pub verify: bool,
@@ -212,6 +215,45 @@ fn run(args: &RunArgs) -> ExitCode {
     let write_error = rec.error.clone();
     let summary = sim.summary();
     print!("{}", summary.render());
+    let log = sim.world().resource::<crate::sim::decisions::DecisionLog>();
+    if !log.events.is_empty() {
+        println!(
+            "Decisions: {} in all; the most important:",
+            log.events.len()
+        );
+        for d in log.highlights(12) {
+            let rate = |r: Option<f64>| r.map_or("unlimited".to_string(), |v| format!("{v:.0}/s"));
+            match d.kind {
+                "rate_change" => println!(
+                    "  {:>8.1}s  {:<24} rate {} -> {} ({}, {}, receiver {})",
+                    d.t,
+                    d.entity,
+                    rate(d.old),
+                    rate(d.new),
+                    d.reason,
+                    d.urgency.unwrap_or(""),
+                    d.state.as_deref().unwrap_or("")
+                ),
+                _ => println!(
+                    "  {:>8.1}s  {:<24} {} ({}{})",
+                    d.t,
+                    d.entity,
+                    d.kind,
+                    d.reason,
+                    d.state
+                        .as_deref()
+                        .map(|s| format!(", {s}"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
+    }
+    if let Some(path) = &args.events
+        && let Err(e) = std::fs::write(path, log.to_jsonl())
+    {
+        eprintln!("error: {}: cannot write events: {e}", path.display());
+        return ExitCode::from(1);
+    }
     println!(
         "ran {:.1} simulated s in {:.2} wall s ({:.1}x real time)",
         summary.system.seconds,

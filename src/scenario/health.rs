@@ -21,6 +21,9 @@ pub struct HealthSpec {
     pub latency_window_s: f64,
     /// Window of the current error rate, s (default 60).
     pub error_window_s: f64,
+    /// Window over which trends (queue growth, latency and error trends) are measured, s
+    /// (default 5; the seed gives rates per second without a window).
+    pub trend_window_s: f64,
     /// Latency baseline, ms; when absent it is learned while the component is GREEN, starting
     /// from its mean service time.
     pub baseline_latency_ms: Option<f64>,
@@ -51,6 +54,7 @@ impl Default for HealthSpec {
             error_points_per_multiple: 5.0,
             latency_window_s: 10.0,
             error_window_s: 60.0,
+            trend_window_s: 5.0,
             baseline_latency_ms: None,
             baseline_error_rate: 0.001,
             engine_bands: vec![(0.70, 1.0), (0.80, 0.8), (0.90, 0.5), (0.95, 0.3)],

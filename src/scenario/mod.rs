@@ -1,9 +1,11 @@
 //! Scenario files: the RON format people write, parsed into plain structs (no Bevy types) and
 //! validated before anything is spawned. Every field is documented in `docs/SCENARIO_FORMAT.md`.
 
+mod backpressure;
 mod health;
 mod validate;
 
+pub use backpressure::{BackpressureSpec, QueryTtl, StatusAdjust};
 pub use health::{HealthSpec, ScoreWeights, StatusBands};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,9 @@ pub struct Scenario {
     /// Seed 000's health model (scores, bands, aggregation); defaults are the seed's values.
     #[serde(default)]
     pub health: HealthSpec,
+    /// Seed 000's flow control (adaptive rate control, delays, query caching); off by default.
+    #[serde(default)]
+    pub backpressure: BackpressureSpec,
 }
 
 /// Clock, seed, sampling and scaling.

@@ -150,6 +150,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         check_component(&mut c, &s.sim, i, comp);
     }
     check_health(&mut c, &s.health);
+    check_backpressure(&mut c, &s.backpressure);
     c.problems
 }
 
@@ -579,6 +580,7 @@ fn check_health(c: &mut Checker, h: &HealthSpec) {
     );
     c.positive("health.latency_window_s", h.latency_window_s, 3600.0);
     c.positive("health.error_window_s", h.error_window_s, 3600.0);
+    c.positive("health.trend_window_s", h.trend_window_s, 3600.0);
     if let Some(l) = h.baseline_latency_ms {
         c.positive("health.baseline_latency_ms", l, 1e7);
     }
@@ -599,6 +601,57 @@ fn check_health(c: &mut Checker, h: &HealthSpec) {
     c.range("health.critical_below", h.critical_below, 0.0, 1.0);
     c.range("health.critical_penalty", h.critical_penalty, 0.0, 1.0);
     c.range("health.penalty_floor", h.penalty_floor, 0.0, 1.0);
+}
+
+fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
+    c.range("backpressure.safety_buffer", b.safety_buffer, 0.0, 0.99);
+    let a = b.adjust;
+    for (n, v) in [
+        ("green", a.green),
+        ("yellow", a.yellow),
+        ("red", a.red),
+        ("critical", a.critical),
+    ] {
+        c.range(&format!("backpressure.adjust.{n}"), v, -1.0, 1.0);
+    }
+    c.positive("backpressure.filling_within_s", b.filling_within_s, 1e7);
+    c.range("backpressure.max_increase", b.max_increase, 0.0, 10.0);
+    c.range("backpressure.max_decrease", b.max_decrease, 0.0, 1.0);
+    c.range(
+        "backpressure.emergency_decrease",
+        b.emergency_decrease,
+        0.0,
+        1.0,
+    );
+    c.range("backpressure.min_rate", b.min_rate, 0.0, 1.0);
+    for (k, (h, d)) in b.delay_by_health.iter().enumerate() {
+        c.range(
+            &format!("backpressure.delay_by_health[{k}].0"),
+            *h,
+            0.0,
+            1.0,
+        );
+        c.range(
+            &format!("backpressure.delay_by_health[{k}].1"),
+            *d,
+            0.0,
+            60_000.0,
+        );
+    }
+    c.range("backpressure.max_hold_ms", b.max_hold_ms, 0.0, 3_600_000.0);
+    let q = b.query_ttl_ms;
+    for (n, v) in [
+        ("load_balancer", q.load_balancer),
+        ("application", q.application),
+        ("background", q.background),
+    ] {
+        c.range(
+            &format!("backpressure.query_ttl_ms.{n}"),
+            v,
+            0.0,
+            3_600_000.0,
+        );
+    }
 }
 
 /// Returns the names along one cycle of the link graph, if there is one.

@@ -188,6 +188,8 @@ pub struct HealthStatus {
     pub latency_ms: f64,
     /// Requests queued (real).
     pub queue_length: u64,
+    /// Queue capacity (real; for an unbounded queue, 100 per worker).
+    pub queue_capacity: f64,
     /// Error rate over the error window (0-1).
     pub error_rate: f64,
     /// When it was computed (ns).
@@ -247,6 +249,9 @@ struct Totals {
     ok: u64,
     errors: u64,
     sojourn_ns: f64,
+    queued: f64,
+    latency_ms: f64,
+    error_rate: f64,
 }
 
 /// What a component's health is computed from between cycles.
@@ -254,9 +259,6 @@ struct Totals {
 pub struct HealthTracker {
     history: VecDeque<Totals>,
     baseline_latency_ms: f64,
-    last_queue: f64,
-    last_latency_ms: f64,
-    last_error_rate: f64,
 }
 
 /// Health parameters and the cycle clock.
@@ -384,7 +386,14 @@ pub fn update_health(
         let sc = scores(&observed, &spec);
         let score = weighted(&sc, &spec);
         let st = status_of(score, &spec);
-        let growth = (queued - tracker.last_queue) / dt;
+        // Trends over the trend window (oldest sample inside it).
+        let tw = window(&tracker, spec.trend_window_s);
+        let tdt = if tw.at > 0 || !tracker.history.is_empty() {
+            ((t.at - tw.at) as f64 / SEC).max(dt)
+        } else {
+            dt
+        };
+        let growth = (queued - tw.queued) / tdt;
         *status = HealthStatus {
             status: st,
             score,
@@ -399,6 +408,7 @@ pub fn update_health(
             },
             latency_ms,
             queue_length: queued as u64,
+            queue_capacity: capacity,
             error_rate,
             last_updated: clock.now,
             health,
@@ -408,8 +418,8 @@ pub fn update_health(
             } else {
                 f64::INFINITY
             },
-            latency_trend_ms_per_s: (latency_ms - tracker.last_latency_ms) / dt,
-            error_trend_per_s: (error_rate - tracker.last_error_rate) / dt,
+            latency_trend_ms_per_s: (latency_ms - tw.latency_ms) / tdt,
+            error_trend_per_s: (error_rate - tw.error_rate) / tdt,
             throughput,
             incoming,
             max_throughput,
@@ -419,11 +429,16 @@ pub fn update_health(
         if spec.baseline_latency_ms.is_none() && st == Status::Green && latency_ms > 0.0 {
             tracker.baseline_latency_ms += 0.05 * (latency_ms - tracker.baseline_latency_ms);
         }
-        tracker.last_queue = queued;
-        tracker.last_latency_ms = latency_ms;
-        tracker.last_error_rate = error_rate;
+        t.queued = queued;
+        t.latency_ms = latency_ms;
+        t.error_rate = error_rate;
         tracker.history.push_back(t);
-        let keep = (spec.latency_window_s.max(spec.error_window_s) * SEC) as Nanos + cycle;
+        let keep = (spec
+            .latency_window_s
+            .max(spec.error_window_s)
+            .max(spec.trend_window_s)
+            * SEC) as Nanos
+            + cycle;
         while tracker
             .history
             .front()

@@ -2,10 +2,12 @@
 //! lanes are visible to the visualizer, which draws each item at `(now - depart) / (arrive - depart)`.
 
 use super::dist::{Duration, Nanos};
+use super::health::Status;
 use super::request::{Request, Response};
 use crate::scenario::{CallKind, Strategy};
 use bevy::prelude::*;
 use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
 
 /// A sender or receiver of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,6 +78,8 @@ pub struct Link {
     pub topic_capacity: Option<u64>,
     /// `Pull` links: pulled messages on their way to the receiver.
     pub pulling: u64,
+    /// Seed 000's flow control (links between components).
+    pub flow: FlowControl,
     /// Running totals.
     pub counters: LinkCounters,
 }
@@ -108,6 +112,7 @@ impl Link {
             topic: std::collections::VecDeque::new(),
             topic_capacity: None,
             pulling: 0,
+            flow: FlowControl::default(),
             counters: LinkCounters::default(),
         }
     }
@@ -116,7 +121,7 @@ impl Link {
     /// (with its arrival time) to be scheduled in this tick; otherwise it waits on the wire.
     pub fn send(&mut self, mut req: Request, until: Nanos) -> Option<(Nanos, Request)> {
         let depart = req.at;
-        let arrive = depart + self.latency.sample(&mut self.rng);
+        let arrive = depart + self.flow.delay + self.latency.sample(&mut self.rng);
         req.via = self.index;
         self.counters.sent += 1;
         if arrive < until {
@@ -251,5 +256,145 @@ impl Link {
         };
         loads[i].1 += 1;
         i
+    }
+}
+
+/// How urgently a sender should follow a recommendation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Urgency {
+    /// Follow within the per-cycle limits.
+    #[default]
+    Gradual,
+    /// The receiver is CRITICAL: an emergency cut is allowed at once.
+    Immediate,
+}
+
+impl Urgency {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Urgency::Gradual => "gradual",
+            Urgency::Immediate => "immediate",
+        }
+    }
+}
+
+/// What happens to a request offered to a rate-limited link.
+#[derive(Debug)]
+pub enum Admit {
+    /// Send it now.
+    Send(Request),
+    /// It waits at the sender; a release is due.
+    Held,
+    /// Waiting would take longer than allowed: refused at the sender.
+    Refused(Request),
+}
+
+/// Seed 000's flow control on a link between two components: the allowed rate (a token bucket),
+/// the requests waiting at the sender for it, the receiver's recommendation, the backpressure
+/// delay, and the sender's cached view of the receiver's health.
+#[derive(Debug, Clone, Default)]
+pub struct FlowControl {
+    /// Allowed rate in real requests/s (`None`: unlimited).
+    pub limit: Option<f64>,
+    /// Rate the controller is heading for (real requests/s).
+    pub target: Option<f64>,
+    /// The receiver's recommendation for this sender (real requests/s).
+    pub recommended: Option<f64>,
+    /// Why the rate was last changed.
+    pub reason: &'static str,
+    /// Urgency of the recommendation.
+    pub urgency: Urgency,
+    /// Requests offered to the link: sent, held or refused (simulated units).
+    pub offered: u64,
+    /// `offered` at the last control cycle.
+    pub offered_at_cycle: u64,
+    /// Offered rate over the last cycle (real requests/s).
+    pub demand: f64,
+    /// Extra delay before sending, from the backpressure delay table (ns).
+    pub delay: Nanos,
+    /// Requests waiting at the sender for the rate limit.
+    pub held: VecDeque<Request>,
+    /// Requests refused at the sender (simulated units).
+    pub refused: u64,
+    /// A release event is scheduled.
+    pub release_pending: bool,
+    /// Longest wait allowed at the sender (ns).
+    pub max_hold: Nanos,
+    /// Health queries the sender made to the receiver.
+    pub queries: u64,
+    /// Health answers taken from the sender's cache.
+    pub cache_hits: u64,
+    /// Cached answer: (time fetched, status, aggregated health, queue growing).
+    pub cached: Option<(Nanos, Status, f64, bool)>,
+    per_ns: f64,
+    tokens: f64,
+    refilled: Nanos,
+}
+
+impl FlowControl {
+    /// Sets the allowed rate (real requests/s; `None` lifts it). `unit` is the request unit.
+    pub fn set_limit(&mut self, limit: Option<f64>, unit: f64, now: Nanos) {
+        self.refill(now);
+        self.limit = limit;
+        self.per_ns = limit.map_or(0.0, |r| r / unit / 1e9);
+    }
+
+    fn burst(&self) -> f64 {
+        (self.per_ns * 1e7).max(1.0)
+    }
+
+    fn refill(&mut self, now: Nanos) {
+        if now > self.refilled {
+            self.tokens =
+                (self.tokens + (now - self.refilled) as f64 * self.per_ns).min(self.burst());
+            self.refilled = now;
+        }
+    }
+
+    /// Offers a request at `now`.
+    pub fn admit(&mut self, req: Request, now: Nanos) -> Admit {
+        self.offered += 1;
+        if self.limit.is_none() {
+            return Admit::Send(req);
+        }
+        self.refill(now);
+        if self.held.is_empty() && self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Admit::Send(req);
+        }
+        let wait = (self.held.len() as f64 + 1.0 - self.tokens) / self.per_ns.max(1e-18);
+        if wait > self.max_hold as f64 {
+            self.refused += 1;
+            return Admit::Refused(req);
+        }
+        self.held.push_back(req);
+        Admit::Held
+    }
+
+    /// When the next held request may go.
+    pub fn next_release(&self, now: Nanos) -> Nanos {
+        let need = (1.0 - self.tokens).max(0.0);
+        now + (need / self.per_ns.max(1e-18)).ceil().min(1e15) as Nanos
+    }
+
+    /// Lets held requests go as tokens allow, stamped `now`.
+    pub fn release(&mut self, now: Nanos, out: &mut Vec<Request>) {
+        if self.limit.is_none() {
+            out.extend(self.held.drain(..).map(|mut r| {
+                r.at = now;
+                r
+            }));
+            return;
+        }
+        self.refill(now);
+        while self.tokens >= 1.0 {
+            let Some(mut r) = self.held.pop_front() else {
+                break;
+            };
+            self.tokens -= 1.0;
+            r.at = now;
+            out.push(r);
+        }
     }
 }

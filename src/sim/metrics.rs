@@ -441,6 +441,22 @@ fn sample(
             (c.responses_delivered - p.responses_delivered) as f64 * unit,
         );
         rec.row(t, &l.name, "in_transit", l.in_transit() as f64 * unit);
+        if matches!(l.from, super::link::NodeRef::Component(_)) {
+            let f = &l.flow;
+            rec.row(t, &l.name, "demand", f.demand);
+            rec.row(t, &l.name, "rate_limit", f.limit.unwrap_or(-1.0));
+            rec.row(t, &l.name, "rate_target", f.target.unwrap_or(-1.0));
+            rec.row(
+                t,
+                &l.name,
+                "rate_recommended",
+                f.recommended.unwrap_or(-1.0),
+            );
+            rec.row(t, &l.name, "held", f.held.len() as f64 * unit);
+            rec.row(t, &l.name, "refused", f.refused as f64 * unit);
+            rec.row(t, &l.name, "health_queries", f.queries as f64);
+            rec.row(t, &l.name, "health_cache_hits", f.cache_hits as f64);
+        }
         if l.call == crate::scenario::CallKind::Pull {
             rec.row(t, &l.name, "topic_len", l.topic.len() as f64 * unit);
             rec.row(

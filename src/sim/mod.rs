@@ -1,12 +1,14 @@
 //! The simulation: every plugin in this tree works without rendering, under `MinimalPlugins` or
 //! with no plugins at all. Presentation reads this state; it never writes it.
 
+pub mod decisions;
 pub mod dist;
 pub mod engines;
 pub mod health;
 pub mod instance;
 pub mod link;
 pub mod metrics;
+pub mod rate;
 pub mod request;
 pub mod source;
 pub mod sweep;
@@ -37,6 +39,10 @@ pub enum SimSystems {
     /// Seed 000's cycle, step 1: every component updates its own health (score, status,
     /// aggregated health, trends); instances and the system too.
     Health,
+    /// Seed 000's cycle, step 2: senders check downstream health (direct queries, cached) and
+    /// adjust their allowed rates; receivers recommend rates. Steps 3 and 4 (process within the
+    /// limits, forward with fallbacks) happen in `Flow`.
+    RateControl,
     /// Metrics: latency histograms, sampling, CSV rows.
     Metrics,
     /// Conservation check (tests and debug builds).
@@ -120,6 +126,7 @@ impl Plugin for SimPlugin {
                 SimSystems::Flow,
                 SimSystems::Engines,
                 SimSystems::Health,
+                SimSystems::RateControl,
                 SimSystems::Metrics,
                 SimSystems::Verify,
             )
@@ -176,7 +183,54 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
     })
     .insert_resource(health::Capacities { per_component })
     .init_resource::<health::SystemHealth>()
-    .add_systems(SimTick, health::update_health.in_set(SimSystems::Health));
+    .insert_resource(rate::FlowConfig {
+        spec: scenario.backpressure.clone(),
+        next: 0,
+        broadcast_messages: 0,
+    })
+    .init_resource::<decisions::DecisionLog>()
+    .add_systems(
+        SimTick,
+        (health::update_health, log_crashes)
+            .chain()
+            .in_set(SimSystems::Health),
+    )
+    .add_systems(SimTick, rate::control_rates.in_set(SimSystems::RateControl));
+}
+
+/// Notes crashes and restarts in the decision log.
+fn log_crashes(
+    clock: Res<SimClock>,
+    instances: Query<&instance::Instance>,
+    topo: Res<topology::Topology>,
+    mut seen: Local<Vec<(u64, bool)>>,
+    mut log: ResMut<decisions::DecisionLog>,
+) {
+    seen.resize(topo.instances.len(), (0, true));
+    for (i, &e) in topo.instances.iter().enumerate() {
+        let Ok(inst) = instances.get(e) else { continue };
+        let (crashes, up) = seen[i];
+        if inst.counters.crashes > crashes {
+            log.note(
+                clock.seconds(),
+                "crash",
+                &inst.name,
+                "out of memory".into(),
+                None,
+                3,
+            );
+        } else if inst.up && !up {
+            log.note(
+                clock.seconds(),
+                "restart",
+                &inst.name,
+                "restart delay over".into(),
+                None,
+                1,
+            );
+        }
+        seen[i] = (inst.counters.crashes, inst.up);
+    }
 }
 
 fn advance_clock(mut clock: ResMut<SimClock>) {

@@ -7,9 +7,10 @@
 use super::SimClock;
 use super::dist::Nanos;
 use super::instance::{Instance, Outbox, Window};
+use super::link::Admit;
 use super::link::{Link, NodeRef};
 use super::metrics::ComponentLatency;
-use super::request::{Outcome, Request, Response, Ret};
+use super::request::{Outcome, Request, Response, Ret, Status};
 use super::source::Source;
 use super::topology::{Routes, Topology};
 use crate::scenario::CallKind;
@@ -30,6 +31,8 @@ enum Ev {
     },
     /// A response reaches the sender of `link`.
     Respond { link: u32, resp: Response },
+    /// Requests held at the sender of `link` by its rate limit may go.
+    Release { link: u32 },
 }
 
 /// Pending events, handed out in time order (ties in order of scheduling). Three stores keep
@@ -174,6 +177,8 @@ pub struct Scratch {
     sends: Vec<(u32, Request)>,
     loads: Vec<(bool, u64)>,
     published_to: Vec<u32>,
+    refused: Vec<Request>,
+    released: Vec<Request>,
     out: Outbox,
 }
 
@@ -226,7 +231,14 @@ pub fn sweep(
             src.emit(from, until, &mut s.sends);
         }
     }
-    send_all(&topo, links, &mut agenda, &mut s.sends, until);
+    send_all(
+        &topo,
+        links,
+        &mut agenda,
+        &mut s.sends,
+        &mut s.refused,
+        until,
+    );
     agenda.seal();
     peaks.resize(topo.components.len());
 
@@ -289,6 +301,24 @@ pub fn sweep(
                 let before = inst.queued;
                 inst.timer(worker, incarnation, at, &window, &mut s.out);
                 peaks.change(inst.component, before, inst.queued);
+            }
+            Ev::Release { link } => {
+                let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
+                    continue;
+                };
+                l.flow.release_pending = false;
+                l.flow.release(at, &mut s.released);
+                for r in s.released.drain(..) {
+                    match l.send(r, until) {
+                        Some((t, req)) => agenda.push(t, Ev::Arrive { link, req }),
+                        None => agenda.wire(link),
+                    }
+                }
+                if !l.flow.held.is_empty() {
+                    l.flow.release_pending = true;
+                    let t = l.flow.next_release(at);
+                    agenda.push(t, Ev::Release { link });
+                }
             }
             Ev::Respond { link, resp } => {
                 let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
@@ -393,7 +423,7 @@ fn deliver(
         );
     }
     s.sends.append(&mut s.out.sends);
-    send_all(topo, links, agenda, &mut s.sends, until);
+    send_all(topo, links, agenda, &mut s.sends, &mut s.refused, until);
     for (li, req) in s.out.publishes.drain(..) {
         let Ok(mut link) = links.get_mut(topo.links[li as usize]) else {
             continue;
@@ -422,6 +452,9 @@ fn deliver(
                 None => agenda.wire(r.req.via),
             }
         }
+    }
+    for req in s.refused.drain(..) {
+        s.out.ends.push((req, Outcome::Rejected, req.at));
     }
     for (req, outcome, at) in s.out.ends.drain(..) {
         let src = routes.flows[req.flow as usize].source;
@@ -453,14 +486,51 @@ fn send_all(
     links: &mut Query<&mut Link>,
     agenda: &mut Agenda,
     sends: &mut Vec<(u32, Request)>,
+    refused: &mut Vec<Request>,
     until: Nanos,
 ) {
     for (l, r) in sends.drain(..) {
-        if let Ok(mut link) = links.get_mut(topo.links[l as usize]) {
-            match link.send(r, until) {
-                Some((at, req)) => agenda.push(at, Ev::Arrive { link: l, req }),
-                None => agenda.wire(l),
+        let Ok(mut link) = links.get_mut(topo.links[l as usize]) else {
+            continue;
+        };
+        let r = if matches!(link.from, NodeRef::Component(_)) {
+            match link.flow.admit(r, r.at) {
+                Admit::Send(r) => r,
+                Admit::Held => {
+                    if !link.flow.release_pending {
+                        link.flow.release_pending = true;
+                        let t = link.flow.next_release(r.at);
+                        agenda.push(t, Ev::Release { link: l });
+                    }
+                    continue;
+                }
+                Admit::Refused(r) => {
+                    refuse(&mut link, l, r, agenda, refused);
+                    continue;
+                }
             }
+        } else {
+            r
+        };
+        match link.send(r, until) {
+            Some((at, req)) => agenda.push(at, Ev::Arrive { link: l, req }),
+            None => agenda.wire(l),
         }
+    }
+}
+
+/// A request refused at its sender: a waiting caller gets a 503 at once; a detached request ends.
+fn refuse(link: &mut Link, l: u32, req: Request, agenda: &mut Agenda, refused: &mut Vec<Request>) {
+    match req.ret {
+        Ret::Worker { .. } => {
+            link.counters.responses_sent += 1;
+            let resp = Response {
+                at: req.at,
+                req,
+                status: Status::Err(Outcome::Rejected),
+            };
+            agenda.push(req.at, Ev::Respond { link: l, resp });
+        }
+        _ => refused.push(req),
     }
 }

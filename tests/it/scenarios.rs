@@ -97,8 +97,10 @@ fn no_backpressure_the_queue_grows_memory_climbs_the_database_crashes_goodput_co
 }
 
 #[test]
-fn netflix_friday_spike_overloads_the_database_at_the_peak() {
-    let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
+fn netflix_friday_without_backpressure_overloads_the_database_at_the_peak() {
+    let mut s = load_shipped("netflix_friday.ron");
+    s.backpressure.enabled = false;
+    let mut sim = simulation_app(s);
     sim.run_for(150.0);
     let arrivals = series(&sim, "database", "arrivals");
     let at = |t: f64| {
@@ -133,4 +135,133 @@ fn netflix_friday_spike_overloads_the_database_at_the_peak() {
         "without backpressure the peak is shed by a full queue"
     );
     assert_eq!(sim.summary().component("database").unwrap().crashes, 0);
+}
+
+/// The decision log as parsed JSON values.
+fn decisions(sim: &Simulation) -> Vec<flowlab::sim::decisions::Decision> {
+    sim.world()
+        .resource::<flowlab::sim::decisions::DecisionLog>()
+        .events
+        .clone()
+}
+
+#[test]
+fn netflix_friday_with_backpressure_cuts_rates_within_limits_and_recovers() {
+    let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
+    sim.run_for(500.0);
+    let s = sim.summary();
+    // Nothing crashes and the database barely drops anything.
+    assert!(s.components.iter().all(|c| c.crashes == 0));
+    let db = s.component("database").unwrap();
+    assert!(
+        db.dropped < db.served / 100,
+        "database drops {} of {} (without flow control: about half)",
+        db.dropped,
+        db.served
+    );
+    // The database degrades as traffic climbs: its score at the peak is below its baseline.
+    let score = series(&sim, "database", "health_score");
+    let mean = |a: f64, b: f64| {
+        let v: Vec<f64> = score
+            .iter()
+            .filter(|x| x.0 > a && x.0 <= b)
+            .map(|x| x.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert!(
+        mean(150.0, 300.0) < mean(20.0, 60.0),
+        "peak {} vs baseline {}",
+        mean(150.0, 300.0),
+        mean(20.0, 60.0)
+    );
+    // Web servers and the cache cut their rate to the database, never faster than the per-cycle
+    // limits (20%, or 50% in an emergency), and never raise it by more than 10% a cycle.
+    let log = decisions(&sim);
+    let cuts: Vec<_> = log
+        .iter()
+        .filter(|d| d.kind == "rate_change" && d.entity.ends_with("->database"))
+        .collect();
+    assert!(
+        cuts.iter().any(|d| d.t > 60.0 && d.t < 150.0),
+        "the spike triggers rate control"
+    );
+    for d in &cuts {
+        if let (Some(old), Some(new)) = (d.old, d.new) {
+            let floor = if d.urgency == Some("immediate") {
+                0.5
+            } else {
+                0.8
+            };
+            assert!(
+                new >= old * floor - 1e-6,
+                "too fast a cut at {}s: {old} -> {new}",
+                d.t
+            );
+            assert!(
+                new <= old * 1.1 + 1e-6,
+                "too fast a rise at {}s: {old} -> {new}",
+                d.t
+            );
+        }
+    }
+    // The database is held near its safe rate (45K/s) at the peak, not pushed past 50K/s.
+    let served = series(&sim, "database", "served");
+    assert!(
+        served
+            .iter()
+            .filter(|x| x.0 > 150.0 && x.0 <= 300.0)
+            .all(|x| x.1 < 49_000.0)
+    );
+    // After the spike the database is back to its baseline health and the limits are lifted.
+    let late = mean(440.0, 500.0);
+    assert!(
+        late > mean(150.0, 300.0) && late > 70.0,
+        "recovered score {late}"
+    );
+    let limit = series(&sim, "web->database", "rate_limit");
+    let limited_late = limit.iter().filter(|x| x.0 > 440.0 && x.1 > 0.0).count();
+    assert!(
+        limited_late < 20,
+        "limits mostly lifted after the spike: {limited_late} of 60 samples limited"
+    );
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
+
+#[test]
+fn the_same_overload_crashes_without_backpressure_and_degrades_gracefully_with_it() {
+    let mut off = simulation_app(load_shipped("no_backpressure.ron"));
+    off.run_for(30.0);
+    let mut on = simulation_app(load_shipped("with_backpressure.ron"));
+    on.run_for(30.0);
+    let (a, b) = (off.summary(), on.summary());
+    assert!(
+        a.component("database").unwrap().crashes > 0,
+        "off: the database runs out of memory"
+    );
+    assert_eq!(
+        b.component("database").unwrap().crashes,
+        0,
+        "on: it never does"
+    );
+    let goodput = |sim: &Simulation| {
+        series(sim, "system", "goodput")
+            .iter()
+            .filter(|x| x.0 > 10.0)
+            .map(|x| x.1)
+            .sum::<f64>()
+            / 20.0
+    };
+    let (g_off, g_on) = (goodput(&off), goodput(&on));
+    // The database serves 50K/s at most; with flow control it is kept at its safe rate (45K/s).
+    assert!(g_off < 10_000.0, "off: goodput collapses ({g_off}/s)");
+    assert!(
+        g_on > 40_000.0,
+        "on: goodput stays near capacity ({g_on}/s)"
+    );
+    let log = decisions(&on);
+    assert!(log.iter().any(|d| d.kind == "rate_change"
+        && d.entity == "web->database"
+        && d.urgency == Some("immediate")));
+    assert!(decisions(&off).iter().any(|d| d.kind == "crash"));
 }

@@ -1,0 +1,107 @@
+//! Parameters of seed 000's flow control: adaptive rate control per link, the backpressure delay
+//! table, health-query caching. Off unless `enabled`; every default is the seed's value.
+
+use serde::Deserialize;
+
+/// Seed 000's backpressure system.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackpressureSpec {
+    /// Switch the system on (default off, so a lesson can compare).
+    pub enabled: bool,
+    /// Share of a receiver's processing capacity kept in reserve: safe rate = capacity x (1 -
+    /// this) (default 0.10).
+    pub safety_buffer: f64,
+    /// Rate change per cycle by the receiver's status (default GREEN +5%, YELLOW -25%, RED -50%,
+    /// CRITICAL -75%). YELLOW cuts apply only while the receiver's queue is filling (see
+    /// `filling_within_s`); a receiver's recommendation, when it makes one, takes precedence.
+    pub adjust: StatusAdjust,
+    /// A queue counts as filling when it is at least 10% full and, at its current growth, would
+    /// be full within this many seconds (default 60). Not a number of the seed: without it, a YELLOW receiver at a
+    /// steady 80% load would be throttled by a quarter every cycle.
+    pub filling_within_s: f64,
+    /// Largest increase per cycle (default 0.10).
+    pub max_increase: f64,
+    /// Largest decrease per cycle (default 0.20).
+    pub max_decrease: f64,
+    /// Decrease allowed at once when the receiver is CRITICAL (default 0.50).
+    pub emergency_decrease: f64,
+    /// Lowest rate, as a share of the sender's demand (default 0.10).
+    pub min_rate: f64,
+    /// Extra delay before sending, by the receiver's aggregated health: (at or below health,
+    /// delay ms), the largest matching delay applies (default 0.33: 5 ms, 0.17: 20 ms).
+    pub delay_by_health: Vec<(f64, f64)>,
+    /// A request that would wait longer than this at its sender for the rate limit is refused
+    /// there (503), ms (default 200).
+    pub max_hold_ms: f64,
+    /// Health answers are cached by the asker for this long, by the asker's class.
+    pub query_ttl_ms: QueryTtl,
+    /// Count the messages a broadcast design would send instead of direct queries.
+    pub broadcast: bool,
+}
+
+impl Default for BackpressureSpec {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            safety_buffer: 0.10,
+            adjust: StatusAdjust::default(),
+            filling_within_s: 60.0,
+            max_increase: 0.10,
+            max_decrease: 0.20,
+            emergency_decrease: 0.50,
+            min_rate: 0.10,
+            delay_by_health: vec![(0.33, 5.0), (0.17, 20.0)],
+            max_hold_ms: 200.0,
+            query_ttl_ms: QueryTtl::default(),
+            broadcast: false,
+        }
+    }
+}
+
+/// Rate change per cycle by the receiver's status.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusAdjust {
+    /// GREEN (default +0.05).
+    pub green: f64,
+    /// YELLOW (default -0.25).
+    pub yellow: f64,
+    /// RED (default -0.50).
+    pub red: f64,
+    /// CRITICAL (default -0.75).
+    pub critical: f64,
+}
+
+impl Default for StatusAdjust {
+    fn default() -> Self {
+        Self {
+            green: 0.05,
+            yellow: -0.25,
+            red: -0.50,
+            critical: -0.75,
+        }
+    }
+}
+
+/// Health-query cache lifetimes by the asking component's class.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryTtl {
+    /// Load balancers (default 100 ms).
+    pub load_balancer: f64,
+    /// Application services, caches, databases, external APIs (default 500 ms).
+    pub application: f64,
+    /// Background services: queues and brokers (default 2000 ms).
+    pub background: f64,
+}
+
+impl Default for QueryTtl {
+    fn default() -> Self {
+        Self {
+            load_balancer: 100.0,
+            application: 500.0,
+            background: 2000.0,
+        }
+    }
+}

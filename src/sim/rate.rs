@@ -1,0 +1,312 @@
+//! Seed 000's adaptive rate control, run once per health cycle after health is updated:
+//! receivers work out a safe rate (capacity less a safety buffer) and split it among their
+//! senders by share of traffic; senders query the receiver's health (cached by TTL), move their
+//! allowed rate by the receiver's status within per-cycle limits, and follow the recommendation.
+//! What a sender may not send waits at the sender (see `FlowControl`), so pressure propagates.
+
+use super::SimClock;
+use super::decisions::DecisionLog;
+use super::dist::{MS, Nanos, SEC};
+use super::health::{HealthConfig, HealthStatus, Status};
+use super::link::{Link, NodeRef, Urgency};
+use super::topology::Topology;
+use crate::scenario::{BackpressureSpec, Kind};
+use bevy::prelude::*;
+
+/// Flow-control parameters and the cycle clock.
+#[derive(Resource, Debug, Clone)]
+pub struct FlowConfig {
+    /// Parameters.
+    pub spec: BackpressureSpec,
+    /// Next cycle (ns).
+    pub next: Nanos,
+    /// Messages a broadcast design would have sent so far (every component to every other,
+    /// every cycle); compare with the links' query counts.
+    pub broadcast_messages: u64,
+}
+
+/// What the receiver recommends to one sender.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recommendation {
+    /// Rate for this sender (real requests/s).
+    pub rate: f64,
+    /// Why.
+    pub reason: &'static str,
+    /// How urgently.
+    pub urgency: Urgency,
+}
+
+/// The receiver's side: safe rate = capacity x (1 - buffer); when the incoming traffic exceeds
+/// it, each sender is allotted the safe rate times its share, so the allotments add up to the
+/// safe rate (the seed's 40.5K split 67/33 gives about 27K and 13.5K).
+pub fn allocate(capacity: f64, buffer: f64, demands: &[f64]) -> Option<Vec<f64>> {
+    let safe = capacity * (1.0 - buffer);
+    let incoming: f64 = demands.iter().sum();
+    if incoming <= safe || incoming <= 0.0 {
+        return None;
+    }
+    Some(demands.iter().map(|d| safe * d / incoming).collect())
+}
+
+/// The sender's side: the next allowed rate from the current one and the receiver's
+/// recommendation, or without one its status, within the per-cycle limits and the floor.
+pub fn next_rate(
+    current: f64,
+    demand: f64,
+    status: Status,
+    growing: bool,
+    rec: Option<Recommendation>,
+    spec: &BackpressureSpec,
+) -> f64 {
+    let a = spec.adjust;
+    let factor = match status {
+        Status::Green => 1.0 + a.green,
+        Status::Yellow if growing => 1.0 + a.yellow,
+        // A YELLOW receiver whose queue is not filling is treated as healthy.
+        Status::Yellow => 1.0 + a.green,
+        Status::Red => 1.0 + a.red,
+        Status::Critical => 1.0 + a.critical,
+    };
+    // A recommendation from the receiver's capacity is the more precise signal; the status
+    // rules steer when there is none (the seed's 8:00 PM: RED, yet 40K -> 35K as calculated).
+    let target = rec.map_or(current * factor, |r| r.rate);
+    let emergency =
+        status == Status::Critical && rec.is_some_and(|r| r.urgency == Urgency::Immediate);
+    let down = if emergency {
+        spec.emergency_decrease
+    } else {
+        spec.max_decrease
+    };
+    let next = target.clamp(current * (1.0 - down), current * (1.0 + spec.max_increase));
+    next.max(spec.min_rate * demand)
+}
+
+/// The extra delay before sending to a receiver of aggregated health `health`.
+pub fn delay_for(health: f64, spec: &BackpressureSpec) -> Nanos {
+    let ms = spec
+        .delay_by_health
+        .iter()
+        .filter(|(at_or_below, _)| health <= *at_or_below)
+        .map(|x| x.1)
+        .fold(0.0, f64::max);
+    (ms * MS) as Nanos
+}
+
+/// Runs one control cycle.
+pub fn control_rates(
+    clock: Res<SimClock>,
+    topo: Res<Topology>,
+    health_cfg: Res<HealthConfig>,
+    mut config: ResMut<FlowConfig>,
+    health: Query<&HealthStatus>,
+    mut links: Query<&mut Link>,
+    mut log: ResMut<DecisionLog>,
+) {
+    if clock.now < config.next {
+        return;
+    }
+    let cycle = ((health_cfg.spec.cycle_s * SEC) as Nanos).max(clock.tick);
+    config.next = clock.now + cycle;
+    let spec = config.spec.clone();
+    let n = topo.components.len() as u64;
+    if spec.broadcast {
+        config.broadcast_messages += n * n.saturating_sub(1);
+    }
+    let unit = topo.unit as f64;
+    let dt = cycle as f64 / SEC;
+    let t = clock.seconds();
+
+    // Demand on every link over the last cycle.
+    for &e in &topo.links {
+        let Ok(mut l) = links.get_mut(e) else {
+            continue;
+        };
+        let offered = if matches!(l.from, NodeRef::Component(_)) {
+            l.flow.offered
+        } else {
+            l.counters.sent
+        };
+        l.flow.demand = (offered - l.flow.offered_at_cycle) as f64 * unit / dt;
+        l.flow.offered_at_cycle = offered;
+        l.flow.max_hold = (spec.max_hold_ms * MS) as Nanos;
+    }
+    if !spec.enabled {
+        return;
+    }
+
+    for c in &topo.components {
+        let Ok(h) = health.get(c.entity) else {
+            continue;
+        };
+        // The receiver: capacity is what it really processes while its queue grows (by more than
+        // 1% of its capacity per second), else what its live instances can do. Using the
+        // measured throughput at other times would ratchet down: a throttled receiver serves
+        // only what it is sent.
+        let overloaded = h.queue_growth_per_s > 0.01 * h.max_throughput;
+        let capacity = if overloaded {
+            h.throughput.min(h.max_throughput)
+        } else {
+            h.max_throughput
+        };
+        let demands: Vec<f64> = c
+            .in_links
+            .iter()
+            .map(|l| {
+                links
+                    .get(topo.links[*l as usize])
+                    .map_or(0.0, |l| l.flow.demand)
+            })
+            .collect();
+        let allotments = allocate(capacity, spec.safety_buffer, &demands);
+        // Hysteresis: a limit is only lifted once the traffic is well below the safe rate.
+        let incoming: f64 = demands.iter().sum();
+        let roomy = incoming < 0.9 * capacity * (1.0 - spec.safety_buffer);
+        let (reason, urgency) = match h.status {
+            Status::Critical => ("queue_overload_critical", Urgency::Immediate),
+            Status::Red => ("downstream_overload", Urgency::Gradual),
+            _ => ("approaching_capacity", Urgency::Gradual),
+        };
+        for (k, &li) in c.in_links.iter().enumerate() {
+            let Ok(mut l) = links.get_mut(topo.links[li as usize]) else {
+                continue;
+            };
+            let NodeRef::Component(sender) = l.from else {
+                continue;
+            };
+            let rec = allotments.as_ref().map(|a| Recommendation {
+                rate: a[k],
+                reason,
+                urgency,
+            });
+            l.flow.recommended = rec.map(|r| r.rate);
+            l.flow.urgency = rec.map_or(Urgency::Gradual, |r| r.urgency);
+
+            // The sender asks the receiver directly, through its cache.
+            let ttl = match topo.components[sender as usize].kind {
+                Kind::LoadBalancer => spec.query_ttl_ms.load_balancer,
+                Kind::Queue => spec.query_ttl_ms.background,
+                _ => spec.query_ttl_ms.application,
+            };
+            let fresh = l
+                .flow
+                .cached
+                .is_some_and(|(at, ..)| clock.now.saturating_sub(at) < (ttl * MS) as Nanos);
+            if fresh {
+                l.flow.cache_hits += 1;
+            } else {
+                l.flow.queries += 1;
+                let filling = h.queue_length as f64 >= 0.1 * h.queue_capacity
+                    && h.time_to_full_s < spec.filling_within_s;
+                l.flow.cached = Some((clock.now, h.status, h.health, filling));
+            }
+            let Some((_, status, target_health, growing)) = l.flow.cached else {
+                continue;
+            };
+            l.flow.delay = delay_for(target_health, &spec);
+
+            let demand = l.flow.demand;
+            let old = l.flow.limit;
+            let calm = matches!(status, Status::Green) || (status == Status::Yellow && !growing);
+            let new = match old {
+                None if calm && rec.is_none() => None,
+                None => Some(next_rate(
+                    demand.max(1.0),
+                    demand,
+                    status,
+                    growing,
+                    rec,
+                    &spec,
+                )),
+                Some(cur) => {
+                    let next = next_rate(cur, demand, status, growing, rec, &spec);
+                    // Lift the limit once it no longer binds and the receiver is calm.
+                    if calm && roomy && next >= demand * 1.2 {
+                        None
+                    } else {
+                        Some(next)
+                    }
+                }
+            };
+            l.flow.target = rec.map(|r| r.rate).or(new);
+            if new != old {
+                let why = rec.map_or(
+                    match status {
+                        Status::Green => "downstream_healthy",
+                        Status::Yellow => "downstream_stressed",
+                        Status::Red => "downstream_overload",
+                        Status::Critical => "downstream_critical",
+                    },
+                    |r| r.reason,
+                );
+                l.flow.reason = why;
+                let big = match (old, new) {
+                    (Some(a), Some(b)) => (a - b).abs() > 0.01 * a,
+                    _ => true,
+                };
+                if big {
+                    log.rate_change(t, &l.name, old, new, why, l.flow.urgency, status);
+                }
+                l.flow.set_limit(new, unit, clock.now);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allotments_add_up_to_the_safe_rate() {
+        // The seed: 45K capacity, 10% buffer, 60K incoming split 40K/20K.
+        let a = allocate(45_000.0, 0.10, &[40_000.0, 20_000.0]).unwrap();
+        assert!(
+            (a[0] - 27_000.0).abs() < 1.0 && (a[1] - 13_500.0).abs() < 1.0,
+            "{a:?}"
+        );
+        assert!((a.iter().sum::<f64>() - 40_500.0).abs() < 1e-6);
+        assert!(
+            allocate(45_000.0, 0.10, &[20_000.0, 10_000.0]).is_none(),
+            "no cut below the safe rate"
+        );
+    }
+
+    #[test]
+    fn senders_move_within_the_per_cycle_limits() {
+        let spec = BackpressureSpec::default();
+        // RED asks for -50%, but a cycle allows at most -20%.
+        assert!((next_rate(100.0, 100.0, Status::Red, true, None, &spec) - 80.0).abs() < 1e-9);
+        // GREEN: +5%.
+        assert!((next_rate(100.0, 200.0, Status::Green, false, None, &spec) - 105.0).abs() < 1e-9);
+        // CRITICAL with an immediate recommendation: the emergency cut of 50% at once.
+        let rec = Recommendation {
+            rate: 10.0,
+            reason: "x",
+            urgency: Urgency::Immediate,
+        };
+        assert!(
+            (next_rate(100.0, 100.0, Status::Critical, true, Some(rec), &spec) - 50.0).abs() < 1e-9
+        );
+        // Never below 10% of demand.
+        assert!(
+            (next_rate(10.0, 1000.0, Status::Critical, true, Some(rec), &spec) - 100.0).abs()
+                < 1e-9
+        );
+        // The seed's 8:00 PM: web at 40K/s, database RED, recommendation 35K: 12.5% fits in one cycle.
+        let rec = Recommendation {
+            rate: 35_000.0,
+            reason: "x",
+            urgency: Urgency::Gradual,
+        };
+        let r = next_rate(40_000.0, 40_000.0, Status::Red, false, Some(rec), &spec);
+        assert!((r - 35_000.0).abs() < 1e-6, "{r}");
+    }
+
+    #[test]
+    fn the_delay_table_follows_the_seed() {
+        let spec = BackpressureSpec::default();
+        assert_eq!(delay_for(0.9, &spec), 0);
+        assert_eq!(delay_for(0.33, &spec), 5_000_000);
+        assert_eq!(delay_for(0.17, &spec), 20_000_000);
+    }
+}
