@@ -38,6 +38,43 @@ pub struct BackpressureSpec {
     pub query_ttl_ms: QueryTtl,
     /// Count the messages a broadcast design would send instead of direct queries.
     pub broadcast: bool,
+    /// Circuit breaker on every link between components.
+    pub breaker: BreakerSpec,
+}
+
+/// Seed 000's circuit breaker.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerSpec {
+    /// CLOSED opens when the error rate stays above this (default 0.5)...
+    pub error_threshold: f64,
+    /// ...for this long, s (default 30).
+    pub over_for_s: f64,
+    /// Fewest responses in a cycle for the error rate to count (default 10).
+    pub min_responses: u64,
+    /// OPEN refuses this share of MEDIUM and LOW requests with 503; HIGH and CRITICAL pass
+    /// (default 0.9).
+    pub open_block: f64,
+    /// OPEN probes the receiver's health this often, s (default 30).
+    pub probe_every_s: f64,
+    /// HALF-OPEN lets this share through (default 0.5)...
+    pub half_open_pass: f64,
+    /// ...for this long before closing if stable, s (default 60).
+    pub half_open_for_s: f64,
+}
+
+impl Default for BreakerSpec {
+    fn default() -> Self {
+        Self {
+            error_threshold: 0.5,
+            over_for_s: 30.0,
+            min_responses: 10,
+            open_block: 0.9,
+            probe_every_s: 30.0,
+            half_open_pass: 0.5,
+            half_open_for_s: 60.0,
+        }
+    }
 }
 
 impl Default for BackpressureSpec {
@@ -55,6 +92,7 @@ impl Default for BackpressureSpec {
             max_hold_ms: 200.0,
             query_ttl_ms: QueryTtl::default(),
             broadcast: false,
+            breaker: BreakerSpec::default(),
         }
     }
 }

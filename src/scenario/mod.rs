@@ -5,7 +5,7 @@ mod backpressure;
 mod health;
 mod validate;
 
-pub use backpressure::{BackpressureSpec, QueryTtl, StatusAdjust};
+pub use backpressure::{BackpressureSpec, BreakerSpec, QueryTtl, StatusAdjust};
 pub use health::{HealthSpec, ScoreWeights, StatusBands};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -36,6 +36,24 @@ pub struct Scenario {
     /// Seed 000's flow control (adaptive rate control, delays, query caching); off by default.
     #[serde(default)]
     pub backpressure: BackpressureSpec,
+    /// Scheduled outages (what-if: kill an instance).
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+/// An instance taken down at a given time for a given length; what it holds fails, as in a crash.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Component name.
+    pub component: String,
+    /// Instance ordinal (default 0).
+    #[serde(default)]
+    pub instance: u32,
+    /// When it goes down, s.
+    pub at_s: f64,
+    /// How long it stays down, s.
+    pub for_s: f64,
 }
 
 /// Clock, seed, sampling and scaling.

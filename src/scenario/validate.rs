@@ -151,6 +151,26 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     }
     check_health(&mut c, &s.health);
     check_backpressure(&mut c, &s.backpressure);
+    for (i, f) in s.faults.iter().enumerate() {
+        match s.components.iter().find(|x| x.name == f.component) {
+            None => c.bad(
+                format!("faults[{i}].component"),
+                format!("`{}` is not a component", f.component),
+                known(&names),
+            ),
+            Some(comp) if f.instance >= comp.instances => c.bad(
+                format!("faults[{i}].instance"),
+                format!(
+                    "`{}` has {} instance(s); there is no #{}",
+                    f.component, comp.instances, f.instance
+                ),
+                "instances are numbered from 0",
+            ),
+            _ => {}
+        }
+        c.range(&format!("faults[{i}].at_s"), f.at_s, 0.0, 1e7);
+        c.positive(&format!("faults[{i}].for_s"), f.for_s, 1e7);
+    }
     c.problems
 }
 
@@ -639,6 +659,27 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
         );
     }
     c.range("backpressure.max_hold_ms", b.max_hold_ms, 0.0, 3_600_000.0);
+    let k = b.breaker;
+    c.range(
+        "backpressure.breaker.error_threshold",
+        k.error_threshold,
+        0.0,
+        1.0,
+    );
+    c.positive("backpressure.breaker.over_for_s", k.over_for_s, 1e6);
+    c.range("backpressure.breaker.open_block", k.open_block, 0.0, 1.0);
+    c.positive("backpressure.breaker.probe_every_s", k.probe_every_s, 1e6);
+    c.range(
+        "backpressure.breaker.half_open_pass",
+        k.half_open_pass,
+        0.0,
+        1.0,
+    );
+    c.positive(
+        "backpressure.breaker.half_open_for_s",
+        k.half_open_for_s,
+        1e6,
+    );
     let q = b.query_ttl_ms;
     for (n, v) in [
         ("load_balancer", q.load_balancer),

@@ -26,7 +26,7 @@ pub struct Decision {
     pub urgency: Option<&'static str>,
     /// The receiver's status as the sender saw it, for rate changes; breaker states otherwise.
     pub state: Option<String>,
-    /// Importance for the summary: 3 emergency/crash, 2 breaker, 1 other.
+    /// Importance for the summary: 3 crash or outage, 2 breaker or emergency cut, 1 other.
     pub importance: u8,
 }
 
@@ -49,7 +49,9 @@ impl DecisionLog {
         urgency: Urgency,
         status: Status,
     ) {
-        let emergency = urgency == Urgency::Immediate && new < old;
+        // An emergency cut of a quarter or more is worth a headline.
+        let emergency = urgency == Urgency::Immediate
+            && matches!((old, new), (Some(a), Some(b)) if b <= 0.75 * a);
         self.events.push(Decision {
             t,
             kind: "rate_change",
@@ -59,7 +61,7 @@ impl DecisionLog {
             reason: reason.to_string(),
             urgency: Some(urgency.name()),
             state: Some(status.name().to_string()),
-            importance: if emergency { 3 } else { 1 },
+            importance: if emergency { 2 } else { 1 },
         });
     }
 

@@ -384,7 +384,8 @@ pub fn update_health(
             baseline_error_rate: spec.baseline_error_rate,
         };
         let sc = scores(&observed, &spec);
-        let score = weighted(&sc, &spec);
+        // A component with no live instance does not answer at all: CRITICAL, score 0.
+        let score = if up == 0 { 0.0 } else { weighted(&sc, &spec) };
         let st = status_of(score, &spec);
         // Trends over the trend window (oldest sample inside it).
         let tw = window(&tracker, spec.trend_window_s);

@@ -429,10 +429,23 @@ impl Instance {
 
     /// Out of memory: everything held fails; the instance restarts after its delay.
     fn crash(&mut self, at: Nanos, _w: &Window, out: &mut Outbox) {
-        self.account(at);
         self.counters.crashes += 1;
+        self.go_down(at, self.restart_after, out);
+    }
+
+    /// A scheduled outage (scenario `faults`): like a crash, for `duration`, not counted as one.
+    pub fn outage(&mut self, at: Nanos, duration: Nanos, out: &mut Outbox) {
+        if self.up {
+            self.go_down(at, duration, out);
+        } else {
+            self.down_until = self.down_until.max(at + duration);
+        }
+    }
+
+    fn go_down(&mut self, at: Nanos, duration: Nanos, out: &mut Outbox) {
+        self.account(at);
         self.up = false;
-        self.down_until = at + self.restart_after;
+        self.down_until = at + duration;
         self.incarnation += 1;
         let held: Vec<Request> = self
             .workers

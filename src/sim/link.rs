@@ -46,6 +46,8 @@ pub struct LinkCounters {
     pub responses_sent: u64,
     /// Responses delivered to the sender.
     pub responses_delivered: u64,
+    /// Of those, errors.
+    pub response_errors: u64,
 }
 
 /// A link entity's state.
@@ -80,6 +82,8 @@ pub struct Link {
     pub pulling: u64,
     /// Seed 000's flow control (links between components).
     pub flow: FlowControl,
+    /// Seed 000's circuit breaker (links between components).
+    pub breaker: Breaker,
     /// Running totals.
     pub counters: LinkCounters,
 }
@@ -113,6 +117,7 @@ impl Link {
             topic_capacity: None,
             pulling: 0,
             flow: FlowControl::default(),
+            breaker: Breaker::default(),
             counters: LinkCounters::default(),
         }
     }
@@ -199,6 +204,12 @@ impl Link {
         }
         self.topic.push_back(req);
         Ok(())
+    }
+
+    /// A uniform draw from the link's stream (breaker decisions).
+    pub fn chance(&mut self) -> f64 {
+        use rand::Rng;
+        self.rng.random()
     }
 
     /// Requests and responses currently on the wire.
@@ -396,5 +407,66 @@ impl FlowControl {
             r.at = now;
             out.push(r);
         }
+    }
+}
+
+/// States of a circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BreakerState {
+    /// Everything passes.
+    #[default]
+    Closed = 0,
+    /// Most MEDIUM and LOW requests are refused with 503.
+    Open = 1,
+    /// Half the requests pass, to test recovery.
+    HalfOpen = 2,
+}
+
+impl BreakerState {
+    /// Upper-case name as in the seed.
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "CLOSED",
+            BreakerState::Open => "OPEN",
+            BreakerState::HalfOpen => "HALF-OPEN",
+        }
+    }
+}
+
+/// A circuit breaker's state; the transitions are made once per cycle by the rate controller.
+#[derive(Debug, Clone, Default)]
+pub struct Breaker {
+    /// Current state.
+    pub state: BreakerState,
+    /// When the state was entered (ns).
+    pub since: Nanos,
+    /// Since when the error rate has been over the threshold, while CLOSED.
+    pub over_since: Option<Nanos>,
+    /// Last probe of the receiver's health, while OPEN.
+    pub probed: Nanos,
+    /// (responses, errors) at the last cycle and at the start of HALF-OPEN.
+    pub seen: (u64, u64),
+    /// (responses, errors) when HALF-OPEN began.
+    pub half_open_base: (u64, u64),
+    /// Requests refused by the breaker (simulated units).
+    pub refused: u64,
+    /// Share of requests refused in the current state.
+    pub block: f64,
+    /// Whether HIGH and CRITICAL requests always pass (OPEN).
+    pub priority_passes: bool,
+}
+
+impl Breaker {
+    /// Enters `state` at `now` with the shares of the spec.
+    pub fn enter(&mut self, state: BreakerState, now: Nanos, open_block: f64, half_open_pass: f64) {
+        self.state = state;
+        self.since = now;
+        self.probed = now;
+        self.over_since = None;
+        (self.block, self.priority_passes) = match state {
+            BreakerState::Closed => (0.0, false),
+            BreakerState::Open => (open_block, true),
+            BreakerState::HalfOpen => (1.0 - half_open_pass, false),
+        };
     }
 }

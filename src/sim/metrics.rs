@@ -456,6 +456,13 @@ fn sample(
             rec.row(t, &l.name, "refused", f.refused as f64 * unit);
             rec.row(t, &l.name, "health_queries", f.queries as f64);
             rec.row(t, &l.name, "health_cache_hits", f.cache_hits as f64);
+            rec.row(t, &l.name, "breaker_state", l.breaker.state as u8 as f64);
+            rec.row(
+                t,
+                &l.name,
+                "breaker_refused",
+                l.breaker.refused as f64 * unit,
+            );
         }
         if l.call == crate::scenario::CallKind::Pull {
             rec.row(t, &l.name, "topic_len", l.topic.len() as f64 * unit);

@@ -146,6 +146,7 @@ impl Plugin for SimPlugin {
         .init_resource::<SimDebt>()
         .init_resource::<sweep::Agenda>()
         .init_resource::<sweep::QueuePeaks>()
+        .insert_resource(faults_of(&self.scenario))
         .add_systems(SimTick, advance_clock.in_set(SimSystems::Clock))
         .add_systems(SimTick, sweep::sweep.in_set(SimSystems::Flow))
         .add_systems(SimTick, engines::update_engines.in_set(SimSystems::Engines));
@@ -198,7 +199,7 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
     .add_systems(SimTick, rate::control_rates.in_set(SimSystems::RateControl));
 }
 
-/// Notes crashes and restarts in the decision log.
+/// Notes crashes, outages and restarts in the decision log.
 fn log_crashes(
     clock: Res<SimClock>,
     instances: Query<&instance::Instance>,
@@ -210,15 +211,11 @@ fn log_crashes(
     for (i, &e) in topo.instances.iter().enumerate() {
         let Ok(inst) = instances.get(e) else { continue };
         let (crashes, up) = seen[i];
+        let t = clock.seconds();
         if inst.counters.crashes > crashes {
-            log.note(
-                clock.seconds(),
-                "crash",
-                &inst.name,
-                "out of memory".into(),
-                None,
-                3,
-            );
+            log.note(t, "crash", &inst.name, "out of memory".into(), None, 3);
+        } else if !inst.up && up {
+            log.note(t, "outage", &inst.name, "scheduled fault".into(), None, 3);
         } else if inst.up && !up {
             log.note(
                 clock.seconds(),
@@ -231,6 +228,30 @@ fn log_crashes(
         }
         seen[i] = (inst.counters.crashes, inst.up);
     }
+}
+
+/// The scenario's outages as (time, global instance, duration), next one last.
+fn faults_of(s: &Scenario) -> sweep::Faults {
+    let mut first = 0u32;
+    let mut firsts = vec![];
+    for c in &s.components {
+        firsts.push(first);
+        first += c.instances;
+    }
+    let mut pending: Vec<(Nanos, u32, Nanos)> = s
+        .faults
+        .iter()
+        .filter_map(|f| {
+            let ci = s.components.iter().position(|c| c.name == f.component)?;
+            Some((
+                (f.at_s * 1e9) as Nanos,
+                firsts[ci] + f.instance,
+                (f.for_s * 1e9) as Nanos,
+            ))
+        })
+        .collect();
+    pending.sort_unstable_by(|a, b| b.cmp(a));
+    sweep::Faults { pending }
 }
 
 fn advance_clock(mut clock: ResMut<SimClock>) {

@@ -8,7 +8,7 @@ use super::SimClock;
 use super::decisions::DecisionLog;
 use super::dist::{MS, Nanos, SEC};
 use super::health::{HealthConfig, HealthStatus, Status};
-use super::link::{Link, NodeRef, Urgency};
+use super::link::{BreakerState, Link, NodeRef, Urgency};
 use super::topology::Topology;
 use crate::scenario::{BackpressureSpec, Kind};
 use bevy::prelude::*;
@@ -202,6 +202,7 @@ pub fn control_rates(
             let Some((_, status, target_health, growing)) = l.flow.cached else {
                 continue;
             };
+            breaker_cycle(&mut l, clock.now, t, status, &spec, &mut log);
             l.flow.delay = delay_for(target_health, &spec);
 
             let demand = l.flow.demand;
@@ -249,6 +250,75 @@ pub fn control_rates(
                 l.flow.set_limit(new, unit, clock.now);
             }
         }
+    }
+}
+
+/// One cycle of a link's circuit breaker: CLOSED opens when the error rate has stayed above the
+/// threshold for `over_for_s`; OPEN probes the receiver's health every `probe_every_s` and goes
+/// HALF-OPEN when it is healthy; HALF-OPEN closes after `half_open_for_s` if the error rate
+/// stayed under the threshold and the receiver is healthy, and opens again if problems return.
+fn breaker_cycle(
+    l: &mut Link,
+    now: Nanos,
+    t: f64,
+    receiver: Status,
+    spec: &BackpressureSpec,
+    log: &mut DecisionLog,
+) {
+    let k = spec.breaker;
+    let (resp, errs) = (l.counters.responses_delivered, l.counters.response_errors);
+    let (d_resp, d_err) = (resp - l.breaker.seen.0, errs - l.breaker.seen.1);
+    l.breaker.seen = (resp, errs);
+    let over = d_resp >= k.min_responses && d_err as f64 > k.error_threshold * d_resp as f64;
+    let healthy = matches!(receiver, Status::Green | Status::Yellow);
+    let secs = |ns: Nanos| ns as f64 / SEC;
+    let next = match l.breaker.state {
+        BreakerState::Closed => {
+            if over {
+                let since = *l.breaker.over_since.get_or_insert(now);
+                (secs(now - since) >= k.over_for_s)
+                    .then_some((BreakerState::Open, "error rate above threshold"))
+            } else {
+                l.breaker.over_since = None;
+                None
+            }
+        }
+        BreakerState::Open => {
+            if secs(now - l.breaker.probed) >= k.probe_every_s {
+                l.breaker.probed = now;
+                healthy.then_some((BreakerState::HalfOpen, "probe: receiver healthy"))
+            } else {
+                None
+            }
+        }
+        BreakerState::HalfOpen => {
+            if over {
+                Some((BreakerState::Open, "problems returned"))
+            } else if secs(now - l.breaker.since) >= k.half_open_for_s {
+                let (r0, e0) = l.breaker.half_open_base;
+                let rate = (errs - e0) as f64 / ((resp - r0).max(1)) as f64;
+                if rate <= k.error_threshold && healthy {
+                    Some((BreakerState::Closed, "stable and healthy"))
+                } else {
+                    Some((BreakerState::Open, "not stable"))
+                }
+            } else {
+                None
+            }
+        }
+    };
+    if let Some((state, reason)) = next {
+        let from = l.breaker.state;
+        l.breaker.enter(state, now, k.open_block, k.half_open_pass);
+        l.breaker.half_open_base = (resp, errs);
+        log.note(
+            t,
+            "breaker",
+            &l.name,
+            reason.to_string(),
+            Some(format!("{} -> {}", from.name(), state.name())),
+            2,
+        );
     }
 }
 

@@ -92,7 +92,10 @@ pub struct Source {
     burst_start: Nanos,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
-    deadlines: BinaryHeap<Reverse<(Nanos, u32, u32)>>,
+    /// Attempt deadlines in sending order. The timeout is the same for every attempt, so this is
+    /// in deadline order up to the order of sends within one tick; an entry stuck behind a later
+    /// one is handled at most a tick late, still at its exact deadline.
+    deadlines: std::collections::VecDeque<(Nanos, u32, u32)>,
     backoffs: BinaryHeap<Reverse<(Nanos, u32, u32)>>,
     next_id: u64,
     /// Logical requests in progress (waiting, handed off, or between attempts).
@@ -152,7 +155,7 @@ impl Source {
             burst_start: 0,
             slots: Vec::new(),
             free_slots: Vec::new(),
-            deadlines: BinaryHeap::new(),
+            deadlines: std::collections::VecDeque::new(),
             backoffs: BinaryHeap::new(),
             next_id: (index as u64) << 40,
             live: 0,
@@ -196,11 +199,11 @@ impl Source {
     /// older than that has been handled by now), then retries and new arrivals in time order up
     /// to `until`.
     pub fn emit(&mut self, from: Nanos, until: Nanos, sends: &mut Vec<Send>) {
-        while let Some(&Reverse((t, slot, generation))) = self.deadlines.peek() {
+        while let Some(&(t, slot, generation)) = self.deadlines.front() {
             if t >= from {
                 break;
             }
-            self.deadlines.pop();
+            self.deadlines.pop_front();
             let s = self.slots[slot as usize];
             if s.generation == generation && s.state == SlotState::Waiting {
                 self.attempt_failed(slot, Outcome::TimedOut, t);
@@ -321,7 +324,7 @@ impl Source {
             attempt: s.attempt,
         };
         if deadline != Nanos::MAX {
-            self.deadlines.push(Reverse((deadline, slot, s.generation)));
+            self.deadlines.push_back((deadline, slot, s.generation));
         }
         self.counters.attempts += 1;
         sends.push((link, req));

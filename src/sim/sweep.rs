@@ -29,8 +29,15 @@ enum Ev {
         worker: u32,
         incarnation: u32,
     },
-    /// A response reaches the sender of `link`.
-    Respond { link: u32, resp: Response },
+    /// A response reaches the sender of `link`; `local` when the sender's own flow control or
+    /// breaker refused the request (not counted as an error of the receiver).
+    Respond {
+        link: u32,
+        resp: Response,
+        local: bool,
+    },
+    /// A scheduled outage of an instance begins (scenario `faults`).
+    Fault { instance: u32, duration: Nanos },
     /// Requests held at the sender of `link` by its rate limit may go.
     Release { link: u32 },
 }
@@ -147,6 +154,13 @@ impl Agenda {
     }
 }
 
+/// Scheduled outages not yet begun: (time, instance, duration), latest first.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct Faults {
+    /// Pending outages, sorted so the next one is last.
+    pub pending: Vec<(Nanos, u32, Nanos)>,
+}
+
 /// Requests queued per component, and the highest total seen (simulated units).
 #[derive(Resource, Debug, Default, Clone)]
 pub struct QueuePeaks {
@@ -197,6 +211,7 @@ pub fn sweep(
     routes: Res<Routes>,
     mut agenda: ResMut<Agenda>,
     mut peaks: ResMut<QueuePeaks>,
+    mut faults: ResMut<Faults>,
     mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
@@ -222,8 +237,23 @@ pub fn sweep(
             agenda.push(r.at, Ev::Arrive { link: li, req: r });
         }
         for r in s.responses.drain(..) {
-            agenda.push(r.at, Ev::Respond { link: li, resp: r });
+            agenda.push(
+                r.at,
+                Ev::Respond {
+                    link: li,
+                    resp: r,
+                    local: false,
+                },
+            );
         }
+    }
+    // Scheduled outages that begin in this tick.
+    while let Some(&(at, instance, duration)) = faults.pending.last() {
+        if at >= until {
+            break;
+        }
+        faults.pending.pop();
+        agenda.push(at.max(from), Ev::Fault { instance, duration });
     }
     // Sources: timeouts, retries and new arrivals of this tick.
     for &e in &topo.sources {
@@ -302,6 +332,15 @@ pub fn sweep(
                 inst.timer(worker, incarnation, at, &window, &mut s.out);
                 peaks.change(inst.component, before, inst.queued);
             }
+            Ev::Fault { instance, duration } => {
+                let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) else {
+                    continue;
+                };
+                touched = Some(inst.component);
+                let before = inst.queued;
+                inst.outage(at, duration, &mut s.out);
+                peaks.change(inst.component, before, inst.queued);
+            }
             Ev::Release { link } => {
                 let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
                     continue;
@@ -320,11 +359,14 @@ pub fn sweep(
                     agenda.push(t, Ev::Release { link });
                 }
             }
-            Ev::Respond { link, resp } => {
+            Ev::Respond { link, resp, local } => {
                 let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
                     continue;
                 };
                 l.counters.responses_delivered += 1;
+                if !local && matches!(resp.status, Status::Err(_)) {
+                    l.counters.response_errors += 1;
+                }
                 match (l.from, resp.req.ret) {
                     (NodeRef::Source(si), _) => {
                         if let Ok(mut src) = sources.get_mut(topo.sources[si as usize]) {
@@ -447,6 +489,7 @@ fn deliver(
                     Ev::Respond {
                         link: r.req.via,
                         resp,
+                        local: false,
                     },
                 ),
                 None => agenda.wire(r.req.via),
@@ -494,6 +537,17 @@ fn send_all(
             continue;
         };
         let r = if matches!(link.from, NodeRef::Component(_)) {
+            let b = &link.breaker;
+            if b.block > 0.0
+                && !(b.priority_passes && r.priority <= crate::sim::request::Priority::High)
+                && link.chance() < link.breaker.block
+            {
+                link.breaker.refused += 1;
+                link.flow.offered += 1;
+                link.flow.refused += 1;
+                refuse(&mut link, l, r, agenda, refused);
+                continue;
+            }
             match link.flow.admit(r, r.at) {
                 Admit::Send(r) => r,
                 Admit::Held => {
@@ -529,7 +583,14 @@ fn refuse(link: &mut Link, l: u32, req: Request, agenda: &mut Agenda, refused: &
                 req,
                 status: Status::Err(Outcome::Rejected),
             };
-            agenda.push(req.at, Ev::Respond { link: l, resp });
+            agenda.push(
+                req.at,
+                Ev::Respond {
+                    link: l,
+                    resp,
+                    local: true,
+                },
+            );
         }
         _ => refused.push(req),
     }

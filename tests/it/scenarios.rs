@@ -265,3 +265,61 @@ fn the_same_overload_crashes_without_backpressure_and_degrades_gracefully_with_i
         && d.urgency == Some("immediate")));
     assert!(decisions(&off).iter().any(|d| d.kind == "crash"));
 }
+
+#[test]
+fn a_breaker_opens_after_sustained_errors_sheds_low_priority_probes_and_closes() {
+    let mut sim = simulation_app(load_shipped("breaker.ron"));
+    sim.run_for(300.0);
+    let log = decisions(&sim);
+    let transitions: Vec<(f64, String)> = log
+        .iter()
+        .filter(|d| d.kind == "breaker" && d.entity == "checkout->payments")
+        .map(|d| (d.t, d.state.clone().unwrap_or_default()))
+        .collect();
+    let opened = transitions
+        .iter()
+        .find(|x| x.1 == "CLOSED -> OPEN")
+        .expect("the breaker opens")
+        .0;
+    assert!(
+        (60.0..=62.0).contains(&opened),
+        "errors start at 30 s and must last 30 s: opened at {opened}"
+    );
+    let probes: Vec<f64> = transitions
+        .iter()
+        .filter(|x| x.1 == "OPEN -> HALF-OPEN")
+        .map(|x| x.0)
+        .collect();
+    assert!(
+        probes.windows(2).all(|w| w[1] - w[0] >= 30.0 - 1e-6),
+        "probes 30 s apart: {probes:?}"
+    );
+    let closed = transitions
+        .iter()
+        .find(|x| x.1 == "HALF-OPEN -> CLOSED")
+        .expect("closes after recovery")
+        .0;
+    assert!(
+        closed > 120.0 + 60.0 - 1.0,
+        "closes after 60 s of stable HALF-OPEN once the bank is back: {closed}"
+    );
+    assert!(
+        log.iter()
+            .any(|d| d.kind == "outage" && d.entity == "bank#0")
+    );
+    // While open, about 90% of MEDIUM and LOW calls (70% of traffic) are refused at once.
+    let refused = series(&sim, "checkout->payments", "breaker_refused");
+    let offered = series(&sim, "checkout->payments", "demand");
+    let at = |v: &Vec<(f64, f64)>, t: f64| v.iter().find(|x| (x.0 - t).abs() < 1e-9).unwrap().1;
+    let share = (at(&refused, 85.0) - at(&refused, 65.0))
+        / offered
+            .iter()
+            .filter(|x| x.0 > 65.0 && x.0 <= 85.0)
+            .map(|x| x.1)
+            .sum::<f64>();
+    assert!(
+        (share - 0.63).abs() < 0.08,
+        "refused share while OPEN: {share}"
+    );
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
