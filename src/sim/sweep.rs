@@ -484,6 +484,19 @@ fn deliver(
     for r in s.out.replies.drain(..) {
         if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize]) {
             match link.reply(r, until) {
+                // A client behind a zero-latency link hears at once: no need to schedule it.
+                Some((at, resp)) if at == r.at && matches!(link.from, NodeRef::Source(_)) => {
+                    let NodeRef::Source(si) = link.from else {
+                        unreachable!()
+                    };
+                    link.counters.responses_delivered += 1;
+                    if matches!(resp.status, Status::Err(_)) {
+                        link.counters.response_errors += 1;
+                    }
+                    if let Ok(mut src) = sources.get_mut(topo.sources[si as usize]) {
+                        src.on_response(resp, until, &mut s.sends);
+                    }
+                }
                 Some((at, resp)) => agenda.push(
                     at,
                     Ev::Respond {
@@ -495,6 +508,9 @@ fn deliver(
                 None => agenda.wire(r.req.via),
             }
         }
+    }
+    if !s.sends.is_empty() {
+        send_all(topo, links, agenda, &mut s.sends, &mut s.refused, until);
     }
     for req in s.refused.drain(..) {
         s.out.ends.push((req, Outcome::Rejected, req.at));
