@@ -325,6 +325,9 @@ pub enum Strategy {
     Random,
     /// The instance with the fewest requests queued or in service.
     LeastOutstanding,
+    /// Seed 000: the instance with the best aggregated health (as last answered to the sender's
+    /// cached health query), ties to the one with the fewest requests outstanding.
+    Healthiest,
 }
 
 /// Waiting room of an instance.
@@ -377,7 +380,8 @@ pub struct ComponentSpec {
     /// Seconds a crashed instance stays down before it restarts (default 30).
     #[serde(default = "default_restart")]
     pub restart_after_s: f64,
-    /// Cache only: share of requests answered here (default 0).
+    /// Cache only: share of requests answered here (default 0). With flow control on, a cache
+    /// whose next component is RED or CRITICAL answers misses with stale data too.
     #[serde(default)]
     pub hit_ratio: Option<f64>,
     /// How this component picks the instance of the next one (LoadBalancer), and how senders

@@ -48,6 +48,8 @@ pub struct InstanceCounters {
     pub failed: u64,
     /// Out-of-memory crashes.
     pub crashes: u64,
+    /// Cache misses answered with stale data.
+    pub stale: u64,
     /// Responses that came back for calls this instance no longer waits for.
     pub orphans: u64,
     /// Sum of the time successful departures spent here (ns), for exact means.
@@ -93,6 +95,8 @@ pub struct Window<'a> {
     pub comp: &'a ComponentInfo,
     /// Every flow's route.
     pub routes: &'a Routes,
+    /// A cache answers misses with stale data (its next component is RED or CRITICAL).
+    pub stale: bool,
 }
 
 /// An instance entity's state.
@@ -323,7 +327,11 @@ impl Instance {
         let flow = &w.routes.flows[job.flow as usize];
         let hit = w.comp.hit_ratio > 0.0 && self.rng.random::<f64>() < w.comp.hit_ratio;
         let next_hop = job.hop as usize + 1;
-        if hit || next_hop >= flow.hops.len() {
+        let stale = !hit && w.stale && next_hop < flow.hops.len();
+        if stale {
+            self.counters.stale += 1;
+        }
+        if hit || stale || next_hop >= flow.hops.len() {
             self.depart(job, Status::Ok, at, out);
             self.free(worker, at, out);
             return;

@@ -220,9 +220,9 @@ impl Link {
 
 impl Link {
     /// Picks the receiving instance with the link's strategy. `loads[i]` is (can take work,
-    /// outstanding requests); the pick's load is raised by one. When no instance can take work
+    /// outstanding requests, health); the pick's load is raised by one. When no instance can take work
     /// the request still goes to one, which refuses it.
-    pub fn pick(&mut self, loads: &mut [(bool, u64)]) -> usize {
+    pub fn pick(&mut self, loads: &mut [(bool, u64, f64)]) -> usize {
         use rand::Rng;
         let n = loads.len();
         if n == 1 {
@@ -259,6 +259,18 @@ impl Link {
                         .map(|k| (start + k) % n)
                         .filter(|i| loads[*i].0)
                         .min_by_key(|i| loads[*i].1)
+                        .unwrap_or(start);
+                    self.cursor = self.cursor.wrapping_add(1);
+                    i
+                }
+                Strategy::Healthiest => {
+                    let i = (0..n)
+                        .map(|k| (start + k) % n)
+                        .filter(|i| loads[*i].0)
+                        .max_by(|a, b| {
+                            let (la, lb) = (loads[*a], loads[*b]);
+                            la.2.total_cmp(&lb.2).then(lb.1.cmp(&la.1)).then(b.cmp(a))
+                        })
                         .unwrap_or(start);
                     self.cursor = self.cursor.wrapping_add(1);
                     i
@@ -336,6 +348,10 @@ pub struct FlowControl {
     pub queries: u64,
     /// Health answers taken from the sender's cache.
     pub cache_hits: u64,
+    /// The receiver's instances' health as last answered (for `Healthiest`), and when.
+    pub instance_health: Vec<f64>,
+    /// When `instance_health` was fetched.
+    pub instance_health_at: Option<Nanos>,
     /// Cached answer: (time fetched, status, aggregated health, queue growing).
     pub cached: Option<(Nanos, Status, f64, bool)>,
     per_ns: f64,

@@ -392,6 +392,9 @@ fn sample(
         rec.row(t, name, "failed", d.failed as f64 * unit);
         rec.row(t, name, "wasted", d.wasted as f64 * unit);
         rec.row(t, name, "crashes", d.crashes as f64);
+        if c.kind == crate::scenario::Kind::Cache {
+            rec.row(t, name, "stale_served", d.stale as f64 * unit);
+        }
         rec.row(t, name, "queue_len", queued as f64 * unit);
         let cap = c
             .queue_real
@@ -534,6 +537,7 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         dropped: c.dropped - p.dropped,
         failed: c.failed - p.failed,
         crashes: c.crashes - p.crashes,
+        stale: c.stale - p.stale,
         orphans: c.orphans - p.orphans,
         sojourn_ns: c.sojourn_ns - p.sojourn_ns,
         area: c.area - p.area,
@@ -551,6 +555,7 @@ fn add_instance(a: &mut InstanceCounters, b: &InstanceCounters) {
     a.dropped += b.dropped;
     a.failed += b.failed;
     a.crashes += b.crashes;
+    a.stale += b.stale;
     a.orphans += b.orphans;
     a.sojourn_ns += b.sojourn_ns;
     a.area += b.area;

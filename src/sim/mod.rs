@@ -190,6 +190,10 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
         broadcast_messages: 0,
     })
     .init_resource::<decisions::DecisionLog>()
+    .insert_resource(sweep::Fallbacks {
+        stale: vec![false; topo.components.len()],
+        lb_ttl_ms: scenario.backpressure.query_ttl_ms.load_balancer,
+    })
     .add_systems(
         SimTick,
         (health::update_health, log_crashes)

@@ -101,6 +101,7 @@ pub fn control_rates(
     health: Query<&HealthStatus>,
     mut links: Query<&mut Link>,
     mut log: ResMut<DecisionLog>,
+    mut fallbacks: ResMut<super::sweep::Fallbacks>,
 ) {
     if clock.now < config.next {
         return;
@@ -134,6 +135,25 @@ pub fn control_rates(
         return;
     }
 
+    // Caches serve stale data while what they protect is RED or CRITICAL (as they last heard).
+    for c in topo.components.iter().filter(|c| c.kind == Kind::Cache) {
+        let red = c.out.iter().any(|(_, li, _)| {
+            links
+                .get(topo.links[*li as usize])
+                .ok()
+                .and_then(|l| l.flow.cached)
+                .is_some_and(|(_, st, ..)| st >= Status::Red)
+        });
+        if red != fallbacks.stale[c.index as usize] {
+            fallbacks.stale[c.index as usize] = red;
+            let what = if red {
+                "serving stale data: downstream RED or CRITICAL"
+            } else {
+                "fresh data again"
+            };
+            log.note(t, "fallback", &c.name, what.to_string(), None, 1);
+        }
+    }
     for c in &topo.components {
         let Ok(h) = health.get(c.entity) else {
             continue;

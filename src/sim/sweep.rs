@@ -154,6 +154,15 @@ impl Agenda {
     }
 }
 
+/// Fallbacks decided by the rate controller each cycle, read by the flow phase.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct Fallbacks {
+    /// Per component: a cache serves misses stale.
+    pub stale: Vec<bool>,
+    /// How long a load balancer caches its instances' health (ms).
+    pub lb_ttl_ms: f64,
+}
+
 /// Scheduled outages not yet begun: (time, instance, duration), latest first.
 #[derive(Resource, Debug, Default, Clone)]
 pub struct Faults {
@@ -189,7 +198,7 @@ pub struct Scratch {
     requests: Vec<Request>,
     responses: Vec<Response>,
     sends: Vec<(u32, Request)>,
-    loads: Vec<(bool, u64)>,
+    loads: Vec<(bool, u64, f64)>,
     published_to: Vec<u32>,
     refused: Vec<Request>,
     released: Vec<Request>,
@@ -212,6 +221,8 @@ pub fn sweep(
     mut agenda: ResMut<Agenda>,
     mut peaks: ResMut<QueuePeaks>,
     mut faults: ResMut<Faults>,
+    fallbacks: Res<Fallbacks>,
+    inst_health: Query<&super::health::InstanceHealth>,
     mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
@@ -296,18 +307,40 @@ pub fn sweep(
                         .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
                         .map_or(0, |x| x.0)
                 } else {
+                    if l.strategy == crate::scenario::Strategy::Healthiest {
+                        // The sender's cached answer about each instance, refreshed after its TTL.
+                        let ttl = (fallbacks.lb_ttl_ms * 1e6) as Nanos;
+                        if l.flow
+                            .instance_health_at
+                            .is_none_or(|t| at.saturating_sub(t) >= ttl)
+                        {
+                            l.flow.queries += 1;
+                            l.flow.instance_health_at = Some(at);
+                            l.flow.instance_health = info
+                                .instances
+                                .iter()
+                                .map(|e| inst_health.get(*e).map_or(0.0, |h| h.0))
+                                .collect();
+                        } else {
+                            l.flow.cache_hits += 1;
+                        }
+                    }
                     s.loads.clear();
-                    s.loads.extend(info.instances.iter().map(|e| {
-                        instances
-                            .get(*e)
-                            .map(|i| (i.accepts_at(at), i.outstanding()))
-                            .unwrap_or((false, 0))
-                    }));
+                    for (k, e) in info.instances.iter().enumerate() {
+                        let h = l.flow.instance_health.get(k).copied().unwrap_or(1.0);
+                        s.loads.push(
+                            instances
+                                .get(*e)
+                                .map(|i| (i.accepts_at(at), i.outstanding(), h))
+                                .unwrap_or((false, 0, 0.0)),
+                        );
+                    }
                     l.pick(&mut s.loads)
                 };
                 let window = Window {
                     comp: info,
                     routes: &routes,
+                    stale: fallbacks.stale.get(l.to as usize).copied().unwrap_or(false),
                 };
                 if let Ok(mut inst) = instances.get_mut(info.instances[k]) {
                     let before = inst.queued;
@@ -327,6 +360,11 @@ pub fn sweep(
                 let window = Window {
                     comp: &topo.components[inst.component as usize],
                     routes: &routes,
+                    stale: fallbacks
+                        .stale
+                        .get(inst.component as usize)
+                        .copied()
+                        .unwrap_or(false),
                 };
                 let before = inst.queued;
                 inst.timer(worker, incarnation, at, &window, &mut s.out);

@@ -213,6 +213,35 @@ fn netflix_friday_with_backpressure_cuts_rates_within_limits_and_recovers() {
             .filter(|x| x.0 > 150.0 && x.0 <= 300.0)
             .all(|x| x.1 < 49_000.0)
     );
+    // The cache serves stale data while the database is RED or CRITICAL, and only then.
+    let stale: f64 = series(&sim, "cache", "stale_served")
+        .iter()
+        .filter(|x| x.0 > 100.0 && x.0 <= 300.0)
+        .map(|x| x.1)
+        .sum();
+    let stale_before: f64 = series(&sim, "cache", "stale_served")
+        .iter()
+        .filter(|x| x.0 <= 60.0)
+        .map(|x| x.1)
+        .sum();
+    assert!(
+        stale > 0.0 && stale_before == 0.0,
+        "stale at the peak {stale}, before {stale_before}"
+    );
+    assert!(
+        log.iter()
+            .any(|d| d.kind == "fallback" && d.entity == "cache")
+    );
+    // The load balancer asks its web servers' health directly, through a 100 ms cache.
+    let queries = series(&sim, "lb->web", "health_queries").last().unwrap().1;
+    let hits = series(&sim, "lb->web", "health_cache_hits")
+        .last()
+        .unwrap()
+        .1;
+    assert!(
+        queries >= 4000.0 && hits > 100.0 * queries,
+        "queries {queries}, cache hits {hits}"
+    );
     // After the spike the database is back to its baseline health and the limits are lifted.
     let late = mean(440.0, 500.0);
     assert!(
