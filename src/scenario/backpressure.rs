@@ -16,10 +16,13 @@ pub struct BackpressureSpec {
     /// CRITICAL -75%). YELLOW cuts apply only while the receiver's queue is filling (see
     /// `filling_within_s`); a receiver's recommendation, when it makes one, takes precedence.
     pub adjust: StatusAdjust,
-    /// A queue counts as filling when it is at least 10% full and, at its current growth, would
-    /// be full within this many seconds (default 60). Not a number of the seed: without it, a YELLOW receiver at a
+    /// A queue counts as filling when it is at least `filling_above` full and, at its current
+    /// growth, would be full within this many seconds (default 60). Not a number of the seed: without it, a YELLOW receiver at a
     /// steady 80% load would be throttled by a quarter every cycle.
     pub filling_within_s: f64,
+    /// See `filling_within_s` (default 0.5: half full). Not a number of the seed: a queue a
+    /// tenth full at 80% load is ordinary noise.
+    pub filling_above: f64,
     /// Largest increase per cycle (default 0.10).
     pub max_increase: f64,
     /// Largest decrease per cycle (default 0.20).
@@ -84,6 +87,7 @@ impl Default for BackpressureSpec {
             safety_buffer: 0.10,
             adjust: StatusAdjust::default(),
             filling_within_s: 60.0,
+            filling_above: 0.5,
             max_increase: 0.10,
             max_decrease: 0.20,
             emergency_decrease: 0.50,

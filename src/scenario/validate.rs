@@ -635,6 +635,7 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
         c.range(&format!("backpressure.adjust.{n}"), v, -1.0, 1.0);
     }
     c.positive("backpressure.filling_within_s", b.filling_within_s, 1e7);
+    c.range("backpressure.filling_above", b.filling_above, 0.0, 1.0);
     c.range("backpressure.max_increase", b.max_increase, 0.0, 10.0);
     c.range("backpressure.max_decrease", b.max_decrease, 0.0, 1.0);
     c.range(

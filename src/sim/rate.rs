@@ -215,7 +215,7 @@ pub fn control_rates(
                 l.flow.cache_hits += 1;
             } else {
                 l.flow.queries += 1;
-                let filling = h.queue_length as f64 >= 0.1 * h.queue_capacity
+                let filling = h.queue_length as f64 >= spec.filling_above * h.queue_capacity
                     && h.time_to_full_s < spec.filling_within_s;
                 l.flow.cached = Some((clock.now, h.status, h.health, filling));
             }
