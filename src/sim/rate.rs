@@ -193,11 +193,20 @@ pub fn control_rates(
             let NodeRef::Component(sender) = l.from else {
                 continue;
             };
-            let rec = allotments.as_ref().map(|a| Recommendation {
-                rate: a[k],
-                reason,
-                urgency,
-            });
+            // A sender already limited keeps its allotment until the traffic is well below the
+            // safe rate (hysteresis), so limits do not flap on and off around it.
+            let safe = capacity * (1.0 - spec.safety_buffer);
+            let sticky = (l.flow.limit.is_some() && !roomy && incoming > 0.0)
+                .then(|| safe * demands[k] / incoming);
+            let rec = allotments
+                .as_ref()
+                .map(|a| a[k])
+                .or(sticky)
+                .map(|rate| Recommendation {
+                    rate,
+                    reason,
+                    urgency,
+                });
             l.flow.recommended = rec.map(|r| r.rate);
             l.flow.urgency = rec.map_or(Urgency::Gradual, |r| r.urgency);
 

@@ -217,6 +217,31 @@ fn netflix_friday_with_backpressure_cuts_rates_within_limits_and_recovers() {
         "mean served at the peak {mean_served}"
     );
     assert!(served.iter().all(|x| *x < 50_500.0), "never past capacity");
+    // At the peak the web tier's limit holds steady: at least 90% of cycle-to-cycle changes
+    // are within 6%, and it stays in force for most of the peak.
+    let limit: Vec<f64> = series(&sim, "web->database", "rate_limit")
+        .iter()
+        .filter(|x| x.0 > 150.0 && x.0 <= 300.0)
+        .map(|x| x.1)
+        .collect();
+    let pairs: Vec<(f64, f64)> = limit
+        .windows(2)
+        .filter(|w| w[0] > 0.0 && w[1] > 0.0)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    let steady = pairs
+        .iter()
+        .filter(|(a, b)| (b - a).abs() / a <= 0.06)
+        .count();
+    assert!(
+        steady as f64 >= 0.9 * pairs.len() as f64,
+        "{steady} of {} changes within 6%",
+        pairs.len()
+    );
+    assert!(
+        limit.iter().filter(|x| **x > 0.0).count() >= 120,
+        "limited for most of the peak"
+    );
     // The cache serves stale data while the database is RED or CRITICAL, and only then.
     let stale: f64 = series(&sim, "cache", "stale_served")
         .iter()
