@@ -384,10 +384,51 @@ pub struct ComponentSpec {
     /// whose next component is RED or CRITICAL answers misses with stale data too.
     #[serde(default)]
     pub hit_ratio: Option<f64>,
+    /// Seed 000's autoscaling (acts only with `backpressure.enabled`); default none.
+    #[serde(default)]
+    pub autoscale: Option<AutoscaleSpec>,
     /// How this component picks the instance of the next one (LoadBalancer), and how senders
     /// without a strategy spread over this one's instances (default RoundRobin).
     #[serde(default)]
     pub strategy: Strategy,
+}
+
+/// Autoscaling: add an instance when every live one is below `scale_up_below` health, remove one
+/// when all are healthy and underused; with cooldowns, limits and a warm-up.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoscaleSpec {
+    /// Fewest instances (default 1).
+    pub min: u32,
+    /// Most instances (default 10).
+    pub max: u32,
+    /// Scale up when every live instance's health is below this (default 0.5, the seed's).
+    pub scale_up_below: f64,
+    /// Scale down only when every live instance's health is at least this (default 0.8)...
+    pub healthy_above: f64,
+    /// ...and every live instance's busiest engine is below this utilization (default 0.3).
+    pub underused_below: f64,
+    /// Seconds between two scaling actions (default 60).
+    pub cooldown_s: f64,
+    /// Seconds a new instance takes to warm up (default 30)...
+    pub warmup_s: f64,
+    /// ...serving at this share of its full speed meanwhile (default 0.5).
+    pub warmup_speed: f64,
+}
+
+impl Default for AutoscaleSpec {
+    fn default() -> Self {
+        Self {
+            min: 1,
+            max: 10,
+            scale_up_below: 0.5,
+            healthy_above: 0.8,
+            underused_below: 0.3,
+            cooldown_s: 60.0,
+            warmup_s: 30.0,
+            warmup_speed: 0.5,
+        }
+    }
 }
 
 fn one_u32() -> u32 {

@@ -310,6 +310,15 @@ pub fn update_health(
                 continue;
             };
             let k = &inst.counters;
+            if !inst.provisioned {
+                // Spares count for the totals (their counters stand still) but not for health.
+                t.arrivals += k.arrivals;
+                t.served += k.served;
+                t.ok += k.ok;
+                t.errors += k.errors;
+                t.sojourn_ns += k.sojourn_ns;
+                continue;
+            }
             t.arrivals += k.arrivals;
             t.served += k.served;
             t.ok += k.ok;

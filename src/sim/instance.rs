@@ -112,6 +112,12 @@ pub struct Instance {
     pub up: bool,
     /// When a crashed instance comes back (ns).
     pub down_until: Nanos,
+    /// False for an autoscaling spare that is not running.
+    pub provisioned: bool,
+    /// Until then the instance is warming up (serves at `warm_speed`).
+    pub warm_until: Nanos,
+    /// Share of full speed while warming up.
+    pub warm_speed: f64,
     /// Bumped at each crash; calls made by an earlier incarnation are orphans.
     pub incarnation: u32,
     queues: [VecDeque<Request>; 4],
@@ -159,6 +165,9 @@ impl Instance {
             component,
             name,
             up: true,
+            provisioned: true,
+            warm_until: 0,
+            warm_speed: 1.0,
             down_until: 0,
             incarnation: 0,
             queues: Default::default(),
@@ -210,7 +219,7 @@ impl Instance {
 
     /// Brings a crashed instance back once its restart delay has passed.
     pub fn refresh(&mut self, now: Nanos) {
-        if !self.up && self.down_until <= now {
+        if self.provisioned && !self.up && self.down_until <= now {
             self.up = true;
             self.area_at = self.area_at.max(self.down_until);
         }
@@ -218,7 +227,28 @@ impl Instance {
 
     /// True if the instance takes work at `at` (up, or back by then).
     pub fn accepts_at(&self, at: Nanos) -> bool {
-        self.up || self.down_until <= at
+        self.up || (self.provisioned && self.down_until <= at)
+    }
+
+    /// Takes an idle instance out of service (autoscaling); false if it still holds work.
+    pub fn deprovision(&mut self) -> bool {
+        if self.outstanding() > 0 {
+            return false;
+        }
+        self.provisioned = false;
+        self.up = false;
+        self.down_until = Nanos::MAX;
+        true
+    }
+
+    /// Puts a spare into service at `now`, warming up until `warm_until`.
+    pub fn provision(&mut self, now: Nanos, warm_until: Nanos, warm_speed: f64) {
+        self.provisioned = true;
+        self.up = true;
+        self.down_until = 0;
+        self.area_at = self.area_at.max(now);
+        self.warm_until = warm_until;
+        self.warm_speed = warm_speed;
     }
 
     /// A request arrives at `job.at`.
@@ -285,6 +315,9 @@ impl Instance {
 
     fn start(&mut self, worker: u32, job: Request, at: Nanos, out: &mut Outbox) {
         let mut s = self.service.sample(&mut self.rng);
+        if at < self.warm_until {
+            s = super::dist::to_ns(s as f64 / self.warm_speed);
+        }
         if let Some(th) = self.thrashing {
             let mem = self.memory_used_mb() / self.memory.capacity_mb;
             let u = self.pressure.max(mem);
@@ -443,6 +476,9 @@ impl Instance {
 
     /// A scheduled outage (scenario `faults`): like a crash, for `duration`, not counted as one.
     pub fn outage(&mut self, at: Nanos, duration: Nanos, out: &mut Outbox) {
+        if !self.provisioned {
+            return;
+        }
         if self.up {
             self.go_down(at, duration, out);
         } else {

@@ -200,7 +200,12 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
             .chain()
             .in_set(SimSystems::Health),
     )
-    .add_systems(SimTick, rate::control_rates.in_set(SimSystems::RateControl));
+    .add_systems(
+        SimTick,
+        (rate::control_rates, rate::autoscale)
+            .chain()
+            .in_set(SimSystems::RateControl),
+    );
 }
 
 /// Notes crashes, outages and restarts in the decision log.
@@ -208,19 +213,19 @@ fn log_crashes(
     clock: Res<SimClock>,
     instances: Query<&instance::Instance>,
     topo: Res<topology::Topology>,
-    mut seen: Local<Vec<(u64, bool)>>,
+    mut seen: Local<Vec<(u64, bool, bool)>>,
     mut log: ResMut<decisions::DecisionLog>,
 ) {
-    seen.resize(topo.instances.len(), (0, true));
+    seen.resize(topo.instances.len(), (0, true, true));
     for (i, &e) in topo.instances.iter().enumerate() {
         let Ok(inst) = instances.get(e) else { continue };
-        let (crashes, up) = seen[i];
+        let (crashes, up, provisioned) = seen[i];
         let t = clock.seconds();
         if inst.counters.crashes > crashes {
             log.note(t, "crash", &inst.name, "out of memory".into(), None, 3);
-        } else if !inst.up && up {
+        } else if !inst.up && up && inst.provisioned {
             log.note(t, "outage", &inst.name, "scheduled fault".into(), None, 3);
-        } else if inst.up && !up {
+        } else if inst.up && !up && provisioned {
             log.note(
                 clock.seconds(),
                 "restart",
@@ -230,7 +235,7 @@ fn log_crashes(
                 1,
             );
         }
-        seen[i] = (inst.counters.crashes, inst.up);
+        seen[i] = (inst.counters.crashes, inst.up, inst.provisioned);
     }
 }
 

@@ -351,6 +351,92 @@ fn breaker_cycle(
     }
 }
 
+/// Seed 000's autoscaling, once per cycle after rate control: a component whose live instances
+/// are all below `scale_up_below` health gets a spare provisioned (warming up); one whose live
+/// instances are all healthy and underused gives its last idle one back; at most one action per
+/// `cooldown_s`, within `min` and `max`.
+pub fn autoscale(
+    clock: Res<SimClock>,
+    topo: Res<Topology>,
+    config: Res<FlowConfig>,
+    scenario: Res<super::SimConfig>,
+    mut instances: Query<(
+        &mut super::instance::Instance,
+        &super::health::InstanceHealth,
+    )>,
+    mut last: Local<(Nanos, Vec<Option<Nanos>>)>,
+    mut log: ResMut<DecisionLog>,
+) {
+    // Run right after each rate-control cycle (which moved `config.next`).
+    if !config.spec.enabled || last.0 == config.next {
+        return;
+    }
+    last.0 = config.next;
+    last.1.resize(topo.components.len(), None);
+    let t = clock.seconds();
+    for (ci, spec) in scenario.scenario.components.iter().enumerate() {
+        let Some(a) = spec.autoscale else { continue };
+        let c = &topo.components[ci];
+        if last.1[ci].is_some_and(|at| clock.now.saturating_sub(at) < (a.cooldown_s * SEC) as Nanos)
+        {
+            continue;
+        }
+        let live: Vec<(f64, f64)> = c
+            .instances
+            .iter()
+            .filter_map(|e| instances.get(*e).ok())
+            .filter(|(i, _)| i.provisioned)
+            .map(|(i, h)| (h.0, i.pressure))
+            .collect();
+        let n = live.len() as u32;
+        let all_weak = !live.is_empty() && live.iter().all(|(h, _)| *h < a.scale_up_below);
+        let all_idle = live
+            .iter()
+            .all(|(h, p)| *h >= a.healthy_above && *p < a.underused_below);
+        if all_weak && n < a.max {
+            let spare = c
+                .instances
+                .iter()
+                .find(|e| instances.get(**e).is_ok_and(|(i, _)| !i.provisioned));
+            if let Some(&e) = spare
+                && let Ok((mut inst, _)) = instances.get_mut(e)
+            {
+                let warm = clock.now + (a.warmup_s * SEC) as Nanos;
+                inst.provision(clock.now, warm, a.warmup_speed);
+                last.1[ci] = Some(clock.now);
+                log.note(
+                    t,
+                    "scale_up",
+                    &c.name,
+                    format!("every instance below {} health", a.scale_up_below),
+                    Some(format!("{} -> {} instances", n, n + 1)),
+                    2,
+                );
+            }
+        } else if all_idle && n > a.min {
+            let victim = c
+                .instances
+                .iter()
+                .rev()
+                .find(|e| instances.get(**e).is_ok_and(|(i, _)| i.provisioned));
+            if let Some(&e) = victim
+                && let Ok((mut inst, _)) = instances.get_mut(e)
+                && inst.deprovision()
+            {
+                last.1[ci] = Some(clock.now);
+                log.note(
+                    t,
+                    "scale_down",
+                    &c.name,
+                    "all instances healthy and underused".to_string(),
+                    Some(format!("{} -> {} instances", n, n - 1)),
+                    2,
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,10 +162,11 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
         };
         let first = next_instance;
         let mut instances = vec![];
-        for k in 0..c.instances {
+        let spawned = c.autoscale.map_or(c.instances, |a| a.max.max(c.instances));
+        for k in 0..spawned {
             let idx = next_instance;
             next_instance += 1;
-            let inst = Instance::new(
+            let mut inst = Instance::new(
                 idx,
                 ci as u32,
                 format!("{}#{k}", c.name),
@@ -182,6 +183,10 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
                 c.thrashing,
                 restart_ns(c.restart_after_s),
             );
+            if k >= c.instances {
+                // A spare for autoscaling, not provisioned yet.
+                inst.deprovision();
+            }
             let ie = world.spawn((inst, ChildOf(entity))).id();
             for kind in EngineKind::ALL {
                 world.spawn((

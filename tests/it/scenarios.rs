@@ -381,3 +381,50 @@ fn a_breaker_opens_after_sustained_errors_sheds_low_priority_probes_and_closes()
     );
     assert!(sim.violations().is_empty(), "{:?}", sim.violations());
 }
+
+#[test]
+fn autoscaling_adds_instances_under_overload_and_removes_them_when_idle() {
+    let mut sim = simulation_app(load_shipped("autoscale.ron"));
+    sim.run_for(320.0);
+    let up = series(&sim, "api", "instances_up");
+    let at = |t: f64| up.iter().find(|x| (x.0 - t).abs() < 1e-9).unwrap().1;
+    assert_eq!(at(30.0), 2.0, "starts with 2");
+    assert!(
+        up.iter().all(|x| (2.0..=6.0).contains(&x.1)),
+        "within min and max"
+    );
+    assert!(
+        at(150.0) >= 4.0,
+        "scaled up for 3000/s on 800/s instances: {}",
+        at(150.0)
+    );
+    assert_eq!(at(320.0), 2.0, "back to the minimum after traffic falls");
+    let log = decisions(&sim);
+    let ups: Vec<f64> = log
+        .iter()
+        .filter(|d| d.kind == "scale_up")
+        .map(|d| d.t)
+        .collect();
+    assert!(
+        ups.windows(2).all(|w| w[1] - w[0] >= 20.0 - 1e-6),
+        "cooldown between actions: {ups:?}"
+    );
+    assert!(
+        ups.first().is_some_and(|t| *t > 30.0 && *t < 40.0),
+        "reacts to the step: {ups:?}"
+    );
+    assert!(log.iter().any(|d| d.kind == "scale_down"));
+    assert!(
+        !log.iter().any(|d| d.kind == "outage"),
+        "scaling is not an outage"
+    );
+    // Once scaled, the service keeps up: goodput near the offered 3000/s.
+    let goodput: f64 = series(&sim, "system", "goodput")
+        .iter()
+        .filter(|x| x.0 > 120.0 && x.0 <= 200.0)
+        .map(|x| x.1)
+        .sum::<f64>()
+        / 80.0;
+    assert!(goodput > 2900.0, "goodput {goodput}");
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
