@@ -41,6 +41,10 @@ pub struct BackpressureSpec {
     pub query_ttl_ms: QueryTtl,
     /// Count the messages a broadcast design would send instead of direct queries.
     pub broadcast: bool,
+    /// Predictive backpressure (the seed's phase 4): senders also act on the receiver's queue
+    /// as forecast `health.forecast.horizon_s` ahead, cutting before the overload lands
+    /// (default off, so a lesson can set reactive against predictive).
+    pub predictive: bool,
     /// Circuit breaker on every link between components.
     pub breaker: BreakerSpec,
 }
@@ -96,6 +100,7 @@ impl Default for BackpressureSpec {
             max_hold_ms: 200.0,
             query_ttl_ms: QueryTtl::default(),
             broadcast: false,
+            predictive: false,
             breaker: BreakerSpec::default(),
         }
     }

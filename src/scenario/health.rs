@@ -29,6 +29,8 @@ pub struct HealthSpec {
     pub baseline_latency_ms: Option<f64>,
     /// Error-rate baseline (default 0.001 = 0.1%).
     pub baseline_error_rate: f64,
+    /// Holt's linear forecast of each component's queue (seed 000's phase 4).
+    pub forecast: ForecastSpec,
     /// Engine health by utilization: (below, health) bands in increasing order
     /// (default below 0.70: 1.0, 0.80: 0.8, 0.90: 0.5, 0.95: 0.3).
     pub engine_bands: Vec<(f64, f64)>,
@@ -57,6 +59,7 @@ impl Default for HealthSpec {
             trend_window_s: 5.0,
             baseline_latency_ms: None,
             baseline_error_rate: 0.001,
+            forecast: ForecastSpec::default(),
             engine_bands: vec![(0.70, 1.0), (0.80, 0.8), (0.90, 0.5), (0.95, 0.3)],
             engine_floor: 0.2,
             functional_above: 0.1,
@@ -110,6 +113,32 @@ impl Default for StatusBands {
             green: 80.0,
             yellow: 60.0,
             red: 30.0,
+        }
+    }
+}
+
+/// Holt's linear method on each component's queue length, one observation per health cycle.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForecastSpec {
+    /// Level smoothing (default 0.5).
+    pub alpha: f64,
+    /// Trend smoothing (default 0.3).
+    pub beta: f64,
+    /// How far ahead to forecast, s (default 5; the seed says "a few seconds").
+    pub horizon_s: f64,
+    /// An observation this many mean absolute errors off its one-step forecast is an anomaly
+    /// (default 4).
+    pub anomaly_factor: f64,
+}
+
+impl Default for ForecastSpec {
+    fn default() -> Self {
+        Self {
+            alpha: 0.5,
+            beta: 0.3,
+            horizon_s: 5.0,
+            anomaly_factor: 4.0,
         }
     }
 }

@@ -6,7 +6,7 @@ mod health;
 mod validate;
 
 pub use backpressure::{BackpressureSpec, BreakerSpec, QueryTtl, StatusAdjust};
-pub use health::{HealthSpec, ScoreWeights, StatusBands};
+pub use health::{ForecastSpec, HealthSpec, ScoreWeights, StatusBands};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

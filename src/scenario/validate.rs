@@ -601,6 +601,19 @@ fn check_health(c: &mut Checker, h: &HealthSpec) {
     c.positive("health.latency_window_s", h.latency_window_s, 3600.0);
     c.positive("health.error_window_s", h.error_window_s, 3600.0);
     c.positive("health.trend_window_s", h.trend_window_s, 3600.0);
+    c.positive("health.forecast.alpha", h.forecast.alpha, 1.0);
+    c.range("health.forecast.beta", h.forecast.beta, 0.0, 1.0);
+    c.range(
+        "health.forecast.horizon_s",
+        h.forecast.horizon_s,
+        0.0,
+        3600.0,
+    );
+    c.positive(
+        "health.forecast.anomaly_factor",
+        h.forecast.anomaly_factor,
+        1000.0,
+    );
     if let Some(l) = h.baseline_latency_ms {
         c.positive("health.baseline_latency_ms", l, 1e7);
     }

@@ -210,6 +210,10 @@ pub struct HealthStatus {
     pub incoming: f64,
     /// Most requests per second the live instances can serve (real).
     pub max_throughput: f64,
+    /// Queue length forecast `health.forecast.horizon_s` ahead (Holt's linear method, real).
+    pub forecast_queue: f64,
+    /// The last queue observation was far off its forecast.
+    pub anomaly: bool,
 }
 
 impl HealthStatus {
@@ -259,6 +263,46 @@ struct Totals {
 pub struct HealthTracker {
     history: VecDeque<Totals>,
     baseline_latency_ms: f64,
+    holt: Holt,
+}
+
+/// Holt's linear method: a level and a trend per step.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Holt {
+    /// Smoothed level.
+    pub level: f64,
+    /// Smoothed change per step.
+    pub trend: f64,
+    /// Mean absolute one-step error (smoothed).
+    pub mae: f64,
+    /// Observations seen.
+    pub n: u64,
+}
+
+impl Holt {
+    /// Takes one observation; returns whether it was an anomaly (its one-step forecast error
+    /// above `factor` mean absolute errors, after a few observations).
+    pub fn observe(&mut self, y: f64, alpha: f64, beta: f64, factor: f64) -> bool {
+        if self.n == 0 {
+            self.level = y;
+            self.n = 1;
+            return false;
+        }
+        let predicted = self.level + self.trend;
+        let err = (y - predicted).abs();
+        let anomaly = self.n > 10 && self.mae > 0.0 && err > factor * self.mae;
+        self.mae += 0.1 * (err - self.mae);
+        let level = alpha * y + (1.0 - alpha) * predicted;
+        self.trend = beta * (level - self.level) + (1.0 - beta) * self.trend;
+        self.level = level;
+        self.n += 1;
+        anomaly
+    }
+
+    /// Forecast `steps` ahead.
+    pub fn forecast(&self, steps: f64) -> f64 {
+        self.level + steps * self.trend
+    }
 }
 
 /// Health parameters and the cycle clock.
@@ -404,6 +448,11 @@ pub fn update_health(
             dt
         };
         let growth = (queued - tw.queued) / tdt;
+        let f = spec.forecast;
+        let anomaly = tracker
+            .holt
+            .observe(queued, f.alpha, f.beta, f.anomaly_factor);
+        let forecast_queue = tracker.holt.forecast(f.horizon_s / spec.cycle_s).max(0.0);
         *status = HealthStatus {
             status: st,
             score,
@@ -433,6 +482,8 @@ pub fn update_health(
             throughput,
             incoming,
             max_throughput,
+            forecast_queue,
+            anomaly,
         };
         // The latency baseline is learned while healthy (slowly, so a creeping overload does
         // not drag it up).
@@ -513,6 +564,17 @@ mod tests {
         assert!((sys - 0.52).abs() < 0.005, "{sys}");
         // An instance with Storage(0.2), CPU(0.8), Memory(1.0), Network(1.0) is 0.2.
         assert_eq!(instance_health(&[0.8, 1.0, 0.2, 1.0]), 0.2);
+    }
+
+    #[test]
+    fn holt_follows_a_trend_and_flags_a_jump() {
+        let mut h = Holt::default();
+        for k in 0..30 {
+            assert!(!h.observe(10.0 * k as f64, 0.5, 0.3, 4.0));
+        }
+        // Queue growing by 10 a step: five steps ahead of 290 is about 340.
+        assert!((h.forecast(5.0) - 340.0).abs() < 5.0, "{}", h.forecast(5.0));
+        assert!(h.observe(1000.0, 0.5, 0.3, 4.0), "a jump is an anomaly");
     }
 
     #[test]

@@ -413,6 +413,7 @@ fn sample(
             rec.row(t, name, "status", h.status as u8 as f64);
             rec.row(t, name, "health", h.health);
             rec.row(t, name, "available_capacity", h.available_capacity);
+            rec.row(t, name, "queue_forecast", h.forecast_queue);
         }
         if let Ok(mut lat) = comp_latency.get_mut(c.entity) {
             lat.flush();

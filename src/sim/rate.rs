@@ -177,6 +177,16 @@ pub fn control_rates(
                     .map_or(0.0, |l| l.flow.demand)
             })
             .collect();
+        if h.anomaly {
+            log.note(
+                t,
+                "anomaly",
+                &c.name,
+                format!("queue {} far off its forecast", h.queue_length),
+                None,
+                1,
+            );
+        }
         let allotments = allocate(capacity, spec.safety_buffer, &demands);
         // Hysteresis: a limit is only lifted once the traffic is well below the safe rate.
         let incoming: f64 = demands.iter().sum();
@@ -224,9 +234,18 @@ pub fn control_rates(
                 l.flow.cache_hits += 1;
             } else {
                 l.flow.queries += 1;
-                let filling = h.queue_length as f64 >= spec.filling_above * h.queue_capacity
+                let mut filling = h.queue_length as f64 >= spec.filling_above * h.queue_capacity
                     && h.time_to_full_s < spec.filling_within_s;
-                l.flow.cached = Some((clock.now, h.status, h.health, filling));
+                if spec.predictive && h.forecast_queue >= spec.filling_above * h.queue_capacity {
+                    // Predictive: act on where the queue is heading, not where it is.
+                    filling = true;
+                }
+                let status = if spec.predictive && h.forecast_queue >= h.queue_capacity {
+                    h.status.max(Status::Red)
+                } else {
+                    h.status
+                };
+                l.flow.cached = Some((clock.now, status, h.health, filling));
             }
             let Some((_, status, target_health, growing)) = l.flow.cached else {
                 continue;
