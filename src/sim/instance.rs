@@ -112,6 +112,10 @@ pub struct Instance {
     pub up: bool,
     /// When a crashed instance comes back (ns).
     pub down_until: Nanos,
+    /// When it last went down (crash or outage).
+    pub down_at: Nanos,
+    /// Times it went down (crashes and outages).
+    pub downs: u64,
     /// False for an autoscaling spare that is not running.
     pub provisioned: bool,
     /// Until then the instance is warming up (serves at `warm_speed`).
@@ -165,6 +169,8 @@ impl Instance {
             component,
             name,
             up: true,
+            down_at: 0,
+            downs: 0,
             provisioned: true,
             warm_until: 0,
             warm_speed: 1.0,
@@ -489,6 +495,8 @@ impl Instance {
     fn go_down(&mut self, at: Nanos, duration: Nanos, out: &mut Outbox) {
         self.account(at);
         self.up = false;
+        self.down_at = at;
+        self.downs += 1;
         self.down_until = at + duration;
         self.incarnation += 1;
         let held: Vec<Request> = self

@@ -208,34 +208,42 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
     );
 }
 
-/// Notes crashes, outages and restarts in the decision log.
+/// Notes crashes, outages and restarts in the decision log at their exact times. Runs once per
+/// health cycle: looking at every instance every tick costs too much at scale.
 fn log_crashes(
-    clock: Res<SimClock>,
+    config: Res<health::HealthConfig>,
     instances: Query<&instance::Instance>,
     topo: Res<topology::Topology>,
-    mut seen: Local<Vec<(u64, bool, bool)>>,
+    mut seen: Local<(Vec<(u64, u64, bool)>, Nanos)>,
     mut log: ResMut<decisions::DecisionLog>,
 ) {
-    seen.resize(topo.instances.len(), (0, true, true));
+    // `update_health` has just moved `config.next` if this tick is a health cycle.
+    if seen.1 == config.next {
+        return;
+    }
+    seen.1 = config.next;
+    seen.0.resize(topo.instances.len(), (0, 0, true));
+    let before = log.events.len();
     for (i, &e) in topo.instances.iter().enumerate() {
         let Ok(inst) = instances.get(e) else { continue };
-        let (crashes, up, provisioned) = seen[i];
-        let t = clock.seconds();
-        if inst.counters.crashes > crashes {
-            log.note(t, "crash", &inst.name, "out of memory".into(), None, 3);
-        } else if !inst.up && up && inst.provisioned {
-            log.note(t, "outage", &inst.name, "scheduled fault".into(), None, 3);
-        } else if inst.up && !up && provisioned {
-            log.note(
-                clock.seconds(),
-                "restart",
-                &inst.name,
-                "restart delay over".into(),
-                None,
-                1,
-            );
+        let (crashes, downs, was_up) = seen.0[i];
+        if inst.downs > downs {
+            let t = inst.down_at as f64 / 1e9;
+            if inst.counters.crashes > crashes {
+                log.note(t, "crash", &inst.name, "out of memory".into(), None, 3);
+            } else {
+                log.note(t, "outage", &inst.name, "scheduled fault".into(), None, 3);
+            }
         }
-        seen[i] = (inst.counters.crashes, inst.up, inst.provisioned);
+        // Back up after a crash or outage (not a spare being provisioned: that resets the time).
+        if inst.up && (!was_up || inst.downs > downs) && inst.downs > 0 && inst.down_until > 0 {
+            let t = inst.down_until as f64 / 1e9;
+            log.note(t, "restart", &inst.name, "back up".into(), None, 1);
+        }
+        seen.0[i] = (inst.counters.crashes, inst.downs, inst.up);
+    }
+    if log.events.len() > before {
+        log.events.sort_by(|a, b| a.t.total_cmp(&b.t));
     }
 }
 
