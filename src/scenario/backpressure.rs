@@ -39,8 +39,20 @@ pub struct BackpressureSpec {
     pub max_hold_ms: f64,
     /// Health answers are cached by the asker for this long, by the asker's class.
     pub query_ttl_ms: QueryTtl,
-    /// Count the messages a broadcast design would send instead of direct queries.
+    /// Simulate the broadcast design the seed argues against: every component and instance
+    /// pushes its status to everyone every health cycle, and senders act on the last push
+    /// instead of querying (default off: direct queries).
     pub broadcast: bool,
+    /// Health queries one asker may have in flight at once; beyond that it uses its cached
+    /// answer (default 8; the seed asks for a limit without giving one).
+    pub max_concurrent_queries: u32,
+    /// How long a health query holds one of the asker's query slots, ms (default 1).
+    pub query_time_ms: f64,
+    /// Health checks failing in a row before the asker stops asking that target (default 3)...
+    pub check_failures_to_open: u32,
+    /// ...for this long, s, then tries once more (default 5). While open the target is treated
+    /// as unable to take load.
+    pub check_open_s: f64,
     /// Predictive backpressure (the seed's phase 4): senders also act on the receiver's queue
     /// as forecast `health.forecast.horizon_s` ahead, cutting before the overload lands
     /// (default off, so a lesson can set reactive against predictive).
@@ -100,6 +112,10 @@ impl Default for BackpressureSpec {
             max_hold_ms: 200.0,
             query_ttl_ms: QueryTtl::default(),
             broadcast: false,
+            max_concurrent_queries: 8,
+            query_time_ms: 1.0,
+            check_failures_to_open: 3,
+            check_open_s: 5.0,
             predictive: false,
             breaker: BreakerSpec::default(),
         }

@@ -41,7 +41,8 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
 }
 
-/// An instance taken down at a given time for a given length; what it holds fails, as in a crash.
+/// What-if: an instance taken down at a given time for a given length (what it holds fails, as
+/// in a crash), or with `slowdown`, made slower for that long (a noisy neighbour, a GC storm).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
@@ -52,8 +53,12 @@ pub struct FaultSpec {
     pub instance: u32,
     /// When it goes down, s.
     pub at_s: f64,
-    /// How long it stays down, s.
+    /// How long it stays down (or slow), s.
     pub for_s: f64,
+    /// Instead of an outage, service times are multiplied by this while the fault lasts
+    /// (default none: the instance goes down).
+    #[serde(default)]
+    pub slowdown: Option<f64>,
 }
 
 /// Clock, seed, sampling and scaling.
@@ -325,8 +330,11 @@ pub enum Strategy {
     Random,
     /// The instance with the fewest requests queued or in service.
     LeastOutstanding,
-    /// Seed 000: the instance with the best aggregated health (as last answered to the sender's
-    /// cached health query), ties to the one with the fewest requests outstanding.
+    /// Seed 000: the healthiest instance, by aggregated health as last answered to the sender's
+    /// cached health query, weighed against the work outstanding there: the instance with the
+    /// fewest outstanding requests per unit of health. Equal instances share like
+    /// `LeastOutstanding`; one at half health gets about half as much; one that does not answer
+    /// gets nothing.
     Healthiest,
 }
 

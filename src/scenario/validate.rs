@@ -170,6 +170,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         c.range(&format!("faults[{i}].at_s"), f.at_s, 0.0, 1e7);
         c.positive(&format!("faults[{i}].for_s"), f.for_s, 1e7);
+        if let Some(x) = f.slowdown {
+            c.range(&format!("faults[{i}].slowdown"), x, 1.0, 1e6);
+        }
     }
     c.problems
 }
@@ -707,6 +710,20 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
             3_600_000.0,
         );
     }
+    c.range(
+        "backpressure.max_concurrent_queries",
+        b.max_concurrent_queries as f64,
+        1.0,
+        1e6,
+    );
+    c.range("backpressure.query_time_ms", b.query_time_ms, 0.0, 60_000.0);
+    c.range(
+        "backpressure.check_failures_to_open",
+        b.check_failures_to_open as f64,
+        1.0,
+        1e6,
+    );
+    c.range("backpressure.check_open_s", b.check_open_s, 0.0, 1e6);
 }
 
 /// Returns the names along one cycle of the link graph, if there is one.

@@ -214,9 +214,31 @@ pub struct HealthStatus {
     pub forecast_queue: f64,
     /// The last queue observation was far off its forecast.
     pub anomaly: bool,
+    /// Whether it answers health queries at all: an instance that is up, a component with a
+    /// live instance. A query to one that does not answer fails.
+    pub answering: bool,
 }
 
 impl HealthStatus {
+    /// The status of a component or instance before its first health cycle: idle and healthy.
+    pub fn initial() -> Self {
+        Self {
+            score: 100.0,
+            scores: Scores {
+                queue: 100.0,
+                processing: 100.0,
+                latency: 100.0,
+                error: 100.0,
+            },
+            accepting_load: true,
+            available_capacity: 100.0,
+            health: 1.0,
+            time_to_full_s: f64::INFINITY,
+            answering: true,
+            ..default()
+        }
+    }
+
     /// GREEN or YELLOW.
     pub fn is_healthy(&self) -> bool {
         matches!(self.status, Status::Green | Status::Yellow)
@@ -234,6 +256,16 @@ impl HealthStatus {
 /// Aggregated health of one instance (0-1).
 #[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
 pub struct InstanceHealth(pub f64);
+
+/// An instance's counters at the last health cycle, for its own `HealthStatus`.
+#[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
+pub struct InstanceTracker {
+    at: Nanos,
+    served: u64,
+    ok: u64,
+    errors: u64,
+    sojourn_ns: f64,
+}
 
 /// Whole-system health (0-1) and how many components are critical.
 #[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
@@ -321,6 +353,94 @@ pub struct Capacities {
     pub per_component: Vec<(f64, f64)>,
 }
 
+/// What an instance's own status is computed from.
+struct InstanceObs<'a> {
+    inst: &'a Instance,
+    utils: [f64; 4],
+    health: f64,
+    per_instance: f64,
+    baseline_latency_ms: f64,
+    unit: f64,
+    now: Nanos,
+}
+
+/// An instance's own `HealthStatus` over the last cycle: the same score as a component's, from
+/// its queue, its throughput against its capacity, its mean time inside and its error rate.
+/// Trends and forecasts are kept for components only.
+fn instance_status(
+    o: &InstanceObs,
+    tracker: &mut InstanceTracker,
+    spec: &HealthSpec,
+) -> HealthStatus {
+    let inst = o.inst;
+    let k = &inst.counters;
+    let dt = (o.now.saturating_sub(tracker.at) as f64 / SEC).max(1e-9);
+    let ok = (k.ok - tracker.ok) as f64;
+    let errors = (k.errors - tracker.errors) as f64;
+    let latency_ms = if ok > 0.0 {
+        (k.sojourn_ns - tracker.sojourn_ns) / ok / 1e6
+    } else {
+        0.0
+    };
+    let throughput = (k.served - tracker.served) as f64 * o.unit / dt;
+    *tracker = InstanceTracker {
+        at: o.now,
+        served: k.served,
+        ok: k.ok,
+        errors: k.errors,
+        sojourn_ns: k.sojourn_ns,
+    };
+    let live = inst.up && inst.provisioned;
+    let queued = inst.queued as f64 * o.unit;
+    let capacity = inst
+        .queue_capacity
+        .map_or((inst.workers() * 100) as f64 * o.unit, |q| {
+            q as f64 * o.unit
+        });
+    let max_throughput = if live { o.per_instance } else { 0.0 };
+    let error_rate = if ok + errors > 0.0 {
+        errors / (ok + errors)
+    } else {
+        0.0
+    };
+    let observed = Observed {
+        queue_len: queued,
+        queue_capacity: capacity,
+        throughput,
+        max_throughput,
+        latency_ms,
+        baseline_latency_ms: o.baseline_latency_ms,
+        error_rate,
+        baseline_error_rate: spec.baseline_error_rate,
+    };
+    let sc = scores(&observed, spec);
+    let score = if live { weighted(&sc, spec) } else { 0.0 };
+    HealthStatus {
+        status: status_of(score, spec),
+        score,
+        scores: sc,
+        accepting_load: live && queued < capacity,
+        cpu: o.utils[0] * 100.0,
+        memory: o.utils[1] * 100.0,
+        available_capacity: if max_throughput > 0.0 {
+            (100.0 - throughput / max_throughput * 100.0).max(0.0)
+        } else {
+            0.0
+        },
+        latency_ms,
+        queue_length: queued as u64,
+        queue_capacity: capacity,
+        error_rate,
+        last_updated: o.now,
+        health: o.health,
+        time_to_full_s: f64::INFINITY,
+        throughput,
+        max_throughput,
+        answering: live,
+        ..default()
+    }
+}
+
 /// Recomputes every component's `HealthStatus`, every instance's health and the system health.
 pub fn update_health(
     clock: Res<SimClock>,
@@ -329,8 +449,11 @@ pub fn update_health(
     mut config: ResMut<HealthConfig>,
     instances: Query<(&Instance, &Children)>,
     engines: Query<&Engine>,
-    mut inst_health: Query<&mut InstanceHealth>,
-    mut comps: Query<(&mut HealthStatus, &mut HealthTracker)>,
+    mut inst_health: Query<
+        (&mut InstanceHealth, &mut HealthStatus, &mut InstanceTracker),
+        Without<HealthTracker>,
+    >,
+    mut comps: Query<(&mut HealthStatus, &mut HealthTracker), Without<InstanceTracker>>,
     mut system: ResMut<SystemHealth>,
 ) {
     if clock.now < config.next {
@@ -355,7 +478,15 @@ pub fn update_health(
             };
             let k = &inst.counters;
             if !inst.provisioned {
-                // Spares count for the totals (their counters stand still) but not for health.
+                // Spares count for the totals (their counters stand still) but not for health,
+                // and do not answer health queries.
+                if let Ok((_, mut status, _)) = inst_health.get_mut(e) {
+                    *status = HealthStatus {
+                        status: Status::Critical,
+                        last_updated: clock.now,
+                        ..default()
+                    };
+                }
                 t.arrivals += k.arrivals;
                 t.served += k.served;
                 t.ok += k.ok;
@@ -385,8 +516,24 @@ pub fn update_health(
             } else {
                 0.0
             };
-            if let Ok(mut ih) = inst_health.get_mut(e) {
+            if let Ok((mut ih, mut status, mut tracker)) = inst_health.get_mut(e) {
                 ih.0 = h;
+                let baseline = comps
+                    .get(c.entity)
+                    .map(|(_, tr)| tr.baseline_latency_ms)
+                    .ok()
+                    .filter(|b| *b > 0.0)
+                    .unwrap_or(mean_ms);
+                let o = InstanceObs {
+                    inst,
+                    utils,
+                    health: h,
+                    per_instance,
+                    baseline_latency_ms: baseline,
+                    unit,
+                    now: clock.now,
+                };
+                *status = instance_status(&o, &mut tracker, &spec);
             }
             healths.push(h);
             if inst.up {
@@ -484,6 +631,7 @@ pub fn update_health(
             max_throughput,
             forecast_queue,
             anomaly,
+            answering: up > 0,
         };
         // The latency baseline is learned while healthy (slowly, so a creeping overload does
         // not drag it up).

@@ -122,6 +122,12 @@ pub struct Instance {
     pub warm_until: Nanos,
     /// Share of full speed while warming up.
     pub warm_speed: f64,
+    /// From then until `slow_until` service times are multiplied by `slowdown` (a scenario fault).
+    pub slow_from: Nanos,
+    /// See `slow_from`.
+    pub slow_until: Nanos,
+    /// Service-time multiplier of a slowdown fault.
+    pub slowdown: f64,
     /// Bumped at each crash; calls made by an earlier incarnation are orphans.
     pub incarnation: u32,
     queues: [VecDeque<Request>; 4],
@@ -174,6 +180,9 @@ impl Instance {
             provisioned: true,
             warm_until: 0,
             warm_speed: 1.0,
+            slow_from: 0,
+            slow_until: 0,
+            slowdown: 1.0,
             down_until: 0,
             incarnation: 0,
             queues: Default::default(),
@@ -323,6 +332,9 @@ impl Instance {
         let mut s = self.service.sample(&mut self.rng);
         if at < self.warm_until {
             s = super::dist::to_ns(s as f64 / self.warm_speed);
+        }
+        if at < self.slow_until {
+            s = super::dist::to_ns(s as f64 * self.slowdown);
         }
         if let Some(th) = self.thrashing {
             let mem = self.memory_used_mb() / self.memory.capacity_mb;
@@ -478,6 +490,14 @@ impl Instance {
     fn crash(&mut self, at: Nanos, _w: &Window, out: &mut Outbox) {
         self.counters.crashes += 1;
         self.go_down(at, self.restart_after, out);
+    }
+
+    /// A scheduled slowdown (scenario `faults` with `slowdown`): requests started from `at` for
+    /// `duration` take `factor` times as long.
+    pub fn slow_down(&mut self, at: Nanos, duration: Nanos, factor: f64) {
+        self.slow_from = at;
+        self.slow_until = at + duration;
+        self.slowdown = factor;
     }
 
     /// A scheduled outage (scenario `faults`): like a crash, for `duration`, not counted as one.

@@ -2,7 +2,7 @@
 //! lanes are visible to the visualizer, which draws each item at `(now - depart) / (arrive - depart)`.
 
 use super::dist::{Duration, Nanos};
-use super::health::Status;
+use super::query::{QueryStats, TargetView};
 use super::request::{Request, Response};
 use crate::scenario::{CallKind, Strategy};
 use bevy::prelude::*;
@@ -264,13 +264,16 @@ impl Link {
                     i
                 }
                 Strategy::Healthiest => {
+                    // Outstanding work per unit of health: equal instances share the load like
+                    // least-outstanding; one at half health gets about half the work, one at
+                    // no health none. (Sending everything to the single best one would herd:
+                    // it is overloaded before its next answer arrives.)
+                    let cost = |i: usize| (loads[i].1 as f64 + 1.0) / loads[i].2.max(1e-6);
                     let i = (0..n)
                         .map(|k| (start + k) % n)
-                        .filter(|i| loads[*i].0)
-                        .max_by(|a, b| {
-                            let (la, lb) = (loads[*a], loads[*b]);
-                            la.2.total_cmp(&lb.2).then(lb.1.cmp(&la.1)).then(b.cmp(a))
-                        })
+                        .filter(|i| loads[*i].0 && loads[*i].2 > 0.0)
+                        .min_by(|a, b| cost(*a).total_cmp(&cost(*b)))
+                        .or_else(|| (0..n).map(|k| (start + k) % n).find(|i| loads[*i].0))
                         .unwrap_or(start);
                     self.cursor = self.cursor.wrapping_add(1);
                     i
@@ -344,16 +347,12 @@ pub struct FlowControl {
     pub release_pending: bool,
     /// Longest wait allowed at the sender (ns).
     pub max_hold: Nanos,
-    /// Health queries the sender made to the receiver.
-    pub queries: u64,
-    /// Health answers taken from the sender's cache.
-    pub cache_hits: u64,
-    /// The receiver's instances' health as last answered (for `Healthiest`), and when.
-    pub instance_health: Vec<f64>,
-    /// When `instance_health` was fetched.
-    pub instance_health_at: Option<Nanos>,
-    /// Cached answer: (time fetched, status, aggregated health, queue growing).
-    pub cached: Option<(Nanos, Status, f64, bool)>,
+    /// Health queries the sender made to the receiver and its instances, and how they went.
+    pub stats: QueryStats,
+    /// The sender's view of the receiver component (cached answer, health-check breaker).
+    pub view: TargetView,
+    /// The sender's view of each of the receiver's instances (for `Healthiest`).
+    pub instance_views: Vec<TargetView>,
     per_ns: f64,
     tokens: f64,
     refilled: Nanos,

@@ -233,6 +233,7 @@ fn sample(
     mut sys_latency: ResMut<SystemLatency>,
     health: Query<&super::health::HealthStatus>,
     system_health: Res<super::health::SystemHealth>,
+    flow_config: Res<super::rate::FlowConfig>,
     mut rec: ResMut<Recorder>,
 ) {
     if clock.now < rec.next {
@@ -425,6 +426,7 @@ fn sample(
     rec.row(t, "system", "health", system_health.health);
 
     // Links.
+    let mut queries_total = 0;
     rec.prev_links
         .resize(topo.links.len(), LinkCounters::default());
     for (li, &e) in topo.links.iter().enumerate() {
@@ -458,8 +460,13 @@ fn sample(
             );
             rec.row(t, &l.name, "held", f.held.len() as f64 * unit);
             rec.row(t, &l.name, "refused", f.refused as f64 * unit);
-            rec.row(t, &l.name, "health_queries", f.queries as f64);
-            rec.row(t, &l.name, "health_cache_hits", f.cache_hits as f64);
+            let q = f.stats;
+            rec.row(t, &l.name, "health_queries", q.queries as f64);
+            rec.row(t, &l.name, "health_cache_hits", q.cache_hits as f64);
+            rec.row(t, &l.name, "health_query_failures", q.failures as f64);
+            rec.row(t, &l.name, "health_queries_limited", q.limited as f64);
+            rec.row(t, &l.name, "health_checks_skipped", q.skipped as f64);
+            queries_total += q.queries;
             rec.row(t, &l.name, "breaker_state", l.breaker.state as u8 as f64);
             rec.row(
                 t,
@@ -479,6 +486,14 @@ fn sample(
         }
         rec.prev_links[li] = c;
     }
+    // Health messages so far: direct queries, or what a broadcast design sends instead.
+    rec.row(t, "system", "health_queries", queries_total as f64);
+    rec.row(
+        t,
+        "system",
+        "health_broadcast_messages",
+        flow_config.broadcast_messages as f64,
+    );
     rec.emit();
 }
 

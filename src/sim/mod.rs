@@ -8,6 +8,7 @@ pub mod health;
 pub mod instance;
 pub mod link;
 pub mod metrics;
+pub mod query;
 pub mod rate;
 pub mod request;
 pub mod source;
@@ -169,13 +170,15 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
         .collect();
     for c in &topo.components {
         app.world_mut().entity_mut(c.entity).insert((
-            health::HealthStatus::default(),
+            health::HealthStatus::initial(),
             health::HealthTracker::default(),
         ));
         for &e in &c.instances {
-            app.world_mut()
-                .entity_mut(e)
-                .insert(health::InstanceHealth(1.0));
+            app.world_mut().entity_mut(e).insert((
+                health::InstanceHealth(1.0),
+                health::HealthStatus::initial(),
+                health::InstanceTracker::default(),
+            ));
         }
     }
     app.insert_resource(health::HealthConfig {
@@ -190,6 +193,7 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
         broadcast_messages: 0,
     })
     .init_resource::<decisions::DecisionLog>()
+    .init_resource::<query::QuerySlots>()
     .insert_resource(sweep::Fallbacks {
         stale: vec![false; topo.components.len()],
         lb_ttl_ms: scenario.backpressure.query_ttl_ms.load_balancer,
@@ -214,7 +218,7 @@ fn log_crashes(
     config: Res<health::HealthConfig>,
     instances: Query<&instance::Instance>,
     topo: Res<topology::Topology>,
-    mut seen: Local<(Vec<(u64, u64, bool)>, Nanos)>,
+    mut seen: Local<(Vec<(u64, u64, bool, Nanos)>, Nanos)>,
     mut log: ResMut<decisions::DecisionLog>,
 ) {
     // `update_health` has just moved `config.next` if this tick is a health cycle.
@@ -222,11 +226,16 @@ fn log_crashes(
         return;
     }
     seen.1 = config.next;
-    seen.0.resize(topo.instances.len(), (0, 0, true));
+    seen.0.resize(topo.instances.len(), (0, 0, true, 0));
     let before = log.events.len();
     for (i, &e) in topo.instances.iter().enumerate() {
         let Ok(inst) = instances.get(e) else { continue };
-        let (crashes, downs, was_up) = seen.0[i];
+        let (crashes, downs, was_up, slow_from) = seen.0[i];
+        if inst.slow_from != slow_from {
+            let (t, until) = (inst.slow_from as f64 / 1e9, inst.slow_until as f64 / 1e9);
+            let what = format!("slowed down {}x until t = {until} s", inst.slowdown);
+            log.note(t, "slowdown", &inst.name, what, None, 2);
+        }
         if inst.downs > downs {
             let t = inst.down_at as f64 / 1e9;
             if inst.counters.crashes > crashes {
@@ -240,7 +249,7 @@ fn log_crashes(
             let t = inst.down_until as f64 / 1e9;
             log.note(t, "restart", &inst.name, "back up".into(), None, 1);
         }
-        seen.0[i] = (inst.counters.crashes, inst.downs, inst.up);
+        seen.0[i] = (inst.counters.crashes, inst.downs, inst.up, inst.slow_from);
     }
     if log.events.len() > before {
         log.events.sort_by(|a, b| a.t.total_cmp(&b.t));
@@ -255,7 +264,7 @@ fn faults_of(s: &Scenario) -> sweep::Faults {
         firsts.push(first);
         first += c.instances;
     }
-    let mut pending: Vec<(Nanos, u32, Nanos)> = s
+    let mut pending: Vec<(Nanos, u32, Nanos, f64)> = s
         .faults
         .iter()
         .filter_map(|f| {
@@ -264,10 +273,11 @@ fn faults_of(s: &Scenario) -> sweep::Faults {
                 (f.at_s * 1e9) as Nanos,
                 firsts[ci] + f.instance,
                 (f.for_s * 1e9) as Nanos,
+                f.slowdown.unwrap_or(0.0),
             ))
         })
         .collect();
-    pending.sort_unstable_by(|a, b| b.cmp(a));
+    pending.sort_unstable_by_key(|p| std::cmp::Reverse((p.0, p.1)));
     sweep::Faults { pending }
 }
 

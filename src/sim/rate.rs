@@ -7,8 +7,9 @@
 use super::SimClock;
 use super::decisions::DecisionLog;
 use super::dist::{MS, Nanos, SEC};
-use super::health::{HealthConfig, HealthStatus, Status};
+use super::health::{HealthConfig, Status};
 use super::link::{BreakerState, Link, NodeRef, Urgency};
+use super::query::{Answer, Asking, CheckEvent, HealthQueries, QuerySlots, Source};
 use super::topology::Topology;
 use crate::scenario::{BackpressureSpec, Kind};
 use bevy::prelude::*;
@@ -20,8 +21,9 @@ pub struct FlowConfig {
     pub spec: BackpressureSpec,
     /// Next cycle (ns).
     pub next: Nanos,
-    /// Messages a broadcast design would have sent so far (every component to every other,
-    /// every cycle); compare with the links' query counts.
+    /// Health messages the broadcast design has sent so far (with `broadcast` on: every
+    /// component and instance to every other component, every cycle); compare with the links'
+    /// query counts.
     pub broadcast_messages: u64,
 }
 
@@ -98,7 +100,8 @@ pub fn control_rates(
     topo: Res<Topology>,
     health_cfg: Res<HealthConfig>,
     mut config: ResMut<FlowConfig>,
-    health: Query<&HealthStatus>,
+    queries: HealthQueries,
+    mut slots: ResMut<QuerySlots>,
     mut links: Query<&mut Link>,
     mut log: ResMut<DecisionLog>,
     mut fallbacks: ResMut<super::sweep::Fallbacks>,
@@ -109,9 +112,11 @@ pub fn control_rates(
     let cycle = ((health_cfg.spec.cycle_s * SEC) as Nanos).max(clock.tick);
     config.next = clock.now + cycle;
     let spec = config.spec.clone();
-    let n = topo.components.len() as u64;
     if spec.broadcast {
-        config.broadcast_messages += n * n.saturating_sub(1);
+        // Every component and instance pushes its status to every other component.
+        let n = topo.components.len() as u64;
+        let senders = n + topo.instances.len() as u64;
+        config.broadcast_messages += senders * n.saturating_sub(1);
     }
     let unit = topo.unit as f64;
     let dt = cycle as f64 / SEC;
@@ -138,11 +143,10 @@ pub fn control_rates(
     // Caches serve stale data while what they protect is RED or CRITICAL (as they last heard).
     for c in topo.components.iter().filter(|c| c.kind == Kind::Cache) {
         let red = c.out.iter().any(|(_, li, _)| {
-            links
-                .get(topo.links[*li as usize])
-                .ok()
-                .and_then(|l| l.flow.cached)
-                .is_some_and(|(_, st, ..)| st >= Status::Red)
+            links.get(topo.links[*li as usize]).is_ok_and(|l| {
+                l.flow.view.open_until.is_some()
+                    || l.flow.view.answer.is_some_and(|a| a.status >= Status::Red)
+            })
         });
         if red != fallbacks.stale[c.index as usize] {
             fallbacks.stale[c.index as usize] = red;
@@ -155,7 +159,8 @@ pub fn control_rates(
         }
     }
     for c in &topo.components {
-        let Ok(h) = health.get(c.entity) else {
+        // The receiver's side works from its own status.
+        let Some(h) = queries.published(c.entity) else {
             continue;
         };
         // The receiver: capacity is what it really processes while its queue grows (by more than
@@ -221,34 +226,39 @@ pub fn control_rates(
             l.flow.urgency = rec.map_or(Urgency::Gradual, |r| r.urgency);
 
             // The sender asks the receiver directly, through its cache.
-            let ttl = match topo.components[sender as usize].kind {
+            let class = topo.components[sender as usize].kind;
+            let ttl = match class {
                 Kind::LoadBalancer => spec.query_ttl_ms.load_balancer,
                 Kind::Queue => spec.query_ttl_ms.background,
                 _ => spec.query_ttl_ms.application,
             };
-            let fresh = l
-                .flow
-                .cached
-                .is_some_and(|(at, ..)| clock.now.saturating_sub(at) < (ttl * MS) as Nanos);
-            if fresh {
-                l.flow.cache_hits += 1;
-            } else {
-                l.flow.queries += 1;
-                let mut filling = h.queue_length as f64 >= spec.filling_above * h.queue_capacity
-                    && h.time_to_full_s < spec.filling_within_s;
-                if spec.predictive && h.forecast_queue >= spec.filling_above * h.queue_capacity {
-                    // Predictive: act on where the queue is heading, not where it is.
-                    filling = true;
-                }
-                let status = if spec.predictive && h.forecast_queue >= h.queue_capacity {
-                    h.status.max(Status::Red)
-                } else {
-                    h.status
-                };
-                l.flow.cached = Some((clock.now, status, h.health, filling));
+            let mut asking = Asking {
+                slots: &mut slots,
+                asker: sender as usize,
+                now: clock.now,
+                ttl: (ttl * MS) as Nanos,
+                spec: &spec,
+            };
+            let flow = &mut l.flow;
+            let (got, source, event) = asking.ask(&mut flow.view, &mut flow.stats, || {
+                queries
+                    .get_health_status(c.entity)
+                    .map(|h| Answer::from_status(h, clock.now, &spec))
+            });
+            if let Some(ev) = event {
+                log_check(&mut log, t, &l.name, ev, spec.check_open_s);
             }
-            let Some((_, status, target_health, growing)) = l.flow.cached else {
-                continue;
+            let (status, target_health, growing) = match (got, source) {
+                (Some(a), Source::Fresh | Source::Cached) => (a.status, a.health, a.filling),
+                // No fresh answer: load balancers and background services go by the last one;
+                // application services proceed with caution (no increases).
+                (Some(a), Source::Stale) if class == Kind::LoadBalancer || class == Kind::Queue => {
+                    (a.status, a.health, a.filling)
+                }
+                (Some(a), Source::Stale) => (a.status.max(Status::Yellow), a.health, true),
+                (None, Source::Stale) => (Status::Yellow, 1.0, true),
+                // The health-check breaker is open: assume the worst.
+                _ => (Status::Critical, 0.0, true),
             };
             breaker_cycle(&mut l, clock.now, t, status, &spec, &mut log);
             l.flow.delay = delay_for(target_health, &spec);
@@ -299,6 +309,17 @@ pub fn control_rates(
             }
         }
     }
+}
+
+/// Notes a health-check breaker change in the decision log.
+pub fn log_check(log: &mut DecisionLog, t: f64, link: &str, ev: CheckEvent, open_s: f64) {
+    let what = match ev {
+        CheckEvent::Opened => {
+            format!("health checks keep failing: target treated as down, not asked for {open_s} s")
+        }
+        CheckEvent::Closed => "health checks answered again".to_string(),
+    };
+    log.note(t, "health_check", link, what, None, 2);
 }
 
 /// One cycle of a link's circuit breaker: CLOSED opens when the error rate has stayed above the

@@ -10,6 +10,8 @@ use super::instance::{Instance, Outbox, Window};
 use super::link::Admit;
 use super::link::{Link, NodeRef};
 use super::metrics::ComponentLatency;
+use super::query::{self, Answer, Asking, HealthQueries, QuerySlots};
+use super::rate::log_check;
 use super::request::{Outcome, Request, Response, Ret, Status};
 use super::source::Source;
 use super::topology::{Routes, Topology};
@@ -37,7 +39,12 @@ enum Ev {
         local: bool,
     },
     /// A scheduled outage of an instance begins (scenario `faults`).
-    Fault { instance: u32, duration: Nanos },
+    Fault {
+        instance: u32,
+        duration: Nanos,
+        /// Service-time multiplier; 0 for an outage.
+        slowdown: f64,
+    },
     /// Requests held at the sender of `link` by its rate limit may go.
     Release { link: u32 },
 }
@@ -163,11 +170,12 @@ pub struct Fallbacks {
     pub lb_ttl_ms: f64,
 }
 
-/// Scheduled outages not yet begun: (time, instance, duration), latest first.
+/// Scheduled faults not yet begun: (time, instance, duration, slowdown or 0 for an outage),
+/// latest first.
 #[derive(Resource, Debug, Default, Clone)]
 pub struct Faults {
-    /// Pending outages, sorted so the next one is last.
-    pub pending: Vec<(Nanos, u32, Nanos)>,
+    /// Pending faults, sorted so the next one is last.
+    pub pending: Vec<(Nanos, u32, Nanos, f64)>,
 }
 
 /// Requests queued per component, and the highest total seen (simulated units).
@@ -199,6 +207,7 @@ pub struct Scratch {
     responses: Vec<Response>,
     sends: Vec<(u32, Request)>,
     loads: Vec<(bool, u64, f64)>,
+    healths: Vec<f64>,
     published_to: Vec<u32>,
     refused: Vec<Request>,
     released: Vec<Request>,
@@ -222,7 +231,10 @@ pub fn sweep(
     mut peaks: ResMut<QueuePeaks>,
     mut faults: ResMut<Faults>,
     fallbacks: Res<Fallbacks>,
-    inst_health: Query<&super::health::InstanceHealth>,
+    flow_config: Res<super::rate::FlowConfig>,
+    queries: HealthQueries,
+    mut slots: ResMut<QuerySlots>,
+    mut log: ResMut<super::decisions::DecisionLog>,
     mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
@@ -259,12 +271,19 @@ pub fn sweep(
         }
     }
     // Scheduled outages that begin in this tick.
-    while let Some(&(at, instance, duration)) = faults.pending.last() {
+    while let Some(&(at, instance, duration, slowdown)) = faults.pending.last() {
         if at >= until {
             break;
         }
         faults.pending.pop();
-        agenda.push(at.max(from), Ev::Fault { instance, duration });
+        agenda.push(
+            at.max(from),
+            Ev::Fault {
+                instance,
+                duration,
+                slowdown,
+            },
+        );
     }
     // Sources: timeouts, retries and new arrivals of this tick.
     for &e in &topo.sources {
@@ -307,27 +326,55 @@ pub fn sweep(
                         .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
                         .map_or(0, |x| x.0)
                 } else {
+                    s.healths.clear();
                     if l.strategy == crate::scenario::Strategy::Healthiest {
-                        // The sender's cached answer about each instance, refreshed after its TTL.
-                        let ttl = (fallbacks.lb_ttl_ms * 1e6) as Nanos;
-                        if l.flow
-                            .instance_health_at
-                            .is_none_or(|t| at.saturating_sub(t) >= ttl)
-                        {
-                            l.flow.queries += 1;
-                            l.flow.instance_health_at = Some(at);
-                            l.flow.instance_health = info
-                                .instances
-                                .iter()
-                                .map(|e| inst_health.get(*e).map_or(0.0, |h| h.0))
-                                .collect();
-                        } else {
-                            l.flow.cache_hits += 1;
+                        // The sender asks each instance through its cache before routing.
+                        let n = info.instances.len();
+                        let asking_spec = &flow_config.spec;
+                        let l = &mut *l;
+                        let name = &l.name;
+                        let flow = &mut l.flow;
+                        flow.instance_views.resize_with(n, Default::default);
+                        // Query slots: components first, then sources.
+                        let asker = match l.from {
+                            NodeRef::Component(c) => c as usize,
+                            NodeRef::Source(si) => topo.components.len() + si as usize,
+                        };
+                        let mut asking = Asking {
+                            slots: &mut slots,
+                            asker,
+                            now: at,
+                            ttl: (fallbacks.lb_ttl_ms * 1e6) as Nanos,
+                            spec: asking_spec,
+                        };
+                        for (k, e) in info.instances.iter().enumerate() {
+                            let (got, source, event) =
+                                asking.ask(&mut flow.instance_views[k], &mut flow.stats, || {
+                                    queries
+                                        .get_health_status(*e)
+                                        .map(|h| Answer::from_status(h, at, asking_spec))
+                                });
+                            if let Some(ev) = event {
+                                let who = format!("{name} -> instance {k}");
+                                log_check(
+                                    &mut log,
+                                    at as f64 / 1e9,
+                                    &who,
+                                    ev,
+                                    asking_spec.check_open_s,
+                                );
+                            }
+                            // Nothing known (the health-check breaker is open): avoid it.
+                            let h = match source {
+                                query::Source::Unknown => 0.0,
+                                _ => got.map_or(1.0, |a| a.health),
+                            };
+                            s.healths.push(h);
                         }
                     }
                     s.loads.clear();
                     for (k, e) in info.instances.iter().enumerate() {
-                        let h = l.flow.instance_health.get(k).copied().unwrap_or(1.0);
+                        let h = s.healths.get(k).copied().unwrap_or(1.0);
                         s.loads.push(
                             instances
                                 .get(*e)
@@ -370,10 +417,18 @@ pub fn sweep(
                 inst.timer(worker, incarnation, at, &window, &mut s.out);
                 peaks.change(inst.component, before, inst.queued);
             }
-            Ev::Fault { instance, duration } => {
+            Ev::Fault {
+                instance,
+                duration,
+                slowdown,
+            } => {
                 let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) else {
                     continue;
                 };
+                if slowdown > 0.0 {
+                    inst.slow_down(at, duration, slowdown);
+                    continue;
+                }
                 touched = Some(inst.component);
                 let before = inst.queued;
                 inst.outage(at, duration, &mut s.out);

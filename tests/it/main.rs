@@ -4,4 +4,5 @@ mod cli;
 mod determinism;
 mod engine;
 mod fidelity;
+mod health;
 mod scenarios;
