@@ -353,6 +353,10 @@ pub struct FlowControl {
     pub view: TargetView,
     /// The sender's view of each of the receiver's instances (for `Healthiest`).
     pub instance_views: Vec<TargetView>,
+    /// Health of each of the receiver's instances to route by, from those views.
+    pub instance_health: Vec<f64>,
+    /// Until then every instance view stays as it is (cached, or its breaker open).
+    pub instance_fresh_until: Nanos,
     per_ns: f64,
     tokens: f64,
     refilled: Nanos,

@@ -381,6 +381,10 @@ fn sample(
             for kind in EngineKind::ALL {
                 rec.row(t, name, util_name(kind), iu[kind as usize]);
             }
+            if let Ok(h) = health.get(e) {
+                rec.row(t, name, "health", h.health);
+                rec.row(t, name, "health_score", h.score);
+            }
         }
         wasted_total += d.wasted;
         let name = &c.name;

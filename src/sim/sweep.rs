@@ -222,6 +222,65 @@ type Net<'w, 's> = (
     Query<'w, 's, &'static mut ComponentLatency>,
 );
 
+/// A load balancer (or a source in front of one) asks each instance of the receiver through its
+/// cache before routing; keeps the healths to route by, and until when they all stay cached.
+#[allow(clippy::too_many_arguments)]
+fn ask_instances(
+    l: &mut Link,
+    info: &super::topology::ComponentInfo,
+    topo: &Topology,
+    at: Nanos,
+    slots: &mut QuerySlots,
+    queries: &HealthQueries,
+    spec: &crate::scenario::BackpressureSpec,
+    ttl_ms: f64,
+    log: &mut super::decisions::DecisionLog,
+) {
+    let n = info.instances.len();
+    let name = &l.name;
+    let flow = &mut l.flow;
+    flow.instance_views.resize_with(n, Default::default);
+    flow.instance_health.clear();
+    // Query slots: components first, then sources.
+    let asker = match l.from {
+        NodeRef::Component(c) => c as usize,
+        NodeRef::Source(si) => topo.components.len() + si as usize,
+    };
+    let ttl = (ttl_ms * 1e6) as Nanos;
+    let mut asking = Asking {
+        slots,
+        asker,
+        now: at,
+        ttl,
+        spec,
+    };
+    let mut fresh_until = Nanos::MAX;
+    for (k, e) in info.instances.iter().enumerate() {
+        let view = &mut flow.instance_views[k];
+        let (got, source, event) = asking.ask(view, &mut flow.stats, || {
+            queries
+                .get_health_status(*e)
+                .map(|h| Answer::from_status(h, at, spec))
+        });
+        if let Some(ev) = event {
+            let who = format!("{name} -> instance {k}");
+            log_check(log, at as f64 / 1e9, &who, ev, spec.check_open_s);
+        }
+        // Nothing known (the health-check breaker is open): avoid it.
+        let (h, until) = match source {
+            query::Source::Unknown => (0.0, view.open_until.unwrap_or(at)),
+            query::Source::Fresh | query::Source::Cached if !spec.broadcast => (
+                got.map_or(1.0, |a| a.health),
+                got.map_or(at, |a| a.at + ttl),
+            ),
+            _ => (got.map_or(1.0, |a| a.health), at),
+        };
+        fresh_until = fresh_until.min(until);
+        flow.instance_health.push(h);
+    }
+    flow.instance_fresh_until = fresh_until;
+}
+
 /// Moves traffic for one tick.
 pub fn sweep(
     clock: Res<SimClock>,
@@ -328,49 +387,24 @@ pub fn sweep(
                 } else {
                     s.healths.clear();
                     if l.strategy == crate::scenario::Strategy::Healthiest {
-                        // The sender asks each instance through its cache before routing.
                         let n = info.instances.len();
-                        let asking_spec = &flow_config.spec;
-                        let l = &mut *l;
-                        let name = &l.name;
-                        let flow = &mut l.flow;
-                        flow.instance_views.resize_with(n, Default::default);
-                        // Query slots: components first, then sources.
-                        let asker = match l.from {
-                            NodeRef::Component(c) => c as usize,
-                            NodeRef::Source(si) => topo.components.len() + si as usize,
-                        };
-                        let mut asking = Asking {
-                            slots: &mut slots,
-                            asker,
-                            now: at,
-                            ttl: (fallbacks.lb_ttl_ms * 1e6) as Nanos,
-                            spec: asking_spec,
-                        };
-                        for (k, e) in info.instances.iter().enumerate() {
-                            let (got, source, event) =
-                                asking.ask(&mut flow.instance_views[k], &mut flow.stats, || {
-                                    queries
-                                        .get_health_status(*e)
-                                        .map(|h| Answer::from_status(h, at, asking_spec))
-                                });
-                            if let Some(ev) = event {
-                                let who = format!("{name} -> instance {k}");
-                                log_check(
-                                    &mut log,
-                                    at as f64 / 1e9,
-                                    &who,
-                                    ev,
-                                    asking_spec.check_open_s,
-                                );
-                            }
-                            // Nothing known (the health-check breaker is open): avoid it.
-                            let h = match source {
-                                query::Source::Unknown => 0.0,
-                                _ => got.map_or(1.0, |a| a.health),
-                            };
-                            s.healths.push(h);
+                        if at < l.flow.instance_fresh_until && l.flow.instance_health.len() == n {
+                            // Every answer is still cached (or its breaker still open).
+                            l.flow.stats.cache_hits += n as u64;
+                        } else {
+                            ask_instances(
+                                &mut l,
+                                info,
+                                &topo,
+                                at,
+                                &mut slots,
+                                &queries,
+                                &flow_config.spec,
+                                fallbacks.lb_ttl_ms,
+                                &mut log,
+                            );
                         }
+                        s.healths.extend_from_slice(&l.flow.instance_health);
                     }
                     s.loads.clear();
                     for (k, e) in info.instances.iter().enumerate() {

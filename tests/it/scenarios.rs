@@ -271,6 +271,39 @@ fn netflix_friday_with_backpressure_cuts_rates_within_limits_and_recovers() {
         queries >= 4000.0 && hits > 100.0 * queries,
         "queries {queries}, cache hits {hits}"
     );
+    // Web server 2 runs at half speed at t = 150-210 s: its health falls below the others' and
+    // the load balancer, routing by health, sends it clearly less; before and after, the three
+    // share evenly.
+    let per_instance = |metric: &str, k: usize, a: f64, b: f64| {
+        let v: Vec<f64> = series(&sim, &format!("web#{k}"), metric)
+            .iter()
+            .filter(|x| x.0 > a && x.0 <= b)
+            .map(|x| x.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (slow, ok) = (
+        per_instance("arrivals", 2, 155.0, 210.0),
+        per_instance("arrivals", 0, 155.0, 210.0),
+    );
+    assert!(
+        slow < 0.75 * ok,
+        "web#2 {slow}/s vs web#0 {ok}/s while slow"
+    );
+    assert!(
+        per_instance("health", 2, 155.0, 210.0) < per_instance("health", 0, 155.0, 210.0),
+        "the slow one is less healthy"
+    );
+    for (a, b) in [(20.0, 140.0), (230.0, 440.0)] {
+        let (x, y) = (
+            per_instance("arrivals", 2, a, b),
+            per_instance("arrivals", 0, a, b),
+        );
+        assert!(
+            (x - y).abs() < 0.05 * y,
+            "even share at {a}-{b}s: {x} vs {y}"
+        );
+    }
     // After the spike the database is back to its baseline health and the limits are lifted.
     let late = mean(440.0, 500.0);
     assert!(
