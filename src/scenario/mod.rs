@@ -548,6 +548,12 @@ pub struct LinkSpec {
     /// One-way network latency (default 0 ms).
     #[serde(default)]
     pub latency: Timing,
+    /// Seed 000's alternative route: with flow control on, while the sender hears that `to`
+    /// cannot accept load (not accepting, RED or CRITICAL, or its health checks keep failing)
+    /// and this component can, requests for `to` go here instead (default none). The sender
+    /// needs a link to it, and it needs links to whatever `to` links to.
+    #[serde(default)]
+    pub alternative: Option<String>,
 }
 
 /// How a link behaves.

@@ -135,6 +135,37 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
         check_timing(&mut c, &format!("{f}.latency"), &l.latency, true);
     }
+    for (i, l) in s.links.iter().enumerate() {
+        let Some(alt) = &l.alternative else { continue };
+        let f = format!("links[{i}].alternative");
+        if !s.components.iter().any(|c| &c.name == alt) || alt == &l.to {
+            c.bad(
+                &f,
+                format!("`{alt}` is not a component other than `{}`", l.to),
+                "name another component the sender can send to instead",
+            );
+            continue;
+        }
+        if !linked.contains_key(&(l.from.as_str(), alt.as_str())) {
+            c.bad(
+                &f,
+                format!("`{}` has no link to `{alt}`", l.from),
+                format!("add a link from `{}` to `{alt}`", l.from),
+            );
+        }
+        for next in s.links.iter().filter(|n| n.from == l.to) {
+            if !linked.contains_key(&(alt.as_str(), next.to.as_str())) {
+                c.bad(
+                    &f,
+                    format!(
+                        "`{alt}` has no link to `{}`, where requests go after `{}`",
+                        next.to, l.to
+                    ),
+                    format!("add a link from `{alt}` to `{}`", next.to),
+                );
+            }
+        }
+    }
     if let Some(cycle) = find_cycle(s) {
         c.bad(
             "links",

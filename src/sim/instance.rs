@@ -97,6 +97,8 @@ pub struct Window<'a> {
     pub routes: &'a Routes,
     /// A cache answers misses with stale data (its next component is RED or CRITICAL).
     pub stale: bool,
+    /// Per link: the alternative route in use instead, if any.
+    pub reroute: &'a [Option<(u32, CallKind)>],
 }
 
 /// An instance entity's state.
@@ -404,6 +406,11 @@ impl Instance {
             self.depart(job, Status::Err(Outcome::Failed), at, out);
             self.free(worker, at, out);
             return;
+        };
+        // Seed 000's alternative route, while the target cannot accept load.
+        let (link, call) = match w.reroute.get(link as usize) {
+            Some(Some(alt)) => *alt,
+            _ => (link, call),
         };
         let mut down = job;
         down.hop = next_hop as u16;

@@ -3,7 +3,7 @@
 
 use super::dist::{Duration, Nanos};
 use super::query::{QueryStats, TargetView};
-use super::request::{Request, Response};
+use super::request::{FlowHeaders, Request, Response};
 use crate::scenario::{CallKind, Strategy};
 use bevy::prelude::*;
 use rand_chacha::ChaCha8Rng;
@@ -128,6 +128,13 @@ impl Link {
         let depart = req.at;
         let arrive = depart + self.flow.delay + self.latency.sample(&mut self.rng);
         req.via = self.index;
+        if matches!(self.from, NodeRef::Component(_)) {
+            let h = self.flow.headers;
+            req.headers = FlowHeaders {
+                max_attempts: req.headers.max_attempts,
+                ..h
+            };
+        }
         self.counters.sent += 1;
         if arrive < until {
             req.at = arrive;
@@ -357,6 +364,8 @@ pub struct FlowControl {
     pub instance_health: Vec<f64>,
     /// Until then every instance view stays as it is (cached, or its breaker open).
     pub instance_fresh_until: Nanos,
+    /// Headers stamped on every request sent over the link, refreshed each control cycle.
+    pub headers: FlowHeaders,
     per_ns: f64,
     tokens: f64,
     refilled: Nanos,

@@ -197,6 +197,7 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
     .insert_resource(sweep::Fallbacks {
         stale: vec![false; topo.components.len()],
         lb_ttl_ms: scenario.backpressure.query_ttl_ms.load_balancer,
+        reroute: vec![None; topo.links.len()],
     })
     .add_systems(
         SimTick,
@@ -206,7 +207,7 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
     )
     .add_systems(
         SimTick,
-        (rate::control_rates, rate::autoscale)
+        (rate::control_rates, rate::stamp_headers, rate::autoscale)
             .chain()
             .in_set(SimSystems::RateControl),
     );

@@ -10,6 +10,7 @@ use super::dist::{MS, Nanos, SEC};
 use super::health::{HealthConfig, Status};
 use super::link::{BreakerState, Link, NodeRef, Urgency};
 use super::query::{Answer, Asking, CheckEvent, HealthQueries, QuerySlots, Source};
+use super::request::FlowHeaders;
 use super::topology::Topology;
 use crate::scenario::{BackpressureSpec, Kind};
 use bevy::prelude::*;
@@ -192,7 +193,9 @@ pub fn control_rates(
                 1,
             );
         }
-        let allotments = allocate(capacity, spec.safety_buffer, &demands);
+        // A receiver that is down makes no recommendations: its senders go by their health
+        // checks, which fail.
+        let allotments = allocate(capacity, spec.safety_buffer, &demands).filter(|_| h.answering);
         // Hysteresis: a limit is only lifted once the traffic is well below the safe rate.
         let incoming: f64 = demands.iter().sum();
         let roomy = incoming < 0.9 * capacity * (1.0 - spec.safety_buffer);
@@ -211,7 +214,7 @@ pub fn control_rates(
             // A sender already limited keeps its allotment until the traffic is well below the
             // safe rate (hysteresis), so limits do not flap on and off around it.
             let safe = capacity * (1.0 - spec.safety_buffer);
-            let sticky = (l.flow.limit.is_some() && !roomy && incoming > 0.0)
+            let sticky = (l.flow.limit.is_some() && !roomy && incoming > 0.0 && h.answering)
                 .then(|| safe * demands[k] / incoming);
             let rec = allotments
                 .as_ref()
@@ -308,6 +311,81 @@ pub fn control_rates(
                 l.flow.set_limit(new, unit, clock.now);
             }
         }
+    }
+
+    // Alternative routes: a sender that hears its target cannot accept load, while the
+    // alternative can, sends there instead.
+    for (li, alt) in topo.alternatives.iter().enumerate() {
+        let Some(alt) = *alt else { continue };
+        let cannot = |l: &Link| {
+            l.flow.view.open_until.is_some()
+                || l.flow
+                    .view
+                    .answer
+                    .is_some_and(|a| !a.accepting || a.status >= Status::Red)
+        };
+        let (Ok(main), Ok(other)) = (
+            links.get(topo.links[li]),
+            links.get(topo.links[alt as usize]),
+        ) else {
+            continue;
+        };
+        let on = cannot(main) && !cannot(other);
+        if on != fallbacks.reroute[li].is_some() {
+            let to = &topo.components[other.to as usize].name;
+            let what = if on {
+                format!("rerouting to {to}: target cannot accept load")
+            } else {
+                "back on its own route".to_string()
+            };
+            log.note(t, "fallback", &main.name, what, None, 2);
+            fallbacks.reroute[li] = on.then_some((alt, other.call));
+        }
+    }
+}
+
+/// After each control cycle, refreshes the headers every link between components stamps on the
+/// requests it carries: its allowed rate, breaker state, the sender's and the receiver's status
+/// (as the sender last heard it), the reason of the last rate change, the alternatives.
+pub fn stamp_headers(
+    config: Res<FlowConfig>,
+    topo: Res<Topology>,
+    queries: HealthQueries,
+    mut links: Query<&mut Link>,
+    mut last: Local<Nanos>,
+) {
+    if *last == config.next {
+        return;
+    }
+    *last = config.next;
+    for &e in &topo.links {
+        let Ok(mut l) = links.get_mut(e) else {
+            continue;
+        };
+        let NodeRef::Component(sender) = l.from else {
+            continue;
+        };
+        let sender_status = queries
+            .published(topo.components[sender as usize].entity)
+            .map_or(Status::Green, |h| h.status);
+        let receiver = &topo.components[l.to as usize];
+        let live = receiver.instances.len().saturating_sub(1);
+        let alternatives = live + topo.alternatives[l.index as usize].is_some() as usize;
+        let target = l.flow.view.answer.map_or(Status::Green, |a| a.status);
+        let reason = if l.flow.limit.is_some() {
+            FlowHeaders::reason_code(l.flow.reason)
+        } else {
+            0
+        };
+        l.flow.headers = FlowHeaders {
+            max_rate: l.flow.limit.map_or(f32::INFINITY, |r| r as f32),
+            max_attempts: 1,
+            breaker: l.breaker.state as u8,
+            sender_status: sender_status as u8,
+            target_status: target as u8,
+            reason,
+            alternatives: alternatives.min(255) as u8,
+        };
     }
 }
 

@@ -90,6 +90,78 @@ pub enum Ret {
     },
 }
 
+/// Seed 000's flow-control headers and health context, carried by every request. The client
+/// stamps its retry policy; each link between components stamps the rest as the request crosses
+/// it, from what its sender knew at its last control cycle. Receivers and the inspector read
+/// them; the numbers are compact so a request stays small.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlowHeaders {
+    /// Max rate: the sender's allowed rate on the link it last crossed, real requests/s
+    /// (infinite when unlimited).
+    pub max_rate: f32,
+    /// Retry policy: attempts the client allows in all, with exponential backoff (1: no retries).
+    pub max_attempts: u8,
+    /// Circuit breaker of that link: 0 CLOSED, 1 OPEN, 2 HALF-OPEN.
+    pub breaker: u8,
+    /// Sender health: its status band (0 GREEN .. 3 CRITICAL) at its last health cycle.
+    pub sender_status: u8,
+    /// Expected target health: the receiver's status band as the sender last heard it.
+    pub target_status: u8,
+    /// Flow-control reason, an index into `FlowHeaders::REASONS`.
+    pub reason: u8,
+    /// Alternative routes the sender has for this hop (instances it could pick instead, plus
+    /// an alternative component if the link names one).
+    pub alternatives: u8,
+}
+
+impl FlowHeaders {
+    /// Flow-control reasons, as in the seed.
+    pub const REASONS: [&'static str; 7] = [
+        "none",
+        "approaching_capacity",
+        "downstream_overload",
+        "queue_overload_critical",
+        "downstream_healthy",
+        "downstream_stressed",
+        "downstream_critical",
+    ];
+
+    /// The index of a reason (0 for an unknown one).
+    pub fn reason_code(reason: &str) -> u8 {
+        Self::REASONS.iter().position(|r| *r == reason).unwrap_or(0) as u8
+    }
+
+    /// The reason's name.
+    pub fn reason(&self) -> &'static str {
+        Self::REASONS
+            .get(self.reason as usize)
+            .copied()
+            .unwrap_or("none")
+    }
+
+    /// The retry policy's name, as in the seed ("exponential_backoff_3_times").
+    pub fn retry_policy(&self) -> String {
+        match self.max_attempts {
+            0 | 1 => "no_retries".to_string(),
+            n => format!("exponential_backoff_{}_times", n - 1),
+        }
+    }
+}
+
+impl Default for FlowHeaders {
+    fn default() -> Self {
+        Self {
+            max_rate: f32::INFINITY,
+            max_attempts: 1,
+            breaker: 0,
+            sender_status: 0,
+            target_status: 0,
+            reason: 0,
+            alternatives: 0,
+        }
+    }
+}
+
 /// One attempt of a logical request, travelling along its flow's path.
 #[derive(Debug, Clone, Copy)]
 pub struct Request {
@@ -117,6 +189,8 @@ pub struct Request {
     pub priority: Priority,
     /// Attempt number, 1-based.
     pub attempt: u8,
+    /// Flow-control headers and health context.
+    pub headers: FlowHeaders,
 }
 
 /// What a response says.

@@ -2,7 +2,7 @@
 //! retry with exponential backoff and jitter, and record how each logical request ended.
 
 use super::dist::{MS, Nanos, SEC, to_ns};
-use super::request::{Outcome, Priority, Request, Response, Ret, Status};
+use super::request::{FlowHeaders, Outcome, Priority, Request, Response, Ret, Status};
 use crate::scenario::{Arrivals, Jitter, RateSchedule, RetryOn, RetrySpec};
 use bevy::prelude::*;
 use rand::Rng;
@@ -322,6 +322,10 @@ impl Source {
             hop: 0,
             priority: s.priority,
             attempt: s.attempt,
+            headers: FlowHeaders {
+                max_attempts: self.retry.max_attempts.min(255) as u8,
+                ..FlowHeaders::default()
+            },
         };
         if deadline != Nanos::MAX {
             self.deadlines.push_back((deadline, slot, s.generation));

@@ -168,6 +168,8 @@ pub struct Fallbacks {
     pub stale: Vec<bool>,
     /// How long a load balancer caches its instances' health (ms).
     pub lb_ttl_ms: f64,
+    /// Per link: while set, requests for it go over this link (its alternative route) instead.
+    pub reroute: Vec<Option<(u32, CallKind)>>,
 }
 
 /// Scheduled faults not yet begun: (time, instance, duration, slowdown or 0 for an outage),
@@ -421,6 +423,7 @@ pub fn sweep(
                 let window = Window {
                     comp: info,
                     routes: &routes,
+                    reroute: &fallbacks.reroute,
                     stale: fallbacks.stale.get(l.to as usize).copied().unwrap_or(false),
                 };
                 if let Ok(mut inst) = instances.get_mut(info.instances[k]) {
@@ -441,6 +444,7 @@ pub fn sweep(
                 let window = Window {
                     comp: &topo.components[inst.component as usize],
                     routes: &routes,
+                    reroute: &fallbacks.reroute,
                     stale: fallbacks
                         .stale
                         .get(inst.component as usize)

@@ -87,6 +87,8 @@ pub struct Topology {
     pub instances: Vec<Entity>,
     /// One simulated request stands for this many real ones.
     pub unit: u64,
+    /// Per link: the link to its alternative route, if the scenario names one.
+    pub alternatives: Vec<Option<u32>>,
 }
 
 impl Topology {
@@ -256,6 +258,18 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
             NodeRef::Source(si) => topo.source_links[si as usize].push(li as u32),
         }
     }
+    // Alternative routes: the link from the same sender to the alternative.
+    topo.alternatives = s
+        .links
+        .iter()
+        .map(|l| {
+            let alt = l.alternative.as_ref()?;
+            s.links
+                .iter()
+                .position(|m| m.from == l.from && &m.to == alt)
+                .map(|i| i as u32)
+        })
+        .collect();
     let _ = Strategy::RoundRobin;
 
     for (si, src) in s.sources.iter().enumerate() {

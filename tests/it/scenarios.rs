@@ -461,3 +461,77 @@ fn autoscaling_adds_instances_under_overload_and_removes_them_when_idle() {
     assert!(goodput > 2900.0, "goodput {goodput}");
     assert!(sim.violations().is_empty(), "{:?}", sim.violations());
 }
+
+#[test]
+fn a_sender_reroutes_to_its_alternative_while_the_target_is_down_and_comes_back() {
+    let mut sim = simulation_app(load_shipped("failover.ron"));
+    sim.run_for(100.0);
+    let log = decisions(&sim);
+    let fallback = |what: &str| {
+        log.iter()
+            .find(|d| d.kind == "fallback" && d.entity == "api->primary" && d.reason.contains(what))
+            .map(|d| d.t)
+    };
+    // The primary goes down at 30 s; three failed checks later the API reroutes to the replica,
+    // and goes back once the primary answers again (it is back at 70 s).
+    let out = fallback("rerouting to replica").expect("reroutes");
+    let back = fallback("back on its own route").expect("comes back");
+    assert!(out > 30.0 && out < 36.0, "rerouted at {out}s");
+    assert!(back > 70.0 && back < 78.0, "back at {back}s");
+    assert!(
+        log.iter()
+            .any(|d| d.kind == "health_check" && d.entity == "api->primary")
+    );
+    let mean = |entity: &str, metric: &str, a: f64, b: f64| {
+        let v: Vec<f64> = series(&sim, entity, metric)
+            .iter()
+            .filter(|x| x.0 > a && x.0 <= b)
+            .map(|x| x.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    // While rerouted the replica serves the reads and goodput holds at the offered 3,000/s.
+    assert_eq!(mean("replica", "served", 0.0, 30.0), 0.0);
+    assert!(mean("replica", "served", 40.0, 68.0) > 2700.0);
+    assert!(mean("system", "goodput", 40.0, 68.0) > 2850.0);
+    // Afterwards the primary serves everything again.
+    assert!(mean("replica", "served", 80.0, 100.0) < 1.0);
+    assert!(mean("primary", "served", 80.0, 100.0) > 2850.0);
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
+
+#[test]
+fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
+    use flowlab::sim::health::Status;
+    use flowlab::sim::link::Link;
+    use flowlab::sim::request::FlowHeaders;
+    let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
+    // Mid-cycle, so every request in transit was stamped after the last control cycle.
+    sim.run_for(160.5);
+    let w = sim.world();
+    let topo = w.resource::<flowlab::sim::topology::Topology>();
+    let link = topo
+        .links
+        .iter()
+        .filter_map(|e| w.get::<Link>(*e))
+        .find(|l| l.name == "web->database")
+        .expect("link");
+    let limit = link.flow.limit.expect("limited at the peak");
+    let heard = link.flow.view.answer.expect("asked").status;
+    let web = w
+        .get::<flowlab::sim::health::HealthStatus>(topo.component("web").unwrap().entity)
+        .unwrap()
+        .status;
+    let in_transit: Vec<FlowHeaders> = link.forward.iter().map(|t| t.msg.headers).collect();
+    assert!(!in_transit.is_empty());
+    for h in &in_transit {
+        assert_eq!(h.max_rate, limit as f32, "max rate: the sender's limit");
+        assert_eq!(h.target_status, heard as u8, "expected target health");
+        assert_eq!(h.sender_status, web as u8, "sender health");
+        assert_eq!(h.breaker, 0, "breaker CLOSED");
+        assert!(h.reason() != "none", "a reason while limited: {h:?}");
+        assert_eq!(h.retry_policy(), "exponential_backoff_2_times");
+        assert_eq!(h.alternatives, 0, "one database instance, no alternative");
+    }
+    assert_ne!(heard, Status::Green, "the database is stressed at the peak");
+}
