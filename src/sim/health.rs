@@ -353,6 +353,15 @@ pub struct Capacities {
     pub per_component: Vec<(f64, f64)>,
 }
 
+/// Share of processing capacity left, 0-100 (0 when nothing can be served).
+fn available_capacity(throughput: f64, max_throughput: f64) -> f64 {
+    if max_throughput > 0.0 {
+        (100.0 - throughput / max_throughput * 100.0).max(0.0)
+    } else {
+        0.0
+    }
+}
+
 /// What an instance's own status is computed from.
 struct InstanceObs<'a> {
     inst: &'a Instance,
@@ -422,11 +431,7 @@ fn instance_status(
         accepting_load: live && queued < capacity,
         cpu: o.utils[0] * 100.0,
         memory: o.utils[1] * 100.0,
-        available_capacity: if max_throughput > 0.0 {
-            (100.0 - throughput / max_throughput * 100.0).max(0.0)
-        } else {
-            0.0
-        },
+        available_capacity: available_capacity(throughput, max_throughput),
         latency_ms,
         queue_length: queued as u64,
         queue_capacity: capacity,
@@ -472,6 +477,13 @@ pub fn update_health(
         };
         let (mut queued, mut capacity, mut up, mut cpu, mut mem) = (0.0, 0.0, 0u32, 0.0, 0.0);
         let mut healths = Vec::with_capacity(c.instances.len());
+        // Instances are scored against their component's latency baseline.
+        let instance_baseline = comps
+            .get(c.entity)
+            .map(|(_, tr)| tr.baseline_latency_ms)
+            .ok()
+            .filter(|b| *b > 0.0)
+            .unwrap_or(mean_ms);
         for &e in &c.instances {
             let Ok((inst, children)) = instances.get(e) else {
                 continue;
@@ -518,18 +530,12 @@ pub fn update_health(
             };
             if let Ok((mut ih, mut status, mut tracker)) = inst_health.get_mut(e) {
                 ih.0 = h;
-                let baseline = comps
-                    .get(c.entity)
-                    .map(|(_, tr)| tr.baseline_latency_ms)
-                    .ok()
-                    .filter(|b| *b > 0.0)
-                    .unwrap_or(mean_ms);
                 let o = InstanceObs {
                     inst,
                     utils,
                     health: h,
                     per_instance,
-                    baseline_latency_ms: baseline,
+                    baseline_latency_ms: instance_baseline,
                     unit,
                     now: clock.now,
                 };
@@ -607,11 +613,7 @@ pub fn update_health(
             accepting_load: up > 0 && queued < capacity,
             cpu: if up > 0 { cpu / up as f64 * 100.0 } else { 0.0 },
             memory: if up > 0 { mem / up as f64 * 100.0 } else { 0.0 },
-            available_capacity: if max_throughput > 0.0 {
-                (100.0 - throughput / max_throughput * 100.0).max(0.0)
-            } else {
-                0.0
-            },
+            available_capacity: available_capacity(throughput, max_throughput),
             latency_ms,
             queue_length: queued as u64,
             queue_capacity: capacity,

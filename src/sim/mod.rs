@@ -196,7 +196,6 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
     .init_resource::<query::QuerySlots>()
     .insert_resource(sweep::Fallbacks {
         stale: vec![false; topo.components.len()],
-        lb_ttl_ms: scenario.backpressure.query_ttl_ms.load_balancer,
         reroute: vec![None; topo.links.len()],
     })
     .add_systems(

@@ -166,8 +166,6 @@ impl Agenda {
 pub struct Fallbacks {
     /// Per component: a cache serves misses stale.
     pub stale: Vec<bool>,
-    /// How long a load balancer caches its instances' health (ms).
-    pub lb_ttl_ms: f64,
     /// Per link: while set, requests for it go over this link (its alternative route) instead.
     pub reroute: Vec<Option<(u32, CallKind)>>,
 }
@@ -209,7 +207,6 @@ pub struct Scratch {
     responses: Vec<Response>,
     sends: Vec<(u32, Request)>,
     loads: Vec<(bool, u64, f64)>,
-    healths: Vec<f64>,
     published_to: Vec<u32>,
     refused: Vec<Request>,
     released: Vec<Request>,
@@ -235,7 +232,6 @@ fn ask_instances(
     slots: &mut QuerySlots,
     queries: &HealthQueries,
     spec: &crate::scenario::BackpressureSpec,
-    ttl_ms: f64,
     log: &mut super::decisions::DecisionLog,
 ) {
     let n = info.instances.len();
@@ -248,7 +244,7 @@ fn ask_instances(
         NodeRef::Component(c) => c as usize,
         NodeRef::Source(si) => topo.components.len() + si as usize,
     };
-    let ttl = (ttl_ms * 1e6) as Nanos;
+    let ttl = (spec.query_ttl_ms.load_balancer * 1e6) as Nanos;
     let mut asking = Asking {
         slots,
         asker,
@@ -387,7 +383,6 @@ pub fn sweep(
                         .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
                         .map_or(0, |x| x.0)
                 } else {
-                    s.healths.clear();
                     if l.strategy == crate::scenario::Strategy::Healthiest {
                         let n = info.instances.len();
                         if at < l.flow.instance_fresh_until && l.flow.instance_health.len() == n {
@@ -402,15 +397,14 @@ pub fn sweep(
                                 &mut slots,
                                 &queries,
                                 &flow_config.spec,
-                                fallbacks.lb_ttl_ms,
                                 &mut log,
                             );
                         }
-                        s.healths.extend_from_slice(&l.flow.instance_health);
                     }
                     s.loads.clear();
                     for (k, e) in info.instances.iter().enumerate() {
-                        let h = s.healths.get(k).copied().unwrap_or(1.0);
+                        // Health only matters to `Healthiest`; others leave it empty.
+                        let h = l.flow.instance_health.get(k).copied().unwrap_or(1.0);
                         s.loads.push(
                             instances
                                 .get(*e)
