@@ -25,6 +25,16 @@ pub struct BackpressureSpec {
     pub filling_above: f64,
     /// Largest increase per cycle (default 0.10).
     pub max_increase: f64,
+    /// A receiver remembers the capacity it measured while overloaded (what it really served
+    /// while its queue grew) and recommends from it; once it has been GREEN for
+    /// `capacity_hold_s`, the remembered capacity rises by this share a cycle back toward its
+    /// full capacity, probing for room (default 0.01). Not a number of the seed: without a
+    /// memory, a receiver whose queue has just drained would recommend its full capacity and its
+    /// senders would climb straight back into the overload, a saw-tooth.
+    pub capacity_relax: f64,
+    /// See `capacity_relax`, s (default 30); a limit that no longer binds is lifted after the
+    /// same time. Not a number of the seed.
+    pub capacity_hold_s: f64,
     /// Largest decrease per cycle (default 0.20).
     pub max_decrease: f64,
     /// Decrease allowed at once when the receiver is CRITICAL (default 0.50).
@@ -105,6 +115,8 @@ impl Default for BackpressureSpec {
             filling_within_s: 60.0,
             filling_above: 0.5,
             max_increase: 0.10,
+            capacity_relax: 0.01,
+            capacity_hold_s: 30.0,
             max_decrease: 0.20,
             emergency_decrease: 0.50,
             min_rate: 0.10,

@@ -684,6 +684,13 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
     c.positive("backpressure.filling_within_s", b.filling_within_s, 1e7);
     c.range("backpressure.filling_above", b.filling_above, 0.0, 1.0);
     c.range("backpressure.max_increase", b.max_increase, 0.0, 10.0);
+    c.range("backpressure.capacity_relax", b.capacity_relax, 0.0, 10.0);
+    c.range(
+        "backpressure.capacity_hold_s",
+        b.capacity_hold_s,
+        0.0,
+        86_400.0,
+    );
     c.range("backpressure.max_decrease", b.max_decrease, 0.0, 1.0);
     c.range(
         "backpressure.emergency_decrease",

@@ -366,6 +366,9 @@ pub struct FlowControl {
     pub instance_fresh_until: Nanos,
     /// Headers stamped on every request sent over the link, refreshed each control cycle.
     pub headers: FlowHeaders,
+    /// Since when the limit has not bound and the receiver has been calm (ns); the limit is
+    /// lifted once this has lasted `capacity_hold_s`.
+    pub slack_since: Option<Nanos>,
     per_ns: f64,
     tokens: f64,
     refilled: Nanos,

@@ -191,6 +191,7 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
         spec: scenario.backpressure.clone(),
         next: 0,
         broadcast_messages: 0,
+        capacity: vec![rate::CapacityMemory::default(); scenario.components.len()],
     })
     .init_resource::<decisions::DecisionLog>()
     .init_resource::<query::QuerySlots>()

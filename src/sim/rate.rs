@@ -26,6 +26,49 @@ pub struct FlowConfig {
     /// component and instance to every other component, every cycle); compare with the links'
     /// query counts.
     pub broadcast_messages: u64,
+    /// Per component: the capacity it measured while overloaded, which it recommends from.
+    pub capacity: Vec<CapacityMemory>,
+}
+
+/// A receiver's memory of the capacity it measured while overloaded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CapacityMemory {
+    /// What it really served while its queue grew (real requests/s); `None`: its live
+    /// instances' full capacity.
+    pub measured: Option<f64>,
+    /// Since when it has been GREEN (ns).
+    pub green_since: Option<Nanos>,
+}
+
+impl CapacityMemory {
+    /// Updates the memory at the end of a cycle and returns the capacity to recommend from:
+    /// the throughput while overloaded; the remembered figure while not; once GREEN for
+    /// `hold`, the figure rises by `relax` a cycle until it reaches `full` and is forgotten.
+    pub fn update(
+        &mut self,
+        overloaded: bool,
+        throughput: f64,
+        full: f64,
+        green: bool,
+        now: Nanos,
+        hold: Nanos,
+        relax: f64,
+    ) -> f64 {
+        self.green_since = if green {
+            self.green_since.or(Some(now))
+        } else {
+            None
+        };
+        let probing = self.green_since.is_some_and(|t| now >= t + hold);
+        self.measured = if overloaded {
+            Some(throughput.min(full))
+        } else {
+            self.measured
+                .map(|m| if probing { m * (1.0 + relax) } else { m })
+                .filter(|m| *m < full)
+        };
+        self.measured.unwrap_or(full)
+    }
 }
 
 /// What the receiver recommends to one sender.
@@ -72,7 +115,17 @@ pub fn next_rate(
     };
     // A recommendation from the receiver's capacity is the more precise signal; the status
     // rules steer when there is none (the seed's 8:00 PM: RED, yet 40K -> 35K as calculated).
-    let target = rec.map_or(current * factor, |r| r.rate);
+    // A recommendation above the current rate is a ceiling, not an order: the sender only rises
+    // toward it while the receiver is healthy (GREEN, or YELLOW with a queue that is not
+    // filling), and holds otherwise. Without this hysteresis a receiver whose queue has just
+    // drained recommends its full capacity, the sender climbs back into the overload, and the
+    // rate saw-tooths between the cut and the climb.
+    let healthy = status == Status::Green || (status == Status::Yellow && !growing);
+    let target = match rec {
+        None => current * factor,
+        Some(r) if r.rate <= current || healthy => r.rate,
+        Some(_) => current,
+    };
     let emergency =
         status == Status::Critical && rec.is_some_and(|r| r.urgency == Urgency::Immediate);
     let down = if emergency {
@@ -167,13 +220,18 @@ pub fn control_rates(
         // The receiver: capacity is what it really processes while its queue grows (by more than
         // 1% of its capacity per second), else what its live instances can do. Using the
         // measured throughput at other times would ratchet down: a throttled receiver serves
-        // only what it is sent.
+        // only what it is sent. The measured capacity is remembered, and once the receiver has
+        // been GREEN for a while it probes upward a little each cycle (hysteresis).
         let overloaded = h.queue_growth_per_s > 0.01 * h.max_throughput;
-        let capacity = if overloaded {
-            h.throughput.min(h.max_throughput)
-        } else {
-            h.max_throughput
-        };
+        let capacity = config.capacity[c.index as usize].update(
+            overloaded,
+            h.throughput,
+            h.max_throughput,
+            h.status == Status::Green,
+            clock.now,
+            (spec.capacity_hold_s * SEC) as Nanos,
+            spec.capacity_relax,
+        );
         let demands: Vec<f64> = c
             .in_links
             .iter()
@@ -280,9 +338,30 @@ pub fn control_rates(
                     &spec,
                 )),
                 Some(cur) => {
-                    let next = next_rate(cur, demand, status, growing, rec, &spec);
-                    // Lift the limit once it no longer binds and the receiver is calm.
-                    if calm && roomy && next >= demand * 1.2 {
+                    // A link that carried nothing this cycle (its traffic rerouted, or none
+                    // offered) keeps its limit: there is nothing to adapt to.
+                    let next = if demand > 0.0 {
+                        next_rate(cur, demand, status, growing, rec, &spec)
+                    } else {
+                        cur
+                    };
+                    // A limit above the demand does not bind: it is not raised further. It is
+                    // lifted at once if the receiver is GREEN, or once it has stayed so with
+                    // the receiver calm for `capacity_hold_s` (hysteresis: a limit that comes
+                    // and goes with every dip in traffic is a flapping one).
+                    let loose = demand <= 0.95 * cur;
+                    let next = if loose { next.min(cur) } else { next };
+                    let slack = calm && loose;
+                    l.flow.slack_since = if slack {
+                        l.flow.slack_since.or(Some(clock.now))
+                    } else {
+                        None
+                    };
+                    let hold = (spec.capacity_hold_s * SEC) as Nanos;
+                    if (slack && status == Status::Green)
+                        || l.flow.slack_since.is_some_and(|t| clock.now >= t + hold)
+                    {
+                        l.flow.slack_since = None;
                         None
                     } else {
                         Some(next)
@@ -603,6 +682,56 @@ mod tests {
         };
         let r = next_rate(40_000.0, 40_000.0, Status::Red, false, Some(rec), &spec);
         assert!((r - 35_000.0).abs() < 1e-6, "{r}");
+        // A recommendation above the current rate: a healthy receiver lets the sender climb
+        // toward it by at most 10% a cycle; a RED one, or a YELLOW one whose queue is filling,
+        // holds it where it is.
+        let rec = Recommendation {
+            rate: 60_000.0,
+            reason: "x",
+            urgency: Urgency::Gradual,
+        };
+        let up = next_rate(40_000.0, 70_000.0, Status::Green, false, Some(rec), &spec);
+        assert!((up - 44_000.0).abs() < 1e-6, "{up}");
+        for (status, growing) in [(Status::Red, false), (Status::Yellow, true)] {
+            let r = next_rate(40_000.0, 70_000.0, status, growing, Some(rec), &spec);
+            assert!((r - 40_000.0).abs() < 1e-6, "{status:?}: {r}");
+        }
+    }
+
+    #[test]
+    fn a_receiver_remembers_its_measured_capacity_until_green_for_a_while() {
+        let mut m = CapacityMemory::default();
+        let sec = SEC as Nanos;
+        let (full, hold, relax) = (190_000.0, 30 * sec, 0.01);
+        // Overloaded: it recommends from what it really served.
+        assert_eq!(
+            m.update(true, 112_000.0, full, false, 0, hold, relax),
+            112_000.0
+        );
+        // Its queue drains: it still remembers, GREEN or not, until GREEN for 30 s.
+        assert_eq!(
+            m.update(false, 100_000.0, full, false, sec, hold, relax),
+            112_000.0
+        );
+        for s in 2..=31 {
+            assert_eq!(
+                m.update(false, 100_000.0, full, true, s * sec, hold, relax),
+                112_000.0
+            );
+        }
+        // Then it probes upward by 1% a cycle...
+        let c = m.update(false, 100_000.0, full, true, 32 * sec, hold, relax);
+        assert!((c - 113_120.0).abs() < 1e-6, "{c}");
+        // ...until overloaded again, which it measures anew.
+        assert_eq!(
+            m.update(true, 111_000.0, full, false, 33 * sec, hold, relax),
+            111_000.0
+        );
+        // Without a measurement: the full capacity.
+        assert_eq!(
+            CapacityMemory::default().update(false, 5.0, full, true, 0, hold, relax),
+            full
+        );
     }
 
     #[test]
