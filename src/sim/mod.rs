@@ -192,6 +192,7 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
         next: 0,
         broadcast_messages: 0,
         capacity: vec![rate::CapacityMemory::default(); scenario.components.len()],
+        incoming: vec![health::Holt::default(); scenario.components.len()],
     })
     .init_resource::<decisions::DecisionLog>()
     .init_resource::<query::QuerySlots>()

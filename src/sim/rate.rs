@@ -7,7 +7,7 @@
 use super::SimClock;
 use super::decisions::DecisionLog;
 use super::dist::{MS, Nanos, SEC};
-use super::health::{HealthConfig, Status};
+use super::health::{HealthConfig, Holt, Status};
 use super::link::{BreakerState, Link, NodeRef, Urgency};
 use super::query::{Answer, Asking, CheckEvent, HealthQueries, QuerySlots, Source};
 use super::request::FlowHeaders;
@@ -28,6 +28,9 @@ pub struct FlowConfig {
     pub broadcast_messages: u64,
     /// Per component: the capacity it measured while overloaded, which it recommends from.
     pub capacity: Vec<CapacityMemory>,
+    /// Per component: Holt's linear method over its incoming traffic, one observation a cycle
+    /// (predictive backpressure forecasts from it).
+    pub incoming: Vec<Holt>,
 }
 
 /// A receiver's memory of the capacity it measured while overloaded.
@@ -86,9 +89,22 @@ pub struct Recommendation {
 /// it, each sender is allotted the safe rate times its share, so the allotments add up to the
 /// safe rate (the seed's 40.5K split 67/33 gives about 27K and 13.5K).
 pub fn allocate(capacity: f64, buffer: f64, demands: &[f64]) -> Option<Vec<f64>> {
+    allocate_expecting(capacity, buffer, demands, demands.iter().sum())
+}
+
+/// As `allocate`, but the cut applies when the traffic `expected` (the incoming traffic, or
+/// with predictive backpressure its forecast) exceeds the safe rate. Shares are still those of
+/// the current demands; an allotment above a sender's current demand is a cap set before the
+/// overload lands, not a cut.
+pub fn allocate_expecting(
+    capacity: f64,
+    buffer: f64,
+    demands: &[f64],
+    expected: f64,
+) -> Option<Vec<f64>> {
     let safe = capacity * (1.0 - buffer);
     let incoming: f64 = demands.iter().sum();
-    if incoming <= safe || incoming <= 0.0 {
+    if expected <= safe || incoming <= 0.0 {
         return None;
     }
     Some(demands.iter().map(|d| safe * d / incoming).collect())
@@ -251,13 +267,32 @@ pub fn control_rates(
                 1,
             );
         }
+        // Predictive backpressure: the receiver also forecasts its incoming traffic
+        // `health.forecast.horizon_s` ahead (Holt's linear method over its cycles) and splits
+        // its safe rate among its senders as soon as the forecast exceeds it, so the caps are in
+        // force before the overload lands.
+        let incoming: f64 = demands.iter().sum();
+        let f = health_cfg.spec.forecast;
+        let holt = &mut config.incoming[c.index as usize];
+        holt.observe(incoming, f.alpha, f.beta, f.anomaly_factor);
+        let forecast = holt.forecast(f.horizon_s / health_cfg.spec.cycle_s);
+        let expected = if spec.predictive {
+            incoming.max(forecast)
+        } else {
+            incoming
+        };
+        let foreseen = expected > incoming;
         // A receiver that is down makes no recommendations: its senders go by their health
         // checks, which fail.
-        let allotments = allocate(capacity, spec.safety_buffer, &demands).filter(|_| h.answering);
+        let allotments = allocate_expecting(capacity, spec.safety_buffer, &demands, expected)
+            .filter(|_| h.answering);
+        let foreseen = foreseen
+            && allocate(capacity, spec.safety_buffer, &demands).is_none()
+            && allotments.is_some();
         // Hysteresis: a limit is only lifted once the traffic is well below the safe rate.
-        let incoming: f64 = demands.iter().sum();
         let roomy = incoming < 0.9 * capacity * (1.0 - spec.safety_buffer);
         let (reason, urgency) = match h.status {
+            _ if foreseen => ("forecast_overload", Urgency::Gradual),
             Status::Critical => ("queue_overload_critical", Urgency::Immediate),
             Status::Red => ("downstream_overload", Urgency::Gradual),
             _ => ("approaching_capacity", Urgency::Gradual),
@@ -329,14 +364,12 @@ pub fn control_rates(
             let calm = matches!(status, Status::Green) || (status == Status::Yellow && !growing);
             let new = match old {
                 None if calm && rec.is_none() => None,
-                None => Some(next_rate(
-                    demand.max(1.0),
-                    demand,
-                    status,
-                    growing,
-                    rec,
-                    &spec,
-                )),
+                // An allotment above the current demand (the overload is forecast, not here
+                // yet) becomes a cap as it is; anything else starts from the demand.
+                None => Some(match rec {
+                    Some(r) if r.rate >= demand => r.rate,
+                    _ => next_rate(demand.max(1.0), demand, status, growing, rec, &spec),
+                }),
                 Some(cur) => {
                     // A link that carried nothing this cycle (its traffic rerouted, or none
                     // offered) keeps its limit: there is nothing to adapt to.
@@ -351,7 +384,7 @@ pub fn control_rates(
                     // and goes with every dip in traffic is a flapping one).
                     let loose = demand <= 0.95 * cur;
                     let next = if loose { next.min(cur) } else { next };
-                    let slack = calm && loose;
+                    let slack = calm && loose && allotments.is_none();
                     l.flow.slack_since = if slack {
                         l.flow.slack_since.or(Some(clock.now))
                     } else {

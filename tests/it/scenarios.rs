@@ -511,6 +511,68 @@ fn autoscaling_adds_instances_under_overload_and_removes_them_when_idle() {
 }
 
 #[test]
+fn predictive_backpressure_caps_the_senders_before_a_flash_sale_overloads_checkout() {
+    let run = |predictive: bool| {
+        let mut s = load_shipped("flash_sale.ron");
+        s.backpressure.predictive = predictive;
+        let mut sim = simulation_app(s);
+        sim.run_for(60.0);
+        sim
+    };
+    let (mut reactive, mut predictive) = (run(false), run(true));
+    let first_cap = |sim: &Simulation| {
+        decisions(sim)
+            .into_iter()
+            .find(|d| d.kind == "rate_change" && d.entity == "storefront->checkout")
+            .expect("capped")
+    };
+    // When the checkout service's arrivals first pass its safe rate (9,000/s: 10,000/s less
+    // the 10% buffer).
+    let crossed = series(&reactive, "checkout", "arrivals")
+        .into_iter()
+        .find(|x| x.1 > 9_000.0)
+        .expect("the sale overloads checkout")
+        .0;
+    // Predictive: capped from the forecast, at the safe rate, before the traffic got there.
+    let p = first_cap(&predictive);
+    assert_eq!(p.reason, "forecast_overload");
+    assert!(
+        p.t < crossed,
+        "predictive cap at {}s, traffic crossed at {crossed}s",
+        p.t
+    );
+    assert!((p.new.unwrap() - 9_000.0).abs() < 1.0, "{:?}", p.new);
+    // Reactive: capped only once the traffic was past it, a cycle later.
+    let r = first_cap(&reactive);
+    assert!(r.t >= crossed && r.t > p.t, "reactive cap at {}s", r.t);
+    // So the reactive checkout queue overflows and the predictive one does not.
+    let (a, b) = (reactive.summary(), predictive.summary());
+    let (ra, pr) = (
+        a.component("checkout").unwrap(),
+        b.component("checkout").unwrap(),
+    );
+    assert!(ra.dropped > 1_000, "reactive drops {}", ra.dropped);
+    assert!(
+        pr.dropped * 100 <= ra.dropped,
+        "predictive drops {}",
+        pr.dropped
+    );
+    assert!(
+        pr.peak_queue < 100,
+        "predictive peak queue {}",
+        pr.peak_queue
+    );
+    // The early cap costs next to nothing: checkout serves within 1% of the reactive run.
+    assert!(
+        pr.served as f64 > 0.99 * ra.served as f64,
+        "served {} vs {}",
+        pr.served,
+        ra.served
+    );
+    assert!(reactive.violations().is_empty() && predictive.violations().is_empty());
+}
+
+#[test]
 fn a_sender_reroutes_to_its_alternative_while_the_target_is_down_and_comes_back() {
     let mut sim = simulation_app(load_shipped("failover.ron"));
     sim.run_for(100.0);
