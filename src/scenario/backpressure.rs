@@ -32,6 +32,10 @@ pub struct BackpressureSpec {
     /// memory, a receiver whose queue has just drained would recommend its full capacity and its
     /// senders would climb straight back into the overload, a saw-tooth.
     pub capacity_relax: f64,
+    /// A cache that serves stale data while its database is RED or CRITICAL goes back to fresh
+    /// data once the database has been better than RED for this long, s (default 30). Not a
+    /// number of the seed.
+    pub stale_hold_s: f64,
     /// See `capacity_relax`, s (default 30); a limit that no longer binds is lifted after the
     /// same time. Not a number of the seed.
     pub capacity_hold_s: f64,
@@ -117,6 +121,7 @@ impl Default for BackpressureSpec {
             max_increase: 0.10,
             capacity_relax: 0.01,
             capacity_hold_s: 30.0,
+            stale_hold_s: 30.0,
             max_decrease: 0.20,
             emergency_decrease: 0.50,
             min_rate: 0.10,

@@ -476,6 +476,7 @@ pub fn update_health(
             ..default()
         };
         let (mut queued, mut capacity, mut up, mut cpu, mut mem) = (0.0, 0.0, 0u32, 0.0, 0.0);
+        let mut live_capacity = 0.0;
         let mut healths = Vec::with_capacity(c.instances.len());
         // Instances are scored against their component's latency baseline.
         let instance_baseline = comps
@@ -515,6 +516,13 @@ pub fn update_health(
             capacity += inst
                 .queue_capacity
                 .map_or((inst.workers() * 100) as f64 * unit, |q| q as f64 * unit);
+            // A slowed instance (a slowdown fault) can do proportionally less.
+            let slowed = clock.now >= inst.slow_from && clock.now < inst.slow_until;
+            let inst_capacity = if slowed && inst.slowdown > 0.0 {
+                per_instance / inst.slowdown
+            } else {
+                per_instance
+            };
             let mut engine_h = vec![];
             let mut utils = [0.0; 4];
             for ch in children.iter() {
@@ -534,7 +542,7 @@ pub fn update_health(
                     inst,
                     utils,
                     health: h,
-                    per_instance,
+                    per_instance: inst_capacity,
                     baseline_latency_ms: instance_baseline,
                     unit,
                     now: clock.now,
@@ -544,6 +552,7 @@ pub fn update_health(
             healths.push(h);
             if inst.up {
                 up += 1;
+                live_capacity += inst_capacity;
                 cpu += utils[0];
                 mem += utils[1];
             }
@@ -578,7 +587,7 @@ pub fn update_health(
         let error_rate = if eo + ee > 0.0 { ee / (eo + ee) } else { 0.0 };
         let throughput = (t.served - last.served) as f64 * unit / dt;
         let incoming = (t.arrivals - last.arrivals) as f64 * unit / dt;
-        let max_throughput = per_instance * up as f64;
+        let max_throughput = live_capacity;
         let observed = Observed {
             queue_len: queued,
             queue_capacity: capacity,

@@ -39,37 +39,64 @@ pub struct CapacityMemory {
     /// What it really served while its queue grew (real requests/s); `None`: its live
     /// instances' full capacity.
     pub measured: Option<f64>,
-    /// Since when it has been GREEN (ns).
-    pub green_since: Option<Nanos>,
+    /// Since when it has been calm: GREEN, or YELLOW with a queue that is not filling (ns).
+    pub calm_since: Option<Nanos>,
+    /// What it measured before its last drop: once calm, it climbs back there quickly (like
+    /// TCP's slow start up to its threshold), then probes beyond it slowly.
+    pub before: Option<f64>,
+    /// The last measurement was taken while the receiver's own sends were rate-limited
+    /// downstream (its capacity then is its downstream's safe rate, already buffered).
+    pub held_downstream: bool,
 }
 
 impl CapacityMemory {
     /// Updates the memory at the end of a cycle and returns the capacity to recommend from:
-    /// the throughput while overloaded; the remembered figure while not; once GREEN for
+    /// the throughput while overloaded; the remembered figure while not; once calm for
     /// `hold`, the figure rises by `relax` a cycle until it reaches `full` and is forgotten.
     pub fn update(
         &mut self,
         overloaded: bool,
         throughput: f64,
         full: f64,
-        green: bool,
+        calm: bool,
         now: Nanos,
-        hold: Nanos,
-        relax: f64,
+        spec: &BackpressureSpec,
     ) -> f64 {
-        self.green_since = if green {
-            self.green_since.or(Some(now))
+        self.calm_since = if calm {
+            self.calm_since.or(Some(now))
         } else {
             None
         };
-        let probing = self.green_since.is_some_and(|t| now >= t + hold);
+        let hold = (spec.capacity_hold_s * SEC) as Nanos;
+        let probing = self.calm_since.is_some_and(|t| now >= t + hold);
         self.measured = if overloaded {
-            Some(throughput.min(full))
+            // A dip measured in the middle of a cascade is not the new capacity: the estimate
+            // falls by at most `max_decrease` a cycle, like the rates it sets.
+            let floor = self.measured.map_or(0.0, |m| m * (1.0 - spec.max_decrease));
+            let new = throughput.max(floor).min(full);
+            match (self.measured, self.before) {
+                // Overloaded again at (about) the level it had climbed back to: that level no
+                // longer holds.
+                (_, Some(b)) if new >= 0.97 * b => self.before = None,
+                (Some(m), b) if new < m => self.before = Some(b.map_or(m, |b| b.max(m))),
+                _ => {}
+            }
+            Some(new)
         } else {
+            let before = self.before;
             self.measured
-                .map(|m| if probing { m * (1.0 + relax) } else { m })
+                .map(|m| match before {
+                    _ if !probing => m,
+                    // Back to where it was before the drop by `max_increase` a cycle...
+                    Some(b) if m < b => (m * (1.0 + spec.max_increase)).min(b),
+                    // ...then beyond, slowly.
+                    _ => m * (1.0 + spec.capacity_relax),
+                })
                 .filter(|m| *m < full)
         };
+        if self.measured.is_none() {
+            self.before = None;
+        }
         self.measured.unwrap_or(full)
     }
 }
@@ -210,7 +237,11 @@ pub fn control_rates(
         return;
     }
 
-    // Caches serve stale data while what they protect is RED or CRITICAL (as they last heard).
+    // Caches serve stale data while what they protect is RED or CRITICAL (as they last heard),
+    // and go back to fresh data once it has been better than RED for `stale_hold_s`: going back
+    // at the first better answer sends the misses' load straight back to a database that has
+    // just recovered, which turns it RED again (a flapping fallback).
+    let stale_hold = (spec.stale_hold_s * SEC) as Nanos;
     for c in topo.components.iter().filter(|c| c.kind == Kind::Cache) {
         let red = c.out.iter().any(|(_, li, _)| {
             links.get(topo.links[*li as usize]).is_ok_and(|l| {
@@ -218,8 +249,18 @@ pub fn control_rates(
                     || l.flow.view.answer.is_some_and(|a| a.status >= Status::Red)
             })
         });
-        if red != fallbacks.stale[c.index as usize] {
-            fallbacks.stale[c.index as usize] = red;
+        let k = c.index as usize;
+        let was = fallbacks.stale[k];
+        fallbacks.better_since[k] = if red {
+            None
+        } else {
+            fallbacks.better_since[k].or(Some(clock.now))
+        };
+        let stale =
+            red || (was && fallbacks.better_since[k].is_some_and(|t| clock.now < t + stale_hold));
+        if stale != was {
+            let red = stale;
+            fallbacks.stale[k] = red;
             let what = if red {
                 "serving stale data: downstream RED or CRITICAL"
             } else {
@@ -236,18 +277,40 @@ pub fn control_rates(
         // The receiver: capacity is what it really processes while its queue grows (by more than
         // 1% of its capacity per second), else what its live instances can do. Using the
         // measured throughput at other times would ratchet down: a throttled receiver serves
-        // only what it is sent. The measured capacity is remembered, and once the receiver has
-        // been GREEN for a while it probes upward a little each cycle (hysteresis).
-        let overloaded = h.queue_growth_per_s > 0.01 * h.max_throughput;
+        // only what it is sent. A queue that is (nearly) full and dropping counts as overloaded
+        // too: it no longer grows. The measured capacity is remembered, and once the receiver
+        // has been calm for a while it probes upward a little each cycle (hysteresis).
+        let overloaded = h.queue_growth_per_s > 0.01 * h.max_throughput
+            || (h.queue_capacity > 0.0 && h.queue_length as f64 >= 0.9 * h.queue_capacity);
         let capacity = config.capacity[c.index as usize].update(
             overloaded,
             h.throughput,
             h.max_throughput,
-            h.status == Status::Green,
+            {
+                let own = Answer::from_status(h, clock.now, &spec);
+                own.status == Status::Green || (own.status == Status::Yellow && !own.filling)
+            },
             clock.now,
-            (spec.capacity_hold_s * SEC) as Nanos,
-            spec.capacity_relax,
+            &spec,
         );
+        // The safety buffer is kept once, at the bottleneck. A receiver whose measured capacity
+        // comes from its own sends being rate-limited downstream passes that rate on without a
+        // second buffer: buffers would compound along a chain (0.9 x 0.9 x ...), leaving the
+        // real bottleneck underused.
+        let held_downstream = c.out.iter().any(|(_, li, _)| {
+            links
+                .get(topo.links[*li as usize])
+                .is_ok_and(|l| l.flow.limit.is_some())
+        });
+        let memory = &mut config.capacity[c.index as usize];
+        if overloaded {
+            memory.held_downstream = held_downstream;
+        }
+        let buffer = if memory.measured.is_some() && memory.held_downstream {
+            0.0
+        } else {
+            spec.safety_buffer
+        };
         let demands: Vec<f64> = c
             .in_links
             .iter()
@@ -284,13 +347,10 @@ pub fn control_rates(
         let foreseen = expected > incoming;
         // A receiver that is down makes no recommendations: its senders go by their health
         // checks, which fail.
-        let allotments = allocate_expecting(capacity, spec.safety_buffer, &demands, expected)
-            .filter(|_| h.answering);
-        let foreseen = foreseen
-            && allocate(capacity, spec.safety_buffer, &demands).is_none()
-            && allotments.is_some();
-        // Hysteresis: a limit is only lifted once the traffic is well below the safe rate.
-        let roomy = incoming < 0.9 * capacity * (1.0 - spec.safety_buffer);
+        let allotments =
+            allocate_expecting(capacity, buffer, &demands, expected).filter(|_| h.answering);
+        let foreseen =
+            foreseen && allocate(capacity, buffer, &demands).is_none() && allotments.is_some();
         let (reason, urgency) = match h.status {
             _ if foreseen => ("forecast_overload", Urgency::Gradual),
             Status::Critical => ("queue_overload_critical", Urgency::Immediate),
@@ -304,10 +364,12 @@ pub fn control_rates(
             let NodeRef::Component(sender) = l.from else {
                 continue;
             };
-            // A sender already limited keeps its allotment until the traffic is well below the
-            // safe rate (hysteresis), so limits do not flap on and off around it.
-            let safe = capacity * (1.0 - spec.safety_buffer);
-            let sticky = (l.flow.limit.is_some() && !roomy && incoming > 0.0 && h.answering)
+            // A sender already limited always hears its share of the safe rate: a ceiling it
+            // may climb toward while the receiver is healthy, never past (a limit that climbs
+            // past the safe rate and is cut back saw-tooths). It is lifted once it stops
+            // binding (see below).
+            let safe = capacity * (1.0 - buffer);
+            let sticky = (l.flow.limit.is_some() && incoming > 0.0 && h.answering)
                 .then(|| safe * demands[k] / incoming);
             let rec = allotments
                 .as_ref()
@@ -732,37 +794,55 @@ mod tests {
     }
 
     #[test]
-    fn a_receiver_remembers_its_measured_capacity_until_green_for_a_while() {
+    fn a_receiver_remembers_its_measured_capacity_until_calm_for_a_while() {
         let mut m = CapacityMemory::default();
         let sec = SEC as Nanos;
-        let (full, hold, relax) = (190_000.0, 30 * sec, 0.01);
+        let spec = BackpressureSpec::default();
+        let full = 190_000.0;
         // Overloaded: it recommends from what it really served.
+        assert_eq!(m.update(true, 112_000.0, full, false, 0, &spec), 112_000.0);
+        // Its queue drains: it still remembers, calm or not, until calm for 30 s.
         assert_eq!(
-            m.update(true, 112_000.0, full, false, 0, hold, relax),
-            112_000.0
-        );
-        // Its queue drains: it still remembers, GREEN or not, until GREEN for 30 s.
-        assert_eq!(
-            m.update(false, 100_000.0, full, false, sec, hold, relax),
+            m.update(false, 100_000.0, full, false, sec, &spec),
             112_000.0
         );
         for s in 2..=31 {
             assert_eq!(
-                m.update(false, 100_000.0, full, true, s * sec, hold, relax),
+                m.update(false, 100_000.0, full, true, s * sec, &spec),
                 112_000.0
             );
         }
         // Then it probes upward by 1% a cycle...
-        let c = m.update(false, 100_000.0, full, true, 32 * sec, hold, relax);
+        let c = m.update(false, 100_000.0, full, true, 32 * sec, &spec);
         assert!((c - 113_120.0).abs() < 1e-6, "{c}");
-        // ...until overloaded again, which it measures anew.
+        // ...until overloaded again, which it measures anew...
         assert_eq!(
-            m.update(true, 111_000.0, full, false, 33 * sec, hold, relax),
+            m.update(true, 111_000.0, full, false, 33 * sec, &spec),
             111_000.0
         );
+        // ...though a dip in the middle of a cascade lowers it by at most 20% a cycle.
+        assert_eq!(
+            m.update(true, 50_000.0, full, false, 34 * sec, &spec),
+            88_800.0
+        );
+        // Once calm for 30 s again, it climbs back to where it was before its drops by 10% a
+        // cycle, then 1% beyond.
+        for s in 35..=64 {
+            let c = m.update(false, 50_000.0, full, true, s * sec, &spec);
+            assert!((c - 88_800.0).abs() < 1e-6, "still holding at {s}s: {c}");
+        }
+        for (s, want) in [
+            (65, 97_680.0),
+            (66, 107_448.0),
+            (67, 113_120.0),
+            (68, 114_251.2),
+        ] {
+            let c = m.update(false, 50_000.0, full, true, s * sec, &spec);
+            assert!((c - want).abs() < 1e-6, "{s}s: {c}");
+        }
         // Without a measurement: the full capacity.
         assert_eq!(
-            CapacityMemory::default().update(false, 5.0, full, true, 0, hold, relax),
+            CapacityMemory::default().update(false, 5.0, full, true, 0, &spec),
             full
         );
     }

@@ -166,6 +166,8 @@ impl Agenda {
 pub struct Fallbacks {
     /// Per component: a cache serves misses stale.
     pub stale: Vec<bool>,
+    /// Per component: since when what a stale cache protects has been better than RED (ns).
+    pub better_since: Vec<Option<Nanos>>,
     /// Per link: while set, requests for it go over this link (its alternative route) instead.
     pub reroute: Vec<Option<(u32, CallKind)>>,
 }

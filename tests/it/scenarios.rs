@@ -255,40 +255,87 @@ fn netflix_friday_with_backpressure_cuts_rates_within_limits_and_recovers() {
             .all(|(a, b)| a.1 > 0.0 || b.1 > 0.0),
         "flow control in force every second of the peak"
     );
-    // The load balancer's limit to the web tier does not saw-tooth: it holds at the web tier's
-    // safe rate (what the web servers can pass on to the database, less the 10% buffer) and
-    // probes upward by 1% a cycle once the web tier has been GREEN for 30 s; at least 90% of
-    // cycle-to-cycle changes are within 2%, never a rise above 2%, at most one cut per 30 s.
-    let changes: Vec<f64> = to_web
-        .windows(2)
-        .filter(|w| w[0].1 > 0.0 && w[1].1 > 0.0)
-        .map(|w| w[1].1 / w[0].1 - 1.0)
-        .collect();
-    assert!(changes.len() >= 140, "lb->web limited at the peak");
-    let small = changes.iter().filter(|c| c.abs() <= 0.02).count();
+    // The load balancer's limit to the web tier does not saw-tooth: the web tier, held by the
+    // database, recommends what it measured it can pass on, and the load balancer holds there,
+    // probing upward by 1% a cycle once the web tier has been calm for 30 s. Outside the
+    // database incident (t = 240-260 s and its recovery), at least 90% of cycle-to-cycle changes
+    // are within 2%, at most one cut per 30 s, and no rise beyond the 10% per-cycle limit.
+    let changes = |a: f64, b: f64| -> Vec<f64> {
+        to_web
+            .windows(2)
+            .filter(|w| w[0].0 > a && w[1].0 <= b && w[0].1 > 0.0 && w[1].1 > 0.0)
+            .map(|w| w[1].1 / w[0].1 - 1.0)
+            .collect()
+    };
+    let calm: Vec<f64> = [changes(150.0, 238.0), changes(290.0, 300.0)].concat();
+    assert!(calm.len() >= 95, "lb->web limited at the peak");
+    let small = calm.iter().filter(|c| c.abs() <= 0.02).count();
     assert!(
-        small as f64 >= 0.9 * changes.len() as f64,
-        "{small} of {} lb->web changes within 2%",
-        changes.len()
+        small as f64 >= 0.9 * calm.len() as f64,
+        "{small} of {} lb->web changes within 2%: {calm:?}",
+        calm.len()
     );
+    let cuts = calm.iter().filter(|c| **c < -0.02).count();
+    assert!(cuts <= 4, "{cuts} cuts of lb->web in 100 s: {calm:?}");
     assert!(
-        changes.iter().all(|c| *c <= 0.02),
-        "lb->web rises: {changes:?}"
+        changes(150.0, 300.0).iter().all(|c| *c <= 0.10 + 1e-9),
+        "lb->web rises within 10% a cycle"
     );
-    let cuts = changes.iter().filter(|c| **c < -0.02).count();
-    assert!(cuts <= 5, "{cuts} cuts of lb->web in 150 s");
     // Goodput at the peak stays near what the database allows end to end (45K/s safe at the
-    // database, 40% of requests reach it: about 112K/s) and well above the pre-spike 100K/s x
-    // 0.9.
-    let goodput: Vec<f64> = series(&sim, "system", "goodput")
-        .iter()
-        .filter(|x| x.0 > 150.0 && x.0 <= 300.0)
-        .map(|x| x.1)
-        .collect();
-    let mean_goodput = goodput.iter().sum::<f64>() / goodput.len() as f64;
+    // database, 40% of requests reach it: about 112K/s), above the 100K/s before the spike.
+    let goodput = |a: f64, b: f64| -> f64 {
+        let v: Vec<f64> = series(&sim, "system", "goodput")
+            .iter()
+            .filter(|x| x.0 > a && x.0 <= b)
+            .map(|x| x.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (before, peak) = (goodput(20.0, 60.0), goodput(150.0, 238.0));
     assert!(
-        mean_goodput > 95_000.0 && goodput.iter().all(|g| *g > 90_000.0),
-        "goodput at the peak: mean {mean_goodput}"
+        peak > 1.05 * before && peak > 105_000.0,
+        "goodput at the peak {peak} vs {before} before"
+    );
+    // The database incident (storage 40% slower at t = 240-260 s): it turns RED, its senders
+    // cut their rates to it at once (within the per-cycle limits checked above), the cache
+    // serves stale data, and goodput dips; within 30 s of the incident's end everything is back
+    // at its pre-incident level, without drops at the database.
+    let status = series(&sim, "database", "status");
+    assert!(
+        status
+            .iter()
+            .any(|x| x.0 > 240.0 && x.0 <= 250.0 && x.1 >= 2.0),
+        "the database turns RED in the incident"
+    );
+    assert!(
+        log.iter().any(|d| d.kind == "rate_change"
+            && d.entity.ends_with("->database")
+            && d.t > 240.0
+            && d.t < 250.0
+            && d.new.zip(d.old).is_some_and(|(n, o)| n < o)),
+        "senders cut their rate to the database in the incident"
+    );
+    let stale_in = |a: f64, b: f64| -> f64 {
+        series(&sim, "cache", "stale_served")
+            .iter()
+            .filter(|x| x.0 > a && x.0 <= b)
+            .map(|x| x.1)
+            .sum()
+    };
+    assert!(stale_in(240.0, 260.0) > 100_000.0, "stale in the incident");
+    assert!(stale_in(290.0, 300.0) == 0.0, "fresh data again after it");
+    assert!(
+        goodput(242.0, 262.0) < 0.9 * peak,
+        "the incident costs goodput"
+    );
+    assert!(
+        goodput(290.0, 300.0) > 0.97 * peak,
+        "recovered: {} vs {peak}",
+        goodput(290.0, 300.0)
+    );
+    assert_eq!(
+        db.dropped, 0,
+        "the database drops nothing, even in the incident"
     );
     // The cache serves stale data while the database is RED or CRITICAL, and only then.
     let stale: f64 = series(&sim, "cache", "stale_served")
