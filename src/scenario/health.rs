@@ -130,6 +130,9 @@ pub struct ForecastSpec {
     /// An observation this many mean absolute errors off its one-step forecast is an anomaly
     /// (default 4).
     pub anomaly_factor: f64,
+    /// ...and off by at least this share of the queue's capacity (default 0.1; not a seed
+    /// number: without it a queue of 60 where 0 was forecast is flagged).
+    pub anomaly_min_share: f64,
 }
 
 impl Default for ForecastSpec {
@@ -139,6 +142,7 @@ impl Default for ForecastSpec {
             beta: 0.3,
             horizon_s: 5.0,
             anomaly_factor: 4.0,
+            anomaly_min_share: 0.1,
         }
     }
 }

@@ -648,6 +648,12 @@ fn check_health(c: &mut Checker, h: &HealthSpec) {
         h.forecast.anomaly_factor,
         1000.0,
     );
+    c.range(
+        "health.forecast.anomaly_min_share",
+        h.forecast.anomaly_min_share,
+        0.0,
+        1.0,
+    );
     if let Some(l) = h.baseline_latency_ms {
         c.positive("health.baseline_latency_ms", l, 1e7);
     }

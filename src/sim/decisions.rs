@@ -49,9 +49,14 @@ impl DecisionLog {
         urgency: Urgency,
         status: Status,
     ) {
-        // An emergency cut of a quarter or more is worth a headline.
+        // An emergency cut of a quarter or more is a headline; a limit set or lifted, or a cut
+        // of a tenth or more, is worth listing; the rest is fine-tuning.
         let emergency = urgency == Urgency::Immediate
             && matches!((old, new), (Some(a), Some(b)) if b <= 0.75 * a);
+        let notable = match (old, new) {
+            (Some(a), Some(b)) => b <= 0.9 * a,
+            _ => true,
+        };
         self.events.push(Decision {
             t,
             kind: "rate_change",
@@ -61,7 +66,13 @@ impl DecisionLog {
             reason: reason.to_string(),
             urgency: Some(urgency.name()),
             state: Some(status.name().to_string()),
-            importance: if emergency { 2 } else { 1 },
+            importance: if emergency {
+                3
+            } else if notable {
+                2
+            } else {
+                1
+            },
         });
     }
 

@@ -309,6 +309,8 @@ pub struct Holt {
     pub mae: f64,
     /// Observations seen.
     pub n: u64,
+    /// Absolute error of the last observation against its one-step forecast.
+    pub last_error: f64,
 }
 
 impl Holt {
@@ -322,6 +324,7 @@ impl Holt {
         }
         let predicted = self.level + self.trend;
         let err = (y - predicted).abs();
+        self.last_error = err;
         let anomaly = self.n > 10 && self.mae > 0.0 && err > factor * self.mae;
         self.mae += 0.1 * (err - self.mae);
         let level = alpha * y + (1.0 - alpha) * predicted;
@@ -611,9 +614,12 @@ pub fn update_health(
         };
         let growth = (queued - tw.queued) / tdt;
         let f = spec.forecast;
+        // An anomaly must also be material: off by a share of the queue's capacity (a queue of
+        // 60 where 0 was forecast is noise, not news).
         let anomaly = tracker
             .holt
-            .observe(queued, f.alpha, f.beta, f.anomaly_factor);
+            .observe(queued, f.alpha, f.beta, f.anomaly_factor)
+            && tracker.holt.last_error >= f.anomaly_min_share * capacity;
         let forecast_queue = tracker.holt.forecast(f.horizon_s / spec.cycle_s).max(0.0);
         *status = HealthStatus {
             status: st,

@@ -237,7 +237,7 @@ fn log_crashes(
         if inst.slow_from != slow_from {
             let (t, until) = (inst.slow_from as f64 / 1e9, inst.slow_until as f64 / 1e9);
             let what = format!("slowed down {}x until t = {until} s", inst.slowdown);
-            log.note(t, "slowdown", &inst.name, what, None, 2);
+            log.note(t, "slowdown", &inst.name, what, None, 3);
         }
         if inst.downs > downs {
             let t = inst.down_at as f64 / 1e9;

@@ -266,7 +266,7 @@ pub fn control_rates(
             } else {
                 "fresh data again"
             };
-            log.note(t, "fallback", &c.name, what.to_string(), None, 1);
+            log.note(t, "fallback", &c.name, what.to_string(), None, 2);
         }
     }
     for c in &topo.components {
