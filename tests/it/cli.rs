@@ -152,6 +152,19 @@ fn semantic_errors_name_the_field_and_give_a_hint() {
         &GOOD.replace("service: (mean_ms: Some(1.0))", "service: ()"),
         &["components[0].service", "hint:"],
     );
+    // Flow-control parameters are checked too, every bad one named.
+    expect_error(
+        &GOOD.replace(
+            "sim: (duration_s: 2.0),",
+            "sim: (duration_s: 2.0), backpressure: (enabled: true, stale_hold_s: -1.0, capacity_relax: 1e99), health: (forecast: (anomaly_min_share: 2.0)),",
+        ),
+        &[
+            "backpressure.stale_hold_s",
+            "backpressure.capacity_relax",
+            "health.forecast.anomaly_min_share",
+            "3 problem(s)",
+        ],
+    );
 }
 
 #[test]
