@@ -36,6 +36,9 @@ pub struct BackpressureSpec {
     /// data once the database has been better than RED for this long, s (default 30). Not a
     /// number of the seed.
     pub stale_hold_s: f64,
+    /// ...then sends this share more of its misses back to the database each cycle (default
+    /// 0.25: all of them after four cycles). Not a number of the seed.
+    pub stale_return_step: f64,
     /// See `capacity_relax`, s (default 30); a limit that no longer binds is lifted after the
     /// same time. Not a number of the seed.
     pub capacity_hold_s: f64,
@@ -122,6 +125,7 @@ impl Default for BackpressureSpec {
             capacity_relax: 0.01,
             capacity_hold_s: 30.0,
             stale_hold_s: 30.0,
+            stale_return_step: 0.25,
             max_decrease: 0.20,
             emergency_decrease: 0.50,
             min_rate: 0.10,

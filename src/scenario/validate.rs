@@ -698,6 +698,7 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
         86_400.0,
     );
     c.range("backpressure.stale_hold_s", b.stale_hold_s, 0.0, 86_400.0);
+    c.positive("backpressure.stale_return_step", b.stale_return_step, 1.0);
     c.range("backpressure.max_decrease", b.max_decrease, 0.0, 1.0);
     c.range(
         "backpressure.emergency_decrease",

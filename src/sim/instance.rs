@@ -95,8 +95,9 @@ pub struct Window<'a> {
     pub comp: &'a ComponentInfo,
     /// Every flow's route.
     pub routes: &'a Routes,
-    /// A cache answers misses with stale data (its next component is RED or CRITICAL).
-    pub stale: bool,
+    /// The share of a cache's misses answered with stale data (its next component is RED or
+    /// CRITICAL, or the cache is sending its misses back gradually).
+    pub stale: f64,
     /// Per link: the alternative route in use instead, if any.
     pub reroute: &'a [Option<(u32, CallKind)>],
 }
@@ -380,7 +381,10 @@ impl Instance {
         let flow = &w.routes.flows[job.flow as usize];
         let hit = w.comp.hit_ratio > 0.0 && self.rng.random::<f64>() < w.comp.hit_ratio;
         let next_hop = job.hop as usize + 1;
-        let stale = !hit && w.stale && next_hop < flow.hops.len();
+        // A draw only while returning gradually, so runs without a fallback keep their streams.
+        let stale = !hit
+            && next_hop < flow.hops.len()
+            && (w.stale >= 1.0 || (w.stale > 0.0 && self.rng.random::<f64>() < w.stale));
         if stale {
             self.counters.stale += 1;
         }

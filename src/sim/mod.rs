@@ -197,7 +197,7 @@ fn health_plugin(app: &mut App, scenario: &Scenario) {
     .init_resource::<decisions::DecisionLog>()
     .init_resource::<query::QuerySlots>()
     .insert_resource(sweep::Fallbacks {
-        stale: vec![false; topo.components.len()],
+        stale: vec![0.0; topo.components.len()],
         better_since: vec![None; topo.components.len()],
         reroute: vec![None; topo.links.len()],
     })

@@ -237,10 +237,11 @@ pub fn control_rates(
         return;
     }
 
-    // Caches serve stale data while what they protect is RED or CRITICAL (as they last heard),
-    // and go back to fresh data once it has been better than RED for `stale_hold_s`: going back
-    // at the first better answer sends the misses' load straight back to a database that has
-    // just recovered, which turns it RED again (a flapping fallback).
+    // Caches serve stale data while what they protect is RED or CRITICAL (as they last heard).
+    // Once it has been better than RED for `stale_hold_s` they send their misses back gradually,
+    // `stale_return_step` more of them each cycle: going back at the first better answer, and
+    // all at once, sends the misses' load straight back to a database that has just recovered
+    // and turns it RED again (a flapping fallback).
     let stale_hold = (spec.stale_hold_s * SEC) as Nanos;
     for c in topo.components.iter().filter(|c| c.kind == Kind::Cache) {
         let red = c.out.iter().any(|(_, li, _)| {
@@ -256,18 +257,25 @@ pub fn control_rates(
         } else {
             fallbacks.better_since[k].or(Some(clock.now))
         };
-        let stale =
-            red || (was && fallbacks.better_since[k].is_some_and(|t| clock.now < t + stale_hold));
-        if stale != was {
-            let red = stale;
-            fallbacks.stale[k] = red;
-            let what = if red {
-                "serving stale data: downstream RED or CRITICAL"
-            } else {
-                "fresh data again"
-            };
-            log.note(t, "fallback", &c.name, what.to_string(), None, 2);
-        }
+        let returning = fallbacks.better_since[k].is_some_and(|t| clock.now >= t + stale_hold);
+        let share = if red {
+            1.0
+        } else if returning {
+            (was - spec.stale_return_step).max(0.0)
+        } else {
+            was
+        };
+        fallbacks.stale[k] = share;
+        let what = if share >= 1.0 && was < 1.0 {
+            "serving stale data: downstream RED or CRITICAL"
+        } else if share <= 0.0 && was > 0.0 {
+            "fresh data again"
+        } else if was >= 1.0 && share < 1.0 {
+            "sending misses back to the database gradually"
+        } else {
+            continue;
+        };
+        log.note(t, "fallback", &c.name, what.to_string(), None, 2);
     }
     for c in &topo.components {
         // The receiver's side works from its own status.

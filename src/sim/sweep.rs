@@ -164,8 +164,8 @@ impl Agenda {
 /// Fallbacks decided by the rate controller each cycle, read by the flow phase.
 #[derive(Resource, Debug, Default, Clone)]
 pub struct Fallbacks {
-    /// Per component: a cache serves misses stale.
-    pub stale: Vec<bool>,
+    /// Per component: the share of a cache's misses it answers with stale data (0: none).
+    pub stale: Vec<f64>,
     /// Per component: since when what a stale cache protects has been better than RED (ns).
     pub better_since: Vec<Option<Nanos>>,
     /// Per link: while set, requests for it go over this link (its alternative route) instead.
@@ -420,7 +420,7 @@ pub fn sweep(
                     comp: info,
                     routes: &routes,
                     reroute: &fallbacks.reroute,
-                    stale: fallbacks.stale.get(l.to as usize).copied().unwrap_or(false),
+                    stale: fallbacks.stale.get(l.to as usize).copied().unwrap_or(0.0),
                 };
                 if let Ok(mut inst) = instances.get_mut(info.instances[k]) {
                     let before = inst.queued;
@@ -445,7 +445,7 @@ pub fn sweep(
                         .stale
                         .get(inst.component as usize)
                         .copied()
-                        .unwrap_or(false),
+                        .unwrap_or(0.0),
                 };
                 let before = inst.queued;
                 inst.timer(worker, incarnation, at, &window, &mut s.out);

@@ -324,6 +324,29 @@ fn netflix_friday_with_backpressure_cuts_rates_within_limits_and_recovers() {
     };
     assert!(stale_in(240.0, 260.0) > 100_000.0, "stale in the incident");
     assert!(stale_in(290.0, 300.0) == 0.0, "fresh data again after it");
+    // The cache sends its misses back gradually, a quarter more each cycle, not all at once.
+    let fallback_at = |what: &str| {
+        log.iter()
+            .find(|d| d.kind == "fallback" && d.entity == "cache" && d.reason.contains(what))
+            .map(|d| d.t)
+    };
+    let (back, fresh) = (
+        fallback_at("gradually").expect("returns gradually"),
+        fallback_at("fresh data again").expect("fresh again"),
+    );
+    assert!(
+        fresh - back >= 3.0 - 1e-6,
+        "gradual return from {back}s to {fresh}s"
+    );
+    let during: Vec<f64> = series(&sim, "cache", "stale_served")
+        .into_iter()
+        .filter(|x| x.0 > back && x.0 <= fresh + 1.0)
+        .map(|x| x.1)
+        .collect();
+    assert!(
+        during.windows(2).all(|w| w[1] <= w[0]) && during.first() > during.last(),
+        "stale answers fall step by step: {during:?}"
+    );
     assert!(
         goodput(242.0, 262.0) < 0.9 * peak,
         "the incident costs goodput"
