@@ -404,11 +404,7 @@ fn instance_status(
     };
     let live = inst.up && inst.provisioned;
     let queued = inst.queued as f64 * o.unit;
-    let capacity = inst
-        .queue_capacity
-        .map_or((inst.workers() * 100) as f64 * o.unit, |q| {
-            q as f64 * o.unit
-        });
+    let capacity = inst.queue_limit() as f64 * o.unit;
     let max_throughput = if live { o.per_instance } else { 0.0 };
     let error_rate = if ok + errors > 0.0 {
         errors / (ok + errors)
@@ -516,16 +512,9 @@ pub fn update_health(
             t.errors += k.errors;
             t.sojourn_ns += k.sojourn_ns;
             queued += inst.queued as f64 * unit;
-            capacity += inst
-                .queue_capacity
-                .map_or((inst.workers() * 100) as f64 * unit, |q| q as f64 * unit);
+            capacity += inst.queue_limit() as f64 * unit;
             // A slowed instance (a slowdown fault) can do proportionally less.
-            let slowed = clock.now >= inst.slow_from && clock.now < inst.slow_until;
-            let inst_capacity = if slowed && inst.slowdown > 0.0 {
-                per_instance / inst.slowdown
-            } else {
-                per_instance
-            };
+            let inst_capacity = per_instance / inst.slowdown_at(clock.now);
             let mut engine_h = vec![];
             let mut utils = [0.0; 4];
             for ch in children.iter() {

@@ -336,8 +336,9 @@ impl Instance {
         if at < self.warm_until {
             s = super::dist::to_ns(s as f64 / self.warm_speed);
         }
-        if at < self.slow_until {
-            s = super::dist::to_ns(s as f64 * self.slowdown);
+        let slowdown = self.slowdown_at(at);
+        if slowdown != 1.0 {
+            s = super::dist::to_ns(s as f64 * slowdown);
         }
         if let Some(th) = self.thrashing {
             let mem = self.memory_used_mb() / self.memory.capacity_mb;
@@ -501,6 +502,20 @@ impl Instance {
     fn crash(&mut self, at: Nanos, _w: &Window, out: &mut Outbox) {
         self.counters.crashes += 1;
         self.go_down(at, self.restart_after, out);
+    }
+
+    /// The service-time multiplier of a slowdown fault in force at `at` (1 when none).
+    pub fn slowdown_at(&self, at: Nanos) -> f64 {
+        if at >= self.slow_from && at < self.slow_until {
+            self.slowdown
+        } else {
+            1.0
+        }
+    }
+
+    /// Queue capacity in simulated requests (an unbounded queue counts as 100 per worker).
+    pub fn queue_limit(&self) -> u64 {
+        self.queue_capacity.unwrap_or(self.workers() * 100)
     }
 
     /// A scheduled slowdown (scenario `faults` with `slowdown`): requests started from `at` for

@@ -110,6 +110,14 @@ pub struct TargetView {
     pub retry_at: Nanos,
 }
 
+impl TargetView {
+    /// As the asker last heard it, the target cannot be counted on: its health-check breaker is
+    /// open, or it answered RED or CRITICAL.
+    pub fn heard_red(&self) -> bool {
+        self.open_until.is_some() || self.answer.is_some_and(|a| a.status >= Status::Red)
+    }
+}
+
 /// Query counts of one asker-target pair (a link).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueryStats {

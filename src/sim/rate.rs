@@ -101,6 +101,12 @@ impl CapacityMemory {
     }
 }
 
+/// A receiver that may take more: GREEN, or YELLOW with a queue that is not filling (a YELLOW
+/// receiver at a steady load is treated as healthy).
+pub fn calm(status: Status, filling: bool) -> bool {
+    status == Status::Green || (status == Status::Yellow && !filling)
+}
+
 /// What the receiver recommends to one sender.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Recommendation {
@@ -163,10 +169,9 @@ pub fn next_rate(
     // filling), and holds otherwise. Without this hysteresis a receiver whose queue has just
     // drained recommends its full capacity, the sender climbs back into the overload, and the
     // rate saw-tooths between the cut and the climb.
-    let healthy = status == Status::Green || (status == Status::Yellow && !growing);
     let target = match rec {
         None => current * factor,
-        Some(r) if r.rate <= current || healthy => r.rate,
+        Some(r) if r.rate <= current || calm(status, growing) => r.rate,
         Some(_) => current,
     };
     let emergency =
@@ -217,6 +222,7 @@ pub fn control_rates(
     }
     let unit = topo.unit as f64;
     let dt = cycle as f64 / SEC;
+    let hold = (spec.capacity_hold_s * SEC) as Nanos;
     let t = clock.seconds();
 
     // Demand on every link over the last cycle.
@@ -245,10 +251,9 @@ pub fn control_rates(
     let stale_hold = (spec.stale_hold_s * SEC) as Nanos;
     for c in topo.components.iter().filter(|c| c.kind == Kind::Cache) {
         let red = c.out.iter().any(|(_, li, _)| {
-            links.get(topo.links[*li as usize]).is_ok_and(|l| {
-                l.flow.view.open_until.is_some()
-                    || l.flow.view.answer.is_some_and(|a| a.status >= Status::Red)
-            })
+            links
+                .get(topo.links[*li as usize])
+                .is_ok_and(|l| l.flow.view.heard_red())
         });
         let k = c.index as usize;
         let was = fallbacks.stale[k];
@@ -296,7 +301,7 @@ pub fn control_rates(
             h.max_throughput,
             {
                 let own = Answer::from_status(h, clock.now, &spec);
-                own.status == Status::Green || (own.status == Status::Yellow && !own.filling)
+                calm(own.status, own.filling)
             },
             clock.now,
             &spec,
@@ -305,14 +310,13 @@ pub fn control_rates(
         // comes from its own sends being rate-limited downstream passes that rate on without a
         // second buffer: buffers would compound along a chain (0.9 x 0.9 x ...), leaving the
         // real bottleneck underused.
-        let held_downstream = c.out.iter().any(|(_, li, _)| {
-            links
-                .get(topo.links[*li as usize])
-                .is_ok_and(|l| l.flow.limit.is_some())
-        });
         let memory = &mut config.capacity[c.index as usize];
         if overloaded {
-            memory.held_downstream = held_downstream;
+            memory.held_downstream = c.out.iter().any(|(_, li, _)| {
+                links
+                    .get(topo.links[*li as usize])
+                    .is_ok_and(|l| l.flow.limit.is_some())
+            });
         }
         let buffer = if memory.measured.is_some() && memory.held_downstream {
             0.0
@@ -343,22 +347,21 @@ pub fn control_rates(
         // its safe rate among its senders as soon as the forecast exceeds it, so the caps are in
         // force before the overload lands.
         let incoming: f64 = demands.iter().sum();
-        let f = health_cfg.spec.forecast;
-        let holt = &mut config.incoming[c.index as usize];
-        holt.observe(incoming, f.alpha, f.beta, f.anomaly_factor);
-        let forecast = holt.forecast(f.horizon_s / health_cfg.spec.cycle_s);
         let expected = if spec.predictive {
-            incoming.max(forecast)
+            let f = health_cfg.spec.forecast;
+            let holt = &mut config.incoming[c.index as usize];
+            holt.observe(incoming, f.alpha, f.beta, f.anomaly_factor);
+            incoming.max(holt.forecast(f.horizon_s / health_cfg.spec.cycle_s))
         } else {
             incoming
         };
-        let foreseen = expected > incoming;
+        let safe = capacity * (1.0 - buffer);
         // A receiver that is down makes no recommendations: its senders go by their health
         // checks, which fail.
         let allotments =
             allocate_expecting(capacity, buffer, &demands, expected).filter(|_| h.answering);
-        let foreseen =
-            foreseen && allocate(capacity, buffer, &demands).is_none() && allotments.is_some();
+        // Allotted only because of the forecast: the traffic itself is still within the safe rate.
+        let foreseen = allotments.is_some() && incoming <= safe;
         let (reason, urgency) = match h.status {
             _ if foreseen => ("forecast_overload", Urgency::Gradual),
             Status::Critical => ("queue_overload_critical", Urgency::Immediate),
@@ -376,7 +379,6 @@ pub fn control_rates(
             // may climb toward while the receiver is healthy, never past (a limit that climbs
             // past the safe rate and is cut back saw-tooths). It is lifted once it stops
             // binding (see below).
-            let safe = capacity * (1.0 - buffer);
             let sticky = (l.flow.limit.is_some() && incoming > 0.0 && h.answering)
                 .then(|| safe * demands[k] / incoming);
             let rec = allotments
@@ -431,7 +433,7 @@ pub fn control_rates(
 
             let demand = l.flow.demand;
             let old = l.flow.limit;
-            let calm = matches!(status, Status::Green) || (status == Status::Yellow && !growing);
+            let calm = calm(status, growing);
             let new = match old {
                 None if calm && rec.is_none() => None,
                 // An allotment above the current demand (the overload is forecast, not here
@@ -460,7 +462,6 @@ pub fn control_rates(
                     } else {
                         None
                     };
-                    let hold = (spec.capacity_hold_s * SEC) as Nanos;
                     if (slack && status == Status::Green)
                         || l.flow.slack_since.is_some_and(|t| clock.now >= t + hold)
                     {
@@ -499,13 +500,8 @@ pub fn control_rates(
     // alternative can, sends there instead.
     for (li, alt) in topo.alternatives.iter().enumerate() {
         let Some(alt) = *alt else { continue };
-        let cannot = |l: &Link| {
-            l.flow.view.open_until.is_some()
-                || l.flow
-                    .view
-                    .answer
-                    .is_some_and(|a| !a.accepting || a.status >= Status::Red)
-        };
+        let cannot =
+            |l: &Link| l.flow.view.heard_red() || l.flow.view.answer.is_some_and(|a| !a.accepting);
         let (Ok(main), Ok(other)) = (
             links.get(topo.links[li]),
             links.get(topo.links[alt as usize]),
