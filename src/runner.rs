@@ -25,7 +25,9 @@ impl Simulation {
     /// Spawns the scenario (already validated).
     pub fn new(scenario: Scenario) -> Self {
         let mut app = App::new();
-        app.add_plugins(SimPlugin { scenario });
+        app.add_plugins(SimPlugin {
+            scenario: Some(scenario),
+        });
         Self { app }
     }
 

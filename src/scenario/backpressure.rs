@@ -1,10 +1,10 @@
 //! Parameters of seed 000's flow control: adaptive rate control per link, the backpressure delay
 //! table, health-query caching. Off unless `enabled`; every default is the seed's value.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Seed 000's backpressure system.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackpressureSpec {
     /// Switch the system on (default off, so a lesson can compare).
@@ -79,7 +79,7 @@ pub struct BackpressureSpec {
 }
 
 /// Seed 000's circuit breaker.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BreakerSpec {
     /// CLOSED opens when the error rate stays above this (default 0.5)...
@@ -144,7 +144,7 @@ impl Default for BackpressureSpec {
 }
 
 /// Rate change per cycle by the receiver's status.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StatusAdjust {
     /// GREEN (default +0.05).
@@ -169,7 +169,7 @@ impl Default for StatusAdjust {
 }
 
 /// Health-query cache lifetimes by the asking component's class.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueryTtl {
     /// Load balancers (default 100 ms).

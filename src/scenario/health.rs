@@ -1,10 +1,10 @@
 //! Parameters of seed 000's health model. Every number of the seed is a field here, with the
 //! seed's value as its default (docs/SCENARIO_FORMAT.md, "health").
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How health is scored and aggregated.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthSpec {
     /// Seconds between health updates: the seed's processing cycle (default 1).
@@ -71,7 +71,7 @@ impl Default for HealthSpec {
 }
 
 /// Weights of the dynamic health score.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScoreWeights {
     /// Queue score weight (default 0.30).
@@ -96,7 +96,7 @@ impl Default for ScoreWeights {
 }
 
 /// Lowest score of each status.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StatusBands {
     /// GREEN from here (default 80).
@@ -118,7 +118,7 @@ impl Default for StatusBands {
 }
 
 /// Holt's linear method on each component's queue length, one observation per health cycle.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ForecastSpec {
     /// Level smoothing (default 0.5).

@@ -7,13 +7,13 @@ mod validate;
 
 pub use backpressure::{BackpressureSpec, BreakerSpec, QueryTtl, StatusAdjust};
 pub use health::{ForecastSpec, HealthSpec, ScoreWeights, StatusBands};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub use validate::validate;
 
 /// A whole scenario: the system to simulate and how to run it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Short name shown in summaries.
@@ -43,7 +43,7 @@ pub struct Scenario {
 
 /// What-if: an instance taken down at a given time for a given length (what it holds fails, as
 /// in a crash), or with `slowdown`, made slower for that long (a noisy neighbour, a GC storm).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// Component name.
@@ -62,7 +62,7 @@ pub struct FaultSpec {
 }
 
 /// Clock, seed, sampling and scaling.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimSettings {
     /// Length of one fixed simulation tick in milliseconds (default 1).
@@ -94,7 +94,7 @@ impl Default for SimSettings {
 
 /// A traffic source: a population of clients with an arrival process, a rate schedule, a flow
 /// mix, a priority mix, a timeout and a retry policy.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     /// Unique name (shares the namespace with components).
@@ -115,7 +115,7 @@ pub struct SourceSpec {
 }
 
 /// Spacing of arrivals.
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq)]
 pub enum Arrivals {
     /// Exponential inter-arrival times (memoryless).
     #[default]
@@ -133,7 +133,7 @@ pub enum Arrivals {
 }
 
 /// Arrival rate in real requests per second as a function of time.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub enum RateSchedule {
     /// The same rate throughout.
     Constant(f64),
@@ -182,7 +182,7 @@ pub enum RateSchedule {
 }
 
 /// One flow (a kind of user request) and its route.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowSpec {
     /// Flow name, e.g. "browse".
@@ -199,7 +199,7 @@ fn one() -> f64 {
 }
 
 /// One step of a route.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub enum Hop {
     /// Always the named component.
     To(String),
@@ -208,7 +208,7 @@ pub enum Hop {
 }
 
 /// Share of each priority class; normalised.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PriorityMix {
     /// Share of CRITICAL requests.
@@ -233,7 +233,7 @@ impl Default for PriorityMix {
 }
 
 /// The client behaviour of a source.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientSpec {
     /// The client gives up on an attempt after this many ms (default: waits forever).
@@ -243,7 +243,7 @@ pub struct ClientSpec {
 }
 
 /// Retries with exponential backoff and jitter.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetrySpec {
     /// Attempts in all, the first included (default 1: no retry).
@@ -279,7 +279,7 @@ impl Default for RetrySpec {
 }
 
 /// Jitter flavours (AWS architecture blog naming).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Default)]
 pub enum Jitter {
     /// Exactly the computed backoff.
     None,
@@ -291,7 +291,7 @@ pub enum Jitter {
 }
 
 /// Outcomes a client may retry.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum RetryOn {
     /// Queue full somewhere on the route.
     Dropped,
@@ -304,7 +304,7 @@ pub enum RetryOn {
 }
 
 /// What a component is; decides which fields apply.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum Kind {
     /// Spreads requests over the instances of the next component with `strategy`.
     LoadBalancer,
@@ -321,7 +321,7 @@ pub enum Kind {
 }
 
 /// How a load balancer (or a plain sender) picks the instance of the next component.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 pub enum Strategy {
     /// Each instance in turn.
     #[default]
@@ -339,7 +339,7 @@ pub enum Strategy {
 }
 
 /// Waiting room of an instance.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum QueueSpec {
     /// At most this many requests wait; the next one is dropped.
     Bounded(u64),
@@ -348,7 +348,7 @@ pub enum QueueSpec {
 }
 
 /// Order in which queued requests are served.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 pub enum Discipline {
     /// First come, first served.
     #[default]
@@ -358,7 +358,7 @@ pub enum Discipline {
 }
 
 /// A server component: a group of identical instances.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentSpec {
     /// Unique name.
@@ -403,7 +403,7 @@ pub struct ComponentSpec {
 
 /// Autoscaling: add an instance when every live one is below `scale_up_below` health, remove one
 /// when all are healthy and underused; with cooldowns, limits and a warm-up.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutoscaleSpec {
     /// Fewest instances (default 1).
@@ -450,7 +450,7 @@ fn default_restart() -> f64 {
 }
 
 /// Service time: a given mean, or the time implied by per-request demands on the engines.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServiceSpec {
     /// Mean service time per request in ms; when absent it follows from `demand`.
@@ -462,7 +462,7 @@ pub struct ServiceSpec {
 }
 
 /// Shape of a random duration with a given mean.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Default)]
 pub enum Shape {
     /// Memoryless (coefficient of variation 1).
     #[default]
@@ -482,7 +482,7 @@ pub enum Shape {
 }
 
 /// What one request asks of each engine.
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Demand {
     /// CPU time in ms.
@@ -496,7 +496,7 @@ pub struct Demand {
 }
 
 /// Capacities of one instance's engines.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSpec {
     /// CPU cores (CPU-seconds per second).
@@ -525,7 +525,7 @@ impl Default for EngineSpec {
 
 /// Service slows down once the busiest engine passes `above` utilization: at 100% the service
 /// time is multiplied by `1 + slowdown` (linear in between).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Thrashing {
     /// Utilization (0-1) where efficiency starts to fall.
@@ -535,7 +535,7 @@ pub struct Thrashing {
 }
 
 /// A directed edge.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
     /// Sender (source or component).
@@ -557,7 +557,7 @@ pub struct LinkSpec {
 }
 
 /// How a link behaves.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 pub enum CallKind {
     /// The sender's worker waits for the response.
     #[default]
@@ -571,7 +571,7 @@ pub enum CallKind {
 }
 
 /// A random duration: mean and shape.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timing {
     /// Mean in ms.

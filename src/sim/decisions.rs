@@ -1,9 +1,14 @@
-//! The decision log: every decision of the flow-control system (rate changes, breaker
-//! transitions, fallbacks, crashes) as a structured event with time and entities, written as
-//! JSON Lines by `flowlab run --events FILE`.
+//! The decision log: the journal's typed events (rate changes, breaker transitions, fallbacks,
+//! crashes, commands) in words, with time and entity names, written as JSON Lines by `flowlab
+//! run --events FILE` and summarised after a run. It is rebuilt from the events at the end of
+//! every tick (the `Record` phase); nothing here is decided, only described.
 
+use super::events::{self, EventKind, Fallback, Journal, Origin, SimEvent, Subject};
 use super::health::Status;
 use super::link::Urgency;
+use super::topology::Topology;
+use super::{SimSystems, SimTick};
+use bevy::ecs::message::Messages;
 use bevy::prelude::*;
 use serde::Serialize;
 
@@ -39,7 +44,7 @@ pub struct DecisionLog {
 
 impl DecisionLog {
     /// Records a rate change on a link.
-    pub fn rate_change(
+    fn rate_change(
         &mut self,
         t: f64,
         link: &str,
@@ -77,7 +82,7 @@ impl DecisionLog {
     }
 
     /// Records any other decision.
-    pub fn note(
+    fn note(
         &mut self,
         t: f64,
         kind: &'static str,
@@ -99,6 +104,84 @@ impl DecisionLog {
         });
     }
 
+    /// Adds the decision an event stands for, if it is one.
+    fn describe(&mut self, e: &SimEvent, topo: &Topology) {
+        let t = e.seconds();
+        let who = name_of(e.subject, topo);
+        let (kind, what, state, importance) = match &e.kind {
+            &EventKind::RateChange {
+                old,
+                new,
+                reason,
+                urgency,
+                status,
+            } => {
+                // Changes of 1% or less are fine-tuning, left out of the log.
+                let big = match (old, new) {
+                    (Some(a), Some(b)) => (a - b).abs() > 0.01 * a,
+                    _ => true,
+                };
+                if big {
+                    self.rate_change(t, &who, old, new, reason.name(), urgency, status);
+                }
+                return;
+            }
+            EventKind::Crash => ("crash", "out of memory".to_string(), None, 3),
+            EventKind::Outage { scheduled, .. } => {
+                let why = if *scheduled {
+                    "scheduled fault"
+                } else {
+                    "taken down by a command"
+                };
+                ("outage", why.to_string(), None, 3)
+            }
+            EventKind::Restart => ("restart", "back up".to_string(), None, 1),
+            EventKind::Slowdown { factor, until } => {
+                let what = format!("slowed down {factor}x until t = {} s", *until as f64 / 1e9);
+                ("slowdown", what, None, 3)
+            }
+            EventKind::Scale { from, to, below } => {
+                let (kind, what) = match below {
+                    Some(b) => ("scale_up", format!("every instance below {b} health")),
+                    None => (
+                        "scale_down",
+                        "all instances healthy and underused".to_string(),
+                    ),
+                };
+                (kind, what, Some(format!("{from} -> {to} instances")), 2)
+            }
+            EventKind::Breaker { from, to, reason } => {
+                let state = format!("{} -> {}", from.name(), to.name());
+                ("breaker", reason.text().to_string(), Some(state), 2)
+            }
+            EventKind::Fallback(f) => ("fallback", fallback_text(*f, topo), None, 2),
+            EventKind::HealthCheck { opened, open_s } => {
+                let what = if *opened {
+                    format!(
+                        "health checks keep failing: target treated as down, not asked for {open_s} s"
+                    )
+                } else {
+                    "health checks answered again".to_string()
+                };
+                ("health_check", what, None, 2)
+            }
+            EventKind::Anomaly { queue } => (
+                "anomaly",
+                format!("queue {queue} far off its forecast"),
+                None,
+                1,
+            ),
+            // A scenario's faults show as the outages and slowdowns they cause.
+            EventKind::Command {
+                origin: Origin::Scenario,
+                ..
+            }
+            | EventKind::Ended { .. } => return,
+            EventKind::Command { text, .. } => ("command", text.clone(), None, 2),
+        };
+        self.note(t, kind, &who, what, state, importance);
+    }
+
     /// The log as JSON Lines.
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
@@ -118,5 +201,68 @@ impl DecisionLog {
         v.truncate(n);
         v.sort_by(|a, b| a.t.total_cmp(&b.t));
         v
+    }
+}
+
+/// Words for a fallback.
+fn fallback_text(f: Fallback, topo: &Topology) -> String {
+    match f {
+        Fallback::StaleOn => "serving stale data: downstream RED or CRITICAL".into(),
+        Fallback::Fresh => "fresh data again".into(),
+        Fallback::StaleReturning => "sending misses back to the database gradually".into(),
+        Fallback::Reroute { to } => {
+            let to = topo
+                .components
+                .get(to as usize)
+                .map_or("?", |c| c.name.as_str());
+            format!("rerouting to {to}: target cannot accept load")
+        }
+        Fallback::RouteBack => "back on its own route".into(),
+    }
+}
+
+/// The display name of what an event concerns.
+pub fn name_of(subject: Subject, topo: &Topology) -> String {
+    let get = |v: &Vec<String>, i: u32| v.get(i as usize).cloned().unwrap_or_default();
+    match subject {
+        Subject::System => "system".to_string(),
+        Subject::Source(i) => get(&topo.source_names, i),
+        Subject::Component(i) => topo
+            .components
+            .get(i as usize)
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        Subject::Instance(i) => get(&topo.instance_names, i),
+        Subject::Link(i) => get(&topo.link_names, i),
+        Subject::LinkInstance(l, k) => format!("{} -> instance {k}", get(&topo.link_names, l)),
+    }
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<DecisionLog>()
+        .add_systems(SimTick, record.in_set(SimSystems::Record));
+}
+
+/// The `Record` phase: this tick's events into the journal, and the decisions they stand for
+/// into the log (rebuilt in time order when an event arrived late, like a restart noticed at
+/// the next engine update).
+fn record(
+    mut messages: ResMut<Messages<SimEvent>>,
+    mut journal: ResMut<Journal>,
+    mut log: ResMut<DecisionLog>,
+    topo: Res<Topology>,
+) {
+    match events::collect(&mut messages, &mut journal) {
+        Some(first) => {
+            for e in &journal.events[first..] {
+                log.describe(e, &topo);
+            }
+        }
+        None => {
+            log.events.clear();
+            for e in &journal.events {
+                log.describe(e, &topo);
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! Resource engines (CPU, memory, storage, network) of each instance: capacities, the service
 //! time they imply, and their live utilization, smoothed over about a second.
 
-use super::SimClock;
+use super::cadence::{ENGINE_UPDATE_NS, on_engine_update};
+use super::events::SimEvent;
 use super::instance::Instance;
+use super::{SimClock, SimSystems, SimTick};
 use crate::scenario::{ComponentSpec, EngineSpec};
 use bevy::prelude::*;
 
@@ -115,8 +117,14 @@ pub fn plan(c: &ComponentSpec) -> ServicePlan {
 
 /// Smoothing time of the utilization (ns of simulated time).
 const SMOOTHING_NS: f64 = 1e9;
-/// Engines are updated every this many ns of simulated time (or every tick, if longer).
-const UPDATE_NS: u64 = 10_000_000;
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        SimTick,
+        update_engines
+            .run_if(on_engine_update)
+            .in_set(SimSystems::Engines),
+    );
+}
 
 /// Updates every engine's utilization from its instance's busy workers and memory, and the
 /// instance's pressure (its busiest engine) used for thrashing.
@@ -124,14 +132,14 @@ pub fn update_engines(
     clock: Res<SimClock>,
     mut instances: Query<(&mut Instance, &Children)>,
     mut engines: Query<&mut Engine>,
+    mut events: MessageWriter<SimEvent>,
 ) {
-    let every = (UPDATE_NS / clock.tick).max(1);
-    if !clock.ticks.is_multiple_of(every) {
-        return;
-    }
+    let every = (ENGINE_UPDATE_NS / clock.tick).max(1);
     let alpha = ((every * clock.tick) as f64 / SMOOTHING_NS).min(1.0);
     for (mut inst, children) in &mut instances {
-        inst.refresh(clock.now);
+        if let Some(e) = inst.refresh(clock.now) {
+            events.write(e);
+        }
         let busy = if inst.up {
             inst.busy as f64 / inst.workers() as f64
         } else {

@@ -9,11 +9,12 @@
 //!   the functional fraction, system health = mean component health times a penalty for critical
 //!   components. It drives instance-level routing, autoscaling and the backpressure delay table.
 
-use super::SimClock;
+use super::cadence::on_health_cycle;
 use super::dist::{Nanos, SEC};
 use super::engines::Engine;
 use super::instance::Instance;
 use super::topology::Topology;
+use super::{SimClock, SimSystems, SimTick};
 use crate::scenario::HealthSpec;
 use bevy::prelude::*;
 use std::collections::VecDeque;
@@ -340,13 +341,11 @@ impl Holt {
     }
 }
 
-/// Health parameters and the cycle clock.
-#[derive(Resource, Debug, Clone)]
+/// Health parameters (the scenario's `health` section).
+#[derive(Resource, Debug, Clone, Default)]
 pub struct HealthConfig {
     /// Parameters.
     pub spec: HealthSpec,
-    /// Next update time (ns).
-    pub next: Nanos,
 }
 
 /// Mean service time (ms) and per-instance capacity (real requests/s) of each component.
@@ -445,12 +444,142 @@ fn instance_status(
     }
 }
 
-/// Recomputes every component's `HealthStatus`, every instance's health and the system health.
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<HealthConfig>()
+        .init_resource::<Capacities>()
+        .init_resource::<SystemHealth>()
+        .add_systems(
+            SimTick,
+            update_health
+                .run_if(on_health_cycle)
+                .in_set(SimSystems::Health),
+        );
+}
+
+/// Back to t = 0 for `scenario`: its parameters and each component's capacity.
+pub(super) fn reset(world: &mut World, scenario: &crate::scenario::Scenario) {
+    let per_component = scenario
+        .components
+        .iter()
+        .map(|c| {
+            let plan = super::engines::plan(c);
+            (plan.mean_ms, c.workers as f64 / (plan.mean_ms / 1000.0))
+        })
+        .collect();
+    world.insert_resource(HealthConfig {
+        spec: scenario.health.clone(),
+    });
+    world.insert_resource(Capacities { per_component });
+    world.insert_resource(SystemHealth::default());
+}
+
+/// What a component's instances add up to in one cycle.
+#[derive(Default)]
+struct InstanceSum {
+    totals: Totals,
+    queued: f64,
+    capacity: f64,
+    up: u32,
+    cpu: f64,
+    mem: f64,
+    live_capacity: f64,
+    healths: Vec<f64>,
+}
+
+/// Seed 000, "Multi-Level Health Aggregation", engine and instance levels: every instance of
+/// `c` gets its engine-band health and its own status; the sums the component level needs.
+fn score_instances(
+    c: &super::topology::ComponentInfo,
+    instances: &Query<(&Instance, &Children)>,
+    engines: &Query<&Engine>,
+    inst_health: &mut Query<
+        (&mut InstanceHealth, &mut HealthStatus, &mut InstanceTracker),
+        Without<HealthTracker>,
+    >,
+    per_instance: f64,
+    baseline_ms: f64,
+    unit: f64,
+    now: Nanos,
+    spec: &HealthSpec,
+) -> InstanceSum {
+    let mut sum = InstanceSum {
+        totals: Totals {
+            at: now,
+            ..default()
+        },
+        ..default()
+    };
+    for &e in &c.instances {
+        let Ok((inst, children)) = instances.get(e) else {
+            continue;
+        };
+        let k = &inst.counters;
+        let t = &mut sum.totals;
+        t.arrivals += k.arrivals;
+        t.served += k.served;
+        t.ok += k.ok;
+        t.errors += k.errors;
+        t.sojourn_ns += k.sojourn_ns;
+        if !inst.provisioned {
+            // Spares count for the totals (their counters stand still) but not for health,
+            // and do not answer health queries.
+            if let Ok((_, mut status, _)) = inst_health.get_mut(e) {
+                *status = HealthStatus {
+                    status: Status::Critical,
+                    last_updated: now,
+                    ..default()
+                };
+            }
+            continue;
+        }
+        sum.queued += inst.queued as f64 * unit;
+        sum.capacity += inst.queue_limit() as f64 * unit;
+        // A slowed instance (a slowdown fault) can do proportionally less.
+        let inst_capacity = per_instance / inst.slowdown_at(now);
+        let mut engine_h = vec![];
+        let mut utils = [0.0; 4];
+        for ch in children.iter() {
+            if let Ok(eng) = engines.get(ch) {
+                engine_h.push(engine_health(eng.utilization, spec));
+                utils[eng.kind as usize] = eng.utilization;
+            }
+        }
+        let h = if inst.up {
+            instance_health(&engine_h)
+        } else {
+            0.0
+        };
+        if let Ok((mut ih, mut status, mut tracker)) = inst_health.get_mut(e) {
+            ih.0 = h;
+            let o = InstanceObs {
+                inst,
+                utils,
+                health: h,
+                per_instance: inst_capacity,
+                baseline_latency_ms: baseline_ms,
+                unit,
+                now,
+            };
+            *status = instance_status(&o, &mut tracker, spec);
+        }
+        sum.healths.push(h);
+        if inst.up {
+            sum.up += 1;
+            sum.live_capacity += inst_capacity;
+            sum.cpu += utils[0];
+            sum.mem += utils[1];
+        }
+    }
+    sum
+}
+
+/// Recomputes every component's `HealthStatus`, every instance's health and the system health,
+/// once per health cycle.
 pub fn update_health(
     clock: Res<SimClock>,
     topo: Res<Topology>,
     caps: Res<Capacities>,
-    mut config: ResMut<HealthConfig>,
+    config: Res<HealthConfig>,
     instances: Query<(&Instance, &Children)>,
     engines: Query<&Engine>,
     mut inst_health: Query<
@@ -460,96 +589,30 @@ pub fn update_health(
     mut comps: Query<(&mut HealthStatus, &mut HealthTracker), Without<InstanceTracker>>,
     mut system: ResMut<SystemHealth>,
 ) {
-    if clock.now < config.next {
-        return;
-    }
-    let spec = config.spec.clone();
-    let cycle = (spec.cycle_s * SEC) as Nanos;
-    config.next = clock.now + cycle.max(clock.tick);
+    let spec = &config.spec;
     let unit = topo.unit as f64;
     let mut component_healths = Vec::with_capacity(topo.components.len());
     for c in &topo.components {
         let (mean_ms, per_instance) = caps.per_component[c.index as usize];
-        let mut t = Totals {
-            at: clock.now,
-            ..default()
-        };
-        let (mut queued, mut capacity, mut up, mut cpu, mut mem) = (0.0, 0.0, 0u32, 0.0, 0.0);
-        let mut live_capacity = 0.0;
-        let mut healths = Vec::with_capacity(c.instances.len());
         // Instances are scored against their component's latency baseline.
-        let instance_baseline = comps
+        let baseline = comps
             .get(c.entity)
             .map(|(_, tr)| tr.baseline_latency_ms)
             .ok()
             .filter(|b| *b > 0.0)
             .unwrap_or(mean_ms);
-        for &e in &c.instances {
-            let Ok((inst, children)) = instances.get(e) else {
-                continue;
-            };
-            let k = &inst.counters;
-            if !inst.provisioned {
-                // Spares count for the totals (their counters stand still) but not for health,
-                // and do not answer health queries.
-                if let Ok((_, mut status, _)) = inst_health.get_mut(e) {
-                    *status = HealthStatus {
-                        status: Status::Critical,
-                        last_updated: clock.now,
-                        ..default()
-                    };
-                }
-                t.arrivals += k.arrivals;
-                t.served += k.served;
-                t.ok += k.ok;
-                t.errors += k.errors;
-                t.sojourn_ns += k.sojourn_ns;
-                continue;
-            }
-            t.arrivals += k.arrivals;
-            t.served += k.served;
-            t.ok += k.ok;
-            t.errors += k.errors;
-            t.sojourn_ns += k.sojourn_ns;
-            queued += inst.queued as f64 * unit;
-            capacity += inst.queue_limit() as f64 * unit;
-            // A slowed instance (a slowdown fault) can do proportionally less.
-            let inst_capacity = per_instance / inst.slowdown_at(clock.now);
-            let mut engine_h = vec![];
-            let mut utils = [0.0; 4];
-            for ch in children.iter() {
-                if let Ok(eng) = engines.get(ch) {
-                    engine_h.push(engine_health(eng.utilization, &spec));
-                    utils[eng.kind as usize] = eng.utilization;
-                }
-            }
-            let h = if inst.up {
-                instance_health(&engine_h)
-            } else {
-                0.0
-            };
-            if let Ok((mut ih, mut status, mut tracker)) = inst_health.get_mut(e) {
-                ih.0 = h;
-                let o = InstanceObs {
-                    inst,
-                    utils,
-                    health: h,
-                    per_instance: inst_capacity,
-                    baseline_latency_ms: instance_baseline,
-                    unit,
-                    now: clock.now,
-                };
-                *status = instance_status(&o, &mut tracker, &spec);
-            }
-            healths.push(h);
-            if inst.up {
-                up += 1;
-                live_capacity += inst_capacity;
-                cpu += utils[0];
-                mem += utils[1];
-            }
-        }
-        let health = component_health(&healths, &spec);
+        let sum = score_instances(
+            c,
+            &instances,
+            &engines,
+            &mut inst_health,
+            per_instance,
+            baseline,
+            unit,
+            clock.now,
+            spec,
+        );
+        let health = component_health(&sum.healths, spec);
         component_healths.push(health);
         let Ok((mut status, mut tracker)) = comps.get_mut(c.entity) else {
             continue;
@@ -557,119 +620,150 @@ pub fn update_health(
         if tracker.baseline_latency_ms == 0.0 {
             tracker.baseline_latency_ms = spec.baseline_latency_ms.unwrap_or(mean_ms);
         }
-        let window = |tr: &HealthTracker, seconds: f64| -> Totals {
-            let since = clock.now.saturating_sub((seconds * SEC) as Nanos);
-            tr.history
-                .iter()
-                .find(|h| h.at >= since)
-                .copied()
-                .unwrap_or_default()
-        };
-        let last = tracker.history.back().copied().unwrap_or_default();
-        let dt = ((t.at - last.at) as f64 / SEC).max(1e-9);
-        let lw = window(&tracker, spec.latency_window_s);
-        let ew = window(&tracker, spec.error_window_s);
-        let ok = (t.ok - lw.ok) as f64;
-        let latency_ms = if ok > 0.0 {
-            (t.sojourn_ns - lw.sojourn_ns) / ok / 1e6
-        } else {
-            0.0
-        };
-        let (eo, ee) = ((t.ok - ew.ok) as f64, (t.errors - ew.errors) as f64);
-        let error_rate = if eo + ee > 0.0 { ee / (eo + ee) } else { 0.0 };
-        let throughput = (t.served - last.served) as f64 * unit / dt;
-        let incoming = (t.arrivals - last.arrivals) as f64 * unit / dt;
-        let max_throughput = live_capacity;
-        let observed = Observed {
-            queue_len: queued,
-            queue_capacity: capacity,
-            throughput,
-            max_throughput,
-            latency_ms,
-            baseline_latency_ms: tracker.baseline_latency_ms,
-            error_rate,
-            baseline_error_rate: spec.baseline_error_rate,
-        };
-        let sc = scores(&observed, &spec);
-        // A component with no live instance does not answer at all: CRITICAL, score 0.
-        let score = if up == 0 { 0.0 } else { weighted(&sc, &spec) };
-        let st = status_of(score, &spec);
-        // Trends over the trend window (oldest sample inside it).
-        let tw = window(&tracker, spec.trend_window_s);
-        let tdt = if tw.at > 0 || !tracker.history.is_empty() {
-            ((t.at - tw.at) as f64 / SEC).max(dt)
-        } else {
-            dt
-        };
-        let growth = (queued - tw.queued) / tdt;
-        let f = spec.forecast;
-        // An anomaly must also be material: off by a share of the queue's capacity (a queue of
-        // 60 where 0 was forecast is noise, not news).
-        let anomaly = tracker
-            .holt
-            .observe(queued, f.alpha, f.beta, f.anomaly_factor)
-            && tracker.holt.last_error >= f.anomaly_min_share * capacity;
-        let forecast_queue = tracker.holt.forecast(f.horizon_s / spec.cycle_s).max(0.0);
-        *status = HealthStatus {
-            status: st,
-            score,
-            scores: sc,
-            accepting_load: up > 0 && queued < capacity,
-            cpu: if up > 0 { cpu / up as f64 * 100.0 } else { 0.0 },
-            memory: if up > 0 { mem / up as f64 * 100.0 } else { 0.0 },
-            available_capacity: available_capacity(throughput, max_throughput),
-            latency_ms,
-            queue_length: queued as u64,
-            queue_capacity: capacity,
-            error_rate,
-            last_updated: clock.now,
-            health,
-            queue_growth_per_s: growth,
-            time_to_full_s: if growth > 0.0 {
-                (capacity - queued).max(0.0) / growth
-            } else {
-                f64::INFINITY
-            },
-            latency_trend_ms_per_s: (latency_ms - tw.latency_ms) / tdt,
-            error_trend_per_s: (error_rate - tw.error_rate) / tdt,
-            throughput,
-            incoming,
-            max_throughput,
-            forecast_queue,
-            anomaly,
-            answering: up > 0,
-        };
-        // The latency baseline is learned while healthy (slowly, so a creeping overload does
-        // not drag it up).
-        if spec.baseline_latency_ms.is_none() && st == Status::Green && latency_ms > 0.0 {
-            tracker.baseline_latency_ms += 0.05 * (latency_ms - tracker.baseline_latency_ms);
-        }
-        t.queued = queued;
-        t.latency_ms = latency_ms;
-        t.error_rate = error_rate;
-        tracker.history.push_back(t);
-        let keep = (spec
-            .latency_window_s
-            .max(spec.error_window_s)
-            .max(spec.trend_window_s)
-            * SEC) as Nanos
-            + cycle;
-        while tracker
-            .history
-            .front()
-            .is_some_and(|h| h.at + keep < clock.now)
-        {
-            tracker.history.pop_front();
-        }
+        *status = component_status(&mut tracker, sum, health, unit, clock.now, spec);
     }
     let critical = component_healths
         .iter()
         .filter(|h| **h < spec.critical_below)
         .count() as u32;
     *system = SystemHealth {
-        health: system_health(&component_healths, &spec),
+        health: system_health(&component_healths, spec),
         critical,
     };
+}
+
+/// The totals at the start of the window of `seconds` that ends at `now`.
+fn window(tr: &HealthTracker, now: Nanos, seconds: f64) -> Totals {
+    let since = now.saturating_sub((seconds * SEC) as Nanos);
+    tr.history
+        .iter()
+        .find(|h| h.at >= since)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Seed 000, "Dynamic Health Scores" and "Health Status Tracking": a component's score over
+/// its windows (latency, errors, trends), its status, trends, forecast and anomaly; records the
+/// cycle in the tracker's history.
+fn component_status(
+    tracker: &mut HealthTracker,
+    sum: InstanceSum,
+    health: f64,
+    unit: f64,
+    now: Nanos,
+    spec: &HealthSpec,
+) -> HealthStatus {
+    let mut t = sum.totals;
+    let (queued, capacity, up) = (sum.queued, sum.capacity, sum.up);
+    let last = tracker.history.back().copied().unwrap_or_default();
+    let dt = ((t.at - last.at) as f64 / SEC).max(1e-9);
+    let lw = window(tracker, now, spec.latency_window_s);
+    let ew = window(tracker, now, spec.error_window_s);
+    let ok = (t.ok - lw.ok) as f64;
+    let latency_ms = if ok > 0.0 {
+        (t.sojourn_ns - lw.sojourn_ns) / ok / 1e6
+    } else {
+        0.0
+    };
+    let (eo, ee) = ((t.ok - ew.ok) as f64, (t.errors - ew.errors) as f64);
+    let error_rate = if eo + ee > 0.0 { ee / (eo + ee) } else { 0.0 };
+    let throughput = (t.served - last.served) as f64 * unit / dt;
+    let incoming = (t.arrivals - last.arrivals) as f64 * unit / dt;
+    let max_throughput = sum.live_capacity;
+    let observed = Observed {
+        queue_len: queued,
+        queue_capacity: capacity,
+        throughput,
+        max_throughput,
+        latency_ms,
+        baseline_latency_ms: tracker.baseline_latency_ms,
+        error_rate,
+        baseline_error_rate: spec.baseline_error_rate,
+    };
+    let sc = scores(&observed, spec);
+    // A component with no live instance does not answer at all: CRITICAL, score 0.
+    let score = if up == 0 { 0.0 } else { weighted(&sc, spec) };
+    let st = status_of(score, spec);
+    // Trends over the trend window (oldest sample inside it).
+    let tw = window(tracker, now, spec.trend_window_s);
+    let tdt = if tw.at > 0 || !tracker.history.is_empty() {
+        ((t.at - tw.at) as f64 / SEC).max(dt)
+    } else {
+        dt
+    };
+    let growth = (queued - tw.queued) / tdt;
+    let f = spec.forecast;
+    // An anomaly must also be material: off by a share of the queue's capacity (a queue of
+    // 60 where 0 was forecast is noise, not news).
+    let anomaly = tracker
+        .holt
+        .observe(queued, f.alpha, f.beta, f.anomaly_factor)
+        && tracker.holt.last_error >= f.anomaly_min_share * capacity;
+    let forecast_queue = tracker.holt.forecast(f.horizon_s / spec.cycle_s).max(0.0);
+    let status = HealthStatus {
+        status: st,
+        score,
+        scores: sc,
+        accepting_load: up > 0 && queued < capacity,
+        cpu: if up > 0 {
+            sum.cpu / up as f64 * 100.0
+        } else {
+            0.0
+        },
+        memory: if up > 0 {
+            sum.mem / up as f64 * 100.0
+        } else {
+            0.0
+        },
+        available_capacity: available_capacity(throughput, max_throughput),
+        latency_ms,
+        queue_length: queued as u64,
+        queue_capacity: capacity,
+        error_rate,
+        last_updated: now,
+        health,
+        queue_growth_per_s: growth,
+        time_to_full_s: if growth > 0.0 {
+            (capacity - queued).max(0.0) / growth
+        } else {
+            f64::INFINITY
+        },
+        latency_trend_ms_per_s: (latency_ms - tw.latency_ms) / tdt,
+        error_trend_per_s: (error_rate - tw.error_rate) / tdt,
+        throughput,
+        incoming,
+        max_throughput,
+        forecast_queue,
+        anomaly,
+        answering: up > 0,
+    };
+    // The latency baseline is learned while healthy (slowly, so a creeping overload does
+    // not drag it up).
+    if spec.baseline_latency_ms.is_none() && st == Status::Green && latency_ms > 0.0 {
+        tracker.baseline_latency_ms += 0.05 * (latency_ms - tracker.baseline_latency_ms);
+    }
+    t.queued = queued;
+    t.latency_ms = latency_ms;
+    t.error_rate = error_rate;
+    tracker.remember(t, now, spec);
+    status
+}
+
+impl HealthTracker {
+    /// Adds a cycle's totals to the history and forgets what no window reaches any more.
+    fn remember(&mut self, t: Totals, now: Nanos, spec: &HealthSpec) {
+        self.history.push_back(t);
+        let cycle = (spec.cycle_s * SEC) as Nanos;
+        let keep = (spec
+            .latency_window_s
+            .max(spec.error_window_s)
+            .max(spec.trend_window_s)
+            * SEC) as Nanos
+            + cycle;
+        while self.history.front().is_some_and(|h| h.at + keep < now) {
+            self.history.pop_front();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! response from a call), so queueing and latency are exact, not quantised to the tick.
 
 use super::dist::{Duration, MS, Nanos};
+use super::events::{EventKind, SimEvent, Subject};
 use super::request::{Outcome, Priority, Request, Response, Ret, Status};
+use super::sweep::FaultAction;
 use super::topology::{ComponentInfo, Routes};
 use crate::scenario::{CallKind, Thrashing};
 use bevy::prelude::*;
@@ -87,6 +89,8 @@ pub struct Outbox {
     pub timers: Vec<(Nanos, u32, u32, u32)>,
     /// Instance whose departures `sojourns` holds.
     pub sojourns_of: Option<u32>,
+    /// What happened to the instance (crash, outage, restart, slowdown).
+    pub events: Vec<SimEvent>,
 }
 
 /// Read-only context of an event.
@@ -140,6 +144,8 @@ pub struct Instance {
     /// Waiting-room size in simulated requests (`None`: unbounded).
     pub queue_capacity: Option<u64>,
     workers: Vec<Worker>,
+    /// Workers in service (fewer than `workers.len()` after a command reduced them).
+    active_workers: u32,
     idle: Vec<u32>,
     /// Workers serving.
     pub busy: u64,
@@ -193,6 +199,7 @@ impl Instance {
             queued: 0,
             queue_capacity,
             workers: vec![Worker::Idle; workers as usize],
+            active_workers: workers,
             idle: (0..workers).rev().collect(),
             busy: 0,
             waiting: 0,
@@ -209,7 +216,7 @@ impl Instance {
 
     /// Number of workers.
     pub fn workers(&self) -> u64 {
-        self.workers.len() as u64
+        self.active_workers as u64
     }
 
     /// Workers that could start a pulled message right now.
@@ -235,12 +242,19 @@ impl Instance {
         }
     }
 
-    /// Brings a crashed instance back once its restart delay has passed.
-    pub fn refresh(&mut self, now: Nanos) {
+    /// Brings a crashed instance back once its restart delay has passed; the restart event if
+    /// it came back.
+    pub fn refresh(&mut self, now: Nanos) -> Option<SimEvent> {
         if self.provisioned && !self.up && self.down_until <= now {
             self.up = true;
             self.area_at = self.area_at.max(self.down_until);
+            return Some(self.event(self.down_until, EventKind::Restart));
         }
+        None
+    }
+
+    fn event(&self, at: Nanos, kind: EventKind) -> SimEvent {
+        SimEvent::new(at, Subject::Instance(self.index), kind)
     }
 
     /// True if the instance takes work at `at` (up, or back by then).
@@ -271,7 +285,7 @@ impl Instance {
 
     /// A request arrives at `job.at`.
     pub fn arrive(&mut self, job: Request, w: &Window, out: &mut Outbox) {
-        self.refresh(job.at);
+        out.events.extend(self.refresh(job.at));
         self.admit(job, w, out);
     }
 
@@ -354,9 +368,14 @@ impl Instance {
             .push((at + s, self.index, worker, self.incarnation));
     }
 
-    /// Frees a worker at `at` and gives it the next queued request, if any.
+    /// Frees a worker at `at` and gives it the next queued request, if any (a worker beyond a
+    /// reduced number of workers leaves instead).
     fn free(&mut self, worker: u32, at: Nanos, out: &mut Outbox) {
-        let next = self.queues.iter_mut().find_map(|q| q.pop_front());
+        let next = if worker < self.active_workers {
+            self.queues.iter_mut().find_map(|q| q.pop_front())
+        } else {
+            None
+        };
         match next {
             Some(job) => {
                 self.queued -= 1;
@@ -364,7 +383,9 @@ impl Instance {
             }
             None => {
                 self.workers[worker as usize] = Worker::Idle;
-                self.idle.push(worker);
+                if worker < self.active_workers {
+                    self.idle.push(worker);
+                }
             }
         }
     }
@@ -502,6 +523,7 @@ impl Instance {
     fn crash(&mut self, at: Nanos, _w: &Window, out: &mut Outbox) {
         self.counters.crashes += 1;
         self.go_down(at, self.restart_after, out);
+        out.events.push(self.event(at, EventKind::Crash));
     }
 
     /// The service-time multiplier of a slowdown fault in force at `at` (1 when none).
@@ -526,16 +548,61 @@ impl Instance {
         self.slowdown = factor;
     }
 
-    /// A scheduled outage (scenario `faults`): like a crash, for `duration`, not counted as one.
-    pub fn outage(&mut self, at: Nanos, duration: Nanos, out: &mut Outbox) {
+    /// An outage (a scheduled fault or a command): like a crash, for `duration`, not counted as
+    /// one.
+    pub fn outage(&mut self, at: Nanos, duration: Nanos, scheduled: bool, out: &mut Outbox) {
         if !self.provisioned {
             return;
         }
         if self.up {
             self.go_down(at, duration, out);
+            let until = self.down_until;
+            out.events
+                .push(self.event(at, EventKind::Outage { until, scheduled }));
         } else {
-            self.down_until = self.down_until.max(at + duration);
+            self.down_until = self.down_until.max(at.saturating_add(duration));
         }
+    }
+
+    /// Applies an action of the command door at `at`.
+    pub fn apply_fault(&mut self, at: Nanos, action: FaultAction, out: &mut Outbox) {
+        match action {
+            FaultAction::Down {
+                duration,
+                scheduled,
+            } => self.outage(at, duration, scheduled, out),
+            FaultAction::Slow { duration, factor } => {
+                self.slow_down(at, duration, factor);
+                let until = self.slow_until;
+                out.events
+                    .push(self.event(at, EventKind::Slowdown { factor, until }));
+            }
+            FaultAction::Up => {
+                if self.provisioned && !self.up {
+                    self.down_until = at;
+                    out.events.extend(self.refresh(at));
+                }
+            }
+            FaultAction::Retire => {
+                if self.up {
+                    self.go_down(at, 0, out);
+                }
+                self.deprovision();
+            }
+        }
+    }
+
+    /// Changes the number of workers. New workers are idle at once; when there are fewer, idle
+    /// ones beyond the new number leave now and busy ones when they finish.
+    pub fn set_workers(&mut self, n: u32) {
+        let n = n.max(1);
+        let len = self.workers.len() as u32;
+        if n > len {
+            self.workers.resize(n as usize, Worker::Idle);
+            self.idle.extend((len..n).rev());
+        }
+        self.active_workers = n;
+        self.idle.retain(|w| *w < n);
     }
 
     fn go_down(&mut self, at: Nanos, duration: Nanos, out: &mut Outbox) {
@@ -558,7 +625,8 @@ impl Instance {
             self.counters.failed += 1;
             self.depart(job, Status::Err(Outcome::Failed), at, out);
         }
-        let n = self.workers.len() as u32;
+        let n = self.active_workers;
+        self.workers.truncate(n as usize);
         self.workers.iter_mut().for_each(|w| *w = Worker::Idle);
         self.idle = (0..n).rev().collect();
         self.queued = 0;

@@ -335,7 +335,7 @@ pub struct FlowControl {
     /// The receiver's recommendation for this sender (real requests/s).
     pub recommended: Option<f64>,
     /// Why the rate was last changed.
-    pub reason: &'static str,
+    pub reason: super::events::RateReason,
     /// Urgency of the recommendation.
     pub urgency: Urgency,
     /// Requests offered to the link: sent, held or refused (simulated units).

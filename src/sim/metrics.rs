@@ -9,7 +9,7 @@ use super::link::{Link, LinkCounters};
 use super::request::Outcome;
 use super::source::{Source, SourceCounters};
 use super::topology::Topology;
-use super::{SimClock, SimConfig, SimSystems, SimTick};
+use super::{SimClock, SimSystems, SimTick};
 use bevy::prelude::*;
 use hdrhistogram::Histogram;
 use sha2::{Digest, Sha256};
@@ -170,44 +170,46 @@ impl Recorder {
 pub const HEADER: &str = "t,entity,metric,value\n";
 
 pub(super) fn plugin(app: &mut App) {
-    let every = {
-        let s = &app.world().resource::<SimConfig>().scenario.sim;
-        ((s.sample_every_s * SEC).round() as Nanos).max(1)
-    };
-    let entities: Vec<Entity> = app
-        .world()
-        .resource::<Topology>()
-        .components
-        .iter()
-        .map(|c| c.entity)
-        .collect();
-    for e in entities {
-        app.world_mut()
-            .entity_mut(e)
-            .insert(ComponentLatency::default());
+    app.insert_resource(Recorder::new(1))
+        .init_resource::<SystemLatency>()
+        .add_systems(
+            SimTick,
+            (collect_finished, sample)
+                .chain()
+                .in_set(SimSystems::Metrics),
+        );
+}
+
+impl Recorder {
+    /// A recorder sampling every `every` ns, discarding its rows.
+    fn new(every: Nanos) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(HEADER.as_bytes());
+        Recorder {
+            every,
+            next: every,
+            sink: Sink::Discard,
+            hasher,
+            rows: 0,
+            error: None,
+            prev_instances: vec![],
+            prev_sources: vec![],
+            prev_links: vec![],
+            prev_area: vec![],
+            buf: String::new(),
+        }
     }
-    let mut hasher = Sha256::new();
-    hasher.update(HEADER.as_bytes());
-    app.insert_resource(Recorder {
-        every,
-        next: every,
-        sink: Sink::Discard,
-        hasher,
-        rows: 0,
-        error: None,
-        prev_instances: vec![],
-        prev_sources: vec![],
-        prev_links: vec![],
-        prev_area: vec![],
-        buf: String::new(),
-    })
-    .init_resource::<SystemLatency>()
-    .add_systems(
-        SimTick,
-        (collect_finished, sample)
-            .chain()
-            .in_set(SimSystems::Metrics),
-    );
+}
+
+/// Back to t = 0 for `scenario`: a new recorder that keeps the sink rows went to.
+pub(super) fn reset(world: &mut World, scenario: &crate::scenario::Scenario) {
+    let every = ((scenario.sim.sample_every_s * SEC).round() as Nanos).max(1);
+    let mut rec = Recorder::new(every);
+    if let Some(mut old) = world.get_resource_mut::<Recorder>() {
+        rec.sink = std::mem::replace(&mut old.sink, Sink::Discard);
+    }
+    world.insert_resource(rec);
+    world.insert_resource(SystemLatency::default());
 }
 
 /// Moves logical requests that ended this tick into the system latency histogram.
@@ -281,7 +283,7 @@ fn sample(
             );
         }
         rec.row(t, &name, "in_system", s.live as f64 * unit);
-        rec.row(t, &name, "offered_rate", s.schedule.rate_at(t));
+        rec.row(t, &name, "offered_rate", s.offered_rate_at(clock.now));
         rec.prev_sources[si] = c;
     }
     let ended: u64 = (0..5).map(|i| sys.ended[i] - sys_prev.ended[i]).sum();
@@ -346,7 +348,7 @@ fn sample(
             let Ok((inst, children)) = instances.get(e) else {
                 continue;
             };
-            let gi = c.first_instance as usize + k;
+            let gi = c.instance_ids[k] as usize;
             let cur = inst.counters;
             let prev = rec.prev_instances[gi];
             let di = delta(&cur, &prev);

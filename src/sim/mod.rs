@@ -1,25 +1,35 @@
 //! The simulation: every plugin in this tree works without rendering, under `MinimalPlugins` or
 //! with no plugins at all. Presentation reads this state; it never writes it.
 
+pub mod autoscale;
+pub mod cadence;
+pub mod command;
+pub mod control;
 pub mod decisions;
 pub mod dist;
 pub mod engines;
+pub mod events;
 pub mod health;
 pub mod instance;
 pub mod link;
+pub mod load;
 pub mod metrics;
+pub mod params;
 pub mod query;
 pub mod rate;
 pub mod request;
+pub mod resize;
 pub mod source;
+pub mod spawn;
 pub mod sweep;
 pub mod topology;
 pub mod verify;
 
 use crate::scenario::Scenario;
+use bevy::ecs::message::Messages;
 use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel};
 use bevy::prelude::*;
-use dist::{MS, Nanos};
+use dist::Nanos;
 
 /// The schedule that advances the simulation by exactly one fixed tick. The desktop app runs it
 /// from `Update` as often as the speed asks; headless runs call it in a loop.
@@ -30,7 +40,9 @@ pub struct SimTick;
 /// systems touching the same data have a declared order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SimSystems {
-    /// Advance the integer clock: the tick covers `[start, now)`.
+    /// The command door: what-ifs, scheduled faults, loads and resets due in the coming tick.
+    Commands,
+    /// Advance the integer clock: the tick covers `[start, now)`; decide the cadences.
     Clock,
     /// Sources emit, links deliver, components route to instances, instances serve; one
     /// topological sweep so a request may cross several hops in one tick.
@@ -46,6 +58,8 @@ pub enum SimSystems {
     RateControl,
     /// Metrics: latency histograms, sampling, CSV rows.
     Metrics,
+    /// The tick's typed events into the journal and the decision log.
+    Record,
     /// Conservation check (tests and debug builds).
     Verify,
 }
@@ -105,10 +119,12 @@ impl Default for SimControl {
 #[derive(Resource, Debug, Default, Clone, Copy)]
 pub struct SimDebt(pub f64);
 
-/// Builds the simulation of one scenario into an app.
+/// Builds the simulation into an app: the `SimTick` schedule with its phases, every module's
+/// systems and resources. It spawns nothing: a scenario is loaded with `load::load_scenario`
+/// (or the command door's `Load`), and can be reloaded or reset in the same app.
 pub struct SimPlugin {
-    /// Scenario to spawn.
-    pub scenario: Scenario,
+    /// Scenario to load at once, if any.
+    pub scenario: Option<Scenario>,
 }
 
 impl Plugin for SimPlugin {
@@ -123,165 +139,45 @@ impl Plugin for SimPlugin {
         app.configure_sets(
             SimTick,
             (
+                SimSystems::Commands,
                 SimSystems::Clock,
                 SimSystems::Flow,
                 SimSystems::Engines,
                 SimSystems::Health,
                 SimSystems::RateControl,
                 SimSystems::Metrics,
+                SimSystems::Record,
                 SimSystems::Verify,
             )
                 .chain(),
         );
-        let tick = ((self.scenario.sim.tick_ms * MS).round() as Nanos).max(1);
-        app.insert_resource(SimClock {
-            start: 0,
-            now: 0,
-            tick,
-            ticks: 0,
-        })
-        .insert_resource(SimConfig {
-            scenario: self.scenario.clone(),
-        })
-        .init_resource::<SimControl>()
-        .init_resource::<SimDebt>()
-        .init_resource::<sweep::Agenda>()
-        .init_resource::<sweep::QueuePeaks>()
-        .insert_resource(faults_of(&self.scenario))
-        .add_systems(SimTick, advance_clock.in_set(SimSystems::Clock))
-        .add_systems(SimTick, sweep::sweep.in_set(SimSystems::Flow))
-        .add_systems(SimTick, engines::update_engines.in_set(SimSystems::Engines));
-        topology::spawn_scenario(app.world_mut(), &self.scenario);
-        health_plugin(app, &self.scenario);
+        app.init_resource::<SimControl>()
+            .init_resource::<SimDebt>()
+            .init_resource::<Messages<events::SimEvent>>()
+            .init_resource::<events::Journal>()
+            .init_resource::<command::CommandQueue>()
+            .init_resource::<cadence::Cadence>()
+            .add_systems(
+                SimTick,
+                command::apply_commands.in_set(SimSystems::Commands),
+            )
+            .add_systems(
+                SimTick,
+                (advance_clock, cadence::tick_cadence)
+                    .chain()
+                    .in_set(SimSystems::Clock),
+            );
+        sweep::plugin(app);
+        engines::plugin(app);
+        health::plugin(app);
+        control::plugin(app);
         metrics::plugin(app);
+        decisions::plugin(app);
         verify::plugin(app);
-    }
-}
-
-fn health_plugin(app: &mut App, scenario: &Scenario) {
-    let topo = app.world().resource::<topology::Topology>().clone();
-    let per_component = scenario
-        .components
-        .iter()
-        .map(|c| {
-            let plan = engines::plan(c);
-            (plan.mean_ms, c.workers as f64 / (plan.mean_ms / 1000.0))
-        })
-        .collect();
-    for c in &topo.components {
-        app.world_mut().entity_mut(c.entity).insert((
-            health::HealthStatus::initial(),
-            health::HealthTracker::default(),
-        ));
-        for &e in &c.instances {
-            app.world_mut().entity_mut(e).insert((
-                health::InstanceHealth(1.0),
-                health::HealthStatus::initial(),
-                health::InstanceTracker::default(),
-            ));
+        if let Some(s) = &self.scenario {
+            load::load_scenario(app.world_mut(), s.clone());
         }
     }
-    app.insert_resource(health::HealthConfig {
-        spec: scenario.health.clone(),
-        next: 0,
-    })
-    .insert_resource(health::Capacities { per_component })
-    .init_resource::<health::SystemHealth>()
-    .insert_resource(rate::FlowConfig {
-        spec: scenario.backpressure.clone(),
-        next: 0,
-        broadcast_messages: 0,
-        capacity: vec![rate::CapacityMemory::default(); scenario.components.len()],
-        incoming: vec![health::Holt::default(); scenario.components.len()],
-    })
-    .init_resource::<decisions::DecisionLog>()
-    .init_resource::<query::QuerySlots>()
-    .insert_resource(sweep::Fallbacks {
-        stale: vec![0.0; topo.components.len()],
-        better_since: vec![None; topo.components.len()],
-        reroute: vec![None; topo.links.len()],
-    })
-    .add_systems(
-        SimTick,
-        (health::update_health, log_crashes)
-            .chain()
-            .in_set(SimSystems::Health),
-    )
-    .add_systems(
-        SimTick,
-        (rate::control_rates, rate::stamp_headers, rate::autoscale)
-            .chain()
-            .in_set(SimSystems::RateControl),
-    );
-}
-
-/// Notes crashes, outages and restarts in the decision log at their exact times. Runs once per
-/// health cycle: looking at every instance every tick costs too much at scale.
-fn log_crashes(
-    config: Res<health::HealthConfig>,
-    instances: Query<&instance::Instance>,
-    topo: Res<topology::Topology>,
-    mut seen: Local<(Vec<(u64, u64, bool, Nanos)>, Nanos)>,
-    mut log: ResMut<decisions::DecisionLog>,
-) {
-    // `update_health` has just moved `config.next` if this tick is a health cycle.
-    if seen.1 == config.next {
-        return;
-    }
-    seen.1 = config.next;
-    seen.0.resize(topo.instances.len(), (0, 0, true, 0));
-    let before = log.events.len();
-    for (i, &e) in topo.instances.iter().enumerate() {
-        let Ok(inst) = instances.get(e) else { continue };
-        let (crashes, downs, was_up, slow_from) = seen.0[i];
-        if inst.slow_from != slow_from {
-            let (t, until) = (inst.slow_from as f64 / 1e9, inst.slow_until as f64 / 1e9);
-            let what = format!("slowed down {}x until t = {until} s", inst.slowdown);
-            log.note(t, "slowdown", &inst.name, what, None, 3);
-        }
-        if inst.downs > downs {
-            let t = inst.down_at as f64 / 1e9;
-            if inst.counters.crashes > crashes {
-                log.note(t, "crash", &inst.name, "out of memory".into(), None, 3);
-            } else {
-                log.note(t, "outage", &inst.name, "scheduled fault".into(), None, 3);
-            }
-        }
-        // Back up after a crash or outage (not a spare being provisioned: that resets the time).
-        if inst.up && (!was_up || inst.downs > downs) && inst.downs > 0 && inst.down_until > 0 {
-            let t = inst.down_until as f64 / 1e9;
-            log.note(t, "restart", &inst.name, "back up".into(), None, 1);
-        }
-        seen.0[i] = (inst.counters.crashes, inst.downs, inst.up, inst.slow_from);
-    }
-    if log.events.len() > before {
-        log.events.sort_by(|a, b| a.t.total_cmp(&b.t));
-    }
-}
-
-/// The scenario's outages as (time, global instance, duration), next one last.
-fn faults_of(s: &Scenario) -> sweep::Faults {
-    let mut first = 0u32;
-    let mut firsts = vec![];
-    for c in &s.components {
-        firsts.push(first);
-        first += c.instances;
-    }
-    let mut pending: Vec<(Nanos, u32, Nanos, f64)> = s
-        .faults
-        .iter()
-        .filter_map(|f| {
-            let ci = s.components.iter().position(|c| c.name == f.component)?;
-            Some((
-                (f.at_s * 1e9) as Nanos,
-                firsts[ci] + f.instance,
-                (f.for_s * 1e9) as Nanos,
-                f.slowdown.unwrap_or(0.0),
-            ))
-        })
-        .collect();
-    pending.sort_unstable_by_key(|p| std::cmp::Reverse((p.0, p.1)));
-    sweep::Faults { pending }
 }
 
 fn advance_clock(mut clock: ResMut<SimClock>) {

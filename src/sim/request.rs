@@ -1,5 +1,5 @@
 //! Requests and responses: compact records that live in queues and on links, not ECS entities.
-//! Times are integer microseconds of simulation time, exact within a tick.
+//! Times are integer nanoseconds of simulation time, exact within a tick.
 
 /// Priority class of a request; lower value is served first under `Discipline::Priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,7 +107,7 @@ pub struct FlowHeaders {
     pub sender_status: u8,
     /// Expected target health: the receiver's status band as the sender last heard it.
     pub target_status: u8,
-    /// Flow-control reason, an index into `FlowHeaders::REASONS`.
+    /// Flow-control reason, a `RateReason` code.
     pub reason: u8,
     /// Alternative routes the sender has for this hop (instances it could pick instead, plus
     /// an alternative component if the link names one).
@@ -115,28 +115,9 @@ pub struct FlowHeaders {
 }
 
 impl FlowHeaders {
-    /// Flow-control reasons, as in the seed.
-    pub const REASONS: [&'static str; 7] = [
-        "none",
-        "approaching_capacity",
-        "downstream_overload",
-        "queue_overload_critical",
-        "downstream_healthy",
-        "downstream_stressed",
-        "downstream_critical",
-    ];
-
-    /// The index of a reason (0 for an unknown one).
-    pub fn reason_code(reason: &str) -> u8 {
-        Self::REASONS.iter().position(|r| *r == reason).unwrap_or(0) as u8
-    }
-
-    /// The reason's name.
+    /// The flow-control reason's name.
     pub fn reason(&self) -> &'static str {
-        Self::REASONS
-            .get(self.reason as usize)
-            .copied()
-            .unwrap_or("none")
+        super::events::RateReason::from_code(self.reason).name()
     }
 
     /// The retry policy's name, as in the seed ("exponential_backoff_3_times").
@@ -167,11 +148,11 @@ impl Default for FlowHeaders {
 pub struct Request {
     /// Logical request id (unique per run).
     pub id: u64,
-    /// When the logical request was created (µs); latency is measured from here.
+    /// When the logical request was created (ns); latency is measured from here.
     pub created: u64,
-    /// The client's deadline for this attempt (µs); `u64::MAX` when it waits forever.
+    /// The client's deadline for this attempt (ns); `u64::MAX` when it waits forever.
     pub deadline: u64,
-    /// Time of the current event: arrival at the current hop, or departure when sent (µs).
+    /// Time of the current event: arrival at the current hop, or departure when sent (ns).
     pub at: u64,
     /// Who waits for the response.
     pub ret: Ret,
@@ -207,7 +188,7 @@ pub enum Status {
 /// A response travelling back to whoever waits.
 #[derive(Debug, Clone, Copy)]
 pub struct Response {
-    /// Time the response is sent, then the time it arrives (µs).
+    /// Time the response is sent, then the time it arrives (ns).
     pub at: u64,
     /// The request it answers.
     pub req: Request,

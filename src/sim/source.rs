@@ -104,6 +104,36 @@ pub struct Source {
     pub counters: SourceCounters,
     /// Logical requests that ended this tick (drained by the metrics system).
     pub finished: Vec<Finished>,
+    /// What-if changes to the traffic (the command door).
+    pub what_if: WhatIf,
+}
+
+/// What-if changes to a source's traffic: a multiplier and spikes, on top of its schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhatIf {
+    /// Multiplier of the schedule (1: as in the scenario).
+    pub scale: f64,
+    /// Spikes: (from, until, multiplier), in ns.
+    pub spikes: Vec<(Nanos, Nanos, f64)>,
+}
+
+impl Default for WhatIf {
+    fn default() -> Self {
+        Self {
+            scale: 1.0,
+            spikes: vec![],
+        }
+    }
+}
+
+impl WhatIf {
+    /// The multiplier in force at `t`.
+    pub fn factor_at(&self, t: Nanos) -> f64 {
+        self.spikes
+            .iter()
+            .filter(|(from, until, _)| t >= *from && t < *until)
+            .fold(self.scale, |f, s| f * s.2)
+    }
 }
 
 impl Source {
@@ -161,6 +191,7 @@ impl Source {
             live: 0,
             counters: SourceCounters::default(),
             finished: Vec::new(),
+            what_if: WhatIf::default(),
         };
         if let Arrivals::Bursty { on_s, .. } = arrivals {
             s.burst_switch = s.exp_ns(on_s * SEC);
@@ -176,7 +207,22 @@ impl Source {
 
     /// Simulated requests per second at `t`.
     fn rate(&self, t: Nanos) -> f64 {
-        self.schedule.rate_at(t as f64 / SEC) * self.rate_scale
+        let r = self.schedule.rate_at(t as f64 / SEC) * self.rate_scale;
+        if self.what_if.scale == 1.0 && self.what_if.spikes.is_empty() {
+            r
+        } else {
+            r * self.what_if.factor_at(t)
+        }
+    }
+
+    /// Offered traffic at `t` (real requests/s): the schedule with any what-if changes.
+    pub fn offered_rate_at(&self, t: Nanos) -> f64 {
+        let r = self.schedule.rate_at(t as f64 / SEC);
+        if self.what_if.scale == 1.0 && self.what_if.spikes.is_empty() {
+            r
+        } else {
+            r * self.what_if.factor_at(t)
+        }
     }
 
     /// Time from `t` to the next arrival.

@@ -4,17 +4,18 @@
 //! caller's worker is freed at the exact moment its response arrives. Events after the tick
 //! stay on the agenda (service timers) or on the wire (link lanes, which the visualizer draws).
 
-use super::SimClock;
 use super::dist::Nanos;
+use super::events::{EventKind, SimEvent, Subject};
 use super::instance::{Instance, Outbox, Window};
 use super::link::Admit;
 use super::link::{Link, NodeRef};
 use super::metrics::ComponentLatency;
-use super::query::{self, Answer, Asking, HealthQueries, QuerySlots};
-use super::rate::log_check;
+use super::query::{self, Answer, Asking, CheckEvent, HealthQueries, QuerySlots};
+use super::rate::{Fallbacks, FlowConfig};
 use super::request::{Outcome, Request, Response, Ret, Status};
 use super::source::Source;
 use super::topology::{Routes, Topology};
+use super::{SimClock, SimSystems, SimTick};
 use crate::scenario::CallKind;
 use bevy::prelude::*;
 use std::cmp::Reverse;
@@ -38,13 +39,8 @@ enum Ev {
         resp: Response,
         local: bool,
     },
-    /// A scheduled outage of an instance begins (scenario `faults`).
-    Fault {
-        instance: u32,
-        duration: Nanos,
-        /// Service-time multiplier; 0 for an outage.
-        slowdown: f64,
-    },
+    /// An instance is taken down, brought back, slowed or retired (the command door).
+    Fault { instance: u32, action: FaultAction },
     /// Requests held at the sender of `link` by its rate limit may go.
     Release { link: u32 },
 }
@@ -161,23 +157,56 @@ impl Agenda {
     }
 }
 
-/// Fallbacks decided by the rate controller each cycle, read by the flow phase.
-#[derive(Resource, Debug, Default, Clone)]
-pub struct Fallbacks {
-    /// Per component: the share of a cache's misses it answers with stale data (0: none).
-    pub stale: Vec<f64>,
-    /// Per component: since when what a stale cache protects has been better than RED (ns).
-    pub better_since: Vec<Option<Nanos>>,
-    /// Per link: while set, requests for it go over this link (its alternative route) instead.
-    pub reroute: Vec<Option<(u32, CallKind)>>,
+/// What the command door does to an instance, at an exact time inside a tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultAction {
+    /// Down for `duration` (what it holds fails, as in a crash); `scheduled` when it comes from
+    /// the scenario's `faults`.
+    Down {
+        /// How long (ns).
+        duration: Nanos,
+        /// From the scenario's `faults`.
+        scheduled: bool,
+    },
+    /// Back up now, if down.
+    Up,
+    /// Service times multiplied by `factor` for `duration`.
+    Slow {
+        /// How long (ns).
+        duration: Nanos,
+        /// Multiplier.
+        factor: f64,
+    },
+    /// Taken out of service for good (fewer instances); what it holds fails.
+    Retire,
 }
 
-/// Scheduled faults not yet begun: (time, instance, duration, slowdown or 0 for an outage),
+/// An instance action due at an exact time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimedFault {
+    /// When (ns).
+    pub at: Nanos,
+    /// Global instance index.
+    pub instance: u32,
+    /// What.
+    pub action: FaultAction,
+}
+
+/// Instance actions the command door has made due and the flow phase has not begun yet,
 /// latest first.
 #[derive(Resource, Debug, Default, Clone)]
 pub struct Faults {
-    /// Pending faults, sorted so the next one is last.
-    pub pending: Vec<(Nanos, u32, Nanos, f64)>,
+    /// Pending actions, sorted so the next one is last.
+    pub pending: Vec<TimedFault>,
+}
+
+impl Faults {
+    /// Adds an action, keeping the next one (by time, then instance) last.
+    pub fn add(&mut self, f: TimedFault) {
+        self.pending.push(f);
+        self.pending
+            .sort_by_key(|p| std::cmp::Reverse((p.at, p.instance)));
+    }
 }
 
 /// Requests queued per component, and the highest total seen (simulated units).
@@ -234,10 +263,10 @@ fn ask_instances(
     slots: &mut QuerySlots,
     queries: &HealthQueries,
     spec: &crate::scenario::BackpressureSpec,
-    log: &mut super::decisions::DecisionLog,
+    events: &mut MessageWriter<SimEvent>,
 ) {
     let n = info.instances.len();
-    let name = &l.name;
+    let link = l.index;
     let flow = &mut l.flow;
     flow.instance_views.resize_with(n, Default::default);
     flow.instance_health.clear();
@@ -263,8 +292,15 @@ fn ask_instances(
                 .map(|h| Answer::from_status(h, at, spec))
         });
         if let Some(ev) = event {
-            let who = format!("{name} -> instance {k}");
-            log_check(log, at as f64 / 1e9, &who, ev, spec.check_open_s);
+            let kind = EventKind::HealthCheck {
+                opened: ev == CheckEvent::Opened,
+                open_s: spec.check_open_s,
+            };
+            events.write(SimEvent::new(
+                at,
+                Subject::LinkInstance(link, k as u32),
+                kind,
+            ));
         }
         // Nothing known (the health-check breaker is open): avoid it.
         let (h, until) = match source {
@@ -281,6 +317,20 @@ fn ask_instances(
     flow.instance_fresh_until = fresh_until;
 }
 
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<Agenda>()
+        .init_resource::<QueuePeaks>()
+        .init_resource::<Faults>()
+        .add_systems(SimTick, sweep.in_set(SimSystems::Flow));
+}
+
+/// Back to t = 0: nothing scheduled, nothing on the wire.
+pub(super) fn reset(world: &mut World) {
+    world.insert_resource(Agenda::default());
+    world.insert_resource(QueuePeaks::default());
+    world.insert_resource(Faults::default());
+}
+
 /// Moves traffic for one tick.
 pub fn sweep(
     clock: Res<SimClock>,
@@ -290,10 +340,10 @@ pub fn sweep(
     mut peaks: ResMut<QueuePeaks>,
     mut faults: ResMut<Faults>,
     fallbacks: Res<Fallbacks>,
-    flow_config: Res<super::rate::FlowConfig>,
+    flow_config: Res<FlowConfig>,
     queries: HealthQueries,
     mut slots: ResMut<QuerySlots>,
-    mut log: ResMut<super::decisions::DecisionLog>,
+    mut events: MessageWriter<SimEvent>,
     mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
@@ -329,18 +379,17 @@ pub fn sweep(
             );
         }
     }
-    // Scheduled outages that begin in this tick.
-    while let Some(&(at, instance, duration, slowdown)) = faults.pending.last() {
-        if at >= until {
+    // Instance actions from the command door that begin in this tick.
+    while let Some(&f) = faults.pending.last() {
+        if f.at >= until {
             break;
         }
         faults.pending.pop();
         agenda.push(
-            at.max(from),
+            f.at.max(from),
             Ev::Fault {
-                instance,
-                duration,
-                slowdown,
+                instance: f.instance,
+                action: f.action,
             },
         );
     }
@@ -399,7 +448,7 @@ pub fn sweep(
                                 &mut slots,
                                 &queries,
                                 &flow_config.spec,
-                                &mut log,
+                                &mut events,
                             );
                         }
                     }
@@ -451,21 +500,13 @@ pub fn sweep(
                 inst.timer(worker, incarnation, at, &window, &mut s.out);
                 peaks.change(inst.component, before, inst.queued);
             }
-            Ev::Fault {
-                instance,
-                duration,
-                slowdown,
-            } => {
+            Ev::Fault { instance, action } => {
                 let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) else {
                     continue;
                 };
-                if slowdown > 0.0 {
-                    inst.slow_down(at, duration, slowdown);
-                    continue;
-                }
                 touched = Some(inst.component);
                 let before = inst.queued;
-                inst.outage(at, duration, &mut s.out);
+                inst.apply_fault(at, action, &mut s.out);
                 peaks.change(inst.component, before, inst.queued);
             }
             Ev::Release { link } => {
@@ -513,6 +554,7 @@ pub fn sweep(
             }
         }
         deliver(&topo, &routes, &mut agenda, &mut net, s, until);
+        events.write_batch(s.out.events.drain(..));
         // A worker may have come free, or a topic been filled: consumers pull.
         if let Some(c) = touched
             && !topo.components[c as usize].pull_links.is_empty()

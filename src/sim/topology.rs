@@ -1,18 +1,16 @@
-//! Turns a validated scenario into entities: sources, components with instance children, each
-//! instance with four engine children, and links. Also holds the index tables the sweep uses.
+//! The topology's index tables: scenario order to entities, routes, names. Built by `spawn`;
+//! read by the flow phase, the controllers and the read seam.
 
-use super::dist::{Duration, MS, Stream, stream};
-use super::engines::{Engine, EngineKind};
-use super::instance::{Instance, Memory, restart_ns};
-use super::link::{Link, NodeRef};
-use super::source::Source;
-use crate::scenario::{CallKind, Hop, Kind, QueueSpec, Scenario, Strategy};
+use crate::scenario::{CallKind, Kind};
 use bevy::prelude::*;
-use std::collections::BTreeSet;
+
+/// Marks every entity the simulation owns (despawned when a scenario is loaded or reset).
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct SimEntity;
 
 /// A component entity (load balancer, service, cache, database, queue, external API).
 #[derive(Component, Debug, Clone)]
-pub struct Node {
+pub struct ComponentNode {
     /// Component index.
     pub index: u32,
     /// Name.
@@ -36,8 +34,9 @@ pub struct ComponentInfo {
     pub entity: Entity,
     /// Instance entities, by ordinal.
     pub instances: Vec<Entity>,
-    /// Global index of the first instance (instances are numbered contiguously).
-    pub first_instance: u32,
+    /// Global instance indices, by ordinal (contiguous at spawn; instances added by a command
+    /// are numbered after every other).
+    pub instance_ids: Vec<u32>,
     /// Links that deliver to this component.
     pub in_links: Vec<u32>,
     /// Outgoing (target component, link, call kind).
@@ -83,6 +82,10 @@ pub struct Topology {
     pub order: Vec<u32>,
     /// Link entities by index.
     pub links: Vec<Entity>,
+    /// Link names (`from->to`) by index.
+    pub link_names: Vec<String>,
+    /// Instance names (`component#k`) by global index.
+    pub instance_names: Vec<String>,
     /// Instance entities by global index.
     pub instances: Vec<Entity>,
     /// One simulated request stands for this many real ones.
@@ -96,253 +99,13 @@ impl Topology {
     pub fn component(&self, name: &str) -> Option<&ComponentInfo> {
         self.components.iter().find(|c| c.name == name)
     }
-}
 
-/// Spawns every entity of the scenario and inserts `Topology` and `Routes`.
-pub fn spawn_scenario(world: &mut World, s: &Scenario) {
-    let seed = s.sim.seed;
-    let unit = s.sim.request_unit.max(1);
-    let comp_index = |name: &str| {
-        s.components
-            .iter()
-            .position(|c| c.name == name)
-            .map(|i| i as u32)
-    };
-    let node_of = |name: &str| match s.sources.iter().position(|x| x.name == name) {
-        Some(i) => NodeRef::Source(i as u32),
-        None => NodeRef::Component(comp_index(name).unwrap_or(0)),
-    };
-
-    // Flows, numbered globally in source order.
-    let mut routes = Routes::default();
-    for (si, src) in s.sources.iter().enumerate() {
-        for f in &src.flows {
-            let hops = f
-                .path
-                .iter()
-                .map(|h| {
-                    let opts: Vec<(&str, f64)> = match h {
-                        Hop::To(n) => vec![(n.as_str(), 1.0)],
-                        Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
-                    };
-                    let mut acc = 0.0;
-                    opts.iter()
-                        .map(|(n, p)| {
-                            acc += p;
-                            (comp_index(n).unwrap_or(0), acc)
-                        })
-                        .collect()
-                })
-                .collect();
-            routes.flows.push(FlowRoute {
-                name: f.name.clone(),
-                source: si as u32,
-                hops,
-            });
-        }
+    /// Global index of instance `k` of component `c`.
+    pub fn instance_index(&self, c: u32, k: u32) -> Option<u32> {
+        self.components
+            .get(c as usize)?
+            .instance_ids
+            .get(k as usize)
+            .copied()
     }
-
-    // Components and their instances and engines.
-    let mut topo = Topology {
-        unit: unit as u64,
-        ..default()
-    };
-    let mut next_instance = 0u32;
-    for (ci, c) in s.components.iter().enumerate() {
-        let entity = world
-            .spawn(Node {
-                index: ci as u32,
-                name: c.name.clone(),
-                kind: c.kind,
-            })
-            .id();
-        let plan = super::engines::plan(c);
-        let workers = ((c.workers as f64 / unit as f64).round() as u32).max(1);
-        let queue = match c.queue {
-            QueueSpec::Bounded(n) => Some(n.div_ceil(unit as u64)),
-            QueueSpec::Unbounded => None,
-        };
-        let first = next_instance;
-        let mut instances = vec![];
-        let spawned = c.autoscale.map_or(c.instances, |a| a.max.max(c.instances));
-        for k in 0..spawned {
-            let idx = next_instance;
-            next_instance += 1;
-            let mut inst = Instance::new(
-                idx,
-                ci as u32,
-                format!("{}#{k}", c.name),
-                workers,
-                queue,
-                c.discipline == crate::scenario::Discipline::Priority,
-                Duration::new(plan.mean_ms * MS, c.service.shape),
-                stream(seed, Stream::Instance, idx),
-                Memory {
-                    base_mb: c.engines.base_memory_mb,
-                    per_request_mb: c.service.demand.memory_mb * unit as f64,
-                    capacity_mb: c.engines.memory_mb,
-                },
-                c.thrashing,
-                restart_ns(c.restart_after_s),
-            );
-            if k >= c.instances {
-                // A spare for autoscaling, not provisioned yet.
-                inst.deprovision();
-            }
-            let ie = world.spawn((inst, ChildOf(entity))).id();
-            for kind in EngineKind::ALL {
-                world.spawn((
-                    Engine::new(kind, &c.engines, plan.share[kind as usize]),
-                    ChildOf(ie),
-                ));
-            }
-            instances.push(ie);
-            topo.instances.push(ie);
-        }
-        topo.components.push(ComponentInfo {
-            index: ci as u32,
-            name: c.name.clone(),
-            kind: c.kind,
-            hit_ratio: c.hit_ratio.unwrap_or(0.0),
-            entity,
-            instances,
-            first_instance: first,
-            in_links: vec![],
-            out: vec![],
-            pull_links: vec![],
-            workers_real: c.workers,
-            queue_real: match c.queue {
-                QueueSpec::Bounded(n) => Some(n),
-                QueueSpec::Unbounded => None,
-            },
-        });
-    }
-
-    // Sources: spawned after their first-hop links are known.
-    topo.source_links = vec![vec![]; s.sources.len()];
-    for (li, l) in s.links.iter().enumerate() {
-        let from = node_of(&l.from);
-        let to = comp_index(&l.to).unwrap_or(0);
-        let strategy = match from {
-            NodeRef::Component(f) if s.components[f as usize].kind == Kind::LoadBalancer => {
-                s.components[f as usize].strategy
-            }
-            _ => s.components[to as usize].strategy,
-        };
-        let link = Link::new(
-            li as u32,
-            format!("{}->{}", l.from, l.to),
-            from,
-            to,
-            l.call,
-            strategy,
-            Duration::from_timing(&l.latency),
-            stream(seed, Stream::Link, li as u32),
-        );
-        let mut link = link;
-        if l.call == CallKind::Pull
-            && let NodeRef::Component(f) = from
-        {
-            link.topic_capacity = match s.components[f as usize].queue {
-                QueueSpec::Bounded(n) => Some(n.div_ceil(unit as u64)),
-                QueueSpec::Unbounded => None,
-            };
-            topo.components[to as usize].pull_links.push(li as u32);
-        }
-        topo.links.push(world.spawn(link).id());
-        topo.components[to as usize].in_links.push(li as u32);
-        match from {
-            NodeRef::Component(f) => topo.components[f as usize]
-                .out
-                .push((to, li as u32, l.call)),
-            NodeRef::Source(si) => topo.source_links[si as usize].push(li as u32),
-        }
-    }
-    // Alternative routes: the link from the same sender to the alternative.
-    topo.alternatives = s
-        .links
-        .iter()
-        .map(|l| {
-            let alt = l.alternative.as_ref()?;
-            s.links
-                .iter()
-                .position(|m| m.from == l.from && &m.to == alt)
-                .map(|i| i as u32)
-        })
-        .collect();
-    let _ = Strategy::RoundRobin;
-
-    for (si, src) in s.sources.iter().enumerate() {
-        let mut flows = vec![];
-        let mut first_hops = vec![];
-        for (gi, f) in routes.flows.iter().enumerate() {
-            if f.source != si as u32 {
-                continue;
-            }
-            let spec = src
-                .flows
-                .iter()
-                .find(|x| x.name == f.name)
-                .map(|x| x.weight)
-                .unwrap_or(1.0);
-            flows.push((gi as u16, spec));
-            let opts = f.hops[0]
-                .iter()
-                .map(|(comp, cum)| {
-                    let link = topo.source_links[si]
-                        .iter()
-                        .copied()
-                        .find(|l| s.links[*l as usize].to == s.components[*comp as usize].name)
-                        .unwrap_or(0);
-                    (*cum, link)
-                })
-                .collect();
-            first_hops.push(opts);
-        }
-        let p = src.priorities;
-        let source = Source::new(
-            si as u32,
-            src.name.clone(),
-            src.arrivals,
-            src.rate.clone(),
-            unit,
-            flows,
-            first_hops,
-            [p.critical, p.high, p.medium, p.low],
-            src.client.timeout_ms,
-            src.client.retry.clone(),
-            stream(seed, Stream::Source, si as u32),
-        );
-        topo.sources.push(world.spawn(source).id());
-        topo.source_names.push(src.name.clone());
-    }
-
-    topo.order = topological_order(&topo);
-    world.insert_resource(topo);
-    world.insert_resource(routes);
-}
-
-/// Kahn's algorithm with ties broken by component index, so the order is stable.
-fn topological_order(topo: &Topology) -> Vec<u32> {
-    let n = topo.components.len();
-    let mut indegree = vec![0usize; n];
-    for c in &topo.components {
-        for (to, _, _) in &c.out {
-            indegree[*to as usize] += 1;
-        }
-    }
-    let mut ready: BTreeSet<u32> = (0..n as u32)
-        .filter(|i| indegree[*i as usize] == 0)
-        .collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(i) = ready.pop_first() {
-        order.push(i);
-        for (to, _, _) in &topo.components[i as usize].out {
-            indegree[*to as usize] -= 1;
-            if indegree[*to as usize] == 0 {
-                ready.insert(*to);
-            }
-        }
-    }
-    order
 }

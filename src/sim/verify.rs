@@ -33,6 +33,15 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
+/// Back to t = 0: nothing checked or found yet (the switch stays as it is).
+pub(super) fn reset(world: &mut World) {
+    let enabled = world.resource::<Conservation>().enabled;
+    world.insert_resource(Conservation {
+        enabled,
+        ..default()
+    });
+}
+
 fn check_conservation(
     clock: Res<SimClock>,
     sources: Query<&Source>,

@@ -385,7 +385,12 @@ fn pause_step_and_speed_drive_the_clock_under_minimal_plugins() {
     let scenario = parse(&balanced("RoundRobin"));
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
-        .add_plugins((SimPlugin { scenario }, SimDriverPlugin))
+        .add_plugins((
+            SimPlugin {
+                scenario: Some(scenario),
+            },
+            SimDriverPlugin,
+        ))
         .insert_resource(TimeUpdateStrategy::ManualDuration(
             std::time::Duration::from_millis(10),
         ));

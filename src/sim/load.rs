@@ -1,0 +1,49 @@
+//! Loading a scenario into a running app: everything the simulation owns is despawned and its
+//! resources put back to t = 0, then the scenario is spawned. `SimPlugin::build` never spawns;
+//! the runner, the app's picker and the command door's `Load` and `Reset` all come here, so a
+//! reload in the same `App` is the same as a fresh start.
+
+use super::cadence::Cadence;
+use super::command::{CommandQueue, queue_faults};
+use super::dist::{MS, Nanos};
+use super::events::{Journal, SimEvent};
+use super::topology::SimEntity;
+use super::{SimClock, SimConfig, SimDebt};
+use crate::scenario::Scenario;
+use bevy::ecs::message::Messages;
+use bevy::prelude::*;
+
+/// Replaces whatever the simulation holds by `scenario`, at t = 0.
+pub fn load_scenario(world: &mut World, scenario: Scenario) {
+    let owned: Vec<Entity> = world
+        .query_filtered::<Entity, (With<SimEntity>, Without<ChildOf>)>()
+        .iter(world)
+        .collect();
+    for e in owned {
+        // Despawning a parent despawns its children (instances, engines).
+        world.despawn(e);
+    }
+    let tick = ((scenario.sim.tick_ms * MS).round() as Nanos).max(1);
+    world.insert_resource(SimClock {
+        start: 0,
+        now: 0,
+        tick,
+        ticks: 0,
+    });
+    world.insert_resource(SimDebt::default());
+    world.insert_resource(Cadence::new(scenario.health.cycle_s));
+    world.insert_resource(Journal::default());
+    world.resource_mut::<Messages<SimEvent>>().clear();
+    let mut queue = CommandQueue::default();
+    queue_faults(&mut queue, &scenario);
+    world.insert_resource(queue);
+    super::sweep::reset(world);
+    super::spawn::spawn_scenario(world, &scenario);
+    super::spawn::insert_component_state(world);
+    super::health::reset(world, &scenario);
+    super::rate::reset(world, &scenario);
+    super::autoscale::reset(world);
+    super::metrics::reset(world, &scenario);
+    super::verify::reset(world);
+    world.insert_resource(SimConfig { scenario });
+}

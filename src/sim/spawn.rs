@@ -1,0 +1,341 @@
+//! Turns a validated scenario into entities: sources, components with instance children, each
+//! instance with four engine children, and links; inserts `Topology` and `Routes`. Called when a
+//! scenario is loaded (never from a plugin's `build`), and by the command door to add instances.
+
+use super::dist::{Duration, MS, Stream, stream};
+use super::engines::{Engine, EngineKind};
+use super::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
+use super::instance::{Instance, Memory, restart_ns};
+use super::link::{Link, NodeRef};
+use super::metrics::ComponentLatency;
+use super::source::Source;
+use super::topology::{ComponentInfo, ComponentNode, FlowRoute, Routes, SimEntity, Topology};
+use crate::scenario::{CallKind, ComponentSpec, Hop, Kind, QueueSpec, Scenario};
+use bevy::prelude::*;
+use std::collections::BTreeSet;
+
+/// Spawns every entity of the scenario and inserts `Topology` and `Routes`.
+pub fn spawn_scenario(world: &mut World, s: &Scenario) {
+    let routes = flow_routes(s);
+    let mut topo = Topology {
+        unit: s.sim.request_unit.max(1) as u64,
+        ..default()
+    };
+    for (ci, c) in s.components.iter().enumerate() {
+        spawn_component(world, &mut topo, s, ci as u32, c);
+    }
+    spawn_links(world, &mut topo, s);
+    for si in 0..s.sources.len() {
+        spawn_source(world, &mut topo, &routes, s, si);
+    }
+    topo.order = topological_order(&topo);
+    world.insert_resource(topo);
+    world.insert_resource(routes);
+}
+
+/// Index of the component called `name` (validation guarantees it exists).
+fn comp_index(s: &Scenario, name: &str) -> u32 {
+    s.components
+        .iter()
+        .position(|c| c.name == name)
+        .unwrap_or(0) as u32
+}
+
+/// Every flow's route, numbered globally in source order: per hop, the options with their
+/// cumulative probabilities.
+fn flow_routes(s: &Scenario) -> Routes {
+    let mut routes = Routes::default();
+    for (si, src) in s.sources.iter().enumerate() {
+        for f in &src.flows {
+            let hops = f
+                .path
+                .iter()
+                .map(|h| {
+                    let opts: Vec<(&str, f64)> = match h {
+                        Hop::To(n) => vec![(n.as_str(), 1.0)],
+                        Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
+                    };
+                    let mut acc = 0.0;
+                    opts.iter()
+                        .map(|(n, p)| {
+                            acc += p;
+                            (comp_index(s, n), acc)
+                        })
+                        .collect()
+                })
+                .collect();
+            routes.flows.push(FlowRoute {
+                name: f.name.clone(),
+                source: si as u32,
+                hops,
+            });
+        }
+    }
+    routes
+}
+
+/// Workers and queue capacity per instance in simulated units.
+fn simulated_size(c: &ComponentSpec, unit: u64) -> (u32, Option<u64>) {
+    let workers = ((c.workers as f64 / unit as f64).round() as u32).max(1);
+    let queue = match c.queue {
+        QueueSpec::Bounded(n) => Some(n.div_ceil(unit)),
+        QueueSpec::Unbounded => None,
+    };
+    (workers, queue)
+}
+
+/// A component entity with its instances (spares for autoscaling included).
+fn spawn_component(
+    world: &mut World,
+    topo: &mut Topology,
+    s: &Scenario,
+    ci: u32,
+    c: &ComponentSpec,
+) {
+    let entity = world
+        .spawn((
+            SimEntity,
+            ComponentNode {
+                index: ci,
+                name: c.name.clone(),
+                kind: c.kind,
+            },
+        ))
+        .id();
+    topo.components.push(ComponentInfo {
+        index: ci,
+        name: c.name.clone(),
+        kind: c.kind,
+        hit_ratio: c.hit_ratio.unwrap_or(0.0),
+        entity,
+        instances: vec![],
+        instance_ids: vec![],
+        in_links: vec![],
+        out: vec![],
+        pull_links: vec![],
+        workers_real: c.workers,
+        queue_real: match c.queue {
+            QueueSpec::Bounded(n) => Some(n),
+            QueueSpec::Unbounded => None,
+        },
+    });
+    let spawned = c.autoscale.map_or(c.instances, |a| a.max.max(c.instances));
+    for k in 0..spawned {
+        let inst = spawn_instance(world, topo, s, ci);
+        if k >= c.instances {
+            // A spare for autoscaling, not provisioned yet.
+            if let Some(mut i) = world.get_mut::<Instance>(inst) {
+                i.deprovision();
+            }
+        }
+    }
+}
+
+/// One instance of component `ci`, numbered after every instance so far, with its four engines.
+fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32) -> Entity {
+    let c = &s.components[ci as usize];
+    let plan = super::engines::plan(c);
+    let unit = topo.unit;
+    let (workers, queue) = simulated_size(c, unit);
+    let idx = topo.instances.len() as u32;
+    let k = topo.components[ci as usize].instances.len();
+    let name = format!("{}#{k}", c.name);
+    let inst = Instance::new(
+        idx,
+        ci,
+        name.clone(),
+        workers,
+        queue,
+        c.discipline == crate::scenario::Discipline::Priority,
+        Duration::new(plan.mean_ms * MS, c.service.shape),
+        stream(s.sim.seed, Stream::Instance, idx),
+        Memory {
+            base_mb: c.engines.base_memory_mb,
+            per_request_mb: c.service.demand.memory_mb * unit as f64,
+            capacity_mb: c.engines.memory_mb,
+        },
+        c.thrashing,
+        restart_ns(c.restart_after_s),
+    );
+    let parent = topo.components[ci as usize].entity;
+    let ie = world
+        .spawn((
+            SimEntity,
+            inst,
+            ChildOf(parent),
+            InstanceHealth(1.0),
+            HealthStatus::initial(),
+            InstanceTracker::default(),
+        ))
+        .id();
+    for kind in EngineKind::ALL {
+        world.spawn((
+            SimEntity,
+            Engine::new(kind, &c.engines, plan.share[kind as usize]),
+            ChildOf(ie),
+        ));
+    }
+    let info = &mut topo.components[ci as usize];
+    info.instances.push(ie);
+    info.instance_ids.push(idx);
+    topo.instances.push(ie);
+    topo.instance_names.push(name);
+    ie
+}
+
+/// Adds a new instance to a running component (the command door's `SetInstances`).
+pub fn spawn_extra_instance(world: &mut World, ci: u32, s: &Scenario) -> Entity {
+    let mut topo = world.resource::<Topology>().clone();
+    let e = spawn_instance(world, &mut topo, s, ci);
+    world.insert_resource(topo);
+    e
+}
+
+/// Every link, with the tables of who sends to whom; and each link's alternative route.
+fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
+    topo.source_links = vec![vec![]; s.sources.len()];
+    for (li, l) in s.links.iter().enumerate() {
+        let from = match s.sources.iter().position(|x| x.name == l.from) {
+            Some(i) => NodeRef::Source(i as u32),
+            None => NodeRef::Component(comp_index(s, &l.from)),
+        };
+        let to = comp_index(s, &l.to);
+        // A load balancer's own strategy picks the instance it sends to; otherwise the receiver's.
+        let strategy = match from {
+            NodeRef::Component(f) if s.components[f as usize].kind == Kind::LoadBalancer => {
+                s.components[f as usize].strategy
+            }
+            _ => s.components[to as usize].strategy,
+        };
+        let name = format!("{}->{}", l.from, l.to);
+        let mut link = Link::new(
+            li as u32,
+            name.clone(),
+            from,
+            to,
+            l.call,
+            strategy,
+            Duration::from_timing(&l.latency),
+            stream(s.sim.seed, Stream::Link, li as u32),
+        );
+        if l.call == CallKind::Pull
+            && let NodeRef::Component(f) = from
+        {
+            link.topic_capacity = match s.components[f as usize].queue {
+                QueueSpec::Bounded(n) => Some(n.div_ceil(topo.unit)),
+                QueueSpec::Unbounded => None,
+            };
+            topo.components[to as usize].pull_links.push(li as u32);
+        }
+        topo.links.push(world.spawn((SimEntity, link)).id());
+        topo.link_names.push(name);
+        topo.components[to as usize].in_links.push(li as u32);
+        match from {
+            NodeRef::Component(f) => topo.components[f as usize]
+                .out
+                .push((to, li as u32, l.call)),
+            NodeRef::Source(si) => topo.source_links[si as usize].push(li as u32),
+        }
+    }
+    // Alternative routes: the link from the same sender to the alternative.
+    topo.alternatives = s
+        .links
+        .iter()
+        .map(|l| {
+            let alt = l.alternative.as_ref()?;
+            s.links
+                .iter()
+                .position(|m| m.from == l.from && &m.to == alt)
+                .map(|i| i as u32)
+        })
+        .collect();
+}
+
+/// Source `si`, after its first-hop links are known.
+fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Scenario, si: usize) {
+    let src = &s.sources[si];
+    let mut flows = vec![];
+    let mut first_hops = vec![];
+    for (gi, f) in routes.flows.iter().enumerate() {
+        if f.source != si as u32 {
+            continue;
+        }
+        let weight = src
+            .flows
+            .iter()
+            .find(|x| x.name == f.name)
+            .map(|x| x.weight)
+            .unwrap_or(1.0);
+        flows.push((gi as u16, weight));
+        let opts = f.hops[0]
+            .iter()
+            .map(|(comp, cum)| {
+                let link = topo.source_links[si]
+                    .iter()
+                    .copied()
+                    .find(|l| s.links[*l as usize].to == s.components[*comp as usize].name)
+                    .unwrap_or(0);
+                (*cum, link)
+            })
+            .collect();
+        first_hops.push(opts);
+    }
+    let p = src.priorities;
+    let source = Source::new(
+        si as u32,
+        src.name.clone(),
+        src.arrivals,
+        src.rate.clone(),
+        s.sim.request_unit.max(1),
+        flows,
+        first_hops,
+        [p.critical, p.high, p.medium, p.low],
+        src.client.timeout_ms,
+        src.client.retry.clone(),
+        stream(s.sim.seed, Stream::Source, si as u32),
+    );
+    topo.sources.push(world.spawn((SimEntity, source)).id());
+    topo.source_names.push(src.name.clone());
+}
+
+/// Inserts the per-component state the health model and the latency metrics keep.
+pub fn insert_component_state(world: &mut World) {
+    let entities: Vec<Entity> = world
+        .resource::<Topology>()
+        .components
+        .iter()
+        .map(|c| c.entity)
+        .collect();
+    for e in entities {
+        world.entity_mut(e).insert((
+            HealthStatus::initial(),
+            HealthTracker::default(),
+            ComponentLatency::default(),
+        ));
+    }
+}
+
+/// Kahn's algorithm with ties broken by component index, so the order is stable.
+fn topological_order(topo: &Topology) -> Vec<u32> {
+    let n = topo.components.len();
+    let mut indegree = vec![0usize; n];
+    for c in &topo.components {
+        for (to, _, _) in &c.out {
+            indegree[*to as usize] += 1;
+        }
+    }
+    let mut ready: BTreeSet<u32> = (0..n as u32)
+        .filter(|i| indegree[*i as usize] == 0)
+        .collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for (to, _, _) in &topo.components[i as usize].out {
+            indegree[*to as usize] -= 1;
+            if indegree[*to as usize] == 0 {
+                ready.insert(*to);
+            }
+        }
+    }
+    order
+}
