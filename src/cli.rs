@@ -4,6 +4,7 @@
 
 use crate::runner::Simulation;
 use crate::scenario::{self, Scenario, ScenarioError};
+use crate::sim::decisions::{Decision, DecisionLog};
 use crate::sim::dist::{Nanos, SEC};
 use crate::sim::metrics::{HEADER, Recorder, Sink};
 use clap::{Parser, Subcommand};
@@ -166,88 +167,20 @@ fn run(args: &RunArgs) -> ExitCode {
     let name = s.name.clone();
     let mut sim = Simulation::new(s);
     sim.check_conservation(args.verify);
-    if let Some(path) = &args.metrics {
-        match std::fs::File::create(path) {
-            Ok(f) => {
-                let mut w = std::io::BufWriter::new(f);
-                if let Err(e) = w.write_all(HEADER.as_bytes()) {
-                    eprintln!("error: {}: cannot write metrics: {e}", path.display());
-                    return ExitCode::from(2);
-                }
-                sim.world_mut()
-                    .resource_mut::<Recorder>()
-                    .set_sink(Sink::Writer(Box::new(w)));
-            }
-            Err(e) => {
-                eprintln!("error: {}: cannot create metrics file: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        }
+    if let Some(path) = &args.metrics
+        && let Err(code) = send_metrics_to(&mut sim, path)
+    {
+        return code;
     }
-
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(duration / 1_000_000)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:40}] {pos}/{len} sim ms  {elapsed_precise} (eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message(name);
-    let started = std::time::Instant::now();
-    let mut last = 0;
-    sim.run_until(duration, |w| {
-        let now = w.resource::<crate::sim::SimClock>().now / 1_000_000;
-        if now >= last + 250 {
-            bar.set_position(now);
-            last = now;
-        }
-    });
-    bar.finish_and_clear();
-    let wall = started.elapsed().as_secs_f64();
+    let wall = run_with_progress(&mut sim, duration, name, args.quiet);
 
     let mut rec = sim.world_mut().resource_mut::<Recorder>();
     rec.flush();
     let write_error = rec.error.clone();
     let summary = sim.summary();
     print!("{}", summary.render());
-    let log = sim.world().resource::<crate::sim::decisions::DecisionLog>();
-    if !log.events.is_empty() {
-        println!(
-            "Decisions: {} in all; the most important:",
-            log.events.len()
-        );
-        for d in log.highlights(12) {
-            let rate = |r: Option<f64>| r.map_or("unlimited".to_string(), |v| format!("{v:.0}/s"));
-            match d.kind {
-                "rate_change" => println!(
-                    "  {:>8.1}s  {:<24} rate {} -> {} ({}, {}, receiver {})",
-                    d.t,
-                    d.entity,
-                    rate(d.old),
-                    rate(d.new),
-                    d.reason,
-                    d.urgency.unwrap_or(""),
-                    d.state.as_deref().unwrap_or("")
-                ),
-                _ => println!(
-                    "  {:>8.1}s  {:<24} {} ({}{})",
-                    d.t,
-                    d.entity,
-                    d.kind,
-                    d.reason,
-                    d.state
-                        .as_deref()
-                        .map(|s| format!(", {s}"))
-                        .unwrap_or_default()
-                ),
-            }
-        }
-    }
+    let log = sim.world().resource::<DecisionLog>();
+    print_decisions(log);
     if let Some(path) = &args.events
         && let Err(e) = std::fs::write(path, log.to_jsonl())
     {
@@ -273,4 +206,98 @@ fn run(args: &RunArgs) -> ExitCode {
         return ExitCode::from(3);
     }
     ExitCode::SUCCESS
+}
+
+/// Creates the metrics CSV file at `path`, writes its header and makes it the recorder's sink;
+/// on failure prints the error and gives back exit code 2.
+fn send_metrics_to(sim: &mut Simulation, path: &Path) -> Result<(), ExitCode> {
+    match std::fs::File::create(path) {
+        Ok(f) => {
+            let mut w = std::io::BufWriter::new(f);
+            if let Err(e) = w.write_all(HEADER.as_bytes()) {
+                eprintln!("error: {}: cannot write metrics: {e}", path.display());
+                return Err(ExitCode::from(2));
+            }
+            sim.world_mut()
+                .resource_mut::<Recorder>()
+                .set_sink(Sink::Writer(Box::new(w)));
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: {}: cannot create metrics file: {e}", path.display());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Runs the simulation up to `duration` (ns) behind a progress bar in simulated milliseconds
+/// (hidden when `quiet`); returns the wall-clock seconds the run took.
+fn run_with_progress(sim: &mut Simulation, duration: Nanos, name: String, quiet: bool) -> f64 {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(duration / 1_000_000)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} sim ms  {elapsed_precise} (eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(name);
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    sim.run_until(duration, |w| {
+        let now = w.resource::<crate::sim::SimClock>().now / 1_000_000;
+        if now >= last + 250 {
+            bar.set_position(now);
+            last = now;
+        }
+    });
+    bar.finish_and_clear();
+    started.elapsed().as_secs_f64()
+}
+
+/// Prints how many decisions were made and the most important of them (nothing when none were).
+fn print_decisions(log: &DecisionLog) {
+    if log.events.is_empty() {
+        return;
+    }
+    println!(
+        "Decisions: {} in all; the most important:",
+        log.events.len()
+    );
+    for d in log.highlights(12) {
+        print_decision(d);
+    }
+}
+
+/// Prints one decision on a line: a rate change with its old and new rate, urgency and the
+/// receiver's state; anything else with its kind, reason and state.
+fn print_decision(d: &Decision) {
+    let rate = |r: Option<f64>| r.map_or("unlimited".to_string(), |v| format!("{v:.0}/s"));
+    match d.kind {
+        "rate_change" => println!(
+            "  {:>8.1}s  {:<24} rate {} -> {} ({}, {}, receiver {})",
+            d.t,
+            d.entity,
+            rate(d.old),
+            rate(d.new),
+            d.reason,
+            d.urgency.unwrap_or(""),
+            d.state.as_deref().unwrap_or("")
+        ),
+        _ => println!(
+            "  {:>8.1}s  {:<24} {} ({}{})",
+            d.t,
+            d.entity,
+            d.kind,
+            d.reason,
+            d.state
+                .as_deref()
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default()
+        ),
+    }
 }

@@ -59,12 +59,36 @@ const MAX_RATE: f64 = 1e9;
 pub fn validate(s: &Scenario) -> Vec<Problem> {
     let mut c = Checker { problems: vec![] };
     check_sim(&mut c, &s.sim);
+    let names = check_names(&mut c, s);
+    let linked = check_links(&mut c, s, &names);
+    check_alternatives(&mut c, s, &linked);
+    if let Some(cycle) = find_cycle(s) {
+        c.bad(
+            "links",
+            format!("the links form a cycle: {}", cycle.join(" -> ")),
+            "flowlab sweeps the graph in topological order; model a feedback loop as a new flow from the source",
+        );
+    }
 
-    // Names: sources and components share one namespace.
+    for (i, src) in s.sources.iter().enumerate() {
+        check_source(&mut c, s, i, src, &names, &linked);
+    }
+    for (i, comp) in s.components.iter().enumerate() {
+        check_component(&mut c, &s.sim, i, comp);
+    }
+    check_health(&mut c, &s.health);
+    check_backpressure(&mut c, &s.backpressure);
+    check_faults(&mut c, s, &names);
+    c.problems
+}
+
+/// Checks every source and component name (sources and components share one namespace) and that
+/// there is at least one source; returns each name with what it names ("source" or "component").
+fn check_names<'a>(c: &mut Checker, s: &'a Scenario) -> BTreeMap<&'a str, &'static str> {
     let mut names: BTreeMap<&str, &'static str> = BTreeMap::new();
     for (i, src) in s.sources.iter().enumerate() {
         check_name(
-            &mut c,
+            c,
             &format!("sources[{i}].name"),
             &src.name,
             &mut names,
@@ -73,7 +97,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     }
     for (i, comp) in s.components.iter().enumerate() {
         check_name(
-            &mut c,
+            c,
             &format!("components[{i}].name"),
             &comp.name,
             &mut names,
@@ -87,7 +111,16 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             "add at least one entry to `sources`",
         );
     }
+    names
+}
 
+/// Checks each link's ends, call kind, self-loops, duplicates and latency; returns every
+/// (from, to) pair with the index of its link.
+fn check_links<'a>(
+    c: &mut Checker,
+    s: &'a Scenario,
+    names: &BTreeMap<&str, &'static str>,
+) -> BTreeMap<(&'a str, &'a str), usize> {
     let mut linked: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for (i, l) in s.links.iter().enumerate() {
         let f = format!("links[{i}]");
@@ -95,14 +128,14 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             c.bad(
                 format!("{f}.from"),
                 format!("`{}` is not a source or component", l.from),
-                known(&names),
+                known(names),
             );
         }
         match names.get(l.to.as_str()) {
             None => c.bad(
                 format!("{f}.to"),
                 format!("`{}` is not a component", l.to),
-                known(&names),
+                known(names),
             ),
             Some(&"source") => c.bad(
                 format!("{f}.to"),
@@ -133,8 +166,14 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 "keep one link per pair",
             );
         }
-        check_timing(&mut c, &format!("{f}.latency"), &l.latency, true);
+        check_timing(c, &format!("{f}.latency"), &l.latency, true);
     }
+    linked
+}
+
+/// Checks each link's alternative: another component, linked from the sender, and linked on to
+/// everywhere the original target sends requests next.
+fn check_alternatives(c: &mut Checker, s: &Scenario, linked: &BTreeMap<(&str, &str), usize>) {
     for (i, l) in s.links.iter().enumerate() {
         let Some(alt) = &l.alternative else { continue };
         let f = format!("links[{i}].alternative");
@@ -166,28 +205,16 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             }
         }
     }
-    if let Some(cycle) = find_cycle(s) {
-        c.bad(
-            "links",
-            format!("the links form a cycle: {}", cycle.join(" -> ")),
-            "flowlab sweeps the graph in topological order; model a feedback loop as a new flow from the source",
-        );
-    }
+}
 
-    for (i, src) in s.sources.iter().enumerate() {
-        check_source(&mut c, s, i, src, &names, &linked);
-    }
-    for (i, comp) in s.components.iter().enumerate() {
-        check_component(&mut c, &s.sim, i, comp);
-    }
-    check_health(&mut c, &s.health);
-    check_backpressure(&mut c, &s.backpressure);
+/// Checks each fault: an existing component and instance, its start, length and slowdown.
+fn check_faults(c: &mut Checker, s: &Scenario, names: &BTreeMap<&str, &'static str>) {
     for (i, f) in s.faults.iter().enumerate() {
         match s.components.iter().find(|x| x.name == f.component) {
             None => c.bad(
                 format!("faults[{i}].component"),
                 format!("`{}` is not a component", f.component),
-                known(&names),
+                known(names),
             ),
             Some(comp) if f.instance >= comp.instances => c.bad(
                 format!("faults[{i}].instance"),
@@ -205,7 +232,6 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             c.range(&format!("faults[{i}].slowdown"), x, 1.0, 1e6);
         }
     }
-    c.problems
 }
 
 fn known(names: &BTreeMap<&str, &'static str>) -> String {
@@ -271,6 +297,8 @@ fn check_sim(c: &mut Checker, sim: &SimSettings) {
     }
 }
 
+/// Checks one source: its rate and arrivals, the number of requests it would make, its flows,
+/// priority mix and client settings.
 fn check_source(
     c: &mut Checker,
     s: &Scenario,
@@ -297,62 +325,98 @@ fn check_source(
         c.bad(format!("{f}.flows"), "no flows", "add a flow with a path");
     }
     for (j, flow) in src.flows.iter().enumerate() {
-        let ff = format!("{f}.flows[{j}]");
-        c.positive(&format!("{ff}.weight"), flow.weight, 1e12);
-        if flow.path.is_empty() {
-            c.bad(
-                format!("{ff}.path"),
-                "the route has no end: the path is empty",
-                "list the components the flow visits, e.g. [To(\"web\")]",
-            );
+        check_flow(c, &format!("{f}.flows[{j}]"), src, flow, names, linked);
+    }
+    check_priorities(c, &f, &src.priorities);
+    check_client(c, &f, &src.client);
+}
+
+/// Checks one flow of a source: its weight, and that its path is non-empty and visits
+/// components joined by links, hop by hop.
+fn check_flow(
+    c: &mut Checker,
+    ff: &str,
+    src: &SourceSpec,
+    flow: &FlowSpec,
+    names: &BTreeMap<&str, &'static str>,
+    linked: &BTreeMap<(&str, &str), usize>,
+) {
+    c.positive(&format!("{ff}.weight"), flow.weight, 1e12);
+    if flow.path.is_empty() {
+        c.bad(
+            format!("{ff}.path"),
+            "the route has no end: the path is empty",
+            "list the components the flow visits, e.g. [To(\"web\")]",
+        );
+    }
+    let mut prev: Vec<&str> = vec![src.name.as_str()];
+    for (k, hop) in flow.path.iter().enumerate() {
+        let hf = format!("{ff}.path[{k}]");
+        let options: Vec<(&str, f64)> = match hop {
+            Hop::To(n) => vec![(n.as_str(), 1.0)],
+            Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
+        };
+        if let Hop::OneOf(v) = hop {
+            check_hop_shares(c, &hf, v);
         }
-        let mut prev: Vec<&str> = vec![src.name.as_str()];
-        for (k, hop) in flow.path.iter().enumerate() {
-            let hf = format!("{ff}.path[{k}]");
-            let options: Vec<(&str, f64)> = match hop {
-                Hop::To(n) => vec![(n.as_str(), 1.0)],
-                Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
-            };
-            if let Hop::OneOf(v) = hop {
-                let sum: f64 = v.iter().map(|x| x.1).sum();
-                if v.is_empty()
-                    || !sum.is_finite()
-                    || (sum - 1.0).abs() > 1e-6
-                    || v.iter().any(|x| x.1.is_nan() || x.1 < 0.0)
-                {
+        for (n, _) in &options {
+            check_hop_target(c, &hf, n, &prev, src, names, linked);
+        }
+        prev = options.iter().map(|x| x.0).collect();
+    }
+}
+
+/// Checks that the shares of a `OneOf` hop are each >= 0 and add up to 1.
+fn check_hop_shares(c: &mut Checker, hf: &str, v: &[(String, f64)]) {
+    let sum: f64 = v.iter().map(|x| x.1).sum();
+    if v.is_empty()
+        || !sum.is_finite()
+        || (sum - 1.0).abs() > 1e-6
+        || v.iter().any(|x| x.1.is_nan() || x.1 < 0.0)
+    {
+        c.bad(
+            hf,
+            format!("probabilities sum to {sum}, not 1"),
+            "give each option a share >= 0 so they add up to 1",
+        );
+    }
+}
+
+/// Checks that a hop's target `n` is a component, linked from every known sender in `prev` (the
+/// previous hop's options, or the source itself).
+fn check_hop_target(
+    c: &mut Checker,
+    hf: &str,
+    n: &str,
+    prev: &[&str],
+    src: &SourceSpec,
+    names: &BTreeMap<&str, &'static str>,
+    linked: &BTreeMap<(&str, &str), usize>,
+) {
+    match names.get(n) {
+        Some(&"component") => {
+            for p in prev {
+                let known_sender = names.get(p) == Some(&"component") || *p == src.name;
+                if known_sender && !linked.contains_key(&(*p, n)) {
                     c.bad(
-                        &hf,
-                        format!("probabilities sum to {sum}, not 1"),
-                        "give each option a share >= 0 so they add up to 1",
+                        hf,
+                        format!("the route goes {p} -> {n} but no link joins them"),
+                        format!("add a link (from: \"{p}\", to: \"{n}\")"),
                     );
                 }
             }
-            for (n, _) in &options {
-                match names.get(n) {
-                    Some(&"component") => {
-                        for p in &prev {
-                            let known_sender = names.get(p) == Some(&"component") || *p == src.name;
-                            if known_sender && !linked.contains_key(&(*p, *n)) {
-                                c.bad(
-                                    &hf,
-                                    format!("the route goes {p} -> {n} but no link joins them"),
-                                    format!("add a link (from: \"{p}\", to: \"{n}\")"),
-                                );
-                            }
-                        }
-                    }
-                    Some(_) => c.bad(
-                        &hf,
-                        format!("`{n}` is a source, not a component"),
-                        "routes visit components only",
-                    ),
-                    None => c.bad(&hf, format!("`{n}` is not a component"), known(names)),
-                }
-            }
-            prev = options.iter().map(|x| x.0).collect();
         }
+        Some(_) => c.bad(
+            hf,
+            format!("`{n}` is a source, not a component"),
+            "routes visit components only",
+        ),
+        None => c.bad(hf, format!("`{n}` is not a component"), known(names)),
     }
-    let p = src.priorities;
+}
+
+/// Checks a source's priority mix: shares >= 0 and not all 0.
+fn check_priorities(c: &mut Checker, f: &str, p: &PriorityMix) {
     let parts = [p.critical, p.high, p.medium, p.low];
     if parts.iter().any(|x| !x.is_finite() || *x < 0.0) || parts.iter().sum::<f64>() <= 0.0 {
         c.bad(
@@ -361,10 +425,14 @@ fn check_source(
             "e.g. (critical: 0.05, high: 0.15, medium: 0.6, low: 0.2)",
         );
     }
-    if let Some(t) = src.client.timeout_ms {
+}
+
+/// Checks a source's client: its timeout and retry policy (attempts, backoff, multiplier).
+fn check_client(c: &mut Checker, f: &str, client: &ClientSpec) {
+    if let Some(t) = client.timeout_ms {
         c.positive(&format!("{f}.client.timeout_ms"), t, 1e9);
     }
-    let r = &src.client.retry;
+    let r = &client.retry;
     if r.max_attempts == 0 || r.max_attempts > 100 {
         c.bad(
             format!("{f}.client.retry.max_attempts"),
@@ -489,8 +557,39 @@ fn check_shape(c: &mut Checker, f: &str, s: Shape) {
     }
 }
 
+/// Checks one component: its size, service, engines, thrashing, restart delay and hit ratio.
 fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &ComponentSpec) {
     let f = format!("components[{i}]");
+    check_size(c, &f, sim, comp);
+    check_service(c, &f, &comp.service);
+    check_engines(c, &f, &comp.engines);
+    if let Some(t) = comp.thrashing {
+        c.range(&format!("{f}.thrashing.above"), t.above, 0.0, 0.999);
+        c.range(&format!("{f}.thrashing.slowdown"), t.slowdown, 0.0, 1000.0);
+    }
+    c.range(
+        &format!("{f}.restart_after_s"),
+        comp.restart_after_s,
+        0.0,
+        1e7,
+    );
+    match (comp.kind, comp.hit_ratio) {
+        (Kind::Cache, Some(h)) => {
+            c.range(&format!("{f}.hit_ratio"), h, 0.0, 1.0);
+        }
+        (Kind::Cache, None) => {}
+        (_, Some(_)) => c.bad(
+            format!("{f}.hit_ratio"),
+            "only a Cache has a hit ratio",
+            "set kind: Cache or remove hit_ratio",
+        ),
+        _ => {}
+    }
+}
+
+/// Checks a component's instances, its workers (in range and scalable by sim.request_unit) and
+/// its queue bound.
+fn check_size(c: &mut Checker, f: &str, sim: &SimSettings, comp: &ComponentSpec) {
     if comp.instances == 0 || comp.instances > 10_000 {
         c.bad(
             format!("{f}.instances"),
@@ -522,7 +621,10 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
             "use Unbounded to show a queue without limit",
         );
     }
-    let sv = &comp.service;
+}
+
+/// Checks a component's service: a mean time or some demand, its shape, and each demand in range.
+fn check_service(c: &mut Checker, f: &str, sv: &ServiceSpec) {
     match sv.mean_ms {
         Some(m) => {
             c.positive(&format!("{f}.service.mean_ms"), m, 1e7);
@@ -548,7 +650,10 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
     ] {
         c.range(&format!("{f}.service.demand.{n}"), v, 0.0, 1e9);
     }
-    let e = comp.engines;
+}
+
+/// Checks a component's engine capacities, and that base memory leaves room in the memory engine.
+fn check_engines(c: &mut Checker, f: &str, e: &EngineSpec) {
     for (n, v) in [
         ("cpu_cores", e.cpu_cores),
         ("memory_mb", e.memory_mb),
@@ -569,28 +674,6 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
             "base memory fills the whole memory engine",
             "make base_memory_mb smaller than memory_mb",
         );
-    }
-    if let Some(t) = comp.thrashing {
-        c.range(&format!("{f}.thrashing.above"), t.above, 0.0, 0.999);
-        c.range(&format!("{f}.thrashing.slowdown"), t.slowdown, 0.0, 1000.0);
-    }
-    c.range(
-        &format!("{f}.restart_after_s"),
-        comp.restart_after_s,
-        0.0,
-        1e7,
-    );
-    match (comp.kind, comp.hit_ratio) {
-        (Kind::Cache, Some(h)) => {
-            c.range(&format!("{f}.hit_ratio"), h, 0.0, 1.0);
-        }
-        (Kind::Cache, None) => {}
-        (_, Some(_)) => c.bad(
-            format!("{f}.hit_ratio"),
-            "only a Cache has a hit ratio",
-            "set kind: Cache or remove hit_ratio",
-        ),
-        _ => {}
     }
 }
 
