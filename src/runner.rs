@@ -3,7 +3,10 @@
 //! they exercise the same code path as the app.
 
 use crate::scenario::Scenario;
+use crate::sim::command::{CommandQueue, SimCommand};
+use crate::sim::decisions::DecisionLog;
 use crate::sim::dist::{Nanos, SEC};
+use crate::sim::events::Journal;
 use crate::sim::instance::Instance;
 use crate::sim::metrics::{ComponentLatency, Recorder, Sink, SystemLatency};
 use crate::sim::request::Outcome;
@@ -63,6 +66,41 @@ impl Simulation {
     pub fn run_for(&mut self, seconds: f64) {
         let t = self.now() + (seconds * SEC).round() as Nanos;
         self.run_until(t, |_| {});
+    }
+
+    /// Sends a command through the command door: applied at the start of the next tick.
+    pub fn command(&mut self, cmd: SimCommand) {
+        let now = self.now();
+        self.command_at(now, cmd);
+    }
+
+    /// Queues a command for simulation time `at` (ns): applied at the start of the tick that
+    /// contains it (an instance action at its exact time).
+    pub fn command_at(&mut self, at: Nanos, cmd: SimCommand) {
+        self.world_mut()
+            .resource_mut::<CommandQueue>()
+            .schedule(at, cmd);
+    }
+
+    /// Replaces the scenario at once (the same as a `Load` command applied now).
+    pub fn load(&mut self, scenario: Scenario) {
+        crate::sim::load::load_scenario(self.world_mut(), scenario);
+    }
+
+    /// Everything that happened so far, as typed events.
+    pub fn journal(&self) -> &Journal {
+        self.world().resource::<Journal>()
+    }
+
+    /// The decision log as JSON Lines (what `--events` writes).
+    pub fn decisions_jsonl(&self) -> String {
+        self.world().resource::<DecisionLog>().to_jsonl()
+    }
+
+    /// The live commands applied so far with their times: replaying them on the same scenario
+    /// and seed gives the same run.
+    pub fn command_log(&self) -> Vec<(Nanos, SimCommand)> {
+        self.world().resource::<CommandQueue>().replay_list()
     }
 
     /// Turns the per-tick conservation check on or off.

@@ -554,6 +554,21 @@ pub struct LinkSpec {
     /// needs a link to it, and it needs links to whatever `to` links to.
     #[serde(default)]
     pub alternative: Option<String>,
+    /// Who runs the link's per-cycle flow control when `backpressure.enabled` is on: `Seed000`
+    /// (default: rate limit, breaker, backpressure delay) or `Off` (the sender sends as it
+    /// likes: no limit, no breaker, no delay, though the receiver still counts its traffic).
+    #[serde(default)]
+    pub control: LinkControlSpec,
+}
+
+/// A link's per-cycle control (the policy seam's `control`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+pub enum LinkControlSpec {
+    /// Seed 000's adaptive rate control and circuit breaker.
+    #[default]
+    Seed000,
+    /// No control on this link.
+    Off,
 }
 
 /// How a link behaves.

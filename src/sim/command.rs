@@ -218,13 +218,9 @@ pub fn apply_commands(world: &mut World) {
                 SimCommand::Load(sc) => (**sc).clone(),
                 _ => world.resource::<SimConfig>().scenario.clone(),
             };
+            // The new run starts with an empty log, as a fresh start would: a reset run and a
+            // fresh one are byte-identical. Whatever else was due belonged to the old run.
             super::load::load_scenario(world, scenario);
-            let what = match s.cmd {
-                SimCommand::Reset => "reset to t = 0".to_string(),
-                _ => "scenario loaded".to_string(),
-            };
-            log_applied(world, 0, s.origin, s.cmd, Ok(what));
-            // Whatever else was due belonged to the run that was replaced.
             break;
         }
         let result = apply(world, at, &s.cmd, s.origin);

@@ -10,6 +10,8 @@ use super::dist::{MS, Nanos, SEC};
 use super::events::{BreakerReason, EventKind, Fallback, RateReason, SimEvent, Subject};
 use super::health::{HealthConfig, HealthStatus, Status};
 use super::link::{BreakerState, Link, NodeRef, Urgency};
+use super::policy::LinkControl;
+use super::policy::control::CycleInput;
 use super::query::{Answer, Asking, CheckEvent, HealthQueries, QuerySlots, Source};
 use super::rate::{
     Fallbacks, FlowConfig, Recommendation, allocate_expecting, calm, delay_for, flow_control_on,
@@ -275,7 +277,13 @@ fn control_rates(
                 unit: topo.unit as f64,
                 spec: &spec,
             };
-            sender_cycle(&mut l, &ctx, &queries, &mut slots, &mut events);
+            match &mut l.control {
+                LinkControl::Seed000 => {
+                    sender_cycle(&mut l, &ctx, &queries, &mut slots, &mut events);
+                }
+                LinkControl::Off => {}
+                LinkControl::Custom(_) => custom_cycle(&mut l, h, ctx.now, ctx.unit, &mut events),
+            }
         }
     }
 }
@@ -338,6 +346,39 @@ fn sender_cycle(
         };
         events.write(SimEvent::new(ctx.now, Subject::Link(l.index), kind));
         l.flow.set_limit(new, ctx.unit, ctx.now);
+    }
+}
+
+/// A controller plugged in through the policy seam sets the link's allowed rate.
+fn custom_cycle(
+    l: &mut Link,
+    receiver: &HealthStatus,
+    now: Nanos,
+    unit: f64,
+    events: &mut MessageWriter<SimEvent>,
+) {
+    let LinkControl::Custom(c) = &mut l.control else {
+        return;
+    };
+    let input = CycleInput {
+        now,
+        demand: l.flow.demand,
+        limit: l.flow.limit,
+        receiver: receiver.answering.then_some(receiver),
+    };
+    let (new, reason) = c.cycle(&input);
+    let old = l.flow.limit;
+    if new != old {
+        l.flow.reason = reason;
+        let kind = EventKind::RateChange {
+            old,
+            new,
+            reason,
+            urgency: Urgency::Gradual,
+            status: receiver.status,
+        };
+        events.write(SimEvent::new(now, Subject::Link(l.index), kind));
+        l.flow.set_limit(new, unit, now);
     }
 }
 

@@ -4,14 +4,14 @@
 
 use super::dist::{Duration, MS, Nanos};
 use super::events::{EventKind, SimEvent, Subject};
-use super::request::{Outcome, Priority, Request, Response, Ret, Status};
+use super::policy::queue::{Offer, QueuePolicy, TailDrop};
+use super::request::{Outcome, Request, Response, Ret, Status};
 use super::sweep::FaultAction;
 use super::topology::{ComponentInfo, Routes};
 use crate::scenario::{CallKind, Thrashing};
 use bevy::prelude::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::VecDeque;
 
 /// What one worker is doing.
 #[derive(Debug, Clone, Copy)]
@@ -137,8 +137,7 @@ pub struct Instance {
     pub slowdown: f64,
     /// Bumped at each crash; calls made by an earlier incarnation are orphans.
     pub incarnation: u32,
-    queues: [VecDeque<Request>; 4],
-    priority_order: bool,
+    queue: QueuePolicy,
     /// Requests waiting.
     pub queued: u64,
     /// Waiting-room size in simulated requests (`None`: unbounded).
@@ -194,8 +193,7 @@ impl Instance {
             slowdown: 1.0,
             down_until: 0,
             incarnation: 0,
-            queues: Default::default(),
-            priority_order,
+            queue: QueuePolicy::TailDrop(TailDrop::new(priority_order)),
             queued: 0,
             queue_capacity,
             workers: vec![Worker::Idle; workers as usize],
@@ -327,18 +325,19 @@ impl Instance {
         }
         if let Some(worker) = self.idle.pop() {
             self.start(worker, job, job.at, out);
-        } else if self.queue_capacity.is_none_or(|c| self.queued < c) {
-            let class = if self.priority_order {
-                job.priority as usize
-            } else {
-                0
-            };
-            self.queues[class].push_back(job);
-            self.queued += 1;
         } else {
-            self.counters.dropped += 1;
-            self.depart(job, Status::Err(Outcome::Dropped), job.at, out);
-            return;
+            match self.queue.offer(job, self.queue_capacity, job.at) {
+                Offer::Queued => self.queued += 1,
+                Offer::Refused(job) => {
+                    self.counters.dropped += 1;
+                    self.depart(job, Status::Err(Outcome::Dropped), job.at, out);
+                    return;
+                }
+                Offer::Evicted(victim) => {
+                    self.counters.dropped += 1;
+                    self.depart(victim, Status::Err(Outcome::Dropped), job.at, out);
+                }
+            }
         }
         if self.memory.per_request_mb > 0.0 && self.memory_used_mb() > self.memory.capacity_mb {
             self.crash(job.at, w, out);
@@ -372,7 +371,7 @@ impl Instance {
     /// reduced number of workers leaves instead).
     fn free(&mut self, worker: u32, at: Nanos, out: &mut Outbox) {
         let next = if worker < self.active_workers {
-            self.queues.iter_mut().find_map(|q| q.pop_front())
+            self.queue.pop(at)
         } else {
             None
         };
@@ -612,15 +611,15 @@ impl Instance {
         self.downs += 1;
         self.down_until = at + duration;
         self.incarnation += 1;
-        let held: Vec<Request> = self
+        let mut held: Vec<Request> = self
             .workers
             .iter()
             .filter_map(|w| match w {
                 Worker::Busy { job } | Worker::Waiting { job } => Some(*job),
                 Worker::Idle => None,
             })
-            .chain(self.queues.iter_mut().flat_map(|q| q.drain(..)))
             .collect();
+        self.queue.drain(&mut held);
         for job in held {
             self.counters.failed += 1;
             self.depart(job, Status::Err(Outcome::Failed), at, out);
@@ -634,19 +633,19 @@ impl Instance {
         self.waiting = 0;
     }
 
-    /// Requests held, by priority class (for the inspector).
+    /// Requests waiting, by priority class (for the inspector).
     pub fn queued_by_priority(&self) -> [u64; 4] {
-        let mut out = [0; 4];
-        if self.priority_order {
-            for p in Priority::ALL {
-                out[p as usize] = self.queues[p as usize].len() as u64;
-            }
-        } else {
-            for r in &self.queues[0] {
-                out[r.priority as usize] += 1;
-            }
+        self.queue.by_priority()
+    }
+
+    /// Plugs in another queue policy (the policy seam). Only while nothing waits: the
+    /// policy is given back otherwise.
+    pub fn set_queue_policy(&mut self, policy: QueuePolicy) -> Result<(), QueuePolicy> {
+        if self.queued > 0 {
+            return Err(policy);
         }
-        out
+        self.queue = policy;
+        Ok(())
     }
 }
 

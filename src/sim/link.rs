@@ -84,6 +84,10 @@ pub struct Link {
     pub flow: FlowControl,
     /// Seed 000's circuit breaker (links between components).
     pub breaker: Breaker,
+    /// What the sender does with a request before it goes on the wire (the policy seam).
+    pub admission: super::policy::Admission,
+    /// Who runs the link's per-cycle control (the policy seam).
+    pub control: super::policy::LinkControl,
     /// Running totals.
     pub counters: LinkCounters,
 }
@@ -118,6 +122,11 @@ impl Link {
             pulling: 0,
             flow: FlowControl::default(),
             breaker: Breaker::default(),
+            admission: match from {
+                NodeRef::Component(_) => super::policy::Admission::Seed000,
+                NodeRef::Source(_) => super::policy::Admission::Open,
+            },
+            control: super::policy::LinkControl::Seed000,
             counters: LinkCounters::default(),
         }
     }

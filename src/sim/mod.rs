@@ -15,6 +15,7 @@ pub mod link;
 pub mod load;
 pub mod metrics;
 pub mod params;
+pub mod policy;
 pub mod query;
 pub mod rate;
 pub mod request;

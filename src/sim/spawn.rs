@@ -218,6 +218,7 @@ fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
             Duration::from_timing(&l.latency),
             stream(s.sim.seed, Stream::Link, li as u32),
         );
+        link.control = super::policy::LinkControl::of(l.control);
         if l.call == CallKind::Pull
             && let NodeRef::Component(f) = from
         {

@@ -10,6 +10,7 @@ use super::instance::{Instance, Outbox, Window};
 use super::link::Admit;
 use super::link::{Link, NodeRef};
 use super::metrics::ComponentLatency;
+use super::policy::admission;
 use super::query::{self, Answer, Asking, CheckEvent, HealthQueries, QuerySlots};
 use super::rate::{Fallbacks, FlowConfig};
 use super::request::{Outcome, Request, Response, Ret, Status};
@@ -514,16 +515,16 @@ pub fn sweep(
                     continue;
                 };
                 l.flow.release_pending = false;
-                l.flow.release(at, &mut s.released);
+                admission::release(&mut l, at, &mut s.released);
                 for r in s.released.drain(..) {
                     match l.send(r, until) {
                         Some((t, req)) => agenda.push(t, Ev::Arrive { link, req }),
                         None => agenda.wire(link),
                     }
                 }
-                if !l.flow.held.is_empty() {
+                if admission::held(&l) > 0 {
                     l.flow.release_pending = true;
-                    let t = l.flow.next_release(at);
+                    let t = admission::next_release(&l, at);
                     agenda.push(t, Ev::Release { link });
                 }
             }
@@ -721,35 +722,21 @@ fn send_all(
         let Ok(mut link) = links.get_mut(topo.links[l as usize]) else {
             continue;
         };
-        let r = if matches!(link.from, NodeRef::Component(_)) {
-            let b = &link.breaker;
-            if b.block > 0.0
-                && !(b.priority_passes && r.priority <= crate::sim::request::Priority::High)
-                && link.chance() < link.breaker.block
-            {
-                link.breaker.refused += 1;
-                link.flow.offered += 1;
-                link.flow.refused += 1;
+        let r_at = r.at;
+        let r = match admission::admit(&mut link, r) {
+            Admit::Send(r) => r,
+            Admit::Held => {
+                if !link.flow.release_pending {
+                    link.flow.release_pending = true;
+                    let t = admission::next_release(&link, r_at);
+                    agenda.push(t, Ev::Release { link: l });
+                }
+                continue;
+            }
+            Admit::Refused(r) => {
                 refuse(&mut link, l, r, agenda, refused);
                 continue;
             }
-            match link.flow.admit(r, r.at) {
-                Admit::Send(r) => r,
-                Admit::Held => {
-                    if !link.flow.release_pending {
-                        link.flow.release_pending = true;
-                        let t = link.flow.next_release(r.at);
-                        agenda.push(t, Ev::Release { link: l });
-                    }
-                    continue;
-                }
-                Admit::Refused(r) => {
-                    refuse(&mut link, l, r, agenda, refused);
-                    continue;
-                }
-            }
-        } else {
-            r
         };
         match link.send(r, until) {
             Some((at, req)) => agenda.push(at, Ev::Arrive { link: l, req }),

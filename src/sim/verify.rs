@@ -87,7 +87,7 @@ fn check_conservation(
             || c.responses_sent != c.responses_delivered + l.backward.len() as u64
             || (c.published > 0 && pulled != c.sent)
             || (l.flow.offered > 0
-                && l.flow.offered != c.sent + l.flow.held.len() as u64 + l.flow.refused)
+                && l.flow.offered != c.sent + super::policy::admission::held(l) + l.flow.refused)
         {
             found.push(format!(
                 "link {}: sent/delivered/in transit do not add up: {c:?}",

@@ -1,0 +1,18 @@
+//! The policy seam: where strategies plug in without touching the flow phase.
+//! - `queue`: what an instance's queue does with an arrival when no worker is free, and which
+//!   waiting request a freed worker takes (today: tail drop, FIFO or by priority).
+//! - `admission`: what a link's sender does with a request before it goes on the wire (today:
+//!   seed 000's circuit breaker and rate limit, with holds and 503 refusals).
+//! - `control`: who runs the per-cycle control of a link (today: seed 000's rate control and
+//!   breaker in `control`, or nothing).
+//!
+//! Built-in strategies are enum variants, so the hot loop stays monomorphic and deterministic;
+//! `Custom` takes a boxed trait object, so a test or an experiment can plug in its own.
+
+pub mod admission;
+pub mod control;
+pub mod queue;
+
+pub use admission::{Admission, AdmissionPolicy};
+pub use control::{LinkControl, LinkController};
+pub use queue::{Offer, QueueDiscipline, QueuePolicy};

@@ -1,0 +1,421 @@
+//! The four seams: commands change a run and replay exactly, a scenario reloads and resets in
+//! one app, strategies plug in through the policy seam without touching the flow phase, and
+//! tests read what happened from the typed events.
+
+use flowlab::runner::Simulation;
+use flowlab::scenario::QueueSpec;
+use flowlab::sim::command::SimCommand;
+use flowlab::sim::dist::{Nanos, SEC};
+use flowlab::sim::events::{EventKind, RateReason, Subject};
+use flowlab::sim::instance::Instance;
+use flowlab::sim::link::{Admit, Link};
+use flowlab::sim::policy::control::CycleInput;
+use flowlab::sim::policy::queue::{Offer, QueueDiscipline, QueuePolicy};
+use flowlab::sim::policy::{Admission, AdmissionPolicy, LinkControl, LinkController};
+use flowlab::sim::request::{Outcome, Request};
+use flowlab::sim::topology::Topology;
+use flowlab::testing::{load_shipped, parse, simulation_app};
+use std::collections::VecDeque;
+
+const S: Nanos = SEC as Nanos;
+
+/// Two web instances behind a load balancer, a database; light load.
+fn shop() -> String {
+    r#"(
+        name: "shop",
+        sim: (duration_s: 60.0, seed: 7),
+        sources: [(name: "users", rate: Constant(2000.0), flows: [(name: "page", path: [To("web"), To("db")])])],
+        components: [
+            (name: "web", kind: Service, instances: 2, workers: 8, queue: Bounded(200), service: (mean_ms: Some(2.0))),
+            (name: "db", kind: Database, workers: 16, queue: Bounded(500), service: (mean_ms: Some(1.0))),
+        ],
+        links: [(from: "users", to: "web"), (from: "web", to: "db", latency: (mean_ms: 0.5))],
+    )"#
+    .to_string()
+}
+
+fn generated_between(sim: &mut Simulation, seconds: f64) -> f64 {
+    let a = sim.snapshot();
+    sim.run_for(seconds);
+    sim.snapshot().since(&a).generated_rate
+}
+
+#[test]
+fn a_what_if_changes_only_what_it_touches_and_the_command_list_replays_byte_identically() {
+    let mut sim = simulation_app(parse(&shop()));
+    let before = generated_between(&mut sim, 10.0);
+    sim.command(SimCommand::ScaleTraffic {
+        source: "users".into(),
+        factor: 3.0,
+    });
+    let tripled = generated_between(&mut sim, 10.0);
+    assert!(
+        (tripled / before - 3.0).abs() < 0.15,
+        "x3 traffic: {before:.0}/s -> {tripled:.0}/s"
+    );
+    // Take web#1 down for 5 s: what it held fails, the load balancer sends to web#0 meanwhile.
+    sim.command(SimCommand::TakeDown {
+        component: "web".into(),
+        instance: 1,
+        for_s: Some(5.0),
+    });
+    sim.command(SimCommand::Spike {
+        source: "users".into(),
+        factor: 2.0,
+        for_s: 2.0,
+    });
+    sim.command(SimCommand::SetWorkers {
+        component: "db".into(),
+        workers: 4,
+    });
+    sim.run_for(10.0);
+    let j = sim.journal();
+    let outage = j
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Outage { .. }))
+        .expect("an outage event");
+    assert_eq!(
+        outage.at,
+        20 * S,
+        "down at the start of the tick it was sent in"
+    );
+    assert!(
+        j.events
+            .iter()
+            .any(|e| e.kind == EventKind::Restart && e.at == 25 * S),
+        "back after 5 s: {:?}",
+        j.events
+    );
+    let commands = j
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Command { .. }))
+        .count();
+    assert_eq!(commands, 4, "every applied command is in the journal");
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+
+    // Replay: the same scenario and seed with the command log give the same run, byte for byte.
+    let log = sim.command_log();
+    assert_eq!(log.len(), 4);
+    let mut replay = simulation_app(parse(&shop()));
+    for (at, cmd) in log {
+        replay.command_at(at, cmd);
+    }
+    replay.run_for(30.0);
+    assert_eq!(replay.metrics_digest(), sim.metrics_digest());
+    assert_eq!(replay.decisions_jsonl(), sim.decisions_jsonl());
+    assert_eq!(replay.journal().events, sim.journal().events);
+
+    // Without the commands the run differs (the digest is not blind to them).
+    let mut plain = simulation_app(parse(&shop()));
+    plain.run_for(30.0);
+    assert_ne!(plain.metrics_digest(), sim.metrics_digest());
+}
+
+#[test]
+fn a_bad_command_is_refused_with_what_and_why_and_changes_nothing() {
+    let mut sim = simulation_app(parse(&shop()));
+    sim.run_for(1.0);
+    sim.command(SimCommand::SetQueue {
+        component: "nowhere".into(),
+        queue: QueueSpec::Bounded(10),
+    });
+    sim.command(SimCommand::TakeDown {
+        component: "web".into(),
+        instance: 7,
+        for_s: None,
+    });
+    sim.command(SimCommand::SetWorkers {
+        component: "db".into(),
+        workers: 0,
+    });
+    sim.command(SimCommand::SetParam {
+        path: "backpressure.safety_buffer".into(),
+        value: 3.0,
+    });
+    sim.run_for(0.01);
+    let texts: Vec<String> = sim
+        .journal()
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Command { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(
+        texts[0].contains("no component named \"nowhere\""),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].contains("web has 2 instances (0-1), not 7"),
+        "{texts:?}"
+    );
+    assert!(texts[2].contains("components[1].workers"), "{texts:?}");
+    assert!(texts[3].contains("backpressure.safety_buffer"), "{texts:?}");
+    assert!(
+        texts.iter().all(|t| t.starts_with("not applied")),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn parameters_workers_queue_and_instances_change_live() {
+    let mut sim = simulation_app(parse(&shop()));
+    sim.run_for(1.0);
+    sim.command(SimCommand::SetInstances {
+        component: "web".into(),
+        instances: 4,
+    });
+    sim.command(SimCommand::SetQueue {
+        component: "db".into(),
+        queue: QueueSpec::Bounded(50),
+    });
+    sim.command(SimCommand::SetParam {
+        path: "health.cycle_s".into(),
+        value: 2.0,
+    });
+    sim.run_for(5.0);
+    let topo = sim.world().resource::<Topology>().clone();
+    let web = topo.component("web").unwrap();
+    assert_eq!(web.instances.len(), 4, "two instances spawned");
+    let served: Vec<u64> = web
+        .instances
+        .iter()
+        .map(|e| sim.world().get::<Instance>(*e).unwrap().counters.served)
+        .collect();
+    assert!(
+        served.iter().all(|s| *s > 1000),
+        "all four serve: {served:?}"
+    );
+    let db = topo.component("db").unwrap();
+    let cap = sim
+        .world()
+        .get::<Instance>(db.instances[0])
+        .unwrap()
+        .queue_capacity;
+    assert_eq!(cap, Some(50));
+    // Down to one web instance: the two spawned and web#1 are taken out.
+    sim.command(SimCommand::SetInstances {
+        component: "web".into(),
+        instances: 1,
+    });
+    sim.run_for(2.0);
+    let live = web
+        .instances
+        .iter()
+        .filter(|e| sim.world().get::<Instance>(**e).unwrap().provisioned)
+        .count();
+    assert_eq!(live, 1);
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
+
+#[test]
+fn reload_and_reset_in_one_app_are_the_same_as_fresh_starts() {
+    let fresh = |name: &str| {
+        let mut s = simulation_app(load_shipped(name));
+        s.run_for(5.0);
+        (s.metrics_digest(), s.decisions_jsonl())
+    };
+    let mut sim = simulation_app(load_shipped("breaker.ron"));
+    sim.run_for(3.0);
+    sim.command(SimCommand::Reset);
+    sim.step();
+    assert_eq!(
+        sim.now(),
+        sim.world().resource::<flowlab::sim::SimClock>().tick
+    );
+    sim.run_for(5.0 - 0.001);
+    assert_eq!(
+        (sim.metrics_digest(), sim.decisions_jsonl()),
+        fresh("breaker.ron"),
+        "reset = a fresh start"
+    );
+    // Load another scenario into the same app.
+    sim.command(SimCommand::Load(Box::new(load_shipped("mmc.ron"))));
+    sim.step();
+    sim.run_for(5.0 - 0.001);
+    let names: Vec<String> = sim
+        .world()
+        .resource::<Topology>()
+        .components
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    assert!(!names.contains(&"payments".to_string()), "{names:?}");
+    assert_eq!(
+        sim.metrics_digest(),
+        fresh("mmc.ron").0,
+        "load = a fresh start"
+    );
+    let instances = sim
+        .app
+        .world_mut()
+        .query::<&Instance>()
+        .iter(sim.app.world())
+        .count();
+    assert_eq!(
+        instances,
+        sim.world().resource::<Topology>().instances.len(),
+        "nothing of the old scenario is left"
+    );
+}
+
+/// Drop-oldest, written outside the simulation: the arrival always waits; when the queue is
+/// full the request that has waited longest is dropped.
+#[derive(Debug, Default)]
+struct DropOldest {
+    q: VecDeque<Request>,
+}
+
+impl QueueDiscipline for DropOldest {
+    fn offer(&mut self, req: Request, capacity: Option<u64>, _now: Nanos) -> Offer {
+        self.q.push_back(req);
+        match capacity {
+            Some(c) if self.q.len() as u64 > c => Offer::Evicted(self.q.pop_front().unwrap()),
+            _ => Offer::Queued,
+        }
+    }
+    fn pop(&mut self, _now: Nanos) -> Option<Request> {
+        self.q.pop_front()
+    }
+    fn len(&self) -> u64 {
+        self.q.len() as u64
+    }
+    fn drain(&mut self, out: &mut Vec<Request>) {
+        out.extend(self.q.drain(..));
+    }
+    fn by_priority(&self) -> [u64; 4] {
+        let mut out = [0; 4];
+        for r in &self.q {
+            out[r.priority as usize] += 1;
+        }
+        out
+    }
+}
+
+/// A single server at twice its capacity, with a queue of 50.
+fn overloaded(policy: Option<QueuePolicy>) -> Simulation {
+    let text = r#"(
+        name: "overloaded",
+        sim: (duration_s: 30.0, seed: 3),
+        sources: [(name: "clients", rate: Constant(2000.0), flows: [(name: "r", path: [To("server")])])],
+        components: [(name: "server", kind: Service, workers: 1, queue: Bounded(50), service: (mean_ms: Some(1.0)))],
+        links: [(from: "clients", to: "server")],
+    )"#;
+    let mut sim = simulation_app(parse(text));
+    if let Some(p) = policy {
+        let e = sim.world().resource::<Topology>().instances[0];
+        let mut inst = sim.world_mut().get_mut::<Instance>(e).unwrap();
+        inst.set_queue_policy(p).expect("nothing waits at t = 0");
+    }
+    sim.run_for(20.0);
+    sim
+}
+
+#[test]
+fn a_queue_strategy_plugs_in_through_the_policy_seam_without_touching_the_flow_phase() {
+    let tail = overloaded(None).summary();
+    let mut oldest_sim = overloaded(Some(QueuePolicy::Custom(Box::<DropOldest>::default())));
+    let oldest = oldest_sim.summary();
+    assert!(
+        oldest_sim.violations().is_empty(),
+        "{:?}",
+        oldest_sim.violations()
+    );
+    let (t, o) = (&tail.components[0], &oldest.components[0]);
+    // Both drop about half (arrivals at twice the capacity)...
+    let share = |c: &flowlab::runner::ComponentSummary| c.dropped as f64 / c.arrivals as f64;
+    assert!((share(t) - 0.5).abs() < 0.05 && (share(o) - 0.5).abs() < 0.05);
+    // ...but drop-oldest serves the freshest: about K/lambda = 25 ms in the queue instead of
+    // K/mu = 50 ms.
+    assert!(
+        t.latency_ms[0] > 45.0 && o.latency_ms[0] < 30.0,
+        "median time in the server: tail drop {:.1} ms, drop oldest {:.1} ms",
+        t.latency_ms[0],
+        o.latency_ms[0]
+    );
+    // What they drop ends as `dropped`, counted once: the events say so too.
+    let j = oldest_sim.journal();
+    assert_eq!(
+        j.ended(Outcome::Dropped),
+        oldest.system.ended(Outcome::Dropped)
+    );
+}
+
+/// Lets every other request through, refusing the rest (a 503 at the sender).
+#[derive(Debug, Default)]
+struct EveryOther(u64);
+
+impl AdmissionPolicy for EveryOther {
+    fn admit(&mut self, req: Request, _now: Nanos) -> Admit {
+        self.0 += 1;
+        if self.0.is_multiple_of(2) {
+            Admit::Send(req)
+        } else {
+            Admit::Refused(req)
+        }
+    }
+}
+
+/// Caps its link at a fixed rate once the receiver has been seen.
+#[derive(Debug)]
+struct FixedCap(f64);
+
+impl LinkController for FixedCap {
+    fn cycle(&mut self, input: &CycleInput) -> (Option<f64>, RateReason) {
+        let cap = input.receiver.map(|_| self.0);
+        (cap, RateReason::ApproachingCapacity)
+    }
+}
+
+fn link_mut<'a>(sim: &'a mut Simulation, name: &str) -> bevy::prelude::Mut<'a, Link> {
+    let topo = sim.world().resource::<Topology>();
+    let i = topo.link_names.iter().position(|n| n == name).unwrap();
+    let e = topo.links[i];
+    sim.world_mut().get_mut::<Link>(e).unwrap()
+}
+
+#[test]
+fn admission_and_control_strategies_plug_in_through_the_policy_seam() {
+    let mut sim = simulation_app(parse(&shop()));
+    link_mut(&mut sim, "web->db").admission = Admission::Custom(Box::<EveryOther>::default());
+    sim.run_for(10.0);
+    let web = sim.summary().components[0].clone();
+    let db = sim.summary().components[1].clone();
+    let ratio = db.arrivals as f64 / web.arrivals as f64;
+    assert!(
+        (ratio - 0.5).abs() < 0.01,
+        "half reach the database: {ratio}"
+    );
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+
+    // A custom controller on a link sets its limit each cycle (flow control on).
+    let text = shop().replace("sim: (", "backpressure: (enabled: true), sim: (");
+    let mut sim = simulation_app(parse(&text));
+    link_mut(&mut sim, "web->db").control = LinkControl::Custom(Box::new(FixedCap(500.0)));
+    sim.run_for(10.0);
+    let a = sim.snapshot();
+    sim.run_for(10.0);
+    let b = sim.snapshot();
+    let db = b.component_since(&a, "db").unwrap();
+    assert!(
+        db.arrival_rate > 480.0 && db.arrival_rate <= 505.0,
+        "capped at 500/s: {:.0}",
+        db.arrival_rate
+    );
+    let link = sim
+        .world()
+        .resource::<Topology>()
+        .link_names
+        .iter()
+        .position(|n| n == "web->db");
+    let change = sim
+        .journal()
+        .about(Subject::Link(link.unwrap() as u32))
+        .find(|e| matches!(e.kind, EventKind::RateChange { .. }))
+        .expect("the limit was set");
+    assert_eq!(change.at, 1_000_000, "at the first cycle (the first tick)");
+}
