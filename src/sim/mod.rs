@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod query;
 pub mod rate;
 pub mod request;
+pub mod series;
 pub mod source;
 pub mod sweep;
 pub mod topology;
