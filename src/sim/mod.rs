@@ -16,6 +16,7 @@ pub mod source;
 pub mod sweep;
 pub mod topology;
 pub mod verify;
+pub mod view;
 
 use crate::scenario::Scenario;
 use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel};
