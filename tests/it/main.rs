@@ -6,3 +6,4 @@ mod engine;
 mod fidelity;
 mod health;
 mod scenarios;
+mod view;
