@@ -7,16 +7,14 @@ use crate::sim::command::{CommandQueue, SimCommand};
 use crate::sim::decisions::DecisionLog;
 use crate::sim::dist::{Nanos, SEC};
 use crate::sim::events::Journal;
-use crate::sim::instance::Instance;
-use crate::sim::metrics::{ComponentLatency, Recorder, Sink, SystemLatency};
+use crate::sim::metrics::{Recorder, Sink};
 use crate::sim::request::Outcome;
-use crate::sim::source::Source;
-use crate::sim::topology::Topology;
 use crate::sim::verify::Conservation;
+use crate::sim::view::SimView;
 use crate::sim::{SimClock, SimPlugin, SimTick};
+use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use hdrhistogram::Histogram;
 
 /// A simulation of one scenario, stepped by hand.
 pub struct Simulation {
@@ -133,77 +131,67 @@ impl Simulation {
         self.world().resource::<Recorder>().digest()
     }
 
+    /// Reads the simulation through its read seam, `SimView`.
+    pub fn view<R>(&mut self, read: impl FnOnce(&SimView) -> R) -> R {
+        let world = self.app.world_mut();
+        let mut state = SystemState::<SimView>::new(world);
+        let view = state
+            .get(world)
+            .expect("a simulation holds every resource SimView reads");
+        read(&view)
+    }
+
     /// Totals so far.
     pub fn summary(&mut self) -> Summary {
-        let world = self.app.world_mut();
-        let topo = world.resource::<Topology>().clone();
-        let unit = topo.unit;
-        let now = world.resource::<SimClock>().now;
-        let peaks = world
-            .resource::<crate::sim::sweep::QueuePeaks>()
-            .peak
-            .clone();
-        let mut system = SystemSummary {
-            seconds: now as f64 / SEC,
-            ..default()
-        };
-        for &e in &topo.sources {
-            let s = world.get::<Source>(e).expect("source entity");
-            let c = s.counters;
-            system.generated += c.generated * unit;
-            system.attempts += c.attempts * unit;
-            system.retries += c.retries * unit;
-            system.in_system += s.live * unit;
-            system.late_responses += c.late_responses * unit;
-            for o in Outcome::ALL {
-                system.ended[o as usize] += c.ended[o as usize] * unit;
-            }
-        }
-        let lat = &world.resource::<SystemLatency>().total;
-        system.latency_ms = quantiles(lat);
-        system.mean_latency_ms = if lat.is_empty() {
-            0.0
-        } else {
-            lat.mean() / 1e6
-        };
-        let mut components = vec![];
-        for c in &topo.components {
-            let mut row = ComponentSummary {
-                name: c.name.clone(),
-                peak_queue: peaks.get(c.index as usize).copied().unwrap_or(0) * unit,
-                ..default()
-            };
-            for &e in &c.instances {
-                let i = world.get::<Instance>(e).expect("instance entity");
-                let k = i.counters;
-                row.arrivals += k.arrivals * unit;
-                row.served += k.served * unit;
-                row.ok += k.ok * unit;
-                row.goodput += k.ok_in_time * unit;
-                row.dropped += k.dropped * unit;
-                row.failed += k.failed * unit;
-                row.errors += k.errors * unit;
-                row.wasted += k.wasted * unit;
-                row.crashes += k.crashes;
-            }
-            system.wasted += row.wasted;
-            let h = &world
-                .get::<ComponentLatency>(c.entity)
-                .expect("latency")
-                .total;
-            row.latency_ms = quantiles(h);
-            row.mean_latency_ms = if h.is_empty() { 0.0 } else { h.mean() / 1e6 };
-            components.push(row);
-        }
-        Summary { system, components }
+        self.view(summary_of)
     }
 }
 
-fn quantiles(h: &Histogram<u64>) -> [f64; 3] {
-    if h.is_empty() {
-        return [0.0; 3];
+/// Totals so far, from the read seam.
+fn summary_of(v: &SimView) -> Summary {
+    let unit = v.unit();
+    let mut system = SystemSummary {
+        seconds: v.now() as f64 / SEC,
+        ..default()
+    };
+    for s in v.sources() {
+        let c = s.counters;
+        system.generated += c.generated * unit;
+        system.attempts += c.attempts * unit;
+        system.retries += c.retries * unit;
+        system.in_system += s.live;
+        system.late_responses += c.late_responses * unit;
+        for o in Outcome::ALL {
+            system.ended[o as usize] += c.ended[o as usize] * unit;
+        }
     }
-    [0.5, 0.95, 0.99].map(|q| h.value_at_quantile(q) as f64 / 1e3)
+    let lat = v.system_latency();
+    system.latency_ms = lat.percentiles_ms;
+    // The histograms count microseconds, so this is in seconds despite its name (kept as it was).
+    system.mean_latency_ms = lat.mean_us / 1e6;
+    let mut components = vec![];
+    for c in v.components() {
+        let k = c.counters;
+        let lat = v.component_latency(c.index).unwrap_or_default();
+        let row = ComponentSummary {
+            name: c.name.to_string(),
+            arrivals: k.arrivals * unit,
+            served: k.served * unit,
+            ok: k.ok * unit,
+            goodput: k.ok_in_time * unit,
+            dropped: k.dropped * unit,
+            failed: k.failed * unit,
+            errors: k.errors * unit,
+            wasted: k.wasted * unit,
+            peak_queue: c.peak_queue,
+            crashes: k.crashes,
+            latency_ms: lat.percentiles_ms,
+            mean_latency_ms: lat.mean_us / 1e6,
+        };
+        system.wasted += row.wasted;
+        components.push(row);
+    }
+    Summary { system, components }
 }
 
 /// Whole-system totals (real requests).
@@ -443,39 +431,41 @@ impl Snapshot {
 
 impl Simulation {
     /// Exact totals now.
-    pub fn snapshot(&self) -> Snapshot {
-        let world = self.world();
-        let topo = world.resource::<Topology>();
-        let unit = topo.unit as f64;
-        let at = self.now();
-        let mut snap = Snapshot { at, ..default() };
-        for &e in &topo.sources {
-            if let Some(s) = world.get::<Source>(e) {
-                snap.generated += s.counters.generated * topo.unit;
-                for i in 0..5 {
-                    snap.ended[i] += s.counters.ended[i] * topo.unit;
-                }
-                snap.latency_ns += s.counters.latency_ns * unit;
-            }
-        }
-        for c in &topo.components {
-            let mut cs = ComponentSnapshot {
-                name: c.name.clone(),
-                ..default()
-            };
-            for &e in &c.instances {
-                if let Some(i) = world.get::<Instance>(e) {
-                    let k = &i.counters;
-                    cs.arrivals += k.arrivals as f64 * unit;
-                    cs.ok += k.ok as f64 * unit;
-                    cs.dropped += k.dropped as f64 * unit;
-                    cs.served += k.served as f64 * unit;
-                    cs.sojourn_ns += k.sojourn_ns * unit;
-                    cs.area += i.occupancy_area(at) * unit;
-                }
-            }
-            snap.components.push(cs);
-        }
-        snap
+    pub fn snapshot(&mut self) -> Snapshot {
+        self.view(snapshot_of)
     }
+}
+
+/// Exact totals now, from the read seam.
+fn snapshot_of(v: &SimView) -> Snapshot {
+    let unit = v.unit();
+    let unit_f = unit as f64;
+    let mut snap = Snapshot {
+        at: v.now(),
+        ..default()
+    };
+    for s in v.sources() {
+        snap.generated += s.counters.generated * unit;
+        for i in 0..5 {
+            snap.ended[i] += s.counters.ended[i] * unit;
+        }
+        snap.latency_ns += s.counters.latency_ns * unit_f;
+    }
+    for c in v.components() {
+        let mut cs = ComponentSnapshot {
+            name: c.name.to_string(),
+            ..default()
+        };
+        for i in v.instances_of(c.index) {
+            let k = &i.counters;
+            cs.arrivals += k.arrivals as f64 * unit_f;
+            cs.ok += k.ok as f64 * unit_f;
+            cs.dropped += k.dropped as f64 * unit_f;
+            cs.served += k.served as f64 * unit_f;
+            cs.sojourn_ns += k.sojourn_ns * unit_f;
+            cs.area += i.occupancy_area * unit_f;
+        }
+        snap.components.push(cs);
+    }
+    snap
 }

@@ -38,12 +38,14 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
     queue_faults(&mut queue, &scenario);
     world.insert_resource(queue);
     super::sweep::reset(world);
+    world.insert_resource(SimConfig {
+        scenario: scenario.clone(),
+    });
     super::spawn::spawn_scenario(world, &scenario);
     super::spawn::insert_component_state(world);
     super::health::reset(world, &scenario);
     super::rate::reset(world, &scenario);
     super::autoscale::reset(world);
-    super::metrics::reset(world, &scenario);
+    super::metrics::init_scenario(world);
     super::verify::reset(world);
-    world.insert_resource(SimConfig { scenario });
 }

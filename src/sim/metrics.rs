@@ -1,15 +1,23 @@
 //! Metrics: latency histograms (HdrHistogram, so percentiles are never means of means), and a
 //! tidy CSV `t,entity,metric,value` sampled every `sample_every_s`. Every figure is in real
 //! requests (simulated counts times the request unit). Names are documented in docs/METRICS.md.
+//!
+//! The CSV writer reads the simulation through [`SimView`] only; every value it writes is also
+//! kept in the [`Series`] store for charts. A sample runs, when due, as a chain of systems:
+//! roll the latency histograms, write the sources and system, the components and instances,
+//! the links, then emit the rows, store the series and schedule the next sample.
 
 use super::dist::{Nanos, SEC};
-use super::engines::{Engine, EngineKind};
-use super::instance::{Instance, InstanceCounters};
-use super::link::{Link, LinkCounters};
+use super::engines::EngineKind;
+use super::events::{EventKind, SimEvent, Subject};
+use super::instance::InstanceCounters;
+use super::link::LinkCounters;
 use super::request::Outcome;
+use super::series::{Metric, Series, SeriesEntity};
 use super::source::{Source, SourceCounters};
 use super::topology::Topology;
-use super::{SimClock, SimSystems, SimTick};
+use super::view::{ComponentView, SimView, add_instance_counters, add_source_counters};
+use super::{SimClock, SimConfig, SimSystems, SimTick};
 use bevy::prelude::*;
 use hdrhistogram::Histogram;
 use sha2::{Digest, Sha256};
@@ -35,6 +43,8 @@ pub struct ComponentLatency {
     /// Latencies (µs) not yet counted: appending is cache-friendly on the hot path, counting is
     /// done in batches while the histogram is warm.
     pending: Vec<u64>,
+    /// p50, p95, p99 of the last interval rolled (µs; 0 when it was empty).
+    last_interval_us: [u64; 3],
 }
 
 impl Default for ComponentLatency {
@@ -43,6 +53,7 @@ impl Default for ComponentLatency {
             interval: histogram(),
             total: histogram(),
             pending: Vec::new(),
+            last_interval_us: [0; 3],
         }
     }
 }
@@ -63,12 +74,23 @@ impl ComponentLatency {
         }
     }
 
-    /// Folds the interval into the total and starts a new interval.
+    /// Folds the interval into the total, keeping its percentiles (`last_interval_us`), and
+    /// starts a new interval.
     pub fn roll(&mut self) {
         self.flush();
+        self.last_interval_us = if self.interval.is_empty() {
+            [0; 3]
+        } else {
+            Metric::LATENCY_PERCENTILES.map(|(q, _)| self.interval.value_at_quantile(q))
+        };
         // Both histograms share bounds, so adding cannot fail.
         let _ = self.total.add(&self.interval);
         self.interval.reset();
+    }
+
+    /// p50, p95 and p99 of the last interval rolled (µs; 0 when it was empty).
+    pub fn last_interval_us(&self) -> [u64; 3] {
+        self.last_interval_us
     }
 
     /// Everything recorded so far (the total plus the current interval).
@@ -114,9 +136,48 @@ pub struct Recorder {
     prev_links: Vec<LinkCounters>,
     prev_area: Vec<f64>,
     buf: String,
+    /// This sample's values, for the series store.
+    pending: Vec<(SeriesEntity, Metric, f64)>,
 }
 
 impl Recorder {
+    /// A recorder sampling every `every` ns from `now`, discarding its rows.
+    pub fn new(every: Nanos, now: Nanos) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(HEADER.as_bytes());
+        Self {
+            every,
+            next: now + every,
+            sink: Sink::Discard,
+            hasher,
+            rows: 0,
+            error: None,
+            prev_instances: vec![],
+            prev_sources: vec![],
+            prev_links: vec![],
+            prev_area: vec![],
+            buf: String::new(),
+            pending: vec![],
+        }
+    }
+
+    /// Starts sampling a new scenario every `every` ns from `now`: the rows keep going to the
+    /// same sink; the digest and the row count start again (they describe one run).
+    pub fn restart(&mut self, every: Nanos, now: Nanos) {
+        let mut hasher = Sha256::new();
+        hasher.update(HEADER.as_bytes());
+        self.hasher = hasher;
+        self.rows = 0;
+        self.every = every;
+        self.next = now + every;
+        self.prev_instances.clear();
+        self.prev_sources.clear();
+        self.prev_links.clear();
+        self.prev_area.clear();
+        self.buf.clear();
+        self.pending.clear();
+    }
+
     /// Sends future rows to `sink`.
     pub fn set_sink(&mut self, sink: Sink) {
         self.sink = sink;
@@ -145,10 +206,19 @@ impl Recorder {
         }
     }
 
-    fn row(&mut self, t: f64, entity: &str, metric: &str, value: f64) {
-        let v = if value.is_finite() { value } else { 0.0 };
-        let _ = writeln!(self.buf, "{t:.3},{entity},{metric},{v}");
-        self.rows += 1;
+    /// Seconds since the previous sample (the current one being due).
+    fn interval_s(&self, now: Nanos) -> f64 {
+        (now - (self.next - self.every)) as f64 / SEC
+    }
+
+    /// The rows of `entity`, called `name` in the CSV, at `t` seconds.
+    fn rows<'r>(&'r mut self, t: f64, entity: SeriesEntity, name: &'r str) -> Rows<'r> {
+        Rows {
+            rec: self,
+            t,
+            entity,
+            name,
+        }
     }
 
     fn emit(&mut self) {
@@ -166,365 +236,330 @@ impl Recorder {
     }
 }
 
-/// The CSV header.
-pub const HEADER: &str = "t,entity,metric,value\n";
-
-pub(super) fn plugin(app: &mut App) {
-    app.insert_resource(Recorder::new(1))
-        .init_resource::<SystemLatency>()
-        .add_systems(
-            SimTick,
-            (collect_finished, sample)
-                .chain()
-                .in_set(SimSystems::Metrics),
-        );
+/// The rows of one entity at one sample: each goes to the CSV and to the series store.
+struct Rows<'r> {
+    rec: &'r mut Recorder,
+    t: f64,
+    entity: SeriesEntity,
+    name: &'r str,
 }
 
-impl Recorder {
-    /// A recorder sampling every `every` ns, discarding its rows.
-    fn new(every: Nanos) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(HEADER.as_bytes());
-        Recorder {
-            every,
-            next: every,
-            sink: Sink::Discard,
-            hasher,
-            rows: 0,
-            error: None,
-            prev_instances: vec![],
-            prev_sources: vec![],
-            prev_links: vec![],
-            prev_area: vec![],
-            buf: String::new(),
+impl Rows<'_> {
+    fn put(&mut self, metric: Metric, value: f64) {
+        let rec = &mut *self.rec;
+        let v = if value.is_finite() { value } else { 0.0 };
+        let (t, name) = (self.t, self.name);
+        let _ = writeln!(rec.buf, "{t:.3},{name},{},{v}", metric.name());
+        rec.pending.push((self.entity, metric, v));
+        rec.rows += 1;
+    }
+
+    /// p50, p95, p99 of an interval, given in µs (written divided by a million).
+    fn percentiles(&mut self, us: [u64; 3]) {
+        for (k, (_, metric)) in Metric::LATENCY_PERCENTILES.into_iter().enumerate() {
+            self.put(metric, us[k] as f64 / 1e6);
+        }
+    }
+
+    /// Generated, attempts, retries and ended by outcome between `p` and `c`.
+    fn source_counts(&mut self, c: &SourceCounters, p: &SourceCounters, unit: f64) {
+        self.put(Metric::Generated, (c.generated - p.generated) as f64 * unit);
+        self.put(Metric::Attempts, (c.attempts - p.attempts) as f64 * unit);
+        self.put(Metric::Retries, (c.retries - p.retries) as f64 * unit);
+        for o in Outcome::ALL {
+            let n = c.ended[o as usize] - p.ended[o as usize];
+            self.put(Metric::outcome(o), n as f64 * unit);
         }
     }
 }
 
-/// Back to t = 0 for `scenario`: a new recorder that keeps the sink rows went to.
-pub(super) fn reset(world: &mut World, scenario: &crate::scenario::Scenario) {
-    let every = ((scenario.sim.sample_every_s * SEC).round() as Nanos).max(1);
-    let mut rec = Recorder::new(every);
-    if let Some(mut old) = world.get_resource_mut::<Recorder>() {
-        rec.sink = std::mem::replace(&mut old.sink, Sink::Discard);
-    }
-    world.insert_resource(rec);
-    world.insert_resource(SystemLatency::default());
+/// The CSV header.
+pub const HEADER: &str = "t,entity,metric,value\n";
+
+pub(super) fn plugin(app: &mut App) {
+    app.insert_resource(Recorder::new(SEC as Nanos, 0))
+        .init_resource::<SystemLatency>()
+        .init_resource::<Series>();
+    app.add_systems(
+        SimTick,
+        (
+            collect_finished,
+            (
+                roll_latencies,
+                sample_sources,
+                sample_components,
+                sample_links,
+                finish_sample,
+            )
+                .chain()
+                .run_if(sample_due),
+        )
+            .chain()
+            .in_set(SimSystems::Metrics),
+    );
 }
 
-/// Moves logical requests that ended this tick into the system latency histogram.
-fn collect_finished(mut sources: Query<&mut Source>, mut latency: ResMut<SystemLatency>) {
+/// Metrics state of the scenario in the world: a latency histogram on every component, an
+/// empty system histogram and series store, and the recorder's sampling clock restarted from
+/// now (a recorder already there keeps its sink). Call again after spawning a new scenario.
+pub fn init_scenario(world: &mut World) {
+    let every = {
+        let s = &world.resource::<SimConfig>().scenario.sim;
+        ((s.sample_every_s * SEC).round() as Nanos).max(1)
+    };
+    let now = world.resource::<SimClock>().now;
+    let entities: Vec<Entity> = world
+        .resource::<Topology>()
+        .components
+        .iter()
+        .map(|c| c.entity)
+        .collect();
+    for e in entities {
+        world.entity_mut(e).insert(ComponentLatency::default());
+    }
+    world.insert_resource(SystemLatency::default());
+    world.insert_resource(Series::default());
+    match world.get_resource_mut::<Recorder>() {
+        Some(mut rec) => rec.restart(every, now),
+        None => world.insert_resource(Recorder::new(every, now)),
+    }
+}
+
+/// Run condition: a sample is due at the end of this tick.
+pub fn sample_due(clock: Res<SimClock>, rec: Res<Recorder>) -> bool {
+    clock.now >= rec.next
+}
+
+/// Moves logical requests that ended this tick into the system latency histogram, and counts
+/// them by outcome as the tick's `Ended` event.
+fn collect_finished(
+    clock: Res<SimClock>,
+    topo: Res<Topology>,
+    mut sources: Query<&mut Source>,
+    mut latency: ResMut<SystemLatency>,
+    mut events: MessageWriter<SimEvent>,
+) {
+    let mut counts = [0u64; 5];
     for mut s in &mut sources {
         for f in s.finished.drain(..) {
+            counts[f.outcome as usize] += topo.unit;
             if f.outcome == Outcome::Completed {
                 latency.record(f.latency);
             }
         }
     }
+    if counts.iter().any(|c| *c > 0) {
+        let kind = EventKind::Ended { counts };
+        events.write(SimEvent::new(clock.now, Subject::System, kind));
+    }
 }
 
-/// Writes one sample of every metric when the interval has passed.
-fn sample(
-    clock: Res<SimClock>,
-    topo: Res<Topology>,
-    sources: Query<&Source>,
-    instances: Query<(&Instance, &Children)>,
-    engines: Query<&Engine>,
-    links: Query<&Link>,
-    mut comp_latency: Query<&mut ComponentLatency>,
-    mut sys_latency: ResMut<SystemLatency>,
-    health: Query<&super::health::HealthStatus>,
-    system_health: Res<super::health::SystemHealth>,
-    flow_config: Res<super::rate::FlowConfig>,
-    mut rec: ResMut<Recorder>,
-) {
-    if clock.now < rec.next {
-        return;
+/// Closes the sampling interval of every latency histogram (the only metrics state the
+/// writers below would otherwise have to change).
+fn roll_latencies(mut components: Query<&mut ComponentLatency>, mut system: ResMut<SystemLatency>) {
+    system.roll();
+    for mut lat in &mut components {
+        lat.roll();
     }
-    let interval_s = (clock.now - (rec.next - rec.every)) as f64 / SEC;
-    rec.next += rec.every;
-    let t = clock.seconds();
-    let unit = topo.unit as f64;
-    let rec = &mut *rec;
+}
 
-    // System and sources.
+/// Rows of every source, then of the system's traffic and end-to-end latency.
+fn sample_sources(view: SimView, mut rec: ResMut<Recorder>) {
+    let rec = &mut *rec;
+    let (t, unit) = (view.seconds(), view.unit() as f64);
+    let interval_s = rec.interval_s(view.now());
     let mut sys = SourceCounters::default();
     let mut sys_prev = SourceCounters::default();
     let mut live = 0u64;
     rec.prev_sources
-        .resize(topo.sources.len(), SourceCounters::default());
-    for (si, &e) in topo.sources.iter().enumerate() {
-        let Ok(s) = sources.get(e) else { continue };
-        let c = s.counters;
-        let p = rec.prev_sources[si];
-        add_counters(&mut sys, &c);
-        add_counters(&mut sys_prev, &p);
+        .resize(view.source_count(), SourceCounters::default());
+    for s in view.sources() {
+        let (c, p) = (s.counters, rec.prev_sources[s.index as usize]);
+        add_source_counters(&mut sys, &c);
+        add_source_counters(&mut sys_prev, &p);
         live += s.live;
-        let name = topo.source_names[si].clone();
-        rec.row(
-            t,
-            &name,
-            "generated",
-            (c.generated - p.generated) as f64 * unit,
-        );
-        rec.row(
-            t,
-            &name,
-            "attempts",
-            (c.attempts - p.attempts) as f64 * unit,
-        );
-        rec.row(t, &name, "retries", (c.retries - p.retries) as f64 * unit);
-        for o in Outcome::ALL {
-            rec.row(
-                t,
-                &name,
-                o.name(),
-                (c.ended[o as usize] - p.ended[o as usize]) as f64 * unit,
-            );
-        }
-        rec.row(t, &name, "in_system", s.live as f64 * unit);
-        rec.row(t, &name, "offered_rate", s.offered_rate_at(clock.now));
-        rec.prev_sources[si] = c;
+        let mut r = rec.rows(t, SeriesEntity::Source(s.index), s.name);
+        r.source_counts(&c, &p, unit);
+        r.put(Metric::InSystem, s.live as f64);
+        r.put(Metric::OfferedRate, s.offered_rate);
+        rec.prev_sources[s.index as usize] = c;
     }
     let ended: u64 = (0..5).map(|i| sys.ended[i] - sys_prev.ended[i]).sum();
     let completed = sys.ended[0] - sys_prev.ended[0];
-    rec.row(
-        t,
-        "system",
-        "generated",
-        (sys.generated - sys_prev.generated) as f64 * unit,
-    );
-    rec.row(
-        t,
-        "system",
-        "attempts",
-        (sys.attempts - sys_prev.attempts) as f64 * unit,
-    );
-    rec.row(
-        t,
-        "system",
-        "retries",
-        (sys.retries - sys_prev.retries) as f64 * unit,
-    );
-    for o in Outcome::ALL {
-        rec.row(
-            t,
-            "system",
-            o.name(),
-            (sys.ended[o as usize] - sys_prev.ended[o as usize]) as f64 * unit,
-        );
-    }
-    rec.row(t, "system", "in_system", live as f64 * unit);
-    rec.row(t, "system", "goodput", completed as f64 * unit / interval_s);
-    rec.row(t, "system", "error_rate", ratio(ended - completed, ended));
-    rec.row(
-        t,
-        "system",
-        "latency_mean",
-        mean_ms(sys.latency_ns - sys_prev.latency_ns, completed),
-    );
-    rec.row(
-        t,
-        "system",
-        "late_responses",
-        (sys.late_responses - sys_prev.late_responses) as f64 * unit,
-    );
-    sys_latency.flush();
-    percentiles(rec, t, "system", &sys_latency.interval);
-    sys_latency.roll();
+    let mut r = rec.rows(t, SeriesEntity::System, "system");
+    r.source_counts(&sys, &sys_prev, unit);
+    r.put(Metric::InSystem, live as f64);
+    r.put(Metric::Goodput, completed as f64 * unit / interval_s);
+    r.put(Metric::ErrorRate, ratio(ended - completed, ended));
+    let latency_ns = sys.latency_ns - sys_prev.latency_ns;
+    r.put(Metric::LatencyMean, mean_ms(latency_ns, completed));
+    let late = sys.late_responses - sys_prev.late_responses;
+    r.put(Metric::LateResponses, late as f64 * unit);
+    r.percentiles(view.system_interval_us());
+}
 
-    // Components and instances.
+/// A component's instances summed over one interval, for its own rows.
+#[derive(Default)]
+struct Interval {
+    /// Counter increments.
+    d: InstanceCounters,
+    /// Occupancy integral increment (simulated request·ns).
+    area: f64,
+    /// Queued, in flight (real) and instances up, now.
+    queued: u64,
+    in_flight: u64,
+    up: u64,
+    /// Mean engine utilizations over the instances.
+    util: [f64; 4],
+}
+
+/// Rows of every component, each after its instances', then the system's waste and health.
+fn sample_components(view: SimView, mut rec: ResMut<Recorder>) {
+    let rec = &mut *rec;
+    let t = view.seconds();
     rec.prev_instances
-        .resize(topo.instances.len(), InstanceCounters::default());
-    rec.prev_area.resize(topo.instances.len(), 0.0);
+        .resize(view.instance_count(), InstanceCounters::default());
+    rec.prev_area.resize(view.instance_count(), 0.0);
     let mut wasted_total = 0u64;
-    for c in &topo.components {
-        let mut d = InstanceCounters::default();
-        let (mut queued, mut in_flight, mut up) = (0u64, 0u64, 0u64);
-        let mut util = [0.0f64; 4];
-        let mut area = 0.0;
-        let n = c.instances.len() as f64;
-        for (k, &e) in c.instances.iter().enumerate() {
-            let Ok((inst, children)) = instances.get(e) else {
-                continue;
-            };
-            let gi = c.instance_ids[k] as usize;
-            let cur = inst.counters;
-            let prev = rec.prev_instances[gi];
-            let di = delta(&cur, &prev);
-            add_instance(&mut d, &di);
-            rec.prev_instances[gi] = cur;
-            let a = inst.occupancy_area(clock.now);
-            area += a - rec.prev_area[gi];
-            rec.prev_area[gi] = a;
-            queued += inst.queued;
-            in_flight += inst.busy + inst.waiting;
-            up += inst.up as u64;
-            let mut iu = [0.0f64; 4];
-            for ch in children.iter() {
-                if let Ok(eng) = engines.get(ch) {
-                    iu[eng.kind as usize] = eng.utilization;
-                }
-            }
-            for k in 0..4 {
-                util[k] += iu[k] / n;
-            }
-            let name = &inst.name;
-            rec.row(t, name, "arrivals", di.arrivals as f64 * unit);
-            rec.row(t, name, "served", di.served as f64 * unit);
-            rec.row(t, name, "queue_len", inst.queued as f64 * unit);
-            rec.row(
-                t,
-                name,
-                "in_flight",
-                (inst.busy + inst.waiting) as f64 * unit,
-            );
-            rec.row(t, name, "up", inst.up as u64 as f64);
-            for kind in EngineKind::ALL {
-                rec.row(t, name, util_name(kind), iu[kind as usize]);
-            }
-            if let Ok(h) = health.get(e) {
-                rec.row(t, name, "health", h.health);
-                rec.row(t, name, "health_score", h.score);
-            }
+    for c in view.components() {
+        let sum = instance_rows(&view, rec, &c);
+        wasted_total += sum.d.wasted;
+        component_rows(&view, rec, &c, &sum);
+    }
+    let unit = view.unit() as f64;
+    let mut r = rec.rows(t, SeriesEntity::System, "system");
+    r.put(Metric::Wasted, wasted_total as f64 * unit);
+    r.put(Metric::Health, view.system().health);
+}
+
+/// Rows of the instances of `c`; returns their sums for the component's rows.
+fn instance_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView) -> Interval {
+    let (t, unit) = (view.seconds(), view.unit() as f64);
+    let n = c.instance_count as f64;
+    let mut sum = Interval::default();
+    for inst in view.instances_of(c.index) {
+        let gi = inst.index as usize;
+        let di = delta(&inst.counters, &rec.prev_instances[gi]);
+        add_instance_counters(&mut sum.d, &di);
+        rec.prev_instances[gi] = inst.counters;
+        sum.area += inst.occupancy_area - rec.prev_area[gi];
+        rec.prev_area[gi] = inst.occupancy_area;
+        sum.queued += inst.queued;
+        sum.in_flight += inst.busy + inst.waiting;
+        sum.up += inst.up as u64;
+        for k in 0..4 {
+            sum.util[k] += inst.engines[k].utilization / n;
         }
-        wasted_total += d.wasted;
-        let name = &c.name;
-        rec.row(t, name, "arrivals", d.arrivals as f64 * unit);
-        rec.row(t, name, "served", d.served as f64 * unit);
-        rec.row(t, name, "throughput", d.served as f64 * unit / interval_s);
-        rec.row(t, name, "goodput", d.ok_in_time as f64 * unit / interval_s);
-        rec.row(t, name, "errors", d.errors as f64 * unit);
-        rec.row(t, name, "dropped", d.dropped as f64 * unit);
-        rec.row(t, name, "failed", d.failed as f64 * unit);
-        rec.row(t, name, "wasted", d.wasted as f64 * unit);
-        rec.row(t, name, "crashes", d.crashes as f64);
-        if c.kind == crate::scenario::Kind::Cache {
-            rec.row(t, name, "stale_served", d.stale as f64 * unit);
-        }
-        rec.row(t, name, "queue_len", queued as f64 * unit);
-        let cap = c
-            .queue_real
-            .map_or(-1.0, |q| (q * c.instances.len() as u64) as f64);
-        rec.row(t, name, "queue_capacity", cap);
-        rec.row(t, name, "in_flight", in_flight as f64 * unit);
-        rec.row(t, name, "instances_up", up as f64);
+        let mut r = rec.rows(t, SeriesEntity::Instance(inst.index), inst.name);
+        r.put(Metric::Arrivals, di.arrivals as f64 * unit);
+        r.put(Metric::Served, di.served as f64 * unit);
+        r.put(Metric::QueueLen, inst.queued as f64);
+        r.put(Metric::InFlight, (inst.busy + inst.waiting) as f64);
+        r.put(Metric::Up, inst.up as u64 as f64);
         for kind in EngineKind::ALL {
-            rec.row(t, name, util_name(kind), util[kind as usize]);
+            r.put(Metric::util(kind), inst.engines[kind as usize].utilization);
         }
-        rec.row(t, name, "error_rate", ratio(d.errors, d.ok + d.errors));
-        rec.row(t, name, "occupancy_mean", area * unit / (interval_s * SEC));
-        rec.row(t, name, "latency_mean", mean_ms(d.sojourn_ns, d.ok));
-        if let Ok(h) = health.get(c.entity) {
-            rec.row(t, name, "health_score", h.score);
-            rec.row(t, name, "status", h.status as u8 as f64);
-            rec.row(t, name, "health", h.health);
-            rec.row(t, name, "available_capacity", h.available_capacity);
-            rec.row(t, name, "queue_forecast", h.forecast_queue);
-        }
-        if let Ok(mut lat) = comp_latency.get_mut(c.entity) {
-            lat.flush();
-            percentiles(rec, t, name, &lat.interval);
-            lat.roll();
+        if let Some(h) = inst.health {
+            r.put(Metric::Health, h.health);
+            r.put(Metric::HealthScore, h.score);
         }
     }
-    rec.row(t, "system", "wasted", wasted_total as f64 * unit);
-    rec.row(t, "system", "health", system_health.health);
+    sum
+}
 
-    // Links.
+/// Rows of component `c` from its instances' sums `s`.
+fn component_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView, s: &Interval) {
+    let (t, unit) = (view.seconds(), view.unit() as f64);
+    let interval_s = rec.interval_s(view.now());
+    let d = &s.d;
+    let mut r = rec.rows(t, SeriesEntity::Component(c.index), c.name);
+    r.put(Metric::Arrivals, d.arrivals as f64 * unit);
+    r.put(Metric::Served, d.served as f64 * unit);
+    r.put(Metric::Throughput, d.served as f64 * unit / interval_s);
+    r.put(Metric::Goodput, d.ok_in_time as f64 * unit / interval_s);
+    r.put(Metric::Errors, d.errors as f64 * unit);
+    r.put(Metric::Dropped, d.dropped as f64 * unit);
+    r.put(Metric::Failed, d.failed as f64 * unit);
+    r.put(Metric::Wasted, d.wasted as f64 * unit);
+    r.put(Metric::Crashes, d.crashes as f64);
+    if c.kind == crate::scenario::Kind::Cache {
+        r.put(Metric::StaleServed, d.stale as f64 * unit);
+    }
+    r.put(Metric::QueueLen, s.queued as f64);
+    let cap = c.queue_capacity.map_or(-1.0, |q| q as f64);
+    r.put(Metric::QueueCapacity, cap);
+    r.put(Metric::InFlight, s.in_flight as f64);
+    r.put(Metric::InstancesUp, s.up as f64);
+    for kind in EngineKind::ALL {
+        r.put(Metric::util(kind), s.util[kind as usize]);
+    }
+    r.put(Metric::ErrorRate, ratio(d.errors, d.ok + d.errors));
+    r.put(Metric::OccupancyMean, s.area * unit / (interval_s * SEC));
+    r.put(Metric::LatencyMean, mean_ms(d.sojourn_ns, d.ok));
+    if let Some(h) = c.health {
+        r.put(Metric::HealthScore, h.score);
+        r.put(Metric::Status, h.status as u8 as f64);
+        r.put(Metric::Health, h.health);
+        r.put(Metric::AvailableCapacity, h.available_capacity);
+        r.put(Metric::QueueForecast, h.forecast_queue);
+    }
+    if let Some(us) = view.component_interval_us(c.index) {
+        r.percentiles(us);
+    }
+}
+
+/// Rows of every link, then the system's health-message counts.
+fn sample_links(view: SimView, mut rec: ResMut<Recorder>) {
+    let rec = &mut *rec;
+    let (t, unit) = (view.seconds(), view.unit() as f64);
     let mut queries_total = 0;
     rec.prev_links
-        .resize(topo.links.len(), LinkCounters::default());
-    for (li, &e) in topo.links.iter().enumerate() {
-        let Ok(l) = links.get(e) else { continue };
-        let p = rec.prev_links[li];
-        let c = l.counters;
-        rec.row(t, &l.name, "sent", (c.sent - p.sent) as f64 * unit);
-        rec.row(
-            t,
-            &l.name,
-            "delivered",
-            (c.delivered - p.delivered) as f64 * unit,
-        );
-        rec.row(
-            t,
-            &l.name,
-            "responses",
-            (c.responses_delivered - p.responses_delivered) as f64 * unit,
-        );
-        rec.row(t, &l.name, "in_transit", l.in_transit() as f64 * unit);
-        if matches!(l.from, super::link::NodeRef::Component(_)) {
-            let f = &l.flow;
-            rec.row(t, &l.name, "demand", f.demand);
-            rec.row(t, &l.name, "rate_limit", f.limit.unwrap_or(-1.0));
-            rec.row(t, &l.name, "rate_target", f.target.unwrap_or(-1.0));
-            rec.row(
-                t,
-                &l.name,
-                "rate_recommended",
-                f.recommended.unwrap_or(-1.0),
-            );
-            rec.row(t, &l.name, "held", f.held.len() as f64 * unit);
-            rec.row(t, &l.name, "refused", f.refused as f64 * unit);
-            let q = f.stats;
-            rec.row(t, &l.name, "health_queries", q.queries as f64);
-            rec.row(t, &l.name, "health_cache_hits", q.cache_hits as f64);
-            rec.row(t, &l.name, "health_query_failures", q.failures as f64);
-            rec.row(t, &l.name, "health_queries_limited", q.limited as f64);
-            rec.row(t, &l.name, "health_checks_skipped", q.skipped as f64);
+        .resize(view.link_count(), LinkCounters::default());
+    for l in view.links() {
+        let (c, p) = (l.counters, rec.prev_links[l.index as usize]);
+        let mut r = rec.rows(t, SeriesEntity::Link(l.index), l.name);
+        r.put(Metric::Sent, (c.sent - p.sent) as f64 * unit);
+        r.put(Metric::Delivered, (c.delivered - p.delivered) as f64 * unit);
+        let responses = c.responses_delivered - p.responses_delivered;
+        r.put(Metric::Responses, responses as f64 * unit);
+        r.put(Metric::InTransit, l.in_transit as f64);
+        if l.flow_controlled {
+            r.put(Metric::Demand, l.demand);
+            r.put(Metric::RateLimit, l.rate_limit.unwrap_or(-1.0));
+            r.put(Metric::RateTarget, l.rate_target.unwrap_or(-1.0));
+            r.put(Metric::RateRecommended, l.recommended.unwrap_or(-1.0));
+            r.put(Metric::Held, l.held as f64);
+            r.put(Metric::Refused, l.refused as f64);
+            let q = l.health_queries;
+            r.put(Metric::HealthQueries, q.queries as f64);
+            r.put(Metric::HealthCacheHits, q.cache_hits as f64);
+            r.put(Metric::HealthQueryFailures, q.failures as f64);
+            r.put(Metric::HealthQueriesLimited, q.limited as f64);
+            r.put(Metric::HealthChecksSkipped, q.skipped as f64);
             queries_total += q.queries;
-            rec.row(t, &l.name, "breaker_state", l.breaker.state as u8 as f64);
-            rec.row(
-                t,
-                &l.name,
-                "breaker_refused",
-                l.breaker.refused as f64 * unit,
-            );
+            r.put(Metric::BreakerState, l.breaker as u8 as f64);
+            r.put(Metric::BreakerRefused, l.breaker_refused as f64);
         }
         if l.call == crate::scenario::CallKind::Pull {
-            rec.row(t, &l.name, "topic_len", l.topic.len() as f64 * unit);
-            rec.row(
-                t,
-                &l.name,
-                "topic_dropped",
-                (c.topic_dropped - p.topic_dropped) as f64 * unit,
-            );
+            r.put(Metric::TopicLen, l.topic_len as f64);
+            let dropped = c.topic_dropped - p.topic_dropped;
+            r.put(Metric::TopicDropped, dropped as f64 * unit);
         }
-        rec.prev_links[li] = c;
+        rec.prev_links[l.index as usize] = c;
     }
     // Health messages so far: direct queries, or what a broadcast design sends instead.
-    rec.row(t, "system", "health_queries", queries_total as f64);
-    rec.row(
-        t,
-        "system",
-        "health_broadcast_messages",
-        flow_config.broadcast_messages as f64,
-    );
+    let mut r = rec.rows(t, SeriesEntity::System, "system");
+    r.put(Metric::HealthQueries, queries_total as f64);
+    let broadcast = view.system().health_broadcast_messages;
+    r.put(Metric::HealthBroadcastMessages, broadcast as f64);
+}
+
+/// Emits the sample's rows, stores its values in the series and schedules the next sample.
+fn finish_sample(clock: Res<SimClock>, mut rec: ResMut<Recorder>, mut series: ResMut<Series>) {
+    let rec = &mut *rec;
     rec.emit();
-}
-
-fn util_name(kind: EngineKind) -> &'static str {
-    match kind {
-        EngineKind::Cpu => "util_cpu",
-        EngineKind::Memory => "util_memory",
-        EngineKind::Storage => "util_storage",
-        EngineKind::Network => "util_network",
-    }
-}
-
-fn percentiles(rec: &mut Recorder, t: f64, entity: &str, h: &Histogram<u64>) {
-    for (q, m) in [
-        (0.50, "latency_p50"),
-        (0.95, "latency_p95"),
-        (0.99, "latency_p99"),
-    ] {
-        let v = if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(q) as f64 / 1e6
-        };
-        rec.row(t, entity, m, v);
-    }
+    series.push_sample(clock.seconds(), rec.pending.drain(..));
+    rec.next += rec.every;
 }
 
 fn mean_ms(sum_ns: f64, n: u64) -> f64 {
@@ -533,18 +568,6 @@ fn mean_ms(sum_ns: f64, n: u64) -> f64 {
 
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
-}
-
-fn add_counters(a: &mut SourceCounters, b: &SourceCounters) {
-    a.generated += b.generated;
-    a.attempts += b.attempts;
-    a.retries += b.retries;
-    a.late_responses += b.late_responses;
-    a.latency_ns += b.latency_ns;
-    for i in 0..5 {
-        a.ended[i] += b.ended[i];
-        a.attempt_failures[i] += b.attempt_failures[i];
-    }
 }
 
 fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
@@ -564,21 +587,4 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         sojourn_ns: c.sojourn_ns - p.sojourn_ns,
         area: c.area - p.area,
     }
-}
-
-fn add_instance(a: &mut InstanceCounters, b: &InstanceCounters) {
-    a.arrivals += b.arrivals;
-    a.departures += b.departures;
-    a.ok += b.ok;
-    a.ok_in_time += b.ok_in_time;
-    a.errors += b.errors;
-    a.served += b.served;
-    a.wasted += b.wasted;
-    a.dropped += b.dropped;
-    a.failed += b.failed;
-    a.crashes += b.crashes;
-    a.stale += b.stale;
-    a.orphans += b.orphans;
-    a.sojourn_ns += b.sojourn_ns;
-    a.area += b.area;
 }

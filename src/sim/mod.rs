@@ -20,11 +20,13 @@ pub mod query;
 pub mod rate;
 pub mod request;
 pub mod resize;
+pub mod series;
 pub mod source;
 pub mod spawn;
 pub mod sweep;
 pub mod topology;
 pub mod verify;
+pub mod view;
 
 use crate::scenario::Scenario;
 use bevy::ecs::message::Messages;

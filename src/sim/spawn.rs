@@ -7,7 +7,6 @@ use super::engines::{Engine, EngineKind};
 use super::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
 use super::instance::{Instance, Memory, restart_ns};
 use super::link::{Link, NodeRef};
-use super::metrics::ComponentLatency;
 use super::source::Source;
 use super::topology::{ComponentInfo, ComponentNode, FlowRoute, Routes, SimEntity, Topology};
 use crate::scenario::{CallKind, ComponentSpec, Hop, Kind, QueueSpec, Scenario};
@@ -299,7 +298,7 @@ fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Sce
     topo.source_names.push(src.name.clone());
 }
 
-/// Inserts the per-component state the health model and the latency metrics keep.
+/// Inserts the per-component state the health model keeps.
 pub fn insert_component_state(world: &mut World) {
     let entities: Vec<Entity> = world
         .resource::<Topology>()
@@ -308,11 +307,9 @@ pub fn insert_component_state(world: &mut World) {
         .map(|c| c.entity)
         .collect();
     for e in entities {
-        world.entity_mut(e).insert((
-            HealthStatus::initial(),
-            HealthTracker::default(),
-            ComponentLatency::default(),
-        ));
+        world
+            .entity_mut(e)
+            .insert((HealthStatus::initial(), HealthTracker::default()));
     }
 }
 

@@ -7,3 +7,4 @@ mod fidelity;
 mod health;
 mod scenarios;
 mod seams;
+mod view;
