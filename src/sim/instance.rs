@@ -640,9 +640,9 @@ impl Instance {
 
     /// Plugs in another queue policy (the policy seam). Only while nothing waits: the
     /// policy is given back otherwise.
-    pub fn set_queue_policy(&mut self, policy: QueuePolicy) -> Result<(), QueuePolicy> {
+    pub fn set_queue_policy(&mut self, policy: QueuePolicy) -> Result<(), Box<QueuePolicy>> {
         if self.queued > 0 {
-            return Err(policy);
+            return Err(Box::new(policy));
         }
         self.queue = policy;
         Ok(())
