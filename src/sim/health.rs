@@ -642,6 +642,21 @@ fn window(tr: &HealthTracker, now: Nanos, seconds: f64) -> Totals {
         .unwrap_or_default()
 }
 
+/// Mean latency (ms) over the latency window and error rate over the error window, up to `t`.
+fn windowed(tracker: &HealthTracker, t: &Totals, now: Nanos, spec: &HealthSpec) -> (f64, f64) {
+    let lw = window(tracker, now, spec.latency_window_s);
+    let ew = window(tracker, now, spec.error_window_s);
+    let ok = (t.ok - lw.ok) as f64;
+    let latency_ms = if ok > 0.0 {
+        (t.sojourn_ns - lw.sojourn_ns) / ok / 1e6
+    } else {
+        0.0
+    };
+    let (eo, ee) = ((t.ok - ew.ok) as f64, (t.errors - ew.errors) as f64);
+    let error_rate = if eo + ee > 0.0 { ee / (eo + ee) } else { 0.0 };
+    (latency_ms, error_rate)
+}
+
 /// Seed 000, "Dynamic Health Scores" and "Health Status Tracking": a component's score over
 /// its windows (latency, errors, trends), its status, trends, forecast and anomaly; records the
 /// cycle in the tracker's history.
@@ -657,16 +672,7 @@ fn component_status(
     let (queued, capacity, up) = (sum.queued, sum.capacity, sum.up);
     let last = tracker.history.back().copied().unwrap_or_default();
     let dt = ((t.at - last.at) as f64 / SEC).max(1e-9);
-    let lw = window(tracker, now, spec.latency_window_s);
-    let ew = window(tracker, now, spec.error_window_s);
-    let ok = (t.ok - lw.ok) as f64;
-    let latency_ms = if ok > 0.0 {
-        (t.sojourn_ns - lw.sojourn_ns) / ok / 1e6
-    } else {
-        0.0
-    };
-    let (eo, ee) = ((t.ok - ew.ok) as f64, (t.errors - ew.errors) as f64);
-    let error_rate = if eo + ee > 0.0 { ee / (eo + ee) } else { 0.0 };
+    let (latency_ms, error_rate) = windowed(tracker, &t, now, spec);
     let throughput = (t.served - last.served) as f64 * unit / dt;
     let incoming = (t.arrivals - last.arrivals) as f64 * unit / dt;
     let max_throughput = sum.live_capacity;

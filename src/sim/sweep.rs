@@ -332,7 +332,34 @@ pub(super) fn reset(world: &mut World) {
     world.insert_resource(Faults::default());
 }
 
-/// Moves traffic for one tick.
+/// What the handlers of one tick's events share.
+struct Tick<'a, 'w, 's, 'e> {
+    topo: &'a Topology,
+    routes: &'a Routes,
+    fallbacks: &'a Fallbacks,
+    spec: &'a crate::scenario::BackpressureSpec,
+    queries: &'a HealthQueries<'w, 's>,
+    slots: &'a mut QuerySlots,
+    events: &'a mut MessageWriter<'e, SimEvent>,
+    agenda: &'a mut Agenda,
+    peaks: &'a mut QueuePeaks,
+    until: Nanos,
+}
+
+impl Tick<'_, '_, '_, '_> {
+    /// The event context of an instance of component `c`.
+    fn window(&self, c: u32) -> Window<'_> {
+        Window {
+            comp: &self.topo.components[c as usize],
+            routes: self.routes,
+            reroute: &self.fallbacks.reroute,
+            stale: self.fallbacks.stale.get(c as usize).copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// Moves traffic for one tick: what is known at its start goes on the agenda, then every event
+/// is handled in time order.
 pub fn sweep(
     clock: Res<SimClock>,
     topo: Res<Topology>,
@@ -348,12 +375,66 @@ pub fn sweep(
     mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
-    let (from, until) = (clock.start, clock.now);
     let s = &mut *scratch;
+    begin_tick(
+        &topo,
+        &mut agenda,
+        &mut faults,
+        &mut net,
+        s,
+        clock.start,
+        clock.now,
+    );
+    peaks.resize(topo.components.len());
+    let mut cx = Tick {
+        topo: &topo,
+        routes: &routes,
+        fallbacks: &fallbacks,
+        spec: &flow_config.spec,
+        queries: &queries,
+        slots: &mut slots,
+        events: &mut events,
+        agenda: &mut agenda,
+        peaks: &mut peaks,
+        until: clock.now,
+    };
+    while let Some((at, ev)) = cx.agenda.pop_before(cx.until) {
+        let touched = match ev {
+            Ev::Arrive { link, req } => on_arrive(&mut cx, &mut net, s, at, link, req),
+            Ev::Timer {
+                instance,
+                worker,
+                incarnation,
+            } => on_instance(&mut cx, &mut net, instance, |inst, w| {
+                inst.timer(worker, incarnation, at, w, &mut s.out)
+            }),
+            Ev::Fault { instance, action } => {
+                on_instance(&mut cx, &mut net, instance, |inst, _| {
+                    inst.apply_fault(at, action, &mut s.out)
+                })
+            }
+            Ev::Release { link } => on_release(&mut cx, &mut net, s, at, link),
+            Ev::Respond { link, resp, local } => {
+                on_respond(&mut cx, &mut net, s, link, resp, local)
+            }
+        };
+        after_event(&mut cx, &mut net, s, at, touched);
+    }
+}
 
-    // What the wire delivers in this tick and what the sources send is known now.
+/// What the wire delivers in this tick, the instance actions due in it, and what the sources
+/// send are known at its start: they go on the agenda as one sorted batch.
+fn begin_tick(
+    topo: &Topology,
+    agenda: &mut Agenda,
+    faults: &mut Faults,
+    net: &mut Net,
+    s: &mut Scratch,
+    from: Nanos,
+    until: Nanos,
+) {
     agenda.begin();
-    let (sources, _, links, _) = &mut net;
+    let (sources, _, links, _) = net;
     let mut wired = std::mem::take(&mut agenda.wired);
     wired.sort_unstable();
     for &li in &wired {
@@ -369,15 +450,13 @@ pub fn sweep(
         for r in s.requests.drain(..) {
             agenda.push(r.at, Ev::Arrive { link: li, req: r });
         }
-        for r in s.responses.drain(..) {
-            agenda.push(
-                r.at,
-                Ev::Respond {
-                    link: li,
-                    resp: r,
-                    local: false,
-                },
-            );
+        for resp in s.responses.drain(..) {
+            let ev = Ev::Respond {
+                link: li,
+                resp,
+                local: false,
+            };
+            agenda.push(resp.at, ev);
         }
     }
     // Instance actions from the command door that begin in this tick.
@@ -386,13 +465,11 @@ pub fn sweep(
             break;
         }
         faults.pending.pop();
-        agenda.push(
-            f.at.max(from),
-            Ev::Fault {
-                instance: f.instance,
-                action: f.action,
-            },
-        );
+        let ev = Ev::Fault {
+            instance: f.instance,
+            action: f.action,
+        };
+        agenda.push(f.at.max(from), ev);
     }
     // Sources: timeouts, retries and new arrivals of this tick.
     for &e in &topo.sources {
@@ -400,171 +477,168 @@ pub fn sweep(
             src.emit(from, until, &mut s.sends);
         }
     }
-    send_all(
-        &topo,
-        links,
-        &mut agenda,
-        &mut s.sends,
-        &mut s.refused,
-        until,
-    );
+    send_all(topo, links, agenda, &mut s.sends, &mut s.refused, until);
     agenda.seal();
-    peaks.resize(topo.components.len());
+}
 
-    while let Some((at, ev)) = agenda.pop_before(until) {
-        let (sources, instances, links, _) = &mut net;
-        let mut touched: Option<u32> = None;
-        match ev {
-            Ev::Arrive { link, req } => {
-                let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
-                    continue;
-                };
-                l.counters.delivered += 1;
-                let info = &topo.components[l.to as usize];
-                touched = Some(l.to);
-                let k = if info.instances.len() == 1 {
-                    0
-                } else if l.call == CallKind::Pull {
-                    // A pulled message goes to the instance with the most idle workers.
-                    l.pulling = l.pulling.saturating_sub(1);
-                    let caps = info
-                        .instances
-                        .iter()
-                        .map(|e| instances.get(*e).map_or(0, |i| i.pull_capacity()));
-                    caps.enumerate()
-                        .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
-                        .map_or(0, |x| x.0)
-                } else {
-                    if l.strategy == crate::scenario::Strategy::Healthiest {
-                        let n = info.instances.len();
-                        if at < l.flow.instance_fresh_until && l.flow.instance_health.len() == n {
-                            // Every answer is still cached (or its breaker still open).
-                            l.flow.stats.cache_hits += n as u64;
-                        } else {
-                            ask_instances(
-                                &mut l,
-                                info,
-                                &topo,
-                                at,
-                                &mut slots,
-                                &queries,
-                                &flow_config.spec,
-                                &mut events,
-                            );
-                        }
-                    }
-                    s.loads.clear();
-                    for (k, e) in info.instances.iter().enumerate() {
-                        // Health only matters to `Healthiest`; others leave it empty.
-                        let h = l.flow.instance_health.get(k).copied().unwrap_or(1.0);
-                        s.loads.push(
-                            instances
-                                .get(*e)
-                                .map(|i| (i.accepts_at(at), i.outstanding(), h))
-                                .unwrap_or((false, 0, 0.0)),
-                        );
-                    }
-                    l.pick(&mut s.loads)
-                };
-                let window = Window {
-                    comp: info,
-                    routes: &routes,
-                    reroute: &fallbacks.reroute,
-                    stale: fallbacks.stale.get(l.to as usize).copied().unwrap_or(0.0),
-                };
-                if let Ok(mut inst) = instances.get_mut(info.instances[k]) {
-                    let before = inst.queued;
-                    inst.arrive(req, &window, &mut s.out);
-                    peaks.change(inst.component, before, inst.queued);
-                }
-            }
-            Ev::Timer {
-                instance,
-                worker,
-                incarnation,
-            } => {
-                let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) else {
-                    continue;
-                };
-                touched = Some(inst.component);
-                let window = Window {
-                    comp: &topo.components[inst.component as usize],
-                    routes: &routes,
-                    reroute: &fallbacks.reroute,
-                    stale: fallbacks
-                        .stale
-                        .get(inst.component as usize)
-                        .copied()
-                        .unwrap_or(0.0),
-                };
-                let before = inst.queued;
-                inst.timer(worker, incarnation, at, &window, &mut s.out);
-                peaks.change(inst.component, before, inst.queued);
-            }
-            Ev::Fault { instance, action } => {
-                let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) else {
-                    continue;
-                };
-                touched = Some(inst.component);
-                let before = inst.queued;
-                inst.apply_fault(at, action, &mut s.out);
-                peaks.change(inst.component, before, inst.queued);
-            }
-            Ev::Release { link } => {
-                let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
-                    continue;
-                };
-                l.flow.release_pending = false;
-                admission::release(&mut l, at, &mut s.released);
-                for r in s.released.drain(..) {
-                    match l.send(r, until) {
-                        Some((t, req)) => agenda.push(t, Ev::Arrive { link, req }),
-                        None => agenda.wire(link),
-                    }
-                }
-                if admission::held(&l) > 0 {
-                    l.flow.release_pending = true;
-                    let t = admission::next_release(&l, at);
-                    agenda.push(t, Ev::Release { link });
-                }
-            }
-            Ev::Respond { link, resp, local } => {
-                let Ok(mut l) = links.get_mut(topo.links[link as usize]) else {
-                    continue;
-                };
-                l.counters.responses_delivered += 1;
-                if !local && matches!(resp.status, Status::Err(_)) {
-                    l.counters.response_errors += 1;
-                }
-                match (l.from, resp.req.ret) {
-                    (NodeRef::Source(si), _) => {
-                        if let Ok(mut src) = sources.get_mut(topo.sources[si as usize]) {
-                            src.on_response(resp, until, &mut s.sends);
-                        }
-                    }
-                    (NodeRef::Component(_), Ret::Worker { instance, .. }) => {
-                        if let Ok(mut inst) = instances.get_mut(topo.instances[instance as usize]) {
-                            touched = Some(inst.component);
-                            let before = inst.queued;
-                            inst.on_response(resp, &mut s.out);
-                            peaks.change(inst.component, before, inst.queued);
-                        }
-                    }
-                    _ => {}
-                }
-            }
+/// A request reaches the receiver of `link`: the link's strategy picks an instance, which takes
+/// it. Returns the component touched.
+fn on_arrive(
+    cx: &mut Tick,
+    net: &mut Net,
+    s: &mut Scratch,
+    at: Nanos,
+    link: u32,
+    req: Request,
+) -> Option<u32> {
+    let (_, instances, links, _) = net;
+    let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
+    l.counters.delivered += 1;
+    let info = &cx.topo.components[l.to as usize];
+    let k = if info.instances.len() == 1 {
+        0
+    } else if l.call == CallKind::Pull {
+        // A pulled message goes to the instance with the most idle workers.
+        l.pulling = l.pulling.saturating_sub(1);
+        let caps = info
+            .instances
+            .iter()
+            .map(|e| instances.get(*e).map_or(0, |i| i.pull_capacity()));
+        caps.enumerate()
+            .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
+            .map_or(0, |x| x.0)
+    } else {
+        pick_instance(cx, instances, s, &mut l, info, at)
+    };
+    let window = cx.window(l.to);
+    let mut inst = instances.get_mut(info.instances[k]).ok()?;
+    let before = inst.queued;
+    inst.arrive(req, &window, &mut s.out);
+    cx.peaks.change(inst.component, before, inst.queued);
+    Some(l.to)
+}
+
+/// The link's load-balancing strategy picks one of the receiver's instances (`Healthiest` asks
+/// each instance's health through the sender's cache first).
+fn pick_instance(
+    cx: &mut Tick,
+    instances: &Query<&mut Instance>,
+    s: &mut Scratch,
+    l: &mut Link,
+    info: &super::topology::ComponentInfo,
+    at: Nanos,
+) -> usize {
+    if l.strategy == crate::scenario::Strategy::Healthiest {
+        let n = info.instances.len();
+        if at < l.flow.instance_fresh_until && l.flow.instance_health.len() == n {
+            // Every answer is still cached (or its breaker still open).
+            l.flow.stats.cache_hits += n as u64;
+        } else {
+            let (topo, spec) = (cx.topo, cx.spec);
+            ask_instances(l, info, topo, at, cx.slots, cx.queries, spec, cx.events);
         }
-        deliver(&topo, &routes, &mut agenda, &mut net, s, until);
-        events.write_batch(s.out.events.drain(..));
-        // A worker may have come free, or a topic been filled: consumers pull.
-        if let Some(c) = touched
-            && !topo.components[c as usize].pull_links.is_empty()
-        {
-            pull(&topo, c, at, &mut agenda, &mut net, until);
+    }
+    s.loads.clear();
+    for (k, e) in info.instances.iter().enumerate() {
+        // Health only matters to `Healthiest`; others leave it empty.
+        let h = l.flow.instance_health.get(k).copied().unwrap_or(1.0);
+        s.loads.push(
+            instances
+                .get(*e)
+                .map(|i| (i.accepts_at(at), i.outstanding(), h))
+                .unwrap_or((false, 0, 0.0)),
+        );
+    }
+    l.pick(&mut s.loads)
+}
+
+/// Something happens to one instance (a service timer, an action of the command door).
+fn on_instance(
+    cx: &mut Tick,
+    net: &mut Net,
+    instance: u32,
+    f: impl FnOnce(&mut Instance, &Window),
+) -> Option<u32> {
+    let (_, instances, _, _) = net;
+    let mut inst = instances
+        .get_mut(cx.topo.instances[instance as usize])
+        .ok()?;
+    let c = inst.component;
+    let window = cx.window(c);
+    let before = inst.queued;
+    f(&mut inst, &window);
+    cx.peaks.change(c, before, inst.queued);
+    Some(c)
+}
+
+/// Requests held at the sender of `link` may go.
+fn on_release(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, link: u32) -> Option<u32> {
+    let (_, _, links, _) = net;
+    let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
+    l.flow.release_pending = false;
+    admission::release(&mut l, at, &mut s.released);
+    for r in s.released.drain(..) {
+        match l.send(r, cx.until) {
+            Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
+            None => cx.agenda.wire(link),
         }
-        while let Some(c) = s.published_to.pop() {
-            pull(&topo, c, at, &mut agenda, &mut net, until);
+    }
+    if admission::held(&l) > 0 {
+        l.flow.release_pending = true;
+        let t = admission::next_release(&l, at);
+        cx.agenda.push(t, Ev::Release { link });
+    }
+    None
+}
+
+/// A response reaches the sender of `link`: a client, or the worker that waits for it.
+fn on_respond(
+    cx: &mut Tick,
+    net: &mut Net,
+    s: &mut Scratch,
+    link: u32,
+    resp: Response,
+    local: bool,
+) -> Option<u32> {
+    let (sources, instances, links, _) = net;
+    let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
+    l.counters.responses_delivered += 1;
+    if !local && matches!(resp.status, Status::Err(_)) {
+        l.counters.response_errors += 1;
+    }
+    match (l.from, resp.req.ret) {
+        (NodeRef::Source(si), _) => {
+            if let Ok(mut src) = sources.get_mut(cx.topo.sources[si as usize]) {
+                src.on_response(resp, cx.until, &mut s.sends);
+            }
+            None
         }
+        (NodeRef::Component(_), Ret::Worker { instance, .. }) => {
+            let mut inst = instances
+                .get_mut(cx.topo.instances[instance as usize])
+                .ok()?;
+            let before = inst.queued;
+            inst.on_response(resp, &mut s.out);
+            cx.peaks.change(inst.component, before, inst.queued);
+            Some(inst.component)
+        }
+        _ => None,
+    }
+}
+
+/// After each event: what it produced goes out, its events are emitted, and consumers pull if a
+/// worker may have come free or a topic been filled.
+fn after_event(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, touched: Option<u32>) {
+    let (topo, until) = (cx.topo, cx.until);
+    deliver(topo, cx.routes, cx.agenda, net, s, until);
+    cx.events.write_batch(s.out.events.drain(..));
+    if let Some(c) = touched
+        && !topo.components[c as usize].pull_links.is_empty()
+    {
+        pull(topo, c, at, cx.agenda, net, until);
+    }
+    while let Some(c) = s.published_to.pop() {
+        pull(topo, c, at, cx.agenda, net, until);
     }
 }
 
