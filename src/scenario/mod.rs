@@ -322,7 +322,7 @@ pub enum Kind {
 
 /// How a load balancer (or a plain sender) picks the instance of the next component.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
-pub enum Strategy {
+pub enum Balancing {
     /// Each instance in turn.
     #[default]
     RoundRobin,
@@ -398,7 +398,7 @@ pub struct ComponentSpec {
     /// How this component picks the instance of the next one (LoadBalancer), and how senders
     /// without a strategy spread over this one's instances (default RoundRobin).
     #[serde(default)]
-    pub strategy: Strategy,
+    pub strategy: Balancing,
 }
 
 /// Autoscaling: add an instance when every live one is below `scale_up_below` health, remove one

@@ -8,11 +8,11 @@ use super::SimClock;
 use super::cadence::{Cadence, on_health_cycle};
 use super::dist::{MS, Nanos, SEC};
 use super::events::{BreakerReason, EventKind, Fallback, RateReason, SimEvent, Subject};
-use super::health::{HealthConfig, HealthStatus, Status};
+use super::health::{HealthBand, HealthConfig, HealthStatus};
 use super::link::{BreakerState, Link, NodeRef, Urgency};
 use super::policy::LinkControl;
 use super::policy::control::CycleInput;
-use super::query::{Answer, Asking, CheckEvent, HealthQueries, QuerySlots, Source};
+use super::query::{Answer, Asking, CheckEvent, Freshness, HealthQueries, QuerySlots};
 use super::rate::{
     Fallbacks, FlowConfig, Recommendation, allocate_expecting, calm, delay_for, flow_control_on,
     next_rate,
@@ -219,8 +219,8 @@ fn receiver_plan(
     let foreseen = allotments.is_some() && incoming <= safe;
     let (reason, urgency) = match h.status {
         _ if foreseen => (RateReason::ForecastOverload, Urgency::Gradual),
-        Status::Critical => (RateReason::QueueOverloadCritical, Urgency::Immediate),
-        Status::Red => (RateReason::DownstreamOverload, Urgency::Gradual),
+        HealthBand::Critical => (RateReason::QueueOverloadCritical, Urgency::Immediate),
+        HealthBand::Red => (RateReason::DownstreamOverload, Urgency::Gradual),
         _ => (RateReason::ApproachingCapacity, Urgency::Gradual),
     };
     ReceiverPlan {
@@ -391,7 +391,7 @@ fn ask_receiver(
     queries: &HealthQueries,
     slots: &mut QuerySlots,
     events: &mut MessageWriter<SimEvent>,
-) -> (Status, f64, bool) {
+) -> (HealthBand, f64, bool) {
     let spec = ctx.spec;
     let ttl = match ctx.class {
         Kind::LoadBalancer => spec.query_ttl_ms.load_balancer,
@@ -420,17 +420,17 @@ fn ask_receiver(
     }
     let lenient = ctx.class == Kind::LoadBalancer || ctx.class == Kind::Queue;
     match (got, source) {
-        (Some(a), Source::Fresh | Source::Cached) => (a.status, a.health, a.filling),
-        (Some(a), Source::Stale) if lenient => (a.status, a.health, a.filling),
-        (Some(a), Source::Stale) => (a.status.max(Status::Yellow), a.health, true),
-        (None, Source::Stale) => (Status::Yellow, 1.0, true),
+        (Some(a), Freshness::Fresh | Freshness::Cached) => (a.status, a.health, a.filling),
+        (Some(a), Freshness::Stale) if lenient => (a.status, a.health, a.filling),
+        (Some(a), Freshness::Stale) => (a.status.max(HealthBand::Yellow), a.health, true),
+        (None, Freshness::Stale) => (HealthBand::Yellow, 1.0, true),
         // The health-check breaker is open: assume the worst.
-        _ => (Status::Critical, 0.0, true),
+        _ => (HealthBand::Critical, 0.0, true),
     }
 }
 
 /// The next allowed rate of a link (`None`: unlimited).
-fn next_limit(l: &mut Link, ctx: &SenderCtx, status: Status, growing: bool) -> Option<f64> {
+fn next_limit(l: &mut Link, ctx: &SenderCtx, status: HealthBand, growing: bool) -> Option<f64> {
     let (spec, rec) = (ctx.spec, ctx.rec);
     let demand = l.flow.demand;
     let calm = calm(status, growing);
@@ -463,7 +463,7 @@ fn next_limit(l: &mut Link, ctx: &SenderCtx, status: Status, growing: bool) -> O
             } else {
                 None
             };
-            if (slack && status == Status::Green)
+            if (slack && status == HealthBand::Green)
                 || l.flow.slack_since.is_some_and(|t| ctx.now >= t + hold)
             {
                 l.flow.slack_since = None;
@@ -521,11 +521,11 @@ fn stamp_headers(topo: Res<Topology>, queries: HealthQueries, mut links: Query<&
         };
         let sender_status = queries
             .published(topo.components[sender as usize].entity)
-            .map_or(Status::Green, |h| h.status);
+            .map_or(HealthBand::Green, |h| h.status);
         let receiver = &topo.components[l.to as usize];
         let live = receiver.instances.len().saturating_sub(1);
         let alternatives = live + topo.alternatives[l.index as usize].is_some() as usize;
-        let target = l.flow.view.answer.map_or(Status::Green, |a| a.status);
+        let target = l.flow.view.answer.map_or(HealthBand::Green, |a| a.status);
         let reason = if l.flow.limit.is_some() {
             l.flow.reason
         } else {
@@ -551,7 +551,7 @@ fn stamp_headers(topo: Res<Topology>, queries: HealthQueries, mut links: Query<&
 fn breaker_cycle(
     l: &mut Link,
     now: Nanos,
-    receiver: Status,
+    receiver: HealthBand,
     spec: &BackpressureSpec,
     events: &mut MessageWriter<SimEvent>,
 ) {
@@ -560,7 +560,7 @@ fn breaker_cycle(
     let (d_resp, d_err) = (resp - l.breaker.seen.0, errs - l.breaker.seen.1);
     l.breaker.seen = (resp, errs);
     let over = d_resp >= k.min_responses && d_err as f64 > k.error_threshold * d_resp as f64;
-    let healthy = matches!(receiver, Status::Green | Status::Yellow);
+    let healthy = matches!(receiver, HealthBand::Green | HealthBand::Yellow);
     let secs = |ns: Nanos| ns as f64 / SEC;
     let next = match l.breaker.state {
         BreakerState::Closed => {

@@ -4,7 +4,7 @@
 //! every tick (the `Record` phase); nothing here is decided, only described.
 
 use super::events::{self, EventKind, Fallback, Journal, Origin, SimEvent, Subject};
-use super::health::Status;
+use super::health::HealthBand;
 use super::link::Urgency;
 use super::topology::Topology;
 use super::{SimSystems, SimTick};
@@ -52,7 +52,7 @@ impl DecisionLog {
         new: Option<f64>,
         reason: &str,
         urgency: Urgency,
-        status: Status,
+        status: HealthBand,
     ) {
         // An emergency cut of a quarter or more is a headline; a limit set or lifted, or a cut
         // of a tenth or more, is worth listing; the rest is fine-tuning.

@@ -4,77 +4,11 @@
 //! nothing is recovered after the fact by diffing counters.
 
 use super::dist::Nanos;
-use super::health::Status;
-use super::link::{BreakerState, Urgency};
 use super::request::Outcome;
+pub use super::states::RateReason;
+use super::states::{BreakerState, HealthBand, Urgency};
 use bevy::ecs::message::Messages;
 use bevy::prelude::*;
-
-/// Why a link's allowed rate changed (seed 000, "Adaptive Rate Control").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[repr(u8)]
-pub enum RateReason {
-    /// No reason recorded (no limit).
-    #[default]
-    None = 0,
-    /// The receiver's traffic is above its safe rate (it splits the safe rate among senders).
-    ApproachingCapacity = 1,
-    /// The receiver is RED.
-    DownstreamOverload = 2,
-    /// The receiver is CRITICAL: an emergency cut.
-    QueueOverloadCritical = 3,
-    /// No recommendation; the receiver is GREEN.
-    DownstreamHealthy = 4,
-    /// No recommendation; the receiver is YELLOW.
-    DownstreamStressed = 5,
-    /// No recommendation; the receiver is CRITICAL.
-    DownstreamCritical = 6,
-    /// Predictive backpressure: the forecast traffic exceeds the safe rate.
-    ForecastOverload = 7,
-}
-
-impl RateReason {
-    /// Every reason, by code.
-    pub const ALL: [RateReason; 8] = [
-        RateReason::None,
-        RateReason::ApproachingCapacity,
-        RateReason::DownstreamOverload,
-        RateReason::QueueOverloadCritical,
-        RateReason::DownstreamHealthy,
-        RateReason::DownstreamStressed,
-        RateReason::DownstreamCritical,
-        RateReason::ForecastOverload,
-    ];
-
-    /// Snake-case name, as in the seed and the JSON Lines.
-    pub fn name(self) -> &'static str {
-        match self {
-            RateReason::None => "none",
-            RateReason::ApproachingCapacity => "approaching_capacity",
-            RateReason::DownstreamOverload => "downstream_overload",
-            RateReason::QueueOverloadCritical => "queue_overload_critical",
-            RateReason::DownstreamHealthy => "downstream_healthy",
-            RateReason::DownstreamStressed => "downstream_stressed",
-            RateReason::DownstreamCritical => "downstream_critical",
-            RateReason::ForecastOverload => "forecast_overload",
-        }
-    }
-
-    /// The reason with this code (`None` for an unknown one).
-    pub fn from_code(code: u8) -> Self {
-        Self::ALL.get(code as usize).copied().unwrap_or_default()
-    }
-
-    /// Without a recommendation: the reason the receiver's status gives.
-    pub fn of_status(status: Status) -> Self {
-        match status {
-            Status::Green => RateReason::DownstreamHealthy,
-            Status::Yellow => RateReason::DownstreamStressed,
-            Status::Red => RateReason::DownstreamOverload,
-            Status::Critical => RateReason::DownstreamCritical,
-        }
-    }
-}
 
 /// Why a circuit breaker changed state (seed 000, "Circuit Breaker Integration").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,7 +123,7 @@ pub enum EventKind {
         /// How urgently.
         urgency: Urgency,
         /// The receiver's status as the sender heard it.
-        status: Status,
+        status: HealthBand,
     },
     /// A circuit breaker changed state.
     Breaker {

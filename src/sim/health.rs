@@ -13,37 +13,12 @@ use super::cadence::on_health_cycle;
 use super::dist::{Nanos, SEC};
 use super::engines::Engine;
 use super::instance::Instance;
+pub use super::states::HealthBand;
 use super::topology::Topology;
 use super::{SimClock, SimSystems, SimTick};
 use crate::scenario::HealthSpec;
 use bevy::prelude::*;
 use std::collections::VecDeque;
-
-/// Status bands of the dynamic score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Status {
-    /// Healthy (score >= 80).
-    #[default]
-    Green = 0,
-    /// Stressed (60-79).
-    Yellow = 1,
-    /// Overloaded (30-59).
-    Red = 2,
-    /// Failing (below 30).
-    Critical = 3,
-}
-
-impl Status {
-    /// Upper-case name as in the seed.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Green => "GREEN",
-            Status::Yellow => "YELLOW",
-            Status::Red => "RED",
-            Status::Critical => "CRITICAL",
-        }
-    }
-}
 
 /// The four parts of the dynamic score, each 0-100.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -114,16 +89,16 @@ pub fn weighted(s: &Scores, spec: &HealthSpec) -> f64 {
 }
 
 /// Status band of a score.
-pub fn status_of(score: f64, spec: &HealthSpec) -> Status {
+pub fn status_of(score: f64, spec: &HealthSpec) -> HealthBand {
     let b = spec.bands;
     if score >= b.green {
-        Status::Green
+        HealthBand::Green
     } else if score >= b.yellow {
-        Status::Yellow
+        HealthBand::Yellow
     } else if score >= b.red {
-        Status::Red
+        HealthBand::Red
     } else {
-        Status::Critical
+        HealthBand::Critical
     }
 }
 
@@ -172,7 +147,7 @@ pub fn system_health(components: &[f64], spec: &HealthSpec) -> f64 {
 #[derive(Component, Debug, Clone, Default, PartialEq)]
 pub struct HealthStatus {
     /// Band of `score`.
-    pub status: Status,
+    pub status: HealthBand,
     /// Dynamic health score (0-100).
     pub score: f64,
     /// The four parts of the score.
@@ -242,7 +217,7 @@ impl HealthStatus {
 
     /// GREEN or YELLOW.
     pub fn is_healthy(&self) -> bool {
-        matches!(self.status, Status::Green | Status::Yellow)
+        matches!(self.status, HealthBand::Green | HealthBand::Yellow)
     }
 
     /// The seed's `CanAcceptLoad(estimatedLoad)`: accepting, enough capacity left (in %), and
@@ -250,7 +225,7 @@ impl HealthStatus {
     pub fn can_accept_load(&self, estimated_load_pct: f64) -> bool {
         self.accepting_load
             && self.available_capacity >= estimated_load_pct
-            && !matches!(self.status, Status::Red | Status::Critical)
+            && !matches!(self.status, HealthBand::Red | HealthBand::Critical)
     }
 }
 
@@ -525,7 +500,7 @@ fn score_instances(
             // and do not answer health queries.
             if let Ok((_, mut status, _)) = inst_health.get_mut(e) {
                 *status = HealthStatus {
-                    status: Status::Critical,
+                    status: HealthBand::Critical,
                     last_updated: now,
                     ..default()
                 };
@@ -745,7 +720,7 @@ fn component_status(
     };
     // The latency baseline is learned while healthy (slowly, so a creeping overload does
     // not drag it up).
-    if spec.baseline_latency_ms.is_none() && st == Status::Green && latency_ms > 0.0 {
+    if spec.baseline_latency_ms.is_none() && st == HealthBand::Green && latency_ms > 0.0 {
         tracker.baseline_latency_ms += 0.05 * (latency_ms - tracker.baseline_latency_ms);
     }
     t.queued = queued;
@@ -796,7 +771,7 @@ mod tests {
         assert_eq!(s.error, 0.0);
         let score = weighted(&s, &spec);
         assert!((score - 7.0).abs() < 1e-9, "{score}");
-        assert_eq!(status_of(score, &spec), Status::Critical);
+        assert_eq!(status_of(score, &spec), HealthBand::Critical);
     }
 
     #[test]
@@ -834,13 +809,13 @@ mod tests {
     #[test]
     fn status_bands_and_queries() {
         let spec = HealthSpec::default();
-        assert_eq!(status_of(80.0, &spec), Status::Green);
-        assert_eq!(status_of(79.9, &spec), Status::Yellow);
-        assert_eq!(status_of(60.0, &spec), Status::Yellow);
-        assert_eq!(status_of(59.0, &spec), Status::Red);
-        assert_eq!(status_of(29.0, &spec), Status::Critical);
+        assert_eq!(status_of(80.0, &spec), HealthBand::Green);
+        assert_eq!(status_of(79.9, &spec), HealthBand::Yellow);
+        assert_eq!(status_of(60.0, &spec), HealthBand::Yellow);
+        assert_eq!(status_of(59.0, &spec), HealthBand::Red);
+        assert_eq!(status_of(29.0, &spec), HealthBand::Critical);
         let h = HealthStatus {
-            status: Status::Yellow,
+            status: HealthBand::Yellow,
             accepting_load: true,
             available_capacity: 35.0,
             ..default()
@@ -849,7 +824,7 @@ mod tests {
         assert!(h.can_accept_load(10.0));
         assert!(!h.can_accept_load(40.0));
         let red = HealthStatus {
-            status: Status::Red,
+            status: HealthBand::Red,
             ..h
         };
         assert!(!red.is_healthy() && !red.can_accept_load(1.0));

@@ -4,9 +4,9 @@
 
 use super::dist::{Duration, MS, Nanos};
 use super::events::{EventKind, SimEvent, Subject};
+use super::faults::FaultAction;
 use super::policy::queue::{Offer, QueuePolicy, TailDrop};
-use super::request::{Outcome, Request, Response, Ret, Status};
-use super::sweep::FaultAction;
+use super::request::{Outcome, Reply, Request, Response, Ret};
 use super::topology::{ComponentInfo, Routes};
 use crate::scenario::{CallKind, Thrashing};
 use bevy::prelude::*;
@@ -93,8 +93,9 @@ pub struct Outbox {
     pub events: Vec<SimEvent>,
 }
 
-/// Read-only context of an event.
-pub struct Window<'a> {
+/// What an instance sees around it when it handles an event (read-only): its component, the
+/// routes, and the fallbacks in force.
+pub struct Surroundings<'a> {
     /// The component this instance belongs to.
     pub comp: &'a ComponentInfo,
     /// Every flow's route.
@@ -282,7 +283,7 @@ impl Instance {
     }
 
     /// A request arrives at `job.at`.
-    pub fn arrive(&mut self, job: Request, w: &Window, out: &mut Outbox) {
+    pub fn arrive(&mut self, job: Request, w: &Surroundings, out: &mut Outbox) {
         out.events.extend(self.refresh(job.at));
         self.admit(job, w, out);
     }
@@ -293,7 +294,7 @@ impl Instance {
         worker: u32,
         incarnation: u32,
         at: Nanos,
-        w: &Window,
+        w: &Surroundings,
         out: &mut Outbox,
     ) {
         if incarnation == self.incarnation && self.up {
@@ -315,12 +316,12 @@ impl Instance {
         self.counters.area + self.outstanding() as f64 * now.saturating_sub(self.area_at) as f64
     }
 
-    fn admit(&mut self, job: Request, w: &Window, out: &mut Outbox) {
+    fn admit(&mut self, job: Request, w: &Surroundings, out: &mut Outbox) {
         self.account(job.at);
         self.counters.arrivals += 1;
         if !self.up {
             self.counters.failed += 1;
-            self.depart(job, Status::Err(Outcome::Failed), job.at, out);
+            self.depart(job, Reply::Err(Outcome::Failed), job.at, out);
             return;
         }
         if let Some(worker) = self.idle.pop() {
@@ -330,12 +331,12 @@ impl Instance {
                 Offer::Queued => self.queued += 1,
                 Offer::Refused(job) => {
                     self.counters.dropped += 1;
-                    self.depart(job, Status::Err(Outcome::Dropped), job.at, out);
+                    self.depart(job, Reply::Err(Outcome::Dropped), job.at, out);
                     return;
                 }
                 Offer::Evicted(victim) => {
                     self.counters.dropped += 1;
-                    self.depart(victim, Status::Err(Outcome::Dropped), job.at, out);
+                    self.depart(victim, Reply::Err(Outcome::Dropped), job.at, out);
                 }
             }
         }
@@ -389,7 +390,7 @@ impl Instance {
         }
     }
 
-    fn complete(&mut self, worker: u32, at: Nanos, w: &Window, out: &mut Outbox) {
+    fn complete(&mut self, worker: u32, at: Nanos, w: &Surroundings, out: &mut Outbox) {
         let Worker::Busy { job } = self.workers[worker as usize] else {
             return;
         };
@@ -410,7 +411,7 @@ impl Instance {
             self.counters.stale += 1;
         }
         if hit || stale || next_hop >= flow.hops.len() {
-            self.depart(job, Status::Ok, at, out);
+            self.depart(job, Reply::Ok, at, out);
             self.free(worker, at, out);
             return;
         }
@@ -428,7 +429,7 @@ impl Instance {
         let Some(&(_, link, call)) = w.comp.out.iter().find(|o| o.0 == target) else {
             // Validation guarantees the link; a missing one fails the request rather than panic.
             self.counters.failed += 1;
-            self.depart(job, Status::Err(Outcome::Failed), at, out);
+            self.depart(job, Reply::Err(Outcome::Failed), at, out);
             self.free(worker, at, out);
             return;
         };
@@ -458,7 +459,7 @@ impl Instance {
                 } else {
                     out.sends.push((link, down));
                 }
-                self.depart(job, Status::Ack, at, out);
+                self.depart(job, Reply::Ack, at, out);
                 self.free(worker, at, out);
             }
         }
@@ -491,10 +492,10 @@ impl Instance {
     }
 
     /// A request leaves the instance with `status` at `at`.
-    fn depart(&mut self, job: Request, status: Status, at: Nanos, out: &mut Outbox) {
+    fn depart(&mut self, job: Request, status: Reply, at: Nanos, out: &mut Outbox) {
         self.counters.departures += 1;
         match status {
-            Status::Ok | Status::Ack => {
+            Reply::Ok | Reply::Ack => {
                 self.counters.ok += 1;
                 if at <= job.deadline {
                     self.counters.ok_in_time += 1;
@@ -504,12 +505,12 @@ impl Instance {
                 self.counters.sojourn_ns += sojourn as f64;
                 out.sojourns.push(sojourn);
             }
-            Status::Err(_) => self.counters.errors += 1,
+            Reply::Err(_) => self.counters.errors += 1,
         }
         match (job.ret, status) {
-            (Ret::Detached, Status::Ok) => out.ends.push((job, Outcome::Completed, at)),
-            (Ret::Detached, Status::Ack) => {}
-            (Ret::Detached, Status::Err(o)) => out.ends.push((job, o, at)),
+            (Ret::Detached, Reply::Ok) => out.ends.push((job, Outcome::Completed, at)),
+            (Ret::Detached, Reply::Ack) => {}
+            (Ret::Detached, Reply::Err(o)) => out.ends.push((job, o, at)),
             _ => out.replies.push(Response {
                 at,
                 req: job,
@@ -519,7 +520,7 @@ impl Instance {
     }
 
     /// Out of memory: everything held fails; the instance restarts after its delay.
-    fn crash(&mut self, at: Nanos, _w: &Window, out: &mut Outbox) {
+    fn crash(&mut self, at: Nanos, _w: &Surroundings, out: &mut Outbox) {
         self.counters.crashes += 1;
         self.go_down(at, self.restart_after, out);
         out.events.push(self.event(at, EventKind::Crash));
@@ -622,7 +623,7 @@ impl Instance {
         self.queue.drain(&mut held);
         for job in held {
             self.counters.failed += 1;
-            self.depart(job, Status::Err(Outcome::Failed), at, out);
+            self.depart(job, Reply::Err(Outcome::Failed), at, out);
         }
         let n = self.active_workers;
         self.workers.truncate(n as usize);

@@ -2,9 +2,13 @@
 //! lanes are visible to the visualizer, which draws each item at `(now - depart) / (arrive - depart)`.
 
 use super::dist::{Duration, Nanos};
+pub use super::policy::admission::Admit;
+use super::policy::{Admission, LinkControl};
 use super::query::{QueryStats, TargetView};
+use super::request::Priority;
 use super::request::{FlowHeaders, Request, Response};
-use crate::scenario::{CallKind, Strategy};
+pub use super::states::{BreakerState, Urgency};
+use crate::scenario::{Balancing, CallKind};
 use bevy::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -64,7 +68,7 @@ pub struct Link {
     /// Synchronous call or asynchronous send.
     pub call: CallKind,
     /// How the receiving instance is picked.
-    pub strategy: Strategy,
+    pub strategy: Balancing,
     /// Round-robin cursor.
     pub cursor: u32,
     latency: Duration,
@@ -85,9 +89,9 @@ pub struct Link {
     /// Seed 000's circuit breaker (links between components).
     pub breaker: Breaker,
     /// What the sender does with a request before it goes on the wire (the policy seam).
-    pub admission: super::policy::Admission,
+    pub admission: Admission,
     /// Who runs the link's per-cycle control (the policy seam).
-    pub control: super::policy::LinkControl,
+    pub control: LinkControl,
     /// Running totals.
     pub counters: LinkCounters,
 }
@@ -100,7 +104,7 @@ impl Link {
         from: NodeRef,
         to: u32,
         call: CallKind,
-        strategy: Strategy,
+        strategy: Balancing,
         latency: Duration,
         rng: ChaCha8Rng,
     ) -> Self {
@@ -123,10 +127,10 @@ impl Link {
             flow: FlowControl::default(),
             breaker: Breaker::default(),
             admission: match from {
-                NodeRef::Component(_) => super::policy::Admission::Seed000,
-                NodeRef::Source(_) => super::policy::Admission::Open,
+                NodeRef::Component(_) => Admission::Seed000,
+                NodeRef::Source(_) => Admission::Open,
             },
-            control: super::policy::LinkControl::Seed000,
+            control: LinkControl::Seed000,
             counters: LinkCounters::default(),
         }
     }
@@ -252,7 +256,7 @@ impl Link {
             start
         } else {
             match self.strategy {
-                Strategy::RoundRobin => {
+                Balancing::RoundRobin => {
                     let i = (0..n)
                         .map(|k| (start + k) % n)
                         .find(|i| loads[*i].0)
@@ -260,7 +264,7 @@ impl Link {
                     self.cursor = (i + 1) as u32;
                     i
                 }
-                Strategy::Random => {
+                Balancing::Random => {
                     let k = self.rng.random_range(0..up);
                     loads
                         .iter()
@@ -269,7 +273,7 @@ impl Link {
                         .nth(k)
                         .map_or(start, |l| l.0)
                 }
-                Strategy::LeastOutstanding => {
+                Balancing::LeastOutstanding => {
                     // Ties rotate, so equal instances share the load.
                     let i = (0..n)
                         .map(|k| (start + k) % n)
@@ -279,7 +283,7 @@ impl Link {
                     self.cursor = self.cursor.wrapping_add(1);
                     i
                 }
-                Strategy::Healthiest => {
+                Balancing::Healthiest => {
                     // Outstanding work per unit of health: equal instances share the load like
                     // least-outstanding; one at half health gets about half the work, one at
                     // no health none. (Sending everything to the single best one would herd:
@@ -301,37 +305,6 @@ impl Link {
     }
 }
 
-/// How urgently a sender should follow a recommendation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Urgency {
-    /// Follow within the per-cycle limits.
-    #[default]
-    Gradual,
-    /// The receiver is CRITICAL: an emergency cut is allowed at once.
-    Immediate,
-}
-
-impl Urgency {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Urgency::Gradual => "gradual",
-            Urgency::Immediate => "immediate",
-        }
-    }
-}
-
-/// What happens to a request offered to a rate-limited link.
-#[derive(Debug)]
-pub enum Admit {
-    /// Send it now.
-    Send(Request),
-    /// It waits at the sender; a release is due.
-    Held,
-    /// Waiting would take longer than allowed: refused at the sender.
-    Refused(Request),
-}
-
 /// Seed 000's flow control on a link between two components: the allowed rate (a token bucket),
 /// the requests waiting at the sender for it, the receiver's recommendation, the backpressure
 /// delay, and the sender's cached view of the receiver's health.
@@ -344,7 +317,7 @@ pub struct FlowControl {
     /// The receiver's recommendation for this sender (real requests/s).
     pub recommended: Option<f64>,
     /// Why the rate was last changed.
-    pub reason: super::events::RateReason,
+    pub reason: super::states::RateReason,
     /// Urgency of the recommendation.
     pub urgency: Urgency,
     /// Requests offered to the link: sent, held or refused (simulated units).
@@ -450,29 +423,6 @@ impl FlowControl {
     }
 }
 
-/// States of a circuit breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BreakerState {
-    /// Everything passes.
-    #[default]
-    Closed = 0,
-    /// Most MEDIUM and LOW requests are refused with 503.
-    Open = 1,
-    /// Half the requests pass, to test recovery.
-    HalfOpen = 2,
-}
-
-impl BreakerState {
-    /// Upper-case name as in the seed.
-    pub fn name(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "CLOSED",
-            BreakerState::Open => "OPEN",
-            BreakerState::HalfOpen => "HALF-OPEN",
-        }
-    }
-}
-
 /// A circuit breaker's state; the transitions are made once per cycle by the rate controller.
 #[derive(Debug, Clone, Default)]
 pub struct Breaker {
@@ -508,5 +458,61 @@ impl Breaker {
             BreakerState::Open => (open_block, true),
             BreakerState::HalfOpen => (1.0 - half_open_pass, false),
         };
+    }
+}
+
+/// The admission seam (`policy::admission`): what the flow phase asks of a link's sender.
+impl Link {
+    /// Offers `req` to the link's admission; counts it as offered (and refused) for the self.
+    #[inline]
+    pub fn admit(&mut self, req: Request) -> Admit {
+        match &mut self.admission {
+            Admission::Open => Admit::Send(req),
+            Admission::Custom(p) => {
+                self.flow.offered += 1;
+                let a = p.admit(req, req.at);
+                if matches!(a, Admit::Refused(_)) {
+                    self.flow.refused += 1;
+                }
+                a
+            }
+            Admission::Seed000 => {
+                let b = &self.breaker;
+                if b.block > 0.0
+                    && !(b.priority_passes && req.priority <= Priority::High)
+                    && self.chance() < self.breaker.block
+                {
+                    self.breaker.refused += 1;
+                    self.flow.offered += 1;
+                    self.flow.refused += 1;
+                    return Admit::Refused(req);
+                }
+                self.flow.admit(req, req.at)
+            }
+        }
+    }
+
+    /// Held requests that may go at `now`.
+    pub fn release_held(&mut self, now: Nanos, out: &mut Vec<Request>) {
+        match &mut self.admission {
+            Admission::Custom(p) => p.release(now, out),
+            _ => self.flow.release(now, out),
+        }
+    }
+
+    /// When the next held request may go.
+    pub fn next_release(&self, now: Nanos) -> Nanos {
+        match &self.admission {
+            Admission::Custom(p) => p.next_release(now),
+            _ => self.flow.next_release(now),
+        }
+    }
+
+    /// Requests held at the sender.
+    pub fn held(&self) -> u64 {
+        match &self.admission {
+            Admission::Custom(p) => p.held(),
+            _ => self.flow.held.len() as u64,
+        }
     }
 }

@@ -7,10 +7,13 @@ pub mod command;
 pub mod control;
 pub mod decisions;
 pub mod dist;
+pub mod door;
 pub mod engines;
 pub mod events;
+pub mod faults;
 pub mod health;
 pub mod instance;
+pub mod latency;
 pub mod link;
 pub mod load;
 pub mod metrics;
@@ -23,6 +26,7 @@ pub mod resize;
 pub mod series;
 pub mod source;
 pub mod spawn;
+pub mod states;
 pub mod sweep;
 pub mod topology;
 pub mod verify;
@@ -160,10 +164,7 @@ impl Plugin for SimPlugin {
             .init_resource::<events::Journal>()
             .init_resource::<command::CommandQueue>()
             .init_resource::<cadence::Cadence>()
-            .add_systems(
-                SimTick,
-                command::apply_commands.in_set(SimSystems::Commands),
-            )
+            .add_systems(SimTick, door::apply_commands.in_set(SimSystems::Commands))
             .add_systems(
                 SimTick,
                 (advance_clock, cadence::tick_cadence)

@@ -8,7 +8,7 @@
 //! the senders read the last push.
 
 use super::dist::{MS, Nanos, SEC};
-use super::health::{HealthStatus, Status};
+use super::health::{HealthBand, HealthStatus};
 use crate::scenario::BackpressureSpec;
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
@@ -51,7 +51,7 @@ pub struct Answer {
     /// When it was received (ns).
     pub at: Nanos,
     /// Status band.
-    pub status: Status,
+    pub status: HealthBand,
     /// Aggregated health (0-1).
     pub health: f64,
     /// The target's queue is filling (see `BackpressureSpec::filling_within_s`).
@@ -70,7 +70,7 @@ impl Answer {
             // Predictive: act on where the queue is heading, not where it is.
             filling |= h.forecast_queue >= spec.filling_above * h.queue_capacity;
             if h.forecast_queue >= h.queue_capacity {
-                status = status.max(Status::Red);
+                status = status.max(HealthBand::Red);
             }
         }
         Self {
@@ -85,7 +85,7 @@ impl Answer {
 
 /// How the asker came by the view it acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub enum Freshness {
     /// A fresh answer to a query (or, in broadcast mode, the last push).
     Fresh,
     /// From the cache, within its time-to-live.
@@ -114,7 +114,7 @@ impl TargetView {
     /// As the asker last heard it, the target cannot be counted on: its health-check breaker is
     /// open, or it answered RED or CRITICAL.
     pub fn heard_red(&self) -> bool {
-        self.open_until.is_some() || self.answer.is_some_and(|a| a.status >= Status::Red)
+        self.open_until.is_some() || self.answer.is_some_and(|a| a.status >= HealthBand::Red)
     }
 }
 
@@ -192,29 +192,29 @@ impl Asking<'_> {
         view: &mut TargetView,
         stats: &mut QueryStats,
         answer: impl FnOnce() -> Option<Answer>,
-    ) -> (Option<Answer>, Source, Option<CheckEvent>) {
+    ) -> (Option<Answer>, Freshness, Option<CheckEvent>) {
         let spec = self.spec;
         if spec.broadcast {
             // Pushed every cycle by the target; a target that is down pushes nothing.
             if let Some(a) = answer() {
                 view.answer = Some(a);
-                return (Some(a), Source::Fresh, None);
+                return (Some(a), Freshness::Fresh, None);
             }
-            return (view.answer, Source::Stale, None);
+            return (view.answer, Freshness::Stale, None);
         }
         if let Some(a) = view.answer
             && self.now.saturating_sub(a.at) < self.ttl
         {
             stats.cache_hits += 1;
-            return (Some(a), Source::Cached, None);
+            return (Some(a), Freshness::Cached, None);
         }
         if view.open_until.is_some_and(|t| self.now < t) {
             stats.skipped += 1;
-            return (None, Source::Unknown, None);
+            return (None, Freshness::Unknown, None);
         }
         if self.now < view.retry_at {
             // A check failed less than a TTL ago: go by what was known.
-            return (view.answer, Source::Stale, None);
+            return (view.answer, Freshness::Stale, None);
         }
         let hold = (spec.query_time_ms * MS) as Nanos;
         if !self
@@ -222,7 +222,7 @@ impl Asking<'_> {
             .try_take(self.asker, self.now, hold, spec.max_concurrent_queries)
         {
             stats.limited += 1;
-            return (view.answer, Source::Stale, None);
+            return (view.answer, Freshness::Stale, None);
         }
         stats.queries += 1;
         match answer() {
@@ -230,7 +230,7 @@ impl Asking<'_> {
                 view.answer = Some(a);
                 view.failures = 0;
                 let closed = view.open_until.take().map(|_| CheckEvent::Closed);
-                (Some(a), Source::Fresh, closed)
+                (Some(a), Freshness::Fresh, closed)
             }
             None => {
                 stats.failures += 1;
@@ -242,11 +242,11 @@ impl Asking<'_> {
                     stats.breaker_opens += 1;
                     return (
                         None,
-                        Source::Unknown,
+                        Freshness::Unknown,
                         (!reopen).then_some(CheckEvent::Opened),
                     );
                 }
-                (view.answer, Source::Stale, None)
+                (view.answer, Freshness::Stale, None)
             }
         }
     }
@@ -269,7 +269,7 @@ mod tests {
     fn green(at: Nanos) -> Answer {
         Answer {
             at,
-            status: Status::Green,
+            status: HealthBand::Green,
             health: 1.0,
             filling: false,
             accepting: true,
@@ -293,7 +293,7 @@ mod tests {
         let mut stats = QueryStats::default();
         let mut views = vec![TargetView::default(); 3];
         // Three targets asked at once with two slots: the third gets nothing fresh.
-        let sources: Vec<Source> = views
+        let sources: Vec<Freshness> = views
             .iter_mut()
             .map(|v| {
                 asking(&mut slots, &spec, 0)
@@ -301,15 +301,18 @@ mod tests {
                     .1
             })
             .collect();
-        assert_eq!(sources, [Source::Fresh, Source::Fresh, Source::Stale]);
+        assert_eq!(
+            sources,
+            [Freshness::Fresh, Freshness::Fresh, Freshness::Stale]
+        );
         assert_eq!((stats.queries, stats.limited), (2, 1));
         // Within the TTL the cache answers; the slots are free again after the query time.
         let later =
             asking(&mut slots, &spec, 50 * MS as Nanos).ask(&mut views[0], &mut stats, || None);
-        assert_eq!(later.1, Source::Cached);
+        assert_eq!(later.1, Freshness::Cached);
         let t = 2 * MS as Nanos;
         let third = asking(&mut slots, &spec, t).ask(&mut views[2], &mut stats, || Some(green(t)));
-        assert_eq!(third.1, Source::Fresh);
+        assert_eq!(third.1, Freshness::Fresh);
         assert_eq!((stats.queries, stats.cache_hits), (3, 1));
     }
 
@@ -327,15 +330,15 @@ mod tests {
         }
         // Two failures fall back to what was known (nothing), the third opens the breaker,
         // then the target is not asked at all.
-        assert_eq!(events[0], (Source::Stale, None));
-        assert_eq!(events[2], (Source::Unknown, Some(CheckEvent::Opened)));
-        assert_eq!(events[3], (Source::Unknown, None));
+        assert_eq!(events[0], (Freshness::Stale, None));
+        assert_eq!(events[2], (Freshness::Unknown, Some(CheckEvent::Opened)));
+        assert_eq!(events[3], (Freshness::Unknown, None));
         assert_eq!((stats.queries, stats.failures, stats.skipped), (3, 3, 2));
         // After the open time one query goes through; an answer closes the breaker.
         let now = 8 * SEC as Nanos;
         let (got, src, ev) =
             asking(&mut slots, &spec, now).ask(&mut view, &mut stats, || Some(green(now)));
-        assert_eq!((src, ev), (Source::Fresh, Some(CheckEvent::Closed)));
+        assert_eq!((src, ev), (Freshness::Fresh, Some(CheckEvent::Closed)));
         assert!(got.is_some_and(|g| g.accepting));
         assert_eq!(view.failures, 0);
     }

@@ -6,7 +6,7 @@
 
 use super::dist::{MS, Nanos, SEC};
 use super::events::RateReason;
-use super::health::{Holt, Status};
+use super::health::{HealthBand, Holt};
 use super::link::Urgency;
 use super::query::QuerySlots;
 use crate::scenario::{BackpressureSpec, CallKind, Scenario};
@@ -131,8 +131,8 @@ impl CapacityMemory {
 
 /// A receiver that may take more: GREEN, or YELLOW with a queue that is not filling (a YELLOW
 /// receiver at a steady load is treated as healthy).
-pub fn calm(status: Status, filling: bool) -> bool {
-    status == Status::Green || (status == Status::Yellow && !filling)
+pub fn calm(status: HealthBand, filling: bool) -> bool {
+    status == HealthBand::Green || (status == HealthBand::Yellow && !filling)
 }
 
 /// What the receiver recommends to one sender.
@@ -176,19 +176,19 @@ pub fn allocate_expecting(
 pub fn next_rate(
     current: f64,
     demand: f64,
-    status: Status,
+    status: HealthBand,
     growing: bool,
     rec: Option<Recommendation>,
     spec: &BackpressureSpec,
 ) -> f64 {
     let a = spec.adjust;
     let factor = match status {
-        Status::Green => 1.0 + a.green,
-        Status::Yellow if growing => 1.0 + a.yellow,
+        HealthBand::Green => 1.0 + a.green,
+        HealthBand::Yellow if growing => 1.0 + a.yellow,
         // A YELLOW receiver whose queue is not filling is treated as healthy.
-        Status::Yellow => 1.0 + a.green,
-        Status::Red => 1.0 + a.red,
-        Status::Critical => 1.0 + a.critical,
+        HealthBand::Yellow => 1.0 + a.green,
+        HealthBand::Red => 1.0 + a.red,
+        HealthBand::Critical => 1.0 + a.critical,
     };
     // A recommendation from the receiver's capacity is the more precise signal; the status
     // rules steer when there is none (the seed's 8:00 PM: RED, yet 40K -> 35K as calculated).
@@ -203,7 +203,7 @@ pub fn next_rate(
         Some(_) => current,
     };
     let emergency =
-        status == Status::Critical && rec.is_some_and(|r| r.urgency == Urgency::Immediate);
+        status == HealthBand::Critical && rec.is_some_and(|r| r.urgency == Urgency::Immediate);
     let down = if emergency {
         spec.emergency_decrease
     } else {
@@ -247,9 +247,11 @@ mod tests {
     fn senders_move_within_the_per_cycle_limits() {
         let spec = BackpressureSpec::default();
         // RED asks for -50%, but a cycle allows at most -20%.
-        assert!((next_rate(100.0, 100.0, Status::Red, true, None, &spec) - 80.0).abs() < 1e-9);
+        assert!((next_rate(100.0, 100.0, HealthBand::Red, true, None, &spec) - 80.0).abs() < 1e-9);
         // GREEN: +5%.
-        assert!((next_rate(100.0, 200.0, Status::Green, false, None, &spec) - 105.0).abs() < 1e-9);
+        assert!(
+            (next_rate(100.0, 200.0, HealthBand::Green, false, None, &spec) - 105.0).abs() < 1e-9
+        );
         // CRITICAL with an immediate recommendation: the emergency cut of 50% at once.
         let rec = Recommendation {
             rate: 10.0,
@@ -257,11 +259,12 @@ mod tests {
             urgency: Urgency::Immediate,
         };
         assert!(
-            (next_rate(100.0, 100.0, Status::Critical, true, Some(rec), &spec) - 50.0).abs() < 1e-9
+            (next_rate(100.0, 100.0, HealthBand::Critical, true, Some(rec), &spec) - 50.0).abs()
+                < 1e-9
         );
         // Never below 10% of demand.
         assert!(
-            (next_rate(10.0, 1000.0, Status::Critical, true, Some(rec), &spec) - 100.0).abs()
+            (next_rate(10.0, 1000.0, HealthBand::Critical, true, Some(rec), &spec) - 100.0).abs()
                 < 1e-9
         );
         // The seed's 8:00 PM: web at 40K/s, database RED, recommendation 35K: 12.5% fits in one cycle.
@@ -270,7 +273,7 @@ mod tests {
             reason: RateReason::None,
             urgency: Urgency::Gradual,
         };
-        let r = next_rate(40_000.0, 40_000.0, Status::Red, false, Some(rec), &spec);
+        let r = next_rate(40_000.0, 40_000.0, HealthBand::Red, false, Some(rec), &spec);
         assert!((r - 35_000.0).abs() < 1e-6, "{r}");
         // A recommendation above the current rate: a healthy receiver lets the sender climb
         // toward it by at most 10% a cycle; a RED one, or a YELLOW one whose queue is filling,
@@ -280,9 +283,16 @@ mod tests {
             reason: RateReason::None,
             urgency: Urgency::Gradual,
         };
-        let up = next_rate(40_000.0, 70_000.0, Status::Green, false, Some(rec), &spec);
+        let up = next_rate(
+            40_000.0,
+            70_000.0,
+            HealthBand::Green,
+            false,
+            Some(rec),
+            &spec,
+        );
         assert!((up - 44_000.0).abs() < 1e-6, "{up}");
-        for (status, growing) in [(Status::Red, false), (Status::Yellow, true)] {
+        for (status, growing) in [(HealthBand::Red, false), (HealthBand::Yellow, true)] {
             let r = next_rate(40_000.0, 70_000.0, status, growing, Some(rec), &spec);
             assert!((r - 40_000.0).abs() < 1e-6, "{status:?}: {r}");
         }

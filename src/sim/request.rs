@@ -117,7 +117,7 @@ pub struct FlowHeaders {
 impl FlowHeaders {
     /// The flow-control reason's name.
     pub fn reason(&self) -> &'static str {
-        super::events::RateReason::from_code(self.reason).name()
+        super::states::RateReason::from_code(self.reason).name()
     }
 
     /// The retry policy's name, as in the seed ("exponential_backoff_3_times").
@@ -176,7 +176,7 @@ pub struct Request {
 
 /// What a response says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum Reply {
     /// The route was served to its end.
     Ok,
     /// Handed off to an asynchronous link: the caller may stop waiting.
@@ -193,5 +193,5 @@ pub struct Response {
     /// The request it answers.
     pub req: Request,
     /// Result.
-    pub status: Status,
+    pub status: Reply,
 }

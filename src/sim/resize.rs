@@ -3,10 +3,10 @@
 
 use super::SimConfig;
 use super::dist::Nanos;
+use super::faults::{FaultAction, Faults, TimedFault};
 use super::health::Capacities;
 use super::instance::Instance;
 use super::params::validated;
-use super::sweep::{FaultAction, Faults, TimedFault};
 use super::topology::Topology;
 use crate::scenario::QueueSpec;
 use bevy::prelude::*;

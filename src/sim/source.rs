@@ -2,7 +2,7 @@
 //! retry with exponential backoff and jitter, and record how each logical request ended.
 
 use super::dist::{MS, Nanos, SEC, to_ns};
-use super::request::{FlowHeaders, Outcome, Priority, Request, Response, Ret, Status};
+use super::request::{FlowHeaders, Outcome, Priority, Reply, Request, Response, Ret};
 use crate::scenario::{Arrivals, Jitter, RateSchedule, RetryOn, RetrySpec};
 use bevy::prelude::*;
 use rand::Rng;
@@ -70,7 +70,7 @@ pub struct Finished {
 
 /// A source entity's state.
 #[derive(Component, Debug)]
-pub struct Source {
+pub struct TrafficSource {
     /// Source index.
     pub index: u32,
     /// Name.
@@ -136,7 +136,7 @@ impl WhatIf {
     }
 }
 
-impl Source {
+impl TrafficSource {
     /// Creates a source. `flows` are (global flow index, weight); `first_hops[i]` lists the
     /// (cumulative probability, link) options of flow i's first hop.
     pub fn new(
@@ -403,9 +403,9 @@ impl Source {
             return;
         }
         match r.status {
-            Status::Ok => self.end(slot, Outcome::Completed, r.at),
-            Status::Ack => self.slots[slot as usize].state = SlotState::HandedOff,
-            Status::Err(o) => self.attempt_failed(slot, o, r.at),
+            Reply::Ok => self.end(slot, Outcome::Completed, r.at),
+            Reply::Ack => self.slots[slot as usize].state = SlotState::HandedOff,
+            Reply::Err(o) => self.attempt_failed(slot, o, r.at),
         }
     }
 

@@ -7,7 +7,7 @@ use super::engines::{Engine, EngineKind};
 use super::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
 use super::instance::{Instance, Memory, restart_ns};
 use super::link::{Link, NodeRef};
-use super::source::Source;
+use super::source::TrafficSource;
 use super::topology::{ComponentInfo, ComponentNode, FlowRoute, Routes, SimEntity, Topology};
 use crate::scenario::{CallKind, ComponentSpec, Hop, Kind, QueueSpec, Scenario};
 use bevy::prelude::*;
@@ -281,7 +281,7 @@ fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Sce
         first_hops.push(opts);
     }
     let p = src.priorities;
-    let source = Source::new(
+    let source = TrafficSource::new(
         si as u32,
         src.name.clone(),
         src.arrivals,

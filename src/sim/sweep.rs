@@ -6,15 +6,15 @@
 
 use super::dist::Nanos;
 use super::events::{EventKind, SimEvent, Subject};
-use super::instance::{Instance, Outbox, Window};
+use super::faults::{FaultAction, Faults};
+use super::instance::{Instance, Outbox, Surroundings};
+use super::latency::ComponentLatency;
 use super::link::Admit;
 use super::link::{Link, NodeRef};
-use super::metrics::ComponentLatency;
-use super::policy::admission;
 use super::query::{self, Answer, Asking, CheckEvent, HealthQueries, QuerySlots};
 use super::rate::{Fallbacks, FlowConfig};
-use super::request::{Outcome, Request, Response, Ret, Status};
-use super::source::Source;
+use super::request::{Outcome, Reply, Request, Response, Ret};
+use super::source::TrafficSource;
 use super::topology::{Routes, Topology};
 use super::{SimClock, SimSystems, SimTick};
 use crate::scenario::CallKind;
@@ -158,58 +158,6 @@ impl Agenda {
     }
 }
 
-/// What the command door does to an instance, at an exact time inside a tick.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FaultAction {
-    /// Down for `duration` (what it holds fails, as in a crash); `scheduled` when it comes from
-    /// the scenario's `faults`.
-    Down {
-        /// How long (ns).
-        duration: Nanos,
-        /// From the scenario's `faults`.
-        scheduled: bool,
-    },
-    /// Back up now, if down.
-    Up,
-    /// Service times multiplied by `factor` for `duration`.
-    Slow {
-        /// How long (ns).
-        duration: Nanos,
-        /// Multiplier.
-        factor: f64,
-    },
-    /// Taken out of service for good (fewer instances); what it holds fails.
-    Retire,
-}
-
-/// An instance action due at an exact time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TimedFault {
-    /// When (ns).
-    pub at: Nanos,
-    /// Global instance index.
-    pub instance: u32,
-    /// What.
-    pub action: FaultAction,
-}
-
-/// Instance actions the command door has made due and the flow phase has not begun yet,
-/// latest first.
-#[derive(Resource, Debug, Default, Clone)]
-pub struct Faults {
-    /// Pending actions, sorted so the next one is last.
-    pub pending: Vec<TimedFault>,
-}
-
-impl Faults {
-    /// Adds an action, keeping the next one (by time, then instance) last.
-    pub fn add(&mut self, f: TimedFault) {
-        self.pending.push(f);
-        self.pending
-            .sort_by_key(|p| std::cmp::Reverse((p.at, p.instance)));
-    }
-}
-
 /// Requests queued per component, and the highest total seen (simulated units).
 #[derive(Resource, Debug, Default, Clone)]
 pub struct QueuePeaks {
@@ -247,7 +195,7 @@ pub struct Scratch {
 
 /// The queries the flow phase works on.
 type Net<'w, 's> = (
-    Query<'w, 's, &'static mut Source>,
+    Query<'w, 's, &'static mut TrafficSource>,
     Query<'w, 's, &'static mut Instance>,
     Query<'w, 's, &'static mut Link>,
     Query<'w, 's, &'static mut ComponentLatency>,
@@ -305,8 +253,8 @@ fn ask_instances(
         }
         // Nothing known (the health-check breaker is open): avoid it.
         let (h, until) = match source {
-            query::Source::Unknown => (0.0, view.open_until.unwrap_or(at)),
-            query::Source::Fresh | query::Source::Cached if !spec.broadcast => (
+            query::Freshness::Unknown => (0.0, view.open_until.unwrap_or(at)),
+            query::Freshness::Fresh | query::Freshness::Cached if !spec.broadcast => (
                 got.map_or(1.0, |a| a.health),
                 got.map_or(at, |a| a.at + ttl),
             ),
@@ -348,8 +296,8 @@ struct Tick<'a, 'w, 's, 'e> {
 
 impl Tick<'_, '_, '_, '_> {
     /// The event context of an instance of component `c`.
-    fn window(&self, c: u32) -> Window<'_> {
-        Window {
+    fn surroundings(&self, c: u32) -> Surroundings<'_> {
+        Surroundings {
             comp: &self.topo.components[c as usize],
             routes: self.routes,
             reroute: &self.fallbacks.reroute,
@@ -510,7 +458,7 @@ fn on_arrive(
     } else {
         pick_instance(cx, instances, s, &mut l, info, at)
     };
-    let window = cx.window(l.to);
+    let window = cx.surroundings(l.to);
     let mut inst = instances.get_mut(info.instances[k]).ok()?;
     let before = inst.queued;
     inst.arrive(req, &window, &mut s.out);
@@ -528,7 +476,7 @@ fn pick_instance(
     info: &super::topology::ComponentInfo,
     at: Nanos,
 ) -> usize {
-    if l.strategy == crate::scenario::Strategy::Healthiest {
+    if l.strategy == crate::scenario::Balancing::Healthiest {
         let n = info.instances.len();
         if at < l.flow.instance_fresh_until && l.flow.instance_health.len() == n {
             // Every answer is still cached (or its breaker still open).
@@ -557,14 +505,14 @@ fn on_instance(
     cx: &mut Tick,
     net: &mut Net,
     instance: u32,
-    f: impl FnOnce(&mut Instance, &Window),
+    f: impl FnOnce(&mut Instance, &Surroundings),
 ) -> Option<u32> {
     let (_, instances, _, _) = net;
     let mut inst = instances
         .get_mut(cx.topo.instances[instance as usize])
         .ok()?;
     let c = inst.component;
-    let window = cx.window(c);
+    let window = cx.surroundings(c);
     let before = inst.queued;
     f(&mut inst, &window);
     cx.peaks.change(c, before, inst.queued);
@@ -576,16 +524,16 @@ fn on_release(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, link: u3
     let (_, _, links, _) = net;
     let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
     l.flow.release_pending = false;
-    admission::release(&mut l, at, &mut s.released);
+    l.release_held(at, &mut s.released);
     for r in s.released.drain(..) {
         match l.send(r, cx.until) {
             Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
             None => cx.agenda.wire(link),
         }
     }
-    if admission::held(&l) > 0 {
+    if l.held() > 0 {
         l.flow.release_pending = true;
-        let t = admission::next_release(&l, at);
+        let t = l.next_release(at);
         cx.agenda.push(t, Ev::Release { link });
     }
     None
@@ -603,7 +551,7 @@ fn on_respond(
     let (sources, instances, links, _) = net;
     let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
     l.counters.responses_delivered += 1;
-    if !local && matches!(resp.status, Status::Err(_)) {
+    if !local && matches!(resp.status, Reply::Err(_)) {
         l.counters.response_errors += 1;
     }
     match (l.from, resp.req.ret) {
@@ -734,7 +682,7 @@ fn deliver(
                         unreachable!()
                     };
                     link.counters.responses_delivered += 1;
-                    if matches!(resp.status, Status::Err(_)) {
+                    if matches!(resp.status, Reply::Err(_)) {
                         link.counters.response_errors += 1;
                     }
                     if let Ok(mut src) = sources.get_mut(topo.sources[si as usize]) {
@@ -797,12 +745,12 @@ fn send_all(
             continue;
         };
         let r_at = r.at;
-        let r = match admission::admit(&mut link, r) {
+        let r = match link.admit(r) {
             Admit::Send(r) => r,
             Admit::Held => {
                 if !link.flow.release_pending {
                     link.flow.release_pending = true;
-                    let t = admission::next_release(&link, r_at);
+                    let t = link.next_release(r_at);
                     agenda.push(t, Ev::Release { link: l });
                 }
                 continue;
@@ -827,7 +775,7 @@ fn refuse(link: &mut Link, l: u32, req: Request, agenda: &mut Agenda, refused: &
             let resp = Response {
                 at: req.at,
                 req,
-                status: Status::Err(Outcome::Rejected),
+                status: Reply::Err(Outcome::Rejected),
             };
             agenda.push(
                 req.at,

@@ -5,7 +5,7 @@
 
 use super::instance::Instance;
 use super::link::Link;
-use super::source::Source;
+use super::source::TrafficSource;
 use super::{SimClock, SimSystems, SimTick};
 use bevy::prelude::*;
 
@@ -44,7 +44,7 @@ pub(super) fn reset(world: &mut World) {
 
 fn check_conservation(
     clock: Res<SimClock>,
-    sources: Query<&Source>,
+    sources: Query<&TrafficSource>,
     instances: Query<&Instance>,
     links: Query<&Link>,
     mut cons: ResMut<Conservation>,
@@ -86,8 +86,7 @@ fn check_conservation(
         if c.sent != c.delivered + l.forward.len() as u64
             || c.responses_sent != c.responses_delivered + l.backward.len() as u64
             || (c.published > 0 && pulled != c.sent)
-            || (l.flow.offered > 0
-                && l.flow.offered != c.sent + super::policy::admission::held(l) + l.flow.refused)
+            || (l.flow.offered > 0 && l.flow.offered != c.sent + l.held() + l.flow.refused)
         {
             found.push(format!(
                 "link {}: sent/delivered/in transit do not add up: {c:?}",

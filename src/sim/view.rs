@@ -11,16 +11,16 @@ use super::SimClock;
 use super::dist::Nanos;
 use super::engines::{Engine, EngineKind};
 use super::health::{
-    HealthConfig, HealthStatus, InstanceHealth, Status, SystemHealth, engine_health,
+    HealthBand, HealthConfig, HealthStatus, InstanceHealth, SystemHealth, engine_health,
 };
 use super::instance::{Instance, InstanceCounters};
+use super::latency::{ComponentLatency, SystemLatency};
 use super::link::{BreakerState, Link, LinkCounters, NodeRef, Transit, Urgency};
-use super::metrics::{ComponentLatency, SystemLatency};
 use super::query::QueryStats;
 use super::rate::FlowConfig;
-use super::request::{Priority, Request, Response, Status as Reply};
+use super::request::{Priority, Reply, Request, Response};
 use super::series::{Metric, Series, SeriesEntity};
-use super::source::{Source, SourceCounters};
+use super::source::{SourceCounters, TrafficSource};
 use super::sweep::QueuePeaks;
 use super::topology::{ComponentInfo, Topology};
 use crate::scenario::{CallKind, HealthSpec, Kind};
@@ -39,7 +39,7 @@ pub struct SimView<'w, 's> {
     flow_config: Res<'w, FlowConfig>,
     series: Res<'w, Series>,
     system_latency: Res<'w, SystemLatency>,
-    sources: Query<'w, 's, &'static Source>,
+    sources: Query<'w, 's, &'static TrafficSource>,
     instances: Query<'w, 's, (&'static Instance, &'static Children)>,
     engines: Query<'w, 's, &'static Engine>,
     links: Query<'w, 's, &'static Link>,
@@ -70,7 +70,7 @@ pub struct SourceView<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthReading {
     /// Band of `score`.
-    pub status: Status,
+    pub status: HealthBand,
     /// Dynamic health score (0-100).
     pub score: f64,
     /// Aggregated health from the engines (0-1).

@@ -6,7 +6,7 @@
 use bevy::ecs::system::RunSystemOnce;
 use flowlab::runner::Simulation;
 use flowlab::sim::decisions::{Decision, DecisionLog};
-use flowlab::sim::health::{HealthStatus, Status};
+use flowlab::sim::health::{HealthBand, HealthStatus};
 use flowlab::sim::link::Link;
 use flowlab::sim::query::{HealthQueries, QueryStats};
 use flowlab::sim::topology::Topology;
@@ -68,7 +68,7 @@ fn every_instance_answers_with_its_own_status_and_a_down_one_does_not_answer() {
     assert!(up.throughput > 3500.0 && up.throughput < 5100.0, "{up:?}");
     assert!(up.cpu > 70.0, "the busy instance's CPU: {up:?}");
     assert!(!down.answering && !down.accepting_load, "{down:?}");
-    assert_eq!(down.status, Status::Critical);
+    assert_eq!(down.status, HealthBand::Critical);
 
     // The seed's three questions, asked from a system.
     let (e0, e1) = {

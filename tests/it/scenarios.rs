@@ -682,7 +682,7 @@ fn a_sender_reroutes_to_its_alternative_while_the_target_is_down_and_comes_back(
 
 #[test]
 fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
-    use flowlab::sim::health::Status;
+    use flowlab::sim::health::HealthBand;
     use flowlab::sim::link::Link;
     use flowlab::sim::request::FlowHeaders;
     let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
@@ -730,5 +730,9 @@ fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
         assert_eq!(h.retry_policy(), "exponential_backoff_2_times");
         assert_eq!(h.alternatives, 0, "one database instance, no alternative");
     }
-    assert_ne!(heard, Status::Green, "the database is stressed at the peak");
+    assert_ne!(
+        heard,
+        HealthBand::Green,
+        "the database is stressed at the peak"
+    );
 }

@@ -6,9 +6,19 @@
 //! the wait would exceed `max_hold_ms`.
 
 use crate::sim::dist::Nanos;
-use crate::sim::link::{Admit, Link};
-use crate::sim::request::{Priority, Request};
+use crate::sim::request::Request;
 use std::fmt::Debug;
+
+/// What happens to a request offered to a rate-limited link.
+#[derive(Debug)]
+pub enum Admit {
+    /// Send it now.
+    Send(Request),
+    /// It waits at the sender; a release is due.
+    Held,
+    /// Waiting would take longer than allowed: refused at the sender.
+    Refused(Request),
+}
 
 /// An admission strategy plugged in from outside (tests, experiments). Built-in ones are
 /// variants of `Admission`.
@@ -37,57 +47,4 @@ pub enum Admission {
     Open,
     /// Anything else, plugged in from outside.
     Custom(Box<dyn AdmissionPolicy>),
-}
-
-/// Offers `req` to the link's admission; counts it as offered (and refused) for the link.
-#[inline]
-pub fn admit(link: &mut Link, req: Request) -> Admit {
-    match &mut link.admission {
-        Admission::Open => Admit::Send(req),
-        Admission::Custom(p) => {
-            link.flow.offered += 1;
-            let a = p.admit(req, req.at);
-            if matches!(a, Admit::Refused(_)) {
-                link.flow.refused += 1;
-            }
-            a
-        }
-        Admission::Seed000 => {
-            let b = &link.breaker;
-            if b.block > 0.0
-                && !(b.priority_passes && req.priority <= Priority::High)
-                && link.chance() < link.breaker.block
-            {
-                link.breaker.refused += 1;
-                link.flow.offered += 1;
-                link.flow.refused += 1;
-                return Admit::Refused(req);
-            }
-            link.flow.admit(req, req.at)
-        }
-    }
-}
-
-/// Held requests that may go at `now`.
-pub fn release(link: &mut Link, now: Nanos, out: &mut Vec<Request>) {
-    match &mut link.admission {
-        Admission::Custom(p) => p.release(now, out),
-        _ => link.flow.release(now, out),
-    }
-}
-
-/// When the next held request may go.
-pub fn next_release(link: &Link, now: Nanos) -> Nanos {
-    match &link.admission {
-        Admission::Custom(p) => p.next_release(now),
-        _ => link.flow.next_release(now),
-    }
-}
-
-/// Requests held at the sender.
-pub fn held(link: &Link) -> u64 {
-    match &link.admission {
-        Admission::Custom(p) => p.held(),
-        _ => link.flow.held.len() as u64,
-    }
 }

@@ -1,0 +1,274 @@
+//! The commands phase: what the command door applies at the start of a tick. Parameter and
+//! size changes are validated on a copy of the scenario first (`params`, `resize`); instance
+//! actions go to the flow phase at their exact time (`faults`); `Load` and `Reset` start a
+//! fresh run (`load`).
+
+use super::command::{Applied, CommandQueue, Origin, SimCommand};
+use super::dist::{Nanos, SEC};
+use super::events::{EventKind, SimEvent, Subject};
+use super::faults::{FaultAction, Faults, TimedFault};
+use super::instance::Instance;
+use super::source::TrafficSource;
+use super::topology::Topology;
+use super::{SimClock, SimConfig};
+use bevy::ecs::message::Messages;
+use bevy::prelude::*;
+
+/// The commands phase: applies every command due in the coming tick `[now, now + tick)`.
+pub fn apply_commands(world: &mut World) {
+    let clock = *world.resource::<SimClock>();
+    let due = world
+        .resource_mut::<CommandQueue>()
+        .take_due(clock.now + clock.tick);
+    for s in due {
+        let at = s.at.max(clock.now);
+        if matches!(s.cmd, SimCommand::Load(_) | SimCommand::Reset) {
+            let scenario = match &s.cmd {
+                SimCommand::Load(sc) => (**sc).clone(),
+                _ => world.resource::<SimConfig>().scenario.clone(),
+            };
+            // The new run starts with an empty log, as a fresh start would: a reset run and a
+            // fresh one are byte-identical. Whatever else was due belonged to the old run.
+            super::load::load_scenario(world, scenario);
+            break;
+        }
+        let result = apply(world, at, &s.cmd, s.origin);
+        log_applied(world, at, s.origin, s.cmd, result);
+    }
+}
+
+fn log_applied(
+    world: &mut World,
+    at: Nanos,
+    origin: Origin,
+    cmd: SimCommand,
+    result: Result<String, String>,
+) {
+    let text = match &result {
+        Ok(t) => t.clone(),
+        Err(e) => format!("not applied: {e}"),
+    };
+    let subject = subject_of(world.resource::<Topology>(), &cmd);
+    world
+        .resource_mut::<Messages<SimEvent>>()
+        .write(SimEvent::new(
+            at,
+            subject,
+            EventKind::Command { text, origin },
+        ));
+    world.resource_mut::<CommandQueue>().applied.push(Applied {
+        at,
+        origin,
+        cmd,
+        result,
+    });
+}
+
+/// What a command is about, for the journal.
+fn subject_of(topo: &Topology, cmd: &SimCommand) -> Subject {
+    use SimCommand::*;
+    match cmd {
+        ScaleTraffic { source, .. } | Spike { source, .. } => topo
+            .source_names
+            .iter()
+            .position(|n| n == source)
+            .map_or(Subject::System, |i| Subject::Source(i as u32)),
+        TakeDown {
+            component,
+            instance,
+            ..
+        }
+        | BringBack {
+            component,
+            instance,
+        }
+        | SlowDown {
+            component,
+            instance,
+            ..
+        } => topo
+            .component(component)
+            .and_then(|c| c.instances.get(*instance as usize).map(|_| c))
+            .map_or(Subject::System, |c| {
+                Subject::Instance(instance_index(topo, c.index, *instance))
+            }),
+        SetWorkers { component, .. }
+        | SetQueue { component, .. }
+        | SetInstances { component, .. } => topo
+            .component(component)
+            .map_or(Subject::System, |c| Subject::Component(c.index)),
+        _ => Subject::System,
+    }
+}
+
+/// Global index of instance `k` of component `c`.
+fn instance_index(topo: &Topology, c: u32, k: u32) -> u32 {
+    topo.instance_index(c, k).unwrap_or(0)
+}
+
+/// Applies one command at `at`; says what it did or why it could not.
+fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Result<String, String> {
+    use SimCommand::*;
+    match cmd {
+        ScaleTraffic { source, factor } => {
+            check_factor(*factor, 0.0)?;
+            let mut s = source_mut(world, source)?;
+            s.what_if.scale = *factor;
+            Ok(format!("{source}: traffic x{factor}"))
+        }
+        Spike {
+            source,
+            factor,
+            for_s,
+        } => {
+            check_factor(*factor, 0.0)?;
+            check_seconds(*for_s)?;
+            let until = at + (for_s * SEC) as Nanos;
+            let mut s = source_mut(world, source)?;
+            s.what_if.spikes.push((at, until, *factor));
+            Ok(format!("{source}: spike x{factor} for {for_s} s"))
+        }
+        TakeDown {
+            component,
+            instance,
+            for_s,
+        } => {
+            if let Some(f) = for_s {
+                check_seconds(*f)?;
+            }
+            let duration = for_s.map_or(Nanos::MAX / 4, |f| (f * SEC) as Nanos);
+            let action = FaultAction::Down {
+                duration,
+                scheduled: origin == Origin::Scenario,
+            };
+            fault(world, at, component, *instance, action)
+        }
+        BringBack {
+            component,
+            instance,
+        } => fault(world, at, component, *instance, FaultAction::Up),
+        SlowDown {
+            component,
+            instance,
+            factor,
+            for_s,
+        } => {
+            check_factor(*factor, 0.0)?;
+            check_seconds(*for_s)?;
+            let action = FaultAction::Slow {
+                duration: (for_s * SEC) as Nanos,
+                factor: *factor,
+            };
+            fault(world, at, component, *instance, action)
+        }
+        SetWorkers { component, workers } => super::resize::set_workers(world, component, *workers),
+        SetQueue { component, queue } => super::resize::set_queue(world, component, *queue),
+        SetInstances {
+            component,
+            instances,
+        } => super::resize::set_instances(world, at, component, *instances),
+        FlowControl(on) => {
+            world.resource_mut::<super::rate::FlowConfig>().spec.enabled = *on;
+            world
+                .resource_mut::<SimConfig>()
+                .scenario
+                .backpressure
+                .enabled = *on;
+            Ok(format!("flow control {}", if *on { "on" } else { "off" }))
+        }
+        Predictive(on) => {
+            world
+                .resource_mut::<super::rate::FlowConfig>()
+                .spec
+                .predictive = *on;
+            world
+                .resource_mut::<SimConfig>()
+                .scenario
+                .backpressure
+                .predictive = *on;
+            Ok(format!(
+                "predictive backpressure {}",
+                if *on { "on" } else { "off" }
+            ))
+        }
+        SetParam { path, value } => super::params::set_param(world, path, *value),
+        Load(_) | Reset => Err("handled by the commands phase".into()),
+    }
+}
+
+fn check_factor(f: f64, min: f64) -> Result<(), String> {
+    if f.is_finite() && f >= min && f <= 1e6 {
+        Ok(())
+    } else {
+        Err(format!("factor {f} must be between {min} and 1e6"))
+    }
+}
+
+fn check_seconds(s: f64) -> Result<(), String> {
+    if s.is_finite() && s > 0.0 && s <= 1e7 {
+        Ok(())
+    } else {
+        Err(format!("duration {s} s must be above 0 and at most 1e7 s"))
+    }
+}
+
+fn source_mut<'w>(world: &'w mut World, name: &str) -> Result<Mut<'w, TrafficSource>, String> {
+    let topo = world.resource::<Topology>();
+    let e = topo
+        .source_names
+        .iter()
+        .position(|n| n == name)
+        .map(|i| topo.sources[i])
+        .ok_or_else(|| format!("no source named {name:?}"))?;
+    world
+        .get_mut::<TrafficSource>(e)
+        .ok_or_else(|| format!("source {name:?} is gone"))
+}
+
+/// Schedules an instance action at its exact time inside the coming tick.
+fn fault(
+    world: &mut World,
+    at: Nanos,
+    component: &str,
+    instance: u32,
+    action: FaultAction,
+) -> Result<String, String> {
+    let topo = world.resource::<Topology>();
+    let c = topo
+        .component(component)
+        .ok_or_else(|| format!("no component named {component:?}"))?;
+    let Some(&e) = c.instances.get(instance as usize) else {
+        return Err(format!(
+            "{component} has {} instances (0-{}), not {instance}",
+            c.instances.len(),
+            c.instances.len().saturating_sub(1)
+        ));
+    };
+    let index = world
+        .get::<Instance>(e)
+        .map(|i| i.index)
+        .ok_or("instance is gone")?;
+    let what = match action {
+        FaultAction::Down { duration, .. } if duration >= Nanos::MAX / 4 => {
+            format!("{component}#{instance} down until brought back")
+        }
+        FaultAction::Down { duration, .. } => {
+            format!(
+                "{component}#{instance} down for {} s",
+                duration as f64 / SEC
+            )
+        }
+        FaultAction::Up => format!("{component}#{instance} brought back"),
+        FaultAction::Retire => format!("{component}#{instance} taken out of service"),
+        FaultAction::Slow { factor, duration } => format!(
+            "{component}#{instance} slowed {factor}x for {} s",
+            duration as f64 / SEC
+        ),
+    };
+    world.resource_mut::<Faults>().add(TimedFault {
+        at,
+        instance: index,
+        action,
+    });
+    Ok(what)
+}
