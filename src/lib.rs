@@ -2,6 +2,7 @@
 //! system; the simulation runs it as Bevy ECS systems on a fixed tick, deterministically per seed.
 
 pub mod cli;
+pub mod picture;
 pub mod runner;
 pub mod scenario;
 pub mod sim;

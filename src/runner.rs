@@ -9,6 +9,7 @@ use crate::sim::dist::{Nanos, SEC};
 use crate::sim::events::Journal;
 use crate::sim::metrics::{Recorder, Sink};
 use crate::sim::request::Outcome;
+use crate::sim::topology::Topology;
 use crate::sim::verify::Conservation;
 use crate::sim::view::SimView;
 use crate::sim::{SimClock, SimPlugin, SimTick};
@@ -139,6 +140,33 @@ impl Simulation {
             .get(world)
             .expect("a simulation holds every resource SimView reads");
         read(&view)
+    }
+
+    /// The recent samples of one metric of one entity, by their names as in the CSV (`system`,
+    /// a source, component, instance `web#0` or link `web->db`; `queue_len`, `health`, ...),
+    /// read from the typed series store: (t in s, value).
+    pub fn series(&self, entity: &str, metric: &str) -> Vec<(f64, f64)> {
+        use crate::sim::series::{Metric, Series, SeriesEntity};
+        let Some(metric) = Metric::ALL.iter().copied().find(|m| m.name() == metric) else {
+            return vec![];
+        };
+        {
+            let topo = self.world().resource::<Topology>();
+            let find = |names: &[String]| names.iter().position(|n| n == entity).map(|i| i as u32);
+            let key = if entity == "system" {
+                Some(SeriesEntity::System)
+            } else if let Some(i) = find(&topo.source_names) {
+                Some(SeriesEntity::Source(i))
+            } else if let Some(c) = topo.component(entity) {
+                Some(SeriesEntity::Component(c.index))
+            } else if let Some(i) = find(&topo.instance_names) {
+                Some(SeriesEntity::Instance(i))
+            } else {
+                find(&topo.link_names).map(SeriesEntity::Link)
+            };
+            let series = self.world().resource::<Series>();
+            key.map_or(vec![], |k| series.get(k, metric).collect())
+        }
     }
 
     /// Totals so far.

@@ -112,6 +112,9 @@ pub struct SourceSpec {
     /// Client timeout and retries.
     #[serde(default)]
     pub client: ClientSpec,
+    /// Where the desktop app draws the source (picture units). Default: the left column.
+    #[serde(default)]
+    pub layout: Option<(f32, f32)>,
 }
 
 /// Spacing of arrivals.
@@ -399,6 +402,10 @@ pub struct ComponentSpec {
     /// without a strategy spread over this one's instances (default RoundRobin).
     #[serde(default)]
     pub strategy: Balancing,
+    /// Where the desktop app draws the component, in picture units (x grows to the right, y
+    /// upward; about 300 between columns). Default: laid out left to right by depth.
+    #[serde(default)]
+    pub layout: Option<(f32, f32)>,
 }
 
 /// Autoscaling: add an instance when every live one is below `scale_up_below` health, remove one

@@ -308,6 +308,7 @@ fn check_source(
     linked: &BTreeMap<(&str, &str), usize>,
 ) {
     let f = format!("sources[{i}]");
+    check_layout(c, &f, src.layout);
     check_rate(c, &format!("{f}.rate"), &src.rate);
     if let Arrivals::Bursty { on_s, off_s } = src.arrivals {
         c.positive(&format!("{f}.arrivals.on_s"), on_s, 1e6);
@@ -558,8 +559,17 @@ fn check_shape(c: &mut Checker, f: &str, s: Shape) {
 }
 
 /// Checks one component: its size, service, engines, thrashing, restart delay and hit ratio.
+/// A drawing position within the picture's bounds.
+fn check_layout(c: &mut Checker, f: &str, layout: Option<(f32, f32)>) {
+    if let Some((x, y)) = layout {
+        c.range(&format!("{f}.layout.0"), x as f64, -100_000.0, 100_000.0);
+        c.range(&format!("{f}.layout.1"), y as f64, -100_000.0, 100_000.0);
+    }
+}
+
 fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &ComponentSpec) {
     let f = format!("components[{i}]");
+    check_layout(c, &f, comp.layout);
     check_size(c, &f, sim, comp);
     check_service(c, &f, &comp.service);
     check_engines(c, &f, &comp.engines);

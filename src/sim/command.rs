@@ -95,7 +95,8 @@ pub enum SimCommand {
     },
     /// Replaces the whole simulation by a new scenario, at t = 0.
     Load(Box<Scenario>),
-    /// Starts the current scenario again at t = 0.
+    /// Starts the scenario as it was loaded again at t = 0 (changes made by commands are
+    /// gone, as they were made at times of the run that is left).
     Reset,
 }
 

@@ -45,13 +45,31 @@ pub struct TimedFault {
 pub struct Faults {
     /// Pending actions, sorted so the next one is last.
     pub pending: Vec<TimedFault>,
+    /// Actions added so far: ties at the same time and instance keep the order they came in.
+    added: u64,
+    order: Vec<u64>,
 }
 
 impl Faults {
     /// Adds an action, keeping the next one (by time, then instance) last.
     pub fn add(&mut self, f: TimedFault) {
-        self.pending.push(f);
-        self.pending
-            .sort_by_key(|p| std::cmp::Reverse((p.at, p.instance)));
+        self.added += 1;
+        let mut all: Vec<(TimedFault, u64)> = self
+            .pending
+            .drain(..)
+            .zip(self.order.drain(..))
+            .chain([(f, self.added)])
+            .collect();
+        all.sort_by_key(|(p, n)| std::cmp::Reverse((p.at, p.instance, *n)));
+        (self.pending, self.order) = all.into_iter().unzip();
+    }
+
+    /// Takes the next action if it is due before `until`.
+    pub fn next_before(&mut self, until: Nanos) -> Option<TimedFault> {
+        if self.pending.last()?.at >= until {
+            return None;
+        }
+        self.order.pop();
+        self.pending.pop()
     }
 }

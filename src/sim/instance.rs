@@ -5,7 +5,7 @@
 use super::dist::{Duration, MS, Nanos};
 use super::events::{EventKind, SimEvent, Subject};
 use super::faults::FaultAction;
-use super::policy::queue::{Offer, QueuePolicy, TailDrop};
+use super::policy::queue::{Offer, QueuePolicy};
 use super::request::{Outcome, Reply, Request, Response, Ret};
 use super::topology::{ComponentInfo, Routes};
 use crate::scenario::{CallKind, Thrashing};
@@ -172,7 +172,7 @@ impl Instance {
         name: String,
         workers: u32,
         queue_capacity: Option<u64>,
-        priority_order: bool,
+        queue: QueuePolicy,
         service: Duration,
         rng: ChaCha8Rng,
         memory: Memory,
@@ -194,7 +194,7 @@ impl Instance {
             slowdown: 1.0,
             down_until: 0,
             incarnation: 0,
-            queue: QueuePolicy::TailDrop(TailDrop::new(priority_order)),
+            queue,
             queued: 0,
             queue_capacity,
             workers: vec![Worker::Idle; workers as usize],

@@ -40,7 +40,9 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
     super::sweep::reset(world);
     world.insert_resource(SimConfig {
         scenario: scenario.clone(),
+        loaded: scenario.clone(),
     });
+    world.insert_resource(super::decisions::DecisionLog::default());
     super::spawn::spawn_scenario(world, &scenario);
     super::spawn::insert_component_state(world);
     super::health::reset(world, &scenario);

@@ -94,8 +94,10 @@ impl SimClock {
 /// Run settings taken from the scenario (after command-line overrides).
 #[derive(Resource, Debug, Clone)]
 pub struct SimConfig {
-    /// The scenario as loaded.
+    /// The scenario as it runs now: as loaded, with the changes commands made to it.
     pub scenario: Scenario,
+    /// The scenario as loaded: what `Reset` starts again.
+    pub loaded: Scenario,
 }
 
 /// Pause, single step and speed: what the desktop app's controls drive.

@@ -7,6 +7,7 @@ use super::engines::{Engine, EngineKind};
 use super::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
 use super::instance::{Instance, Memory, restart_ns};
 use super::link::{Link, NodeRef};
+use super::policy::QueuePolicy;
 use super::source::TrafficSource;
 use super::topology::{ComponentInfo, ComponentNode, FlowRoute, Routes, SimEntity, Topology};
 use crate::scenario::{CallKind, ComponentSpec, Hop, Kind, QueueSpec, Scenario};
@@ -145,7 +146,7 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
         name.clone(),
         workers,
         queue,
-        c.discipline == crate::scenario::Discipline::Priority,
+        QueuePolicy::of(c.discipline),
         Duration::new(plan.mean_ms * MS, c.service.shape),
         stream(s.sim.seed, Stream::Instance, idx),
         Memory {

@@ -408,11 +408,7 @@ fn begin_tick(
         }
     }
     // Instance actions from the command door that begin in this tick.
-    while let Some(&f) = faults.pending.last() {
-        if f.at >= until {
-            break;
-        }
-        faults.pending.pop();
+    while let Some(f) = faults.next_before(until) {
         let ev = Ev::Fault {
             instance: f.instance,
             action: f.action,

@@ -130,15 +130,10 @@ fn a_load_balancer_asks_through_its_cache_and_stops_asking_an_instance_that_keep
     );
     // While nobody asks it, nothing is routed to it.
     let arrivals: f64 = sim
-        .metrics_csv()
-        .expect("kept")
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let t: f64 = f[0].parse().ok()?;
-            (f[1] == "web#1" && f[2] == "arrivals" && t > 7.0 && t < 25.0)
-                .then(|| f[3].parse::<f64>().unwrap())
-        })
+        .series("web#1", "arrivals")
+        .iter()
+        .filter(|(t, _)| *t > 7.0 && *t < 25.0)
+        .map(|(_, v)| v)
         .sum();
     assert_eq!(arrivals, 0.0);
 }
@@ -170,12 +165,8 @@ fn broadcast_sends_far_more_health_messages_than_direct_queries_as_the_system_gr
         );
         let mut sim = simulation_app(parse(&text));
         sim.run_for(10.0);
-        let csv = sim.metrics_csv().expect("kept");
         let last = |metric: &str| -> f64 {
-            csv.lines()
-                .rfind(|l| l.contains(&format!(",system,{metric},")))
-                .and_then(|l| l.rsplit(',').next()?.parse().ok())
-                .expect("metric")
+            sim.series("system", metric).last().expect("metric").1
         };
         (last("health_queries"), last("health_broadcast_messages"))
     };

@@ -38,17 +38,9 @@ fn every_shipped_scenario_runs_with_conservation_every_tick() {
     }
 }
 
-/// Metric `metric` of `entity` per sample, from the CSV.
+/// Metric `metric` of `entity` per sample, from the typed series store (the read seam).
 fn series(sim: &Simulation, entity: &str, metric: &str) -> Vec<(f64, f64)> {
-    let csv = sim.metrics_csv().expect("kept");
-    csv.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[1] == entity && f[2] == metric)
-                .then(|| (f[0].parse().unwrap(), f[3].parse().unwrap()))
-        })
-        .collect()
+    sim.series(entity, metric)
 }
 
 #[test]

@@ -1,0 +1,145 @@
+//! Where things are drawn: components left to right by depth (sources in the left column,
+//! storage at the right), each column centred; a scenario's `layout` fields override, and the
+//! app's dragging moves a node. Picture units: about one pixel at zoom 1.
+
+use crate::scenario::Scenario;
+use crate::sim::link::NodeRef;
+use crate::sim::topology::Topology;
+
+/// A point in picture units (x right, y up).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Point {
+    /// Horizontal.
+    pub x: f32,
+    /// Vertical.
+    pub y: f32,
+}
+
+impl Point {
+    /// A point.
+    pub const fn new(x: f32, y: f32) -> Self {
+        Self { x, y }
+    }
+}
+
+/// Horizontal distance between columns.
+pub const COLUMN: f32 = 330.0;
+/// Width of a component's box.
+pub const NODE_W: f32 = 230.0;
+/// Height of a component's box without its instance tiles.
+pub const NODE_BASE_H: f32 = 78.0;
+/// Height of one row of instance tiles.
+pub const TILE_ROW_H: f32 = 34.0;
+/// Instance tiles per row.
+pub const TILES_PER_ROW: usize = 4;
+/// Gap between boxes in a column.
+const GAP: f32 = 46.0;
+
+/// Size of a node's box (w, h) for `instances` instances (0 for a source).
+pub fn node_size(instances: usize) -> (f32, f32) {
+    let rows = instances.div_ceil(TILES_PER_ROW) as f32;
+    (NODE_W, NODE_BASE_H + rows * TILE_ROW_H)
+}
+
+/// Node centres.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    /// Per source, its centre.
+    pub sources: Vec<Point>,
+    /// Per component, its centre.
+    pub components: Vec<Point>,
+}
+
+impl Layout {
+    /// Left to right by depth, with the scenario's `layout` fields where given.
+    pub fn of(topo: &Topology, s: &Scenario) -> Self {
+        let depth = depths(topo);
+        let columns = depth.iter().copied().max().unwrap_or(0) + 1;
+        // Each column's members, top to bottom in scenario order (sources first).
+        let mut members: Vec<Vec<(NodeRef, f32)>> = vec![vec![]; columns + 1];
+        for i in 0..topo.sources.len() {
+            members[0].push((NodeRef::Source(i as u32), node_size(0).1));
+        }
+        for c in &topo.components {
+            let h = node_size(c.instances.len()).1;
+            members[depth[c.index as usize] + 1].push((NodeRef::Component(c.index), h));
+        }
+        let mut out = Layout {
+            sources: vec![Point::default(); topo.sources.len()],
+            components: vec![Point::default(); topo.components.len()],
+        };
+        for (col, nodes) in members.iter().enumerate() {
+            let total: f32 =
+                nodes.iter().map(|n| n.1).sum::<f32>() + GAP * nodes.len().saturating_sub(1) as f32;
+            let mut top = total / 2.0;
+            for &(node, h) in nodes {
+                let p = Point::new(col as f32 * COLUMN, top - h / 2.0);
+                top -= h + GAP;
+                out.set(node, p);
+            }
+        }
+        for (i, src) in s.sources.iter().enumerate() {
+            if let (Some((x, y)), Some(p)) = (src.layout, out.sources.get_mut(i)) {
+                *p = Point::new(x, y);
+            }
+        }
+        for (i, c) in s.components.iter().enumerate() {
+            if let (Some((x, y)), Some(p)) = (c.layout, out.components.get_mut(i)) {
+                *p = Point::new(x, y);
+            }
+        }
+        out
+    }
+
+    /// The centre of `node`.
+    pub fn at(&self, node: NodeRef) -> Point {
+        match node {
+            NodeRef::Source(i) => self.sources.get(i as usize).copied(),
+            NodeRef::Component(i) => self.components.get(i as usize).copied(),
+        }
+        .unwrap_or_default()
+    }
+
+    /// Moves `node` to `p` (dragging).
+    pub fn set(&mut self, node: NodeRef, p: Point) {
+        let slot = match node {
+            NodeRef::Source(i) => self.sources.get_mut(i as usize),
+            NodeRef::Component(i) => self.components.get_mut(i as usize),
+        };
+        if let Some(s) = slot {
+            *s = p;
+        }
+    }
+
+    /// The bounding box of every node: (min, max).
+    pub fn bounds(&self, topo: &Topology) -> (Point, Point) {
+        let mut lo = Point::new(f32::MAX, f32::MAX);
+        let mut hi = Point::new(f32::MIN, f32::MIN);
+        let mut grow = |p: Point, (w, h): (f32, f32)| {
+            lo = Point::new(lo.x.min(p.x - w / 2.0), lo.y.min(p.y - h / 2.0));
+            hi = Point::new(hi.x.max(p.x + w / 2.0), hi.y.max(p.y + h / 2.0));
+        };
+        for p in &self.sources {
+            grow(*p, node_size(0));
+        }
+        for (c, p) in topo.components.iter().zip(&self.components) {
+            grow(*p, node_size(c.instances.len()));
+        }
+        if lo.x > hi.x {
+            return (Point::default(), Point::default());
+        }
+        (lo, hi)
+    }
+}
+
+/// Per component, its depth: 0 for a component fed by a source, else one more than the
+/// deepest component that sends to it (links form no cycle).
+fn depths(topo: &Topology) -> Vec<usize> {
+    let mut depth = vec![0usize; topo.components.len()];
+    for &c in &topo.order {
+        for &(to, _, _) in &topo.components[c as usize].out {
+            depth[to as usize] = depth[to as usize].max(depth[c as usize] + 1);
+        }
+    }
+    depth
+}

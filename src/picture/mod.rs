@@ -1,0 +1,343 @@
+//! The view model: what the desktop app draws, as plain data computed from the read seam
+//! (`SimView`). No rendering type appears here, so every rule of the picture (a RED database
+//! has a red border, a binding limit lights its gate, particle density follows the rate, a
+//! dropped request leaves a marker at its instance) is tested without a window.
+
+pub mod layout;
+pub mod particles;
+pub mod style;
+
+use crate::scenario::CallKind;
+use crate::sim::dist::{Nanos, SEC};
+use crate::sim::link::NodeRef;
+use crate::sim::states::{BreakerState, HealthBand};
+use crate::sim::view::{InstanceState, SimView};
+use layout::{Layout, Point, node_size};
+use style::{Glyph, Rgba};
+
+/// One instance drawn as a tile inside its component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TilePic {
+    /// Global instance index.
+    pub index: u32,
+    /// What it is doing.
+    pub state: InstanceState,
+    /// Its health colour (grey when down or a spare).
+    pub colour: Rgba,
+    /// Queue length against capacity, 0-1 (`None` for an unbounded queue).
+    pub queue_fill: Option<f32>,
+    /// Queue length (real requests).
+    pub queued: u64,
+    /// Busy workers against workers, 0-1.
+    pub busy: f32,
+    /// Seconds until a down instance is back, if known.
+    pub back_in_s: Option<f64>,
+    /// Short label: "q 37/100", "down 4 s", "spare", "slow 2x".
+    pub label: String,
+}
+
+/// One node: a component or a traffic source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePic {
+    /// Which.
+    pub node: NodeRef,
+    /// Name.
+    pub name: String,
+    /// Glyph.
+    pub glyph: Glyph,
+    /// Centre.
+    pub at: Point,
+    /// Box size (w, h).
+    pub size: (f32, f32),
+    /// Border: the status band's colour (a source: neutral).
+    pub border: Rgba,
+    /// Seed 000 status and score, for the badge.
+    pub badge: Option<(HealthBand, f64)>,
+    /// Lines under the name: served/s, p99, health.
+    pub lines: Vec<String>,
+    /// Its instances.
+    pub tiles: Vec<TilePic>,
+}
+
+/// The gate on a link: its rate limit, what waits in front of it, its breaker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatePic {
+    /// "≤ 28.4K/s", or empty without a limit.
+    pub text: String,
+    /// The limit binds: the sender offers more than it allows.
+    pub binding: bool,
+    /// Requests held at the sender (real).
+    pub held: u64,
+    /// Breaker state.
+    pub breaker: BreakerState,
+}
+
+/// One link drawn as a curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgePic {
+    /// Link index.
+    pub link: u32,
+    /// Start, two control points, end.
+    pub curve: [Point; 4],
+    /// Stroke width, growing with the log of the rate.
+    pub width: f32,
+    /// Colour: neutral, red while the breaker is OPEN, amber while HALF-OPEN.
+    pub colour: Rgba,
+    /// Dashed (asynchronous or pulled, or a breaker not CLOSED).
+    pub dashed: bool,
+    /// "12.3K/s · 0.4% err".
+    pub label: String,
+    /// The gate, on links between components.
+    pub gate: Option<GatePic>,
+}
+
+/// The whole picture at one moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Picture {
+    /// Nodes.
+    pub nodes: Vec<NodePic>,
+    /// Edges.
+    pub edges: Vec<EdgePic>,
+    /// Simulation time (s).
+    pub t: f64,
+    /// System health 0-1.
+    pub system_health: f64,
+}
+
+/// Rates measured between two pictures: what each link and component did per second.
+#[derive(Debug, Clone, Default)]
+pub struct Rates {
+    at: Nanos,
+    sent: Vec<u64>,
+    errors: Vec<(u64, u64)>,
+    served: Vec<u64>,
+    /// Per link: requests sent per second (real).
+    pub link_rate: Vec<f64>,
+    /// Per link: share of responses that were errors.
+    pub link_errors: Vec<f64>,
+    /// Per component: requests served per second (real).
+    pub served_rate: Vec<f64>,
+}
+
+impl Rates {
+    /// Measures since the last call, if at least `window_s` of simulated time has passed.
+    pub fn update(&mut self, view: &SimView, window_s: f64) {
+        let now = view.now();
+        if now < self.at {
+            *self = Rates::default();
+        }
+        let dt = now.saturating_sub(self.at) as f64 / SEC;
+        if dt < window_s && !self.sent.is_empty() {
+            return;
+        }
+        let unit = view.unit();
+        let sent: Vec<u64> = view.links().map(|l| l.counters.sent * unit).collect();
+        let errors: Vec<(u64, u64)> = view
+            .links()
+            .map(|l| (l.counters.responses_delivered, l.counters.response_errors))
+            .collect();
+        let served: Vec<u64> = view.components().map(|c| c.served).collect();
+        if self.sent.len() == sent.len() && dt > 0.0 {
+            self.link_rate = sent
+                .iter()
+                .zip(&self.sent)
+                .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
+                .collect();
+            self.link_errors = errors
+                .iter()
+                .zip(&self.errors)
+                .map(|(a, b)| {
+                    let r = a.0.saturating_sub(b.0);
+                    let e = a.1.saturating_sub(b.1);
+                    if r > 0 { e as f64 / r as f64 } else { 0.0 }
+                })
+                .collect();
+            self.served_rate = served
+                .iter()
+                .zip(&self.served)
+                .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
+                .collect();
+        }
+        (self.at, self.sent, self.errors, self.served) = (now, sent, errors, served);
+    }
+}
+
+/// A tile for one instance.
+fn tile(view: &SimView, index: u32) -> Option<TilePic> {
+    let i = view.instance(index)?;
+    let now = view.now();
+    let queue_fill = i.queue_capacity.map(|c| {
+        if c == 0 {
+            1.0
+        } else {
+            i.queued as f32 / c as f32
+        }
+    });
+    let busy = if i.workers > 0 {
+        (i.busy + i.waiting) as f32 / i.workers as f32
+    } else {
+        0.0
+    };
+    let back_in_s = i
+        .down_until
+        .filter(|u| *u < Nanos::MAX / 8)
+        .map(|u| u.saturating_sub(now) as f64 / SEC);
+    let colour = match i.state {
+        InstanceState::Down | InstanceState::Spare => style::DOWN,
+        _ => style::health_colour(i.instance_health.unwrap_or(1.0)),
+    };
+    let label = match i.state {
+        InstanceState::Down => match back_in_s {
+            Some(s) => format!("down {s:.0} s"),
+            None => "down".to_string(),
+        },
+        InstanceState::Spare => "spare".to_string(),
+        InstanceState::Slowed => format!("slow {:.1}x", i.slowdown),
+        InstanceState::Warming => "warming".to_string(),
+        InstanceState::Up => match i.queue_capacity {
+            Some(c) => format!(
+                "q {}/{}",
+                style::short(i.queued as f64),
+                style::short(c as f64)
+            ),
+            None => format!("q {}", style::short(i.queued as f64)),
+        },
+    };
+    Some(TilePic {
+        index,
+        state: i.state,
+        colour,
+        queue_fill,
+        queued: i.queued,
+        busy: busy.min(1.0),
+        back_in_s,
+        label,
+    })
+}
+
+/// The picture of the simulation now, laid out by `layout`, with rates from `rates`.
+pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
+    let mut nodes = vec![];
+    for s in view.sources() {
+        let at = layout.at(NodeRef::Source(s.index));
+        nodes.push(NodePic {
+            node: NodeRef::Source(s.index),
+            name: s.name.to_string(),
+            glyph: Glyph::Clients,
+            at,
+            size: node_size(0),
+            border: style::MUTED,
+            badge: None,
+            lines: vec![format!("offered {}", style::rate(s.offered_rate))],
+            tiles: vec![],
+        });
+    }
+    for c in view.components() {
+        let at = layout.at(NodeRef::Component(c.index));
+        let h = c.health;
+        let served = rates
+            .served_rate
+            .get(c.index as usize)
+            .copied()
+            .unwrap_or(0.0);
+        let p99 = view
+            .component_latency(c.index)
+            .map_or(0.0, |l| l.percentiles_ms[2]);
+        let mut lines = vec![format!(
+            "{} served · p99 {}",
+            style::rate(served),
+            style::millis(p99)
+        )];
+        if let Some(h) = h {
+            lines.push(format!(
+                "{} {:.0} · health {:.2}",
+                h.status.name(),
+                h.score,
+                h.health
+            ));
+        }
+        nodes.push(NodePic {
+            node: NodeRef::Component(c.index),
+            name: c.name.to_string(),
+            glyph: Glyph::of(c.kind),
+            at,
+            size: node_size(c.instance_count as usize),
+            border: h.map_or(style::MUTED, |h| style::band_colour(h.status)),
+            badge: h.map(|h| (h.status, h.score)),
+            lines,
+            tiles: c.instances().filter_map(|i| tile(view, i)).collect(),
+        });
+    }
+    let edges = view
+        .links()
+        .map(|l| edge(view, layout, rates, l.index))
+        .collect();
+    Picture {
+        nodes,
+        edges,
+        t: view.seconds(),
+        system_health: view.system().health,
+    }
+}
+
+/// The curve, width, label and gate of link `index`.
+fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
+    let l = view.link(index).expect("link index from the view");
+    let from = layout.at(l.from);
+    let to = layout.at(NodeRef::Component(l.to));
+    let from_w = match l.from {
+        NodeRef::Source(_) => node_size(0).0,
+        NodeRef::Component(_) => layout::NODE_W,
+    };
+    let a = Point::new(from.x + from_w / 2.0, from.y);
+    let b = Point::new(to.x - layout::NODE_W / 2.0, to.y);
+    let dx = ((b.x - a.x) * 0.45).abs().max(40.0);
+    let curve = [a, Point::new(a.x + dx, a.y), Point::new(b.x - dx, b.y), b];
+    let rate = rates.link_rate.get(index as usize).copied().unwrap_or(0.0);
+    let err = rates
+        .link_errors
+        .get(index as usize)
+        .copied()
+        .unwrap_or(0.0);
+    let width = edge_width(rate);
+    let mut label = style::rate(rate);
+    if err > 0.0005 {
+        label.push_str(&format!(" · {:.1}% err", err * 100.0));
+    }
+    let gate = matches!(l.from, NodeRef::Component(_)).then(|| GatePic {
+        text: l
+            .rate_limit
+            .map_or(String::new(), |r| format!("≤ {}", style::rate(r))),
+        binding: l.rate_limit.is_some_and(|r| l.demand > 0.98 * r) || l.held > 0,
+        held: l.held,
+        breaker: l.breaker,
+    });
+    let breaker = style::breaker_colour(l.breaker);
+    EdgePic {
+        link: index,
+        curve,
+        width,
+        colour: breaker.unwrap_or(style::MUTED),
+        dashed: l.call != CallKind::Sync || breaker.is_some(),
+        label,
+        gate,
+    }
+}
+
+/// Stroke width for a rate: 1.5 at nothing, growing with its logarithm, at most 14.
+pub fn edge_width(rate: f64) -> f32 {
+    (1.5 + 1.6 * (1.0 + rate.max(0.0)).log10() as f32).min(14.0)
+}
+
+/// A point on a cubic Bézier curve at `t` (0-1).
+pub fn bezier(c: &[Point; 4], t: f32) -> Point {
+    let u = 1.0 - t;
+    let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+    Point::new(
+        a * c[0].x + b * c[1].x + cc * c[2].x + d * c[3].x,
+        a * c[0].y + b * c[1].y + cc * c[2].y + d * c[3].y,
+    )
+}
+
+/// Where the gate of an edge sits (a share of the way along it).
+pub const GATE_AT: f32 = 0.22;
