@@ -16,15 +16,28 @@ use std::process::ExitCode;
 /// Watch backpressure and flow control happen: a deterministic simulation of distributed systems.
 #[derive(Parser, Debug)]
 #[command(name = "flowlab", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (default: open the desktop app).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A scenario file to open in the app (default: scenarios/netflix_friday.ron).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open a scenario in the desktop app.
+    Open {
+        /// Scenario file (RON).
+        scenario: PathBuf,
+    },
+    /// Render the app at a simulated time to a PNG and exit.
+    Shot(crate::desktop_cli::ShotArgs),
+    /// Render the app frame by frame to an MP4 (H.264, through ffmpeg) and exit.
+    Record(crate::desktop_cli::RecordArgs),
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
     Run(RunArgs),
     /// Validate scenario files without running them.
@@ -74,11 +87,14 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         None => {
-            // The desktop app is not built yet; until then plain `flowlab` prints help.
-            let _ = <Cli as clap::CommandFactory>::command().print_help();
-            println!();
-            ExitCode::SUCCESS
+            let path = cli
+                .file
+                .unwrap_or_else(|| PathBuf::from(crate::desktop_cli::DEFAULT_SCENARIO));
+            crate::desktop_cli::open(path)
         }
+        Some(Command::Open { scenario }) => crate::desktop_cli::open(scenario),
+        Some(Command::Shot(a)) => crate::desktop_cli::shot(&a),
+        Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
         Some(Command::Run(args)) => run(&args),
     }

@@ -1,7 +1,10 @@
 //! flowlab: watch backpressure and flow control happen. A scenario describes a distributed
 //! system; the simulation runs it as Bevy ECS systems on a fixed tick, deterministically per seed.
 
+#[cfg(feature = "desktop")]
+pub mod app;
 pub mod cli;
+pub mod desktop_cli;
 pub mod picture;
 pub mod runner;
 pub mod scenario;

@@ -23,13 +23,13 @@ impl Point {
 }
 
 /// Horizontal distance between columns.
-pub const COLUMN: f32 = 330.0;
+pub const COLUMN: f32 = 300.0;
 /// Width of a component's box.
-pub const NODE_W: f32 = 230.0;
+pub const NODE_W: f32 = 178.0;
 /// Height of a component's box without its instance tiles.
-pub const NODE_BASE_H: f32 = 78.0;
+pub const NODE_BASE_H: f32 = 84.0;
 /// Height of one row of instance tiles.
-pub const TILE_ROW_H: f32 = 34.0;
+pub const TILE_ROW_H: f32 = 38.0;
 /// Instance tiles per row.
 pub const TILES_PER_ROW: usize = 4;
 /// Gap between boxes in a column.
@@ -142,4 +142,23 @@ fn depths(topo: &Topology) -> Vec<usize> {
         }
     }
     depth
+}
+
+/// Width of an instance tile.
+pub const TILE_W: f32 = 38.0;
+/// Height of an instance tile.
+pub const TILE_H: f32 = 32.0;
+
+/// Centre of instance tile `k` relative to the centre of a node box of height `node_h`.
+pub fn tile_centre(k: usize, node_h: f32) -> Point {
+    let (col, row) = ((k % TILES_PER_ROW) as f32, (k / TILES_PER_ROW) as f32);
+    Point::new(
+        -NODE_W / 2.0 + 8.0 + TILE_W / 2.0 + col * (TILE_W + 3.0),
+        node_h / 2.0 - NODE_BASE_H - TILE_H / 2.0 - row * TILE_ROW_H + 2.0,
+    )
+}
+
+/// True if `p` (relative to a box's centre) is inside a box of size `(w, h)`.
+pub fn inside(p: Point, (w, h): (f32, f32)) -> bool {
+    p.x.abs() <= w / 2.0 && p.y.abs() <= h / 2.0
 }

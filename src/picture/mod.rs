@@ -32,7 +32,8 @@ pub struct TilePic {
     pub busy: f32,
     /// Seconds until a down instance is back, if known.
     pub back_in_s: Option<f64>,
-    /// Short label: "q 37/100", "down 4 s", "spare", "slow 2x".
+    /// Short label: the queue length ("37", "1.2K"), seconds until back ("4s"), "spare",
+    /// a slowdown ("x2.0"), "warm".
     pub label: String,
 }
 
@@ -62,7 +63,7 @@ pub struct NodePic {
 /// The gate on a link: its rate limit, what waits in front of it, its breaker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatePic {
-    /// "≤ 28.4K/s", or empty without a limit.
+    /// "max 28.4K/s", or empty without a limit.
     pub text: String,
     /// The limit binds: the sender offers more than it allows.
     pub binding: bool,
@@ -85,7 +86,7 @@ pub struct EdgePic {
     pub colour: Rgba,
     /// Dashed (asynchronous or pulled, or a breaker not CLOSED).
     pub dashed: bool,
-    /// "12.3K/s · 0.4% err".
+    /// "12.3K/s | 0.4% err".
     pub label: String,
     /// The gate, on links between components.
     pub gate: Option<GatePic>,
@@ -188,20 +189,13 @@ fn tile(view: &SimView, index: u32) -> Option<TilePic> {
     };
     let label = match i.state {
         InstanceState::Down => match back_in_s {
-            Some(s) => format!("down {s:.0} s"),
+            Some(s) => format!("{s:.0}s"),
             None => "down".to_string(),
         },
         InstanceState::Spare => "spare".to_string(),
-        InstanceState::Slowed => format!("slow {:.1}x", i.slowdown),
-        InstanceState::Warming => "warming".to_string(),
-        InstanceState::Up => match i.queue_capacity {
-            Some(c) => format!(
-                "q {}/{}",
-                style::short(i.queued as f64),
-                style::short(c as f64)
-            ),
-            None => format!("q {}", style::short(i.queued as f64)),
-        },
+        InstanceState::Slowed => format!("x{:.1}", i.slowdown),
+        InstanceState::Warming => "warm".to_string(),
+        InstanceState::Up => style::short(i.queued as f64),
     };
     Some(TilePic {
         index,
@@ -243,18 +237,10 @@ pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
         let p99 = view
             .component_latency(c.index)
             .map_or(0.0, |l| l.percentiles_ms[2]);
-        let mut lines = vec![format!(
-            "{} served · p99 {}",
-            style::rate(served),
-            style::millis(p99)
-        )];
-        if let Some(h) = h {
-            lines.push(format!(
-                "{} {:.0} · health {:.2}",
-                h.status.name(),
-                h.score,
-                h.health
-            ));
+        let mut lines = vec![format!("{} served", style::rate(served))];
+        match h {
+            Some(h) => lines.push(format!("p99 {} | h {:.2}", style::millis(p99), h.health)),
+            None => lines.push(format!("p99 {}", style::millis(p99))),
         }
         nodes.push(NodePic {
             node: NodeRef::Component(c.index),
@@ -292,7 +278,20 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
     let a = Point::new(from.x + from_w / 2.0, from.y);
     let b = Point::new(to.x - layout::NODE_W / 2.0, to.y);
     let dx = ((b.x - a.x) * 0.45).abs().max(40.0);
-    let curve = [a, Point::new(a.x + dx, a.y), Point::new(b.x - dx, b.y), b];
+    // A link that skips a column arcs over (or under) the boxes between.
+    let span = ((to.x - from.x) / layout::COLUMN).round();
+    let lift = if span >= 2.0 {
+        let side = if index.is_multiple_of(2) { 1.0 } else { -1.0 };
+        side * (95.0 + 25.0 * (span - 2.0))
+    } else {
+        0.0
+    };
+    let curve = [
+        a,
+        Point::new(a.x + dx, a.y + lift * 1.3),
+        Point::new(b.x - dx, b.y + lift * 1.3),
+        b,
+    ];
     let rate = rates.link_rate.get(index as usize).copied().unwrap_or(0.0);
     let err = rates
         .link_errors
@@ -302,12 +301,12 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
     let width = edge_width(rate);
     let mut label = style::rate(rate);
     if err > 0.0005 {
-        label.push_str(&format!(" · {:.1}% err", err * 100.0));
+        label.push_str(&format!("\n{:.1}% err", err * 100.0));
     }
     let gate = matches!(l.from, NodeRef::Component(_)).then(|| GatePic {
         text: l
             .rate_limit
-            .map_or(String::new(), |r| format!("≤ {}", style::rate(r))),
+            .map_or(String::new(), |r| format!("max {}", style::rate(r))),
         binding: l.rate_limit.is_some_and(|r| l.demand > 0.98 * r) || l.held > 0,
         held: l.held,
         breaker: l.breaker,

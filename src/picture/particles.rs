@@ -30,6 +30,8 @@ pub struct ParticleSettings {
     pub exact_from_s: f64,
     /// An edge with traffic shows a particle at least this often (wall seconds).
     pub floor_s: f64,
+    /// Particles per wall second on the busiest edge (more would read as a solid bar).
+    pub busiest_per_s: f64,
 }
 
 impl Default for ParticleSettings {
@@ -39,16 +41,18 @@ impl Default for ParticleSettings {
             visible_s: 1.2,
             exact_from_s: 0.15,
             floor_s: 2.0,
+            busiest_per_s: 50.0,
         }
     }
 }
 
 /// How particles move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Individual requests at their exact positions.
     Exact,
     /// Travel time stretched to stay visible.
+    #[default]
     Stretched,
 }
 
@@ -172,15 +176,9 @@ pub struct Particles {
     at: Nanos,
 }
 
-impl Default for Mode {
-    fn default() -> Self {
-        Mode::Stretched
-    }
-}
-
 impl Particles {
-    /// A model for the scenario in `view`, whose busiest moment carries `peak_rate` real
-    /// requests/s summed over its links (both ways).
+    /// A model for the scenario in `view`, whose busiest link carries at most `peak_rate` real
+    /// requests/s.
     pub fn new(
         view: &SimView,
         routes: &Routes,
@@ -197,15 +195,42 @@ impl Particles {
             ..Default::default()
         };
         p.set_speed(1.0, view);
+        p.baseline(view);
         p
+    }
+
+    /// Remembers what was counted so far, so only what happens from now on is drawn.
+    fn baseline(&mut self, view: &SimView) {
+        let unit = view.unit();
+        for l in view.links() {
+            let m = &mut self.links[l.index as usize];
+            m.sent = l.counters.sent * unit;
+            m.responses = l.counters.responses_sent * unit;
+            m.errors = l.counters.response_errors * unit;
+            m.refused = (l.refused + l.breaker_refused) * unit;
+        }
+        self.instances = view
+            .instances()
+            .map(|i| (i.counters.dropped * unit, i.counters.failed * unit))
+            .collect();
+        self.sources = view
+            .sources()
+            .map(|s| {
+                let t = s.counters.ended[crate::sim::request::Outcome::TimedOut as usize];
+                (t * unit, s.counters.retries * unit)
+            })
+            .collect();
     }
 
     /// Chooses `per_particle` and the mode for `speed` (simulated seconds per wall second).
     pub fn set_speed(&mut self, speed: f64, view: &SimView) {
         self.speed = speed.max(1e-6);
         let s = &self.settings;
-        let visible = self.peak_rate * self.speed.max(0.0) * s.visible_s;
-        self.per_particle = ladder(visible / s.budget as f64);
+        // The busiest edge shows about `busiest_per_s` particles a wall second; every edge
+        // together stays within the budget.
+        let per_s = self.peak_rate * self.speed.max(0.0);
+        let on_screen = per_s * s.visible_s * (self.links.len().max(1) as f64);
+        self.per_particle = ladder((per_s / s.busiest_per_s).max(on_screen / s.budget as f64));
         let latency_s = mean_latency_s(view);
         self.mode = if latency_s > 0.0 && latency_s / self.speed >= s.exact_from_s {
             Mode::Exact
@@ -387,7 +412,7 @@ impl Particles {
             let n = self.per_particle.max(1);
             for l in view.links() {
                 for t in view.in_transit(l.index) {
-                    if n > 1 && splitmix(t.depart) % n != 0 {
+                    if n > 1 && !splitmix(t.depart).is_multiple_of(n) {
                         continue;
                     }
                     let kind = match t.kind {

@@ -2,6 +2,7 @@
 //! validated before anything is spawned. Every field is documented in `docs/SCENARIO_FORMAT.md`.
 
 mod backpressure;
+pub mod command;
 mod health;
 mod validate;
 
@@ -10,6 +11,7 @@ pub use health::{ForecastSpec, HealthSpec, ScoreWeights, StatusBands};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub use command::{SimCommand, TimedCommand};
 pub use validate::validate;
 
 /// A whole scenario: the system to simulate and how to run it.
@@ -39,6 +41,10 @@ pub struct Scenario {
     /// Scheduled outages (what-if: kill an instance).
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// What-if commands at given times, as the app's command door applies them (the app's
+    /// "save session as scenario" writes them; `Load` and `Reset` are not allowed here).
+    #[serde(default)]
+    pub commands: Vec<TimedCommand>,
 }
 
 /// What-if: an instance taken down at a given time for a given length (what it holds fails, as
@@ -683,6 +689,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             problems,
         })
     }
+}
+
+/// The scenario as RON text, in the same format it is read from.
+pub fn to_ron(s: &Scenario) -> Result<String, String> {
+    let pretty = ron::ser::PrettyConfig::new()
+        .depth_limit(6)
+        .struct_names(false)
+        .separate_tuple_members(false);
+    ron::ser::to_string_pretty(s, pretty).map_err(|e| e.to_string())
 }
 
 /// Reads, parses and validates a scenario file.

@@ -79,6 +79,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     check_health(&mut c, &s.health);
     check_backpressure(&mut c, &s.backpressure);
     check_faults(&mut c, s, &names);
+    check_commands(&mut c, s);
     c.problems
 }
 
@@ -208,6 +209,47 @@ fn check_alternatives(c: &mut Checker, s: &Scenario, linked: &BTreeMap<(&str, &s
 }
 
 /// Checks each fault: an existing component and instance, its start, length and slowdown.
+/// A scenario's what-if commands: at a time of the run, naming what exists; never a load.
+fn check_commands(c: &mut Checker, s: &Scenario) {
+    use super::command::SimCommand as C;
+    for (i, tc) in s.commands.iter().enumerate() {
+        let f = format!("commands[{i}]");
+        c.range(&format!("{f}.at_s"), tc.at_s, 0.0, 1e7);
+        let (source, component) = match &tc.command {
+            C::ScaleTraffic { source, .. } | C::Spike { source, .. } => (Some(source), None),
+            C::TakeDown { component, .. }
+            | C::BringBack { component, .. }
+            | C::SlowDown { component, .. }
+            | C::SetWorkers { component, .. }
+            | C::SetQueue { component, .. }
+            | C::SetInstances { component, .. } => (None, Some(component)),
+            C::Load(_) | C::Reset => {
+                c.bad(
+                    format!("{f}.command"),
+                    "a scenario file cannot load or reset itself",
+                    "use the app or the API for Load and Reset",
+                );
+                (None, None)
+            }
+            _ => (None, None),
+        };
+        if let Some(n) = source.filter(|n| !s.sources.iter().any(|x| &x.name == *n)) {
+            c.bad(
+                format!("{f}.command.source"),
+                format!("`{n}` is not a source"),
+                "name a source of this scenario",
+            );
+        }
+        if let Some(n) = component.filter(|n| !s.components.iter().any(|x| &x.name == *n)) {
+            c.bad(
+                format!("{f}.command.component"),
+                format!("`{n}` is not a component"),
+                "name a component of this scenario",
+            );
+        }
+    }
+}
+
 fn check_faults(c: &mut Checker, s: &Scenario, names: &BTreeMap<&str, &'static str>) {
     for (i, f) in s.faults.iter().enumerate() {
         match s.components.iter().find(|x| x.name == f.component) {

@@ -8,97 +8,10 @@
 
 use super::dist::Nanos;
 pub use super::events::Origin;
-use crate::scenario::{QueueSpec, Scenario};
+use crate::scenario::Scenario;
+pub use crate::scenario::command::SimCommand;
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// A change to the running simulation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum SimCommand {
-    /// Multiplies a source's traffic by `factor` (1 restores the scenario's rate).
-    ScaleTraffic {
-        /// Source name.
-        source: String,
-        /// Multiplier of the scenario's rate schedule.
-        factor: f64,
-    },
-    /// Multiplies a source's traffic by `factor` for `for_s` seconds, on top of any scaling.
-    Spike {
-        /// Source name.
-        source: String,
-        /// Multiplier while the spike lasts.
-        factor: f64,
-        /// How long, s.
-        for_s: f64,
-    },
-    /// Takes an instance down (what it holds fails, as in a crash) for `for_s` seconds, or until
-    /// brought back (`None`).
-    TakeDown {
-        /// Component name.
-        component: String,
-        /// Instance ordinal.
-        instance: u32,
-        /// How long, s.
-        for_s: Option<f64>,
-    },
-    /// Brings a downed instance back now.
-    BringBack {
-        /// Component name.
-        component: String,
-        /// Instance ordinal.
-        instance: u32,
-    },
-    /// Multiplies an instance's service times by `factor` for `for_s` seconds.
-    SlowDown {
-        /// Component name.
-        component: String,
-        /// Instance ordinal.
-        instance: u32,
-        /// Service-time multiplier.
-        factor: f64,
-        /// How long, s.
-        for_s: f64,
-    },
-    /// Sets the workers of every instance of a component (real workers, as in the scenario).
-    SetWorkers {
-        /// Component name.
-        component: String,
-        /// Workers per instance.
-        workers: u32,
-    },
-    /// Sets the queue capacity of every instance of a component.
-    SetQueue {
-        /// Component name.
-        component: String,
-        /// Capacity per instance.
-        queue: QueueSpec,
-    },
-    /// Sets how many instances of a component run (spares are provisioned first, then new
-    /// instances spawned; extra ones are taken out, highest ordinal first).
-    SetInstances {
-        /// Component name.
-        component: String,
-        /// Instances.
-        instances: u32,
-    },
-    /// Switches seed 000's flow control (rate control, breakers, fallbacks) on or off.
-    FlowControl(bool),
-    /// Switches predictive backpressure on or off.
-    Predictive(bool),
-    /// Sets one numeric parameter of `backpressure` or `health` by its path in the scenario
-    /// format (e.g. `backpressure.safety_buffer`, `health.cycle_s`).
-    SetParam {
-        /// Dotted path.
-        path: String,
-        /// New value.
-        value: f64,
-    },
-    /// Replaces the whole simulation by a new scenario, at t = 0.
-    Load(Box<Scenario>),
-    /// Starts the scenario as it was loaded again at t = 0 (changes made by commands are
-    /// gone, as they were made at times of the run that is left).
-    Reset,
-}
 
 /// A command waiting for its time.
 #[derive(Debug, Clone)]
@@ -196,5 +109,10 @@ pub fn queue_faults(queue: &mut CommandQueue, s: &Scenario) {
             },
         };
         queue.push(at, Origin::Scenario, cmd);
+    }
+    // Commands saved from a session replay as the live commands they were.
+    for tc in &s.commands {
+        let at = (tc.at_s * 1e9).round() as Nanos;
+        queue.push(at, Origin::Live, tc.command.clone());
     }
 }

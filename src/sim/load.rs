@@ -50,4 +50,7 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
     super::autoscale::reset(world);
     super::metrics::init_scenario(world);
     super::verify::reset(world);
+    if let Some(mut runs) = world.get_resource_mut::<super::Runs>() {
+        runs.0 += 1;
+    }
 }

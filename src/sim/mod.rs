@@ -34,7 +34,7 @@ pub mod view;
 
 use crate::scenario::Scenario;
 use bevy::ecs::message::Messages;
-use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel};
+use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
 use bevy::prelude::*;
 use dist::Nanos;
 
@@ -144,6 +144,9 @@ impl Plugin for SimPlugin {
                 ambiguity_detection: LogLevel::Error,
                 ..default()
             });
+            // The phases are chained: threads would only add overhead to every tick, even
+            // when the desktop app brings Bevy's multi-threaded executor along.
+            schedule.set_executor(SingleThreadedExecutor::default());
         });
         app.configure_sets(
             SimTick,
@@ -162,6 +165,7 @@ impl Plugin for SimPlugin {
         );
         app.init_resource::<SimControl>()
             .init_resource::<SimDebt>()
+            .init_resource::<Runs>()
             .init_resource::<Messages<events::SimEvent>>()
             .init_resource::<events::Journal>()
             .init_resource::<command::CommandQueue>()
@@ -196,6 +200,14 @@ fn advance_clock(mut clock: ResMut<SimClock>) {
 /// Not used by headless runs, which call `SimTick` directly.
 pub struct SimDriverPlugin;
 
+/// The driver's systems in `Update` (the app draws after them).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SimDriveSystems;
+
+/// Scenarios loaded into this app so far (a load or reset starts a new run; the app redraws).
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Runs(pub u64);
+
 /// Systems that only run while the simulation is not paused.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PausableSystems;
@@ -208,7 +220,9 @@ impl Plugin for SimDriverPlugin {
         )
         .add_systems(
             Update,
-            (drive_simulation.in_set(PausableSystems), step_simulation).chain(),
+            (drive_simulation.in_set(PausableSystems), step_simulation)
+                .chain()
+                .in_set(SimDriveSystems),
         );
     }
 }

@@ -105,6 +105,14 @@ pub struct HealthReading {
     pub anomaly: bool,
     /// When it was computed (ns).
     pub last_updated: Nanos,
+    /// The four parts of the score (queue, processing, latency, errors), each 0-100.
+    pub scores: super::health::Scores,
+    /// Requests queued (real) when it was computed.
+    pub queue_length: u64,
+    /// Queue capacity (real; an unbounded queue counts as 100 per worker).
+    pub queue_capacity: f64,
+    /// Change of the mean latency over the trend window (ms/s).
+    pub latency_trend_ms_per_s: f64,
 }
 
 impl From<&HealthStatus> for HealthReading {
@@ -128,6 +136,10 @@ impl From<&HealthStatus> for HealthReading {
             forecast_queue: h.forecast_queue,
             anomaly: h.anomaly,
             last_updated: h.last_updated,
+            scores: h.scores,
+            queue_length: h.queue_length,
+            queue_capacity: h.queue_capacity,
+            latency_trend_ms_per_s: h.latency_trend_ms_per_s,
         }
     }
 }

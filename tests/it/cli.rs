@@ -73,10 +73,13 @@ fn run_prints_a_summary_and_writes_metrics() {
 }
 
 #[test]
-fn plain_flowlab_prints_help_and_check_accepts_every_shipped_scenario() {
-    let o = flowlab(&[]);
+fn help_lists_the_commands_and_check_accepts_every_shipped_scenario() {
+    let o = flowlab(&["--help"]);
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stdout).contains("run"));
+    let help = String::from_utf8_lossy(&o.stdout);
+    for c in ["run", "check", "open", "shot", "record"] {
+        assert!(help.contains(c), "{c}: {help}");
+    }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -181,4 +184,35 @@ fn absurd_command_line_numbers_are_refused() {
     }
     let o = flowlab(&["run", &p, "--seed", "banana"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn shot_and_record_refuse_bad_arguments_before_opening_a_window() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/mm1.ron");
+    let cases: [(&[&str], &str); 5] = [
+        (&["shot", scenario, "--at", "-5"], "--at -5"),
+        (
+            &["shot", scenario, "--at", "3", "--size", "10x10"],
+            "--size",
+        ),
+        (
+            &["record", scenario, "--from", "5", "--to", "2"],
+            "--to 2 must be after --from 5",
+        ),
+        (
+            &[
+                "record", scenario, "--from", "0", "--to", "2", "--speed", "1000",
+            ],
+            "--speed 1000",
+        ),
+        (
+            &["shot", "/nonexistent/x.ron", "--at", "3"],
+            "/nonexistent/x.ron: cannot read scenario",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = flowlab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
 }

@@ -165,9 +165,7 @@ fn broadcast_sends_far_more_health_messages_than_direct_queries_as_the_system_gr
         );
         let mut sim = simulation_app(parse(&text));
         sim.run_for(10.0);
-        let last = |metric: &str| -> f64 {
-            sim.series("system", metric).last().expect("metric").1
-        };
+        let last = |metric: &str| -> f64 { sim.series("system", metric).last().expect("metric").1 };
         (last("health_queries"), last("health_broadcast_messages"))
     };
     let (direct, none) = run(false);

@@ -5,6 +5,7 @@ mod determinism;
 mod engine;
 mod fidelity;
 mod health;
+mod picture;
 mod scenarios;
 mod seams;
 mod view;

@@ -1,0 +1,384 @@
+//! Screenshots and video, deterministic: the simulation advances by exact simulated time per
+//! frame (never by the machine's speed), and a frame is only captured once everything drawn
+//! follows that time, so the same file gives the same frames. `flowlab shot` and `flowlab
+//! record` run this way and exit; the app's Screenshot and Record buttons use it too.
+
+use super::state::{OpenFile, PARTICLES, RunMode};
+use super::ui::Panels;
+use crate::sim::dist::Nanos;
+use crate::sim::{SimClock, SimControl, SimTick};
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+/// Frames rendered before a capture so text, shapes and panels have settled.
+const SETTLE_FRAMES: u32 = 4;
+
+/// A capture in progress.
+#[derive(Resource)]
+pub struct Capture {
+    /// Simulated time of the first frame (ns).
+    from: Nanos,
+    /// Simulated ns per frame.
+    per_frame: f64,
+    /// Frames to capture.
+    frames: u64,
+    /// Next frame to capture.
+    next: u64,
+    /// Frames waited at the current one.
+    settle: u32,
+    /// A screenshot is in flight.
+    in_flight: bool,
+    /// Frames captured.
+    captured: u64,
+    /// Where a single shot goes (PNG), or the video encoder.
+    out: Output,
+    /// Exit when done (the command line), or go back to interactive play (the button).
+    exit: bool,
+    /// Whether the simulation was paused before.
+    was_paused: bool,
+    bar: Option<ProgressBar>,
+}
+
+enum Output {
+    Png(PathBuf),
+    Video {
+        child: Child,
+        stdin: Option<ChildStdin>,
+        out: PathBuf,
+    },
+}
+
+/// The capture's frames as they come back from the renderer.
+#[derive(Resource, Default)]
+struct Frames(Vec<(u64, Image)>);
+
+/// Tags a screenshot with its frame number.
+#[derive(Component)]
+struct FrameNo(u64);
+
+pub(super) fn plugin(app: &mut App, mode: &RunMode) {
+    app.init_resource::<Frames>()
+        .add_systems(
+            Update,
+            (start_from_panels, step_capture)
+                .chain()
+                .before(super::AppSystems::Input),
+        )
+        .add_systems(Last, collect_frames)
+        .add_observer(on_captured);
+    match mode.clone() {
+        RunMode::Interactive => {}
+        RunMode::Shot { at, out } => {
+            app.add_systems(Startup, move |mut commands: Commands| {
+                let out = out.clone();
+                commands.queue(move |world: &mut World| {
+                    start(world, at, at, 1.0, 30.0, Some(out), None)
+                });
+            });
+        }
+        RunMode::Record {
+            from,
+            to,
+            speed,
+            fps,
+            out,
+        } => {
+            app.add_systems(Startup, move |mut commands: Commands| {
+                let out = out.clone();
+                commands.queue(move |world: &mut World| {
+                    start(world, from, to, speed, fps, None, Some(out))
+                });
+            });
+        }
+    }
+}
+
+/// ffmpeg reading raw RGBA frames of `size` at `fps` into an H.264 MP4 that plays in a browser.
+fn encoder(out: &PathBuf, size: (u32, u32), fps: f64) -> std::io::Result<Child> {
+    Command::new("ffmpeg")
+        .args([
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgba",
+        ])
+        .args([
+            "-s",
+            &format!("{}x{}", size.0, size.1),
+            "-r",
+            &format!("{fps}"),
+        ])
+        .args([
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ])
+        .arg(out)
+        .stdin(Stdio::piped())
+        .spawn()
+}
+
+/// Starts a capture: runs the simulation headless to just before `from` (so particles have a
+/// history), then frame by frame.
+fn start(
+    world: &mut World,
+    from: f64,
+    to: f64,
+    speed: f64,
+    fps: f64,
+    png: Option<PathBuf>,
+    video: Option<PathBuf>,
+) {
+    let exit = *world.resource::<RunMode>() != RunMode::Interactive;
+    let size = world
+        .query::<&Window>()
+        .iter(world)
+        .next()
+        .map_or((1600, 900), |w| (w.physical_width(), w.physical_height()));
+    let out = match (png, video) {
+        (Some(p), _) => Output::Png(p),
+        (None, Some(v)) => match encoder(&v, size, fps) {
+            Ok(mut child) => Output::Video {
+                stdin: child.stdin.take(),
+                child,
+                out: v,
+            },
+            Err(e) => {
+                fail(
+                    world,
+                    format!("cannot start ffmpeg (is it installed?): {e}"),
+                    exit,
+                );
+                return;
+            }
+        },
+        (None, None) => return,
+    };
+    let per_frame = speed / fps * 1e9;
+    let frames = (((to - from) * fps / speed).round().max(0.0) as u64).max(1);
+    let warm = (from - PARTICLES.visible_s * speed).max(0.0);
+    let was_paused = {
+        let mut c = world.resource_mut::<SimControl>();
+        let p = c.paused;
+        c.paused = true;
+        c.speed = speed;
+        p
+    };
+    run_to(world, (warm * 1e9) as Nanos);
+    let bar = exit.then(|| {
+        let b = ProgressBar::new(frames);
+        if let Ok(s) =
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} frames, eta {eta}")
+        {
+            b.set_style(s);
+        }
+        b.set_message("rendering");
+        b
+    });
+    world.insert_resource(Capture {
+        from: (from * 1e9) as Nanos,
+        per_frame,
+        frames: if matches!(out, Output::Png(_)) {
+            1
+        } else {
+            frames
+        },
+        next: 0,
+        settle: 0,
+        in_flight: false,
+        captured: 0,
+        out,
+        exit,
+        was_paused,
+        bar,
+    });
+    // A shot shows the particles of the last moments before it: step there frame by frame.
+    let _ = warm;
+}
+
+fn fail(world: &mut World, msg: String, exit: bool) {
+    eprintln!("error: {msg}");
+    if exit {
+        world.write_message(AppExit::error());
+    } else if let Some(mut f) = world.get_resource_mut::<OpenFile>() {
+        f.error = Some(msg);
+    }
+}
+
+/// Runs whole ticks until the clock reaches `t` (ns).
+fn run_to(world: &mut World, t: Nanos) {
+    while world.resource::<SimClock>().now < t {
+        world.run_schedule(SimTick);
+    }
+}
+
+/// The Screenshot and Record buttons (and `P`).
+fn start_from_panels(world: &mut World) {
+    let (shot, record) = {
+        let mut p = world.resource_mut::<Panels>();
+        (
+            std::mem::take(&mut p.screenshot_requested),
+            p.record_requested.take(),
+        )
+    };
+    if world.contains_resource::<Capture>() {
+        return;
+    }
+    let file = world.resource::<OpenFile>().path.clone();
+    let stem = file
+        .file_stem()
+        .map_or("flowlab".into(), |s| s.to_string_lossy().to_string());
+    let dir = file.parent().map(PathBuf::from).unwrap_or_default();
+    let t = world.resource::<SimClock>().now as f64 / 1e9;
+    if shot {
+        let out = dir.join(format!("{stem}-t{t:.0}.png"));
+        world
+            .spawn(Screenshot::primary_window())
+            .observe(save_to_disk(out.clone()));
+        note(world, format!("screenshot: {}", out.display()));
+    }
+    if let Some(secs) = record {
+        let speed = world.resource::<SimControl>().speed;
+        let out = dir.join(format!("{stem}-t{t:.0}.mp4"));
+        note(
+            world,
+            format!("recording {secs} simulated s to {}", out.display()),
+        );
+        start(world, t, t + secs, speed.max(0.01), 30.0, None, Some(out));
+    }
+}
+
+fn note(world: &mut World, text: String) {
+    let now = world.resource::<Time<Real>>().elapsed_secs_f64();
+    if let Some(mut f) = world.get_resource_mut::<OpenFile>() {
+        f.notice = Some((text, now));
+    }
+}
+
+/// One frame of a capture: advance to the frame's exact time, let the picture settle, capture.
+fn step_capture(world: &mut World) {
+    let Some(mut cap) = world.remove_resource::<Capture>() else {
+        return;
+    };
+    if cap.in_flight {
+        world.insert_resource(cap);
+        return;
+    }
+    if cap.next >= cap.frames {
+        finish(world, cap);
+        return;
+    }
+    // Frame k shows the simulation at from + k x (speed / fps). Before the first frame the
+    // particles need the moments before it: step there at the same pace.
+    let target = cap.from + (cap.next as f64 * cap.per_frame).round() as Nanos;
+    let now = world.resource::<SimClock>().now;
+    if now < target {
+        let pace = cap.per_frame.max(1.0) as Nanos;
+        run_to(world, (now + pace).min(target));
+        cap.settle = 0;
+    } else if cap.settle < SETTLE_FRAMES {
+        cap.settle += 1;
+    } else {
+        let k = cap.next;
+        match &cap.out {
+            Output::Png(p) => {
+                world
+                    .spawn((Screenshot::primary_window(), FrameNo(k)))
+                    .observe(save_to_disk(p.clone()));
+            }
+            Output::Video { .. } => {
+                world.spawn((Screenshot::primary_window(), FrameNo(k)));
+            }
+        }
+        cap.in_flight = true;
+        cap.next += 1;
+        cap.settle = SETTLE_FRAMES.saturating_sub(1);
+    }
+    world.insert_resource(cap);
+}
+
+fn on_captured(ev: On<ScreenshotCaptured>, frames: Query<&FrameNo>, mut got: ResMut<Frames>) {
+    if let Ok(FrameNo(k)) = frames.get(ev.entity) {
+        got.0.push((*k, ev.image.clone()));
+    }
+}
+
+/// Hands captured frames to the encoder.
+fn collect_frames(mut got: ResMut<Frames>, cap: Option<ResMut<Capture>>) {
+    let Some(mut cap) = cap else {
+        got.0.clear();
+        return;
+    };
+    got.0.sort_by_key(|f| f.0);
+    for (_, image) in got.0.drain(..) {
+        if let Output::Video {
+            stdin: Some(stdin), ..
+        } = &mut cap.out
+        {
+            let rgba = image.try_into_dynamic().map(|d| d.to_rgba8().into_raw());
+            if let Ok(bytes) = rgba
+                && stdin.write_all(&bytes).is_err()
+            {
+                eprintln!("error: ffmpeg stopped taking frames");
+            }
+        }
+        cap.captured += 1;
+        cap.in_flight = false;
+        if let Some(b) = &cap.bar {
+            b.set_position(cap.captured);
+        }
+    }
+}
+
+/// Closes the encoder (or waits for the PNG), restores play, and exits if asked to.
+fn finish(world: &mut World, cap: Capture) {
+    if world.query::<&Screenshot>().iter(world).next().is_some() {
+        // The last PNG is still being written.
+        world.insert_resource(cap);
+        return;
+    }
+    if let Some(b) = &cap.bar {
+        b.finish_and_clear();
+    }
+    let mut ok = true;
+    let what = match cap.out {
+        Output::Png(p) => format!("wrote {}", p.display()),
+        Output::Video {
+            mut child,
+            stdin,
+            out,
+        } => {
+            drop(stdin);
+            ok = child.wait().is_ok_and(|s| s.success());
+            if ok {
+                format!("wrote {} ({} frames)", out.display(), cap.captured)
+            } else {
+                format!("ffmpeg failed writing {}", out.display())
+            }
+        }
+    };
+    if cap.exit {
+        if ok {
+            println!("{what}");
+            world.write_message(AppExit::Success);
+        } else {
+            eprintln!("error: {what}");
+            world.write_message(AppExit::error());
+        }
+    } else {
+        world.resource_mut::<SimControl>().paused = cap.was_paused;
+        note(world, what);
+    }
+}

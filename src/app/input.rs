@@ -1,0 +1,283 @@
+//! Camera, selection, dragging and the keyboard. The mouse: left click selects (a tile, a
+//! box, a link), left drag on a box moves it, right or middle drag pans, the wheel zooms
+//! around the cursor. Keys are listed in the help overlay (`ui::SHORTCUTS`).
+
+use super::AppSystems;
+use super::state::{Scene, Selection};
+use super::ui::Panels;
+use crate::picture::layout::{Point, TILE_H, TILE_W, inside, tile_centre};
+use crate::picture::{Picture, bezier};
+use crate::sim::command::{CommandQueue, SimCommand};
+use crate::sim::link::NodeRef;
+use crate::sim::{SimClock, SimControl};
+use bevy::input::mouse::{AccumulatedMouseScroll, MouseScrollUnit};
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+
+/// Whether the pointer or the keyboard belongs to the panels this frame (set by the UI).
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct Hover {
+    /// The pointer is over a panel or window.
+    pub pointer: bool,
+    /// A text field has the keyboard.
+    pub keyboard: bool,
+}
+
+/// The node being dragged, and where the cursor grabbed it.
+#[derive(Default)]
+pub struct Drag {
+    node: Option<NodeRef>,
+    grab: Vec2,
+    moved: bool,
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        Update,
+        (keyboard, pointer, fit_on_new_run)
+            .chain()
+            .in_set(AppSystems::Input),
+    );
+}
+
+/// The 2D camera.
+pub fn spawn_camera(mut commands: Commands) {
+    commands.spawn(Camera2d);
+}
+
+/// Speed presets (simulated seconds per wall second).
+pub const SPEEDS: [f64; 11] = [
+    0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0,
+];
+
+/// The next preset up (or down) from `speed`.
+pub fn next_speed(speed: f64, up: bool) -> f64 {
+    if up {
+        SPEEDS
+            .iter()
+            .copied()
+            .find(|s| *s > speed * 1.0001)
+            .unwrap_or(100.0)
+    } else {
+        SPEEDS
+            .iter()
+            .rev()
+            .copied()
+            .find(|s| *s < speed * 0.9999)
+            .unwrap_or(0.001)
+    }
+}
+
+fn keyboard(
+    keys: Res<ButtonInput<KeyCode>>,
+    hover: Res<Hover>,
+    mut control: ResMut<SimControl>,
+    mut queue: ResMut<CommandQueue>,
+    clock: Res<SimClock>,
+    mut scene: ResMut<Scene>,
+    mut selection: ResMut<Selection>,
+    mut panels: ResMut<Panels>,
+) {
+    if hover.keyboard {
+        return;
+    }
+    let pressed = |k: KeyCode| keys.just_pressed(k);
+    if pressed(KeyCode::Space) {
+        control.paused = !control.paused;
+    }
+    if pressed(KeyCode::Period) {
+        control.paused = true;
+        control.pending_steps += 1;
+    }
+    if pressed(KeyCode::BracketRight) || pressed(KeyCode::Equal) {
+        control.speed = next_speed(control.speed, true);
+    }
+    if pressed(KeyCode::BracketLeft) || pressed(KeyCode::Minus) {
+        control.speed = next_speed(control.speed, false);
+    }
+    if pressed(KeyCode::KeyR) {
+        queue.schedule(clock.now, SimCommand::Reset);
+    }
+    if pressed(KeyCode::KeyL) {
+        panels.reload_requested = true;
+    }
+    if pressed(KeyCode::KeyC) {
+        scene.by_flow = !scene.by_flow;
+    }
+    if pressed(KeyCode::KeyF) {
+        panels.fit_requested = true;
+    }
+    if pressed(KeyCode::KeyP) {
+        panels.screenshot_requested = true;
+    }
+    if pressed(KeyCode::KeyO) {
+        panels.picker = !panels.picker;
+    }
+    if pressed(KeyCode::KeyH) || pressed(KeyCode::F1) {
+        panels.help = !panels.help;
+    }
+    if pressed(KeyCode::Escape) {
+        *selection = Selection::System;
+        panels.help = false;
+        panels.picker = false;
+    }
+}
+
+/// What is under a world point: a tile, a box, a link.
+pub fn hit(pic: &Picture, p: Point) -> Option<Selection> {
+    for n in pic.nodes.iter().rev() {
+        let rel = Point::new(p.x - n.at.x, p.y - n.at.y);
+        if !inside(rel, n.size) {
+            continue;
+        }
+        for (k, t) in n.tiles.iter().enumerate() {
+            let c = tile_centre(k, n.size.1);
+            if inside(Point::new(rel.x - c.x, rel.y - c.y), (TILE_W, TILE_H)) {
+                return Some(Selection::Instance(t.index));
+            }
+        }
+        return Some(Selection::Node(n.node));
+    }
+    let mut best: Option<(f32, u32)> = None;
+    for e in &pic.edges {
+        for k in 0..=40 {
+            let q = bezier(&e.curve, k as f32 / 40.0);
+            let d = ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt();
+            if d < 10.0 + e.width && best.is_none_or(|b| d < b.0) {
+                best = Some((d, e.link));
+            }
+        }
+    }
+    best.map(|b| Selection::Link(b.1))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pointer(
+    window: Single<&Window, With<PrimaryWindow>>,
+    camera: Single<(&Camera, &GlobalTransform, &mut Transform, &mut Projection)>,
+    buttons: Res<ButtonInput<MouseButton>>,
+    scroll: Res<AccumulatedMouseScroll>,
+    hover: Res<Hover>,
+    mut scene: ResMut<Scene>,
+    mut selection: ResMut<Selection>,
+    mut drag: Local<Drag>,
+    mut last: Local<Option<Vec2>>,
+) {
+    let (cam, gt, mut tf, mut proj) = camera.into_inner();
+    let Projection::Orthographic(ortho) = &mut *proj else {
+        return;
+    };
+    let cursor = window.cursor_position();
+    let world = cursor.and_then(|c| cam.viewport_to_world_2d(gt, c).ok());
+    let free = !hover.pointer;
+    // Pan with the right or middle button.
+    if let (Some(c), Some(prev)) = (cursor, *last)
+        && free
+        && (buttons.pressed(MouseButton::Right) || buttons.pressed(MouseButton::Middle))
+    {
+        let d = c - prev;
+        tf.translation.x -= d.x * ortho.scale;
+        tf.translation.y += d.y * ortho.scale;
+    }
+    *last = cursor;
+    // Zoom around the cursor.
+    let mut dy = scroll.delta.y;
+    if scroll.unit == MouseScrollUnit::Pixel {
+        dy /= MouseScrollUnit::SCROLL_UNIT_CONVERSION_FACTOR;
+    }
+    if dy != 0.0 && free {
+        let old = ortho.scale;
+        let new = (old * (1.0 - 0.1 * dy)).clamp(0.05, 20.0);
+        ortho.scale = new;
+        if let Some(p) = world {
+            let c = tf.translation.truncate();
+            tf.translation = (p + (c - p) * (new / old)).extend(tf.translation.z);
+        }
+    }
+    let Some(w) = world else { return };
+    let p = Point::new(w.x, w.y);
+    if buttons.just_pressed(MouseButton::Left) && free {
+        let target = hit(&scene.picture, p);
+        *selection = target.unwrap_or(Selection::System);
+        drag.node = match target {
+            Some(Selection::Node(n)) => Some(n),
+            Some(Selection::Instance(i)) => scene
+                .picture
+                .nodes
+                .iter()
+                .find(|n| n.tiles.iter().any(|t| t.index == i))
+                .map(|n| n.node),
+            _ => None,
+        };
+        if let Some(n) = drag.node {
+            let at = scene.layout.at(n);
+            drag.grab = Vec2::new(p.x - at.x, p.y - at.y);
+            drag.moved = false;
+        }
+    }
+    if buttons.pressed(MouseButton::Left)
+        && let Some(n) = drag.node
+    {
+        let to = Point::new(p.x - drag.grab.x, p.y - drag.grab.y);
+        if to != scene.layout.at(n) {
+            scene.layout.set(n, to);
+            drag.moved = true;
+        }
+    }
+    if buttons.just_released(MouseButton::Left) {
+        drag.node = None;
+    }
+}
+
+/// Frames the whole system when a run starts or `F` is pressed.
+fn fit_on_new_run(
+    scene: Res<Scene>,
+    mut panels: ResMut<Panels>,
+    window: Single<&Window, With<PrimaryWindow>>,
+    camera: Single<(&mut Transform, &mut Projection), With<Camera2d>>,
+    mut fitted: Local<u64>,
+) {
+    if *fitted == scene.generation && !panels.fit_requested {
+        return;
+    }
+    panels.fit_requested = false;
+    *fitted = scene.generation;
+    let (mut tf, mut proj) = camera.into_inner();
+    let Projection::Orthographic(ortho) = &mut *proj else {
+        return;
+    };
+    let Some((lo, hi)) = bounds(&scene.picture) else {
+        return;
+    };
+    // Room for the panels.
+    use super::ui::{BOTTOM, LEFT, RIGHT, TOP};
+    let (w, h) = (
+        window.width() - LEFT - RIGHT,
+        window.height() - TOP - BOTTOM,
+    );
+    let scale = ((hi.x - lo.x + 40.0) / w.max(200.0)).max((hi.y - lo.y + 90.0) / h.max(200.0));
+    ortho.scale = scale.clamp(0.3, 20.0);
+    // Centre the system in the free area between the panels.
+    let cx = (lo.x + hi.x) / 2.0 - (LEFT - RIGHT) / 2.0 * ortho.scale;
+    let cy = (lo.y + hi.y) / 2.0 - (BOTTOM - TOP) / 2.0 * ortho.scale;
+    tf.translation = Vec3::new(cx, cy, tf.translation.z);
+}
+
+fn bounds(pic: &Picture) -> Option<(Point, Point)> {
+    if pic.nodes.is_empty() {
+        return None;
+    }
+    let mut lo = Point::new(f32::MAX, f32::MAX);
+    let mut hi = Point::new(f32::MIN, f32::MIN);
+    for n in &pic.nodes {
+        lo = Point::new(
+            lo.x.min(n.at.x - n.size.0 / 2.0),
+            lo.y.min(n.at.y - n.size.1 / 2.0),
+        );
+        hi = Point::new(
+            hi.x.max(n.at.x + n.size.0 / 2.0),
+            hi.y.max(n.at.y + n.size.1 / 2.0),
+        );
+    }
+    Some((lo, hi))
+}

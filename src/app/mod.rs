@@ -1,0 +1,140 @@
+//! The desktop app (cargo feature `desktop`): a window onto a running simulation. It reads the
+//! simulation only through the read seam (`SimView`), changes it only through the command door
+//! (`CommandQueue`), and shows what happened from the typed events (`Journal`).
+//!
+//! - `scene`: components, instances, links, gates and labels;
+//! - `particles`: requests and responses moving, losses where they happen;
+//! - `ui`: controls, inspector, plots, decision feed, what-if, picker, help;
+//! - `input`: camera, selection, dragging, keyboard;
+//! - `capture`: `flowlab shot` and `flowlab record`, frame by frame in simulated time;
+//! - `watch`: hot reload of the open scenario file.
+
+pub mod capture;
+pub mod input;
+pub mod particles;
+pub mod scene;
+pub mod state;
+pub mod ui;
+pub mod watch;
+
+use crate::scenario::Scenario;
+use crate::sim::topology::Routes;
+use crate::sim::view::SimView;
+use crate::sim::{Runs, SimConfig, SimControl, SimDriveSystems, SimDriverPlugin, SimPlugin};
+use bevy::prelude::*;
+use bevy::window::{PresentMode, WindowResolution};
+use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
+use bevy_prototype_lyon::prelude::ShapePlugin;
+use state::{OpenFile, RunMode, Scene, Selection};
+use std::path::PathBuf;
+
+/// How to start the app.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// The scenario file.
+    pub path: PathBuf,
+    /// Window size in pixels.
+    pub size: (u32, u32),
+    /// Interactive, a screenshot or a recording.
+    pub mode: RunMode,
+}
+
+/// The app's systems, in order within a frame.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppSystems {
+    /// Keyboard, mouse, camera, reload requests.
+    Input,
+    /// The picture follows the simulation.
+    Picture,
+    /// Entities and the particle mesh follow the picture.
+    Draw,
+}
+
+/// Runs the app until its window closes (or the shot or recording is done).
+pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) -> AppExit {
+    let mut app = App::new();
+    let interactive = opts.mode == RunMode::Interactive;
+    app.insert_resource(ClearColor(scene::colour(crate::picture::style::BACKGROUND)))
+        .add_plugins(DefaultPlugins.set(WindowPlugin {
+            primary_window: Some(Window {
+                title: "flowlab: watch backpressure happen".into(),
+                resolution:
+                    WindowResolution::new(opts.size.0, opts.size.1).with_scale_factor_override(1.0),
+                present_mode: if interactive {
+                    PresentMode::AutoVsync
+                } else {
+                    PresentMode::AutoNoVsync
+                },
+                resizable: interactive,
+                ..default()
+            }),
+            ..default()
+        }))
+        .add_plugins((EguiPlugin::default(), ShapePlugin))
+        .add_plugins((SimPlugin { scenario }, SimDriverPlugin))
+        .insert_resource(OpenFile {
+            path: opts.path.clone(),
+            error,
+            notice: None,
+        })
+        .insert_resource(opts.mode.clone())
+        .init_resource::<Scene>()
+        .init_resource::<Selection>()
+        .init_resource::<scene::Drawn>()
+        .init_resource::<ui::Panels>()
+        .init_resource::<input::Hover>()
+        .configure_sets(Update, AppSystems::Input.before(SimDriveSystems))
+        .configure_sets(
+            Update,
+            (AppSystems::Picture, AppSystems::Draw)
+                .chain()
+                .after(SimDriveSystems),
+        )
+        .add_systems(Startup, (input::spawn_camera, particles::setup_particles))
+        .add_systems(Update, refresh_picture.in_set(AppSystems::Picture))
+        .add_systems(
+            Update,
+            (
+                scene::spawn_scene,
+                scene::update_scene,
+                particles::draw_particles,
+            )
+                .chain()
+                .in_set(AppSystems::Draw),
+        )
+        .add_systems(EguiPrimaryContextPass, ui::draw_ui);
+    input::plugin(&mut app);
+    watch::plugin(&mut app);
+    capture::plugin(&mut app, &opts.mode);
+    if !interactive {
+        app.world_mut().resource_mut::<SimControl>().paused = true;
+    }
+    app.run()
+}
+
+/// Brings the picture to the simulation: a new run rebuilds the layout and particles; then
+/// rates, particles and the picture follow the clock.
+pub fn refresh_picture(
+    view: SimView,
+    routes: Res<Routes>,
+    config: Res<SimConfig>,
+    runs: Res<Runs>,
+    control: Res<SimControl>,
+    mut scene: ResMut<Scene>,
+    mut seen: Local<Option<(u64, f64)>>,
+) {
+    let scene = &mut *scene;
+    let speed = control.speed;
+    match *seen {
+        Some((run, s)) if run == runs.0 => {
+            if s != speed {
+                scene.particles.set_speed(speed, &view);
+            }
+        }
+        _ => scene.rebuild(&view, &routes, &config, speed),
+    }
+    *seen = Some((runs.0, speed));
+    scene.rates.update(&view, 1.0);
+    scene.particles.update(&view);
+    scene.picture = crate::picture::picture(&view, &scene.layout, &scene.rates);
+}

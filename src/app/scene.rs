@@ -1,0 +1,571 @@
+//! Draws the picture: a box per component (lyon, restyled only when its status changes) with
+//! its instances as tiles and gauges (sprites, resized every frame at no tessellation cost),
+//! labels (text), and a curve per link with its gate and breaker badge.
+
+use super::state::{Scene, Selection};
+use crate::picture::layout::{self, NODE_BASE_H, TILE_H, TILE_W, tile_centre};
+use crate::picture::style::{self, Rgba};
+use crate::picture::{EdgePic, GATE_AT, NodePic, TilePic, bezier};
+use crate::sim::link::NodeRef;
+use crate::sim::states::BreakerState;
+use crate::sim::view::InstanceState;
+use bevy::prelude::*;
+use bevy::sprite::Anchor;
+use bevy::sprite_render::{ColorMaterial, MeshMaterial2d};
+use bevy::text::{FontSize, TextColor, TextFont};
+use bevy_prototype_lyon::prelude::*;
+
+/// Entities of the drawn scene, by picture index.
+#[derive(Resource, Default)]
+pub struct Drawn {
+    nodes: Vec<NodeParts>,
+    edges: Vec<EdgeParts>,
+    generation: u64,
+}
+
+struct NodeParts {
+    root: Entity,
+    border: Entity,
+    border_mat: Handle<ColorMaterial>,
+    width: f32,
+    lines: Entity,
+    badge: Entity,
+    badge_text: Entity,
+    tiles: Vec<TileParts>,
+}
+
+struct TileParts {
+    bg: Entity,
+    fill: Entity,
+    mark: Entity,
+    cross: Entity,
+    label: Entity,
+}
+
+struct EdgeParts {
+    curve: Entity,
+    curve_mat: Handle<ColorMaterial>,
+    width: f32,
+    label: Entity,
+    gate: Entity,
+    gate_text: Entity,
+    breaker: Entity,
+}
+
+/// Marks every entity of the drawn scene (despawned on a new run).
+#[derive(Component)]
+pub struct SceneItem;
+
+pub(super) fn colour(c: Rgba) -> Color {
+    Color::srgba(c.0, c.1, c.2, c.3)
+}
+
+fn text(s: &str, size: f32, c: Rgba) -> impl Bundle {
+    (
+        Text2d::new(s),
+        TextFont {
+            font_size: FontSize::Px(size),
+            ..default()
+        },
+        TextColor(colour(c)),
+    )
+}
+
+fn rect(w: f32, h: f32, c: Rgba) -> Sprite {
+    Sprite {
+        color: colour(c),
+        custom_size: Some(Vec2::new(w, h)),
+        ..default()
+    }
+}
+
+fn rounded(size: (f32, f32)) -> shapes::Rectangle {
+    shapes::Rectangle {
+        extents: Vec2::new(size.0, size.1),
+        origin: shapes::RectangleOrigin::Center,
+        radii: Some(shapes::BorderRadii::single(10.0)),
+    }
+}
+
+/// The box's outline, tessellated white: its colour is its material's, so a change of status
+/// recolours it without tessellating again.
+fn border_shape(size: (f32, f32), width: f32) -> Shape {
+    ShapeBuilder::with(&rounded(size))
+        .stroke((Color::WHITE, width))
+        .build()
+}
+
+/// A link's curve, tessellated white (coloured by its material, like a border).
+fn curve_shape(e: &EdgePic, width: f32) -> Shape {
+    let v = |p: layout::Point| Vec2::new(p.x, p.y);
+    let path = ShapePath::new().move_to(v(e.curve[0])).cubic_bezier_to(
+        v(e.curve[1]),
+        v(e.curve[2]),
+        v(e.curve[3]),
+    );
+    ShapeBuilder::with(&path)
+        .stroke((Color::WHITE, width))
+        .build()
+}
+
+/// Despawns the old scene and spawns the entities of the current picture.
+pub fn spawn_scene(
+    mut commands: Commands,
+    scene: Res<Scene>,
+    mut drawn: ResMut<Drawn>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    old: Query<Entity, (With<SceneItem>, Without<ChildOf>)>,
+) {
+    if drawn.generation == scene.generation && !drawn.nodes.is_empty() {
+        return;
+    }
+    for e in &old {
+        commands.entity(e).despawn();
+    }
+    drawn.nodes = scene
+        .picture
+        .nodes
+        .iter()
+        .map(|n| spawn_node(&mut commands, &mut materials, n))
+        .collect();
+    drawn.edges = scene
+        .picture
+        .edges
+        .iter()
+        .map(|e| spawn_edge(&mut commands, &mut materials, e))
+        .collect();
+    drawn.generation = scene.generation;
+}
+
+fn spawn_node(
+    commands: &mut Commands,
+    materials: &mut Assets<ColorMaterial>,
+    n: &NodePic,
+) -> NodeParts {
+    let (w, h) = n.size;
+    let fill = match n.node {
+        NodeRef::Source(_) => style::BODY.mix(style::INK, 0.08),
+        NodeRef::Component(_) => style::BODY,
+    };
+    let root = commands
+        .spawn((
+            SceneItem,
+            Transform::from_xyz(n.at.x, n.at.y, 3.0),
+            Visibility::default(),
+        ))
+        .id();
+    commands.spawn((
+        ShapeBuilder::with(&rounded(n.size))
+            .fill(colour(fill))
+            .build(),
+        ChildOf(root),
+    ));
+    let border_mat = materials.add(ColorMaterial::from_color(colour(n.border)));
+    let border = commands
+        .spawn((
+            border_shape(n.size, 3.0),
+            MeshMaterial2d(border_mat.clone()),
+            Transform::from_xyz(0.0, 0.0, 0.05),
+            ChildOf(root),
+        ))
+        .id();
+    let top = h / 2.0 - 16.0;
+    commands.spawn((
+        text(&n.name, 21.0, style::INK),
+        Anchor::CENTER_LEFT,
+        Transform::from_xyz(-w / 2.0 + 10.0, top, 0.2),
+        ChildOf(root),
+    ));
+    commands.spawn((
+        text(n.glyph.tag(), 11.0, style::MUTED),
+        Anchor::CENTER_RIGHT,
+        Transform::from_xyz(w / 2.0 - 10.0, -h / 2.0 + 10.0, 0.2),
+        ChildOf(root),
+    ));
+    let lines = commands
+        .spawn((
+            text("", 15.0, style::INK),
+            Anchor::TOP_LEFT,
+            Transform::from_xyz(-w / 2.0 + 10.0, top - 12.0, 0.2),
+            ChildOf(root),
+        ))
+        .id();
+    let badge = commands
+        .spawn((
+            rect(92.0, 22.0, style::GREEN),
+            Transform::from_xyz(w / 2.0 - 46.0, h / 2.0 + 12.0, 0.1),
+            ChildOf(root),
+        ))
+        .id();
+    let badge_text = commands
+        .spawn((
+            text("", 15.0, style::BACKGROUND),
+            Transform::from_xyz(w / 2.0 - 46.0, h / 2.0 + 12.0, 0.2),
+            ChildOf(root),
+        ))
+        .id();
+    let tiles = (0..n.tiles.len())
+        .map(|k| spawn_tile(commands, root, tile_centre(k, h)))
+        .collect();
+    NodeParts {
+        root,
+        border,
+        border_mat,
+        width: 3.0,
+        lines,
+        badge,
+        badge_text,
+        tiles,
+    }
+}
+
+fn spawn_tile(commands: &mut Commands, root: Entity, c: layout::Point) -> TileParts {
+    let bg = commands
+        .spawn((
+            rect(TILE_W, TILE_H, style::DOWN),
+            Transform::from_xyz(c.x, c.y, 0.1),
+            ChildOf(root),
+        ))
+        .id();
+    let fill = commands
+        .spawn((
+            rect(TILE_W - 4.0, 6.0, style::INK),
+            Anchor::CENTER_LEFT,
+            Transform::from_xyz(c.x - TILE_W / 2.0 + 2.0, c.y - TILE_H / 2.0 + 5.0, 0.2),
+            ChildOf(root),
+        ))
+        .id();
+    let mark = commands
+        .spawn((
+            rect(2.0, 10.0, style::INK),
+            Transform::from_xyz(c.x + TILE_W / 2.0 - 2.0, c.y - TILE_H / 2.0 + 5.0, 0.25),
+            ChildOf(root),
+        ))
+        .id();
+    let cross = commands
+        .spawn((
+            text("X", 22.0, style::RED),
+            Transform::from_xyz(c.x, c.y + 2.0, 0.3),
+            Visibility::Hidden,
+            ChildOf(root),
+        ))
+        .id();
+    let label = commands
+        .spawn((
+            text("", 15.0, style::BACKGROUND),
+            Transform::from_xyz(c.x, c.y + 5.0, 0.3),
+            ChildOf(root),
+        ))
+        .id();
+    TileParts {
+        bg,
+        fill,
+        mark,
+        cross,
+        label,
+    }
+}
+
+fn spawn_edge(
+    commands: &mut Commands,
+    materials: &mut Assets<ColorMaterial>,
+    e: &EdgePic,
+) -> EdgeParts {
+    let curve_mat = materials.add(ColorMaterial::from_color(colour(e.colour)));
+    let curve = commands
+        .spawn((
+            SceneItem,
+            curve_shape(e, e.width),
+            MeshMaterial2d(curve_mat.clone()),
+            Transform::from_xyz(0.0, 0.0, 0.0),
+        ))
+        .id();
+    let mid = bezier(&e.curve, 0.5);
+    let label = commands
+        .spawn((
+            SceneItem,
+            text("", 15.0, style::INK),
+            Anchor::BOTTOM_CENTER,
+            Transform::from_xyz(mid.x, mid.y + 14.0, 5.0),
+        ))
+        .id();
+    let g = bezier(&e.curve, GATE_AT);
+    let gate = commands
+        .spawn((
+            SceneItem,
+            rect(6.0, 34.0, style::YELLOW),
+            Transform::from_xyz(g.x, g.y, 1.0),
+        ))
+        .id();
+    let gate_text = commands
+        .spawn((
+            SceneItem,
+            text("", 15.0, style::YELLOW),
+            Anchor::TOP_CENTER,
+            Transform::from_xyz(g.x, g.y + 30.0, 5.0),
+        ))
+        .id();
+    let breaker = commands
+        .spawn((
+            SceneItem,
+            text("", 15.0, style::RED),
+            Transform::from_xyz(g.x, g.y - 30.0, 5.0),
+        ))
+        .id();
+    EdgeParts {
+        curve,
+        curve_mat,
+        width: e.width,
+        label,
+        gate,
+        gate_text,
+        breaker,
+    }
+}
+
+/// Brings the drawn scene to the current picture.
+#[allow(clippy::type_complexity)]
+pub fn update_scene(
+    scene: Res<Scene>,
+    selection: Res<Selection>,
+    mut drawn: ResMut<Drawn>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    mut transforms: Query<&mut Transform>,
+    mut shapes: Query<&mut Shape>,
+    mut sprites: Query<(&mut Sprite, &mut Visibility), Without<Text2d>>,
+    mut texts: Query<(&mut Text2d, &mut TextColor, &mut Visibility), Without<Sprite>>,
+) {
+    if drawn.generation != scene.generation {
+        return;
+    }
+    let pic = &scene.picture;
+    let drawn = &mut *drawn;
+    for (n, parts) in pic.nodes.iter().zip(drawn.nodes.iter_mut()) {
+        let selected = *selection == Selection::Node(n.node);
+        if let Ok(mut t) = transforms.get_mut(parts.root) {
+            t.translation.x = n.at.x;
+            t.translation.y = n.at.y;
+        }
+        let width = if selected { 6.0 } else { 3.0 };
+        if parts.width != width
+            && let Ok(mut s) = shapes.get_mut(parts.border)
+        {
+            *s = border_shape(n.size, width);
+            parts.width = width;
+        }
+        recolour(&mut materials, &parts.border_mat, n.border);
+        set_text(&mut texts, parts.lines, &n.lines.join("\n"), None);
+        match n.badge {
+            Some((band, score)) => {
+                if let Ok((mut s, mut v)) = sprites.get_mut(parts.badge) {
+                    s.color = colour(style::band_colour(band));
+                    *v = Visibility::Inherited;
+                }
+                let label = format!("{} {score:.0}", band.name());
+                set_text(
+                    &mut texts,
+                    parts.badge_text,
+                    &label,
+                    Some(style::BACKGROUND),
+                );
+            }
+            None => {
+                if let Ok((_, mut v)) = sprites.get_mut(parts.badge) {
+                    *v = Visibility::Hidden;
+                }
+            }
+        }
+        for (tile, tp) in n.tiles.iter().zip(&parts.tiles) {
+            update_tile(
+                tile,
+                tp,
+                &mut transforms,
+                &mut sprites,
+                &mut texts,
+                *selection,
+            );
+        }
+    }
+    for (e, parts) in pic.edges.iter().zip(drawn.edges.iter_mut()) {
+        recolour(&mut materials, &parts.curve_mat, edge_colour(e, *selection));
+        update_edge(
+            e,
+            parts,
+            *selection,
+            &mut shapes,
+            &mut sprites,
+            &mut texts,
+            &mut transforms,
+        );
+    }
+}
+
+/// Sets a material's colour if it differs (a material marked changed is uploaded again).
+fn recolour(materials: &mut Assets<ColorMaterial>, h: &Handle<ColorMaterial>, c: Rgba) {
+    let c = colour(c);
+    if materials.get(h).is_some_and(|m| m.color != c)
+        && let Some(mut m) = materials.get_mut(h)
+    {
+        m.color = c;
+    }
+}
+
+fn edge_colour(e: &EdgePic, selection: Selection) -> Rgba {
+    if selection == Selection::Link(e.link) {
+        e.colour.mix(style::INK, 0.6)
+    } else {
+        e.colour
+    }
+}
+
+fn set_text(
+    texts: &mut Query<(&mut Text2d, &mut TextColor, &mut Visibility), Without<Sprite>>,
+    e: Entity,
+    s: &str,
+    c: Option<Rgba>,
+) {
+    if let Ok((mut t, mut tc, _)) = texts.get_mut(e) {
+        if t.0 != s {
+            t.0 = s.to_string();
+        }
+        if let Some(c) = c {
+            let c = colour(c);
+            if tc.0 != c {
+                tc.0 = c;
+            }
+        }
+    }
+}
+
+fn show(v: &mut Visibility, on: bool) {
+    let want = if on {
+        Visibility::Inherited
+    } else {
+        Visibility::Hidden
+    };
+    if *v != want {
+        *v = want;
+    }
+}
+
+fn update_tile(
+    tile: &TilePic,
+    tp: &TileParts,
+    transforms: &mut Query<&mut Transform>,
+    sprites: &mut Query<(&mut Sprite, &mut Visibility), Without<Text2d>>,
+    texts: &mut Query<(&mut Text2d, &mut TextColor, &mut Visibility), Without<Sprite>>,
+    selection: Selection,
+) {
+    let selected = selection == Selection::Instance(tile.index);
+    if let Ok((mut s, _)) = sprites.get_mut(tp.bg) {
+        let c = if selected {
+            tile.colour.mix(style::INK, 0.45)
+        } else {
+            tile.colour
+        };
+        s.color = colour(c);
+    }
+    let down = matches!(tile.state, InstanceState::Down | InstanceState::Spare);
+    // The queue gauge: length against capacity; an unbounded queue grows without a mark
+    // (its bar reads the length on a log scale).
+    let fill = match tile.queue_fill {
+        Some(f) => f.clamp(0.0, 1.0),
+        None => ((1.0 + tile.queued as f32).log10() / 6.0).min(1.0),
+    };
+    if let Ok((mut s, mut v)) = sprites.get_mut(tp.fill) {
+        s.custom_size = Some(Vec2::new((TILE_W - 4.0) * fill.max(0.02), 6.0));
+        let c = if fill >= 0.9 {
+            style::RED
+        } else if fill >= 0.5 {
+            style::YELLOW
+        } else {
+            style::INK
+        };
+        s.color = colour(c);
+        show(&mut v, !down);
+    }
+    if let Ok((_, mut v)) = sprites.get_mut(tp.mark) {
+        show(&mut v, tile.queue_fill.is_some() && !down);
+    }
+    if let Ok((_, _, mut v)) = texts.get_mut(tp.cross) {
+        show(&mut v, tile.state == InstanceState::Down);
+    }
+    let _ = transforms;
+    set_text(texts, tp.label, &tile.label, None);
+}
+
+fn update_edge(
+    e: &EdgePic,
+    parts: &mut EdgeParts,
+    selection: Selection,
+    shapes: &mut Query<&mut Shape>,
+    sprites: &mut Query<(&mut Sprite, &mut Visibility), Without<Text2d>>,
+    texts: &mut Query<(&mut Text2d, &mut TextColor, &mut Visibility), Without<Sprite>>,
+    transforms: &mut Query<&mut Transform>,
+) {
+    let selected = selection == Selection::Link(e.link);
+    // Widths in whole-pixel steps, so a rate that wobbles does not re-tessellate every frame.
+    let width = e.width.round() + if selected { 3.0 } else { 0.0 };
+    let mid = bezier(&e.curve, 0.5);
+    let moved = transforms.get(parts.label).is_ok_and(|t| {
+        (t.translation.x - mid.x).abs() > 0.5 || (t.translation.y - mid.y - 7.0).abs() > 0.5
+    });
+    if (parts.width != width || moved)
+        && let Ok(mut s) = shapes.get_mut(parts.curve)
+    {
+        *s = curve_shape(e, width);
+        parts.width = width;
+    }
+    let place = |t: f32, dy: f32| {
+        let p = bezier(&e.curve, t);
+        Vec3::new(p.x, p.y + dy, 0.0)
+    };
+    for (ent, at, z) in [
+        (parts.label, place(0.5, 7.0), 5.0),
+        (parts.gate, place(GATE_AT, 0.0), 1.0),
+        (parts.gate_text, place(0.5, -12.0), 5.0),
+        (parts.breaker, place(0.5, 38.0), 5.0),
+    ] {
+        if let Ok(mut t) = transforms.get_mut(ent) {
+            t.translation = at.with_z(z);
+        }
+    }
+    set_text(texts, parts.label, &e.label, None);
+    let gate = e.gate.as_ref();
+    let limited = gate.is_some_and(|g| !g.text.is_empty());
+    if let Ok((mut s, mut v)) = sprites.get_mut(parts.gate) {
+        let binding = gate.is_some_and(|g| g.binding);
+        s.color = colour(if binding {
+            style::BINDING
+        } else {
+            style::YELLOW
+        });
+        s.custom_size = Some(Vec2::new(if binding { 9.0 } else { 5.0 }, 34.0));
+        show(&mut v, limited);
+    }
+    let gate_label = gate.map_or(String::new(), |g| match g.held {
+        0 => g.text.clone(),
+        n => format!("{}\n{} held", g.text, style::short(n as f64)),
+    });
+    let gate_colour = if gate.is_some_and(|g| g.binding) {
+        style::BINDING
+    } else {
+        style::YELLOW
+    };
+    set_text(texts, parts.gate_text, &gate_label, Some(gate_colour));
+    let breaker = gate.map_or(BreakerState::Closed, |g| g.breaker);
+    let (word, c) = match breaker {
+        BreakerState::Closed => ("", style::INK),
+        BreakerState::Open => ("OPEN", style::RED),
+        BreakerState::HalfOpen => ("HALF-OPEN", style::YELLOW),
+    };
+    set_text(texts, parts.breaker, word, Some(c));
+}
+
+/// Re-exports for the input module's hit tests.
+pub fn node_rect(n: &NodePic) -> (layout::Point, (f32, f32)) {
+    (n.at, n.size)
+}
+
+/// Height above a node's tiles.
+pub const HEADER: f32 = NODE_BASE_H;

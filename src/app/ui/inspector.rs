@@ -1,0 +1,392 @@
+//! The inspector: what is selected, with the numbers behind its status, its what-if actions,
+//! and its plots.
+
+use super::{UiState, c32, plots};
+use crate::app::state::Selection;
+use crate::picture::style;
+use crate::scenario::QueueSpec;
+use crate::sim::command::SimCommand;
+use crate::sim::events::Subject;
+use crate::sim::link::NodeRef;
+use crate::sim::states::BreakerState;
+use crate::sim::view::HealthReading;
+use bevy_egui::egui;
+
+pub(super) fn inspector(ui: &mut egui::Ui, st: &mut UiState) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        match *st.selection {
+            Selection::System => system(ui, st),
+            Selection::Node(NodeRef::Source(i)) => source(ui, st, i),
+            Selection::Node(NodeRef::Component(c)) => component(ui, st, c),
+            Selection::Instance(i) => instance(ui, st, i),
+            Selection::Link(l) => link(ui, st, l),
+        }
+        ui.separator();
+        plots::plots(ui, st);
+    });
+}
+
+fn row(ui: &mut egui::Ui, k: &str, v: String) {
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(k).color(c32(style::MUTED)));
+        ui.label(v);
+    });
+}
+
+fn system(ui: &mut egui::Ui, st: &mut UiState) {
+    ui.heading("System");
+    let sys = st.view.system();
+    row(
+        ui,
+        "health",
+        format!("{:.2} ({} components critical)", sys.health, sys.critical),
+    );
+    let lat = st.view.system_latency();
+    row(
+        ui,
+        "latency p50 / p99",
+        format!(
+            "{} / {}",
+            style::millis(lat.percentiles_ms[0]),
+            style::millis(lat.percentiles_ms[2])
+        ),
+    );
+    let j = &st.journal.ended;
+    for (i, name) in ["completed", "dropped", "rejected", "failed", "timed out"]
+        .iter()
+        .enumerate()
+    {
+        row(ui, name, style::short(j[i] as f64));
+    }
+    row(
+        ui,
+        "in system",
+        style::short(sys.live as f64 * st.view.unit() as f64),
+    );
+    ui.label("Click a component, an instance tile or a link to inspect it.");
+}
+
+fn source(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
+    let Some(s) = st.view.source(i) else { return };
+    ui.heading(format!("{} (clients)", s.name));
+    row(ui, "offered", style::rate(s.offered_rate));
+    row(
+        ui,
+        "in progress",
+        style::short(s.live as f64 * st.view.unit() as f64),
+    );
+    let u = st.view.unit() as f64;
+    row(
+        ui,
+        "retries so far",
+        style::short(s.counters.retries as f64 * u),
+    );
+    row(
+        ui,
+        "timed out so far",
+        style::short(s.counters.ended[4] as f64 * u),
+    );
+}
+
+/// Seed 000's score broken down: each part with its weight and the numbers behind it.
+fn score_breakdown(ui: &mut egui::Ui, st: &UiState, h: &HealthReading) {
+    let spec = st.view.health_spec();
+    let w = spec.weights;
+    let s = h.scores;
+    let base = spec
+        .baseline_latency_ms
+        .map_or("learned".to_string(), style::millis);
+    egui::Grid::new("score").striped(true).show(ui, |ui| {
+        ui.label("part");
+        ui.label("score");
+        ui.label("weight");
+        ui.label("from");
+        ui.end_row();
+        let parts = [
+            (
+                "queue",
+                s.queue,
+                w.queue,
+                format!(
+                    "{} of {}",
+                    style::short(h.queue_length as f64),
+                    style::short(h.queue_capacity)
+                ),
+            ),
+            (
+                "processing",
+                s.processing,
+                w.processing,
+                format!(
+                    "{} of {}",
+                    style::rate(h.throughput),
+                    style::rate(h.max_throughput)
+                ),
+            ),
+            (
+                "latency",
+                s.latency,
+                w.latency,
+                format!("{} vs baseline {base}", style::millis(h.latency_ms)),
+            ),
+            (
+                "errors",
+                s.error,
+                w.error,
+                format!(
+                    "{:.2}% vs {:.2}%",
+                    h.error_rate * 100.0,
+                    spec.baseline_error_rate * 100.0
+                ),
+            ),
+        ];
+        for (name, score, weight, from) in parts {
+            ui.label(name);
+            ui.label(format!("{score:.0}"));
+            ui.label(format!("{:.0}%", weight * 100.0));
+            ui.label(from);
+            ui.end_row();
+        }
+    });
+}
+
+fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
+    let Some(v) = st.view.component(c) else {
+        return;
+    };
+    let name = v.name.to_string();
+    ui.heading(format!("{name} ({:?})", v.kind));
+    if let Some(h) = v.health {
+        ui.label(
+            egui::RichText::new(format!("{} {:.0}", h.status.name(), h.score))
+                .color(c32(style::band_colour(h.status)))
+                .size(20.0)
+                .strong(),
+        );
+        score_breakdown(ui, st, &h);
+        row(ui, "aggregated health", format!("{:.2}", h.health));
+        let ttf = if h.time_to_full_s.is_finite() {
+            format!("full in {:.0} s", h.time_to_full_s)
+        } else {
+            "not filling".to_string()
+        };
+        row(
+            ui,
+            "queue trend",
+            format!("{:+.0}/s, {ttf}", h.queue_growth_per_s),
+        );
+        row(ui, "incoming", style::rate(h.incoming));
+        if h.anomaly {
+            ui.colored_label(c32(style::YELLOW), "queue far off its forecast");
+        }
+    }
+    let cap = v
+        .queue_capacity
+        .map_or("unbounded".to_string(), |q| style::short(q as f64));
+    row(
+        ui,
+        "queued",
+        format!("{} (capacity {cap})", style::short(v.queued as f64)),
+    );
+    row(
+        ui,
+        "workers busy",
+        format!("{} of {}", v.busy + v.waiting, v.workers),
+    );
+    row(
+        ui,
+        "instances up",
+        format!("{} of {}", v.instances_up, v.instance_count),
+    );
+    let ids: Vec<u32> = v.instances().collect();
+    let count = v.instance_count;
+    resize(ui, st, &name, count);
+    ui.label("Instances (click a tile in the picture):");
+    for i in ids {
+        if let Some(iv) = st.view.instance(i) {
+            let text = format!(
+                "{}  {:?}  q {}",
+                iv.name,
+                iv.state,
+                style::short(iv.queued as f64)
+            );
+            if ui.selectable_label(false, text).clicked() {
+                *st.selection = Selection::Instance(i);
+            }
+        }
+    }
+}
+
+fn resize(ui: &mut egui::Ui, st: &mut UiState, name: &str, instances: u32) {
+    let Some(spec) = st
+        .config
+        .scenario
+        .components
+        .iter()
+        .find(|c| c.name == name)
+    else {
+        return;
+    };
+    let (mut n, mut w) = (instances.max(spec.instances), spec.workers);
+    let mut q = match spec.queue {
+        QueueSpec::Bounded(q) => q,
+        QueueSpec::Unbounded => 0,
+    };
+    ui.horizontal(|ui| {
+        ui.label("instances");
+        if ui.add(egui::DragValue::new(&mut n).range(1..=64)).changed() {
+            st.send(SimCommand::SetInstances {
+                component: name.into(),
+                instances: n,
+            });
+        }
+        ui.label("workers");
+        if ui
+            .add(egui::DragValue::new(&mut w).range(1..=100_000))
+            .changed()
+        {
+            st.send(SimCommand::SetWorkers {
+                component: name.into(),
+                workers: w,
+            });
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("queue (0: unbounded)");
+        if ui
+            .add(egui::DragValue::new(&mut q).range(0..=10_000_000))
+            .changed()
+        {
+            let queue = if q == 0 {
+                QueueSpec::Unbounded
+            } else {
+                QueueSpec::Bounded(q)
+            };
+            st.send(SimCommand::SetQueue {
+                component: name.into(),
+                queue,
+            });
+        }
+    });
+}
+
+fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
+    let Some(v) = st.view.instance(i) else { return };
+    let comp = st.view.topology().components[v.component as usize]
+        .name
+        .clone();
+    ui.heading(format!("{} ({:?})", v.name, v.state));
+    if let Some(back) = v.down_until.filter(|u| *u < u64::MAX / 8) {
+        row(ui, "back at", format!("t = {:.1} s", back as f64 / 1e9));
+    }
+    let cap = v
+        .queue_capacity
+        .map_or("unbounded".to_string(), |q| style::short(q as f64));
+    row(
+        ui,
+        "queued",
+        format!("{} of {cap}", style::short(v.queued as f64)),
+    );
+    row(
+        ui,
+        "workers",
+        format!("{} busy, {} waiting, of {}", v.busy, v.waiting, v.workers),
+    );
+    row(
+        ui,
+        "memory",
+        format!("{:.0} of {:.0} MB", v.memory_used_mb, v.memory_capacity_mb),
+    );
+    if let Some(h) = v.instance_health {
+        row(ui, "health", format!("{h:.2} (its weakest engine)"));
+    }
+    let worst = v.engines.iter().map(|e| e.health).fold(f64::MAX, f64::min);
+    egui::Grid::new("engines").striped(true).show(ui, |ui| {
+        for e in &v.engines {
+            let mark = if e.health <= worst && worst < 1.0 {
+                "  <- bottleneck"
+            } else {
+                ""
+            };
+            ui.label(e.kind.name());
+            ui.label(format!("{:.0}%", e.utilization * 100.0));
+            ui.colored_label(
+                c32(style::health_colour(e.health)),
+                format!("health {:.1}{mark}", e.health),
+            );
+            ui.end_row();
+        }
+    });
+    let k = v.ordinal;
+    ui.horizontal(|ui| {
+        if ui.button("Take down").clicked() {
+            st.send(SimCommand::TakeDown {
+                component: comp.clone(),
+                instance: k,
+                for_s: None,
+            });
+        }
+        if ui.button("Bring back").clicked() {
+            st.send(SimCommand::BringBack {
+                component: comp.clone(),
+                instance: k,
+            });
+        }
+        if ui.button("Slow x3 for 30 s").clicked() {
+            st.send(SimCommand::SlowDown {
+                component: comp.clone(),
+                instance: k,
+                factor: 3.0,
+                for_s: 30.0,
+            });
+        }
+    });
+}
+
+fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
+    let Some(v) = st.view.link(l) else { return };
+    ui.heading(v.name.to_string());
+    let rate = st
+        .scene
+        .rates
+        .link_rate
+        .get(l as usize)
+        .copied()
+        .unwrap_or(0.0);
+    row(ui, "rate", style::rate(rate));
+    row(ui, "offered (last cycle)", style::rate(v.demand));
+    row(
+        ui,
+        "limit",
+        v.rate_limit.map_or("none".to_string(), style::rate),
+    );
+    row(
+        ui,
+        "recommended",
+        v.recommended.map_or("none".to_string(), style::rate),
+    );
+    row(ui, "reason", format!("{} ({})", v.reason, v.urgency.name()));
+    let breaker = match v.breaker {
+        BreakerState::Closed => "CLOSED",
+        BreakerState::Open => "OPEN",
+        BreakerState::HalfOpen => "HALF-OPEN",
+    };
+    row(
+        ui,
+        "breaker",
+        format!(
+            "{breaker} ({} refused)",
+            style::short(v.breaker_refused as f64)
+        ),
+    );
+    row(ui, "in transit", style::short(v.in_transit as f64));
+    row(ui, "held at sender", style::short(v.held as f64));
+    row(ui, "refused at sender", style::short(v.refused as f64));
+    row(
+        ui,
+        "backpressure delay",
+        style::millis(v.delay as f64 / 1e6),
+    );
+    let events = st.journal.about(Subject::Link(l)).count();
+    row(ui, "decisions", events.to_string());
+}

@@ -1,0 +1,154 @@
+//! The left panel: what-if controls (traffic, spikes, flow control, predictive mode, saving
+//! the session as a scenario) and the legend (what a particle stands for, colours, shapes).
+
+use super::{UiState, c32};
+use crate::picture::particles::Mode;
+use crate::picture::style;
+use crate::sim::command::SimCommand;
+use bevy_egui::egui;
+
+pub(super) fn what_if_and_legend(ui: &mut egui::Ui, st: &mut UiState) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading("What if");
+        traffic(ui, st);
+        ui.separator();
+        switches(ui, st);
+        ui.separator();
+        if ui
+            .button("Save session as scenario")
+            .on_hover_text("the scenario plus every what-if so far, replayable headless")
+            .clicked()
+        {
+            super::windows::save_session(st);
+        }
+        ui.separator();
+        legend(ui, st);
+    });
+}
+
+fn traffic(ui: &mut egui::Ui, st: &mut UiState) {
+    let n = st.view.source_count();
+    st.panels.traffic.resize(n, 1.0);
+    for i in 0..n as u32 {
+        let Some(src) = st.view.source(i) else {
+            continue;
+        };
+        let name = src.name.to_string();
+        ui.label(
+            egui::RichText::new(format!("{name}: {}", style::rate(src.offered_rate))).strong(),
+        );
+        let mut f = st.panels.traffic[i as usize];
+        let r = ui.add(
+            egui::Slider::new(&mut f, 0.1..=10.0)
+                .logarithmic(true)
+                .text("x traffic"),
+        );
+        st.panels.traffic[i as usize] = f;
+        if r.drag_stopped() || (r.changed() && !r.dragged()) {
+            st.send(SimCommand::ScaleTraffic {
+                source: name.clone(),
+                factor: f,
+            });
+        }
+        ui.horizontal(|ui| {
+            let (mut x, mut s) = st.panels.spike;
+            ui.add(
+                egui::DragValue::new(&mut x)
+                    .range(1.0..=50.0)
+                    .prefix("x")
+                    .speed(0.1),
+            );
+            ui.add(
+                egui::DragValue::new(&mut s)
+                    .range(1.0..=600.0)
+                    .suffix(" s")
+                    .speed(1.0),
+            );
+            st.panels.spike = (x, s);
+            if ui.button("Spike").clicked() {
+                st.send(SimCommand::Spike {
+                    source: name.clone(),
+                    factor: x,
+                    for_s: s,
+                });
+            }
+        });
+    }
+}
+
+fn switches(ui: &mut egui::Ui, st: &mut UiState) {
+    let mut flow = st.config.scenario.backpressure.enabled;
+    if ui
+        .checkbox(&mut flow, "flow control (seed 000)")
+        .on_hover_text("adaptive rate limits, breakers, fallbacks")
+        .changed()
+    {
+        st.send(SimCommand::FlowControl(flow));
+    }
+    let mut predictive = st.config.scenario.backpressure.predictive;
+    if ui
+        .checkbox(&mut predictive, "predictive backpressure")
+        .on_hover_text("cap senders before a forecast overload lands")
+        .changed()
+    {
+        st.send(SimCommand::Predictive(predictive));
+    }
+}
+
+fn swatch(ui: &mut egui::Ui, c: style::Rgba, text: &str) {
+    ui.horizontal(|ui| {
+        let (r, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+        ui.painter().rect_filled(r, 2.0, c32(c));
+        ui.label(text);
+    });
+}
+
+fn legend(ui: &mut egui::Ui, st: &mut UiState) {
+    ui.heading("Legend");
+    let p = &st.scene.particles;
+    let mode = match p.mode {
+        Mode::Exact => "exact: each request where it really is",
+        Mode::Stretched => "stretched: travel slowed to stay visible",
+    };
+    ui.label(egui::RichText::new(format!("one particle = {} requests", p.per_particle)).strong());
+    ui.label(mode);
+    ui.label(format!("{} particles on screen", st.drawn.drawn));
+    ui.label("square: request  diamond: response");
+    swatch(ui, style::FAILED, "error / failed (X at instance)");
+    swatch(ui, style::REFUSED, "refused at a gate, bounces back");
+    swatch(ui, style::DROPPED, "dropped: queue full (burst)");
+    swatch(ui, style::TIMED_OUT, "timed out (ring at client)");
+    ui.label("white outline: a retry");
+    ui.separator();
+    if st.scene.by_flow {
+        ui.label("colour by flow:");
+        for (i, f) in routes_names(st).iter().enumerate() {
+            swatch(ui, style::FLOWS[i % style::FLOWS.len()], f);
+        }
+    } else {
+        ui.label("colour by priority:");
+        for (i, n) in ["CRITICAL", "HIGH", "MEDIUM", "LOW"].iter().enumerate() {
+            swatch(ui, style::PRIORITIES[i], n);
+        }
+    }
+    ui.separator();
+    ui.label("borders and badges: seed 000 status");
+    for (c, n) in [
+        (style::GREEN, "GREEN  80-100"),
+        (style::YELLOW, "YELLOW 60-79"),
+        (style::RED, "RED    30-59"),
+        (style::CRITICAL, "CRITICAL <30"),
+    ] {
+        swatch(ui, c, n);
+    }
+    swatch(ui, style::BINDING, "gate: a rate limit that binds");
+}
+
+fn routes_names(st: &UiState) -> Vec<String> {
+    st.config
+        .scenario
+        .sources
+        .iter()
+        .flat_map(|s| s.flows.iter().map(|f| f.name.clone()))
+        .collect()
+}

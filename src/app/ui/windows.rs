@@ -1,0 +1,193 @@
+//! Windows over the picture: the error banner (a bad file keeps the run going and says where
+//! and what), notices, the help overlay with the keyboard shortcuts, the scenario picker, and
+//! saving the session as a scenario.
+
+use super::{UiState, c32};
+use crate::picture::style;
+use crate::scenario::{self, TimedCommand};
+use bevy_egui::egui;
+use std::path::{Path, PathBuf};
+
+/// Keyboard shortcuts, as the help overlay lists them.
+pub const SHORTCUTS: [(&str, &str); 14] = [
+    ("Space", "play / pause"),
+    (".", "one tick (pauses)"),
+    ("[  ]  or  -  =", "slower / faster (presets 0.001x to 100x)"),
+    ("R", "reset to t = 0"),
+    ("L", "reload the scenario file"),
+    ("O", "open another scenario"),
+    ("P", "screenshot (PNG next to the scenario)"),
+    ("C", "colour particles by flow / by priority"),
+    ("F", "frame the whole system"),
+    ("H, F1", "this help"),
+    ("Esc", "deselect, close windows"),
+    ("left click / drag", "select / move a component"),
+    ("right or middle drag", "pan"),
+    ("wheel", "zoom"),
+];
+
+pub(super) fn banner(ctx: &egui::Context, st: &mut UiState) {
+    if let Some(err) = st.file.error.clone() {
+        egui::Window::new("The scenario file has a problem")
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 70.0])
+            .resizable(false)
+            .collapsible(false)
+            .frame(egui::Frame::window(&ctx.global_style()).fill(egui::Color32::from_rgb(90, 20, 24)))
+            .show(ctx, |ui| {
+                ui.label(egui::RichText::new(err).monospace().color(egui::Color32::WHITE));
+                ui.label("The run keeps going with the last good version. Fix the file and save: it reloads.");
+                if ui.button("Dismiss").clicked() {
+                    st.file.error = None;
+                }
+            });
+    }
+    let now = st.time.elapsed_secs_f64();
+    if let Some((text, at)) = st.file.notice.clone() {
+        if now - at > 4.0 {
+            st.file.notice = None;
+            return;
+        }
+        egui::Window::new("notice")
+            .title_bar(false)
+            .anchor(egui::Align2::RIGHT_TOP, [-390.0, 70.0])
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(egui::RichText::new(text).color(c32(style::GREEN)));
+            });
+    }
+}
+
+pub(super) fn help(ctx: &egui::Context, st: &mut UiState) {
+    let mut open = st.panels.help;
+    egui::Window::new("Help")
+        .open(&mut open)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .resizable(false)
+        .show(ctx, |ui| {
+            egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                for (k, what) in SHORTCUTS {
+                    ui.label(egui::RichText::new(k).monospace().strong());
+                    ui.label(what);
+                    ui.end_row();
+                }
+            });
+            ui.separator();
+            ui.label("Boxes are components, tiles their instances: the bar is the queue against");
+            ui.label("its capacity (the white mark), the colour the instance's health; X: down.");
+            ui.label("Curves are links, as wide as their rate; a bar across one is a rate limit");
+            ui.label("(orange while it binds); a red label is an open circuit breaker.");
+        });
+    st.panels.help = open;
+}
+
+/// The shipped scenarios (`scenarios/*.ron` next to the binary's working directory, or the
+/// open file's directory), each with its name and description, or its error.
+fn shipped(dir: &Path) -> Vec<(PathBuf, Result<(String, String), String>)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "ron"));
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let r = scenario::load(&p)
+                .map(|s| (s.name, s.description))
+                .map_err(|e| e.to_string());
+            (p, r)
+        })
+        .collect()
+}
+
+pub(super) fn picker(ctx: &egui::Context, st: &mut UiState) {
+    if !st.panels.picker {
+        return;
+    }
+    let dir = st
+        .file
+        .path
+        .parent()
+        .filter(|d| d.join("netflix_friday.ron").exists() || !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("scenarios"));
+    let mut open = true;
+    let mut chosen = None;
+    egui::Window::new("Open a scenario")
+        .open(&mut open)
+        .default_width(620.0)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            egui::ScrollArea::vertical()
+                .max_height(520.0)
+                .show(ui, |ui| {
+                    for (path, r) in st.panels.cached_picker(&dir, shipped) {
+                        let file = path
+                            .file_name()
+                            .map_or(String::new(), |f| f.to_string_lossy().into());
+                        match r {
+                            Ok((name, desc)) => {
+                                if ui
+                                    .button(egui::RichText::new(format!("{file}: {name}")).strong())
+                                    .clicked()
+                                {
+                                    chosen = Some(path.clone());
+                                }
+                                ui.label(desc);
+                            }
+                            Err(e) => {
+                                ui.colored_label(c32(style::RED), format!("{file}: {e}"));
+                            }
+                        }
+                        ui.separator();
+                    }
+                });
+        });
+    st.panels.picker = open && chosen.is_none();
+    if let Some(p) = chosen {
+        st.file.path = p;
+        st.panels.reload_requested = true;
+    }
+}
+
+/// Writes the scenario as loaded plus every live command so far (`commands`, at their exact
+/// times) next to the open file: running it headless replays this session.
+pub(super) fn save_session(st: &mut UiState) {
+    let mut s = st.config.loaded.clone();
+    s.commands.extend(
+        st.queue
+            .replay_list()
+            .into_iter()
+            .map(|(at, command)| TimedCommand {
+                at_s: at as f64 / 1e9,
+                command,
+            }),
+    );
+    let stem = st
+        .file
+        .path
+        .file_stem()
+        .map_or("session".into(), |f| f.to_string_lossy().to_string());
+    let dir = st
+        .file
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut k = 1;
+    let path = loop {
+        let p = dir.join(format!("{stem}.session{k}.ron"));
+        if !p.exists() {
+            break p;
+        }
+        k += 1;
+    };
+    let now = st.time.elapsed_secs_f64();
+    st.file.notice = Some(
+        match scenario::to_ron(&s)
+            .and_then(|text| std::fs::write(&path, text).map_err(|e| e.to_string()))
+        {
+            Ok(()) => (format!("saved as {}", path.display()), now),
+            Err(e) => (format!("could not save: {e}"), now),
+        },
+    );
+}

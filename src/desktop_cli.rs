@@ -1,0 +1,238 @@
+//! The command line of the desktop app: `flowlab` (opens scenarios/netflix_friday.ron),
+//! `flowlab open FILE` or `flowlab FILE.ron`, `flowlab shot FILE --at S`, `flowlab record FILE
+//! --from S --to S --speed X`. Bad arguments and bad files get a clear message; a bad file opened
+//! interactively still opens the app, which shows the error.
+
+use crate::scenario::{self, Scenario};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The scenario the app opens with no argument.
+pub const DEFAULT_SCENARIO: &str = "scenarios/netflix_friday.ron";
+
+/// netflix_friday as shipped, for when the app starts away from the repository.
+const EMBEDDED: &str = include_str!("../scenarios/netflix_friday.ron");
+
+/// Options of `flowlab shot`.
+#[derive(clap::Args, Debug)]
+pub struct ShotArgs {
+    /// Scenario file (RON).
+    pub scenario: PathBuf,
+    /// Simulated time of the picture, s.
+    #[arg(long, allow_negative_numbers = true)]
+    pub at: f64,
+    /// Window size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1600x900")]
+    pub size: String,
+    /// PNG file (default: SCENARIO-tAT.png in the current directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Options of `flowlab record`.
+#[derive(clap::Args, Debug)]
+pub struct RecordArgs {
+    /// Scenario file (RON).
+    pub scenario: PathBuf,
+    /// First frame's simulated time, s.
+    #[arg(long, allow_negative_numbers = true)]
+    pub from: f64,
+    /// Last frame's simulated time, s.
+    #[arg(long, allow_negative_numbers = true)]
+    pub to: f64,
+    /// Simulated seconds per second of video.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub speed: f64,
+    /// Frames per second of video.
+    #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
+    pub fps: f64,
+    /// Window and video size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1920x1080")]
+    pub size: String,
+    /// MP4 file (default: SCENARIO.mp4 in the current directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `WIDTHxHEIGHT`, each 200 to 7680 pixels.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("--size {s:?}: give WIDTHxHEIGHT, each 200 to 7680 pixels, e.g. 1600x900");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
+    if !(200..=7680).contains(&w) || !(200..=7680).contains(&h) {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// Loads the scenario for the app: a bad file still opens the app (running the default
+/// scenario) with its error shown.
+fn load_for_app(path: &Path) -> (Option<Scenario>, Option<String>) {
+    match scenario::load(path) {
+        Ok(s) => (Some(s), None),
+        Err(e) => {
+            eprintln!("error: {e}");
+            let fallback = scenario::parse(EMBEDDED, Path::new(DEFAULT_SCENARIO)).ok();
+            (fallback, Some(e.to_string()))
+        }
+    }
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map_or("flowlab".into(), |s| s.to_string_lossy().to_string())
+}
+
+fn check_time(name: &str, v: f64, end: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 && v <= end {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} {v}: give simulated seconds between 0 and {end}"
+        ))
+    }
+}
+
+#[cfg(feature = "desktop")]
+mod with_app {
+    use super::*;
+    use crate::app::state::RunMode;
+    use crate::app::{AppOptions, run};
+
+    fn exit(e: bevy::app::AppExit) -> ExitCode {
+        if e.is_success() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+
+    /// Opens the app on `path`.
+    pub fn open(path: PathBuf) -> ExitCode {
+        let (s, err) = load_for_app(&path);
+        let opts = AppOptions {
+            path,
+            size: (1600, 900),
+            mode: RunMode::Interactive,
+        };
+        exit(run(opts, s, err))
+    }
+
+    /// `flowlab shot`.
+    pub fn shot(a: &ShotArgs) -> ExitCode {
+        let go = || -> Result<AppOptions, String> {
+            let size = parse_size(&a.size)?;
+            check_time("--at", a.at, 1e6)?;
+            let out = a.out.clone().unwrap_or_else(|| {
+                PathBuf::from(format!("{}-t{:.0}.png", stem(&a.scenario), a.at))
+            });
+            Ok(AppOptions {
+                path: a.scenario.clone(),
+                size,
+                mode: RunMode::Shot { at: a.at, out },
+            })
+        };
+        start(&a.scenario, go())
+    }
+
+    /// `flowlab record`.
+    pub fn record(a: &RecordArgs) -> ExitCode {
+        let go = || -> Result<AppOptions, String> {
+            let size = parse_size(&a.size)?;
+            check_time("--from", a.from, 1e6)?;
+            check_time("--to", a.to, 1e6)?;
+            if a.to <= a.from {
+                return Err(format!("--to {} must be after --from {}", a.to, a.from));
+            }
+            if !(a.speed.is_finite() && (0.001..=100.0).contains(&a.speed)) {
+                return Err(format!(
+                    "--speed {}: give 0.001 to 100 simulated s per video s",
+                    a.speed
+                ));
+            }
+            if !(a.fps.is_finite() && (1.0..=120.0).contains(&a.fps)) {
+                return Err(format!("--fps {}: give 1 to 120", a.fps));
+            }
+            let frames = (a.to - a.from) / a.speed * a.fps;
+            if frames > 216_000.0 {
+                return Err(format!(
+                    "{frames:.0} frames is more than two hours of video at {} fps: record less",
+                    a.fps
+                ));
+            }
+            let out = a
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("{}.mp4", stem(&a.scenario))));
+            let mode = RunMode::Record {
+                from: a.from,
+                to: a.to,
+                speed: a.speed,
+                fps: a.fps,
+                out,
+            };
+            Ok(AppOptions {
+                path: a.scenario.clone(),
+                size,
+                mode,
+            })
+        };
+        start(&a.scenario, go())
+    }
+
+    fn start(path: &Path, opts: Result<AppOptions, String>) -> ExitCode {
+        let opts = match opts {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        match scenario::load(path) {
+            Ok(s) => exit(run(opts, Some(s), None)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "desktop")]
+pub use with_app::{open, record, shot};
+
+#[cfg(not(feature = "desktop"))]
+fn no_app() -> ExitCode {
+    eprintln!(
+        "error: this flowlab was built without the desktop app (cargo feature `desktop`); `flowlab run` and `flowlab check` work"
+    );
+    ExitCode::from(2)
+}
+
+/// Opens the app on `path` (this build has no app).
+#[cfg(not(feature = "desktop"))]
+pub fn open(path: PathBuf) -> ExitCode {
+    let _ = (load_for_app(&path), DEFAULT_SCENARIO);
+    no_app()
+}
+
+/// `flowlab shot` (this build has no app).
+#[cfg(not(feature = "desktop"))]
+pub fn shot(a: &ShotArgs) -> ExitCode {
+    let _ = (
+        parse_size(&a.size),
+        check_time("--at", a.at, 1e6),
+        stem(&a.scenario),
+    );
+    no_app()
+}
+
+/// `flowlab record` (this build has no app).
+#[cfg(not(feature = "desktop"))]
+pub fn record(a: &RecordArgs) -> ExitCode {
+    let _ = a;
+    no_app()
+}

@@ -1,0 +1,203 @@
+//! The view model, without a window: what the app draws follows the simulation's state.
+
+use flowlab::picture::layout::Layout;
+use flowlab::picture::particles::{MarkerKind, ParticleSettings, Particles};
+use flowlab::picture::style;
+use flowlab::picture::{Picture, Rates, picture};
+use flowlab::runner::Simulation;
+use flowlab::sim::command::SimCommand;
+use flowlab::sim::link::NodeRef;
+use flowlab::sim::topology::Routes;
+use flowlab::testing::{load_shipped, parse, simulation_app};
+
+/// The picture now, with rates over the last second.
+fn draw(sim: &mut Simulation, rates: &mut Rates) -> Picture {
+    let scenario = sim
+        .world()
+        .resource::<flowlab::sim::SimConfig>()
+        .scenario
+        .clone();
+    sim.view(|v| {
+        rates.update(v, 1.0);
+        let layout = Layout::of(v.topology(), &scenario);
+        picture(v, &layout, rates)
+    })
+}
+
+fn node<'a>(p: &'a Picture, name: &str) -> &'a flowlab::picture::NodePic {
+    p.nodes.iter().find(|n| n.name == name).expect("node")
+}
+
+#[test]
+fn components_are_laid_out_left_to_right_from_clients_to_storage() {
+    let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
+    let p = draw(&mut sim, &mut Rates::default());
+    let x = |n: &str| node(&p, n).at.x;
+    assert!(x("viewers") < x("lb") && x("lb") < x("web") && x("web") < x("cache"));
+    assert!(x("cache") < x("database"), "storage at the right");
+    // A scenario's layout field wins.
+    let text = std::fs::read_to_string(flowlab::testing::scenario_path("mm1.ron"))
+        .unwrap()
+        .replace(
+            "kind: Service,",
+            "kind: Service, layout: Some((-500.0, 123.0)),",
+        );
+    let mut sim = simulation_app(parse(&text));
+    let p = draw(&mut sim, &mut Rates::default());
+    assert_eq!(
+        (node(&p, "server").at.x, node(&p, "server").at.y),
+        (-500.0, 123.0)
+    );
+}
+
+#[test]
+fn an_overloaded_database_has_a_red_border_and_badge_and_a_healthy_one_does_not() {
+    let mut sim = simulation_app(load_shipped("no_backpressure.ron"));
+    let mut rates = Rates::default();
+    sim.run_for(2.0);
+    let calm = draw(&mut sim, &mut rates);
+    let db = node(&calm, "database");
+    assert_ne!(db.border, style::RED, "healthy at first: {:?}", db.badge);
+    // Its queue grows until it crashes (about 3-10 s): find a moment it is RED or CRITICAL.
+    let mut seen = None;
+    for _ in 0..60 {
+        sim.run_for(0.25);
+        let p = draw(&mut sim, &mut rates);
+        let db = node(&p, "database");
+        if let Some((band, _)) = db.badge
+            && band >= flowlab::sim::states::HealthBand::Red
+        {
+            seen = Some((db.border, style::band_colour(band), band));
+            break;
+        }
+    }
+    let (border, want, band) = seen.expect("the database turns RED or CRITICAL");
+    assert_eq!(border, want, "{band:?}");
+    assert!(border == style::RED || border == style::CRITICAL);
+}
+
+#[test]
+fn a_binding_rate_limit_lights_its_gate() {
+    let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
+    let mut rates = Rates::default();
+    sim.run_for(100.0);
+    let p = draw(&mut sim, &mut rates);
+    let names = sim
+        .world()
+        .resource::<flowlab::sim::topology::Topology>()
+        .link_names
+        .clone();
+    let gate = |name: &str| {
+        let i = names.iter().position(|n| n == name).unwrap();
+        p.edges[i].gate.clone().unwrap()
+    };
+    let web_db = gate("web->database");
+    assert!(web_db.text.starts_with("max "), "{web_db:?}");
+    assert!(web_db.binding, "the limit binds at the peak: {web_db:?}");
+    // A client's link has no gate.
+    let mut plain = simulation_app(load_shipped("mm1.ron"));
+    let p = draw(&mut plain, &mut Rates::default());
+    assert!(
+        p.edges.iter().all(|e| e.gate.is_none()),
+        "a client's link has no gate"
+    );
+}
+
+fn particles_over(rate: f64, seconds: f64) -> u64 {
+    let text = format!(
+        r#"(name: "p", sim: (seed: 5),
+        sources: [(name: "c", rate: Constant({rate}), flows: [(name: "f", path: [To("s")])])],
+        components: [(name: "s", kind: Service, workers: 64, service: (mean_ms: Some(1.0)))],
+        links: [(from: "c", to: "s", latency: (mean_ms: 0.5))])"#
+    );
+    let mut sim = simulation_app(parse(&text));
+    let routes = sim.world().resource::<Routes>().clone();
+    // The same particle ladder for both rates: one particle per 10 requests.
+    let mut model =
+        sim.view(|v| Particles::new(v, &routes, 5_000.0 * 2.0, ParticleSettings::default()));
+    sim.view(|v| model.set_speed(1.0, v));
+    model.per_particle = 10;
+    for _ in 0..(seconds * 30.0) as u32 {
+        sim.run_for(1.0 / 30.0);
+        sim.view(|v| model.update(v));
+    }
+    model.emitted[0]
+}
+
+#[test]
+fn particle_density_doubles_when_the_rate_doubles() {
+    let (one, two) = (particles_over(1000.0, 10.0), particles_over(2000.0, 10.0));
+    let ratio = two as f64 / one as f64;
+    assert!(
+        (ratio - 2.0).abs() < 0.1,
+        "{one} vs {two} particles: {ratio}"
+    );
+    // One particle stands for 10 requests: about 2,000 for 10,000 requests and their responses.
+    assert!((1900..=2100).contains(&one), "{one}");
+}
+
+#[test]
+fn the_particle_ladder_keeps_the_budget_and_grows_with_the_speed() {
+    let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
+    let routes = sim.world().resource::<Routes>().clone();
+    let mut m = sim.view(|v| Particles::new(v, &routes, 1_000_000.0, ParticleSettings::default()));
+    let at = |m: &mut Particles, sim: &mut Simulation, s: f64| {
+        sim.view(|v| m.set_speed(s, v));
+        m.per_particle
+    };
+    let (slow, one, fast) = (
+        at(&mut m, &mut sim, 0.1),
+        at(&mut m, &mut sim, 1.0),
+        at(&mut m, &mut sim, 10.0),
+    );
+    assert!(slow < one && one < fast, "{slow} {one} {fast}");
+    for n in [slow, one, fast] {
+        let lead = n / 10u64.pow((n as f64).log10().floor() as u32);
+        assert!([1, 2, 5].contains(&lead), "{n} is on the 1-2-5 ladder");
+        // 1M requests/s for 1.2 s of visible travel at 10x: within 20,000 particles.
+    }
+    assert!(1_000_000.0 * 10.0 * 1.2 / fast as f64 <= 20_000.0);
+}
+
+#[test]
+fn lost_requests_leave_markers_where_they_ended() {
+    // web#1 taken down: what it held fails there; a full queue drops at its instance.
+    let text = r#"(name: "loss", sim: (seed: 2),
+        sources: [(name: "c", rate: Constant(3000.0), flows: [(name: "f", path: [To("web")])])],
+        components: [(name: "web", kind: Service, instances: 2, workers: 1, queue: Bounded(5), service: (mean_ms: Some(1.0)))],
+        links: [(from: "c", to: "web")])"#;
+    let mut sim = simulation_app(parse(text));
+    let routes = sim.world().resource::<Routes>().clone();
+    let mut m = sim.view(|v| Particles::new(v, &routes, 6000.0, ParticleSettings::default()));
+    sim.run_for(1.0);
+    sim.view(|v| m.update(v));
+    sim.command(SimCommand::TakeDown {
+        component: "web".into(),
+        instance: 1,
+        for_s: Some(5.0),
+    });
+    sim.run_for(0.05);
+    sim.view(|v| m.update(v));
+    let failed: Vec<_> = m
+        .markers
+        .iter()
+        .filter(|k| k.kind == MarkerKind::Failed)
+        .collect();
+    assert!(!failed.is_empty(), "{:?}", m.markers);
+    assert!(
+        failed
+            .iter()
+            .all(|k| k.at == NodeRef::Component(0) && k.instance == 1),
+        "failures at web#1 only: {failed:?}"
+    );
+    let dropped: Vec<_> = m
+        .markers
+        .iter()
+        .filter(|k| k.kind == MarkerKind::Dropped)
+        .collect();
+    assert!(
+        dropped.iter().any(|k| k.instance == 0),
+        "web#0 alone at 3x its capacity drops: {:?}",
+        m.markers
+    );
+}
