@@ -24,6 +24,9 @@ pub struct Cli {
     /// A scenario file to open in the app (default: scenarios/netflix_friday.ron).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Options of the app.
+    #[command(flatten)]
+    pub open: crate::desktop_cli::OpenArgs,
 }
 
 /// Subcommands.
@@ -33,6 +36,9 @@ pub enum Command {
     Open {
         /// Scenario file (RON).
         scenario: PathBuf,
+        /// Options of the app.
+        #[command(flatten)]
+        open: crate::desktop_cli::OpenArgs,
     },
     /// Render the app at a simulated time to a PNG and exit.
     Shot(crate::desktop_cli::ShotArgs),
@@ -90,9 +96,9 @@ pub fn main() -> ExitCode {
             let path = cli
                 .file
                 .unwrap_or_else(|| PathBuf::from(crate::desktop_cli::DEFAULT_SCENARIO));
-            crate::desktop_cli::open(path)
+            crate::desktop_cli::open(path, &cli.open)
         }
-        Some(Command::Open { scenario }) => crate::desktop_cli::open(scenario),
+        Some(Command::Open { scenario, open }) => crate::desktop_cli::open(scenario, &open),
         Some(Command::Shot(a)) => crate::desktop_cli::shot(&a),
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),

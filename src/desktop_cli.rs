@@ -54,6 +54,29 @@ pub struct RecordArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Options of `flowlab open` (and plain `flowlab`).
+#[derive(clap::Args, Debug, Default)]
+pub struct OpenArgs {
+    /// Starting speed, simulated seconds per wall second (0.001 to 100).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub speed: f64,
+    /// Close after this many wall seconds and print frame statistics (for benchmarks).
+    #[arg(long, allow_negative_numbers = true)]
+    pub quit_after: Option<f64>,
+}
+
+fn check_open(o: &OpenArgs) -> Result<(), String> {
+    if !(o.speed.is_finite() && (0.001..=100.0).contains(&o.speed)) {
+        return Err(format!("--speed {}: give 0.001 to 100", o.speed));
+    }
+    if let Some(q) = o.quit_after
+        && !(q.is_finite() && q > 0.0 && q <= 86_400.0)
+    {
+        return Err(format!("--quit-after {q}: give wall seconds in (0, 86400]"));
+    }
+    Ok(())
+}
+
 /// `WIDTHxHEIGHT`, each 200 to 7680 pixels.
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("--size {s:?}: give WIDTHxHEIGHT, each 200 to 7680 pixels, e.g. 1600x900");
@@ -111,12 +134,18 @@ mod with_app {
     }
 
     /// Opens the app on `path`.
-    pub fn open(path: PathBuf) -> ExitCode {
+    pub fn open(path: PathBuf, o: &OpenArgs) -> ExitCode {
+        if let Err(e) = check_open(o) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
         let (s, err) = load_for_app(&path);
         let opts = AppOptions {
             path,
             size: (1600, 900),
             mode: RunMode::Interactive,
+            speed: o.speed,
+            quit_after: o.quit_after,
         };
         exit(run(opts, s, err))
     }
@@ -133,6 +162,8 @@ mod with_app {
                 path: a.scenario.clone(),
                 size,
                 mode: RunMode::Shot { at: a.at, out },
+                speed: 1.0,
+                quit_after: None,
             })
         };
         start(&a.scenario, go())
@@ -178,6 +209,8 @@ mod with_app {
                 path: a.scenario.clone(),
                 size,
                 mode,
+                speed: a.speed,
+                quit_after: None,
             })
         };
         start(&a.scenario, go())
@@ -214,8 +247,8 @@ fn no_app() -> ExitCode {
 
 /// Opens the app on `path` (this build has no app).
 #[cfg(not(feature = "desktop"))]
-pub fn open(path: PathBuf) -> ExitCode {
-    let _ = (load_for_app(&path), DEFAULT_SCENARIO);
+pub fn open(path: PathBuf, o: &OpenArgs) -> ExitCode {
+    let _ = (load_for_app(&path), DEFAULT_SCENARIO, check_open(o));
     no_app()
 }
 

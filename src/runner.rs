@@ -102,6 +102,12 @@ impl Simulation {
         self.world().resource::<CommandQueue>().replay_list()
     }
 
+    /// The scenario as loaded with this run's live commands: it replays the run.
+    pub fn session(&self) -> Scenario {
+        let loaded = &self.world().resource::<crate::sim::SimConfig>().loaded;
+        crate::sim::command::session_scenario(loaded, self.world().resource::<CommandQueue>())
+    }
+
     /// Turns the per-tick conservation check on or off.
     pub fn check_conservation(&mut self, on: bool) {
         self.world_mut().resource_mut::<Conservation>().enabled = on;

@@ -372,6 +372,7 @@ fn finish(world: &mut World, cap: Capture) {
     if cap.exit {
         if ok {
             println!("{what}");
+            println!("{}", world.resource::<super::stats::FrameStats>().report());
             world.write_message(AppExit::Success);
         } else {
             eprintln!("error: {what}");

@@ -31,12 +31,17 @@ pub struct Drag {
     moved: bool,
 }
 
+/// The keyboard, the pointer and the camera, in that order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InputSystems;
+
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         Update,
         (keyboard, pointer, fit_on_new_run)
             .chain()
-            .in_set(AppSystems::Input),
+            .in_set(AppSystems::Input)
+            .in_set(InputSystems),
     );
 }
 
@@ -232,11 +237,22 @@ fn pointer(
 /// Frames the whole system when a run starts or `F` is pressed.
 fn fit_on_new_run(
     scene: Res<Scene>,
+    selection: Res<Selection>,
     mut panels: ResMut<Panels>,
     window: Single<&Window, With<PrimaryWindow>>,
     camera: Single<(&mut Transform, &mut Projection), With<Camera2d>>,
     mut fitted: Local<u64>,
 ) {
+    if panels.centre_requested {
+        // A click in the decision feed: bring what it concerns to the middle.
+        panels.centre_requested = false;
+        if let Some(p) = centre_of(&scene, *selection) {
+            let (mut tf, _) = camera.into_inner();
+            tf.translation.x = p.x;
+            tf.translation.y = p.y;
+        }
+        return;
+    }
     if *fitted == scene.generation && !panels.fit_requested {
         return;
     }
@@ -261,6 +277,21 @@ fn fit_on_new_run(
     let cx = (lo.x + hi.x) / 2.0 - (LEFT - RIGHT) / 2.0 * ortho.scale;
     let cy = (lo.y + hi.y) / 2.0 - (BOTTOM - TOP) / 2.0 * ortho.scale;
     tf.translation = Vec3::new(cx, cy, tf.translation.z);
+}
+
+/// Where the selection is drawn.
+fn centre_of(scene: &Scene, selection: Selection) -> Option<Point> {
+    let pic = &scene.picture;
+    match selection {
+        Selection::System => None,
+        Selection::Node(n) => pic.nodes.iter().find(|x| x.node == n).map(|x| x.at),
+        Selection::Instance(i) => pic
+            .nodes
+            .iter()
+            .find(|x| x.tiles.iter().any(|t| t.index == i))
+            .map(|x| x.at),
+        Selection::Link(l) => pic.edges.get(l as usize).map(|e| bezier(&e.curve, 0.5)),
+    }
 }
 
 fn bounds(pic: &Picture) -> Option<(Point, Point)> {

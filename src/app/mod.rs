@@ -14,6 +14,7 @@ pub mod input;
 pub mod particles;
 pub mod scene;
 pub mod state;
+pub mod stats;
 pub mod ui;
 pub mod watch;
 
@@ -37,6 +38,10 @@ pub struct AppOptions {
     pub size: (u32, u32),
     /// Interactive, a screenshot or a recording.
     pub mode: RunMode,
+    /// Starting speed (simulated seconds per wall second).
+    pub speed: f64,
+    /// Close after this many wall seconds and print frame statistics (benchmarks).
+    pub quit_after: Option<f64>,
 }
 
 /// The app's systems, in order within a frame.
@@ -104,10 +109,25 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
         )
         .add_systems(EguiPrimaryContextPass, ui::draw_ui);
     input::plugin(&mut app);
+    stats::plugin(&mut app);
     watch::plugin(&mut app);
     capture::plugin(&mut app, &opts.mode);
+    app.world_mut().resource_mut::<SimControl>().speed = opts.speed;
     if !interactive {
         app.world_mut().resource_mut::<SimControl>().paused = true;
+    }
+    if let Some(after) = opts.quit_after {
+        app.add_systems(
+            Last,
+            move |time: Res<Time<Real>>,
+                  mut exit: MessageWriter<AppExit>,
+                  stats: Res<stats::FrameStats>| {
+                if time.elapsed_secs_f64() >= after {
+                    println!("{}", stats.report());
+                    exit.write(AppExit::Success);
+                }
+            },
+        );
     }
     app.run()
 }

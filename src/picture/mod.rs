@@ -239,6 +239,7 @@ pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
             .map_or(0.0, |l| l.percentiles_ms[2]);
         let mut lines = vec![format!("{} served", style::rate(served))];
         match h {
+            _ if c.stale > 0.0 => lines.push(format!("STALE data {:.0}%", c.stale * 100.0)),
             Some(h) => lines.push(format!("p99 {} | h {:.2}", style::millis(p99), h.health)),
             None => lines.push(format!("p99 {}", style::millis(p99))),
         }

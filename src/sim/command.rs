@@ -70,6 +70,20 @@ impl CommandQueue {
             .collect()
     }
 
+    /// Every live command of this run, applied or still waiting, in time order: with the
+    /// scenario as loaded, what replays the run.
+    pub fn live_commands(&self) -> Vec<(Nanos, SimCommand)> {
+        let mut all = self.replay_list();
+        let mut waiting: Vec<&Scheduled> = self
+            .scheduled
+            .iter()
+            .filter(|s| s.origin == Origin::Live)
+            .collect();
+        waiting.sort_by_key(|s| (s.at, s.seq));
+        all.extend(waiting.into_iter().map(|s| (s.at, s.cmd.clone())));
+        all
+    }
+
     /// Commands still waiting.
     pub fn pending(&self) -> usize {
         self.scheduled.len()
@@ -115,4 +129,19 @@ pub fn queue_faults(queue: &mut CommandQueue, s: &Scenario) {
         let at = (tc.at_s * 1e9).round() as Nanos;
         queue.push(at, Origin::Live, tc.command.clone());
     }
+}
+
+/// The scenario as loaded with every live command of the run as its `commands`: written as a
+/// file and run headless, it replays the session (the app's "save session as scenario").
+pub fn session_scenario(loaded: &Scenario, queue: &CommandQueue) -> Scenario {
+    let mut s = loaded.clone();
+    s.commands = queue
+        .live_commands()
+        .into_iter()
+        .map(|(at, command)| crate::scenario::TimedCommand {
+            at_s: at as f64 / 1e9,
+            command,
+        })
+        .collect();
+    s
 }

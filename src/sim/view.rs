@@ -37,6 +37,7 @@ pub struct SimView<'w, 's> {
     health_config: Res<'w, HealthConfig>,
     system_health: Res<'w, SystemHealth>,
     flow_config: Res<'w, FlowConfig>,
+    fallbacks: Res<'w, super::rate::Fallbacks>,
     series: Res<'w, Series>,
     system_latency: Res<'w, SystemLatency>,
     sources: Query<'w, 's, &'static TrafficSource>,
@@ -184,6 +185,8 @@ pub struct ComponentView<'a> {
     pub counters: InstanceCounters,
     /// Dynamic health and aggregated health (`None` before the health model is attached).
     pub health: Option<HealthReading>,
+    /// A cache's share of misses answered with stale data (seed 000's fallback; 0: fresh).
+    pub stale: f64,
 }
 
 impl ComponentView<'_> {
@@ -591,6 +594,12 @@ impl<'w, 's> SimView<'w, 's> {
             dropped: counters.dropped * unit,
             counters,
             health: self.health.get(c.entity).ok().map(HealthReading::from),
+            stale: self
+                .fallbacks
+                .stale
+                .get(c.index as usize)
+                .copied()
+                .unwrap_or(0.0),
         }
     }
 

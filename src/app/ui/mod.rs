@@ -136,7 +136,9 @@ pub fn draw_ui(
     mut contexts: EguiContexts,
     mut st: UiState,
     log: Res<crate::sim::decisions::DecisionLog>,
+    mut stats: ResMut<crate::app::stats::FrameStats>,
 ) -> Result {
+    let started = std::time::Instant::now();
     let ctx = contexts.ctx_mut()?.clone();
     if !st.panels.styled {
         style(&ctx);
@@ -170,6 +172,7 @@ pub fn draw_ui(
         || ctx.egui_is_using_pointer()
         || ctx.pointer_latest_pos().is_some_and(|p| !free.contains(p));
     st.hover.keyboard = ctx.egui_wants_keyboard_input();
+    crate::app::stats::panels_took(&mut stats, started.elapsed().as_secs_f64() * 1e3);
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 
 use super::{UiState, c32};
 use crate::picture::style;
-use crate::scenario::{self, TimedCommand};
+use crate::scenario;
 use bevy_egui::egui;
 use std::path::{Path, PathBuf};
 
@@ -152,16 +152,7 @@ pub(super) fn picker(ctx: &egui::Context, st: &mut UiState) {
 /// Writes the scenario as loaded plus every live command so far (`commands`, at their exact
 /// times) next to the open file: running it headless replays this session.
 pub(super) fn save_session(st: &mut UiState) {
-    let mut s = st.config.loaded.clone();
-    s.commands.extend(
-        st.queue
-            .replay_list()
-            .into_iter()
-            .map(|(at, command)| TimedCommand {
-                at_s: at as f64 / 1e9,
-                command,
-            }),
-    );
+    let s = crate::sim::command::session_scenario(&st.config.loaded, &st.queue);
     let stem = st
         .file
         .path
