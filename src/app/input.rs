@@ -17,10 +17,24 @@ use bevy::window::PrimaryWindow;
 /// Whether the pointer or the keyboard belongs to the panels this frame (set by the UI).
 #[derive(Resource, Debug, Default, Clone, Copy)]
 pub struct Hover {
-    /// The pointer is over a panel or window.
+    /// The pointer is over a window or popup, or egui is using it (a drag on a slider).
     pub pointer: bool,
     /// A text field has the keyboard.
     pub keyboard: bool,
+    /// The area the panels leave for the picture (logical px: min x, min y, max x, max y).
+    pub free: Option<[f32; 4]>,
+}
+
+impl Hover {
+    /// The picture, not a panel or window, gets a pointer event at `c`.
+    pub fn picture_has(&self, c: Option<Vec2>) -> bool {
+        let in_free = match (c, self.free) {
+            (Some(c), Some(r)) => c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3],
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        in_free && !self.pointer
+    }
 }
 
 /// The node being dragged, and where the cursor grabbed it.
@@ -174,7 +188,8 @@ fn pointer(
     };
     let cursor = window.cursor_position();
     let world = cursor.and_then(|c| cam.viewport_to_world_2d(gt, c).ok());
-    let free = !hover.pointer;
+    // Tested against where the cursor is now, so a click on a panel never reaches the picture.
+    let free = hover.picture_has(cursor);
     // Pan with the right or middle button.
     if let (Some(c), Some(prev)) = (cursor, *last)
         && free

@@ -127,14 +127,14 @@ fn score_breakdown(ui: &mut egui::Ui, st: &UiState, h: &HealthReading) {
                 "latency",
                 s.latency,
                 w.latency,
-                format!("{} vs baseline {base}", style::millis(h.latency_ms)),
+                format!("{} (base {base})", style::millis(h.latency_ms)),
             ),
             (
                 "errors",
                 s.error,
                 w.error,
                 format!(
-                    "{:.2}% vs {:.2}%",
+                    "{:.2}% (base {:.2}%)",
                     h.error_rate * 100.0,
                     spec.baseline_error_rate * 100.0
                 ),

@@ -168,9 +168,8 @@ pub fn draw_ui(
     windows::picker(&ctx, &mut st);
     // Panels drawn into this root Ui do not count as "pointer over egui": test the free area.
     let free = root.available_rect_before_wrap();
-    st.hover.pointer = ctx.is_pointer_over_egui()
-        || ctx.egui_is_using_pointer()
-        || ctx.pointer_latest_pos().is_some_and(|p| !free.contains(p));
+    st.hover.pointer = ctx.is_pointer_over_egui() || ctx.egui_is_using_pointer();
+    st.hover.free = Some([free.min.x, free.min.y, free.max.x, free.max.y]);
     st.hover.keyboard = ctx.egui_wants_keyboard_input();
     crate::app::stats::panels_took(&mut stats, started.elapsed().as_secs_f64() * 1e3);
     Ok(())

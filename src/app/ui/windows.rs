@@ -61,6 +61,7 @@ pub(super) fn help(ctx: &egui::Context, st: &mut UiState) {
     let mut open = st.panels.help;
     egui::Window::new("Help")
         .open(&mut open)
+        .default_width(560.0)
         .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
         .resizable(false)
         .show(ctx, |ui| {
@@ -72,10 +73,12 @@ pub(super) fn help(ctx: &egui::Context, st: &mut UiState) {
                 }
             });
             ui.separator();
-            ui.label("Boxes are components, tiles their instances: the bar is the queue against");
-            ui.label("its capacity (the white mark), the colour the instance's health; X: down.");
-            ui.label("Curves are links, as wide as their rate; a bar across one is a rate limit");
-            ui.label("(orange while it binds); a red label is an open circuit breaker.");
+            ui.label(
+                "Boxes are components, tiles their instances: the bar is the queue against its \
+                 capacity (the white mark), the colour the instance's health; X: down. Curves \
+                 are links, as wide as their rate; a bar across one is a rate limit (orange while \
+                 it binds); OPEN above a link is an open circuit breaker.",
+            );
         });
     st.panels.help = open;
 }
