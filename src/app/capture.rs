@@ -3,8 +3,8 @@
 //! follows that time, so the same file gives the same frames. `flowlab shot` and `flowlab
 //! record` run this way and exit; the app's Screenshot and Record buttons use it too.
 
+use super::state::Panels;
 use super::state::{OpenFile, PARTICLES, RunMode};
-use super::ui::Panels;
 use crate::sim::dist::Nanos;
 use crate::sim::{SimClock, SimControl, SimTick};
 use bevy::prelude::*;

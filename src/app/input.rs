@@ -3,8 +3,7 @@
 //! around the cursor. Keys are listed in the help overlay (`ui::SHORTCUTS`).
 
 use super::AppSystems;
-use super::state::{Scene, Selection};
-use super::ui::Panels;
+use super::state::{Hover, Panels, Scene, Selection, next_speed};
 use crate::picture::layout::{Point, TILE_H, TILE_W, inside, tile_centre};
 use crate::picture::{Picture, bezier};
 use crate::sim::command::{CommandQueue, SimCommand};
@@ -13,29 +12,6 @@ use crate::sim::{SimClock, SimControl};
 use bevy::input::mouse::{AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
-
-/// Whether the pointer or the keyboard belongs to the panels this frame (set by the UI).
-#[derive(Resource, Debug, Default, Clone, Copy)]
-pub struct Hover {
-    /// The pointer is over a window or popup, or egui is using it (a drag on a slider).
-    pub pointer: bool,
-    /// A text field has the keyboard.
-    pub keyboard: bool,
-    /// The area the panels leave for the picture (logical px: min x, min y, max x, max y).
-    pub free: Option<[f32; 4]>,
-}
-
-impl Hover {
-    /// The picture, not a panel or window, gets a pointer event at `c`.
-    pub fn picture_has(&self, c: Option<Vec2>) -> bool {
-        let in_free = match (c, self.free) {
-            (Some(c), Some(r)) => c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3],
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        in_free && !self.pointer
-    }
-}
 
 /// The node being dragged, and where the cursor grabbed it.
 #[derive(Default)]
@@ -62,29 +38,6 @@ pub(super) fn plugin(app: &mut App) {
 /// The 2D camera.
 pub fn spawn_camera(mut commands: Commands) {
     commands.spawn(Camera2d);
-}
-
-/// Speed presets (simulated seconds per wall second).
-pub const SPEEDS: [f64; 11] = [
-    0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0,
-];
-
-/// The next preset up (or down) from `speed`.
-pub fn next_speed(speed: f64, up: bool) -> f64 {
-    if up {
-        SPEEDS
-            .iter()
-            .copied()
-            .find(|s| *s > speed * 1.0001)
-            .unwrap_or(100.0)
-    } else {
-        SPEEDS
-            .iter()
-            .rev()
-            .copied()
-            .find(|s| *s < speed * 0.9999)
-            .unwrap_or(0.001)
-    }
 }
 
 fn keyboard(
@@ -281,7 +234,7 @@ fn fit_on_new_run(
         return;
     };
     // Room for the panels.
-    use super::ui::{BOTTOM, LEFT, RIGHT, TOP};
+    use super::state::{BOTTOM, LEFT, RIGHT, TOP};
     let (w, h) = (
         window.width() - LEFT - RIGHT,
         window.height() - TOP - BOTTOM,

@@ -86,8 +86,8 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
         .init_resource::<Scene>()
         .init_resource::<Selection>()
         .init_resource::<scene::Drawn>()
-        .init_resource::<ui::Panels>()
-        .init_resource::<input::Hover>()
+        .init_resource::<state::Panels>()
+        .init_resource::<state::Hover>()
         .configure_sets(Update, AppSystems::Input.before(SimDriveSystems))
         .configure_sets(
             Update,

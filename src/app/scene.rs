@@ -4,7 +4,7 @@
 
 use super::state::{Scene, Selection};
 use crate::picture::layout::{self, NODE_BASE_H, TILE_H, TILE_W, tile_centre};
-use crate::picture::style::{self, Rgba};
+use crate::picture::style::{self, Glyph, Rgba};
 use crate::picture::{EdgePic, GATE_AT, NodePic, TilePic, bezier};
 use crate::sim::link::NodeRef;
 use crate::sim::states::BreakerState;
@@ -108,6 +108,77 @@ fn curve_shape(e: &EdgePic, width: f32) -> Shape {
         .build()
 }
 
+/// A small drawing of a kind of component, about 22 units across, centred on the origin.
+fn glyph_shape(g: Glyph) -> Shape {
+    use std::f32::consts::{PI, TAU};
+    let v = Vec2::new;
+    let circle = |p: ShapePath, c: Vec2, r: f32| p.move_to(c + v(r, 0.0)).arc(c, v(r, r), TAU, 0.0);
+    let mut p = ShapePath::new();
+    match g {
+        Glyph::LoadBalancer => {
+            p = circle(p, v(-7.0, 0.0), 3.0);
+            for y in [-8.0, 0.0, 8.0] {
+                p = p.move_to(v(-4.0, 0.0)).line_to(v(6.0, y));
+                p = circle(p, v(8.0, y), 2.0);
+            }
+        }
+        Glyph::Service => {
+            p = p.move_to(v(9.0, 0.0));
+            for k in 1..=6 {
+                let a = k as f32 * TAU / 6.0;
+                p = p.line_to(v(9.0 * a.cos(), 9.0 * a.sin()));
+            }
+            p = circle(p, v(0.0, 0.0), 3.0);
+        }
+        Glyph::Cache => {
+            p = p
+                .move_to(v(2.0, 10.0))
+                .line_to(v(-5.0, -1.0))
+                .line_to(v(0.0, -1.0))
+                .line_to(v(-2.0, -10.0))
+                .line_to(v(6.0, 2.0))
+                .line_to(v(1.0, 2.0))
+                .close();
+        }
+        Glyph::Database => {
+            p = p
+                .move_to(v(8.0, 6.0))
+                .arc(v(0.0, 6.0), v(8.0, 3.0), TAU, 0.0);
+            p = p.move_to(v(-8.0, 6.0)).line_to(v(-8.0, -6.0));
+            p = p.move_to(v(8.0, 6.0)).line_to(v(8.0, -6.0));
+            p = p
+                .move_to(v(-8.0, -6.0))
+                .arc(v(0.0, -6.0), v(8.0, 3.0), PI, 0.0);
+        }
+        Glyph::Queue => {
+            for y in [-7.0, 0.0, 7.0] {
+                p = p
+                    .move_to(v(-9.0, y - 2.5))
+                    .line_to(v(9.0, y - 2.5))
+                    .line_to(v(9.0, y + 2.5))
+                    .line_to(v(-9.0, y + 2.5))
+                    .close();
+            }
+        }
+        Glyph::ExternalApi => {
+            p = circle(p, v(-5.0, -1.0), 4.5);
+            p = circle(p, v(1.0, 3.0), 5.5);
+            p = circle(p, v(6.0, -1.0), 4.5);
+        }
+        Glyph::Clients => {
+            for x in [-5.0, 5.0] {
+                p = circle(p, v(x, 5.0), 3.0);
+                p = p
+                    .move_to(v(x - 5.0, -8.0))
+                    .arc(v(x, -8.0), v(5.0, 6.0), -PI, 0.0);
+            }
+        }
+    }
+    ShapeBuilder::with(&p)
+        .stroke((colour(style::MUTED.mix(style::INK, 0.4)), 1.8))
+        .build()
+}
+
 /// Despawns the old scene and spawns the entities of the current picture.
 pub fn spawn_scene(
     mut commands: Commands,
@@ -171,9 +242,14 @@ fn spawn_node(
         .id();
     let top = h / 2.0 - 16.0;
     commands.spawn((
+        glyph_shape(n.glyph),
+        Transform::from_xyz(-w / 2.0 + 19.0, top, 0.2),
+        ChildOf(root),
+    ));
+    commands.spawn((
         text(&n.name, 21.0, style::INK),
         Anchor::CENTER_LEFT,
-        Transform::from_xyz(-w / 2.0 + 10.0, top, 0.2),
+        Transform::from_xyz(-w / 2.0 + 34.0, top, 0.2),
         ChildOf(root),
     ));
     commands.spawn((

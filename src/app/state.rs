@@ -132,3 +132,133 @@ pub fn peak_rate(config: &SimConfig) -> f64 {
         .sum();
     peak * 1.5
 }
+
+/// Panel sizes (pixels): the picture is framed in what they leave.
+pub const TOP: f32 = 46.0;
+/// The decision feed.
+pub const BOTTOM: f32 = 160.0;
+/// What-if and legend.
+pub const LEFT: f32 = 235.0;
+/// Inspector and plots.
+pub const RIGHT: f32 = 315.0;
+
+/// Which panels and windows are open, requests the panels make of other systems, and the
+/// what-if controls' values.
+#[derive(Resource, Debug, Clone)]
+pub struct Panels {
+    /// The help overlay.
+    pub help: bool,
+    /// The scenario picker.
+    pub picker: bool,
+    /// Reload the open file (the button or `L`).
+    pub reload_requested: bool,
+    /// Frame the system (`F`).
+    pub fit_requested: bool,
+    /// Save a screenshot (the button or `P`).
+    pub screenshot_requested: bool,
+    /// Record the next seconds of the run (the button).
+    pub record_requested: Option<f64>,
+    /// Per source: the traffic multiplier on the slider.
+    pub traffic: Vec<f64>,
+    /// Spike: multiplier and seconds.
+    pub spike: (f64, f64),
+    /// Decision feed: kind filter ("" for all) and entity filter.
+    pub feed_kind: String,
+    /// Entity filter text.
+    pub feed_entity: String,
+    /// Include rate fine-tuning in the feed.
+    pub feed_all: bool,
+    /// Text sizes set.
+    pub styled: bool,
+    /// Centre the camera on the selection (a click in the feed).
+    pub centre_requested: bool,
+    /// The picker's list, for the directory it was read from.
+    picker_cache: Option<(PathBuf, Vec<PickerEntry>)>,
+}
+
+/// A scenario in the picker: its path and name and description, or what is wrong with it.
+pub type PickerEntry = (PathBuf, Result<(String, String), String>);
+
+impl Panels {
+    /// The picker's list of `dir`, read once while the picker is open.
+    pub fn cached_picker(
+        &mut self,
+        dir: &std::path::Path,
+        read: impl FnOnce(&std::path::Path) -> Vec<PickerEntry>,
+    ) -> Vec<PickerEntry> {
+        if self.picker_cache.as_ref().is_none_or(|(d, _)| d != dir) {
+            self.picker_cache = Some((dir.to_path_buf(), read(dir)));
+        }
+        self.picker_cache
+            .as_ref()
+            .map(|c| c.1.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Default for Panels {
+    fn default() -> Self {
+        Self {
+            help: false,
+            picker: false,
+            reload_requested: false,
+            fit_requested: false,
+            screenshot_requested: false,
+            record_requested: None,
+            traffic: vec![],
+            spike: (3.0, 10.0),
+            feed_kind: String::new(),
+            feed_entity: String::new(),
+            feed_all: false,
+            styled: false,
+            centre_requested: false,
+            picker_cache: None,
+        }
+    }
+}
+
+/// Whether the pointer or the keyboard belongs to the panels this frame (set by the UI).
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct Hover {
+    /// The pointer is over a window or popup, or egui is using it (a drag on a slider).
+    pub pointer: bool,
+    /// A text field has the keyboard.
+    pub keyboard: bool,
+    /// The area the panels leave for the picture (logical px: min x, min y, max x, max y).
+    pub free: Option<[f32; 4]>,
+}
+
+impl Hover {
+    /// The picture, not a panel or window, gets a pointer event at `c`.
+    pub fn picture_has(&self, c: Option<Vec2>) -> bool {
+        let in_free = match (c, self.free) {
+            (Some(c), Some(r)) => c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3],
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        in_free && !self.pointer
+    }
+}
+
+/// Speed presets (simulated seconds per wall second).
+pub const SPEEDS: [f64; 11] = [
+    0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0,
+];
+
+/// The next preset up (or down) from `speed`.
+pub fn next_speed(speed: f64, up: bool) -> f64 {
+    if up {
+        SPEEDS
+            .iter()
+            .copied()
+            .find(|s| *s > speed * 1.0001)
+            .unwrap_or(100.0)
+    } else {
+        SPEEDS
+            .iter()
+            .rev()
+            .copied()
+            .find(|s| *s < speed * 0.9999)
+            .unwrap_or(0.001)
+    }
+}

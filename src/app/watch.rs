@@ -4,8 +4,8 @@
 //! button, `L` and the picker come here too.
 
 use super::AppSystems;
+use super::state::Panels;
 use super::state::{OpenFile, RunMode};
-use super::ui::Panels;
 use crate::scenario;
 use crate::sim::SimClock;
 use crate::sim::command::{CommandQueue, SimCommand};

@@ -301,6 +301,10 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
         .unwrap_or(0.0);
     let width = edge_width(rate);
     let mut label = style::rate(rate);
+    if l.call == CallKind::Pull {
+        // A broker's backlog waits on the topic until a consumer pulls it.
+        label.push_str(&format!("\ntopic {}", style::short(l.topic_len as f64)));
+    }
     if err > 0.0005 {
         label.push_str(&format!("\n{:.1}% err", err * 100.0));
     }

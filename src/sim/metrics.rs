@@ -216,8 +216,8 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
-/// Metrics state of the scenario in the world: a latency histogram on every component, an
-/// empty system histogram and series store, and the recorder's sampling clock restarted from
+/// Metrics state of the scenario in the world (spawning gave every component its latency
+/// histogram): an empty system histogram and series store, and the recorder's sampling clock restarted from
 /// now (a recorder already there keeps its sink). Call again after spawning a new scenario.
 pub fn init_scenario(world: &mut World) {
     let every = {
@@ -225,15 +225,6 @@ pub fn init_scenario(world: &mut World) {
         ((s.sample_every_s * SEC).round() as Nanos).max(1)
     };
     let now = world.resource::<SimClock>().now;
-    let entities: Vec<Entity> = world
-        .resource::<Topology>()
-        .components
-        .iter()
-        .map(|c| c.entity)
-        .collect();
-    for e in entities {
-        world.entity_mut(e).insert(ComponentLatency::default());
-    }
     world.insert_resource(SystemLatency::default());
     world.insert_resource(Series::default());
     match world.get_resource_mut::<Recorder>() {

@@ -111,6 +111,8 @@ pub struct SimControl {
     pub speed: f64,
     /// Upper bound on ticks per frame, so a slow machine degrades to slow motion, not a stall.
     pub max_ticks_per_frame: u32,
+    /// Wall-clock budget for the ticks of one frame (ms); the rest is dropped (slow motion).
+    pub max_frame_ms: f64,
 }
 
 impl Default for SimControl {
@@ -120,6 +122,7 @@ impl Default for SimControl {
             pending_steps: 0,
             speed: 1.0,
             max_ticks_per_frame: 5_000,
+            max_frame_ms: 25.0,
         }
     }
 }
@@ -234,10 +237,15 @@ fn drive_simulation(world: &mut World) {
     let tick = world.resource::<SimClock>().tick as f64;
     let mut debt = world.resource::<SimDebt>().0 + dt * control.speed.max(0.0) * 1e9;
     let mut ran = 0;
+    let started = std::time::Instant::now();
     while debt >= tick && ran < control.max_ticks_per_frame {
         world.run_schedule(SimTick);
         debt -= tick;
         ran += 1;
+        // A heavy scenario at high speed: keep the window responsive, run slower instead.
+        if ran.is_multiple_of(16) && started.elapsed().as_secs_f64() * 1e3 > control.max_frame_ms {
+            break;
+        }
     }
     // Whatever could not be run this frame is dropped rather than owed forever.
     world.resource_mut::<SimDebt>().0 = debt.min(tick);

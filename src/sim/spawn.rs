@@ -6,6 +6,7 @@ use super::dist::{Duration, MS, Stream, stream};
 use super::engines::{Engine, EngineKind};
 use super::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
 use super::instance::{Instance, Memory, restart_ns};
+use super::latency::ComponentLatency;
 use super::link::{Link, NodeRef};
 use super::policy::QueuePolicy;
 use super::source::TrafficSource;
@@ -299,7 +300,7 @@ fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Sce
     topo.source_names.push(src.name.clone());
 }
 
-/// Inserts the per-component state the health model keeps.
+/// Inserts the per-component state the health model and the latency metrics keep.
 pub fn insert_component_state(world: &mut World) {
     let entities: Vec<Entity> = world
         .resource::<Topology>()
@@ -308,9 +309,11 @@ pub fn insert_component_state(world: &mut World) {
         .map(|c| c.entity)
         .collect();
     for e in entities {
-        world
-            .entity_mut(e)
-            .insert((HealthStatus::initial(), HealthTracker::default()));
+        world.entity_mut(e).insert((
+            HealthStatus::initial(),
+            HealthTracker::default(),
+            ComponentLatency::default(),
+        ));
     }
 }
 

@@ -33,6 +33,14 @@ fn row(ui: &mut egui::Ui, k: &str, v: String) {
     });
 }
 
+/// "37 of 1.00K", or "37 (unbounded)".
+fn queued(n: u64, capacity: Option<u64>) -> String {
+    match capacity {
+        Some(c) => format!("{} of {}", style::short(n as f64), style::short(c as f64)),
+        None => format!("{} (unbounded)", style::short(n as f64)),
+    }
+}
+
 fn system(ui: &mut egui::Ui, st: &mut UiState) {
     ui.heading("System");
     let sys = st.view.system();
@@ -180,14 +188,7 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
             ui.colored_label(c32(style::YELLOW), "queue far off its forecast");
         }
     }
-    let cap = v
-        .queue_capacity
-        .map_or("unbounded".to_string(), |q| style::short(q as f64));
-    row(
-        ui,
-        "queued",
-        format!("{} (capacity {cap})", style::short(v.queued as f64)),
-    );
+    row(ui, "queued", queued(v.queued, v.queue_capacity));
     row(
         ui,
         "workers busy",
@@ -279,14 +280,7 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
     if let Some(back) = v.down_until.filter(|u| *u < u64::MAX / 8) {
         row(ui, "back at", format!("t = {:.1} s", back as f64 / 1e9));
     }
-    let cap = v
-        .queue_capacity
-        .map_or("unbounded".to_string(), |q| style::short(q as f64));
-    row(
-        ui,
-        "queued",
-        format!("{} of {cap}", style::short(v.queued as f64)),
-    );
+    row(ui, "queued", queued(v.queued, v.queue_capacity));
     row(
         ui,
         "workers",

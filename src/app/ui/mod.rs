@@ -9,8 +9,7 @@ mod side;
 mod top;
 mod windows;
 
-use super::input::Hover;
-use super::state::{OpenFile, Scene, Selection};
+use super::state::{BOTTOM, Hover, LEFT, OpenFile, Panels, RIGHT, Scene, Selection, TOP};
 use crate::sim::command::CommandQueue;
 use crate::sim::events::Journal;
 use crate::sim::view::SimView;
@@ -18,93 +17,8 @@ use crate::sim::{SimConfig, SimControl};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
-use std::path::PathBuf;
 
 pub use windows::SHORTCUTS;
-
-/// Panel sizes (pixels): the picture is framed in what they leave.
-pub const TOP: f32 = 46.0;
-/// The decision feed.
-pub const BOTTOM: f32 = 160.0;
-/// What-if and legend.
-pub const LEFT: f32 = 235.0;
-/// Inspector and plots.
-pub const RIGHT: f32 = 315.0;
-
-/// Which panels and windows are open, requests the panels make of other systems, and the
-/// what-if controls' values.
-#[derive(Resource, Debug, Clone)]
-pub struct Panels {
-    /// The help overlay.
-    pub help: bool,
-    /// The scenario picker.
-    pub picker: bool,
-    /// Reload the open file (the button or `L`).
-    pub reload_requested: bool,
-    /// Frame the system (`F`).
-    pub fit_requested: bool,
-    /// Save a screenshot (the button or `P`).
-    pub screenshot_requested: bool,
-    /// Record the next seconds of the run (the button).
-    pub record_requested: Option<f64>,
-    /// Per source: the traffic multiplier on the slider.
-    pub traffic: Vec<f64>,
-    /// Spike: multiplier and seconds.
-    pub spike: (f64, f64),
-    /// Decision feed: kind filter ("" for all) and entity filter.
-    pub feed_kind: String,
-    /// Entity filter text.
-    pub feed_entity: String,
-    /// Include rate fine-tuning in the feed.
-    pub feed_all: bool,
-    /// Text sizes set.
-    pub styled: bool,
-    /// Centre the camera on the selection (a click in the feed).
-    pub centre_requested: bool,
-    /// The picker's list, for the directory it was read from.
-    picker_cache: Option<(PathBuf, Vec<PickerEntry>)>,
-}
-
-/// A scenario in the picker: its path and name and description, or what is wrong with it.
-pub type PickerEntry = (PathBuf, Result<(String, String), String>);
-
-impl Panels {
-    /// The picker's list of `dir`, read once while the picker is open.
-    fn cached_picker(
-        &mut self,
-        dir: &std::path::Path,
-        read: impl FnOnce(&std::path::Path) -> Vec<PickerEntry>,
-    ) -> Vec<PickerEntry> {
-        if self.picker_cache.as_ref().is_none_or(|(d, _)| d != dir) {
-            self.picker_cache = Some((dir.to_path_buf(), read(dir)));
-        }
-        self.picker_cache
-            .as_ref()
-            .map(|c| c.1.clone())
-            .unwrap_or_default()
-    }
-}
-
-impl Default for Panels {
-    fn default() -> Self {
-        Self {
-            help: false,
-            picker: false,
-            reload_requested: false,
-            fit_requested: false,
-            screenshot_requested: false,
-            record_requested: None,
-            traffic: vec![],
-            spike: (3.0, 10.0),
-            feed_kind: String::new(),
-            feed_entity: String::new(),
-            feed_all: false,
-            styled: false,
-            centre_requested: false,
-            picker_cache: None,
-        }
-    }
-}
 
 /// Everything the panels read and change.
 #[derive(SystemParam)]

@@ -25,127 +25,147 @@ fn chart(title: &'static str, lines: Vec<(&'static str, SeriesEntity, Metric, f6
 }
 
 fn charts(st: &UiState) -> Vec<Chart> {
-    use Metric::*;
-    // The percentiles are stored in seconds (see Metric::LatencyP50); shown in ms.
-    let ms = 1000.0;
     match *st.selection {
-        Selection::System => {
-            let s = SeriesEntity::System;
-            vec![
-                chart(
-                    "requests/s",
-                    vec![
-                        ("generated", s, Generated, 1.0),
-                        ("goodput", s, Goodput, 1.0),
-                    ],
-                ),
-                chart(
-                    "latency (ms)",
-                    vec![("p50", s, LatencyP50, ms), ("p99", s, LatencyP99, ms)],
-                ),
-                chart(
-                    "losses per sample",
-                    vec![
-                        ("dropped", s, Dropped, 1.0),
-                        ("rejected", s, Rejected, 1.0),
-                        ("failed", s, Failed, 1.0),
-                        ("timed out", s, TimedOut, 1.0),
-                    ],
-                ),
-                chart("health", vec![("health", s, Health, 1.0)]),
-            ]
-        }
-        Selection::Node(NodeRef::Component(c)) => {
-            let e = SeriesEntity::Component(c);
-            let cap = st
-                .view
-                .component(c)
-                .and_then(|v| v.queue_capacity)
-                .map_or(-1.0, |q| q as f64);
-            let mut queue = chart("queue", vec![("length", e, QueueLen, 1.0)]);
-            if cap > 0.0 {
-                queue.marks.push(("capacity", cap, style::RED));
-            }
-            let mut score = chart("health score", vec![("score", e, HealthScore, 1.0)]);
-            score.marks = vec![
-                ("GREEN", 80.0, style::GREEN),
-                ("YELLOW", 60.0, style::YELLOW),
-                ("RED", 30.0, style::RED),
-            ];
-            vec![
-                chart(
-                    "requests/s",
-                    vec![
-                        ("arrivals", e, Arrivals, 1.0),
-                        ("served", e, Throughput, 1.0),
-                    ],
-                ),
-                chart(
-                    "latency in it (ms)",
-                    vec![("p50", e, LatencyP50, ms), ("p99", e, LatencyP99, ms)],
-                ),
-                queue,
-                chart(
-                    "losses per sample",
-                    vec![("dropped", e, Dropped, 1.0), ("failed", e, Failed, 1.0)],
-                ),
-                score,
-            ]
-        }
-        Selection::Instance(i) => {
-            let e = SeriesEntity::Instance(i);
-            vec![
-                chart(
-                    "queue",
-                    vec![
-                        ("length", e, QueueLen, 1.0),
-                        ("in flight", e, InFlight, 1.0),
-                    ],
-                ),
-                chart(
-                    "engines",
-                    vec![
-                        ("cpu", e, UtilCpu, 1.0),
-                        ("memory", e, UtilMemory, 1.0),
-                        ("storage", e, UtilStorage, 1.0),
-                        ("network", e, UtilNetwork, 1.0),
-                    ],
-                ),
-                chart("health score", vec![("score", e, HealthScore, 1.0)]),
-            ]
-        }
-        Selection::Link(l) => {
-            let e = SeriesEntity::Link(l);
-            vec![
-                chart(
-                    "rate limit against demand",
-                    vec![("demand", e, Demand, 1.0), ("limit", e, RateLimit, 1.0)],
-                ),
-                chart(
-                    "held and in transit",
-                    vec![("held", e, Held, 1.0), ("in transit", e, InTransit, 1.0)],
-                ),
-                chart(
-                    "breaker (0 closed, 1 open, 2 half-open)",
-                    vec![("state", e, BreakerState, 1.0)],
-                ),
-            ]
-        }
-        Selection::Node(NodeRef::Source(s)) => {
-            let e = SeriesEntity::Source(s);
-            vec![
-                chart("requests/s", vec![("offered", e, OfferedRate, 1.0)]),
-                chart(
-                    "outcomes per sample",
-                    vec![
-                        ("completed", e, Completed, 1.0),
-                        ("timed out", e, TimedOut, 1.0),
-                        ("retries", e, Retries, 1.0),
-                    ],
-                ),
-            ]
-        }
+        Selection::System => system_charts(),
+        Selection::Node(NodeRef::Component(c)) => component_charts(st, c),
+        Selection::Instance(i) => instance_charts(i),
+        Selection::Link(l) => link_charts(l),
+        Selection::Node(NodeRef::Source(s)) => source_charts(s),
     }
+}
+
+/// The percentiles are stored in seconds (see `Metric::LatencyP50`); plotted in ms.
+const MS: f64 = 1000.0;
+
+fn system_charts() -> Vec<Chart> {
+    use Metric::*;
+
+    let s = SeriesEntity::System;
+    vec![
+        chart(
+            "requests/s",
+            vec![
+                ("generated", s, Generated, 1.0),
+                ("goodput", s, Goodput, 1.0),
+            ],
+        ),
+        chart(
+            "latency (ms)",
+            vec![("p50", s, LatencyP50, MS), ("p99", s, LatencyP99, MS)],
+        ),
+        chart(
+            "losses per sample",
+            vec![
+                ("dropped", s, Dropped, 1.0),
+                ("rejected", s, Rejected, 1.0),
+                ("failed", s, Failed, 1.0),
+                ("timed out", s, TimedOut, 1.0),
+            ],
+        ),
+        chart("health", vec![("health", s, Health, 1.0)]),
+    ]
+}
+
+fn component_charts(st: &UiState, c: u32) -> Vec<Chart> {
+    use Metric::*;
+
+    let e = SeriesEntity::Component(c);
+    let cap = st
+        .view
+        .component(c)
+        .and_then(|v| v.queue_capacity)
+        .map_or(-1.0, |q| q as f64);
+    let mut queue = chart("queue", vec![("length", e, QueueLen, 1.0)]);
+    if cap > 0.0 {
+        queue.marks.push(("capacity", cap, style::RED));
+    }
+    let mut score = chart("health score", vec![("score", e, HealthScore, 1.0)]);
+    score.marks = vec![
+        ("GREEN", 80.0, style::GREEN),
+        ("YELLOW", 60.0, style::YELLOW),
+        ("RED", 30.0, style::RED),
+    ];
+    vec![
+        chart(
+            "requests/s",
+            vec![
+                ("arrivals", e, Arrivals, 1.0),
+                ("served", e, Throughput, 1.0),
+            ],
+        ),
+        chart(
+            "latency in it (ms)",
+            vec![("p50", e, LatencyP50, MS), ("p99", e, LatencyP99, MS)],
+        ),
+        queue,
+        chart(
+            "losses per sample",
+            vec![("dropped", e, Dropped, 1.0), ("failed", e, Failed, 1.0)],
+        ),
+        score,
+    ]
+}
+
+fn instance_charts(i: u32) -> Vec<Chart> {
+    use Metric::*;
+
+    let e = SeriesEntity::Instance(i);
+    vec![
+        chart(
+            "queue",
+            vec![
+                ("length", e, QueueLen, 1.0),
+                ("in flight", e, InFlight, 1.0),
+            ],
+        ),
+        chart(
+            "engines",
+            vec![
+                ("cpu", e, UtilCpu, 1.0),
+                ("memory", e, UtilMemory, 1.0),
+                ("storage", e, UtilStorage, 1.0),
+                ("network", e, UtilNetwork, 1.0),
+            ],
+        ),
+        chart("health score", vec![("score", e, HealthScore, 1.0)]),
+    ]
+}
+
+fn link_charts(l: u32) -> Vec<Chart> {
+    use Metric::*;
+
+    let e = SeriesEntity::Link(l);
+    vec![
+        chart(
+            "rate limit against demand",
+            vec![("demand", e, Demand, 1.0), ("limit", e, RateLimit, 1.0)],
+        ),
+        chart(
+            "held and in transit",
+            vec![("held", e, Held, 1.0), ("in transit", e, InTransit, 1.0)],
+        ),
+        chart(
+            "breaker (0 closed, 1 open, 2 half-open)",
+            vec![("state", e, BreakerState, 1.0)],
+        ),
+    ]
+}
+
+fn source_charts(s: u32) -> Vec<Chart> {
+    use Metric::*;
+
+    let e = SeriesEntity::Source(s);
+    vec![
+        chart("requests/s", vec![("offered", e, OfferedRate, 1.0)]),
+        chart(
+            "outcomes per sample",
+            vec![
+                ("completed", e, Completed, 1.0),
+                ("timed out", e, TimedOut, 1.0),
+                ("retries", e, Retries, 1.0),
+            ],
+        ),
+    ]
 }
 
 /// Seconds of history shown.

@@ -2,7 +2,7 @@
 //! screenshot, record, colours, help; and the system's health and goodput, always in view.
 
 use super::{UiState, c32};
-use crate::app::input::{SPEEDS, next_speed};
+use crate::app::state::{SPEEDS, next_speed};
 use crate::picture::style;
 use crate::sim::command::SimCommand;
 use bevy_egui::egui;
