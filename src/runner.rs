@@ -201,8 +201,7 @@ fn summary_of(v: &SimView) -> Summary {
     }
     let lat = v.system_latency();
     system.latency_ms = lat.percentiles_ms;
-    // The histograms count microseconds, so this is in seconds despite its name (kept as it was).
-    system.mean_latency_ms = lat.mean_us / 1e6;
+    system.mean_latency_ms = lat.mean_us / 1e3;
     let mut components = vec![];
     for c in v.components() {
         let k = c.counters;
@@ -220,7 +219,7 @@ fn summary_of(v: &SimView) -> Summary {
             peak_queue: c.peak_queue,
             crashes: k.crashes,
             latency_ms: lat.percentiles_ms,
-            mean_latency_ms: lat.mean_us / 1e6,
+            mean_latency_ms: lat.mean_us / 1e3,
         };
         system.wasted += row.wasted;
         components.push(row);

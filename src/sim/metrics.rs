@@ -174,7 +174,7 @@ impl Rows<'_> {
     /// p50, p95, p99 of an interval, given in µs (written divided by a million).
     fn percentiles(&mut self, us: [u64; 3]) {
         for (k, (_, metric)) in Metric::LATENCY_PERCENTILES.into_iter().enumerate() {
-            self.put(metric, us[k] as f64 / 1e6);
+            self.put(metric, us[k] as f64 / 1e3);
         }
     }
 

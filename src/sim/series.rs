@@ -77,12 +77,11 @@ metrics! {
     LatencyMean => "latency_mean",
     /// Responses that reached a client after it gave up (count).
     LateResponses => "late_responses",
-    /// Median latency of the interval (as written to the CSV: the histogram's microseconds
-    /// divided by a million, so seconds, though `docs/METRICS.md` says ms).
+    /// Median latency of the interval (ms).
     LatencyP50 => "latency_p50",
-    /// 95th percentile latency of the interval (same unit as `LatencyP50`).
+    /// 95th percentile latency of the interval (ms).
     LatencyP95 => "latency_p95",
-    /// 99th percentile latency of the interval (same unit as `LatencyP50`).
+    /// 99th percentile latency of the interval (ms).
     LatencyP99 => "latency_p99",
     /// Services completed after the client's deadline (count).
     Wasted => "wasted",

@@ -282,3 +282,62 @@ fn littles_law_holds_within_one_percent() {
         );
     }
 }
+
+/// Every latency figure is in ms, as docs/METRICS.md says: checked against M/M/1's own values,
+/// mean 1/(mu - lambda) = 5 ms and median ln 2/(mu - lambda) = 3.47 ms (the time in an M/M/1
+/// system is exponential).
+#[test]
+fn latency_figures_are_in_milliseconds_as_documented() {
+    let mut sim = flowlab::testing::simulation_app(flowlab::testing::load_shipped("mm1.ron"));
+    sim.run_for(200.0);
+    let (mean, median) = (5.0, std::f64::consts::LN_2 / 200.0 * 1000.0);
+    let s = sim.summary();
+    let within = |x: f64, want: f64, tol: f64| (x / want - 1.0).abs() < tol;
+    assert!(
+        within(s.system.mean_latency_ms, mean, 0.08),
+        "summary mean {}",
+        s.system.mean_latency_ms
+    );
+    assert!(
+        within(s.system.latency_ms[0], median, 0.08),
+        "summary p50 {}",
+        s.system.latency_ms[0]
+    );
+    assert!(
+        within(s.components[0].mean_latency_ms, mean, 0.08),
+        "component mean"
+    );
+    let avg = |m: &str| {
+        let v: Vec<f64> = sim
+            .series("system", m)
+            .iter()
+            .skip(20)
+            .map(|p| p.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    // Per-second samples: the mean of their means and of their medians.
+    assert!(
+        within(avg("latency_mean"), mean, 0.08),
+        "latency_mean {}",
+        avg("latency_mean")
+    );
+    assert!(
+        within(avg("latency_p50"), median, 0.1),
+        "latency_p50 {}",
+        avg("latency_p50")
+    );
+    // The whole run's p99 is exact to the histogram's precision; a second's p99 is a noisy
+    // estimate from about 800 requests, but in the same unit.
+    let want99 = -(0.01f64).ln() / 200.0 * 1000.0;
+    assert!(
+        within(s.system.latency_ms[2], want99, 0.08),
+        "summary p99 {:?}",
+        s.system.latency_ms
+    );
+    let p99 = avg("latency_p99");
+    assert!(
+        p99 > 0.5 * want99 && p99 < 1.5 * want99,
+        "latency_p99 {p99} ms vs {want99}"
+    );
+}

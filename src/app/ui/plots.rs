@@ -34,8 +34,8 @@ fn charts(st: &UiState) -> Vec<Chart> {
     }
 }
 
-/// The percentiles are stored in seconds (see `Metric::LatencyP50`); plotted in ms.
-const MS: f64 = 1000.0;
+/// The percentiles are stored in ms.
+const MS: f64 = 1.0;
 
 fn system_charts() -> Vec<Chart> {
     use Metric::*;
