@@ -581,7 +581,14 @@ fn update_edge(
 ) {
     let selected = selection == Selection::Link(e.link);
     // Widths in whole-pixel steps, so a rate that wobbles does not re-tessellate every frame.
-    let width = e.width.round() + if selected { 3.0 } else { 0.0 };
+    // A width that wobbles with the measured rate re-tessellates only when it has moved by a
+    // whole pixel or more (hysteresis), or when the link is selected or moved.
+    let want = e.width + if selected { 3.0 } else { 0.0 };
+    let width = if (want - parts.width).abs() >= 1.0 {
+        want.round()
+    } else {
+        parts.width
+    };
     let mid = bezier(&e.curve, 0.5);
     let moved = transforms.get(parts.label).is_ok_and(|t| {
         (t.translation.x - mid.x).abs() > 0.5 || (t.translation.y - mid.y - 7.0).abs() > 0.5
