@@ -63,6 +63,9 @@ pub struct OpenArgs {
     /// Close after this many wall seconds and print frame statistics (for benchmarks).
     #[arg(long, allow_negative_numbers = true)]
     pub quit_after: Option<f64>,
+    /// Open at this simulated time, s (the run before it is simulated headless first).
+    #[arg(long, allow_negative_numbers = true)]
+    pub start: Option<f64>,
 }
 
 fn check_open(o: &OpenArgs) -> Result<(), String> {
@@ -73,6 +76,9 @@ fn check_open(o: &OpenArgs) -> Result<(), String> {
         && !(q.is_finite() && q > 0.0 && q <= 86_400.0)
     {
         return Err(format!("--quit-after {q}: give wall seconds in (0, 86400]"));
+    }
+    if let Some(t) = o.start {
+        check_time("--start", t, 1e6)?;
     }
     Ok(())
 }
@@ -146,6 +152,7 @@ mod with_app {
             mode: RunMode::Interactive,
             speed: o.speed,
             quit_after: o.quit_after,
+            start: o.start,
         };
         exit(run(opts, s, err))
     }
@@ -164,6 +171,7 @@ mod with_app {
                 mode: RunMode::Shot { at: a.at, out },
                 speed: 1.0,
                 quit_after: None,
+                start: None,
             })
         };
         start(&a.scenario, go())
@@ -211,6 +219,7 @@ mod with_app {
                 mode,
                 speed: a.speed,
                 quit_after: None,
+                start: None,
             })
         };
         start(&a.scenario, go())

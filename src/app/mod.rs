@@ -42,6 +42,8 @@ pub struct AppOptions {
     pub speed: f64,
     /// Close after this many wall seconds and print frame statistics (benchmarks).
     pub quit_after: Option<f64>,
+    /// Open at this simulated time (s): the run before it is simulated headless first.
+    pub start: Option<f64>,
 }
 
 /// The app's systems, in order within a frame.
@@ -115,6 +117,12 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
     app.world_mut().resource_mut::<SimControl>().speed = opts.speed;
     if !interactive {
         app.world_mut().resource_mut::<SimControl>().paused = true;
+    }
+    if let Some(start) = opts.start {
+        let to = (start * 1e9) as crate::sim::dist::Nanos;
+        while app.world().resource::<crate::sim::SimClock>().now < to {
+            app.world_mut().run_schedule(crate::sim::SimTick);
+        }
     }
     if let Some(after) = opts.quit_after {
         app.add_systems(

@@ -328,7 +328,7 @@ fn spawn_tile(commands: &mut Commands, root: Entity, c: layout::Point) -> TilePa
         .id();
     let label = commands
         .spawn((
-            text("", 15.0, style::BACKGROUND),
+            text("", 14.0, style::BACKGROUND),
             Transform::from_xyz(c.x, c.y + 5.0, 0.3),
             ChildOf(root),
         ))

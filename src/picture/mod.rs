@@ -195,7 +195,7 @@ fn tile(view: &SimView, index: u32) -> Option<TilePic> {
         InstanceState::Spare => "spare".to_string(),
         InstanceState::Slowed => format!("x{:.1}", i.slowdown),
         InstanceState::Warming => "warm".to_string(),
-        InstanceState::Up => style::short(i.queued as f64),
+        InstanceState::Up => style::compact(i.queued as f64),
     };
     Some(TilePic {
         index,

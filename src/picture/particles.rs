@@ -237,6 +237,12 @@ impl Particles {
         } else {
             Mode::Stretched
         };
+        if self.mode == Mode::Exact {
+            // In slow motion particles are the requests themselves, one each, unless more are
+            // on the wire than the budget.
+            let on_wire: u64 = view.links().map(|l| l.in_transit).sum();
+            self.per_particle = ladder(on_wire as f64 / s.budget as f64);
+        }
     }
 
     /// Brings the model to the view's time: forgets what has arrived, emits what was sent.

@@ -180,6 +180,24 @@ pub fn short(v: f64) -> String {
     }
 }
 
+/// A count in at most four characters, for small tiles: 950, 3.9K, 39K, 396K, 1.2M.
+pub fn compact(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        "-".to_string()
+    } else if a < 999.5 {
+        format!("{v:.0}")
+    } else if a < 9_950.0 {
+        format!("{:.1}K", v / 1e3)
+    } else if a < 999_500.0 {
+        format!("{:.0}K", v / 1e3)
+    } else if a < 9_950_000.0 {
+        format!("{:.1}M", v / 1e6)
+    } else {
+        format!("{:.0}M", v / 1e6)
+    }
+}
+
 /// A rate: "28.4K/s".
 pub fn rate(v: f64) -> String {
     format!("{}/s", short(v))
@@ -209,6 +227,15 @@ mod tests {
         assert_eq!(rate(950.0), "950/s");
         assert_eq!(rate(1_250_000.0), "1.25M/s");
         assert_eq!(short(0.0), "0");
+        for (v, want) in [
+            (950.0, "950"),
+            (3_960.0, "4.0K"),
+            (39_600.0, "40K"),
+            (1_234_567.0, "1.2M"),
+        ] {
+            assert_eq!(compact(v), want);
+            assert!(compact(v).len() <= 4);
+        }
         assert_eq!(millis(0.4234), "0.42 ms");
         assert_eq!(millis(1300.0), "1.3 s");
     }
