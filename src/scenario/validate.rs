@@ -288,11 +288,27 @@ fn check_name<'a>(
     names: &mut BTreeMap<&'a str, &'static str>,
     what: &'static str,
 ) {
-    if name.trim().is_empty() || name.contains([',', '#', '>', '\n', '"']) {
+    if name.chars().any(char::is_control) {
+        // Never echo a control character back: it could be a terminal escape sequence.
+        c.bad(
+            field,
+            format!(
+                "the name `{}` holds control characters",
+                name.escape_default()
+            ),
+            "use letters, digits, '-', '_' or '.'",
+        );
+    } else if name.trim().is_empty() || name.contains([',', '#', '>', '"']) {
         c.bad(
             field,
             format!("bad name `{name}`"),
             "use letters, digits, '-', '_' or '.'",
+        );
+    } else if name == "system" {
+        c.bad(
+            field,
+            "`system` is reserved: the metrics name the whole system so",
+            "give this source or component another name",
         );
     }
     if names.insert(name, what).is_some() {

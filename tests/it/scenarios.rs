@@ -728,3 +728,30 @@ fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
         "the database is stressed at the peak"
     );
 }
+
+#[test]
+fn names_with_control_characters_and_the_reserved_name_system_are_refused() {
+    let with_name = |n: &str| {
+        format!(
+            r#"(name: "n", sources: [(name: "c", rate: Constant(10.0), flows: [(name: "f", path: [To("{n}")])])],
+            components: [(name: "{n}", kind: Service, service: (mean_ms: Some(1.0)))],
+            links: [(from: "c", to: "{n}")])"#
+        )
+    };
+    let err = |text: String| {
+        flowlab::scenario::parse(&text, std::path::Path::new("x.ron"))
+            .expect_err("refused")
+            .to_string()
+    };
+    let e = err(with_name("system"));
+    assert!(
+        e.contains("components[0].name") && e.contains("reserved"),
+        "{e}"
+    );
+    // A terminal escape sequence (ESC [ 2 J) in a name is refused and never echoed raw.
+    let e = err(with_name("db\\u{1b}[2J"));
+    assert!(
+        e.contains("control characters") && !e.contains('\u{1b}'),
+        "{e}"
+    );
+}
