@@ -31,7 +31,9 @@ pub struct Decision {
     pub urgency: Option<&'static str>,
     /// The receiver's status as the sender saw it, for rate changes; breaker states otherwise.
     pub state: Option<String>,
-    /// Importance for the summary: 3 crash or outage, 2 breaker or emergency cut, 1 other.
+    /// Importance for the summary: 3 crashes, outages, slowdowns, emergency cuts; 2 limits set
+    /// or lifted, large cuts, breakers, fallbacks, commands; 1 other; 0 rate changes of 1% or
+    /// less (written to the log, left out of summaries and the app's feed by default).
     pub importance: u8,
 }
 
@@ -62,6 +64,7 @@ impl DecisionLog {
             (Some(a), Some(b)) => b <= 0.9 * a,
             _ => true,
         };
+        let tuning = matches!((old, new), (Some(a), Some(b)) if (a - b).abs() <= 0.01 * a);
         self.events.push(Decision {
             t,
             kind: "rate_change",
@@ -75,6 +78,9 @@ impl DecisionLog {
                 3
             } else if notable {
                 2
+            } else if tuning {
+                // A change of 1% or less: written, as every decision is, but never a headline.
+                0
             } else {
                 1
             },
@@ -117,13 +123,7 @@ impl DecisionLog {
                 status,
             } => {
                 // Changes of 1% or less are fine-tuning, left out of the log.
-                let big = match (old, new) {
-                    (Some(a), Some(b)) => (a - b).abs() > 0.01 * a,
-                    _ => true,
-                };
-                if big {
-                    self.rate_change(t, &who, old, new, reason.name(), urgency, status);
-                }
+                self.rate_change(t, &who, old, new, reason.name(), urgency, status);
                 return;
             }
             EventKind::Crash => ("crash", "out of memory".to_string(), None, 3),
@@ -196,7 +196,7 @@ impl DecisionLog {
 
     /// The most important decisions, at most `n`, in time order.
     pub fn highlights(&self, n: usize) -> Vec<&Decision> {
-        let mut v: Vec<&Decision> = self.events.iter().collect();
+        let mut v: Vec<&Decision> = self.events.iter().filter(|d| d.importance > 0).collect();
         v.sort_by(|a, b| b.importance.cmp(&a.importance).then(a.t.total_cmp(&b.t)));
         v.truncate(n);
         v.sort_by(|a, b| a.t.total_cmp(&b.t));

@@ -197,3 +197,26 @@ fn an_alternative_route_without_the_links_it_needs_is_refused_with_where_and_wha
         "{err}"
     );
 }
+
+#[test]
+fn the_event_log_writes_every_rate_change_the_controller_made() {
+    let mut sim = simulation_app(flowlab::testing::load_shipped("netflix_friday.ron"));
+    sim.run_for(300.0);
+    let made = sim
+        .journal()
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, flowlab::sim::events::EventKind::RateChange { .. }))
+        .count();
+    let jsonl = sim.decisions_jsonl();
+    let written = jsonl
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"rate_change\""))
+        .count();
+    assert_eq!(written, made, "every rate change is in --events");
+    let small = jsonl
+        .lines()
+        .filter(|l| l.contains("\"importance\":0"))
+        .count();
+    assert!(small > 0, "fine-tuning is written too (importance 0)");
+}
