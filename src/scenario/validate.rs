@@ -625,8 +625,38 @@ fn check_layout(c: &mut Checker, f: &str, layout: Option<(f32, f32)>) {
     }
 }
 
+/// An autoscaling section: bounds that hold the component's instances, within the limit on
+/// instances, and shares and times in range (every spare is spawned up front).
+fn check_autoscale(c: &mut Checker, f: &str, comp: &ComponentSpec) {
+    let Some(a) = comp.autoscale else { return };
+    let f = format!("{f}.autoscale");
+    if a.min == 0 || a.max > 10_000 || a.min > a.max {
+        c.bad(
+            format!("{f}.min"),
+            format!("min {} and max {} do not make a range", a.min, a.max),
+            "use 1 <= min <= max <= 10000",
+        );
+    } else if comp.instances < a.min || comp.instances > a.max {
+        c.bad(
+            format!("{f}.max"),
+            format!(
+                "the component starts with {} instances, outside min {} .. max {}",
+                comp.instances, a.min, a.max
+            ),
+            "start within the autoscaling range",
+        );
+    }
+    c.range(&format!("{f}.scale_up_below"), a.scale_up_below, 0.0, 1.0);
+    c.range(&format!("{f}.healthy_above"), a.healthy_above, 0.0, 1.0);
+    c.range(&format!("{f}.underused_below"), a.underused_below, 0.0, 1.0);
+    c.range(&format!("{f}.cooldown_s"), a.cooldown_s, 0.0, 1e6);
+    c.range(&format!("{f}.warmup_s"), a.warmup_s, 0.0, 1e6);
+    c.range(&format!("{f}.warmup_speed"), a.warmup_speed, 0.01, 1.0);
+}
+
 fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &ComponentSpec) {
     let f = format!("components[{i}]");
+    check_autoscale(c, &f, comp);
     check_layout(c, &f, comp.layout);
     check_size(c, &f, sim, comp);
     check_service(c, &f, &comp.service);

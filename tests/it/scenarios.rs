@@ -755,3 +755,27 @@ fn names_with_control_characters_and_the_reserved_name_system_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn autoscaling_is_validated_like_every_other_field() {
+    let with = |instances: u32, autoscale: &str| {
+        let text = format!(
+            r#"(name: "a", sources: [(name: "c", rate: Constant(10.0), flows: [(name: "f", path: [To("s")])])],
+            components: [(name: "s", kind: Service, instances: {instances}, service: (mean_ms: Some(1.0)), autoscale: Some({autoscale}))],
+            links: [(from: "c", to: "s")])"#
+        );
+        flowlab::scenario::parse(&text, std::path::Path::new("a.ron")).map_err(|e| e.to_string())
+    };
+    let e = with(1, "(min: 1, max: 1000000000)").expect_err("a billion spares");
+    assert!(
+        e.contains("components[0].autoscale.min") && e.contains("10000"),
+        "{e}"
+    );
+    let e = with(20, "(min: 5, max: 2)").expect_err("min above max");
+    assert!(e.contains("min 5 and max 2"), "{e}");
+    let e = with(20, "(min: 2, max: 10)").expect_err("starts outside the range");
+    assert!(e.contains("starts with 20 instances"), "{e}");
+    let e = with(2, "(min: 1, max: 4, warmup_speed: 0.0)").expect_err("no speed");
+    assert!(e.contains("autoscale.warmup_speed"), "{e}");
+    assert!(with(2, "(min: 1, max: 4)").is_ok());
+}
