@@ -628,6 +628,16 @@ pub enum ScenarioError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The file is larger than any scenario needs.
+    #[error(
+        "{path}: larger than {limit} bytes; no scenario needs that much (is it the right file?)"
+    )]
+    TooLarge {
+        /// File path.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
     /// RON syntax or type error.
     #[error("{path}:{line}:{col}: {message}")]
     Syntax {
@@ -672,8 +682,9 @@ fn format_problems(problems: &[Problem]) -> String {
     s
 }
 
-/// Parses scenario text; `path` is only used in messages.
+/// Parses scenario text (a UTF-8 byte-order mark is allowed); `path` is only used in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let scenario: Scenario = ron::from_str(text).map_err(|e| ScenarioError::Syntax {
         path: path.to_path_buf(),
         line: e.span.start.line,
@@ -700,11 +711,38 @@ pub fn to_ron(s: &Scenario) -> Result<String, String> {
     ron::ser::to_string_pretty(s, pretty).map_err(|e| e.to_string())
 }
 
-/// Reads, parses and validates a scenario file.
+/// Largest scenario file read (bytes): the reader stops there, so a huge file or a device that
+/// never ends (`/dev/zero`) cannot exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads, parses and validates a scenario file; `-` reads standard input.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    use std::io::Read;
+    let io = |source| ScenarioError::Io {
         path: path.to_path_buf(),
         source,
+    };
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(io)?)
+    };
+    let mut bytes = vec![];
+    reader
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ScenarioError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        ))
     })?;
     parse(&text, path)
 }

@@ -216,3 +216,37 @@ fn shot_and_record_refuse_bad_arguments_before_opening_a_window() {
         assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_byte_order_mark_standard_input_and_huge_files_are_handled() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/mm1.ron")).unwrap();
+    let bom = std::env::temp_dir().join(format!("flowlab-bom-{}.ron", std::process::id()));
+    std::fs::write(&bom, format!("\u{feff}{text}")).unwrap();
+    let o = flowlab(&["check", bom.to_str().unwrap()]);
+    assert!(o.status.success(), "a BOM is accepted: {}", stderr(&o));
+    // `-` reads the scenario from standard input.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowlab"))
+        .args(["check", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("-: ok"));
+    // A device that never ends is read only up to the limit.
+    let o = flowlab(&["check", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/dev/zero: larger than"),
+        "{}",
+        stderr(&o)
+    );
+}
