@@ -185,6 +185,21 @@ fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = check_outputs(args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let events = match &args.events {
+        // Opened before the run, so a bad path does not waste it.
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some((p, f)),
+            Err(e) => {
+                eprintln!("error: {}: cannot create events file: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let duration = (s.sim.duration_s * SEC).round() as Nanos;
     let name = s.name.clone();
     let mut sim = Simulation::new(s);
@@ -203,8 +218,8 @@ fn run(args: &RunArgs) -> ExitCode {
     print!("{}", summary.render());
     let log = sim.world().resource::<DecisionLog>();
     print_decisions(log);
-    if let Some(path) = &args.events
-        && let Err(e) = std::fs::write(path, log.to_jsonl())
+    if let Some((path, mut f)) = events
+        && let Err(e) = f.write_all(log.to_jsonl().as_bytes())
     {
         eprintln!("error: {}: cannot write events: {e}", path.display());
         return ExitCode::from(1);
@@ -232,6 +247,41 @@ fn run(args: &RunArgs) -> ExitCode {
 
 /// Creates the metrics CSV file at `path`, writes its header and makes it the recorder's sink;
 /// on failure prints the error and gives back exit code 2.
+/// Checks the output files before the run: never the same file twice, never the scenario or
+/// another `.ron` file; an existing file is overwritten, and the run says so.
+fn check_outputs(args: &RunArgs) -> Result<(), String> {
+    let outputs: Vec<(&str, &PathBuf)> = [("--metrics", &args.metrics), ("--events", &args.events)]
+        .into_iter()
+        .filter_map(|(flag, p)| p.as_ref().map(|p| (flag, p)))
+        .collect();
+    let same = |a: &Path, b: &Path| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    for (flag, p) in &outputs {
+        if p.extension().is_some_and(|e| e == "ron") || same(p, &args.scenario) {
+            return Err(format!(
+                "{flag} {}: will not write over a scenario file; give another name (.csv, .jsonl)",
+                p.display()
+            ));
+        }
+        if p.exists() {
+            eprintln!(
+                "note: {flag} {} exists and will be overwritten",
+                p.display()
+            );
+        }
+    }
+    if let [(a, pa), (b, pb)] = outputs.as_slice()
+        && same(pa, pb)
+    {
+        return Err(format!(
+            "{a} and {b} name the same file {}: give each its own",
+            pa.display()
+        ));
+    }
+    Ok(())
+}
+
 fn send_metrics_to(sim: &mut Simulation, path: &Path) -> Result<(), ExitCode> {
     match std::fs::File::create(path) {
         Ok(f) => {

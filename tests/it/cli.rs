@@ -250,3 +250,68 @@ fn a_byte_order_mark_standard_input_and_huge_files_are_handled() {
         stderr(&o)
     );
 }
+
+#[test]
+fn output_files_are_checked_before_the_run() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/mm1.ron");
+    let dir = std::env::temp_dir();
+    let csv = dir.join(format!("flowlab-out-{}.csv", std::process::id()));
+    let csv = csv.to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "run",
+                scenario,
+                "--duration",
+                "1",
+                "--metrics",
+                csv,
+                "--events",
+                csv,
+            ],
+            "name the same file",
+        ),
+        (
+            &["run", scenario, "--duration", "1", "--metrics", scenario],
+            "will not write over a scenario file",
+        ),
+        (
+            &[
+                "run",
+                scenario,
+                "--duration",
+                "1",
+                "--events",
+                "/nonexistent/dir/e.jsonl",
+            ],
+            "cannot create events file",
+        ),
+    ];
+    for (args, want) in cases {
+        let started = std::time::Instant::now();
+        let o = flowlab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(
+            started.elapsed().as_secs_f64() < 5.0,
+            "refused before running"
+        );
+    }
+    // An existing file is overwritten, and the run says so.
+    std::fs::write(csv, "old").unwrap();
+    let o = flowlab(&[
+        "run",
+        scenario,
+        "--duration",
+        "1",
+        "--quiet",
+        "--metrics",
+        csv,
+    ]);
+    assert!(o.status.success() && stderr(&o).contains("exists and will be overwritten"));
+    assert!(
+        std::fs::read_to_string(csv)
+            .unwrap()
+            .starts_with("t,entity,metric,value")
+    );
+}
