@@ -25,30 +25,53 @@ impl Checker {
 
     /// A finite number within [min, max].
     fn range(&mut self, field: &str, v: f64, min: f64, max: f64) -> bool {
-        if !v.is_finite() || v < min || v > max {
-            self.bad(
-                field,
-                format!("{v} is out of range"),
-                format!("use a finite number between {min} and {max}"),
-            );
-            false
+        let what = if !v.is_finite() {
+            "is not a finite number".to_string()
+        } else if v < min {
+            format!("is below {}", num(min))
+        } else if v > max {
+            format!("is above {}", num(max))
         } else {
-            true
-        }
+            return true;
+        };
+        self.bad(
+            field,
+            format!("{} {what}", num(v)),
+            format!("use a number between {} and {}", num(min), num(max)),
+        );
+        false
     }
 
     /// A finite number greater than zero and at most max.
     fn positive(&mut self, field: &str, v: f64, max: f64) -> bool {
-        if !v.is_finite() || v <= 0.0 || v > max {
-            self.bad(
-                field,
-                format!("{v} must be greater than 0"),
-                format!("use a finite number in (0, {max}]"),
-            );
-            false
+        let what = if !v.is_finite() {
+            "is not a finite number".to_string()
+        } else if v <= 0.0 {
+            "must be greater than 0".to_string()
+        } else if v > max {
+            format!("is above the largest allowed, {}", num(max))
         } else {
-            true
-        }
+            return true;
+        };
+        self.bad(
+            field,
+            format!("{} {what}", num(v)),
+            format!("use a number in (0, {}]", num(max)),
+        );
+        false
+    }
+}
+
+/// A number as a person writes it: 1e300 rather than 301 digits, 0.5 rather than 0.5000001.
+fn num(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || !v.is_finite() {
+        format!("{v}")
+    } else if !(1e-4..1e9).contains(&a) {
+        format!("{v:e}")
+    } else {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -428,15 +451,20 @@ fn check_flow(
 /// Checks that the shares of a `OneOf` hop are each >= 0 and add up to 1.
 fn check_hop_shares(c: &mut Checker, hf: &str, v: &[(String, f64)]) {
     let sum: f64 = v.iter().map(|x| x.1).sum();
-    if v.is_empty()
-        || !sum.is_finite()
-        || (sum - 1.0).abs() > 1e-6
-        || v.iter().any(|x| x.1.is_nan() || x.1 < 0.0)
-    {
+    let hint = "give each option a share >= 0 so they add up to 1";
+    if v.is_empty() {
+        c.bad(hf, "`OneOf` lists no option", hint);
+    } else if let Some((n, p)) = v.iter().find(|x| x.1.is_nan() || x.1 < 0.0) {
         c.bad(
             hf,
-            format!("probabilities sum to {sum}, not 1"),
-            "give each option a share >= 0 so they add up to 1",
+            format!("the share of `{n}` is {}, below 0", num(*p)),
+            hint,
+        );
+    } else if !sum.is_finite() || (sum - 1.0).abs() > 1e-6 {
+        c.bad(
+            hf,
+            format!("the shares add up to {}, not 1", num(sum)),
+            hint,
         );
     }
 }

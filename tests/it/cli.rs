@@ -141,7 +141,7 @@ fn semantic_errors_name_the_field_and_give_a_hint() {
             "path: [To(\"s\")]",
             "path: [OneOf([(\"s\", 0.5), (\"s\", 0.4)])]",
         ),
-        &["sources[0].flows[0].path[0]", "sum to 0.9"],
+        &["sources[0].flows[0].path[0]", "add up to 0.9, not 1"],
     );
     expect_error(
         &GOOD.replace("path: [To(\"s\")]", "path: []"),
@@ -149,7 +149,26 @@ fn semantic_errors_name_the_field_and_give_a_hint() {
     );
     expect_error(
         &GOOD.replace("Constant(100.0)", "Constant(1e300)"),
-        &["sources[0].rate"],
+        &["sources[0].rate", "1e300 is above 1e9"],
+    );
+    // The rule broken is the one said, numbers printed as a person writes them.
+    expect_error(
+        &GOOD.replace(
+            "sim: (duration_s: 2.0)",
+            "sim: (duration_s: 2.0, tick_ms: 1001.0)",
+        ),
+        &["sim.tick_ms", "1001 is above the largest allowed, 1000"],
+    );
+    expect_error(
+        &GOOD.replace(
+            "path: [To(\"s\")]",
+            "path: [OneOf([(\"s\", 1.5), (\"s\", -0.5)])]",
+        ),
+        &["path[0]", "the share of `s` is -0.5, below 0"],
+    );
+    expect_error(
+        &GOOD.replace("path: [To(\"s\")]", "path: [OneOf([])]"),
+        &["path[0]", "lists no option"],
     );
     expect_error(
         &GOOD.replace("service: (mean_ms: Some(1.0))", "service: ()"),
