@@ -384,8 +384,9 @@ fn spawn_edge(
     let breaker = commands
         .spawn((
             SceneItem,
-            text("", 15.0, style::RED),
-            Transform::from_xyz(g.x, g.y - 30.0, 5.0),
+            text("", 16.0, style::RED),
+            Anchor::BOTTOM_CENTER,
+            Transform::from_xyz(g.x, g.y + 46.0, 5.0),
         ))
         .id();
     EdgeParts {
@@ -607,7 +608,7 @@ fn update_edge(
         (parts.label, place(0.5, 7.0), 5.0),
         (parts.gate, place(GATE_AT, 0.0), 1.0),
         (parts.gate_text, place(0.5, -12.0), 5.0),
-        (parts.breaker, place(0.5, 38.0), 5.0),
+        (parts.breaker, place(0.5, 46.0), 5.0),
     ] {
         if let Ok(mut t) = transforms.get_mut(ent) {
             t.translation = at.with_z(z);
@@ -639,8 +640,8 @@ fn update_edge(
     let breaker = gate.map_or(BreakerState::Closed, |g| g.breaker);
     let (word, c) = match breaker {
         BreakerState::Closed => ("", style::INK),
-        BreakerState::Open => ("OPEN", style::RED),
-        BreakerState::HalfOpen => ("HALF-OPEN", style::YELLOW),
+        BreakerState::Open => ("BREAKER OPEN", style::RED),
+        BreakerState::HalfOpen => ("BREAKER HALF-OPEN", style::YELLOW),
     };
     set_text(texts, parts.breaker, word, Some(c));
 }
