@@ -702,6 +702,41 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     }
 }
 
+impl ComponentSpec {
+    /// Requests per second each engine can carry (CPU, memory, storage, network; infinite where
+    /// nothing is demanded of it).
+    pub fn engine_rates(&self) -> [f64; 4] {
+        let (d, e) = (self.service.demand, self.engines);
+        let rate = |demand: f64, per_s: f64| {
+            if demand > 0.0 {
+                per_s / demand
+            } else {
+                f64::INFINITY
+            }
+        };
+        [
+            rate(d.cpu_ms, e.cpu_cores * 1000.0),
+            f64::INFINITY,
+            rate(d.storage_ops, e.storage_iops),
+            rate(d.network_kb, e.network_mbps * 125.0),
+        ]
+    }
+
+    /// Mean service time (ms): `service.mean_ms`, or what the demand takes on the busiest engine
+    /// with every worker busy.
+    pub fn service_mean_ms(&self) -> f64 {
+        let bottleneck = self
+            .engine_rates()
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
+        match self.service.mean_ms {
+            Some(m) => m,
+            None if bottleneck.is_finite() => self.workers as f64 / bottleneck * 1000.0,
+            None => 1.0,
+        }
+    }
+}
+
 /// The scenario as RON text, in the same format it is read from.
 pub fn to_ron(s: &Scenario) -> Result<String, String> {
     let pretty = ron::ser::PrettyConfig::new()

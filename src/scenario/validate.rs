@@ -68,7 +68,11 @@ fn num(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         format!("{v}")
     } else if !(1e-4..1e9).contains(&a) {
-        format!("{v:e}")
+        // Three significant figures: 1e20, 1.5e-7.
+        let e = format!("{v:.2e}");
+        let (m, x) = e.split_once('e').unwrap_or((&e, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        format!("{m}e{x}")
     } else {
         let s = format!("{v:.6}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -689,6 +693,18 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
     check_size(c, &f, sim, comp);
     check_service(c, &f, &comp.service);
     check_engines(c, &f, &comp.engines);
+    // The demand on engines that small takes longer than the clock could count.
+    let mean = comp.service_mean_ms();
+    if comp.service.mean_ms.is_none() && !(mean.is_finite() && mean <= 1e7) {
+        c.bad(
+            format!("{f}.engines"),
+            format!(
+                "the demand would take {} ms per request on these engines",
+                num(mean)
+            ),
+            "give the engines more capacity (or the demand less), for at most 1e7 ms",
+        );
+    }
     if let Some(t) = comp.thrashing {
         c.range(&format!("{f}.thrashing.above"), t.above, 0.0, 0.999);
         c.range(&format!("{f}.thrashing.slowdown"), t.slowdown, 0.0, 1000.0);

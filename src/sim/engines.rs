@@ -85,27 +85,9 @@ pub struct ServicePlan {
 /// per instance) is set by the bottleneck engine, so a saturated instance runs exactly at μ.
 pub fn plan(c: &ComponentSpec) -> ServicePlan {
     let d = c.service.demand;
-    let e = c.engines;
-    let rate = |demand: f64, per_s: f64| {
-        if demand > 0.0 {
-            per_s / demand
-        } else {
-            f64::INFINITY
-        }
-    };
-    let rates = [
-        rate(d.cpu_ms, e.cpu_cores * 1000.0),
-        f64::INFINITY,
-        rate(d.storage_ops, e.storage_iops),
-        rate(d.network_kb, e.network_mbps * 125.0),
-    ];
-    let bottleneck = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    let rates = c.engine_rates();
     let workers = c.workers as f64;
-    let mean_ms = match c.service.mean_ms {
-        Some(m) => m,
-        None if bottleneck.is_finite() => workers / bottleneck * 1000.0,
-        None => 1.0,
-    };
+    let mean_ms = c.service_mean_ms();
     let mu = workers / (mean_ms / 1000.0);
     let mut share = rates.map(|r| if r.is_finite() { mu / r } else { 0.0 });
     if d.cpu_ms <= 0.0 {

@@ -364,8 +364,9 @@ impl Instance {
         }
         self.workers[worker as usize] = Worker::Busy { job };
         self.busy += 1;
+        // A service time longer than the clock can hold waits for ever instead of wrapping.
         out.timers
-            .push((at + s, self.index, worker, self.incarnation));
+            .push((at.saturating_add(s), self.index, worker, self.incarnation));
     }
 
     /// Frees a worker at `at` and gives it the next queued request, if any (a worker beyond a

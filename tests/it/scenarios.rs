@@ -779,3 +779,30 @@ fn autoscaling_is_validated_like_every_other_field() {
     assert!(e.contains("autoscale.warmup_speed"), "{e}");
     assert!(with(2, "(min: 1, max: 4)").is_ok());
 }
+
+#[test]
+fn a_tiny_engine_is_refused_instead_of_serving_instantly() {
+    let text = |cores: &str| {
+        format!(
+            r#"(name: "t", sources: [(name: "c", rate: Constant(10.0), flows: [(name: "f", path: [To("s")])])],
+            components: [(name: "s", kind: Service, service: (demand: (cpu_ms: 1.0)), engines: (cpu_cores: {cores}))],
+            links: [(from: "c", to: "s")])"#
+        )
+    };
+    let e = flowlab::scenario::parse(&text("1e-20"), std::path::Path::new("t.ron"))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.contains("components[0].engines") && e.contains("1e20 ms per request"),
+        "{e}"
+    );
+    // Slow but countable: nothing completes in a second (no wrap to instant service).
+    let mut sim = simulation_app(flowlab::testing::parse(&text("0.0000002")));
+    sim.run_for(1.0);
+    assert_eq!(
+        sim.summary()
+            .system
+            .ended(flowlab::sim::request::Outcome::Completed),
+        0
+    );
+}
