@@ -63,7 +63,7 @@ pub struct RunArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub duration: Option<f64>,
     /// Root seed (default: the scenario's sim.seed).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: Option<u64>,
     /// Write metrics as CSV (t,entity,metric,value) to this file.
     #[arg(long)]
@@ -80,6 +80,29 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// A seed: a whole number from 0 to 2^64 - 1.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim().parse().map_err(|_| {
+        format!(
+            "{s:?} is not a seed: give a whole number from 0 to {}",
+            u64::MAX
+        )
+    })
+}
+
+/// Prints what is allowed in a scenario but most likely not meant.
+fn print_warnings(path: &Path, s: &Scenario) {
+    for w in scenario::warnings(s) {
+        eprintln!(
+            "warning: {}: {}: {}\n  hint: {}",
+            path.display(),
+            w.field,
+            w.message,
+            w.hint
+        );
+    }
 }
 
 /// Entry point of the binary.
@@ -110,14 +133,17 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for p in paths {
         match scenario::load(p) {
-            Ok(s) => println!(
-                "{}: ok ({}: {} source(s), {} component(s), {} link(s))",
-                p.display(),
-                s.name,
-                s.sources.len(),
-                s.components.len(),
-                s.links.len()
-            ),
+            Ok(s) => {
+                print_warnings(p, &s);
+                println!(
+                    "{}: ok ({}: {} source(s), {} component(s), {} link(s))",
+                    p.display(),
+                    s.name,
+                    s.sources.len(),
+                    s.components.len(),
+                    s.links.len()
+                );
+            }
             Err(e) => {
                 failed = true;
                 eprintln!("error: {e}");
@@ -185,6 +211,7 @@ fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    print_warnings(&args.scenario, &s);
     if let Err(e) = check_outputs(args) {
         eprintln!("error: {e}");
         return ExitCode::from(2);

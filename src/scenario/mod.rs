@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub use command::{SimCommand, TimedCommand};
-pub use validate::validate;
+pub use validate::{validate, warnings};
 
 /// A whole scenario: the system to simulate and how to run it.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -236,6 +236,58 @@ fn check_alternatives(c: &mut Checker, s: &Scenario, linked: &BTreeMap<(&str, &s
 }
 
 /// Checks each fault: an existing component and instance, its start, length and slowdown.
+/// What is allowed but most likely not meant: a fault or a command after the end of the run, a
+/// sampling interval longer than the run. Printed as warnings; the scenario still runs.
+pub fn warnings(s: &Scenario) -> Vec<Problem> {
+    let end = s.sim.duration_s;
+    let mut out = vec![];
+    let mut warn = |field: String, message: String, hint: &str| {
+        out.push(Problem {
+            field,
+            message,
+            hint: hint.to_string(),
+        })
+    };
+    for (i, f) in s.faults.iter().enumerate() {
+        if f.at_s >= end {
+            warn(
+                format!("faults[{i}].at_s"),
+                format!(
+                    "{} s is after the run ends ({} s): it never happens",
+                    num(f.at_s),
+                    num(end)
+                ),
+                "move it inside the run or lengthen sim.duration_s",
+            );
+        }
+    }
+    for (i, c) in s.commands.iter().enumerate() {
+        if c.at_s >= end {
+            warn(
+                format!("commands[{i}].at_s"),
+                format!(
+                    "{} s is after the run ends ({} s): it never happens",
+                    num(c.at_s),
+                    num(end)
+                ),
+                "move it inside the run or lengthen sim.duration_s",
+            );
+        }
+    }
+    if s.sim.sample_every_s > end {
+        warn(
+            "sim.sample_every_s".to_string(),
+            format!(
+                "{} s is longer than the run ({} s): no metrics row is written",
+                num(s.sim.sample_every_s),
+                num(end)
+            ),
+            "sample at least once in the run",
+        );
+    }
+    out
+}
+
 /// A scenario's what-if commands: at a time of the run, naming what exists; never a load.
 fn check_commands(c: &mut Checker, s: &Scenario) {
     use super::command::SimCommand as C;

@@ -334,3 +334,35 @@ fn output_files_are_checked_before_the_run() {
             .starts_with("t,entity,metric,value")
     );
 }
+
+#[test]
+fn what_is_allowed_but_likely_not_meant_is_warned_and_a_negative_seed_explained() {
+    let text = GOOD.replace(
+        "sim: (duration_s: 2.0)",
+        "sim: (duration_s: 2.0, sample_every_s: 5.0)",
+    )
+    .replace(
+        "links: [(from: \"u\", to: \"s\")],",
+        "links: [(from: \"u\", to: \"s\")], faults: [(component: \"s\", at_s: 10.0, for_s: 1.0)],",
+    );
+    let path = std::env::temp_dir().join(format!("flowlab-warn-{}.ron", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let o = flowlab(&["check", path.to_str().unwrap()]);
+    assert!(o.status.success(), "warnings do not fail: {}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("faults[0].at_s: 10 s is after the run ends (2 s)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("sim.sample_every_s: 5 s is longer than the run"),
+        "{e}"
+    );
+    let o = flowlab(&["run", path.to_str().unwrap(), "--seed", "-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a seed: give a whole number from 0"),
+        "{}",
+        stderr(&o)
+    );
+}
