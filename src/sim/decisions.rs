@@ -194,15 +194,76 @@ impl DecisionLog {
         out
     }
 
-    /// The most important decisions, at most `n`, in time order.
+    /// The decisions that tell the run's story, at most `n`, in time order: breaker
+    /// transitions, crashes, outages and fallbacks first (up to half of `n`); then the first and
+    /// the last decision of every other kind (onset and recovery); then the most important of
+    /// what is left, taken in turn from the first, middle and last third of the run.
     pub fn highlights(&self, n: usize) -> Vec<&Decision> {
-        let mut v: Vec<&Decision> = self.events.iter().filter(|d| d.importance > 0).collect();
-        v.sort_by(|a, b| b.importance.cmp(&a.importance).then(a.t.total_cmp(&b.t)));
-        v.truncate(n);
-        v.sort_by(|a, b| a.t.total_cmp(&b.t));
-        v
+        let cands: Vec<usize> = (0..self.events.len())
+            .filter(|&i| self.events[i].importance > 0)
+            .collect();
+        let mut chosen = std::collections::BTreeSet::new();
+        let headline = |k: &str| matches!(k, "breaker" | "crash" | "outage" | "fallback");
+        for &i in cands.iter().filter(|&&i| headline(self.events[i].kind)) {
+            if chosen.len() >= n / 2 {
+                break;
+            }
+            chosen.insert(i);
+        }
+        for kind in STORY_ORDER {
+            let of_kind = || cands.iter().filter(|&&i| self.events[i].kind == kind);
+            for i in [of_kind().next(), of_kind().next_back()]
+                .into_iter()
+                .flatten()
+            {
+                if chosen.len() < n {
+                    chosen.insert(*i);
+                }
+            }
+        }
+        let end = self
+            .events
+            .iter()
+            .map(|d| d.t)
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let mut thirds: [Vec<usize>; 3] = Default::default();
+        for &i in &cands {
+            thirds[((self.events[i].t / end * 3.0) as usize).min(2)].push(i);
+        }
+        for t in &mut thirds {
+            t.sort_by(|a, b| self.events[*b].importance.cmp(&self.events[*a].importance));
+        }
+        let mut k = 0;
+        while chosen.len() < n.min(cands.len()) && k < cands.len() {
+            for t in &thirds {
+                if let Some(&i) = t.iter().find(|i| !chosen.contains(*i))
+                    && chosen.len() < n
+                {
+                    chosen.insert(i);
+                }
+            }
+            k += 1;
+        }
+        chosen.into_iter().map(|i| &self.events[i]).collect()
     }
 }
+
+/// The kinds of decision, in the order a run's story needs them.
+const STORY_ORDER: [&str; 12] = [
+    "crash",
+    "outage",
+    "breaker",
+    "fallback",
+    "slowdown",
+    "restart",
+    "scale_up",
+    "scale_down",
+    "health_check",
+    "command",
+    "rate_change",
+    "anomaly",
+];
 
 /// Words for a fallback.
 fn fallback_text(f: Fallback, topo: &Topology) -> String {

@@ -220,3 +220,46 @@ fn the_event_log_writes_every_rate_change_the_controller_made() {
         .count();
     assert!(small > 0, "fine-tuning is written too (importance 0)");
 }
+
+#[test]
+fn the_summary_highlights_tell_onset_peak_and_recovery() {
+    let mut sim = simulation_app(flowlab::testing::load_shipped("netflix_friday.ron"));
+    sim.run_for(600.0);
+    let log = sim.world().resource::<DecisionLog>();
+    let h = log.highlights(12);
+    assert!(
+        h.len() == 12 && h.windows(2).all(|w| w[0].t <= w[1].t),
+        "12, in time order"
+    );
+    let has = |f: &dyn Fn(&Decision) -> bool| h.iter().any(|d| f(d));
+    assert!(
+        has(&|d| d.kind == "fallback" && d.reason.contains("fresh data again")),
+        "{h:#?}"
+    );
+    assert!(
+        has(&|d| d.kind == "fallback" && d.reason.contains("stale")),
+        "{h:#?}"
+    );
+    assert!(
+        has(&|d| d.kind == "rate_change" && d.new.is_none() && d.t > 350.0),
+        "a limit lifted late: {h:#?}"
+    );
+    assert!(
+        has(&|d| d.t < 100.0) && has(&|d| d.t > 400.0),
+        "onset and recovery: {h:#?}"
+    );
+    // breaker.ron: its breaker transitions are in the highlights.
+    let mut sim = simulation_app(flowlab::testing::load_shipped("breaker.ron"));
+    sim.run_for(300.0);
+    let log = sim.world().resource::<DecisionLog>();
+    let all = log.events.iter().filter(|d| d.kind == "breaker").count();
+    let shown = log
+        .highlights(12)
+        .iter()
+        .filter(|d| d.kind == "breaker")
+        .count();
+    assert!(
+        all >= 3 && shown >= all.min(6),
+        "{shown} of {all} breaker transitions"
+    );
+}
