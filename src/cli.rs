@@ -329,17 +329,17 @@ fn send_metrics_to(sim: &mut Simulation, path: &Path) -> Result<(), ExitCode> {
     }
 }
 
-/// Runs the simulation up to `duration` (ns) behind a progress bar in simulated milliseconds
+/// Runs the simulation up to `duration` (ns) behind a progress bar in simulated seconds
 /// (hidden when `quiet`); returns the wall-clock seconds the run took.
 fn run_with_progress(sim: &mut Simulation, duration: Nanos, name: String, quiet: bool) -> f64 {
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(duration / 1_000_000)
+        ProgressBar::new(duration / 1_000_000_000)
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{msg} [{bar:40}] {pos}/{len} sim ms  {elapsed_precise} (eta {eta})",
+            "{msg} [{bar:40}] {pos}/{len} simulated s  {elapsed_precise} (eta {eta})",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
@@ -348,8 +348,8 @@ fn run_with_progress(sim: &mut Simulation, duration: Nanos, name: String, quiet:
     let started = std::time::Instant::now();
     let mut last = 0;
     sim.run_until(duration, |w| {
-        let now = w.resource::<crate::sim::SimClock>().now / 1_000_000;
-        if now >= last + 250 {
+        let now = w.resource::<crate::sim::SimClock>().now / 1_000_000_000;
+        if now > last {
             bar.set_position(now);
             last = now;
         }

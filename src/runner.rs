@@ -325,15 +325,15 @@ impl Summary {
         ]);
         sys.add_row(vec![
             format!("{:.1} s", s.seconds),
-            s.generated.to_string(),
-            s.ended(Outcome::Completed).to_string(),
-            s.ended(Outcome::Dropped).to_string(),
-            s.ended(Outcome::Rejected).to_string(),
-            s.ended(Outcome::Failed).to_string(),
-            s.ended(Outcome::TimedOut).to_string(),
-            s.in_system.to_string(),
-            s.retries.to_string(),
-            s.wasted.to_string(),
+            thousands(s.generated),
+            thousands(s.ended(Outcome::Completed)),
+            thousands(s.ended(Outcome::Dropped)),
+            thousands(s.ended(Outcome::Rejected)),
+            thousands(s.ended(Outcome::Failed)),
+            thousands(s.ended(Outcome::TimedOut)),
+            thousands(s.in_system),
+            thousands(s.retries),
+            thousands(s.wasted),
             format!("{:.2}", s.latency_ms[0]),
             format!("{:.2}", s.latency_ms[2]),
         ]);
@@ -354,20 +354,33 @@ impl Summary {
         for c in &self.components {
             t.add_row(vec![
                 c.name.clone(),
-                c.served.to_string(),
-                c.goodput.to_string(),
-                c.dropped.to_string(),
-                c.failed.to_string(),
-                c.errors.to_string(),
-                c.wasted.to_string(),
+                thousands(c.served),
+                thousands(c.goodput),
+                thousands(c.dropped),
+                thousands(c.failed),
+                thousands(c.errors),
+                thousands(c.wasted),
                 format!("{:.2}", c.latency_ms[0]),
                 format!("{:.2}", c.latency_ms[2]),
-                c.peak_queue.to_string(),
-                c.crashes.to_string(),
+                thousands(c.peak_queue),
+                thousands(c.crashes),
             ]);
         }
         format!("System\n{sys}\nComponents\n{t}\n")
     }
+}
+
+/// A count with thousands separators: 47,012,345.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Exact running totals at one moment, for measurements between two moments (warm-up removed).
