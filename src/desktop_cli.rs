@@ -3,14 +3,18 @@
 //! --from S --to S --speed X`. Bad arguments and bad files get a clear message; a bad file opened
 //! interactively still opens the app, which shows the error.
 
+#[cfg(feature = "desktop")]
 use crate::scenario::{self, Scenario};
-use std::path::{Path, PathBuf};
+#[cfg(feature = "desktop")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The scenario the app opens with no argument.
 pub const DEFAULT_SCENARIO: &str = "scenarios/netflix_friday.ron";
 
 /// netflix_friday as shipped, for when the app starts away from the repository.
+#[cfg(feature = "desktop")]
 const EMBEDDED: &str = include_str!("../scenarios/netflix_friday.ron");
 
 /// Options of `flowlab shot`.
@@ -68,6 +72,7 @@ pub struct OpenArgs {
     pub start: Option<f64>,
 }
 
+#[cfg(feature = "desktop")]
 fn check_open(o: &OpenArgs) -> Result<(), String> {
     if !(o.speed.is_finite() && (0.001..=100.0).contains(&o.speed)) {
         return Err(format!("--speed {}: give 0.001 to 100", o.speed));
@@ -84,6 +89,7 @@ fn check_open(o: &OpenArgs) -> Result<(), String> {
 }
 
 /// `WIDTHxHEIGHT`, each 200 to 7680 pixels.
+#[cfg(feature = "desktop")]
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("--size {s:?}: give WIDTHxHEIGHT, each 200 to 7680 pixels, e.g. 1600x900");
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
@@ -99,6 +105,7 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
 
 /// Loads the scenario for the app: a bad file still opens the app (running the default
 /// scenario) with its error shown.
+#[cfg(feature = "desktop")]
 fn load_for_app(path: &Path) -> (Option<Scenario>, Option<String>) {
     match scenario::load(path) {
         Ok(s) => (Some(s), None),
@@ -110,11 +117,13 @@ fn load_for_app(path: &Path) -> (Option<Scenario>, Option<String>) {
     }
 }
 
+#[cfg(feature = "desktop")]
 fn stem(p: &Path) -> String {
     p.file_stem()
         .map_or("flowlab".into(), |s| s.to_string_lossy().to_string())
 }
 
+#[cfg(feature = "desktop")]
 fn check_time(name: &str, v: f64, end: f64) -> Result<(), String> {
     if v.is_finite() && v >= 0.0 && v <= end {
         Ok(())
@@ -256,25 +265,18 @@ fn no_app() -> ExitCode {
 
 /// Opens the app on `path` (this build has no app).
 #[cfg(not(feature = "desktop"))]
-pub fn open(path: PathBuf, o: &OpenArgs) -> ExitCode {
-    let _ = (load_for_app(&path), DEFAULT_SCENARIO, check_open(o));
+pub fn open(_path: PathBuf, _o: &OpenArgs) -> ExitCode {
     no_app()
 }
 
 /// `flowlab shot` (this build has no app).
 #[cfg(not(feature = "desktop"))]
-pub fn shot(a: &ShotArgs) -> ExitCode {
-    let _ = (
-        parse_size(&a.size),
-        check_time("--at", a.at, 1e6),
-        stem(&a.scenario),
-    );
+pub fn shot(_a: &ShotArgs) -> ExitCode {
     no_app()
 }
 
 /// `flowlab record` (this build has no app).
 #[cfg(not(feature = "desktop"))]
-pub fn record(a: &RecordArgs) -> ExitCode {
-    let _ = a;
+pub fn record(_a: &RecordArgs) -> ExitCode {
     no_app()
 }

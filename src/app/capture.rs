@@ -204,8 +204,6 @@ fn start(
         was_paused,
         bar,
     });
-    // A shot shows the particles of the last moments before it: step there frame by frame.
-    let _ = warm;
 }
 
 fn fail(world: &mut World, msg: String, exit: bool) {

@@ -3,7 +3,7 @@
 //! labels (text), and a curve per link with its gate and breaker badge.
 
 use super::state::{Scene, Selection};
-use crate::picture::layout::{self, NODE_BASE_H, TILE_H, TILE_W, tile_centre};
+use crate::picture::layout::{self, TILE_H, TILE_W, tile_centre};
 use crate::picture::style::{self, Glyph, Rgba};
 use crate::picture::{EdgePic, GATE_AT, NodePic, TilePic, bezier};
 use crate::sim::link::NodeRef;
@@ -453,14 +453,7 @@ pub fn update_scene(
             }
         }
         for (tile, tp) in n.tiles.iter().zip(&parts.tiles) {
-            update_tile(
-                tile,
-                tp,
-                &mut transforms,
-                &mut sprites,
-                &mut texts,
-                *selection,
-            );
+            update_tile(tile, tp, &mut sprites, &mut texts, *selection);
         }
     }
     for (e, parts) in pic.edges.iter().zip(drawn.edges.iter_mut()) {
@@ -528,7 +521,6 @@ fn show(v: &mut Visibility, on: bool) {
 fn update_tile(
     tile: &TilePic,
     tp: &TileParts,
-    transforms: &mut Query<&mut Transform>,
     sprites: &mut Query<(&mut Sprite, &mut Visibility), Without<Text2d>>,
     texts: &mut Query<(&mut Text2d, &mut TextColor, &mut Visibility), Without<Sprite>>,
     selection: Selection,
@@ -567,7 +559,6 @@ fn update_tile(
     if let Ok((_, _, mut v)) = texts.get_mut(tp.cross) {
         show(&mut v, tile.state == InstanceState::Down);
     }
-    let _ = transforms;
     set_text(texts, tp.label, &tile.label, None);
 }
 
@@ -645,11 +636,3 @@ fn update_edge(
     };
     set_text(texts, parts.breaker, word, Some(c));
 }
-
-/// Re-exports for the input module's hit tests.
-pub fn node_rect(n: &NodePic) -> (layout::Point, (f32, f32)) {
-    (n.at, n.size)
-}
-
-/// Height above a node's tiles.
-pub const HEADER: f32 = NODE_BASE_H;

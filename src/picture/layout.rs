@@ -110,26 +110,6 @@ impl Layout {
             *s = p;
         }
     }
-
-    /// The bounding box of every node: (min, max).
-    pub fn bounds(&self, topo: &Topology) -> (Point, Point) {
-        let mut lo = Point::new(f32::MAX, f32::MAX);
-        let mut hi = Point::new(f32::MIN, f32::MIN);
-        let mut grow = |p: Point, (w, h): (f32, f32)| {
-            lo = Point::new(lo.x.min(p.x - w / 2.0), lo.y.min(p.y - h / 2.0));
-            hi = Point::new(hi.x.max(p.x + w / 2.0), hi.y.max(p.y + h / 2.0));
-        };
-        for p in &self.sources {
-            grow(*p, node_size(0));
-        }
-        for (c, p) in topo.components.iter().zip(&self.components) {
-            grow(*p, node_size(c.instances.len()));
-        }
-        if lo.x > hi.x {
-            return (Point::default(), Point::default());
-        }
-        (lo, hi)
-    }
 }
 
 /// Per component, its depth: 0 for a component fed by a source, else one more than the

@@ -84,8 +84,6 @@ pub struct EdgePic {
     pub width: f32,
     /// Colour: neutral, red while the breaker is OPEN, amber while HALF-OPEN.
     pub colour: Rgba,
-    /// Dashed (asynchronous or pulled, or a breaker not CLOSED).
-    pub dashed: bool,
     /// "12.3K/s | 0.4% err".
     pub label: String,
     /// The gate, on links between components.
@@ -322,7 +320,6 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
         curve,
         width,
         colour: breaker.unwrap_or(style::MUTED),
-        dashed: l.call != CallKind::Sync || breaker.is_some(),
         label,
         gate,
     }

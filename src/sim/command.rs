@@ -91,18 +91,23 @@ impl CommandQueue {
 
     /// Takes the commands due before `until`, in time order (ties in order of queueing).
     pub(super) fn take_due(&mut self, until: Nanos) -> Vec<Scheduled> {
-        let mut due: Vec<Scheduled> = vec![];
-        self.scheduled.retain(|s| {
-            if s.at < until {
-                due.push(s.clone());
-                false
-            } else {
-                true
-            }
-        });
+        let (mut due, waiting): (Vec<Scheduled>, Vec<Scheduled>) =
+            std::mem::take(&mut self.scheduled)
+                .into_iter()
+                .partition(|s| s.at < until);
+        self.scheduled = waiting;
         due.sort_by_key(|s| (s.at, s.seq));
         due
     }
+}
+
+/// Run condition: a command is due in the coming tick (the commands phase takes the whole
+/// world, so it runs only then, not every tick).
+pub fn commands_due(queue: Res<CommandQueue>, clock: Res<super::SimClock>) -> bool {
+    queue
+        .scheduled
+        .iter()
+        .any(|s| s.at < clock.now + clock.tick)
 }
 
 /// Queues a scenario's `faults` as commands at their times.

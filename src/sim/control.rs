@@ -156,20 +156,20 @@ fn receiver_plan(
     topo: &Topology,
     links: &Query<&mut Link>,
     config: &mut FlowConfig,
+    spec: &BackpressureSpec,
     health: &HealthConfig,
     now: Nanos,
 ) -> ReceiverPlan {
-    let spec = config.spec.clone();
     let overloaded = h.queue_growth_per_s > 0.01 * h.max_throughput
         || (h.queue_capacity > 0.0 && h.queue_length as f64 >= 0.9 * h.queue_capacity);
-    let own = Answer::from_status(h, now, &spec);
+    let own = Answer::from_status(h, now, spec);
     let capacity = config.capacity[c.index as usize].update(
         overloaded,
         h.throughput,
         h.max_throughput,
         calm(own.status, own.filling),
         now,
-        &spec,
+        spec,
     );
     // The safety buffer is kept once, at the bottleneck. A receiver whose measured capacity
     // comes from its own sends being rate-limited downstream passes that rate on without a
@@ -250,7 +250,16 @@ fn control_rates(
         let Some(h) = queries.published(c.entity) else {
             continue;
         };
-        let plan = receiver_plan(c, h, &topo, &links, &mut config, &health_cfg, clock.now);
+        let plan = receiver_plan(
+            c,
+            h,
+            &topo,
+            &links,
+            &mut config,
+            &spec,
+            &health_cfg,
+            clock.now,
+        );
         if h.anomaly {
             let kind = EventKind::Anomaly {
                 queue: h.queue_length,

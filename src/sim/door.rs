@@ -88,10 +88,8 @@ fn subject_of(topo: &Topology, cmd: &SimCommand) -> Subject {
             ..
         } => topo
             .component(component)
-            .and_then(|c| c.instances.get(*instance as usize).map(|_| c))
-            .map_or(Subject::System, |c| {
-                Subject::Instance(instance_index(topo, c.index, *instance))
-            }),
+            .and_then(|c| topo.instance_index(c.index, *instance))
+            .map_or(Subject::System, Subject::Instance),
         SetWorkers { component, .. }
         | SetQueue { component, .. }
         | SetInstances { component, .. } => topo
@@ -99,11 +97,6 @@ fn subject_of(topo: &Topology, cmd: &SimCommand) -> Subject {
             .map_or(Subject::System, |c| Subject::Component(c.index)),
         _ => Subject::System,
     }
-}
-
-/// Global index of instance `k` of component `c`.
-fn instance_index(topo: &Topology, c: u32, k: u32) -> u32 {
-    topo.instance_index(c, k).unwrap_or(0)
 }
 
 /// Applies one command at `at`; says what it did or why it could not.

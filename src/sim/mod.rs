@@ -173,7 +173,12 @@ impl Plugin for SimPlugin {
             .init_resource::<events::Journal>()
             .init_resource::<command::CommandQueue>()
             .init_resource::<cadence::Cadence>()
-            .add_systems(SimTick, door::apply_commands.in_set(SimSystems::Commands))
+            .add_systems(
+                SimTick,
+                door::apply_commands
+                    .run_if(command::commands_due)
+                    .in_set(SimSystems::Commands),
+            )
             .add_systems(
                 SimTick,
                 (advance_clock, cadence::tick_cadence)

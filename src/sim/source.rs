@@ -207,12 +207,7 @@ impl TrafficSource {
 
     /// Simulated requests per second at `t`.
     fn rate(&self, t: Nanos) -> f64 {
-        let r = self.schedule.rate_at(t as f64 / SEC) * self.rate_scale;
-        if self.what_if.scale == 1.0 && self.what_if.spikes.is_empty() {
-            r
-        } else {
-            r * self.what_if.factor_at(t)
-        }
+        self.offered_rate_at(t) * self.rate_scale
     }
 
     /// Offered traffic at `t` (real requests/s): the schedule with any what-if changes.

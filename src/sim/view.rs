@@ -630,7 +630,8 @@ impl<'w, 's> SimView<'w, 's> {
             .topo
             .components
             .get(inst.component as usize)
-            .and_then(|c| c.instance_ids.iter().position(|i| *i == index))
+            // Ids only grow (instances added later are numbered after every other).
+            .and_then(|c| c.instance_ids.binary_search(&index).ok())
             .unwrap_or(0) as u32;
         let slowdown = inst.slowdown_at(now);
         let warming = inst.up && now < inst.warm_until;
