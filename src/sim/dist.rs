@@ -20,24 +20,45 @@ pub fn to_ns(x: f64) -> Nanos {
     (x + 0.5) as Nanos
 }
 
-/// Domain of a random stream, so two entities with the same index never share a stream.
+/// What a random stream is used for, so two entities with the same key never share a stream
+/// and a what-if that changes one kind of draw (routing, retries, a cache's hits) leaves every
+/// other kind of draw where it was.
 #[derive(Debug, Clone, Copy)]
 #[repr(u64)]
 pub enum Stream {
-    /// A traffic source.
-    Source = 1,
-    /// An instance.
-    Instance = 2,
-    /// A link (latency and load-balancing choices).
-    Link = 3,
+    /// A source's arrival gaps and burst switches.
+    Arrivals = 1,
+    /// An instance's service times.
+    Service = 2,
+    /// A link's network latency.
+    Latency = 3,
+    /// A source's choice of flow and priority class.
+    Mix = 4,
+    /// Routing: a source's first hop, an instance's next hop, a link's pick of instance.
+    Route = 5,
+    /// A source's retry jitter.
+    Retry = 6,
+    /// A link breaker's probabilistic blocking.
+    Breaker = 7,
+    /// An instance's cache hits and stale answers.
+    Cache = 8,
+    /// Injected errors (a share of requests failed by a fault).
+    Errors = 9,
 }
 
-/// A ChaCha8 stream split off the root seed for one entity: the same seed, domain and index
-/// always give the same numbers, on every machine.
-pub fn stream(root: u64, domain: Stream, index: u32) -> ChaCha8Rng {
+/// A ChaCha8 stream split off the root seed for one use of one entity: the same seed, use and
+/// key always give the same numbers, on every machine. Keys: a source's or link's index; an
+/// instance's `instance_key`.
+pub fn stream(root: u64, domain: Stream, key: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(root);
-    rng.set_stream(((domain as u64) << 32) | index as u64);
+    rng.set_stream(((domain as u64) << 48) | (key & ((1 << 48) - 1)));
     rng
+}
+
+/// The stream key of instance `k` of component `ci`: adding an instance to one component leaves
+/// the streams of every other instance as they were.
+pub fn instance_key(ci: u32, k: u32) -> u64 {
+    ((ci as u64) << 16) | k as u64
 }
 
 /// A random duration with a given mean.
@@ -119,7 +140,7 @@ mod tests {
         ];
         for shape in shapes {
             let d = Duration::new(10.0 * MS, shape);
-            let mut rng = stream(7, Stream::Instance, 0);
+            let mut rng = stream(7, Stream::Service, 0);
             let n = 200_000;
             let mean = (0..n).map(|_| d.sample(&mut rng) as f64).sum::<f64>() / n as f64;
             assert!(
@@ -131,10 +152,10 @@ mod tests {
 
     #[test]
     fn streams_differ_by_entity_and_repeat_by_seed() {
-        let a: u64 = stream(1, Stream::Instance, 0).random();
-        let b: u64 = stream(1, Stream::Instance, 1).random();
-        let c: u64 = stream(1, Stream::Link, 0).random();
-        let a2: u64 = stream(1, Stream::Instance, 0).random();
+        let a: u64 = stream(1, Stream::Service, 0).random();
+        let b: u64 = stream(1, Stream::Service, 1).random();
+        let c: u64 = stream(1, Stream::Latency, 0).random();
+        let a2: u64 = stream(1, Stream::Service, 0).random();
         assert_ne!(a, b);
         assert_ne!(a, c);
         assert_eq!(a, a2);

@@ -2,7 +2,7 @@
 //! The flow phase calls them at the exact time of each event (arrival, service completion,
 //! response from a call), so queueing and latency are exact, not quantised to the tick.
 
-use super::dist::{Duration, MS, Nanos};
+use super::dist::{Duration, MS, Nanos, Stream, stream};
 use super::events::{EventKind, SimEvent, Subject};
 use super::faults::FaultAction;
 use super::policy::queue::{Offer, QueuePolicy};
@@ -153,6 +153,8 @@ pub struct Instance {
     pub waiting: u64,
     service: Duration,
     rng: ChaCha8Rng,
+    cache: ChaCha8Rng,
+    route: ChaCha8Rng,
     /// Memory model.
     pub memory: Memory,
     thrashing: Option<Thrashing>,
@@ -174,7 +176,7 @@ impl Instance {
         queue_capacity: Option<u64>,
         queue: QueuePolicy,
         service: Duration,
-        rng: ChaCha8Rng,
+        (seed, key): (u64, u64),
         memory: Memory,
         thrashing: Option<Thrashing>,
         restart_after: Nanos,
@@ -203,7 +205,9 @@ impl Instance {
             busy: 0,
             waiting: 0,
             service,
-            rng,
+            rng: stream(seed, Stream::Service, key),
+            cache: stream(seed, Stream::Cache, key),
+            route: stream(seed, Stream::Route, key),
             memory,
             thrashing,
             pressure: 0.0,
@@ -402,12 +406,12 @@ impl Instance {
             self.counters.wasted += 1;
         }
         let flow = &w.routes.flows[job.flow as usize];
-        let hit = w.comp.hit_ratio > 0.0 && self.rng.random::<f64>() < w.comp.hit_ratio;
+        let hit = w.comp.hit_ratio > 0.0 && self.cache.random::<f64>() < w.comp.hit_ratio;
         let next_hop = job.hop as usize + 1;
         // A draw only while returning gradually, so runs without a fallback keep their streams.
         let stale = !hit
             && next_hop < flow.hops.len()
-            && (w.stale >= 1.0 || (w.stale > 0.0 && self.rng.random::<f64>() < w.stale));
+            && (w.stale >= 1.0 || (w.stale > 0.0 && self.cache.random::<f64>() < w.stale));
         if stale {
             self.counters.stale += 1;
         }
@@ -420,7 +424,7 @@ impl Instance {
         let target = if options.len() == 1 {
             options[0].0
         } else {
-            let x: f64 = self.rng.random();
+            let x: f64 = self.route.random();
             options
                 .iter()
                 .find(|o| x < o.1)

@@ -1,7 +1,7 @@
 //! Links: directed edges between nodes. Requests travel forward, responses travel back; both
 //! lanes are visible to the visualizer, which draws each item at `(now - depart) / (arrive - depart)`.
 
-use super::dist::{Duration, Nanos};
+use super::dist::{Duration, Nanos, Stream, stream};
 pub use super::policy::admission::Admit;
 use super::policy::{Admission, LinkControl};
 use super::query::{QueryStats, TargetView};
@@ -73,6 +73,8 @@ pub struct Link {
     pub cursor: u32,
     latency: Duration,
     rng: ChaCha8Rng,
+    route: ChaCha8Rng,
+    breaker_rng: ChaCha8Rng,
     seq: u64,
     /// Requests in transit toward the receiver.
     pub forward: Vec<Transit<Request>>,
@@ -106,7 +108,7 @@ impl Link {
         call: CallKind,
         strategy: Balancing,
         latency: Duration,
-        rng: ChaCha8Rng,
+        seed: u64,
     ) -> Self {
         Self {
             index,
@@ -117,7 +119,9 @@ impl Link {
             strategy,
             cursor: 0,
             latency,
-            rng,
+            rng: stream(seed, Stream::Latency, index as u64),
+            route: stream(seed, Stream::Route, (1 << 40) | index as u64),
+            breaker_rng: stream(seed, Stream::Breaker, index as u64),
             seq: 0,
             forward: Vec::new(),
             backward: Vec::new(),
@@ -229,7 +233,7 @@ impl Link {
     /// A uniform draw from the link's stream (breaker decisions).
     pub fn chance(&mut self) -> f64 {
         use rand::Rng;
-        self.rng.random()
+        self.breaker_rng.random()
     }
 
     /// Requests and responses currently on the wire.
@@ -265,7 +269,7 @@ impl Link {
                     i
                 }
                 Balancing::Random => {
-                    let k = self.rng.random_range(0..up);
+                    let k = self.route.random_range(0..up);
                     loads
                         .iter()
                         .enumerate()

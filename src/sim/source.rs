@@ -1,7 +1,7 @@
 //! Traffic sources: clients that create logical requests, send attempts, wait with a timeout,
 //! retry with exponential backoff and jitter, and record how each logical request ended.
 
-use super::dist::{MS, Nanos, SEC, to_ns};
+use super::dist::{MS, Nanos, SEC, Stream, stream, to_ns};
 use super::request::{FlowHeaders, Outcome, Priority, Reply, Request, Response, Ret};
 use crate::scenario::{Arrivals, Jitter, RateSchedule, RetryOn, RetrySpec};
 use bevy::prelude::*;
@@ -86,6 +86,9 @@ pub struct TrafficSource {
     timeout: Option<Nanos>,
     retry: RetrySpec,
     rng: ChaCha8Rng,
+    mix: ChaCha8Rng,
+    route: ChaCha8Rng,
+    retry_rng: ChaCha8Rng,
     next_arrival: Nanos,
     burst_on: bool,
     burst_switch: Nanos,
@@ -150,8 +153,9 @@ impl TrafficSource {
         priorities: [f64; 4],
         timeout_ms: Option<f64>,
         retry: RetrySpec,
-        rng: ChaCha8Rng,
+        seed: u64,
     ) -> Self {
+        let key = index as u64;
         let total: f64 = flows.iter().map(|f| f.1).sum();
         let mut acc = 0.0;
         let flows = flows
@@ -178,7 +182,10 @@ impl TrafficSource {
             priorities,
             timeout: timeout_ms.map(|t| (t * MS).round() as Nanos),
             retry,
-            rng,
+            rng: stream(seed, Stream::Arrivals, key),
+            mix: stream(seed, Stream::Mix, key),
+            route: stream(seed, Stream::Route, (2 << 40) | key),
+            retry_rng: stream(seed, Stream::Retry, key),
             next_arrival: 0,
             burst_on: true,
             burst_switch: Nanos::MAX,
@@ -293,14 +300,14 @@ impl TrafficSource {
         if self.rate(t) <= 0.0 {
             return;
         }
-        let x: f64 = self.rng.random();
+        let x: f64 = self.mix.random();
         let fi = self
             .flows
             .iter()
             .position(|f| x < f.1)
             .unwrap_or(self.flows.len() - 1);
         let flow = self.flows[fi].0;
-        let y: f64 = self.rng.random();
+        let y: f64 = self.mix.random();
         let p = self.priorities.iter().position(|c| y < *c).unwrap_or(3);
         let priority = Priority::ALL[p];
         let slot = match self.free_slots.pop() {
@@ -338,7 +345,7 @@ impl TrafficSource {
         let link = if hops.len() == 1 {
             hops[0].1
         } else {
-            let x: f64 = self.rng.random();
+            let x: f64 = self.route.random();
             hops.iter()
                 .find(|h| x < h.0)
                 .unwrap_or(&hops[hops.len() - 1])
@@ -440,8 +447,8 @@ impl TrafficSource {
         let raw = (r.base_backoff_ms * r.multiplier.powi(n as i32 - 1)).min(r.max_backoff_ms) * MS;
         let ns = match r.jitter {
             Jitter::None => raw,
-            Jitter::Full => self.rng.random::<f64>() * raw,
-            Jitter::Equal => raw / 2.0 + self.rng.random::<f64>() * raw / 2.0,
+            Jitter::Full => self.retry_rng.random::<f64>() * raw,
+            Jitter::Equal => raw / 2.0 + self.retry_rng.random::<f64>() * raw / 2.0,
         };
         to_ns(ns)
     }

