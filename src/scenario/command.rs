@@ -51,6 +51,39 @@ pub enum SimCommand {
         /// How long, s.
         for_s: f64,
     },
+    /// Takes every instance of a component down for `for_s` seconds, or until brought back.
+    TakeDownComponent {
+        /// Component name.
+        component: String,
+        /// How long, s.
+        for_s: Option<f64>,
+    },
+    /// Makes an instance fail `share` (0-1] of the requests it serves for `for_s` seconds.
+    InjectErrors {
+        /// Component name.
+        component: String,
+        /// Instance ordinal.
+        instance: u32,
+        /// Share of requests failed.
+        share: f64,
+        /// How long, s.
+        for_s: f64,
+    },
+    /// Degrades a link `from->to` for `for_s` seconds: `added_latency_ms` more one-way latency
+    /// and `loss`, a share of requests lost (1: a partition), each heard of by its sender as a
+    /// failure after `lost_after_ms`.
+    DegradeLink {
+        /// `from->to`.
+        link: String,
+        /// Added one-way latency, ms.
+        added_latency_ms: f64,
+        /// Share of requests lost.
+        loss: f64,
+        /// When the sender hears of a loss, ms after sending.
+        lost_after_ms: f64,
+        /// How long, s.
+        for_s: f64,
+    },
     /// Sets the workers of every instance of a component (real workers, as in the scenario).
     SetWorkers {
         /// Component name.

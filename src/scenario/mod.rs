@@ -47,24 +47,55 @@ pub struct Scenario {
     pub commands: Vec<TimedCommand>,
 }
 
-/// What-if: an instance taken down at a given time for a given length (what it holds fails, as
-/// in a crash), or with `slowdown`, made slower for that long (a noisy neighbour, a GC storm).
+/// What-if: something goes wrong at a given time for a given length. On an instance (or with
+/// `all_instances`, on every instance of the component): taken down (what it holds fails, as in
+/// a crash), or with `slowdown` made slower (a noisy neighbour, a GC storm), or with `errors`
+/// failing a share of what it serves (a bad deploy: what trips breakers). On a link (`link:
+/// "from->to"`): `added_latency_ms` more one-way latency, and `loss`, a share of requests lost
+/// on the wire (1.0: a network partition); the sender hears of a lost request as a failure
+/// `lost_after_ms` after sending it.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// Component name.
+    /// Component name (not with `link`).
+    #[serde(default)]
     pub component: String,
     /// Instance ordinal (default 0).
     #[serde(default)]
     pub instance: u32,
-    /// When it goes down, s.
+    /// Every instance of the component (a whole component down, slow or failing).
+    #[serde(default)]
+    pub all_instances: bool,
+    /// A link `from->to` instead of a component.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// When it starts, s.
     pub at_s: f64,
-    /// How long it stays down (or slow), s.
+    /// How long it lasts, s.
     pub for_s: f64,
     /// Instead of an outage, service times are multiplied by this while the fault lasts
     /// (default none: the instance goes down).
     #[serde(default)]
     pub slowdown: Option<f64>,
+    /// Instead of an outage, the instance fails this share (0-1] of the requests it serves, at
+    /// the end of their service (default none).
+    #[serde(default)]
+    pub errors: Option<f64>,
+    /// On a link: one-way latency added to every request and response, ms.
+    #[serde(default)]
+    pub added_latency_ms: Option<f64>,
+    /// On a link: share of requests lost on the wire (0-1; 1 is a partition).
+    #[serde(default)]
+    pub loss: Option<f64>,
+    /// On a link: how long a sender waits for a lost request before it counts it as failed, ms
+    /// (default 1000, a connect timeout; at least one tick).
+    #[serde(default)]
+    pub lost_after_ms: Option<f64>,
+}
+
+impl FaultSpec {
+    /// Default of `lost_after_ms`.
+    pub const LOST_AFTER_MS: f64 = 1000.0;
 }
 
 /// Clock, seed, sampling and scaling.
@@ -685,11 +716,15 @@ fn format_problems(problems: &[Problem]) -> String {
 /// Parses scenario text (a UTF-8 byte-order mark is allowed); `path` is only used in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let scenario: Scenario = ron::from_str(text).map_err(|e| ScenarioError::Syntax {
+    // `implicit_some`: a bare value is accepted where an optional one is meant (`mean_ms: 2.0`
+    // as well as `mean_ms: Some(2.0)`).
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    let scenario: Scenario = options.from_str(text).map_err(|e| ScenarioError::Syntax {
         path: path.to_path_buf(),
         line: e.span.start.line,
         col: e.span.start.col,
-        message: e.code.to_string(),
+        message: syntax_message(&e.code),
     })?;
     let problems = validate(&scenario);
     if problems.is_empty() {
@@ -699,6 +734,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             path: path.to_path_buf(),
             problems,
         })
+    }
+}
+
+/// RON's message, with a hint where RON's own words leave a newcomer guessing.
+fn syntax_message(code: &ron::Error) -> String {
+    let text = code.to_string();
+    match code {
+        ron::Error::ExpectedOption => {
+            format!("{text}: this field is optional; write a value, Some(value), or None")
+        }
+        ron::Error::IntegerOutOfBounds => format!(
+            "{text}: counts are whole numbers from 0 (see docs/SCENARIO_FORMAT.md for each field's range)"
+        ),
+        _ => text,
     }
 }
 

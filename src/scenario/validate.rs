@@ -299,6 +299,8 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
             C::TakeDown { component, .. }
             | C::BringBack { component, .. }
             | C::SlowDown { component, .. }
+            | C::TakeDownComponent { component, .. }
+            | C::InjectErrors { component, .. }
             | C::SetWorkers { component, .. }
             | C::SetQueue { component, .. }
             | C::SetInstances { component, .. } => (None, Some(component)),
@@ -312,6 +314,18 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
             }
             _ => (None, None),
         };
+        if let C::DegradeLink { link, .. } = &tc.command
+            && !s
+                .links
+                .iter()
+                .any(|l| format!("{}->{}", l.from, l.to) == *link)
+        {
+            c.bad(
+                format!("{f}.command.link"),
+                format!("`{link}` is not a link"),
+                "links are named from->to",
+            );
+        }
         if let Some(n) = source.filter(|n| !s.sources.iter().any(|x| &x.name == *n)) {
             c.bad(
                 format!("{f}.command.source"),
@@ -331,27 +345,105 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
 
 fn check_faults(c: &mut Checker, s: &Scenario, names: &BTreeMap<&str, &'static str>) {
     for (i, f) in s.faults.iter().enumerate() {
-        match s.components.iter().find(|x| x.name == f.component) {
-            None => c.bad(
-                format!("faults[{i}].component"),
-                format!("`{}` is not a component", f.component),
-                known(names),
-            ),
-            Some(comp) if f.instance >= comp.instances => c.bad(
-                format!("faults[{i}].instance"),
-                format!(
-                    "`{}` has {} instance(s); there is no #{}",
-                    f.component, comp.instances, f.instance
-                ),
-                "instances are numbered from 0",
-            ),
-            _ => {}
+        let at = format!("faults[{i}]");
+        c.range(&format!("{at}.at_s"), f.at_s, 0.0, 1e7);
+        c.positive(&format!("{at}.for_s"), f.for_s, 1e7);
+        match &f.link {
+            Some(link) => check_link_fault(c, s, &at, f, link),
+            None => check_instance_fault(c, s, &at, f, names),
         }
-        c.range(&format!("faults[{i}].at_s"), f.at_s, 0.0, 1e7);
-        c.positive(&format!("faults[{i}].for_s"), f.for_s, 1e7);
-        if let Some(x) = f.slowdown {
-            c.range(&format!("faults[{i}].slowdown"), x, 1.0, 1e6);
-        }
+    }
+}
+
+/// A fault on a link: it names one, says what goes wrong, and has nothing of an instance's.
+fn check_link_fault(c: &mut Checker, s: &Scenario, at: &str, f: &FaultSpec, link: &str) {
+    let exists = s
+        .links
+        .iter()
+        .any(|l| format!("{}->{}", l.from, l.to) == link);
+    if !exists {
+        let list: Vec<String> = s
+            .links
+            .iter()
+            .map(|l| format!("{}->{}", l.from, l.to))
+            .collect();
+        c.bad(
+            format!("{at}.link"),
+            format!("`{link}` is not a link"),
+            format!("links are named from->to: {}", list.join(", ")),
+        );
+    }
+    if !f.component.is_empty() || f.all_instances || f.slowdown.is_some() || f.errors.is_some() {
+        c.bad(
+            format!("{at}.link"),
+            "a link fault has no component, all_instances, slowdown or errors",
+            "make a second fault for the component",
+        );
+    }
+    let lost_after = f.lost_after_ms.unwrap_or(FaultSpec::LOST_AFTER_MS);
+    if let Err(e) = crate::sim::link::check_link_fault(
+        f.added_latency_ms.unwrap_or(0.0),
+        f.loss.unwrap_or(0.0),
+        lost_after,
+        s.sim.tick_ms,
+    ) {
+        c.bad(
+            at.to_string(),
+            e,
+            "e.g. (link: \"a->b\", at_s: 30.0, for_s: 60.0, loss: Some(1.0)) for a partition",
+        );
+    }
+}
+
+/// A fault on an instance or a whole component: one kind of fault, on something that exists.
+fn check_instance_fault(
+    c: &mut Checker,
+    s: &Scenario,
+    at: &str,
+    f: &FaultSpec,
+    names: &BTreeMap<&str, &'static str>,
+) {
+    match s.components.iter().find(|x| x.name == f.component) {
+        None => c.bad(
+            format!("{at}.component"),
+            format!("`{}` is not a component", f.component),
+            known(names),
+        ),
+        Some(comp) if !f.all_instances && f.instance >= comp.instances => c.bad(
+            format!("{at}.instance"),
+            format!(
+                "`{}` has {} instance(s); there is no #{}",
+                f.component, comp.instances, f.instance
+            ),
+            "instances are numbered from 0",
+        ),
+        _ => {}
+    }
+    if f.added_latency_ms.is_some() || f.loss.is_some() || f.lost_after_ms.is_some() {
+        c.bad(
+            at.to_string(),
+            "added_latency_ms, loss and lost_after_ms are for a link fault",
+            "add link: \"from->to\" (and no component)",
+        );
+    }
+    if f.slowdown.is_some() && f.errors.is_some() {
+        c.bad(
+            at.to_string(),
+            "slowdown and errors in one fault",
+            "make two faults at the same time",
+        );
+    }
+    if let Some(x) = f.slowdown {
+        c.range(&format!("{at}.slowdown"), x, 1.0, 1e6);
+    }
+    if let Some(x) = f.errors
+        && !(x > 0.0 && x <= 1.0)
+    {
+        c.bad(
+            format!("{at}.errors"),
+            format!("{} is not a share", num(x)),
+            "a share of requests failed, above 0 and at most 1 (0.8 fails 80%)",
+        );
     }
 }
 

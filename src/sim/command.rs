@@ -8,8 +8,8 @@
 
 use super::dist::Nanos;
 pub use super::events::Origin;
-use crate::scenario::Scenario;
 pub use crate::scenario::command::SimCommand;
+use crate::scenario::{FaultSpec, Scenario};
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -114,26 +114,68 @@ pub fn commands_due(queue: Res<CommandQueue>, clock: Res<super::SimClock>) -> bo
 pub fn queue_faults(queue: &mut CommandQueue, s: &Scenario) {
     for f in &s.faults {
         let at = (f.at_s * 1e9) as Nanos;
-        let cmd = match f.slowdown {
-            Some(factor) => SimCommand::SlowDown {
-                component: f.component.clone(),
-                instance: f.instance,
-                factor,
-                for_s: f.for_s,
-            },
-            None => SimCommand::TakeDown {
-                component: f.component.clone(),
-                instance: f.instance,
-                for_s: Some(f.for_s),
-            },
-        };
-        queue.push(at, Origin::Scenario, cmd);
+        for cmd in fault_commands(f, s) {
+            queue.push(at, Origin::Scenario, cmd);
+        }
     }
     // Commands saved from a session replay as the live commands they were.
     for tc in &s.commands {
         let at = (tc.at_s * 1e9).round() as Nanos;
         queue.push(at, Origin::Live, tc.command.clone());
     }
+}
+
+/// The commands a scenario fault stands for: one per instance it touches (a whole component
+/// down is one command).
+fn fault_commands(f: &FaultSpec, s: &Scenario) -> Vec<SimCommand> {
+    if let Some(link) = &f.link {
+        return vec![SimCommand::DegradeLink {
+            link: link.clone(),
+            added_latency_ms: f.added_latency_ms.unwrap_or(0.0),
+            loss: f.loss.unwrap_or(0.0),
+            lost_after_ms: f.lost_after_ms.unwrap_or(FaultSpec::LOST_AFTER_MS),
+            for_s: f.for_s,
+        }];
+    }
+    let component = f.component.clone();
+    if f.all_instances && f.slowdown.is_none() && f.errors.is_none() {
+        return vec![SimCommand::TakeDownComponent {
+            component,
+            for_s: Some(f.for_s),
+        }];
+    }
+    let instances = if f.all_instances {
+        let n = s
+            .components
+            .iter()
+            .find(|c| c.name == f.component)
+            .map_or(0, |c| c.instances);
+        (0..n).collect()
+    } else {
+        vec![f.instance]
+    };
+    instances
+        .into_iter()
+        .map(|instance| match (f.slowdown, f.errors) {
+            (Some(factor), _) => SimCommand::SlowDown {
+                component: component.clone(),
+                instance,
+                factor,
+                for_s: f.for_s,
+            },
+            (None, Some(share)) => SimCommand::InjectErrors {
+                component: component.clone(),
+                instance,
+                share,
+                for_s: f.for_s,
+            },
+            (None, None) => SimCommand::TakeDown {
+                component: component.clone(),
+                instance,
+                for_s: Some(f.for_s),
+            },
+        })
+        .collect()
 }
 
 /// The scenario as loaded with every live command of the run as its `commands`: written as a

@@ -337,8 +337,9 @@ fn sender_cycle(
     events: &mut MessageWriter<SimEvent>,
 ) {
     let spec = ctx.spec;
-    let (status, target_health, growing) = ask_receiver(l, ctx, queries, slots, events);
-    breaker_cycle(l, ctx.now, status, spec, events);
+    let seen = ask_receiver(l, ctx, queries, slots, events);
+    let (status, target_health, growing) = (seen.status, seen.health, seen.filling);
+    breaker_cycle(l, ctx.now, &seen, spec, events);
     l.flow.delay = delay_for(target_health, spec);
     let old = l.flow.limit;
     let new = next_limit(l, ctx, status, growing);
@@ -400,7 +401,7 @@ fn ask_receiver(
     queries: &HealthQueries,
     slots: &mut QuerySlots,
     events: &mut MessageWriter<SimEvent>,
-) -> (HealthBand, f64, bool) {
+) -> Seen {
     let spec = ctx.spec;
     let ttl = match ctx.class {
         Kind::LoadBalancer => spec.query_ttl_ms.load_balancer,
@@ -428,14 +429,39 @@ fn ask_receiver(
         events.write(SimEvent::new(ctx.now, Subject::Link(l.index), kind));
     }
     let lenient = ctx.class == Kind::LoadBalancer || ctx.class == Kind::Queue;
+    let seen = |status, health, filling, error_rate| Seen {
+        status,
+        health,
+        filling,
+        error_rate,
+    };
     match (got, source) {
-        (Some(a), Freshness::Fresh | Freshness::Cached) => (a.status, a.health, a.filling),
-        (Some(a), Freshness::Stale) if lenient => (a.status, a.health, a.filling),
-        (Some(a), Freshness::Stale) => (a.status.max(HealthBand::Yellow), a.health, true),
-        (None, Freshness::Stale) => (HealthBand::Yellow, 1.0, true),
+        (Some(a), Freshness::Fresh | Freshness::Cached) => {
+            seen(a.status, a.health, a.filling, a.error_rate)
+        }
+        (Some(a), Freshness::Stale) if lenient => seen(a.status, a.health, a.filling, a.error_rate),
+        (Some(a), Freshness::Stale) => seen(
+            a.status.max(HealthBand::Yellow),
+            a.health,
+            true,
+            a.error_rate,
+        ),
+        (None, Freshness::Stale) => seen(HealthBand::Yellow, 1.0, true, 0.0),
         // The health-check breaker is open: assume the worst.
-        _ => (HealthBand::Critical, 0.0, true),
+        _ => seen(HealthBand::Critical, 0.0, true, 1.0),
     }
+}
+
+/// What a sender makes of its receiver this cycle.
+struct Seen {
+    /// Status band.
+    status: HealthBand,
+    /// Aggregated health (0-1).
+    health: f64,
+    /// The receiver's queue is filling (or it is not known).
+    filling: bool,
+    /// The receiver's own error rate (0-1).
+    error_rate: f64,
 }
 
 /// The next allowed rate of a link (`None`: unlimited).
@@ -553,28 +579,34 @@ fn stamp_headers(topo: Res<Topology>, queries: HealthQueries, mut links: Query<&
 }
 
 /// One cycle of a link's circuit breaker (seed 000, "Circuit Breaker Integration"): CLOSED opens
-/// when the error rate has stayed above the threshold for `over_for_s`; OPEN probes the
-/// receiver's health every `probe_every_s` and goes HALF-OPEN when it is healthy; HALF-OPEN
-/// closes after `half_open_for_s` if the error rate stayed under the threshold and the receiver
-/// is healthy, and opens again if problems return.
+/// when the error rate has stayed above the threshold for `over_for_s`, counted from the start of
+/// the first cycle that saw it; OPEN probes the receiver's health every `probe_every_s` and goes
+/// HALF-OPEN when it is healthy (GREEN or YELLOW, and its own error rate within the threshold: a
+/// target that fails most requests is not healthy whatever its score); HALF-OPEN closes after
+/// `half_open_for_s` if the error rate stayed under the threshold and the receiver is healthy,
+/// and opens again if problems return. The error rate is the target's answers to the requests the
+/// breaker let through: the sender's own refusals (breaker, rate limit) are not answers.
 fn breaker_cycle(
     l: &mut Link,
     now: Nanos,
-    receiver: HealthBand,
+    receiver: &Seen,
     spec: &BackpressureSpec,
     events: &mut MessageWriter<SimEvent>,
 ) {
     let k = spec.breaker;
-    let (resp, errs) = (l.counters.responses_delivered, l.counters.response_errors);
+    let resp = l.counters.responses_delivered - l.counters.refused_locally;
+    let errs = l.counters.response_errors;
     let (d_resp, d_err) = (resp - l.breaker.seen.0, errs - l.breaker.seen.1);
     l.breaker.seen = (resp, errs);
+    let window_start = std::mem::replace(&mut l.breaker.last_cycle, now);
     let over = d_resp >= k.min_responses && d_err as f64 > k.error_threshold * d_resp as f64;
-    let healthy = matches!(receiver, HealthBand::Green | HealthBand::Yellow);
+    let healthy = matches!(receiver.status, HealthBand::Green | HealthBand::Yellow)
+        && receiver.error_rate <= k.error_threshold;
     let secs = |ns: Nanos| ns as f64 / SEC;
     let next = match l.breaker.state {
         BreakerState::Closed => {
             if over {
-                let since = *l.breaker.over_since.get_or_insert(now);
+                let since = *l.breaker.over_since.get_or_insert(window_start);
                 (secs(now - since) >= k.over_for_s)
                     .then_some((BreakerState::Open, BreakerReason::ErrorRate))
             } else {

@@ -140,6 +140,26 @@ impl DecisionLog {
                 let what = format!("slowed down {factor}x until t = {} s", *until as f64 / 1e9);
                 ("slowdown", what, None, 3)
             }
+            EventKind::Errors { share, until } => {
+                let what = format!(
+                    "fails {}% of requests until t = {} s",
+                    share * 100.0,
+                    *until as f64 / 1e9
+                );
+                ("errors", what, None, 3)
+            }
+            EventKind::LinkFault {
+                added_ms,
+                loss,
+                until,
+            } => {
+                let what = format!(
+                    "degraded until t = {} s: +{added_ms} ms latency, {}% of requests lost",
+                    *until as f64 / 1e9,
+                    loss * 100.0
+                );
+                ("link_fault", what, None, 3)
+            }
             EventKind::Scale { from, to, below } => {
                 let (kind, what) = match below {
                     Some(b) => ("scale_up", format!("every instance below {b} health")),
@@ -250,11 +270,13 @@ impl DecisionLog {
 }
 
 /// The kinds of decision, in the order a run's story needs them.
-const STORY_ORDER: [&str; 12] = [
+const STORY_ORDER: [&str; 14] = [
     "crash",
     "outage",
     "breaker",
     "fallback",
+    "errors",
+    "link_fault",
     "slowdown",
     "restart",
     "scale_up",

@@ -4,10 +4,11 @@
 //! fresh run (`load`).
 
 use super::command::{Applied, CommandQueue, Origin, SimCommand};
-use super::dist::{Nanos, SEC};
+use super::dist::{MS, Nanos, SEC};
 use super::events::{EventKind, SimEvent, Subject};
 use super::faults::{FaultAction, Faults, TimedFault};
 use super::instance::Instance;
+use super::link::Link;
 use super::source::TrafficSource;
 use super::topology::Topology;
 use super::{SimClock, SimConfig};
@@ -86,11 +87,17 @@ fn subject_of(topo: &Topology, cmd: &SimCommand) -> Subject {
             component,
             instance,
             ..
+        }
+        | InjectErrors {
+            component,
+            instance,
+            ..
         } => topo
             .component(component)
             .and_then(|c| topo.instance_index(c.index, *instance))
             .map_or(Subject::System, Subject::Instance),
         SetWorkers { component, .. }
+        | TakeDownComponent { component, .. }
         | SetQueue { component, .. }
         | SetInstances { component, .. } => topo
             .component(component)
@@ -154,6 +161,80 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
             };
             fault(world, at, component, *instance, action)
         }
+        TakeDownComponent { component, for_s } => {
+            if let Some(f) = for_s {
+                check_seconds(*f)?;
+            }
+            let duration = for_s.map_or(Nanos::MAX / 4, |f| (f * SEC) as Nanos);
+            let action = FaultAction::Down {
+                duration,
+                scheduled: origin == Origin::Scenario,
+            };
+            let n = world
+                .resource::<Topology>()
+                .component(component)
+                .ok_or_else(|| format!("no component named {component:?}"))?
+                .instances
+                .len() as u32;
+            for i in 0..n {
+                fault(world, at, component, i, action)?;
+            }
+            Ok(match for_s {
+                Some(f) => format!("{component}: all {n} instances down for {f} s"),
+                None => format!("{component}: all {n} instances down until brought back"),
+            })
+        }
+        InjectErrors {
+            component,
+            instance,
+            share,
+            for_s,
+        } => {
+            if !(share.is_finite() && *share > 0.0 && *share <= 1.0) {
+                return Err(format!("share {share} must be above 0 and at most 1"));
+            }
+            check_seconds(*for_s)?;
+            let action = FaultAction::Errors {
+                duration: (for_s * SEC) as Nanos,
+                share: *share,
+            };
+            fault(world, at, component, *instance, action)
+        }
+        DegradeLink {
+            link,
+            added_latency_ms,
+            loss,
+            lost_after_ms,
+            for_s,
+        } => {
+            check_seconds(*for_s)?;
+            let tick_ms = world.resource::<SimClock>().tick as f64 / MS;
+            super::link::check_link_fault(*added_latency_ms, *loss, *lost_after_ms, tick_ms)?;
+            let e = link_entity(world, link)?;
+            let mut l = world.get_mut::<Link>(e).ok_or("link is gone")?;
+            let until = at + (for_s * SEC) as Nanos;
+            l.fault = Some(super::link::LinkFault {
+                from: at,
+                until,
+                added: (added_latency_ms * MS).round() as Nanos,
+                loss: *loss,
+                lost_after: (lost_after_ms * MS).round() as Nanos,
+            });
+            let kind = EventKind::LinkFault {
+                added_ms: *added_latency_ms,
+                loss: *loss,
+                until,
+            };
+            let subject = Subject::Link(l.index);
+            world
+                .resource_mut::<Messages<SimEvent>>()
+                .write(SimEvent::new(at, subject, kind));
+            Ok(format!(
+                "{link}: +{} ms latency, {}% lost for {for_s} s",
+                added_latency_ms,
+                loss * 100.0
+            ))
+        }
         SetWorkers { component, workers } => super::resize::set_workers(world, component, *workers),
         SetQueue { component, queue } => super::resize::set_queue(world, component, *queue),
         SetInstances {
@@ -205,6 +286,15 @@ fn check_seconds(s: f64) -> Result<(), String> {
     }
 }
 
+fn link_entity(world: &World, name: &str) -> Result<Entity, String> {
+    let topo = world.resource::<Topology>();
+    topo.link_names
+        .iter()
+        .position(|n| n == name)
+        .map(|i| topo.links[i])
+        .ok_or_else(|| format!("no link named {name:?} (links are named from->to)"))
+}
+
 fn source_mut<'w>(world: &'w mut World, name: &str) -> Result<Mut<'w, TrafficSource>, String> {
     let topo = world.resource::<Topology>();
     let e = topo
@@ -253,6 +343,11 @@ fn fault(
         }
         FaultAction::Up => format!("{component}#{instance} brought back"),
         FaultAction::Retire => format!("{component}#{instance} taken out of service"),
+        FaultAction::Errors { share, duration } => format!(
+            "{component}#{instance} fails {}% of requests for {} s",
+            share * 100.0,
+            duration as f64 / SEC
+        ),
         FaultAction::Slow { factor, duration } => format!(
             "{component}#{instance} slowed {factor}x for {} s",
             duration as f64 / SEC

@@ -103,6 +103,22 @@ pub enum EventKind {
         /// End of the slowdown (ns).
         until: Nanos,
     },
+    /// An instance fails `share` of the requests it serves until `until` (an error fault).
+    Errors {
+        /// Share failed (0-1].
+        share: f64,
+        /// End of the fault (ns).
+        until: Nanos,
+    },
+    /// A link is degraded until `until` (a link fault): more latency, a share lost.
+    LinkFault {
+        /// Added one-way latency (ms).
+        added_ms: f64,
+        /// Share of requests lost (0-1).
+        loss: f64,
+        /// End of the fault (ns).
+        until: Nanos,
+    },
     /// Autoscaling provisioned or handed back an instance.
     Scale {
         /// Live instances before.

@@ -24,6 +24,13 @@ pub enum FaultAction {
         /// Multiplier.
         factor: f64,
     },
+    /// Fails `share` of the requests it serves for `duration`.
+    Errors {
+        /// How long (ns).
+        duration: Nanos,
+        /// Share failed (0-1].
+        share: f64,
+    },
     /// Taken out of service for good (fewer instances); what it holds fails.
     Retire,
 }

@@ -46,8 +46,10 @@ pub struct InstanceCounters {
     pub wasted: u64,
     /// Requests refused because the queue was full.
     pub dropped: u64,
-    /// Requests failed here (crash, instance down).
+    /// Requests failed here (crash, instance down, an error fault).
     pub failed: u64,
+    /// Of those, failed by an error fault.
+    pub injected: u64,
     /// Out-of-memory crashes.
     pub crashes: u64,
     /// Cache misses answered with stale data.
@@ -136,6 +138,10 @@ pub struct Instance {
     pub slow_until: Nanos,
     /// Service-time multiplier of a slowdown fault.
     pub slowdown: f64,
+    /// Until then (an error fault) the instance fails `fail_share` of what it serves.
+    pub fail_until: Nanos,
+    /// Share of requests an error fault fails.
+    pub fail_share: f64,
     /// Bumped at each crash; calls made by an earlier incarnation are orphans.
     pub incarnation: u32,
     queue: QueuePolicy,
@@ -155,6 +161,7 @@ pub struct Instance {
     rng: ChaCha8Rng,
     cache: ChaCha8Rng,
     route: ChaCha8Rng,
+    errors: ChaCha8Rng,
     /// Memory model.
     pub memory: Memory,
     thrashing: Option<Thrashing>,
@@ -194,6 +201,8 @@ impl Instance {
             slow_from: 0,
             slow_until: 0,
             slowdown: 1.0,
+            fail_until: 0,
+            fail_share: 0.0,
             down_until: 0,
             incarnation: 0,
             queue,
@@ -208,6 +217,7 @@ impl Instance {
             rng: stream(seed, Stream::Service, key),
             cache: stream(seed, Stream::Cache, key),
             route: stream(seed, Stream::Route, key),
+            errors: stream(seed, Stream::Errors, key),
             memory,
             thrashing,
             pressure: 0.0,
@@ -405,6 +415,14 @@ impl Instance {
         if at > job.deadline {
             self.counters.wasted += 1;
         }
+        // An error fault: a share of what is served fails (a draw only while one is in force).
+        if at < self.fail_until && self.errors.random::<f64>() < self.fail_share {
+            self.counters.failed += 1;
+            self.counters.injected += 1;
+            self.depart(job, Reply::Err(Outcome::Failed), at, out);
+            self.free(worker, at, out);
+            return;
+        }
         let flow = &w.routes.flows[job.flow as usize];
         let hit = w.comp.hit_ratio > 0.0 && self.cache.random::<f64>() < w.comp.hit_ratio;
         let next_hop = job.hop as usize + 1;
@@ -581,6 +599,13 @@ impl Instance {
                 let until = self.slow_until;
                 out.events
                     .push(self.event(at, EventKind::Slowdown { factor, until }));
+            }
+            FaultAction::Errors { duration, share } => {
+                self.fail_until = at.saturating_add(duration);
+                self.fail_share = share;
+                let until = self.fail_until;
+                out.events
+                    .push(self.event(at, EventKind::Errors { share, until }));
             }
             FaultAction::Up => {
                 if self.provisioned && !self.up {

@@ -50,8 +50,12 @@ pub struct LinkCounters {
     pub responses_sent: u64,
     /// Responses delivered to the sender.
     pub responses_delivered: u64,
-    /// Of those, errors.
+    /// Of those, errors from the receiver's side (a refusal at the sender is not one).
     pub response_errors: u64,
+    /// Requests lost on the wire (a link fault); each answered to its sender as a failure.
+    pub lost: u64,
+    /// Of the responses delivered, refusals at the sender itself (breaker, rate limit): not the receiver's answers.
+    pub refused_locally: u64,
 }
 
 /// A link entity's state.
@@ -94,8 +98,51 @@ pub struct Link {
     pub admission: Admission,
     /// Who runs the link's per-cycle control (the policy seam).
     pub control: LinkControl,
+    /// A degradation in force or scheduled (a fault or a command).
+    pub fault: Option<LinkFault>,
+    loss_rng: ChaCha8Rng,
     /// Running totals.
     pub counters: LinkCounters,
+}
+
+/// A link degraded for a while: more latency, and a share of requests lost on the wire.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkFault {
+    /// From when (ns).
+    pub from: Nanos,
+    /// Until when (ns).
+    pub until: Nanos,
+    /// Added one-way latency (ns).
+    pub added: Nanos,
+    /// Share of requests lost.
+    pub loss: f64,
+    /// When the sender hears of a loss, after sending (ns).
+    pub lost_after: Nanos,
+}
+
+/// Checks a link fault's numbers; `tick_ms` bounds `lost_after_ms` from below (a loss is heard
+/// of in a later tick).
+pub fn check_link_fault(
+    added_ms: f64,
+    loss: f64,
+    lost_after_ms: f64,
+    tick_ms: f64,
+) -> Result<(), String> {
+    if !(added_ms.is_finite() && (0.0..=1e7).contains(&added_ms)) {
+        return Err(format!("added latency {added_ms} ms must be 0 to 1e7 ms"));
+    }
+    if !(loss.is_finite() && (0.0..=1.0).contains(&loss)) {
+        return Err(format!("loss {loss} must be a share from 0 to 1"));
+    }
+    if added_ms == 0.0 && loss == 0.0 {
+        return Err("a link fault needs added latency or loss".into());
+    }
+    if !(lost_after_ms.is_finite() && lost_after_ms >= tick_ms && lost_after_ms <= 1e7) {
+        return Err(format!(
+            "lost_after {lost_after_ms} ms must be at least one tick ({tick_ms} ms) and at most 1e7 ms"
+        ));
+    }
+    Ok(())
 }
 
 impl Link {
@@ -135,6 +182,8 @@ impl Link {
                 NodeRef::Source(_) => Admission::Open,
             },
             control: LinkControl::Seed000,
+            fault: None,
+            loss_rng: stream(seed, Stream::Errors, (1 << 40) | index as u64),
             counters: LinkCounters::default(),
         }
     }
@@ -143,8 +192,16 @@ impl Link {
     /// (with its arrival time) to be scheduled in this tick; otherwise it waits on the wire.
     pub fn send(&mut self, mut req: Request, until: Nanos) -> Option<(Nanos, Request)> {
         let depart = req.at;
-        let arrive = depart + self.flow.delay + self.latency.sample(&mut self.rng);
+        let mut arrive = depart + self.flow.delay + self.latency.sample(&mut self.rng);
         req.via = self.index;
+        if let Some(f) = self.fault_at(depart) {
+            use rand::Rng;
+            arrive += f.added;
+            if f.loss > 0.0 && self.loss_rng.random::<f64>() < f.loss {
+                self.lose(req, depart, f.lost_after);
+                return None;
+            }
+        }
         if matches!(self.from, NodeRef::Component(_)) {
             let h = self.flow.headers;
             req.headers = FlowHeaders {
@@ -167,10 +224,39 @@ impl Link {
         None
     }
 
+    /// The degradation in force at `at`, if any.
+    fn fault_at(&self, at: Nanos) -> Option<LinkFault> {
+        self.fault.filter(|f| at >= f.from && at < f.until)
+    }
+
+    /// A request lost on the wire: the sender hears of it as a failure `after` it was sent (a
+    /// pulled message frees its consumer's place at once).
+    fn lose(&mut self, req: Request, depart: Nanos, after: Nanos) {
+        self.counters.sent += 1;
+        self.counters.lost += 1;
+        self.counters.responses_sent += 1;
+        if self.call == CallKind::Pull {
+            self.pulling = self.pulling.saturating_sub(1);
+        }
+        self.seq += 1;
+        let arrive = depart + after;
+        self.backward.push(Transit {
+            depart,
+            arrive,
+            seq: self.seq,
+            msg: Response {
+                at: depart,
+                req,
+                status: super::request::Reply::Err(super::request::Outcome::Failed),
+            },
+        });
+    }
+
     /// Puts a response on the wire back to the sender at `resp.at`; like `send`.
     pub fn reply(&mut self, mut resp: Response, until: Nanos) -> Option<(Nanos, Response)> {
         let depart = resp.at;
-        let arrive = depart + self.latency.sample(&mut self.rng);
+        let added = self.fault_at(depart).map_or(0, |f| f.added);
+        let arrive = depart + added + self.latency.sample(&mut self.rng);
         self.counters.responses_sent += 1;
         if arrive < until {
             resp.at = arrive;
@@ -442,6 +528,8 @@ pub struct Breaker {
     pub seen: (u64, u64),
     /// (responses, errors) when HALF-OPEN began.
     pub half_open_base: (u64, u64),
+    /// When the last cycle ran: the start of the window the next one judges.
+    pub last_cycle: Nanos,
     /// Requests refused by the breaker (simulated units).
     pub refused: u64,
     /// Share of requests refused in the current state.

@@ -489,6 +489,7 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         wasted: c.wasted - p.wasted,
         dropped: c.dropped - p.dropped,
         failed: c.failed - p.failed,
+        injected: c.injected - p.injected,
         crashes: c.crashes - p.crashes,
         stale: c.stale - p.stale,
         orphans: c.orphans - p.orphans,

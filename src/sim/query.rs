@@ -58,6 +58,8 @@ pub struct Answer {
     pub filling: bool,
     /// The target accepted load.
     pub accepting: bool,
+    /// The target's own error rate over its error window (0-1).
+    pub error_rate: f64,
 }
 
 impl Answer {
@@ -79,6 +81,7 @@ impl Answer {
             health: h.health,
             filling,
             accepting: h.accepting_load,
+            error_rate: h.error_rate,
         }
     }
 }
@@ -273,6 +276,7 @@ mod tests {
             health: 1.0,
             filling: false,
             accepting: true,
+            error_rate: 0.0,
         }
     }
 

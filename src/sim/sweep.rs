@@ -547,7 +547,9 @@ fn on_respond(
     let (sources, instances, links, _) = net;
     let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
     l.counters.responses_delivered += 1;
-    if !local && matches!(resp.status, Reply::Err(_)) {
+    if local {
+        l.counters.refused_locally += 1;
+    } else if matches!(resp.status, Reply::Err(_)) {
         l.counters.response_errors += 1;
     }
     match (l.from, resp.req.ret) {
@@ -565,6 +567,16 @@ fn on_respond(
             inst.on_response(resp, &mut s.out);
             cx.peaks.change(inst.component, before, inst.queued);
             Some(inst.component)
+        }
+        // A detached request lost on the wire (a link fault) ends here.
+        (NodeRef::Component(_), Ret::Detached) => {
+            if let Reply::Err(o) = resp.status {
+                let src = cx.routes.flows[resp.req.flow as usize].source;
+                if let Ok(mut source) = sources.get_mut(cx.topo.sources[src as usize]) {
+                    source.detached_end(&resp.req, o, resp.at);
+                }
+            }
+            None
         }
         _ => None,
     }

@@ -83,7 +83,7 @@ fn check_conservation(
     for l in &links {
         let c = &l.counters;
         let pulled = c.published - c.topic_dropped - l.topic.len() as u64;
-        if c.sent != c.delivered + l.forward.len() as u64
+        if c.sent != c.delivered + c.lost + l.forward.len() as u64
             || c.responses_sent != c.responses_delivered + l.backward.len() as u64
             || (c.published > 0 && pulled != c.sent)
             || (l.flow.offered > 0 && l.flow.offered != c.sent + l.held() + l.flow.refused)

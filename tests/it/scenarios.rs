@@ -818,3 +818,86 @@ fn a_tiny_engine_is_refused_instead_of_serving_instantly() {
         0
     );
 }
+
+/// breaker.ron with the bank failing 80% of payments for 250 s from t = 30 s instead of an outage.
+fn failing_bank(share: f64) -> flowlab::scenario::Scenario {
+    let mut s = load_shipped("breaker.ron");
+    s.faults = vec![flowlab::scenario::FaultSpec {
+        component: "bank".into(),
+        instance: 0,
+        all_instances: false,
+        link: None,
+        at_s: 30.0,
+        for_s: 250.0,
+        slowdown: None,
+        errors: Some(share),
+        added_latency_ms: None,
+        loss: None,
+        lost_after_ms: None,
+    }];
+    s.sim.duration_s = 520.0;
+    s
+}
+
+#[test]
+fn a_breaker_never_closes_on_a_target_that_still_fails_most_requests() {
+    let mut sim = simulation_app(failing_bank(0.8));
+    sim.run_for(520.0);
+    let log = decisions(&sim);
+    let transitions: Vec<(f64, String)> = log
+        .iter()
+        .filter(|d| d.kind == "breaker" && d.entity == "checkout->payments")
+        .map(|d| (d.t, d.state.clone().unwrap_or_default()))
+        .collect();
+    assert!(
+        log.iter()
+            .any(|d| d.kind == "errors" && d.entity == "bank#0"),
+        "the error fault is in the decision log"
+    );
+    // Errors pass the threshold at 30 s; over_for_s is 30 s: open 30 s later, within a tick.
+    let opened = transitions
+        .iter()
+        .find(|x| x.1 == "CLOSED -> OPEN")
+        .expect("the breaker opens")
+        .0;
+    assert!(
+        (opened - 60.0).abs() <= 0.0011,
+        "opened at {opened} s, not 30 s after the errors began"
+    );
+    // While 80% still fail, the probe never calls the target healthy and nothing closes.
+    let during: Vec<&(f64, String)> = transitions
+        .iter()
+        .filter(|x| x.0 < 280.0 && (x.1.ends_with("-> CLOSED") || x.1.ends_with("-> HALF-OPEN")))
+        .collect();
+    assert!(
+        during.is_empty(),
+        "closed or half-opened on a failing target: {during:?}"
+    );
+    // Once the errors end it recovers: probe, HALF-OPEN, CLOSED. (Payments' own breaker to
+    // the bank recovers first; while it is HALF-OPEN its refusals are payments' failures too.)
+    let closed = transitions
+        .iter()
+        .find(|x| x.1 == "HALF-OPEN -> CLOSED")
+        .expect("closes after the errors end")
+        .0;
+    assert!(
+        (280.0..=500.0).contains(&closed),
+        "closed at {closed}: {transitions:?}"
+    );
+    // HIGH and CRITICAL (30% of payments) still pass while OPEN, with a tenth of the rest.
+    let arrivals = series(&sim, "payments", "arrivals");
+    let mean = |a: f64, b: f64| {
+        let v: Vec<f64> = arrivals
+            .iter()
+            .filter(|x| x.0 > a && x.0 <= b)
+            .map(|x| x.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let share = mean(100.0, 250.0) / mean(10.0, 30.0);
+    assert!(
+        (0.30..0.45).contains(&share),
+        "while OPEN payments gets {share:.2} of its traffic (0.3 HIGH+CRITICAL + 0.07)"
+    );
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}

@@ -484,3 +484,173 @@ fn swapping_the_load_balancers_strategy_leaves_the_arrivals_exactly_as_they_were
     // ...and not the traffic the users offered: retries and routing draw from their own streams.
     assert_eq!(a, b, "the offered arrivals moved when only routing changed");
 }
+
+#[test]
+fn link_faults_add_latency_and_lose_requests_which_fail_after_the_connect_timeout() {
+    use flowlab::sim::request::Outcome;
+    // Enough web workers to wait 100 ms longer on the database without queueing.
+    let mut sim = simulation_app(parse(&shop().replace("workers: 8", "workers: 400")));
+    sim.run_for(10.0);
+    let a = sim.snapshot();
+    sim.run_for(10.0);
+    let b = sim.snapshot();
+    let normal = b.since(&a);
+    // 50 ms more each way between web and db: every request gains 100 ms.
+    sim.command(SimCommand::DegradeLink {
+        link: "web->db".into(),
+        added_latency_ms: 50.0,
+        loss: 0.0,
+        lost_after_ms: 1000.0,
+        for_s: 10.0,
+    });
+    sim.run_for(10.0);
+    let c = sim.snapshot();
+    let slow = c.since(&b);
+    assert!(
+        ((slow.latency_s - normal.latency_s) * 1000.0 - 100.0).abs() < 5.0,
+        "latency {:.1} ms -> {:.1} ms",
+        normal.latency_s * 1000.0,
+        slow.latency_s * 1000.0
+    );
+    // A partition: nothing reaches the database; each call fails 100 ms after it was sent
+    // (with 1 s, 2,000 calls a second would hold more than web's 800 workers, and web's queue
+    // would overflow: what a long connect timeout does in a partition).
+    sim.command(SimCommand::DegradeLink {
+        link: "web->db".into(),
+        added_latency_ms: 0.0,
+        loss: 1.0,
+        lost_after_ms: 100.0,
+        for_s: 10.0,
+    });
+    sim.run_for(1.0);
+    let c1 = sim.snapshot();
+    sim.run_for(9.0);
+    let d = sim.snapshot();
+    let cut = d.since(&c);
+    // (What was on the wire when it began still arrives, within the 50 ms of the last fault.)
+    let db = d.component_since(&c1, "db").unwrap();
+    assert!(
+        db.arrival_rate < 1.0,
+        "the database still gets {}/s",
+        db.arrival_rate
+    );
+    assert!(
+        cut.ended[Outcome::Failed as usize] as f64 > 0.85 * 2000.0 * 9.0,
+        "requests fail in the partition: {:?}",
+        cut.ended
+    );
+    let j = sim.journal();
+    assert!(j.events.iter().any(|e| matches!(
+        e.kind,
+        EventKind::LinkFault { loss, .. } if loss == 1.0
+    )));
+    // Healed: back to normal.
+    sim.run_for(12.0);
+    let e = sim.snapshot();
+    sim.run_for(8.0);
+    let healed = sim.snapshot().since(&e);
+    assert_eq!(healed.ended[Outcome::Failed as usize], 0);
+    assert!((healed.latency_s - normal.latency_s).abs() < 0.002);
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
+
+#[test]
+fn a_whole_component_goes_down_and_an_instance_can_fail_a_share_of_requests() {
+    use flowlab::sim::request::Outcome;
+    let mut sim = simulation_app(parse(&shop()));
+    sim.run_for(5.0);
+    sim.command(SimCommand::InjectErrors {
+        component: "web".into(),
+        instance: 0,
+        share: 0.5,
+        for_s: 10.0,
+    });
+    let a = sim.snapshot();
+    sim.run_for(10.0);
+    let b = sim.snapshot();
+    let errs = b.since(&a);
+    // web#0 takes half the traffic and fails half of it: a quarter of all requests.
+    let failed = errs.ended[Outcome::Failed as usize] as f64 / (2000.0 * 10.0);
+    assert!((failed - 0.25).abs() < 0.02, "failed share {failed}");
+    sim.command(SimCommand::TakeDownComponent {
+        component: "web".into(),
+        for_s: Some(5.0),
+    });
+    sim.run_for(5.0);
+    let c = sim.snapshot();
+    let down = c.since(&b);
+    assert_eq!(
+        down.ended[Outcome::Completed as usize],
+        0,
+        "{:?}",
+        down.ended
+    );
+    sim.run_for(5.0);
+    let d = sim.snapshot();
+    sim.run_for(5.0);
+    let back = sim.snapshot().since(&d);
+    assert_eq!(back.ended[Outcome::Failed as usize], 0);
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
+
+#[test]
+fn scenario_faults_name_links_whole_components_and_error_shares_and_bad_ones_are_refused() {
+    let text = shop().replace(
+        "links: [",
+        r#"faults: [
+            (component: "web", at_s: 5.0, for_s: 5.0, errors: Some(0.8)),
+            (component: "db", all_instances: true, at_s: 20.0, for_s: 2.0),
+            (link: "web->db", at_s: 30.0, for_s: 5.0, loss: Some(1.0), lost_after_ms: Some(200.0)),
+        ],
+        links: ["#,
+    );
+    let mut sim = simulation_app(parse(&text));
+    sim.run_for(40.0);
+    let kinds: Vec<&EventKind> = sim.journal().events.iter().map(|e| &e.kind).collect();
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, EventKind::Errors { share, .. } if *share == 0.8))
+    );
+    assert!(kinds.iter().any(|k| matches!(
+        k,
+        EventKind::Outage {
+            scheduled: true,
+            ..
+        }
+    )));
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, EventKind::LinkFault { .. }))
+    );
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+    for (fault, says) in [
+        (
+            r#"(link: "web->nowhere", at_s: 1.0, for_s: 1.0, loss: Some(1.0))"#,
+            "faults[0].link: `web->nowhere` is not a link",
+        ),
+        (
+            r#"(component: "web", at_s: 1.0, for_s: 1.0, errors: Some(1.5))"#,
+            "faults[0].errors: 1.5 is not a share",
+        ),
+        (
+            r#"(component: "web", at_s: 1.0, for_s: 1.0, loss: Some(0.5))"#,
+            "are for a link fault",
+        ),
+        (
+            r#"(link: "web->db", at_s: 1.0, for_s: 1.0)"#,
+            "needs added latency or loss",
+        ),
+        (
+            r#"(link: "web->db", at_s: 1.0, for_s: 1.0, loss: Some(0.1), lost_after_ms: Some(0.1))"#,
+            "at least one tick",
+        ),
+    ] {
+        let text = shop().replace("links: [", &format!("faults: [{fault}], links: ["));
+        let err = flowlab::scenario::parse(&text, std::path::Path::new("x.ron"))
+            .expect_err(fault)
+            .to_string();
+        assert!(err.contains(says), "{fault}: {err}");
+    }
+}

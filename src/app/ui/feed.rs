@@ -10,7 +10,7 @@ use crate::sim::link::NodeRef;
 use crate::sim::topology::Topology;
 use bevy_egui::egui;
 
-const KINDS: [&str; 12] = [
+const KINDS: [&str; 14] = [
     "",
     "rate_change",
     "breaker",
@@ -19,6 +19,8 @@ const KINDS: [&str; 12] = [
     "outage",
     "restart",
     "slowdown",
+    "errors",
+    "link_fault",
     "scale_up",
     "health_check",
     "anomaly",
@@ -47,7 +49,8 @@ fn colour_of(d: &Decision) -> style::Rgba {
     match d.kind {
         "crash" | "outage" => style::FAILED,
         "breaker" => style::RED,
-        "fallback" | "slowdown" => style::YELLOW,
+        "errors" => style::RED,
+        "fallback" | "slowdown" | "link_fault" => style::YELLOW,
         "command" => style::REFUSED,
         "restart" | "scale_up" | "scale_down" => style::GREEN,
         _ => style::INK,

@@ -202,6 +202,15 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
     let ids: Vec<u32> = v.instances().collect();
     let count = v.instance_count;
     resize(ui, st, &name, count);
+    if ui
+        .button("Take the whole component down for 20 s")
+        .clicked()
+    {
+        st.send(SimCommand::TakeDownComponent {
+            component: name.clone(),
+            for_s: Some(20.0),
+        });
+    }
     ui.label("Instances (click a tile in the picture):");
     for i in ids {
         if let Some(iv) = st.view.instance(i) {
@@ -334,6 +343,18 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
                 for_s: 30.0,
             });
         }
+        if ui
+            .button("Fail 80% for 60 s")
+            .on_hover_text("a bad deploy: the instance serves, but 80% of what it serves fails")
+            .clicked()
+        {
+            st.send(SimCommand::InjectErrors {
+                component: comp.clone(),
+                instance: k,
+                share: 0.8,
+                for_s: 60.0,
+            });
+        }
     });
 }
 
@@ -381,6 +402,42 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
         "backpressure delay",
         style::millis(v.delay as f64 / 1e6),
     );
+    row(
+        ui,
+        "lost on the wire",
+        style::short((v.counters.lost * st.view.unit()) as f64),
+    );
     let events = st.journal.about(Subject::Link(l)).count();
     row(ui, "decisions", events.to_string());
+    let name = v.name.to_string();
+    ui.horizontal(|ui| {
+        if ui
+            .button("+200 ms for 30 s")
+            .on_hover_text("a slow network path: 200 ms more each way")
+            .clicked()
+        {
+            st.send(SimCommand::DegradeLink {
+                link: name.clone(),
+                added_latency_ms: 200.0,
+                loss: 0.0,
+                lost_after_ms: 1000.0,
+                for_s: 30.0,
+            });
+        }
+        if ui
+            .button("Partition for 20 s")
+            .on_hover_text(
+                "every request lost; each sender hears of it after a 1 s connect timeout",
+            )
+            .clicked()
+        {
+            st.send(SimCommand::DegradeLink {
+                link: name.clone(),
+                added_latency_ms: 0.0,
+                loss: 1.0,
+                lost_after_ms: 1000.0,
+                for_s: 20.0,
+            });
+        }
+    });
 }
