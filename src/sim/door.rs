@@ -162,112 +162,145 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
             fault(world, at, component, *instance, action)
         }
         TakeDownComponent { component, for_s } => {
-            if let Some(f) = for_s {
-                check_seconds(*f)?;
-            }
-            let duration = for_s.map_or(Nanos::MAX / 4, |f| (f * SEC) as Nanos);
-            let action = FaultAction::Down {
-                duration,
-                scheduled: origin == Origin::Scenario,
-            };
-            let n = world
-                .resource::<Topology>()
-                .component(component)
-                .ok_or_else(|| format!("no component named {component:?}"))?
-                .instances
-                .len() as u32;
-            for i in 0..n {
-                fault(world, at, component, i, action)?;
-            }
-            Ok(match for_s {
-                Some(f) => format!("{component}: all {n} instances down for {f} s"),
-                None => format!("{component}: all {n} instances down until brought back"),
-            })
+            take_down_component(world, at, origin, component, *for_s)
         }
         InjectErrors {
             component,
             instance,
             share,
             for_s,
-        } => {
-            if !(share.is_finite() && *share > 0.0 && *share <= 1.0) {
-                return Err(format!("share {share} must be above 0 and at most 1"));
-            }
-            check_seconds(*for_s)?;
-            let action = FaultAction::Errors {
-                duration: (for_s * SEC) as Nanos,
-                share: *share,
-            };
-            fault(world, at, component, *instance, action)
-        }
+        } => inject_errors(world, at, component, *instance, *share, *for_s),
         DegradeLink {
             link,
             added_latency_ms,
             loss,
             lost_after_ms,
             for_s,
-        } => {
-            check_seconds(*for_s)?;
-            let tick_ms = world.resource::<SimClock>().tick as f64 / MS;
-            super::link::check_link_fault(*added_latency_ms, *loss, *lost_after_ms, tick_ms)?;
-            let e = link_entity(world, link)?;
-            let mut l = world.get_mut::<Link>(e).ok_or("link is gone")?;
-            let until = at + (for_s * SEC) as Nanos;
-            l.fault = Some(super::link::LinkFault {
-                from: at,
-                until,
-                added: (added_latency_ms * MS).round() as Nanos,
-                loss: *loss,
-                lost_after: (lost_after_ms * MS).round() as Nanos,
-            });
-            let kind = EventKind::LinkFault {
-                added_ms: *added_latency_ms,
-                loss: *loss,
-                until,
-            };
-            let subject = Subject::Link(l.index);
-            world
-                .resource_mut::<Messages<SimEvent>>()
-                .write(SimEvent::new(at, subject, kind));
-            Ok(format!(
-                "{link}: +{} ms latency, {}% lost for {for_s} s",
-                added_latency_ms,
-                loss * 100.0
-            ))
-        }
+        } => degrade_link(
+            world,
+            at,
+            link,
+            (*added_latency_ms, *loss, *lost_after_ms),
+            *for_s,
+        ),
         SetWorkers { component, workers } => super::resize::set_workers(world, component, *workers),
         SetQueue { component, queue } => super::resize::set_queue(world, component, *queue),
         SetInstances {
             component,
             instances,
         } => super::resize::set_instances(world, at, component, *instances),
-        FlowControl(on) => {
-            world.resource_mut::<super::rate::FlowConfig>().spec.enabled = *on;
-            world
-                .resource_mut::<SimConfig>()
-                .scenario
-                .backpressure
-                .enabled = *on;
-            Ok(format!("flow control {}", if *on { "on" } else { "off" }))
-        }
-        Predictive(on) => {
-            world
-                .resource_mut::<super::rate::FlowConfig>()
-                .spec
-                .predictive = *on;
-            world
-                .resource_mut::<SimConfig>()
-                .scenario
-                .backpressure
-                .predictive = *on;
-            Ok(format!(
-                "predictive backpressure {}",
-                if *on { "on" } else { "off" }
-            ))
-        }
+        FlowControl(on) => Ok(switch(world, *on, false)),
+        Predictive(on) => Ok(switch(world, *on, true)),
         SetParam { path, value } => super::params::set_param(world, path, *value),
         Load(_) | Reset => Err("handled by the commands phase".into()),
     }
+}
+
+/// Flow control (or, with `predictive`, predictive backpressure) on or off.
+fn switch(world: &mut World, on: bool, predictive: bool) -> String {
+    let onoff = if on { "on" } else { "off" };
+    let mut flow = world.resource_mut::<super::rate::FlowConfig>();
+    if predictive {
+        flow.spec.predictive = on;
+    } else {
+        flow.spec.enabled = on;
+    }
+    let mut config = world.resource_mut::<SimConfig>();
+    let bp = &mut config.scenario.backpressure;
+    if predictive {
+        bp.predictive = on;
+        format!("predictive backpressure {onoff}")
+    } else {
+        bp.enabled = on;
+        format!("flow control {onoff}")
+    }
+}
+
+/// Every instance of a component down, as `TakeDown`.
+fn take_down_component(
+    world: &mut World,
+    at: Nanos,
+    origin: Origin,
+    component: &str,
+    for_s: Option<f64>,
+) -> Result<String, String> {
+    if let Some(f) = for_s {
+        check_seconds(f)?;
+    }
+    let duration = for_s.map_or(Nanos::MAX / 4, |f| (f * SEC) as Nanos);
+    let action = FaultAction::Down {
+        duration,
+        scheduled: origin == Origin::Scenario,
+    };
+    let n = world
+        .resource::<Topology>()
+        .component(component)
+        .ok_or_else(|| format!("no component named {component:?}"))?
+        .instances
+        .len() as u32;
+    for i in 0..n {
+        fault(world, at, component, i, action)?;
+    }
+    Ok(match for_s {
+        Some(f) => format!("{component}: all {n} instances down for {f} s"),
+        None => format!("{component}: all {n} instances down until brought back"),
+    })
+}
+
+/// An instance fails `share` of what it serves for `for_s` s.
+fn inject_errors(
+    world: &mut World,
+    at: Nanos,
+    component: &str,
+    instance: u32,
+    share: f64,
+    for_s: f64,
+) -> Result<String, String> {
+    if !(share.is_finite() && share > 0.0 && share <= 1.0) {
+        return Err(format!("share {share} must be above 0 and at most 1"));
+    }
+    check_seconds(for_s)?;
+    let action = FaultAction::Errors {
+        duration: (for_s * SEC) as Nanos,
+        share,
+    };
+    fault(world, at, component, instance, action)
+}
+
+/// A link degraded for `for_s` s: (added latency ms, loss, lost after ms).
+fn degrade_link(
+    world: &mut World,
+    at: Nanos,
+    link: &str,
+    (added_latency_ms, loss, lost_after_ms): (f64, f64, f64),
+    for_s: f64,
+) -> Result<String, String> {
+    check_seconds(for_s)?;
+    let tick_ms = world.resource::<SimClock>().tick as f64 / MS;
+    super::link::check_link_fault(added_latency_ms, loss, lost_after_ms, tick_ms)?;
+    let e = link_entity(world, link)?;
+    let mut l = world.get_mut::<Link>(e).ok_or("link is gone")?;
+    let until = at + (for_s * SEC) as Nanos;
+    l.fault = Some(super::link::LinkFault {
+        from: at,
+        until,
+        added: (added_latency_ms * MS).round() as Nanos,
+        loss,
+        lost_after: (lost_after_ms * MS).round() as Nanos,
+    });
+    let kind = EventKind::LinkFault {
+        added_ms: added_latency_ms,
+        loss,
+        until,
+    };
+    let subject = Subject::Link(l.index);
+    world
+        .resource_mut::<Messages<SimEvent>>()
+        .write(SimEvent::new(at, subject, kind));
+    Ok(format!(
+        "{link}: +{added_latency_ms} ms latency, {}% lost for {for_s} s",
+        loss * 100.0
+    ))
 }
 
 fn check_factor(f: f64, min: f64) -> Result<(), String> {
