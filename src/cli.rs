@@ -261,6 +261,10 @@ fn run(args: &RunArgs) -> ExitCode {
         eprintln!("error: writing metrics failed: {e}");
         return ExitCode::from(1);
     }
+    if let Some(why) = sim.halted() {
+        eprintln!("error: {why}");
+        return ExitCode::from(4);
+    }
     let violations = sim.violations();
     if !violations.is_empty() {
         eprintln!("error: conservation check failed (a bug in flowlab, please report):");

@@ -54,11 +54,19 @@ impl Simulation {
     }
 
     /// Runs whole ticks until the clock reaches `t` (ns), calling `each` after every tick.
+    /// Stops early if the run halts (`halted`).
     pub fn run_until(&mut self, t: Nanos, mut each: impl FnMut(&World)) {
-        while self.now() < t {
+        while self.now() < t && !crate::sim::halted(self.world()) {
             self.step();
             each(self.world());
         }
+    }
+
+    /// Why the run stopped before its end (the host's memory guard), if it did.
+    pub fn halted(&self) -> Option<String> {
+        self.world()
+            .get_resource::<crate::sim::guard::Halt>()
+            .and_then(|h| h.reason.clone())
     }
 
     /// Runs for `seconds` of simulated time.

@@ -98,6 +98,31 @@ impl FaultSpec {
     pub const LOST_AFTER_MS: f64 = 1000.0;
 }
 
+/// Checks a link fault's numbers; `tick_ms` bounds `lost_after_ms` from below (a loss is heard
+/// of in a later tick).
+pub fn check_link_fault(
+    added_ms: f64,
+    loss: f64,
+    lost_after_ms: f64,
+    tick_ms: f64,
+) -> Result<(), String> {
+    if !(added_ms.is_finite() && (0.0..=1e7).contains(&added_ms)) {
+        return Err(format!("added latency {added_ms} ms must be 0 to 1e7 ms"));
+    }
+    if !(loss.is_finite() && (0.0..=1.0).contains(&loss)) {
+        return Err(format!("loss {loss} must be a share from 0 to 1"));
+    }
+    if added_ms == 0.0 && loss == 0.0 {
+        return Err("a link fault needs added latency or loss".into());
+    }
+    if !(lost_after_ms.is_finite() && lost_after_ms >= tick_ms && lost_after_ms <= 1e7) {
+        return Err(format!(
+            "lost_after {lost_after_ms} ms must be at least one tick ({tick_ms} ms) and at most 1e7 ms"
+        ));
+    }
+    Ok(())
+}
+
 /// Clock, seed, sampling and scaling.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -114,6 +139,28 @@ pub struct SimSettings {
     pub request_unit: u32,
     /// Seconds at the start that fidelity checks ignore (default 0). Metrics still cover them.
     pub warmup_s: f64,
+    /// Most simulated requests the whole system may hold at once (queued, in service, waiting on
+    /// a call, on a topic or held at a sender) before the run stops with a message (default
+    /// 5,000,000, about 0.5 GB of the host's memory). An unbounded queue under overload is a
+    /// lesson worth watching; this keeps it from taking the host down.
+    pub max_held: u64,
+}
+
+/// The whole scenario's budget: what the simulation allocates up front is bounded, so that a file
+/// `check` accepts never exhausts memory in `run`.
+pub mod budget {
+    /// Most components.
+    pub const COMPONENTS: usize = 20_000;
+    /// Most links.
+    pub const LINKS: usize = 100_000;
+    /// Most instances in all (autoscaling's `max` counted).
+    pub const INSTANCES: u64 = 100_000;
+    /// Most simulated workers in all (workers / request_unit, times instances).
+    pub const WORKERS: u64 = 4_000_000;
+    /// Host bytes per simulated worker (its slot holds the request it serves).
+    pub const BYTES_PER_WORKER: u64 = 96;
+    /// Host bytes per request held (`sim.max_held`).
+    pub const BYTES_PER_HELD: u64 = 100;
 }
 
 impl Default for SimSettings {
@@ -125,6 +172,7 @@ impl Default for SimSettings {
             sample_every_s: 1.0,
             request_unit: 1,
             warmup_s: 0.0,
+            max_held: 5_000_000,
         }
     }
 }

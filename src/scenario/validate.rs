@@ -107,7 +107,67 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     check_backpressure(&mut c, &s.backpressure);
     check_faults(&mut c, s, &names);
     check_commands(&mut c, s);
+    check_budget(&mut c, s);
     c.problems
+}
+
+/// The whole scenario within the budget (`budget`): components, links, instances and simulated
+/// workers, each with what it would take to fit.
+fn check_budget(c: &mut Checker, s: &Scenario) {
+    use super::budget::*;
+    if s.components.len() > COMPONENTS {
+        c.bad(
+            "components",
+            format!("{} components; at most {COMPONENTS}", s.components.len()),
+            "model repeated parts as instances of one component",
+        );
+    }
+    if s.links.len() > LINKS {
+        c.bad(
+            "links",
+            format!("{} links; at most {LINKS}", s.links.len()),
+            "fewer components, or fewer links between them",
+        );
+    }
+    let unit = s.sim.request_unit.max(1) as f64;
+    let (mut instances, mut workers) = (0u64, 0f64);
+    let mut biggest = (0f64, "");
+    for comp in &s.components {
+        let n = comp
+            .autoscale
+            .map_or(comp.instances, |a| a.max.max(comp.instances)) as u64;
+        let w = n as f64 * (comp.workers as f64 / unit).round().max(1.0);
+        instances += n;
+        workers += w;
+        if w > biggest.0 {
+            biggest = (w, &comp.name);
+        }
+    }
+    if instances > INSTANCES {
+        c.bad(
+            "components",
+            format!("{instances} instances in all (autoscaling max counted); at most {INSTANCES}"),
+            "fewer instances, or larger ones (more workers each)",
+        );
+    }
+    if workers > WORKERS as f64 {
+        let need = (unit * workers / WORKERS as f64).ceil();
+        c.bad(
+            "components",
+            format!(
+                "{} simulated workers in all ({} of them `{}`'s); the budget is {} (about {} MB of memory)",
+                num(workers),
+                num(biggest.0),
+                biggest.1,
+                num(WORKERS as f64),
+                WORKERS * BYTES_PER_WORKER / 1_000_000
+            ),
+            format!(
+                "raise sim.request_unit to {} or more (one simulated request stands for that many), or give fewer workers",
+                num(need)
+            ),
+        );
+    }
 }
 
 /// Checks every source and component name (sources and components share one namespace) and that
@@ -381,7 +441,7 @@ fn check_link_fault(c: &mut Checker, s: &Scenario, at: &str, f: &FaultSpec, link
         );
     }
     let lost_after = f.lost_after_ms.unwrap_or(FaultSpec::LOST_AFTER_MS);
-    if let Err(e) = crate::sim::link::check_link_fault(
+    if let Err(e) = super::check_link_fault(
         f.added_latency_ms.unwrap_or(0.0),
         f.loss.unwrap_or(0.0),
         lost_after,
@@ -515,6 +575,13 @@ fn check_sim(c: &mut Checker, sim: &SimSettings) {
             "sim.request_unit",
             format!("{} is out of range", sim.request_unit),
             "use 1 (exact) up to 1000000",
+        );
+    }
+    if sim.max_held == 0 || sim.max_held > 100_000_000 {
+        c.bad(
+            "sim.max_held",
+            format!("{} is out of range", sim.max_held),
+            "use 1 to 100000000 simulated requests (about 100 bytes each)",
         );
     }
     if c.range("sim.warmup_s", sim.warmup_s, 0.0, 1e7) && sim.warmup_s >= sim.duration_s {

@@ -50,6 +50,13 @@ impl CommandQueue {
         self.push(at, Origin::Live, cmd);
     }
 
+    /// A `Load` or `Reset` is waiting: it starts a new run, even after the run stopped.
+    pub fn restart_pending(&self) -> bool {
+        self.scheduled
+            .iter()
+            .any(|s| matches!(s.cmd, SimCommand::Load(_) | SimCommand::Reset))
+    }
+
     fn push(&mut self, at: Nanos, origin: Origin, cmd: SimCommand) {
         self.seq += 1;
         self.scheduled.push(Scheduled {

@@ -277,7 +277,7 @@ fn degrade_link(
 ) -> Result<String, String> {
     check_seconds(for_s)?;
     let tick_ms = world.resource::<SimClock>().tick as f64 / MS;
-    super::link::check_link_fault(added_latency_ms, loss, lost_after_ms, tick_ms)?;
+    crate::scenario::check_link_fault(added_latency_ms, loss, lost_after_ms, tick_ms)?;
     let e = link_entity(world, link)?;
     let mut l = world.get_mut::<Link>(e).ok_or("link is gone")?;
     let until = at + (for_s * SEC) as Nanos;

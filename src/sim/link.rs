@@ -120,31 +120,6 @@ pub struct LinkFault {
     pub lost_after: Nanos,
 }
 
-/// Checks a link fault's numbers; `tick_ms` bounds `lost_after_ms` from below (a loss is heard
-/// of in a later tick).
-pub fn check_link_fault(
-    added_ms: f64,
-    loss: f64,
-    lost_after_ms: f64,
-    tick_ms: f64,
-) -> Result<(), String> {
-    if !(added_ms.is_finite() && (0.0..=1e7).contains(&added_ms)) {
-        return Err(format!("added latency {added_ms} ms must be 0 to 1e7 ms"));
-    }
-    if !(loss.is_finite() && (0.0..=1.0).contains(&loss)) {
-        return Err(format!("loss {loss} must be a share from 0 to 1"));
-    }
-    if added_ms == 0.0 && loss == 0.0 {
-        return Err("a link fault needs added latency or loss".into());
-    }
-    if !(lost_after_ms.is_finite() && lost_after_ms >= tick_ms && lost_after_ms <= 1e7) {
-        return Err(format!(
-            "lost_after {lost_after_ms} ms must be at least one tick ({tick_ms} ms) and at most 1e7 ms"
-        ));
-    }
-    Ok(())
-}
-
 impl Link {
     /// Creates an empty link.
     pub fn new(

@@ -31,6 +31,10 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
         ticks: 0,
     });
     world.insert_resource(SimDebt::default());
+    world.insert_resource(super::guard::Halt {
+        max_held: scenario.sim.max_held,
+        reason: None,
+    });
     world.insert_resource(Cadence::new(scenario.health.cycle_s));
     world.insert_resource(Journal::default());
     world.resource_mut::<Messages<SimEvent>>().clear();

@@ -11,6 +11,7 @@ pub mod door;
 pub mod engines;
 pub mod events;
 pub mod faults;
+pub mod guard;
 pub mod health;
 pub mod instance;
 pub mod latency;
@@ -187,6 +188,7 @@ impl Plugin for SimPlugin {
             );
         sweep::plugin(app);
         engines::plugin(app);
+        guard::plugin(app);
         health::plugin(app);
         control::plugin(app);
         metrics::plugin(app);
@@ -237,6 +239,9 @@ impl Plugin for SimDriverPlugin {
 
 /// Runs as many ticks as the elapsed wall time times the speed asks for.
 fn drive_simulation(world: &mut World) {
+    if halted(world) {
+        return;
+    }
     let dt = world.resource::<Time>().delta_secs_f64();
     let control = *world.resource::<SimControl>();
     let tick = world.resource::<SimClock>().tick as f64;
@@ -256,9 +261,24 @@ fn drive_simulation(world: &mut World) {
     world.resource_mut::<SimDebt>().0 = debt.min(tick);
 }
 
+/// The run has stopped (`guard::Halt`): the clock does not move until a reset or a load, which
+/// a tick still applies.
+pub fn halted(world: &World) -> bool {
+    world
+        .get_resource::<guard::Halt>()
+        .is_some_and(|h| h.reason.is_some())
+        && !world
+            .get_resource::<command::CommandQueue>()
+            .is_some_and(|q| q.restart_pending())
+}
+
 /// Runs the single steps requested while paused.
 fn step_simulation(world: &mut World) {
     let control = *world.resource::<SimControl>();
+    if halted(world) {
+        world.resource_mut::<SimControl>().pending_steps = 0;
+        return;
+    }
     if control.paused && control.pending_steps > 0 {
         world.resource_mut::<SimControl>().pending_steps = 0;
         for _ in 0..control.pending_steps {

@@ -366,3 +366,50 @@ fn what_is_allowed_but_likely_not_meant_is_warned_and_a_negative_seed_explained(
         stderr(&o)
     );
 }
+
+#[test]
+fn a_scenario_past_the_budget_is_refused_by_check_with_what_it_would_take() {
+    let huge = GOOD.replace(
+        r#"(name: "s", kind: Service,"#,
+        r#"(name: "s", kind: Service, instances: 10000, workers: 1000000,"#,
+    );
+    expect_error(
+        &huge,
+        &[
+            "1e10 simulated workers",
+            "the budget is 4000000",
+            "raise sim.request_unit to 2500",
+        ],
+    );
+}
+
+#[test]
+fn an_unbounded_queue_flooded_stops_the_run_with_a_message_not_the_host() {
+    // 500K requests/s into one worker with an unbounded queue: it grows by ~500K/s.
+    let flood = r#"(
+        name: "flood",
+        sim: (duration_s: 60.0, max_held: 200000),
+        sources: [(name: "u", rate: Constant(500000.0), flows: [(name: "f", path: [To("s")])])],
+        components: [(name: "s", kind: Service, workers: 1, queue: Unbounded, service: (mean_ms: 1.0))],
+        links: [(from: "u", to: "s")],
+    )"#;
+    let p = write_scenario("flood.ron", flood);
+    let started = std::time::Instant::now();
+    let o = flowlab(&["run", &p, "--quiet"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    for needle in [
+        "stopped at t = 0.4",
+        "past sim.max_held (200000)",
+        "s#0 holds",
+        "Bound the queue",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in: {err}");
+    }
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "stopped early, not after 60 s of flood"
+    );
+    // What happened up to the stop is still summarised.
+    assert!(String::from_utf8_lossy(&o.stdout).contains("generated"));
+}

@@ -35,6 +35,7 @@ pub struct UiState<'w, 's> {
     hover: ResMut<'w, Hover>,
     time: Res<'w, Time<Real>>,
     drawn: Res<'w, crate::app::particles::ParticleMesh>,
+    halt: Res<'w, crate::sim::guard::Halt>,
 }
 
 impl UiState<'_, '_> {

@@ -41,6 +41,20 @@ pub(super) fn banner(ctx: &egui::Context, st: &mut UiState) {
                 }
             });
     }
+    if let Some(why) = st.halt.reason.clone() {
+        egui::Window::new("The run stopped")
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 70.0])
+            .resizable(false)
+            .collapsible(false)
+            .frame(
+                egui::Frame::window(&ctx.global_style()).fill(egui::Color32::from_rgb(90, 20, 24)),
+            )
+            .show(ctx, |ui| {
+                ui.set_max_width(620.0);
+                ui.label(egui::RichText::new(why).color(egui::Color32::WHITE));
+                ui.label("Everything up to the stop is still here to explore. R starts again.");
+            });
+    }
     let now = st.time.elapsed_secs_f64();
     if let Some((text, at)) = st.file.notice.clone() {
         if now - at > 4.0 {
