@@ -9,4 +9,5 @@ pub mod picture;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod summary;
 pub mod testing;

@@ -8,14 +8,15 @@ use crate::sim::decisions::DecisionLog;
 use crate::sim::dist::{Nanos, SEC};
 use crate::sim::events::Journal;
 use crate::sim::metrics::{Recorder, Sink};
-use crate::sim::request::Outcome;
 use crate::sim::topology::Topology;
 use crate::sim::verify::Conservation;
 use crate::sim::view::SimView;
 use crate::sim::{SimClock, SimPlugin, SimTick};
 use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::summary::summary_of;
+pub use crate::summary::{ComponentSummary, Summary, SystemSummary};
 
 /// A simulation of one scenario, stepped by hand.
 pub struct Simulation {
@@ -189,208 +190,6 @@ impl Simulation {
     }
 }
 
-/// Totals so far, from the read seam.
-fn summary_of(v: &SimView) -> Summary {
-    let unit = v.unit();
-    let mut system = SystemSummary {
-        seconds: v.now() as f64 / SEC,
-        ..default()
-    };
-    for s in v.sources() {
-        let c = s.counters;
-        system.generated += c.generated * unit;
-        system.attempts += c.attempts * unit;
-        system.retries += c.retries * unit;
-        system.in_system += s.live;
-        system.late_responses += c.late_responses * unit;
-        for o in Outcome::ALL {
-            system.ended[o as usize] += c.ended[o as usize] * unit;
-        }
-    }
-    let lat = v.system_latency();
-    system.latency_ms = lat.percentiles_ms;
-    system.mean_latency_ms = lat.mean_us / 1e3;
-    let mut components = vec![];
-    for c in v.components() {
-        let k = c.counters;
-        let lat = v.component_latency(c.index).unwrap_or_default();
-        let row = ComponentSummary {
-            name: c.name.to_string(),
-            arrivals: k.arrivals * unit,
-            served: k.served * unit,
-            ok: k.ok * unit,
-            goodput: k.ok_in_time * unit,
-            dropped: k.dropped * unit,
-            failed: k.failed * unit,
-            errors: k.errors * unit,
-            wasted: k.wasted * unit,
-            peak_queue: c.peak_queue,
-            crashes: k.crashes,
-            latency_ms: lat.percentiles_ms,
-            mean_latency_ms: lat.mean_us / 1e3,
-        };
-        system.wasted += row.wasted;
-        components.push(row);
-    }
-    Summary { system, components }
-}
-
-/// Whole-system totals (real requests).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SystemSummary {
-    /// Simulated seconds.
-    pub seconds: f64,
-    /// Logical requests created.
-    pub generated: u64,
-    /// Attempts sent.
-    pub attempts: u64,
-    /// Retries sent.
-    pub retries: u64,
-    /// Logical requests ended, by outcome (`Outcome as usize`).
-    pub ended: [u64; 5],
-    /// Still in progress at the end.
-    pub in_system: u64,
-    /// Services completed after the client gave up.
-    pub wasted: u64,
-    /// Responses that arrived after the client gave up.
-    pub late_responses: u64,
-    /// p50, p95, p99 end-to-end latency of completed requests (ms).
-    pub latency_ms: [f64; 3],
-    /// Mean end-to-end latency of completed requests (ms).
-    pub mean_latency_ms: f64,
-}
-
-impl SystemSummary {
-    /// Logical requests ended with `o`.
-    pub fn ended(&self, o: Outcome) -> u64 {
-        self.ended[o as usize]
-    }
-}
-
-/// Per-component totals (real requests).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ComponentSummary {
-    /// Name.
-    pub name: String,
-    /// Requests that arrived.
-    pub arrivals: u64,
-    /// Local services completed.
-    pub served: u64,
-    /// Successful departures.
-    pub ok: u64,
-    /// Successful departures before the client's deadline.
-    pub goodput: u64,
-    /// Dropped here (queue full).
-    pub dropped: u64,
-    /// Failed here (crash, instance down).
-    pub failed: u64,
-    /// Departures with any error (including failures downstream).
-    pub errors: u64,
-    /// Services completed after the client gave up.
-    pub wasted: u64,
-    /// Highest total queue.
-    pub peak_queue: u64,
-    /// Out-of-memory crashes.
-    pub crashes: u64,
-    /// p50, p95, p99 time in the component (ms).
-    pub latency_ms: [f64; 3],
-    /// Mean time in the component (ms).
-    pub mean_latency_ms: f64,
-}
-
-/// Totals of a run.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Summary {
-    /// Whole system.
-    pub system: SystemSummary,
-    /// Per component, in scenario order.
-    pub components: Vec<ComponentSummary>,
-}
-
-impl Summary {
-    /// The component called `name`.
-    pub fn component(&self, name: &str) -> Option<&ComponentSummary> {
-        self.components.iter().find(|c| c.name == name)
-    }
-
-    /// The summary as text tables.
-    pub fn render(&self) -> String {
-        let s = &self.system;
-        let mut sys = Table::new();
-        sys.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-            "simulated",
-            "generated",
-            "completed",
-            "dropped",
-            "rejected",
-            "failed",
-            "timed out",
-            "in system",
-            "retries",
-            "wasted",
-            "p50 ms",
-            "p99 ms",
-        ]);
-        sys.add_row(vec![
-            format!("{:.1} s", s.seconds),
-            thousands(s.generated),
-            thousands(s.ended(Outcome::Completed)),
-            thousands(s.ended(Outcome::Dropped)),
-            thousands(s.ended(Outcome::Rejected)),
-            thousands(s.ended(Outcome::Failed)),
-            thousands(s.ended(Outcome::TimedOut)),
-            thousands(s.in_system),
-            thousands(s.retries),
-            thousands(s.wasted),
-            format!("{:.2}", s.latency_ms[0]),
-            format!("{:.2}", s.latency_ms[2]),
-        ]);
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-            "component",
-            "served",
-            "goodput",
-            "dropped",
-            "failed",
-            "errors",
-            "wasted",
-            "p50 ms",
-            "p99 ms",
-            "peak queue",
-            "crashes",
-        ]);
-        for c in &self.components {
-            t.add_row(vec![
-                c.name.clone(),
-                thousands(c.served),
-                thousands(c.goodput),
-                thousands(c.dropped),
-                thousands(c.failed),
-                thousands(c.errors),
-                thousands(c.wasted),
-                format!("{:.2}", c.latency_ms[0]),
-                format!("{:.2}", c.latency_ms[2]),
-                thousands(c.peak_queue),
-                thousands(c.crashes),
-            ]);
-        }
-        format!("System\n{sys}\nComponents\n{t}\n")
-    }
-}
-
-/// A count with thousands separators: 47,012,345.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 /// Exact running totals at one moment, for measurements between two moments (warm-up removed).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -400,6 +199,9 @@ pub struct Snapshot {
     pub generated: u64,
     /// Logical requests ended, by outcome.
     pub ended: [u64; 5],
+    /// Work left behind at asynchronous hand-offs that completed, and the sum of its
+    /// creation-to-end times (ns).
+    pub background_done: (u64, f64),
     /// Sum of end-to-end latencies of completed requests (ns).
     pub latency_ns: f64,
     /// Per component, in scenario order.
@@ -434,6 +236,9 @@ pub struct Between {
     pub generated_rate: f64,
     /// Mean end-to-end latency of requests completed in between (s).
     pub latency_s: f64,
+    /// Mean creation-to-end time of work left behind at asynchronous hand-offs that completed
+    /// in between (s): the time through a network of asynchronous hops.
+    pub background_latency_s: f64,
     /// Logical requests that ended in between, by outcome.
     pub ended: [u64; 5],
 }
@@ -462,6 +267,9 @@ impl Snapshot {
             seconds,
             generated_rate: (self.generated - earlier.generated) as f64 / seconds,
             latency_s: (self.latency_ns - earlier.latency_ns) / completed.max(1) as f64 / SEC,
+            background_latency_s: (self.background_done.1 - earlier.background_done.1)
+                / (self.background_done.0 - earlier.background_done.0).max(1) as f64
+                / SEC,
             ended: std::array::from_fn(|i| self.ended[i] - earlier.ended[i]),
         }
     }
@@ -504,6 +312,8 @@ fn snapshot_of(v: &SimView) -> Snapshot {
             snap.ended[i] += s.counters.ended[i] * unit;
         }
         snap.latency_ns += s.counters.latency_ns * unit_f;
+        snap.background_done.0 += s.counters.background[0] * unit;
+        snap.background_done.1 += s.counters.background_latency_ns * unit_f;
     }
     for c in v.components() {
         let mut cs = ComponentSnapshot {

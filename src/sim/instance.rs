@@ -477,6 +477,9 @@ impl Instance {
             }
             CallKind::Async | CallKind::Pull => {
                 down.ret = Ret::Detached;
+                // The caller is answered at the hand-off: no one waits on what is left, so it
+                // cannot be late (never wasted), whatever the client's timeout.
+                down.deadline = Nanos::MAX;
                 if call == CallKind::Pull {
                     out.publishes.push((link, down));
                 } else {

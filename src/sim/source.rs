@@ -17,7 +17,8 @@ enum SlotState {
     Free,
     /// An attempt is out; the client waits until the deadline.
     Waiting,
-    /// The request crossed an asynchronous hop; its end is reported later.
+    /// The request crossed an asynchronous hop: its client was answered at the hand-off (a
+    /// 202 Accepted); the work it left behind runs on and its end is counted as background.
     HandedOff,
     /// Between attempts.
     Backoff,
@@ -55,6 +56,12 @@ pub struct SourceCounters {
     pub late_responses: u64,
     /// Sum of end-to-end latencies of completed logical requests (ns), for exact means.
     pub latency_ns: f64,
+    /// Requests whose client was answered at an asynchronous hand-off, leaving work behind.
+    pub handed_off: u64,
+    /// How the work left behind at a hand-off ended, by outcome (`Outcome as usize`).
+    pub background: [u64; 5],
+    /// Sum of creation-to-end times of background work that completed (ns).
+    pub background_latency_ns: f64,
 }
 
 /// A finished logical request, for the latency histograms.
@@ -406,17 +413,33 @@ impl TrafficSource {
         }
         match r.status {
             Reply::Ok => self.end(slot, Outcome::Completed, r.at),
-            Reply::Ack => self.slots[slot as usize].state = SlotState::HandedOff,
+            // Acknowledged at the hand-off: the client is answered now, and it is completed for
+            // it; the slot stays taken until the work left behind ends.
+            Reply::Ack => {
+                self.answer(slot, Outcome::Completed, r.at);
+                self.slots[slot as usize].state = SlotState::HandedOff;
+                self.counters.handed_off += 1;
+            }
             Reply::Err(o) => self.attempt_failed(slot, o, r.at),
         }
     }
 
-    /// A request that crossed an asynchronous hop ended with `outcome` at `at`.
+    /// The work a request left behind at an asynchronous hop ended with `outcome` at `at`
+    /// (counted as background; its client had its answer at the hand-off).
     pub fn detached_end(&mut self, req: &Request, outcome: Outcome, at: Nanos) {
         let s = self.slots[req.slot as usize];
         if s.generation == req.generation && s.state == SlotState::HandedOff {
-            self.end(req.slot, outcome, at);
+            self.counters.background[outcome as usize] += 1;
+            if outcome == Outcome::Completed {
+                self.counters.background_latency_ns += at.saturating_sub(s.created) as f64;
+            }
+            self.release(req.slot);
         }
+    }
+
+    /// Background work still running (requests handed off whose work has not ended).
+    pub fn background_live(&self) -> u64 {
+        self.counters.handed_off - self.counters.background.iter().sum::<u64>()
     }
 
     fn attempt_failed(&mut self, slot: u32, outcome: Outcome, at: Nanos) {
@@ -453,10 +476,15 @@ impl TrafficSource {
         to_ns(ns)
     }
 
+    /// The logical request ends for its client with `outcome` at `at`, and its slot is free.
     fn end(&mut self, slot: u32, outcome: Outcome, at: Nanos) {
-        let s = &mut self.slots[slot as usize];
-        s.state = SlotState::Free;
-        s.generation += 1;
+        self.answer(slot, outcome, at);
+        self.release(slot);
+    }
+
+    /// The client has its outcome (counted once, with its latency); the slot is not freed.
+    fn answer(&mut self, slot: u32, outcome: Outcome, at: Nanos) {
+        let s = &self.slots[slot as usize];
         self.live -= 1;
         self.counters.ended[outcome as usize] += 1;
         let latency = at.saturating_sub(s.created);
@@ -468,10 +496,17 @@ impl TrafficSource {
             latency,
             at,
         });
+    }
+
+    fn release(&mut self, slot: u32) {
+        let s = &mut self.slots[slot as usize];
+        s.state = SlotState::Free;
+        s.generation += 1;
         self.free_slots.push(slot);
     }
 
-    /// Logical requests waiting for a response, handed off, and between attempts.
+    /// Slots waiting for a response, handed off (background work running), and between
+    /// attempts. `live` counts the first and the last.
     pub fn live_breakdown(&self) -> (u64, u64, u64) {
         let mut out = (0, 0, 0);
         for s in &self.slots {

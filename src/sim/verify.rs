@@ -56,7 +56,7 @@ fn check_conservation(
         let c = &s.counters;
         let e: u64 = c.ended.iter().sum();
         let (w, h, b) = s.live_breakdown();
-        if c.generated != e + s.live || s.live != w + h + b {
+        if c.generated != e + s.live || s.live != w + b || h != s.background_live() {
             found.push(format!(
                 "source {}: generated {} != ended {} + live {} (waiting {w}, handed off {h}, backoff {b})",
                 s.name, c.generated, e, s.live

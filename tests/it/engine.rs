@@ -470,3 +470,73 @@ fn consumers_pull_from_a_broker_only_when_idle_and_the_backlog_sits_on_the_topic
     sim.run_for(10.0);
     assert!(sim.summary().component("workers").unwrap().dropped > 2000);
 }
+
+#[test]
+fn an_async_hand_off_answers_the_client_at_once_and_counts_the_work_left_behind_apart() {
+    // broker_pull: the API hands orders to the broker; the consumers fall behind (about 1,450/s
+    // against 2,000/s), so the work left behind waits seconds, far past the client's 2 s timeout.
+    let mut sim = simulation_app(flowlab::testing::load_shipped("broker_pull.ron"));
+    sim.run_for(30.0);
+    let s = sim.summary().system;
+    // The client is answered when the broker has the order: completed, fast, never timed out.
+    assert_eq!(s.ended(Outcome::TimedOut), 0);
+    assert!(s.latency_ms[2] < 100.0, "client p99 {} ms", s.latency_ms[2]);
+    assert!(s.ended(Outcome::Completed) as f64 > 0.99 * s.generated as f64);
+    // Work no one waits for cannot be late: nothing is counted as wasted.
+    assert_eq!(s.wasted, 0);
+    // The work left behind is counted apart: every hand-off ends exactly once or still runs.
+    let bg = s.background;
+    assert_eq!(
+        s.handed_off,
+        bg.iter().sum::<u64>() + s.background_in_flight,
+        "{s:?}"
+    );
+    assert!(
+        s.background_mean_ms > 2000.0,
+        "the backlog shows as the work's own latency: {} ms",
+        s.background_mean_ms
+    );
+    assert!(
+        s.background_in_flight > 10_000,
+        "the backlog is still running"
+    );
+    let text = sim.summary().render();
+    assert!(text.contains("clients answered at the hand-off"), "{text}");
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+}
+
+#[test]
+fn the_summary_names_the_bottleneck_and_shows_losses_by_where_and_why_in_100_columns() {
+    let mut sim = simulation_app(flowlab::testing::load_shipped("netflix_friday.ron"));
+    sim.run_for(300.0);
+    let s = sim.summary();
+    let b = s.system.bottleneck.clone().expect("a bottleneck");
+    assert_eq!((b.component.as_str(), b.engine), ("database", "storage"));
+    assert!(
+        b.from_s > 60.0 && b.from_s < 130.0,
+        "saturated from {} s",
+        b.from_s
+    );
+    // The load balancer's losses are refusals at its own sends (the rate limit), not failures.
+    let lb = s.component("lb").unwrap();
+    assert!(lb.rejected > 10 * lb.dropped.max(1), "{lb:?}");
+    assert_eq!(lb.failed, 0);
+    // Goodput is a rate, as the docs define it: near the peak offered load, not a count.
+    let web = s.component("web").unwrap();
+    assert!(
+        (50_000.0..200_000.0).contains(&web.goodput_per_s),
+        "{}",
+        web.goodput_per_s
+    );
+    let text = s.render();
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "{widest} columns:\n{text}");
+    for needle in [
+        "bottleneck: database (storage",
+        "refused sending",
+        "passed back",
+        "goodput/s",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
+}

@@ -1,0 +1,367 @@
+//! The summary of a run: whole-system totals and one row per component, read through the
+//! read seam, rendered as tables that fit in 100 columns.
+
+use crate::sim::dist::SEC;
+use crate::sim::request::Outcome;
+use crate::sim::view::SimView;
+use bevy::prelude::*;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+/// Totals so far, from the read seam.
+pub(crate) fn summary_of(v: &SimView) -> Summary {
+    let unit = v.unit();
+    let mut system = SystemSummary {
+        seconds: v.now() as f64 / SEC,
+        ..default()
+    };
+    let mut background_ns = 0.0;
+    for s in v.sources() {
+        let c = s.counters;
+        system.generated += c.generated * unit;
+        system.attempts += c.attempts * unit;
+        system.retries += c.retries * unit;
+        system.in_system += s.live;
+        system.late_responses += c.late_responses * unit;
+        system.handed_off += c.handed_off * unit;
+        for o in Outcome::ALL {
+            system.ended[o as usize] += c.ended[o as usize] * unit;
+            system.background[o as usize] += c.background[o as usize] * unit;
+        }
+        background_ns += c.background_latency_ns * unit as f64;
+    }
+    system.background_in_flight = system.handed_off - system.background.iter().sum::<u64>();
+    let done = system.background[Outcome::Completed as usize];
+    system.background_mean_ms = background_ns / done.max(1) as f64 / 1e6;
+    let lat = v.system_latency();
+    system.latency_ms = lat.percentiles_ms;
+    system.mean_latency_ms = lat.mean_us / 1e3;
+    let mut components = vec![];
+    let mut worst: Option<(Bottleneck, f64)> = None;
+    for c in v.components() {
+        let k = c.counters;
+        let lat = v.component_latency(c.index).unwrap_or_default();
+        // Refusals at this component's own sends (breaker, rate limit), and of those the ones
+        // that came back to a waiting worker as errors.
+        let (mut rejected, mut refused_back) = (0, 0);
+        for (_, li, _) in &v.topology().components[c.index as usize].out {
+            if let Some(l) = v.link(*li) {
+                rejected += l.refused;
+                refused_back += l.counters.refused_locally * unit;
+            }
+        }
+        let (b, busiest) = saturation(v, c.index, c.name);
+        let errors = k.errors * unit;
+        let row = ComponentSummary {
+            name: c.name.to_string(),
+            arrivals: k.arrivals * unit,
+            served: k.served * unit,
+            ok: k.ok * unit,
+            goodput: k.ok_in_time * unit,
+            goodput_per_s: (k.ok_in_time * unit) as f64 / system.seconds.max(1e-9),
+            dropped: k.dropped * unit,
+            rejected,
+            failed: k.failed * unit,
+            passed_back: errors.saturating_sub((k.dropped + k.failed) * unit + refused_back),
+            errors,
+            wasted: k.wasted * unit,
+            peak_queue: c.peak_queue,
+            crashes: k.crashes,
+            latency_ms: lat.percentiles_ms,
+            mean_latency_ms: lat.mean_us / 1e3,
+            busiest,
+        };
+        if b.for_s > 0.0
+            && worst
+                .as_ref()
+                .is_none_or(|w| (b.for_s, b.peak) > (w.0.for_s, w.1))
+        {
+            let peak = b.peak;
+            worst = Some((b, peak));
+        }
+        system.wasted += row.wasted;
+        components.push(row);
+    }
+    system.bottleneck = worst.map(|w| w.0);
+    Summary { system, components }
+}
+
+/// A component's busiest engine over the sampled run: how long it spent saturated, from when,
+/// and its highest utilization; and (busiest engine, its peak).
+fn saturation(v: &SimView, c: u32, name: &str) -> (Bottleneck, (&'static str, f64)) {
+    use crate::sim::engines::EngineKind;
+    use crate::sim::series::{Metric, SeriesEntity};
+    let mut best = Bottleneck {
+        component: name.to_string(),
+        ..default()
+    };
+    let mut busiest = ("cpu", 0.0);
+    for kind in EngineKind::ALL {
+        let samples: Vec<(f64, f64)> = v
+            .series(SeriesEntity::Component(c), Metric::util(kind))
+            .collect();
+        let peak = samples.iter().map(|x| x.1).fold(0.0, f64::max);
+        if peak > busiest.1 {
+            busiest = (kind.name(), peak);
+        }
+        // Each sample stands for the interval since the one before it.
+        let (mut for_s, mut from_s, mut prev) = (0.0, None, 0.0);
+        for &(t, u) in &samples {
+            if u >= Bottleneck::SATURATED {
+                for_s += t - prev;
+                from_s.get_or_insert(t);
+            }
+            prev = t;
+        }
+        if (for_s, peak) > (best.for_s, best.peak) {
+            best = Bottleneck {
+                component: name.to_string(),
+                engine: kind.name(),
+                peak,
+                from_s: from_s.unwrap_or(0.0),
+                for_s,
+            };
+        }
+    }
+    (best, busiest)
+}
+
+/// Whole-system totals (real requests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemSummary {
+    /// Simulated seconds.
+    pub seconds: f64,
+    /// Logical requests created.
+    pub generated: u64,
+    /// Attempts sent.
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Logical requests ended, by outcome (`Outcome as usize`).
+    pub ended: [u64; 5],
+    /// Still in progress at the end.
+    pub in_system: u64,
+    /// Services completed after the client gave up.
+    pub wasted: u64,
+    /// Responses that arrived after the client gave up.
+    pub late_responses: u64,
+    /// p50, p95, p99 end-to-end latency of completed requests (ms).
+    pub latency_ms: [f64; 3],
+    /// Mean end-to-end latency of completed requests (ms).
+    pub mean_latency_ms: f64,
+    /// Requests whose client was answered at an asynchronous hand-off (counted as completed
+    /// then), leaving work behind.
+    pub handed_off: u64,
+    /// How the work left behind ended, by outcome (`Outcome as usize`).
+    pub background: [u64; 5],
+    /// Work left behind still running at the end.
+    pub background_in_flight: u64,
+    /// Mean time from a request's creation to the end of the work it left behind (ms).
+    pub background_mean_ms: f64,
+    /// The component whose busiest engine was saturated longest, if any was.
+    pub bottleneck: Option<Bottleneck>,
+}
+
+/// The component that limited the run: its busiest engine spent the longest at or above
+/// `Bottleneck::SATURATED` utilization.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bottleneck {
+    /// Component name.
+    pub component: String,
+    /// Its busiest engine (`cpu`, `memory`, `storage`, `network`).
+    pub engine: &'static str,
+    /// Highest utilization sampled (0-1).
+    pub peak: f64,
+    /// First sample at or above the threshold (s).
+    pub from_s: f64,
+    /// Sampled seconds at or above it.
+    pub for_s: f64,
+}
+
+impl Bottleneck {
+    /// Utilization that counts as saturated: past it, queueing delay climbs steeply.
+    pub const SATURATED: f64 = 0.85;
+}
+
+impl SystemSummary {
+    /// Logical requests ended with `o`.
+    pub fn ended(&self, o: Outcome) -> u64 {
+        self.ended[o as usize]
+    }
+}
+
+/// Per-component totals (real requests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComponentSummary {
+    /// Name.
+    pub name: String,
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Local services completed.
+    pub served: u64,
+    /// Successful departures.
+    pub ok: u64,
+    /// Successful departures before the client's deadline.
+    pub goodput: u64,
+    /// Of those, per simulated second.
+    pub goodput_per_s: f64,
+    /// Requests its own sends were refused at its side of a link (breaker or rate limit: 503).
+    pub rejected: u64,
+    /// Failures it passed back from further down (errors that are not its own losses).
+    pub passed_back: u64,
+    /// Its busiest engine and that engine's highest utilization sampled (0-1).
+    pub busiest: (&'static str, f64),
+    /// Dropped here (queue full).
+    pub dropped: u64,
+    /// Failed here (crash, instance down).
+    pub failed: u64,
+    /// Departures with any error (its own losses, refusals at its sends, failures passed back).
+    pub errors: u64,
+    /// Services completed after the client gave up.
+    pub wasted: u64,
+    /// Highest total queue.
+    pub peak_queue: u64,
+    /// Out-of-memory crashes.
+    pub crashes: u64,
+    /// p50, p95, p99 time in the component (ms).
+    pub latency_ms: [f64; 3],
+    /// Mean time in the component (ms).
+    pub mean_latency_ms: f64,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Whole system.
+    pub system: SystemSummary,
+    /// Per component, in scenario order.
+    pub components: Vec<ComponentSummary>,
+}
+
+impl Summary {
+    /// The component called `name`.
+    pub fn component(&self, name: &str) -> Option<&ComponentSummary> {
+        self.components.iter().find(|c| c.name == name)
+    }
+
+    /// The summary as text tables, each within 100 columns: the system, what each component
+    /// carried, what each lost and why, the work left behind at asynchronous hand-offs, and
+    /// the bottleneck.
+    pub fn render(&self) -> String {
+        let s = &self.system;
+        let mut sys = Table::new();
+        sys.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "generated",
+            "completed",
+            "dropped",
+            "rejected",
+            "failed",
+            "timed out",
+            "in system",
+            "retries",
+        ]);
+        sys.add_row(vec![
+            thousands(s.generated),
+            thousands(s.ended(Outcome::Completed)),
+            thousands(s.ended(Outcome::Dropped)),
+            thousands(s.ended(Outcome::Rejected)),
+            thousands(s.ended(Outcome::Failed)),
+            thousands(s.ended(Outcome::TimedOut)),
+            thousands(s.in_system),
+            thousands(s.retries),
+        ]);
+        let mut out = format!(
+            "System ({:.1} simulated s)\n{sys}\nend to end: p50 {:.2} ms, p99 {:.2} ms; wasted work (served after the client gave up): {}\n",
+            s.seconds,
+            s.latency_ms[0],
+            s.latency_ms[2],
+            thousands(s.wasted)
+        );
+        if s.handed_off > 0 {
+            out.push_str(&format!(
+                "asynchronous hand-offs: {} clients answered at the hand-off (counted as completed)\n  \
+                 work left behind: {} completed (mean {} ms after the request began),\n  \
+                 {} dropped, {} failed, {} still running\n",
+                thousands(s.handed_off),
+                thousands(s.background[Outcome::Completed as usize]),
+                thousands(s.background_mean_ms.round() as u64),
+                thousands(s.background[Outcome::Dropped as usize]),
+                thousands(s.background[Outcome::Failed as usize]),
+                thousands(s.background_in_flight),
+            ));
+        }
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "component",
+            "served",
+            "goodput/s",
+            "p50 ms",
+            "p99 ms",
+            "peak queue",
+            "busiest engine",
+            "crashes",
+        ]);
+        let mut losses = Table::new();
+        losses.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+            "component",
+            "dropped here",
+            "refused sending",
+            "failed here",
+            "passed back",
+            "wasted",
+        ]);
+        for c in &self.components {
+            t.add_row(vec![
+                c.name.clone(),
+                thousands(c.served),
+                thousands(c.goodput_per_s.round() as u64),
+                format!("{:.2}", c.latency_ms[0]),
+                format!("{:.2}", c.latency_ms[2]),
+                thousands(c.peak_queue),
+                format!("{} {:.0}%", c.busiest.0, c.busiest.1 * 100.0),
+                thousands(c.crashes),
+            ]);
+            losses.add_row(vec![
+                c.name.clone(),
+                thousands(c.dropped),
+                thousands(c.rejected),
+                thousands(c.failed),
+                thousands(c.passed_back),
+                thousands(c.wasted),
+            ]);
+        }
+        out.push_str(&format!(
+            "Components\n{t}\nLosses by where and why\n{losses}\n"
+        ));
+        out.push_str(&bottleneck_line(s.bottleneck.as_ref()));
+        out
+    }
+}
+
+/// The line that names the bottleneck, or says there was none.
+fn bottleneck_line(b: Option<&Bottleneck>) -> String {
+    let at = Bottleneck::SATURATED * 100.0;
+    match b {
+        Some(b) => format!(
+            "bottleneck: {} ({} at {:.0}% at its peak; at or above {at:.0}% for {:.0} s, first at t = {:.0} s)\n",
+            b.component,
+            b.engine,
+            b.peak * 100.0,
+            b.for_s,
+            b.from_s
+        ),
+        None => format!("bottleneck: none (no component's engines reached {at:.0}%)\n"),
+    }
+}
+
+/// A count with thousands separators: 47,012,345.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
