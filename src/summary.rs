@@ -82,7 +82,45 @@ pub(crate) fn summary_of(v: &SimView) -> Summary {
         components.push(row);
     }
     system.bottleneck = worst.map(|w| w.0);
+    system.classes = class_summaries(v);
     Summary { system, components }
+}
+
+/// Flows (when there is more than one) and priority classes (when sources send more than one).
+fn class_summaries(v: &SimView) -> Vec<ClassSummary> {
+    use crate::sim::classes::ClassFigures;
+    use crate::sim::request::Priority;
+    let unit = v.unit();
+    let c = v.classes();
+    let one = |name: String, f: &ClassFigures| {
+        let h = f.latency.whole();
+        let q = |x: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(x) as f64 / 1e3
+            }
+        };
+        ClassSummary {
+            name,
+            ended: f.ended.map(|n| n * unit),
+            latency_ms: [q(0.5), q(0.95), q(0.99)],
+            mean_ms: f.mean_ms(),
+        }
+    };
+    let mut out = vec![];
+    if c.flows.len() > 1 {
+        out.extend(c.flows.iter().map(|(n, f)| one(format!("flow:{n}"), f)));
+    }
+    if c.classes_sent.iter().filter(|x| **x).count() > 1 {
+        for p in Priority::ALL
+            .into_iter()
+            .filter(|p| c.classes_sent[*p as usize])
+        {
+            out.push(one(format!("priority:{}", p.name()), c.priority(p)));
+        }
+    }
+    out
 }
 
 /// A component's busiest engine over the sampled run: how long it spent saturated, from when,
@@ -159,6 +197,21 @@ pub struct SystemSummary {
     pub background_mean_ms: f64,
     /// The component whose busiest engine was saturated longest, if any was.
     pub bottleneck: Option<Bottleneck>,
+    /// Per flow and per priority class some source sends: end-to-end figures.
+    pub classes: Vec<ClassSummary>,
+}
+
+/// End-to-end figures of one flow (`flow:NAME`) or priority class (`priority:CLASS`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassSummary {
+    /// `flow:NAME` or `priority:CLASS`.
+    pub name: String,
+    /// Logical requests ended, by outcome (real requests).
+    pub ended: [u64; 5],
+    /// p50, p95, p99 end-to-end latency of the completed ones (ms).
+    pub latency_ms: [f64; 3],
+    /// Their exact mean (ms).
+    pub mean_ms: f64,
 }
 
 /// The component that limited the run: its busiest engine spent the longest at or above
@@ -332,9 +385,38 @@ impl Summary {
         out.push_str(&format!(
             "Components\n{t}\nLosses by where and why\n{losses}\n"
         ));
+        if !s.classes.is_empty() {
+            let classes = classes_table(&s.classes);
+            out.push_str(&format!(
+                "By flow and priority class, end to end\n{classes}\n"
+            ));
+        }
         out.push_str(&bottleneck_line(s.bottleneck.as_ref()));
         out
     }
+}
+
+/// Each flow's and class's outcomes and latency.
+fn classes_table(classes: &[ClassSummary]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "class",
+        "completed",
+        "dropped",
+        "rejected",
+        "failed",
+        "timed out",
+        "p50 ms",
+        "p99 ms",
+    ]);
+    for c in classes {
+        let mut row = vec![c.name.clone()];
+        row.extend(Outcome::ALL.iter().map(|o| thousands(c.ended[*o as usize])));
+        row.push(format!("{:.2}", c.latency_ms[0]));
+        row.push(format!("{:.2}", c.latency_ms[2]));
+        t.add_row(row);
+    }
+    t
 }
 
 /// The line that names the bottleneck, or says there was none.

@@ -541,6 +541,12 @@ fn check_name<'a>(
             "`system` is reserved: the metrics name the whole system so",
             "give this source or component another name",
         );
+    } else if name.starts_with("flow:") || name.starts_with("priority:") {
+        c.bad(
+            field,
+            format!("`{name}`: names starting with flow: or priority: are reserved"),
+            "the metrics name flows and priority classes so; give this another name",
+        );
     }
     if names.insert(name, what).is_some() {
         c.bad(

@@ -196,6 +196,7 @@ pub const HEADER: &str = "t,entity,metric,value\n";
 pub(super) fn plugin(app: &mut App) {
     app.insert_resource(Recorder::new(SEC as Nanos, 0))
         .init_resource::<SystemLatency>()
+        .init_resource::<super::classes::ClassStats>()
         .init_resource::<Series>();
     app.add_systems(
         SimTick,
@@ -204,6 +205,7 @@ pub(super) fn plugin(app: &mut App) {
             (
                 roll_latencies,
                 sample_sources,
+                sample_classes,
                 sample_components,
                 sample_links,
                 finish_sample,
@@ -226,6 +228,8 @@ pub fn init_scenario(world: &mut World) {
     };
     let now = world.resource::<SimClock>().now;
     world.insert_resource(SystemLatency::default());
+    let classes = super::classes::ClassStats::of(&world.resource::<SimConfig>().scenario);
+    world.insert_resource(classes);
     world.insert_resource(Series::default());
     match world.get_resource_mut::<Recorder>() {
         Some(mut rec) => rec.restart(every, now),
@@ -245,11 +249,13 @@ fn collect_finished(
     topo: Res<Topology>,
     mut sources: Query<&mut TrafficSource>,
     mut latency: ResMut<SystemLatency>,
+    mut classes: ResMut<super::classes::ClassStats>,
     mut events: MessageWriter<SimEvent>,
 ) {
     let mut counts = [0u64; 5];
     for mut s in &mut sources {
         for f in s.finished.drain(..) {
+            classes.count(&f);
             counts[f.outcome as usize] += topo.unit;
             if f.outcome == Outcome::Completed {
                 latency.record(f.latency);
@@ -264,8 +270,13 @@ fn collect_finished(
 
 /// Closes the sampling interval of every latency histogram (the only metrics state the
 /// writers below would otherwise have to change).
-fn roll_latencies(mut components: Query<&mut ComponentLatency>, mut system: ResMut<SystemLatency>) {
+fn roll_latencies(
+    mut components: Query<&mut ComponentLatency>,
+    mut system: ResMut<SystemLatency>,
+    mut classes: ResMut<super::classes::ClassStats>,
+) {
     system.roll();
+    classes.roll();
     for mut lat in &mut components {
         lat.roll();
     }
@@ -460,6 +471,59 @@ fn sample_links(view: SimView, mut rec: ResMut<Recorder>) {
     r.put(Metric::HealthQueries, queries_total as f64);
     let broadcast = view.system().health_broadcast_messages;
     r.put(Metric::HealthBroadcastMessages, broadcast as f64);
+}
+
+/// Rows of every flow (`flow:NAME`) and of every priority class some source sends
+/// (`priority:CRITICAL`...): end-to-end outcomes, goodput and latency.
+fn sample_classes(
+    clock: Res<SimClock>,
+    topo: Res<Topology>,
+    mut classes: ResMut<super::classes::ClassStats>,
+    mut rec: ResMut<Recorder>,
+) {
+    use super::request::Priority;
+    let rec = &mut *rec;
+    let (t, unit) = (clock.seconds(), topo.unit as f64);
+    let interval_s = rec.interval_s(clock.now);
+    let classes = &mut *classes;
+    for (i, (name, fig)) in classes.flows.iter_mut().enumerate() {
+        let entity = format!("flow:{name}");
+        class_rows(
+            rec.rows(t, SeriesEntity::Flow(i as u16), &entity),
+            fig,
+            unit,
+            interval_s,
+        );
+    }
+    for p in Priority::ALL {
+        if classes.classes_sent[p as usize] {
+            let entity = format!("priority:{}", p.name());
+            let fig = &mut classes.priorities[p as usize];
+            class_rows(
+                rec.rows(t, SeriesEntity::Priority(p as u8), &entity),
+                fig,
+                unit,
+                interval_s,
+            );
+        }
+    }
+}
+
+/// One class's rows for the interval since its last sample.
+fn class_rows(mut r: Rows, fig: &mut super::classes::ClassFigures, unit: f64, interval_s: f64) {
+    let (ended, latency_ns) = fig.prev;
+    for o in Outcome::ALL {
+        let n = fig.ended[o as usize] - ended[o as usize];
+        r.put(Metric::outcome(o), n as f64 * unit);
+    }
+    let completed = fig.ended[0] - ended[0];
+    r.put(Metric::Goodput, completed as f64 * unit / interval_s);
+    r.put(
+        Metric::LatencyMean,
+        mean_ms(fig.latency_ns - latency_ns, completed),
+    );
+    r.percentiles(fig.latency.last_interval_us());
+    fig.prev = (fig.ended, fig.latency_ns);
 }
 
 /// Emits the sample's rows, stores its values in the series and schedules the next sample.

@@ -3,6 +3,7 @@
 
 pub mod autoscale;
 pub mod cadence;
+pub mod classes;
 pub mod command;
 pub mod control;
 pub mod decisions;

@@ -23,6 +23,10 @@ pub enum SeriesEntity {
     Instance(u32),
     /// A link, by index.
     Link(u32),
+    /// A flow, by global flow index (end-to-end figures).
+    Flow(u16),
+    /// A priority class, `Priority as u8` (end-to-end figures).
+    Priority(u8),
 }
 
 macro_rules! metrics {

@@ -73,6 +73,10 @@ pub struct Finished {
     pub latency: Nanos,
     /// When it ended.
     pub at: Nanos,
+    /// Global flow index.
+    pub flow: u16,
+    /// Priority class.
+    pub priority: Priority,
 }
 
 /// A source entity's state.
@@ -495,6 +499,8 @@ impl TrafficSource {
             outcome,
             latency,
             at,
+            flow: s.flow,
+            priority: s.priority,
         });
     }
 

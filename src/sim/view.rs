@@ -40,6 +40,7 @@ pub struct SimView<'w, 's> {
     fallbacks: Res<'w, super::rate::Fallbacks>,
     series: Res<'w, Series>,
     system_latency: Res<'w, SystemLatency>,
+    classes: Res<'w, super::classes::ClassStats>,
     sources: Query<'w, 's, &'static TrafficSource>,
     instances: Query<'w, 's, (&'static Instance, &'static Children)>,
     engines: Query<'w, 's, &'static Engine>,
@@ -795,6 +796,11 @@ impl<'w, 's> SimView<'w, 's> {
     /// Every series.
     pub fn all_series(&self) -> &Series {
         &self.series
+    }
+
+    /// End-to-end figures per flow and per priority class.
+    pub fn classes(&self) -> &super::classes::ClassStats {
+        &self.classes
     }
 }
 

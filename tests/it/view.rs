@@ -77,6 +77,22 @@ fn queues_links_and_series_read_through_the_view_stay_consistent() {
             .map(|i| (i.name, SeriesEntity::Instance(i.index))),
     );
     entities.extend(view.links().map(|l| (l.name, SeriesEntity::Link(l.index))));
+    let flows: Vec<String> = view
+        .classes()
+        .flows
+        .iter()
+        .map(|f| format!("flow:{}", f.0))
+        .collect();
+    let classes: Vec<String> = flowlab::sim::request::Priority::ALL
+        .iter()
+        .map(|p| format!("priority:{}", p.name()))
+        .collect();
+    for (i, f) in flows.iter().enumerate() {
+        entities.insert(f, SeriesEntity::Flow(i as u16));
+    }
+    for (k, c) in classes.iter().enumerate() {
+        entities.insert(c, SeriesEntity::Priority(k as u8));
+    }
     let mut rows: HashMap<(SeriesEntity, Metric), Vec<(String, f64)>> = HashMap::new();
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
