@@ -336,7 +336,11 @@ impl Summary {
                  {} dropped, {} failed, {} still running\n",
                 thousands(s.handed_off),
                 thousands(s.background[Outcome::Completed as usize]),
-                thousands(s.background_mean_ms.round() as u64),
+                if s.background_mean_ms < 100.0 {
+                    format!("{:.1}", s.background_mean_ms)
+                } else {
+                    thousands(s.background_mean_ms.round() as u64)
+                },
                 thousands(s.background[Outcome::Dropped as usize]),
                 thousands(s.background[Outcome::Failed as usize]),
                 thousands(s.background_in_flight),

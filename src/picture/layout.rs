@@ -113,12 +113,18 @@ impl Layout {
 }
 
 /// Per component, its depth: 0 for a component fed by a source, else one more than the
-/// deepest component that sends to it (links form no cycle).
+/// deepest component that sends to it; a link back (feedback) does not count.
 fn depths(topo: &Topology) -> Vec<usize> {
     let mut depth = vec![0usize; topo.components.len()];
+    let mut place = vec![0usize; topo.components.len()];
+    for (k, &c) in topo.order.iter().enumerate() {
+        place[c as usize] = k;
+    }
     for &c in &topo.order {
         for &(to, _, _) in &topo.components[c as usize].out {
-            depth[to as usize] = depth[to as usize].max(depth[c as usize] + 1);
+            if place[to as usize] > place[c as usize] {
+                depth[to as usize] = depth[to as usize].max(depth[c as usize] + 1);
+            }
         }
     }
     depth

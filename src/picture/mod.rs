@@ -285,12 +285,16 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
     } else {
         0.0
     };
-    let curve = [
-        a,
-        Point::new(a.x + dx, a.y + lift * 1.3),
-        Point::new(b.x - dx, b.y + lift * 1.3),
-        b,
-    ];
+    let curve = if to.x <= from.x + 1.0 && matches!(l.from, NodeRef::Component(_)) {
+        feedback_curve(view, l.from, l.to, from, to)
+    } else {
+        [
+            a,
+            Point::new(a.x + dx, a.y + lift * 1.3),
+            Point::new(b.x - dx, b.y + lift * 1.3),
+            b,
+        ]
+    };
     let rate = rates.link_rate.get(index as usize).copied().unwrap_or(0.0);
     let err = rates
         .link_errors
@@ -323,6 +327,30 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
         label,
         gate,
     }
+}
+
+/// A link back (feedback) or to itself: from under the sender, round below the boxes, into the
+/// underside of the receiver, so it never lies on the link forward.
+fn feedback_curve(view: &SimView, from: NodeRef, to: u32, p: Point, q: Point) -> [Point; 4] {
+    let half_h = |n: NodeRef| match n {
+        NodeRef::Component(c) => {
+            view.component(c).map_or(layout::NODE_BASE_H, |v| {
+                layout::node_size(v.instance_count as usize).1
+            }) / 2.0
+        }
+        NodeRef::Source(_) => layout::NODE_BASE_H / 2.0,
+    };
+    let (hp, hq) = (half_h(from), half_h(NodeRef::Component(to)));
+    let a = Point::new(p.x - 30.0, p.y - hp);
+    let b = Point::new(q.x + 30.0, q.y - hq);
+    let drop = 70.0 + 0.15 * (p.x - q.x).abs();
+    let spread = if (p.x - q.x).abs() < 1.0 { 60.0 } else { 0.0 };
+    [
+        a,
+        Point::new(a.x + spread, a.y.min(b.y) - drop),
+        Point::new(b.x - spread, a.y.min(b.y) - drop),
+        b,
+    ]
 }
 
 /// Stroke width for a rate: 1.5 at nothing, growing with its logarithm, at most 14.

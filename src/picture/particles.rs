@@ -473,7 +473,7 @@ fn link_flows(view: &SimView, routes: &Routes) -> Vec<Vec<(u16, u8)>> {
     let mut out = vec![vec![]; view.link_count()];
     for (fi, f) in routes.flows.iter().enumerate() {
         let mut from = NodeRef::Source(f.source);
-        for hop in &f.hops {
+        for (k, hop) in f.hops.iter().enumerate() {
             for &(to, _) in hop {
                 let link = match from {
                     NodeRef::Source(s) => topo.source_links[s as usize]
@@ -492,7 +492,10 @@ fn link_flows(view: &SimView, routes: &Routes) -> Vec<Vec<(u16, u8)>> {
                     }
                 }
             }
-            from = NodeRef::Component(hop[0].0);
+            // After a feedback hop not taken, the request goes on from where it was.
+            if f.back[k].is_none() {
+                from = NodeRef::Component(hop[0].0);
+            }
         }
     }
     out

@@ -291,8 +291,15 @@ fn one() -> f64 {
 pub enum Hop {
     /// Always the named component.
     To(String),
-    /// One of several components, chosen per request with the given probabilities (sum 1).
+    /// One of several components, chosen per request with the given probabilities. They add up
+    /// to 1, or (not on the first hop) to less: the rest of the requests end their route here,
+    /// as a routing matrix's exit.
     OneOf(Vec<(String, f64)>),
+    /// Feedback: with this probability the request goes back to the named component, visited
+    /// earlier on this path, and follows the path again from there; otherwise it goes on. A
+    /// request may loop any number of times (geometrically), as in a Jackson network with
+    /// re-entry.
+    Back(String, f64),
 }
 
 /// Share of each priority class; normalised.

@@ -89,13 +89,6 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     let names = check_names(&mut c, s);
     let linked = check_links(&mut c, s, &names);
     check_alternatives(&mut c, s, &linked);
-    if let Some(cycle) = find_cycle(s) {
-        c.bad(
-            "links",
-            format!("the links form a cycle: {}", cycle.join(" -> ")),
-            "flowlab sweeps the graph in topological order; model a feedback loop as a new flow from the source",
-        );
-    }
 
     for (i, src) in s.sources.iter().enumerate() {
         check_source(&mut c, s, i, src, &names, &linked);
@@ -244,8 +237,12 @@ fn check_links<'a>(
                 "use Pull only on links leaving a component of kind Queue (a broker); use Async to push",
             );
         }
-        if l.from == l.to {
-            c.bad(&f, "a link from a component to itself", "remove the link");
+        if l.from == l.to && l.call == CallKind::Pull {
+            c.bad(
+                &f,
+                "a broker cannot pull from itself",
+                "pull from another component",
+            );
         }
         if linked.insert((l.from.as_str(), l.to.as_str()), i).is_some() {
             c.bad(
@@ -653,26 +650,63 @@ fn check_flow(
         );
     }
     let mut prev: Vec<&str> = vec![src.name.as_str()];
+    let mut visited: Vec<&str> = vec![];
     for (k, hop) in flow.path.iter().enumerate() {
         let hf = format!("{ff}.path[{k}]");
         let options: Vec<(&str, f64)> = match hop {
             Hop::To(n) => vec![(n.as_str(), 1.0)],
             Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
+            Hop::Back(n, _) => vec![(n.as_str(), 1.0)],
         };
-        if let Hop::OneOf(v) = hop {
-            check_hop_shares(c, &hf, v);
+        match hop {
+            Hop::OneOf(v) => check_hop_shares(c, &hf, v, k == 0),
+            Hop::Back(n, p) => check_back(c, &hf, n, *p, k, &visited),
+            Hop::To(_) => {}
         }
         for (n, _) in &options {
             check_hop_target(c, &hf, n, &prev, src, names, linked);
         }
-        prev = options.iter().map(|x| x.0).collect();
+        // After a feedback hop not taken, the request goes on from where it was.
+        if !matches!(hop, Hop::Back(..)) {
+            prev = options.iter().map(|x| x.0).collect();
+            visited.extend(prev.iter().copied());
+        }
     }
 }
 
-/// Checks that the shares of a `OneOf` hop are each >= 0 and add up to 1.
-fn check_hop_shares(c: &mut Checker, hf: &str, v: &[(String, f64)]) {
+/// Checks a feedback hop: a probability below 1, back to a component visited earlier.
+fn check_back(c: &mut Checker, hf: &str, n: &str, p: f64, k: usize, visited: &[&str]) {
+    if k == 0 {
+        c.bad(
+            hf,
+            "a route cannot start with `Back`",
+            "start with To(...) or OneOf(...)",
+        );
+    } else if !visited.contains(&n) {
+        c.bad(
+            hf,
+            format!("`Back` goes to `{n}`, which this path has not visited before"),
+            format!("go back to one of: {}", visited.join(", ")),
+        );
+    }
+    if !(p > 0.0 && p < 1.0) {
+        c.bad(
+            hf,
+            format!("the feedback probability is {}", num(p)),
+            "above 0 and below 1 (at 1 a request would loop for ever)",
+        );
+    }
+}
+
+/// Checks that the shares of a `OneOf` hop are each >= 0 and add up to 1 (on the first hop) or
+/// at most 1 (later: the rest end their route there).
+fn check_hop_shares(c: &mut Checker, hf: &str, v: &[(String, f64)], first: bool) {
     let sum: f64 = v.iter().map(|x| x.1).sum();
-    let hint = "give each option a share >= 0 so they add up to 1";
+    let hint = if first {
+        "give each option a share >= 0 so they add up to 1 (every request must go somewhere first)"
+    } else {
+        "give each option a share >= 0 so they add up to at most 1 (the rest end their route here)"
+    };
     if v.is_empty() {
         c.bad(hf, "`OneOf` lists no option", hint);
     } else if let Some((n, p)) = v.iter().find(|x| x.1.is_nan() || x.1 < 0.0) {
@@ -681,12 +715,15 @@ fn check_hop_shares(c: &mut Checker, hf: &str, v: &[(String, f64)]) {
             format!("the share of `{n}` is {}, below 0", num(*p)),
             hint,
         );
-    } else if !sum.is_finite() || (sum - 1.0).abs() > 1e-6 {
+    } else if !sum.is_finite() || sum > 1.0 + 1e-6 || (first && (sum - 1.0).abs() > 1e-6) {
+        let rule = if first { "not 1" } else { "more than 1" };
         c.bad(
             hf,
-            format!("the shares add up to {}, not 1", num(sum)),
+            format!("the shares add up to {}, {rule}", num(sum)),
             hint,
         );
+    } else if sum <= 0.0 {
+        c.bad(hf, "the shares add up to 0: no request goes on", hint);
     }
 }
 
@@ -1212,49 +1249,4 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
         1e6,
     );
     c.range("backpressure.check_open_s", b.check_open_s, 0.0, 1e6);
-}
-
-/// Returns the names along one cycle of the link graph, if there is one.
-fn find_cycle(s: &Scenario) -> Option<Vec<String>> {
-    let mut adj: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for l in &s.links {
-        adj.entry(l.from.as_str()).or_default().push(l.to.as_str());
-    }
-    // 0 = unvisited, 1 = on stack, 2 = done
-    let mut state: BTreeMap<&str, u8> = BTreeMap::new();
-    let starts: Vec<&str> = adj.keys().copied().collect();
-    for start in starts {
-        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
-        if state.get(start).copied().unwrap_or(0) != 0 {
-            continue;
-        }
-        state.insert(start, 1);
-        while let Some((node, idx)) = stack.pop() {
-            let next = adj.get(node).and_then(|v| v.get(idx)).copied();
-            match next {
-                Some(n) => {
-                    stack.push((node, idx + 1));
-                    match state.get(n).copied().unwrap_or(0) {
-                        0 => {
-                            state.insert(n, 1);
-                            stack.push((n, 0));
-                        }
-                        1 => {
-                            let mut cyc: Vec<String> =
-                                stack.iter().map(|x| x.0.to_string()).collect();
-                            let pos = cyc.iter().position(|x| x == n).unwrap_or(0);
-                            cyc.drain(..pos);
-                            cyc.push(n.to_string());
-                            return Some(cyc);
-                        }
-                        _ => {}
-                    }
-                }
-                None => {
-                    state.insert(node, 2);
-                }
-            }
-        }
-    }
-    None
 }

@@ -438,16 +438,11 @@ impl Instance {
             self.free(worker, at, out);
             return;
         }
-        let options = &flow.hops[next_hop];
-        let target = if options.len() == 1 {
-            options[0].0
-        } else {
-            let x: f64 = self.route.random();
-            options
-                .iter()
-                .find(|o| x < o.1)
-                .unwrap_or(&options[options.len() - 1])
-                .0
+        let Some((target, next_hop)) = self.next_stop(flow, next_hop) else {
+            // The route ends here: an exit of a routing matrix, or no more feedback.
+            self.depart(job, Reply::Ok, at, out);
+            self.free(worker, at, out);
+            return;
         };
         let Some(&(_, link, call)) = w.comp.out.iter().find(|o| o.0 == target) else {
             // Validation guarantees the link; a missing one fails the request rather than panic.
@@ -489,6 +484,32 @@ impl Instance {
                 self.free(worker, at, out);
             }
         }
+    }
+
+    /// Where a request that finished hop `next - 1` goes: (component, hop it will be at), or
+    /// `None` when its route ends here. A feedback hop sends it back with its probability and
+    /// is passed over otherwise; options that add up to less than 1 end the rest here.
+    fn next_stop(
+        &mut self,
+        flow: &super::topology::FlowRoute,
+        mut next: usize,
+    ) -> Option<(u32, usize)> {
+        while next < flow.hops.len() {
+            if let Some((to, p)) = flow.back[next] {
+                if self.route.random::<f64>() < p {
+                    return Some((flow.hops[next][0].0, to as usize));
+                }
+                next += 1;
+                continue;
+            }
+            let options = &flow.hops[next];
+            if options.len() == 1 && options[0].1 >= 1.0 {
+                return Some((options[0].0, next));
+            }
+            let x: f64 = self.route.random();
+            return options.iter().find(|o| x < o.1).map(|o| (o.0, next));
+        }
+        None
     }
 
     /// A response to one of this instance's calls arrives at `resp.at`.

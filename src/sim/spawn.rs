@@ -48,31 +48,55 @@ fn flow_routes(s: &Scenario) -> Routes {
     let mut routes = Routes::default();
     for (si, src) in s.sources.iter().enumerate() {
         for f in &src.flows {
-            let hops = f
-                .path
-                .iter()
-                .map(|h| {
-                    let opts: Vec<(&str, f64)> = match h {
-                        Hop::To(n) => vec![(n.as_str(), 1.0)],
-                        Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
-                    };
-                    let mut acc = 0.0;
-                    opts.iter()
-                        .map(|(n, p)| {
-                            acc += p;
-                            (comp_index(s, n), acc)
-                        })
-                        .collect()
-                })
-                .collect();
+            let mut hops = Vec::with_capacity(f.path.len());
+            let mut back = Vec::with_capacity(f.path.len());
+            for (k, h) in f.path.iter().enumerate() {
+                let opts: Vec<(&str, f64)> = match h {
+                    Hop::To(n) => vec![(n.as_str(), 1.0)],
+                    Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
+                    Hop::Back(n, _) => vec![(n.as_str(), 1.0)],
+                };
+                back.push(match h {
+                    Hop::Back(n, p) => Some((back_to(&f.path[..k], n), *p)),
+                    _ => None,
+                });
+                let mut acc = 0.0;
+                let mut options: Vec<(u32, f64)> = opts
+                    .iter()
+                    .map(|(n, p)| {
+                        acc += p;
+                        (comp_index(s, n), acc)
+                    })
+                    .collect();
+                // Shares that add up to 1 (within rounding) leave no exit.
+                if let Some(last) = options.last_mut()
+                    && (last.1 - 1.0).abs() <= 1e-6
+                {
+                    last.1 = 1.0;
+                }
+                hops.push(options);
+            }
             routes.flows.push(FlowRoute {
                 name: f.name.clone(),
                 source: si as u32,
                 hops,
+                back,
             });
         }
     }
     routes
+}
+
+/// The latest hop before a `Back` hop that may visit `name` (validation guarantees one).
+fn back_to(before: &[Hop], name: &str) -> u16 {
+    before
+        .iter()
+        .rposition(|h| match h {
+            Hop::To(n) => n == name,
+            Hop::OneOf(v) => v.iter().any(|o| o.0 == name),
+            Hop::Back(..) => false,
+        })
+        .unwrap_or(0) as u16
 }
 
 /// Workers and queue capacity per instance in simulated units.
@@ -317,7 +341,9 @@ pub fn insert_component_state(world: &mut World) {
     }
 }
 
-/// Kahn's algorithm with ties broken by component index, so the order is stable.
+/// Kahn's algorithm with ties broken by component index, so the order is stable. Links may form
+/// cycles (feedback): when none is ready, the first component left (by index) goes next, as if
+/// its links from later components were not there.
 fn topological_order(topo: &Topology) -> Vec<u32> {
     let n = topo.components.len();
     let mut indegree = vec![0usize; n];
@@ -330,11 +356,23 @@ fn topological_order(topo: &Topology) -> Vec<u32> {
         .filter(|i| indegree[*i as usize] == 0)
         .collect();
     let mut order = Vec::with_capacity(n);
-    while let Some(i) = ready.pop_first() {
+    let mut placed = vec![false; n];
+    while order.len() < n {
+        let i = match ready.pop_first() {
+            Some(i) => i,
+            None => match (0..n as u32).find(|i| !placed[*i as usize]) {
+                Some(i) => i,
+                None => break,
+            },
+        };
+        if placed[i as usize] {
+            continue;
+        }
+        placed[i as usize] = true;
         order.push(i);
         for (to, _, _) in &topo.components[i as usize].out {
-            indegree[*to as usize] -= 1;
-            if indegree[*to as usize] == 0 {
+            indegree[*to as usize] = indegree[*to as usize].saturating_sub(1);
+            if indegree[*to as usize] == 0 && !placed[*to as usize] {
                 ready.insert(*to);
             }
         }

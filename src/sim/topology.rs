@@ -56,8 +56,12 @@ pub struct FlowRoute {
     pub name: String,
     /// Source index.
     pub source: u32,
-    /// Options per hop.
+    /// Options per hop: (component, cumulative probability). Options that add up to less than
+    /// 1 leave the rest of the requests at the end of their route.
     pub hops: Vec<Vec<(u32, f64)>>,
+    /// Per hop: a feedback hop (`Hop::Back`) as (hop to go back to, probability); its one
+    /// option in `hops` is that hop's component.
+    pub back: Vec<Option<(u16, f64)>>,
 }
 
 /// Every flow's route, indexed by global flow index.
@@ -78,7 +82,8 @@ pub struct Topology {
     pub source_links: Vec<Vec<u32>>,
     /// Components by index.
     pub components: Vec<ComponentInfo>,
-    /// Component indices in topological order (every link goes forward in it).
+    /// Component indices in topological order (every link goes forward in it, but the links
+    /// that close a feedback cycle).
     pub order: Vec<u32>,
     /// Link entities by index.
     pub links: Vec<Entity>,

@@ -413,3 +413,47 @@ fn an_unbounded_queue_flooded_stops_the_run_with_a_message_not_the_host() {
     // What happened up to the stop is still summarised.
     assert!(String::from_utf8_lossy(&o.stdout).contains("generated"));
 }
+
+#[test]
+fn routes_may_loop_back_and_end_early_and_bad_routing_says_what_rule_it_breaks() {
+    let net = |path: &str| {
+        format!(
+            r#"(
+            name: "loop",
+            sim: (duration_s: 2.0),
+            sources: [(name: "u", rate: Constant(100.0), flows: [(name: "f", path: {path})])],
+            components: [(name: "a", kind: Service, service: (mean_ms: 1.0)), (name: "b", kind: Service, service: (mean_ms: 1.0))],
+            links: [(from: "u", to: "a"), (from: "a", to: "b"), (from: "b", to: "a"), (from: "a", to: "a")],
+        )"#
+        )
+    };
+    // Links may form cycles; a route may revisit, loop and exit.
+    let ok = write_scenario(
+        "loop.ron",
+        &net(r#"[To("a"), OneOf([("b", 0.5)]), To("a"), Back("a", 0.2)]"#),
+    );
+    let o = flowlab(&["run", &ok, "--quiet", "--verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    expect_error(
+        &net(r#"[To("a"), Back("b", 0.5)]"#),
+        &["`Back` goes to `b`, which this path has not visited before"],
+    );
+    expect_error(
+        &net(r#"[To("a"), To("b"), Back("a", 1.0)]"#),
+        &[
+            "the feedback probability is 1",
+            "at 1 a request would loop for ever",
+        ],
+    );
+    expect_error(
+        &net(r#"[OneOf([("a", 0.5)])]"#),
+        &[
+            "the shares add up to 0.5, not 1",
+            "every request must go somewhere first",
+        ],
+    );
+    expect_error(
+        &net(r#"[To("a"), OneOf([("b", 0.7), ("a", 0.6)])]"#),
+        &["the shares add up to 1.3, more than 1"],
+    );
+}

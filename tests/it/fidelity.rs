@@ -407,3 +407,47 @@ fn priority_classes_match_cobhams_non_preemptive_priority_queue() {
         above = upto;
     }
 }
+
+#[test]
+fn a_jackson_network_with_feedback_and_exits_matches_its_traffic_equations() {
+    let s = load_shipped("feedback.ron");
+    let RateSchedule::Constant(lambda0) = s.sources[0].rate else {
+        panic!()
+    };
+    // The routing matrix of the file: a -> b 0.7 (else leave), b -> a 0.25 (else leave).
+    let (p_ab, p_ba) = (0.7, 0.25);
+    let lambda_a = lambda0 / (1.0 - p_ab * p_ba);
+    let lambda_b = p_ab * lambda_a;
+    let runs = replicate(&s, &SEEDS);
+    let mut in_network = 0.0;
+    for (name, lambda) in [("a", lambda_a), ("b", lambda_b)] {
+        let c = s.components.iter().find(|c| c.name == name).unwrap();
+        let mu = 1000.0 / c.service.mean_ms.unwrap();
+        let w = 1.0 / (mu - lambda);
+        in_network += lambda * w / lambda0;
+        let st = station(&runs, name);
+        let case = format!("feedback station {name}");
+        assert_close(
+            &case,
+            "arrival rate (/s)",
+            lambda,
+            mean(st.iter().map(|s| s.arrival_rate)),
+            0.02,
+        );
+        assert_close(
+            &case,
+            "W (s)",
+            w,
+            mean(st.iter().map(|s| s.sojourn_s)),
+            0.05,
+        );
+    }
+    let e2e = mean(runs.iter().map(|(a, b)| b.since(a).background_latency_s));
+    assert_close(
+        "feedback network",
+        "time in network (s)",
+        in_network,
+        e2e,
+        0.05,
+    );
+}
