@@ -83,7 +83,43 @@ pub(crate) fn summary_of(v: &SimView) -> Summary {
     }
     system.bottleneck = worst.map(|w| w.0);
     system.classes = class_summaries(v);
+    system.fans = fan_summaries(v, &components);
     Summary { system, components }
+}
+
+/// Each fan-out hop that has completed fan-ins: its calls' p99 against the wait for them.
+fn fan_summaries(v: &SimView, components: &[ComponentSummary]) -> Vec<FanSummary> {
+    let routes = &v.routes().flows;
+    let mut out = vec![];
+    for (&(flow, hop), lat) in &v.fan_waits().by_hop {
+        let h = lat.whole();
+        let Some(fan) = routes
+            .get(flow as usize)
+            .and_then(|f| f.fan.get(hop as usize)?.as_ref())
+        else {
+            continue;
+        };
+        let calls = fan
+            .targets
+            .iter()
+            .filter_map(|t| components.get(*t as usize))
+            .map(|c| (c.name.clone(), c.latency_ms[2]))
+            .collect();
+        let q = |x: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(x) as f64 / 1e3
+            }
+        };
+        out.push(FanSummary {
+            flow: routes[flow as usize].name.clone(),
+            calls,
+            wait_ms: [q(0.5), q(0.99)],
+            count: h.len() * v.unit(),
+        });
+    }
+    out
 }
 
 /// Flows (when there is more than one) and priority classes (when sources send more than one).
@@ -199,6 +235,21 @@ pub struct SystemSummary {
     pub bottleneck: Option<Bottleneck>,
     /// Per flow and per priority class some source sends: end-to-end figures.
     pub classes: Vec<ClassSummary>,
+    /// Per fan-out hop: each call's p99 and the caller's wait for the answers it awaited.
+    pub fans: Vec<FanSummary>,
+}
+
+/// Tail latency at a fan-out: the calls one by one, and the wait for the slowest awaited.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FanSummary {
+    /// Flow name.
+    pub flow: String,
+    /// Each called component and its p99 time in it (ms).
+    pub calls: Vec<(String, f64)>,
+    /// p50 and p99 of the caller's wait for the awaited answers (ms).
+    pub wait_ms: [f64; 2],
+    /// Fan-ins completed.
+    pub count: u64,
 }
 
 /// End-to-end figures of one flow (`flow:NAME`) or priority class (`priority:CLASS`).
@@ -395,9 +446,34 @@ impl Summary {
                 "By flow and priority class, end to end\n{classes}\n"
             ));
         }
+        out.extend(s.fans.iter().map(fan_line));
         out.push_str(&bottleneck_line(s.bottleneck.as_ref()));
         out
     }
+}
+
+/// One fan-out's tail: the wait for the awaited calls against each call's p99, wrapped to
+/// stay within 100 columns.
+fn fan_line(f: &FanSummary) -> String {
+    let mut out = format!(
+        "fan-out in flow {}: the wait for {} calls has p99 {:.1} ms (p50 {:.1}); each call's p99:",
+        f.flow,
+        f.calls.len(),
+        f.wait_ms[1],
+        f.wait_ms[0]
+    );
+    let mut line = String::from("\n ");
+    for (n, p99) in &f.calls {
+        let item = format!(" {n} {p99:.1} ms,");
+        if line.len() + item.len() > 96 {
+            out.push_str(&line);
+            line = String::from("\n ");
+        }
+        line.push_str(&item);
+    }
+    out.push_str(line.trim_end_matches(','));
+    out.push('\n');
+    out
 }
 
 /// Each flow's and class's outcomes and latency.

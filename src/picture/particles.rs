@@ -492,8 +492,9 @@ fn link_flows(view: &SimView, routes: &Routes) -> Vec<Vec<(u16, u8)>> {
                     }
                 }
             }
-            // After a feedback hop not taken, the request goes on from where it was.
-            if f.back[k].is_none() {
+            // After a feedback hop not taken, or a fan-out, the request goes on from where it
+            // was.
+            if f.back[k].is_none() && f.fan[k].is_none() {
                 from = NodeRef::Component(hop[0].0);
             }
         }

@@ -300,6 +300,20 @@ pub enum Hop {
     /// request may loop any number of times (geometrically), as in a Jackson network with
     /// re-entry.
     Back(String, f64),
+    /// Fan-out: the component before this hop calls every component in `to` at once, and goes
+    /// on (to the next hop, from itself) when `wait_for` of them have answered (default: all);
+    /// a failure of any fails the request, unless it is listed in `optional`. Each call ends at
+    /// its target. Latency is the slowest awaited answer: where tail latency amplifies.
+    Fan {
+        /// Components called at once (2 to 32).
+        to: Vec<String>,
+        /// Answers awaited before going on (default all; the first k to answer).
+        #[serde(default)]
+        wait_for: Option<u32>,
+        /// Calls whose failure does not fail the request.
+        #[serde(default)]
+        optional: Vec<String>,
+    },
 }
 
 /// Share of each priority class; normalised.

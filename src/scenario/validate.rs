@@ -657,20 +657,80 @@ fn check_flow(
             Hop::To(n) => vec![(n.as_str(), 1.0)],
             Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
             Hop::Back(n, _) => vec![(n.as_str(), 1.0)],
+            Hop::Fan { to, .. } => to.iter().map(|n| (n.as_str(), 1.0)).collect(),
         };
         match hop {
             Hop::OneOf(v) => check_hop_shares(c, &hf, v, k == 0),
             Hop::Back(n, p) => check_back(c, &hf, n, *p, k, &visited),
+            Hop::Fan {
+                to,
+                wait_for,
+                optional,
+            } => check_fan(c, &hf, k, to, *wait_for, optional),
             Hop::To(_) => {}
         }
         for (n, _) in &options {
             check_hop_target(c, &hf, n, &prev, src, names, linked);
         }
-        // After a feedback hop not taken, the request goes on from where it was.
-        if !matches!(hop, Hop::Back(..)) {
+        // After a feedback hop not taken, or a fan-out, the request goes on from where it was.
+        if !matches!(hop, Hop::Back(..) | Hop::Fan { .. }) {
             prev = options.iter().map(|x| x.0).collect();
             visited.extend(prev.iter().copied());
         }
+    }
+}
+
+/// Checks a fan-out: not first, 2 to 32 distinct targets, awaiting 1 to all of them, optional
+/// calls among them.
+fn check_fan(
+    c: &mut Checker,
+    hf: &str,
+    k: usize,
+    to: &[String],
+    wait_for: Option<u32>,
+    optional: &[String],
+) {
+    if k == 0 {
+        c.bad(
+            hf,
+            "a route cannot start with `Fan`",
+            "the component before a fan-out makes the calls; start with To(...)",
+        );
+    }
+    if to.len() < 2 || to.len() > 32 {
+        c.bad(
+            hf,
+            format!("a fan-out calls {} components", to.len()),
+            "call 2 to 32 components (use To for one)",
+        );
+    }
+    if let Some(n) = to
+        .iter()
+        .enumerate()
+        .find(|(i, n)| to[..*i].contains(n))
+        .map(|x| x.1)
+    {
+        c.bad(
+            hf,
+            format!("`{n}` is called twice in one fan-out"),
+            "call each component once",
+        );
+    }
+    if let Some(w) = wait_for
+        && (w == 0 || w as usize > to.len())
+    {
+        c.bad(
+            format!("{hf}.wait_for"),
+            format!("waits for {w} of {} answers", to.len()),
+            format!("wait for 1 to {} (default: all)", to.len()),
+        );
+    }
+    if let Some(n) = optional.iter().find(|n| !to.contains(n)) {
+        c.bad(
+            format!("{hf}.optional"),
+            format!("`{n}` is not called by this fan-out"),
+            format!("name some of: {}", to.join(", ")),
+        );
     }
 }
 

@@ -15,16 +15,36 @@ use rand_chacha::ChaCha8Rng;
 
 /// What one worker is doing.
 #[derive(Debug, Clone, Copy)]
-enum Worker {
+pub(super) enum Worker {
     Idle,
     /// Serving `job` since `start`.
     Busy {
         job: Request,
     },
-    /// Local work done; waiting for a synchronous call downstream.
+    /// Local work done; waiting for a synchronous call downstream, made for hop `hop`.
     Waiting {
         job: Request,
+        hop: u16,
     },
+    /// Local work done; waiting for the answers of a fan-out.
+    Fanning(Fanning),
+}
+
+/// A worker waiting for the answers of a fan-out.
+#[derive(Debug, Clone, Copy)]
+pub struct Fanning {
+    /// The request, at the caller's hop.
+    pub job: Request,
+    /// The fan-out's hop in the path.
+    pub hop: u16,
+    /// Successful answers still needed to go on.
+    pub need: u8,
+    /// Answers still due.
+    pub left: u8,
+    /// Bit i set: branch i may fail without failing the request.
+    pub optional: u32,
+    /// When the calls went out (for the fan-in's wait).
+    pub since: Nanos,
 }
 
 /// Running totals of one instance, in simulated requests.
@@ -93,6 +113,8 @@ pub struct Outbox {
     pub sojourns_of: Option<u32>,
     /// What happened to the instance (crash, outage, restart, slowdown).
     pub events: Vec<SimEvent>,
+    /// Fan-ins completed: (flow, fan-out hop, wait from the calls to the answer awaited).
+    pub fan_waits: Vec<(u16, u16, Nanos)>,
 }
 
 /// What an instance sees around it when it handles an event (read-only): its component, the
@@ -149,7 +171,7 @@ pub struct Instance {
     pub queued: u64,
     /// Waiting-room size in simulated requests (`None`: unbounded).
     pub queue_capacity: Option<u64>,
-    workers: Vec<Worker>,
+    pub(super) workers: Vec<Worker>,
     /// Workers in service (fewer than `workers.len()` after a command reduced them).
     active_workers: u32,
     idle: Vec<u32>,
@@ -160,7 +182,7 @@ pub struct Instance {
     service: Duration,
     rng: ChaCha8Rng,
     cache: ChaCha8Rng,
-    route: ChaCha8Rng,
+    pub(super) route: ChaCha8Rng,
     errors: ChaCha8Rng,
     /// Memory model.
     pub memory: Memory,
@@ -317,7 +339,7 @@ impl Instance {
     }
 
     /// Adds the requests held since the last change to the occupancy integral.
-    fn account(&mut self, at: Nanos) {
+    pub(super) fn account(&mut self, at: Nanos) {
         if at > self.area_at {
             self.counters.area += self.outstanding() as f64 * (at - self.area_at) as f64;
             self.area_at = at;
@@ -385,7 +407,7 @@ impl Instance {
 
     /// Frees a worker at `at` and gives it the next queued request, if any (a worker beyond a
     /// reduced number of workers leaves instead).
-    fn free(&mut self, worker: u32, at: Nanos, out: &mut Outbox) {
+    pub(super) fn free(&mut self, worker: u32, at: Nanos, out: &mut Outbox) {
         let next = if worker < self.active_workers {
             self.queue.pop(at)
         } else {
@@ -424,6 +446,12 @@ impl Instance {
             return;
         }
         let flow = &w.routes.flows[job.flow as usize];
+        // One call of a fan-out: it ends here, and answers its caller.
+        if flow.fan.get(job.hop as usize).is_some_and(Option::is_some) {
+            self.depart(job, Reply::Ok, at, out);
+            self.free(worker, at, out);
+            return;
+        }
         let hit = w.comp.hit_ratio > 0.0 && self.cache.random::<f64>() < w.comp.hit_ratio;
         let next_hop = job.hop as usize + 1;
         // A draw only while returning gradually, so runs without a fallback keep their streams.
@@ -438,82 +466,11 @@ impl Instance {
             self.free(worker, at, out);
             return;
         }
-        let Some((target, next_hop)) = self.next_stop(flow, next_hop) else {
-            // The route ends here: an exit of a routing matrix, or no more feedback.
-            self.depart(job, Reply::Ok, at, out);
-            self.free(worker, at, out);
-            return;
-        };
-        let Some(&(_, link, call)) = w.comp.out.iter().find(|o| o.0 == target) else {
-            // Validation guarantees the link; a missing one fails the request rather than panic.
-            self.counters.failed += 1;
-            self.depart(job, Reply::Err(Outcome::Failed), at, out);
-            self.free(worker, at, out);
-            return;
-        };
-        // Seed 000's alternative route, while the target cannot accept load.
-        let (link, call) = match w.reroute.get(link as usize) {
-            Some(Some(alt)) => *alt,
-            _ => (link, call),
-        };
-        let mut down = job;
-        down.hop = next_hop as u16;
-        down.at = at;
-        match call {
-            CallKind::Sync => {
-                down.ret = Ret::Worker {
-                    instance: self.index,
-                    worker,
-                    incarnation: self.incarnation,
-                };
-                self.workers[worker as usize] = Worker::Waiting { job };
-                self.waiting += 1;
-                out.sends.push((link, down));
-            }
-            CallKind::Async | CallKind::Pull => {
-                down.ret = Ret::Detached;
-                // The caller is answered at the hand-off: no one waits on what is left, so it
-                // cannot be late (never wasted), whatever the client's timeout.
-                down.deadline = Nanos::MAX;
-                if call == CallKind::Pull {
-                    out.publishes.push((link, down));
-                } else {
-                    out.sends.push((link, down));
-                }
-                self.depart(job, Reply::Ack, at, out);
-                self.free(worker, at, out);
-            }
-        }
-    }
-
-    /// Where a request that finished hop `next - 1` goes: (component, hop it will be at), or
-    /// `None` when its route ends here. A feedback hop sends it back with its probability and
-    /// is passed over otherwise; options that add up to less than 1 end the rest here.
-    fn next_stop(
-        &mut self,
-        flow: &super::topology::FlowRoute,
-        mut next: usize,
-    ) -> Option<(u32, usize)> {
-        while next < flow.hops.len() {
-            if let Some((to, p)) = flow.back[next] {
-                if self.route.random::<f64>() < p {
-                    return Some((flow.hops[next][0].0, to as usize));
-                }
-                next += 1;
-                continue;
-            }
-            let options = &flow.hops[next];
-            if options.len() == 1 && options[0].1 >= 1.0 {
-                return Some((options[0].0, next));
-            }
-            let x: f64 = self.route.random();
-            return options.iter().find(|o| x < o.1).map(|o| (o.0, next));
-        }
-        None
+        self.route_on(worker, job, next_hop, at, w, out);
     }
 
     /// A response to one of this instance's calls arrives at `resp.at`.
-    pub fn on_response(&mut self, resp: Response, out: &mut Outbox) {
+    pub fn on_response(&mut self, resp: Response, w: &Surroundings, out: &mut Outbox) {
         let at = resp.at;
         let Ret::Worker {
             worker,
@@ -526,20 +483,28 @@ impl Instance {
         };
         let slot = self.workers.get(worker as usize).copied();
         match slot {
-            Some(Worker::Waiting { job })
-                if self.up && incarnation == self.incarnation && job.id == resp.req.id =>
+            Some(Worker::Waiting { job, hop })
+                if self.up
+                    && incarnation == self.incarnation
+                    && job.id == resp.req.id
+                    && hop == resp.req.hop =>
             {
                 self.account(at);
                 self.waiting -= 1;
                 self.depart(job, resp.status, at, out);
                 self.free(worker, at, out);
             }
+            Some(Worker::Fanning(f))
+                if self.up && incarnation == self.incarnation && f.job.id == resp.req.id =>
+            {
+                self.fan_answer(worker, f, &resp, w, out);
+            }
             _ => self.counters.orphans += 1,
         }
     }
 
     /// A request leaves the instance with `status` at `at`.
-    fn depart(&mut self, job: Request, status: Reply, at: Nanos, out: &mut Outbox) {
+    pub(super) fn depart(&mut self, job: Request, status: Reply, at: Nanos, out: &mut Outbox) {
         self.counters.departures += 1;
         match status {
             Reply::Ok | Reply::Ack => {
@@ -670,7 +635,8 @@ impl Instance {
             .workers
             .iter()
             .filter_map(|w| match w {
-                Worker::Busy { job } | Worker::Waiting { job } => Some(*job),
+                Worker::Busy { job } | Worker::Waiting { job, .. } => Some(*job),
+                Worker::Fanning(f) => Some(f.job),
                 Worker::Idle => None,
             })
             .collect();

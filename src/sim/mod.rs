@@ -25,6 +25,7 @@ pub mod query;
 pub mod rate;
 pub mod request;
 pub mod resize;
+pub mod routing;
 pub mod series;
 pub mod source;
 pub mod spawn;

@@ -170,6 +170,8 @@ pub struct Request {
     pub priority: Priority,
     /// Attempt number, 1-based.
     pub attempt: u8,
+    /// Which call of a fan-out this is (0 otherwise).
+    pub branch: u8,
     /// Flow-control headers and health context.
     pub headers: FlowHeaders,
 }

@@ -380,6 +380,7 @@ impl TrafficSource {
             flow: s.flow,
             hop: 0,
             priority: s.priority,
+            branch: 0,
             attempt: s.attempt,
             headers: FlowHeaders {
                 max_attempts: self.retry.max_attempts.min(255) as u8,

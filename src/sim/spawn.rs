@@ -10,7 +10,7 @@ use super::latency::ComponentLatency;
 use super::link::{Link, NodeRef};
 use super::policy::QueuePolicy;
 use super::source::TrafficSource;
-use super::topology::{ComponentInfo, ComponentNode, FlowRoute, Routes, SimEntity, Topology};
+use super::topology::{ComponentInfo, ComponentNode, Fan, FlowRoute, Routes, SimEntity, Topology};
 use crate::scenario::{CallKind, ComponentSpec, Hop, Kind, QueueSpec, Scenario};
 use bevy::prelude::*;
 use std::collections::BTreeSet;
@@ -50,12 +50,31 @@ fn flow_routes(s: &Scenario) -> Routes {
         for f in &src.flows {
             let mut hops = Vec::with_capacity(f.path.len());
             let mut back = Vec::with_capacity(f.path.len());
+            let mut fan = Vec::with_capacity(f.path.len());
             for (k, h) in f.path.iter().enumerate() {
                 let opts: Vec<(&str, f64)> = match h {
                     Hop::To(n) => vec![(n.as_str(), 1.0)],
                     Hop::OneOf(v) => v.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
                     Hop::Back(n, _) => vec![(n.as_str(), 1.0)],
+                    // Every target is called: each is its own "option" with the full share.
+                    Hop::Fan { to, .. } => to.iter().map(|n| (n.as_str(), 0.0)).collect(),
                 };
+                fan.push(match h {
+                    Hop::Fan {
+                        to,
+                        wait_for,
+                        optional,
+                    } => Some(Fan {
+                        targets: to.iter().map(|n| comp_index(s, n)).collect(),
+                        need: wait_for.unwrap_or(to.len() as u32).min(255) as u8,
+                        optional: to
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, n)| optional.contains(n))
+                            .fold(0, |m, (i, _)| m | (1 << i)),
+                    }),
+                    _ => None,
+                });
                 back.push(match h {
                     Hop::Back(n, p) => Some((back_to(&f.path[..k], n), *p)),
                     _ => None,
@@ -81,6 +100,7 @@ fn flow_routes(s: &Scenario) -> Routes {
                 source: si as u32,
                 hops,
                 back,
+                fan,
             });
         }
     }
@@ -95,6 +115,7 @@ fn back_to(before: &[Hop], name: &str) -> u16 {
             Hop::To(n) => n == name,
             Hop::OneOf(v) => v.iter().any(|o| o.0 == name),
             Hop::Back(..) => false,
+            Hop::Fan { .. } => false,
         })
         .unwrap_or(0) as u16
 }

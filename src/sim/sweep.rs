@@ -276,6 +276,7 @@ pub(super) fn plugin(app: &mut App) {
 /// Back to t = 0: nothing scheduled, nothing on the wire.
 pub(super) fn reset(world: &mut World) {
     world.insert_resource(Agenda::default());
+    world.insert_resource(super::routing::FanWaits::default());
     world.insert_resource(QueuePeaks::default());
     world.insert_resource(Faults::default());
 }
@@ -320,6 +321,7 @@ pub fn sweep(
     queries: HealthQueries,
     mut slots: ResMut<QuerySlots>,
     mut events: MessageWriter<SimEvent>,
+    mut fans: ResMut<super::routing::FanWaits>,
     mut net: Net,
     mut scratch: Local<Scratch>,
 ) {
@@ -367,6 +369,9 @@ pub fn sweep(
             }
         };
         after_event(&mut cx, &mut net, s, at, touched);
+    }
+    for (flow, hop, ns) in s.out.fan_waits.drain(..) {
+        fans.record(flow, hop, ns);
     }
 }
 
@@ -564,7 +569,8 @@ fn on_respond(
                 .get_mut(cx.topo.instances[instance as usize])
                 .ok()?;
             let before = inst.queued;
-            inst.on_response(resp, &mut s.out);
+            let window = cx.surroundings(inst.component);
+            inst.on_response(resp, &window, &mut s.out);
             cx.peaks.change(inst.component, before, inst.queued);
             Some(inst.component)
         }

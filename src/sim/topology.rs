@@ -62,6 +62,19 @@ pub struct FlowRoute {
     /// Per hop: a feedback hop (`Hop::Back`) as (hop to go back to, probability); its one
     /// option in `hops` is that hop's component.
     pub back: Vec<Option<(u16, f64)>>,
+    /// Per hop: a fan-out (`Hop::Fan`); its options in `hops` are its targets.
+    pub fan: Vec<Option<Fan>>,
+}
+
+/// A fan-out hop: called at once, awaited `need` answers, failures allowed by bit (branch i).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fan {
+    /// Target components, by branch.
+    pub targets: Vec<u32>,
+    /// Successful answers awaited before going on.
+    pub need: u8,
+    /// Bit i set: a failure of branch i does not fail the request.
+    pub optional: u32,
 }
 
 /// Every flow's route, indexed by global flow index.

@@ -22,7 +22,7 @@ use super::request::{Priority, Reply, Request, Response};
 use super::series::{Metric, Series, SeriesEntity};
 use super::source::{SourceCounters, TrafficSource};
 use super::sweep::QueuePeaks;
-use super::topology::{ComponentInfo, Topology};
+use super::topology::{ComponentInfo, Routes, Topology};
 use crate::scenario::{CallKind, HealthSpec, Kind};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
@@ -41,6 +41,8 @@ pub struct SimView<'w, 's> {
     series: Res<'w, Series>,
     system_latency: Res<'w, SystemLatency>,
     classes: Res<'w, super::classes::ClassStats>,
+    fans: Res<'w, super::routing::FanWaits>,
+    routes: Res<'w, Routes>,
     sources: Query<'w, 's, &'static TrafficSource>,
     instances: Query<'w, 's, (&'static Instance, &'static Children)>,
     engines: Query<'w, 's, &'static Engine>,
@@ -796,6 +798,16 @@ impl<'w, 's> SimView<'w, 's> {
     /// Every series.
     pub fn all_series(&self) -> &Series {
         &self.series
+    }
+
+    /// Every flow's route.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// How long callers waited for their fan-outs' answers, per (flow, hop).
+    pub fn fan_waits(&self) -> &super::routing::FanWaits {
+        &self.fans
     }
 
     /// End-to-end figures per flow and per priority class.

@@ -451,3 +451,46 @@ fn a_jackson_network_with_feedback_and_exits_matches_its_traffic_equations() {
         0.05,
     );
 }
+
+#[test]
+fn a_fork_join_of_two_servers_matches_nelson_and_tantawi() {
+    // Every job is split at once to two identical exponential servers and waits for both: the
+    // mean response time is (12 - rho) / 8 x 1 / (mu - lambda) (Nelson and Tantawi, 1988).
+    let (lambda, mean_ms) = (500.0, 1.0);
+    let text = format!(
+        r#"(
+            name: "fork-join",
+            sim: (duration_s: 300.0, warmup_s: 20.0),
+            sources: [(name: "jobs", rate: Constant({lambda}),
+                flows: [(name: "job", path: [To("split"), Fan(to: ["s1", "s2"])])])],
+            components: [
+                (name: "split", kind: LoadBalancer, workers: 10000, queue: Unbounded,
+                    service: (mean_ms: 0.000001, shape: Deterministic)),
+                (name: "s1", kind: Service, queue: Unbounded, service: (mean_ms: {mean_ms})),
+                (name: "s2", kind: Service, queue: Unbounded, service: (mean_ms: {mean_ms})),
+            ],
+            links: [(from: "jobs", to: "split"), (from: "split", to: "s1"), (from: "split", to: "s2")],
+        )"#
+    );
+    let runs = replicate(&parse(&text), &SEEDS);
+    let mu = 1000.0 / mean_ms;
+    let rho = lambda / mu;
+    let expected = (12.0 - rho) / 8.0 / (mu - lambda);
+    let measured = mean(runs.iter().map(|(a, b)| b.since(a).latency_s));
+    assert_close(
+        "fork-join of two M/M/1",
+        "response time (s)",
+        expected,
+        measured,
+        0.03,
+    );
+    // Each branch alone is an M/M/1: the join is slower than either.
+    let branch = mean(station(&runs, "s1").iter().map(|s| s.sojourn_s));
+    assert_close(
+        "fork-join branch s1",
+        "W (s)",
+        1.0 / (mu - lambda),
+        branch,
+        0.03,
+    );
+}

@@ -654,3 +654,67 @@ fn scenario_faults_name_links_whole_components_and_error_shares_and_bad_ones_are
         assert!(err.contains(says), "{fault}: {err}");
     }
 }
+
+#[test]
+fn a_fan_out_waits_for_the_slowest_fails_on_a_required_call_and_not_on_an_optional_one() {
+    use flowlab::sim::request::Outcome;
+    let base = load_shipped("fanout.ron");
+    let run = |s: flowlab::scenario::Scenario, fail: &str| {
+        let mut sim = simulation_app(s);
+        sim.run_for(10.0);
+        sim.command(SimCommand::InjectErrors {
+            component: fail.into(),
+            instance: 0,
+            share: 1.0,
+            for_s: 10.0,
+        });
+        sim.run_for(1.0);
+        let a = sim.snapshot();
+        sim.run_for(8.0);
+        let b = sim.snapshot().since(&a);
+        assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+        (sim.summary(), b)
+    };
+    // recs is optional: every page is still shown while it fails.
+    let (_, optional) = run(base.clone(), "recs");
+    assert_eq!(
+        optional.ended[Outcome::Failed as usize],
+        0,
+        "{:?}",
+        optional.ended
+    );
+    assert!(optional.ended[Outcome::Completed as usize] > 3_500);
+    // prices is required: every page fails while it does.
+    let (_, required) = run(base.clone(), "prices");
+    assert_eq!(
+        required.ended[Outcome::Completed as usize],
+        0,
+        "{:?}",
+        required.ended
+    );
+    // The page waits for the slowest of five: its tail is well past any one call's.
+    let (sum, _) = run(base.clone(), "recs");
+    let fan = &sum.system.fans[0];
+    let slowest_call = fan.calls.iter().map(|c| c.1).fold(0.0, f64::max);
+    assert!(
+        fan.wait_ms[1] > 1.3 * slowest_call,
+        "wait p99 {} ms against calls up to {slowest_call} ms",
+        fan.wait_ms[1]
+    );
+    assert!(
+        sum.render()
+            .contains("fan-out in flow page: the wait for 5 calls")
+    );
+    // Waiting for the first four of five cuts the tail.
+    let mut four = base.clone();
+    if let flowlab::scenario::Hop::Fan { wait_for, .. } = &mut four.sources[0].flows[0].path[1] {
+        *wait_for = Some(4);
+    }
+    let (sum4, _) = run(four, "recs");
+    assert!(
+        sum4.system.fans[0].wait_ms[1] < 0.8 * fan.wait_ms[1],
+        "first 4 of 5: p99 {} ms, all 5: {} ms",
+        sum4.system.fans[0].wait_ms[1],
+        fan.wait_ms[1]
+    );
+}
