@@ -789,11 +789,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     // as well as `mean_ms: Some(2.0)`).
     let options =
         ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    let scenario: Scenario = options.from_str(text).map_err(|e| ScenarioError::Syntax {
-        path: path.to_path_buf(),
-        line: e.span.start.line,
-        col: e.span.start.col,
-        message: syntax_message(&e.code),
+    let scenario: Scenario = options.from_str(text).map_err(|e| {
+        let (line, col) = (e.span.start.line, e.span.start.col);
+        let mut message = syntax_message(&e.code);
+        if let Some(field) = field_at(text, line, col) {
+            message = format!("{field}: {message}");
+        }
+        ScenarioError::Syntax {
+            path: path.to_path_buf(),
+            line,
+            col,
+            message,
+        }
     })?;
     let problems = validate(&scenario);
     if problems.is_empty() {
@@ -804,6 +811,28 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             problems,
         })
     }
+}
+
+/// The field whose value is at (1-based) `line`, `col`: the last `name:` before it on that line,
+/// so that a message about a value says which field it is.
+fn field_at(text: &str, line: usize, col: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let before: String = l.chars().take(col.saturating_sub(1)).collect();
+    let colon = before
+        .trim_end()
+        .strip_suffix(':')
+        .map(str::len)
+        .or_else(|| before.rfind(':'))?;
+    let name: String = before[..colon]
+        .chars()
+        .rev()
+        .skip_while(|c| c.is_whitespace())
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
 }
 
 /// RON's message, with a hint where RON's own words leave a newcomer guessing.

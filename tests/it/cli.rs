@@ -457,3 +457,19 @@ fn routes_may_loop_back_and_end_early_and_bad_routing_says_what_rule_it_breaks()
         &["the shares add up to 1.3, more than 1"],
     );
 }
+
+#[test]
+fn a_value_of_the_wrong_kind_names_its_field_and_a_bare_value_is_taken_for_some() {
+    let neg = GOOD.replace(
+        r#"(name: "s", kind: Service,"#,
+        r#"(name: "s", kind: Service, workers: -3,"#,
+    );
+    expect_error(
+        &neg,
+        &["workers: Integer is out of bounds", "whole numbers from 0"],
+    );
+    // `mean_ms: 1.0` and `mean_ms: Some(1.0)` are the same scenario.
+    let bare = write_scenario("bare.ron", &GOOD.replace("Some(1.0)", "1.0"));
+    let o = flowlab(&["check", &bare]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
