@@ -46,6 +46,21 @@ pub enum Command {
     Record(crate::desktop_cli::RecordArgs),
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
     Run(RunArgs),
+    /// Run every variant of a comparison file on the same seed(s) across a range of offered
+    /// load, in parallel on every core, and write a table, a tidy CSV and plots.
+    Compare {
+        /// Comparison file (RON), e.g. scenarios/compare/drop_policy.ron.
+        file: PathBuf,
+        /// Seeds per point (overrides the file's `reps`).
+        #[arg(long)]
+        reps: Option<u32>,
+        /// Directory for summary.txt, results.csv and the plots (default compare-out/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Validate scenario files without running them.
     Check {
         /// Scenario files (RON).
@@ -126,6 +141,27 @@ pub fn main() -> ExitCode {
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Compare {
+            file,
+            reps,
+            out,
+            quiet,
+        }) => {
+            let stem = file
+                .file_stem()
+                .map_or("comparison".into(), |s| s.to_string_lossy().to_string());
+            let out = out.unwrap_or_else(|| PathBuf::from("compare-out").join(stem));
+            match crate::compare::compare(&file, reps, &out, quiet) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 

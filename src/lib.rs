@@ -4,6 +4,7 @@
 #[cfg(feature = "desktop")]
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod desktop_cli;
 pub mod picture;
 pub mod runner;

@@ -98,6 +98,13 @@ pub enum SimCommand {
         /// Capacity per instance.
         queue: QueueSpec,
     },
+    /// Switches a component's queue strategy (what waits moves to the new queue).
+    SetQueuePolicy {
+        /// Component name.
+        component: String,
+        /// The strategy.
+        policy: super::QueuePolicySpec,
+    },
     /// Sets how many instances of a component run (spares are provisioned first, then new
     /// instances spawned; extra ones are taken out, highest ordinal first).
     SetInstances {

@@ -456,6 +456,43 @@ pub enum QueueSpec {
     Unbounded,
 }
 
+/// What a full (or filling) queue does, and how some strategies serve (seeds 001-004).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Default)]
+pub enum QueuePolicySpec {
+    /// A full queue refuses the arrival (tail drop), served in `discipline` order.
+    #[default]
+    DropNewest,
+    /// A full queue drops the request that has waited longest to make room.
+    DropOldest,
+    /// A full queue drops a waiting request chosen at random to make room.
+    DropRandom,
+    /// An arrival is refused with probability (queue length / capacity)^exponent, so drops
+    /// begin before the queue is full (seed 003: depth squared, exponent 2).
+    EarlyDrop {
+        /// Shape of the curve (2: depth squared).
+        exponent: f64,
+    },
+    /// A full queue drops its newest request of the lowest class below the arrival's, or
+    /// refuses the arrival if there is none; serves the highest class first (seed 003).
+    PriorityShed,
+    /// CoDel (RFC 8289): drops at the head once the queueing delay has stayed above `target_ms`
+    /// for `interval_ms`, ever more often until it falls below.
+    CoDel {
+        /// Acceptable standing delay, ms (default 5).
+        target_ms: f64,
+        /// Window over which the delay must stay above target, ms (default 100).
+        interval_ms: f64,
+    },
+    /// Serves the newest request first while the oldest has waited `after_ms` or more (a
+    /// standing queue), the oldest first otherwise.
+    AdaptiveLifo {
+        /// Wait of the oldest request that switches to newest-first, ms.
+        after_ms: f64,
+    },
+    /// Skips (drops) requests whose client has already given up instead of serving them.
+    DeadlineAware,
+}
+
 /// Order in which queued requests are served.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 pub enum Discipline {
@@ -486,6 +523,9 @@ pub struct ComponentSpec {
     /// Queue order (default Fifo).
     #[serde(default)]
     pub discipline: Discipline,
+    /// What the queue drops and how some strategies serve (default DropNewest: tail drop).
+    #[serde(default)]
+    pub queue_policy: QueuePolicySpec,
     /// Service time per request.
     pub service: ServiceSpec,
     /// Resource engines of each instance.

@@ -360,6 +360,7 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
             | C::InjectErrors { component, .. }
             | C::SetWorkers { component, .. }
             | C::SetQueue { component, .. }
+            | C::SetQueuePolicy { component, .. }
             | C::SetInstances { component, .. } => (None, Some(component)),
             C::Load(_) | C::Reset => {
                 c.bad(
@@ -1000,6 +1001,34 @@ fn check_autoscale(c: &mut Checker, f: &str, comp: &ComponentSpec) {
     c.range(&format!("{f}.warmup_speed"), a.warmup_speed, 0.01, 1.0);
 }
 
+/// A queue strategy's parameters in range.
+fn check_queue_policy(c: &mut Checker, f: &str, q: QueuePolicySpec) {
+    let f = format!("{f}.queue_policy");
+    match q {
+        QueuePolicySpec::EarlyDrop { exponent } => {
+            c.range(&format!("{f}.exponent"), exponent, 0.1, 100.0);
+        }
+        QueuePolicySpec::CoDel {
+            target_ms,
+            interval_ms,
+        } => {
+            c.positive(&format!("{f}.target_ms"), target_ms, 1e6);
+            if c.positive(&format!("{f}.interval_ms"), interval_ms, 1e7) && interval_ms < target_ms
+            {
+                c.bad(
+                    format!("{f}.interval_ms"),
+                    "shorter than the target",
+                    "CoDel's interval is a window of several targets (defaults: target 5, interval 100)",
+                );
+            }
+        }
+        QueuePolicySpec::AdaptiveLifo { after_ms } => {
+            c.range(&format!("{f}.after_ms"), after_ms, 0.0, 1e7);
+        }
+        _ => {}
+    }
+}
+
 fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &ComponentSpec) {
     let f = format!("components[{i}]");
     check_autoscale(c, &f, comp);
@@ -1019,6 +1048,7 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
             "give the engines more capacity (or the demand less), for at most 1e7 ms",
         );
     }
+    check_queue_policy(c, &f, comp.queue_policy);
     if let Some(t) = comp.thrashing {
         c.range(&format!("{f}.thrashing.above"), t.above, 0.0, 0.999);
         c.range(&format!("{f}.thrashing.slowdown"), t.slowdown, 0.0, 1000.0);

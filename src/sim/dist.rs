@@ -44,6 +44,8 @@ pub enum Stream {
     Cache = 8,
     /// Injected errors (a share of requests failed by a fault).
     Errors = 9,
+    /// A queue strategy's chance (random drops, early drops).
+    Queue = 10,
 }
 
 /// A ChaCha8 stream split off the root seed for one use of one entity: the same seed, use and

@@ -99,6 +99,7 @@ fn subject_of(topo: &Topology, cmd: &SimCommand) -> Subject {
         SetWorkers { component, .. }
         | TakeDownComponent { component, .. }
         | SetQueue { component, .. }
+        | SetQueuePolicy { component, .. }
         | SetInstances { component, .. } => topo
             .component(component)
             .map_or(Subject::System, |c| Subject::Component(c.index)),
@@ -185,6 +186,9 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
         ),
         SetWorkers { component, workers } => super::resize::set_workers(world, component, *workers),
         SetQueue { component, queue } => super::resize::set_queue(world, component, *queue),
+        SetQueuePolicy { component, policy } => {
+            super::resize::set_queue_policy(world, component, *policy)
+        }
         SetInstances {
             component,
             instances,

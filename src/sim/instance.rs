@@ -115,6 +115,8 @@ pub struct Outbox {
     pub events: Vec<SimEvent>,
     /// Fan-ins completed: (flow, fan-out hop, wait from the calls to the answer awaited).
     pub fan_waits: Vec<(u16, u16, Nanos)>,
+    /// Scratch: requests a queue strategy dropped at a pop.
+    pub skipped: Vec<Request>,
 }
 
 /// What an instance sees around it when it handles an event (read-only): its component, the
@@ -413,6 +415,9 @@ impl Instance {
         } else {
             None
         };
+        if !matches!(self.queue, QueuePolicy::TailDrop(_)) {
+            self.drop_skipped(at, out);
+        }
         match next {
             Some(job) => {
                 self.queued -= 1;
@@ -425,6 +430,28 @@ impl Instance {
                 }
             }
         }
+    }
+
+    /// Puts `queue` in place of the queue strategy; what waits moves over in its order.
+    pub fn replace_queue(&mut self, mut queue: QueuePolicy) {
+        let mut waiting = Vec::new();
+        self.queue.drain(&mut waiting);
+        for r in waiting {
+            let _ = queue.offer(r, None, r.at);
+        }
+        self.queue = queue;
+    }
+
+    /// Requests the queue strategy dropped instead of serving (CoDel, deadline-aware) leave.
+    fn drop_skipped(&mut self, at: Nanos, out: &mut Outbox) {
+        let mut skipped = std::mem::take(&mut out.skipped);
+        self.queue.take_dropped(&mut skipped);
+        for job in skipped.drain(..) {
+            self.queued -= 1;
+            self.counters.dropped += 1;
+            self.depart(job, Reply::Err(Outcome::Dropped), at, out);
+        }
+        out.skipped = skipped;
     }
 
     fn complete(&mut self, worker: u32, at: Nanos, w: &Surroundings, out: &mut Outbox) {

@@ -3,12 +3,14 @@
 
 use super::SimConfig;
 use super::dist::Nanos;
+use super::dist::{Stream, instance_key, stream};
 use super::faults::{FaultAction, Faults, TimedFault};
 use super::health::Capacities;
 use super::instance::Instance;
 use super::params::validated;
+use super::policy::QueuePolicy;
 use super::topology::Topology;
-use crate::scenario::QueueSpec;
+use crate::scenario::{QueuePolicySpec, QueueSpec};
 use bevy::prelude::*;
 
 fn component_index(world: &World, name: &str) -> Result<u32, String> {
@@ -63,6 +65,29 @@ pub fn set_queue(world: &mut World, component: &str, queue: QueueSpec) -> Result
     world.resource_mut::<SimConfig>().scenario = scenario;
     let what = real.map_or("unbounded".to_string(), |n| n.to_string());
     Ok(format!("{component}: queue {what} per instance"))
+}
+
+/// Switches the queue strategy of every instance of `component`; what waits moves to the new
+/// queue in its order (none is dropped by the switch).
+pub fn set_queue_policy(
+    world: &mut World,
+    component: &str,
+    spec: QueuePolicySpec,
+) -> Result<String, String> {
+    let ci = component_index(world, component)? as usize;
+    let scenario = validated(world, |s| s.components[ci].queue_policy = spec)?;
+    let (discipline, seed) = (scenario.components[ci].discipline, scenario.sim.seed);
+    let instances = world.resource::<Topology>().components[ci]
+        .instances
+        .clone();
+    for (k, e) in instances.into_iter().enumerate() {
+        if let Some(mut inst) = world.get_mut::<Instance>(e) {
+            let rng = stream(seed, Stream::Queue, instance_key(ci as u32, k as u32));
+            inst.replace_queue(QueuePolicy::of(discipline, spec, rng));
+        }
+    }
+    world.resource_mut::<SimConfig>().scenario = scenario;
+    Ok(format!("{component}: queue policy {spec:?}"))
 }
 
 /// Sets how many instances of `component` run: spares are provisioned first (at once, without

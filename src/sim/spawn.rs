@@ -2,7 +2,7 @@
 //! instance with four engine children, and links; inserts `Topology` and `Routes`. Called when a
 //! scenario is loaded (never from a plugin's `build`), and by the command door to add instances.
 
-use super::dist::{Duration, MS, instance_key};
+use super::dist::{Duration, MS, Stream, instance_key, stream};
 use super::engines::{Engine, EngineKind};
 use super::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
 use super::instance::{Instance, Memory, restart_ns};
@@ -192,7 +192,11 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
         name.clone(),
         workers,
         queue,
-        QueuePolicy::of(c.discipline),
+        QueuePolicy::of(
+            c.discipline,
+            c.queue_policy,
+            stream(s.sim.seed, Stream::Queue, instance_key(ci, k as u32)),
+        ),
         Duration::new(plan.mean_ms * MS, c.service.shape),
         (s.sim.seed, instance_key(ci, k as u32)),
         Memory {

@@ -77,14 +77,23 @@ fn help_lists_the_commands_and_check_accepts_every_shipped_scenario() {
     let o = flowlab(&["--help"]);
     assert!(o.status.success());
     let help = String::from_utf8_lossy(&o.stdout);
-    for c in ["run", "check", "open", "shot", "record"] {
+    for c in ["run", "check", "open", "shot", "record", "compare"] {
         assert!(help.contains(c), "{c}: {help}");
     }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".ron"))
         .collect();
+    files.push(format!("{dir}/compare/server.ron"));
+    // Every shipped comparison loads, with its variants checked against its base.
+    for e in std::fs::read_dir(format!("{dir}/compare")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().is_some_and(|n| n != "server.ron") {
+            flowlab::compare::load(&p).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
     files.sort();
     let mut args = vec!["check"];
     args.extend(files.iter().map(|s| s.as_str()));

@@ -1,6 +1,7 @@
 //! All integration tests in one binary (each test binary links all of Bevy).
 
 mod cli;
+mod compare;
 mod determinism;
 mod engine;
 mod fidelity;

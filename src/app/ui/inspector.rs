@@ -4,7 +4,7 @@
 use super::{UiState, c32, plots};
 use crate::app::state::Selection;
 use crate::picture::style;
-use crate::scenario::QueueSpec;
+use crate::scenario::{QueuePolicySpec, QueueSpec};
 use crate::sim::command::SimCommand;
 use crate::sim::events::Subject;
 use crate::sim::link::NodeRef;
@@ -237,6 +237,7 @@ fn resize(ui: &mut egui::Ui, st: &mut UiState, name: &str, instances: u32) {
     else {
         return;
     };
+    let policy = spec.queue_policy;
     let (mut n, mut w) = (instances.max(spec.instances), spec.workers);
     let mut q = match spec.queue {
         QueueSpec::Bounded(q) => q,
@@ -278,6 +279,58 @@ fn resize(ui: &mut egui::Ui, st: &mut UiState, name: &str, instances: u32) {
             });
         }
     });
+    queue_policy(ui, st, name, policy);
+}
+
+/// The queue strategies, with their default parameters, to switch live.
+const QUEUE_POLICIES: [(&str, QueuePolicySpec); 8] = [
+    ("drop newest (tail drop)", QueuePolicySpec::DropNewest),
+    ("drop oldest", QueuePolicySpec::DropOldest),
+    ("drop random", QueuePolicySpec::DropRandom),
+    (
+        "early drop (depth²)",
+        QueuePolicySpec::EarlyDrop { exponent: 2.0 },
+    ),
+    ("priority shedding", QueuePolicySpec::PriorityShed),
+    (
+        "CoDel 5 / 100 ms",
+        QueuePolicySpec::CoDel {
+            target_ms: 5.0,
+            interval_ms: 100.0,
+        },
+    ),
+    (
+        "adaptive LIFO (10 ms)",
+        QueuePolicySpec::AdaptiveLifo { after_ms: 10.0 },
+    ),
+    ("skip the given-up", QueuePolicySpec::DeadlineAware),
+];
+
+/// A menu that switches the component's queue strategy while it runs.
+fn queue_policy(ui: &mut egui::Ui, st: &mut UiState, name: &str, current: QueuePolicySpec) {
+    let shown = QUEUE_POLICIES
+        .iter()
+        .find(|p| std::mem::discriminant(&p.1) == std::mem::discriminant(&current))
+        .map_or("custom", |p| p.0);
+    let mut chosen = None;
+    ui.horizontal(|ui| {
+        ui.label("queue policy");
+        egui::ComboBox::from_id_salt(("queue_policy", name.to_string()))
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                for (label, spec) in QUEUE_POLICIES {
+                    if ui.selectable_label(label == shown, label).clicked() {
+                        chosen = Some(spec);
+                    }
+                }
+            });
+    });
+    if let Some(policy) = chosen {
+        st.send(SimCommand::SetQueuePolicy {
+            component: name.into(),
+            policy,
+        });
+    }
 }
 
 fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {

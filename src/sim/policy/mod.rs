@@ -11,7 +11,9 @@
 
 pub mod admission;
 pub mod control;
+pub mod discipline;
 pub mod queue;
+pub mod zoo;
 
 pub use admission::{Admission, AdmissionPolicy};
 pub use control::{LinkControl, LinkController};

@@ -2,41 +2,10 @@
 //! the next one for a freed worker. The instance keeps the counts and does the departures: a
 //! refused arrival or an evicted request leaves as `Dropped`.
 
+pub use super::discipline::{Offer, QueueDiscipline};
 use crate::sim::dist::Nanos;
 use crate::sim::request::{Priority, Request};
 use std::collections::VecDeque;
-use std::fmt::Debug;
-
-/// What became of an offered request.
-#[derive(Debug)]
-pub enum Offer {
-    /// It waits.
-    Queued,
-    /// No room: the arrival is dropped.
-    Refused(Request),
-    /// It waits, and this one, which was waiting, is dropped to make room.
-    Evicted(Request),
-}
-
-/// A queue strategy plugged in from outside (tests, experiments). Built-in ones are variants of
-/// `QueuePolicy`.
-pub trait QueueDiscipline: Debug + Send + Sync {
-    /// An arrival at `now` finds no idle worker; `capacity` is the queue's size in simulated
-    /// requests (`None`: unbounded).
-    fn offer(&mut self, req: Request, capacity: Option<u64>, now: Nanos) -> Offer;
-    /// The request a worker freed at `now` takes next.
-    fn pop(&mut self, now: Nanos) -> Option<Request>;
-    /// Requests waiting.
-    fn len(&self) -> u64;
-    /// True when nothing waits.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Takes every waiting request (the instance went down).
-    fn drain(&mut self, out: &mut Vec<Request>);
-    /// Requests waiting, by priority class.
-    fn by_priority(&self) -> [u64; 4];
-}
 
 /// Today's queue: arrivals beyond the capacity are dropped (tail drop); waiting requests are
 /// served first come, first served, or by priority class (CRITICAL first) and FIFO within one.
@@ -109,21 +78,43 @@ impl QueueDiscipline for TailDrop {
 pub enum QueuePolicy {
     /// Tail drop, FIFO or by priority (the scenario's `Fifo` and `Priority`).
     TailDrop(TailDrop),
+    /// Any other built-in strategy (the scenario's `queue_policy`).
+    Zoo(Box<super::zoo::Zoo>),
     /// Anything else, plugged in from outside.
     Custom(Box<dyn QueueDiscipline>),
 }
 
 impl QueuePolicy {
-    /// The policy a scenario's `discipline` names.
-    pub fn of(discipline: crate::scenario::Discipline) -> Self {
-        let priority = discipline == crate::scenario::Discipline::Priority;
-        QueuePolicy::TailDrop(TailDrop::new(priority))
+    /// The policy a component's `discipline` and `queue_policy` name; `rng` is the instance's
+    /// own queue stream (drawn from only by the strategies that need chance).
+    pub fn of(
+        discipline: crate::scenario::Discipline,
+        spec: crate::scenario::QueuePolicySpec,
+        rng: rand_chacha::ChaCha8Rng,
+    ) -> Self {
+        match spec {
+            crate::scenario::QueuePolicySpec::DropNewest => {
+                let priority = discipline == crate::scenario::Discipline::Priority;
+                QueuePolicy::TailDrop(TailDrop::new(priority))
+            }
+            _ => QueuePolicy::Zoo(Box::new(super::zoo::Zoo::new(spec, rng))),
+        }
     }
 
     fn inner(&self) -> &dyn QueueDiscipline {
         match self {
             QueuePolicy::TailDrop(q) => q,
+            QueuePolicy::Zoo(q) => q.as_ref(),
             QueuePolicy::Custom(q) => q.as_ref(),
+        }
+    }
+
+    /// See `QueueDiscipline::take_dropped`.
+    pub fn take_dropped(&mut self, out: &mut Vec<Request>) {
+        match self {
+            QueuePolicy::TailDrop(_) => {}
+            QueuePolicy::Zoo(q) => q.take_dropped(out),
+            QueuePolicy::Custom(q) => q.take_dropped(out),
         }
     }
 
@@ -132,6 +123,7 @@ impl QueuePolicy {
     pub fn offer(&mut self, req: Request, capacity: Option<u64>, now: Nanos) -> Offer {
         match self {
             QueuePolicy::TailDrop(q) => q.offer(req, capacity, now),
+            QueuePolicy::Zoo(q) => q.offer(req, capacity, now),
             QueuePolicy::Custom(q) => q.offer(req, capacity, now),
         }
     }
@@ -141,6 +133,7 @@ impl QueuePolicy {
     pub fn pop(&mut self, now: Nanos) -> Option<Request> {
         match self {
             QueuePolicy::TailDrop(q) => q.pop(now),
+            QueuePolicy::Zoo(q) => q.pop(now),
             QueuePolicy::Custom(q) => q.pop(now),
         }
     }
@@ -149,6 +142,7 @@ impl QueuePolicy {
     pub fn drain(&mut self, out: &mut Vec<Request>) {
         match self {
             QueuePolicy::TailDrop(q) => q.drain(out),
+            QueuePolicy::Zoo(q) => q.drain(out),
             QueuePolicy::Custom(q) => q.drain(out),
         }
     }

@@ -1,0 +1,375 @@
+//! The queue strategies a serious engineer reaches for when a consumer is slower than its
+//! producer (seeds 001-004): what a full queue drops (the newest, the oldest, a random one, the
+//! lowest class), dropping early by depth, and the two that large services run in production,
+//! CoDel and adaptive LIFO, plus skipping requests whose client already gave up. Each is a
+//! `QueueDiscipline`; `QueuePolicy::of` picks one from the scenario's `queue_policy`.
+
+use super::discipline::{Offer, QueueDiscipline};
+use crate::scenario::QueuePolicySpec;
+use crate::sim::dist::{MS, Nanos};
+use crate::sim::request::{Priority, Request};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
+
+/// CoDel's state (RFC 8289): whether it is dropping, since when the queueing delay has been
+/// above target, the next drop and how many drops this dropping spell.
+#[derive(Debug, Default, Clone, Copy)]
+struct CoDel {
+    first_above: Option<Nanos>,
+    dropping: bool,
+    drop_next: Nanos,
+    count: u32,
+}
+
+/// One of the strategies, over one FIFO (or four, one per class, for priority shedding).
+#[derive(Debug)]
+pub struct Zoo {
+    spec: QueuePolicySpec,
+    classes: [VecDeque<Request>; 4],
+    len: u64,
+    rng: ChaCha8Rng,
+    dropped: Vec<Request>,
+    codel: CoDel,
+}
+
+impl Zoo {
+    /// The strategy `spec`, drawing from `rng` (its instance's own queue stream).
+    pub fn new(spec: QueuePolicySpec, rng: ChaCha8Rng) -> Self {
+        Self {
+            spec,
+            classes: Default::default(),
+            len: 0,
+            rng,
+            dropped: Vec::new(),
+            codel: CoDel::default(),
+        }
+    }
+
+    fn class_of(&self, r: &Request) -> usize {
+        match self.spec {
+            QueuePolicySpec::PriorityShed => r.priority as usize,
+            _ => 0,
+        }
+    }
+
+    fn push(&mut self, req: Request) -> Offer {
+        let c = self.class_of(&req);
+        self.classes[c].push_back(req);
+        self.len += 1;
+        Offer::Queued
+    }
+
+    /// The waiting request of the lowest class below `than`, newest first.
+    fn lowest_below(&mut self, than: Priority) -> Option<Request> {
+        let victim = (than as usize + 1..4)
+            .rev()
+            .find(|c| !self.classes[*c].is_empty())?;
+        self.len -= 1;
+        self.classes[victim].pop_back()
+    }
+
+    fn pop_front(&mut self) -> Option<Request> {
+        let r = self.classes.iter_mut().find_map(|q| q.pop_front())?;
+        self.len -= 1;
+        Some(r)
+    }
+
+    /// CoDel's dequeue (RFC 8289, section 5): drop while the delay has stayed above target
+    /// for an interval, ever more often (interval / sqrt(count)) until it falls below.
+    fn codel_pop(&mut self, now: Nanos, target: Nanos, interval: Nanos) -> Option<Request> {
+        loop {
+            let r = self.pop_front()?;
+            let above = now.saturating_sub(r.at) >= target && self.len > 0;
+            let c = &mut self.codel;
+            if !above {
+                c.first_above = None;
+                c.dropping = false;
+                return Some(r);
+            }
+            let since = *c.first_above.get_or_insert(now + interval);
+            if c.dropping {
+                if now >= c.drop_next {
+                    c.count += 1;
+                    c.drop_next += control_law(interval, c.count);
+                    self.dropped.push(r);
+                    continue;
+                }
+                return Some(r);
+            }
+            if now >= since {
+                // Enter the dropping state with this packet: restart from a recent count if the
+                // last spell was not long ago, as the RFC does.
+                c.dropping = true;
+                c.count = if c.count > 2 && now < c.drop_next + 16 * interval {
+                    c.count - 2
+                } else {
+                    1
+                };
+                c.drop_next = now + control_law(interval, c.count);
+                self.dropped.push(r);
+                continue;
+            }
+            return Some(r);
+        }
+    }
+}
+
+fn control_law(interval: Nanos, count: u32) -> Nanos {
+    (interval as f64 / (count.max(1) as f64).sqrt()) as Nanos
+}
+
+impl QueueDiscipline for Zoo {
+    fn offer(&mut self, req: Request, capacity: Option<u64>, _now: Nanos) -> Offer {
+        use QueuePolicySpec as S;
+        let full = capacity.is_some_and(|c| self.len >= c);
+        match self.spec {
+            S::EarlyDrop { exponent } => {
+                let p =
+                    capacity.map_or(0.0, |c| (self.len as f64 / c.max(1) as f64).powf(exponent));
+                if full || (p > 0.0 && self.rng.random::<f64>() < p) {
+                    return Offer::Refused(req);
+                }
+                self.push(req)
+            }
+            _ if !full => self.push(req),
+            S::DropOldest => {
+                let victim = self.pop_front();
+                self.push(req);
+                victim.map_or(Offer::Queued, Offer::Evicted)
+            }
+            S::DropRandom => {
+                let k = self.rng.random_range(0..self.classes[0].len().max(1));
+                let victim = self.classes[0].remove(k);
+                self.len -= victim.is_some() as u64;
+                self.push(req);
+                victim.map_or(Offer::Queued, Offer::Evicted)
+            }
+            S::PriorityShed => match self.lowest_below(req.priority) {
+                Some(victim) => {
+                    self.push(req);
+                    Offer::Evicted(victim)
+                }
+                None => Offer::Refused(req),
+            },
+            _ => Offer::Refused(req),
+        }
+    }
+
+    fn pop(&mut self, now: Nanos) -> Option<Request> {
+        use QueuePolicySpec as S;
+        match self.spec {
+            S::CoDel {
+                target_ms,
+                interval_ms,
+            } => self.codel_pop(now, (target_ms * MS) as Nanos, (interval_ms * MS) as Nanos),
+            S::AdaptiveLifo { after_ms } => {
+                // Newest first while the oldest has waited too long (a standing queue): fresh
+                // requests are the ones whose clients still wait; old ones are likely given up.
+                let oldest = self.classes[0].front()?.at;
+                let r = if now.saturating_sub(oldest) as f64 >= after_ms * MS {
+                    self.classes[0].pop_back()
+                } else {
+                    self.classes[0].pop_front()
+                }?;
+                self.len -= 1;
+                Some(r)
+            }
+            S::DeadlineAware => loop {
+                let r = self.pop_front()?;
+                if r.deadline >= now {
+                    return Some(r);
+                }
+                self.dropped.push(r);
+            },
+            _ => self.pop_front(),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn drain(&mut self, out: &mut Vec<Request>) {
+        for q in &mut self.classes {
+            out.extend(q.drain(..));
+        }
+        self.len = 0;
+    }
+
+    fn by_priority(&self) -> [u64; 4] {
+        let mut out = [0; 4];
+        for r in self.classes.iter().flatten() {
+            out[r.priority as usize] += 1;
+        }
+        out
+    }
+
+    fn take_dropped(&mut self, out: &mut Vec<Request>) {
+        out.append(&mut self.dropped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::dist::{Stream, stream};
+    use crate::sim::request::{FlowHeaders, Ret};
+
+    fn req(id: u64, at_ms: f64, priority: Priority) -> Request {
+        Request {
+            id,
+            created: 0,
+            deadline: Nanos::MAX,
+            at: (at_ms * MS) as Nanos,
+            ret: Ret::Client,
+            via: 0,
+            slot: 0,
+            generation: 0,
+            flow: 0,
+            hop: 0,
+            priority,
+            attempt: 1,
+            branch: 0,
+            headers: FlowHeaders::default(),
+        }
+    }
+
+    fn zoo(spec: QueuePolicySpec) -> Zoo {
+        Zoo::new(spec, stream(1, Stream::Queue, 0))
+    }
+
+    #[test]
+    fn drop_oldest_always_drops_the_oldest() {
+        let mut q = zoo(QueuePolicySpec::DropOldest);
+        for id in 0..3 {
+            assert!(matches!(
+                q.offer(req(id, id as f64, Priority::Medium), Some(3), 0),
+                Offer::Queued
+            ));
+        }
+        for id in 3..10 {
+            let Offer::Evicted(v) = q.offer(req(id, id as f64, Priority::Medium), Some(3), 0)
+            else {
+                panic!("full: evicts")
+            };
+            assert_eq!(v.id, id - 3, "the oldest waiting goes");
+        }
+        assert_eq!(q.pop(0).map(|r| r.id), Some(7));
+    }
+
+    #[test]
+    fn priority_shedding_never_drops_a_higher_class_while_a_lower_one_waits() {
+        let mut q = zoo(QueuePolicySpec::PriorityShed);
+        let classes = [
+            Priority::Low,
+            Priority::High,
+            Priority::Medium,
+            Priority::Critical,
+        ];
+        for (id, p) in classes.into_iter().enumerate() {
+            q.offer(req(id as u64, 0.0, p), Some(4), 0);
+        }
+        // A CRITICAL arrival evicts the LOW one; a second evicts MEDIUM; a LOW one is refused.
+        let Offer::Evicted(v) = q.offer(req(10, 1.0, Priority::Critical), Some(4), 0) else {
+            panic!()
+        };
+        assert_eq!(v.priority, Priority::Low);
+        let Offer::Evicted(v) = q.offer(req(11, 1.0, Priority::Critical), Some(4), 0) else {
+            panic!()
+        };
+        assert_eq!(v.priority, Priority::Medium);
+        assert!(matches!(
+            q.offer(req(12, 1.0, Priority::Low), Some(4), 0),
+            Offer::Refused(_)
+        ));
+        // And it serves the highest class first.
+        assert_eq!(q.pop(0).map(|r| r.priority), Some(Priority::Critical));
+    }
+
+    #[test]
+    fn early_drop_refuses_by_depth_squared() {
+        let mut q = zoo(QueuePolicySpec::EarlyDrop { exponent: 2.0 });
+        let mut id = 0;
+        while q.len() < 50 {
+            q.offer(req(id, 0.0, Priority::Medium), Some(100), 0);
+            id += 1;
+        }
+        // At half full, about a quarter of arrivals are refused (each one popped back out).
+        let mut refused = 0;
+        for id in 0..20_000 {
+            match q.offer(req(100 + id, 0.0, Priority::Medium), Some(100), 0) {
+                Offer::Refused(_) => refused += 1,
+                _ => {
+                    q.pop(0);
+                }
+            }
+        }
+        let share = refused as f64 / 20_000.0;
+        assert!((share - 0.25).abs() < 0.015, "{share}");
+    }
+
+    #[test]
+    fn codel_drops_only_after_the_delay_stayed_above_target_for_an_interval() {
+        let spec = QueuePolicySpec::CoDel {
+            target_ms: 5.0,
+            interval_ms: 100.0,
+        };
+        let mut q = zoo(spec);
+        let mut dropped = vec![];
+        // A standing queue: everything has waited 50 ms when served, one served per ms.
+        for t in 0..400u64 {
+            q.offer(req(t, t as f64, Priority::Medium), None, 0);
+            q.offer(req(10_000 + t, t as f64, Priority::Medium), None, 0);
+            let now = (t as f64 + 50.0) * MS;
+            q.pop(now as Nanos);
+            let before = dropped.len();
+            q.take_dropped(&mut dropped);
+            if dropped.len() > before {
+                assert!(
+                    t >= 100,
+                    "dropped at {t} ms of standing delay, before the 100 ms interval"
+                );
+            }
+        }
+        assert!(!dropped.is_empty(), "a standing queue is dropped from");
+        // Below target nothing is dropped.
+        let mut calm = zoo(spec);
+        for t in 0..400u64 {
+            calm.offer(req(t, t as f64, Priority::Medium), None, 0);
+            calm.offer(req(10_000 + t, t as f64, Priority::Medium), None, 0);
+            calm.pop(((t as f64 + 1.0) * MS) as Nanos);
+            calm.pop(((t as f64 + 1.0) * MS) as Nanos);
+        }
+        let mut none = vec![];
+        calm.take_dropped(&mut none);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn deadline_aware_skips_requests_whose_client_gave_up_and_adaptive_lifo_serves_the_newest() {
+        let mut q = zoo(QueuePolicySpec::DeadlineAware);
+        let mut late = req(1, 0.0, Priority::Medium);
+        late.deadline = 10;
+        q.offer(late, None, 0);
+        q.offer(req(2, 0.0, Priority::Medium), None, 0);
+        assert_eq!(q.pop(100).map(|r| r.id), Some(2));
+        let mut skipped = vec![];
+        q.take_dropped(&mut skipped);
+        assert_eq!(skipped.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1]);
+        let mut lifo = zoo(QueuePolicySpec::AdaptiveLifo { after_ms: 10.0 });
+        for id in 0..3 {
+            lifo.offer(req(id, id as f64, Priority::Medium), None, 0);
+        }
+        assert_eq!(
+            lifo.pop((5.0 * MS) as Nanos).map(|r| r.id),
+            Some(0),
+            "short wait: oldest first"
+        );
+        assert_eq!(
+            lifo.pop((50.0 * MS) as Nanos).map(|r| r.id),
+            Some(2),
+            "standing: newest first"
+        );
+    }
+}

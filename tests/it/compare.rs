@@ -1,0 +1,96 @@
+//! `flowlab compare`: the same results whatever the cores, confidence intervals that mean what
+//! they say, and the lesson of the shipped comparisons.
+
+use flowlab::compare::{self, Report};
+use flowlab::testing::scenario_path;
+
+#[test]
+fn a_comparison_gives_the_same_results_on_one_core_or_many_and_writes_its_files() {
+    let path = scenario_path("compare/queue_policy.ron");
+    let (mut c, base) = compare::load(&path).expect("the shipped comparison loads");
+    c.loads = vec![0.8, 2.0];
+    c.duration_s = Some(20.0);
+    let jobs = compare::grid(&c, 2);
+    let bar = indicatif::ProgressBar::hidden();
+    let one = compare::run_all(&c, &base, &jobs, 1, &bar);
+    let four = compare::run_all(&c, &base, &jobs, 4, &bar);
+    assert_eq!(one, four, "threads change nothing");
+    let report = Report {
+        c: &c,
+        jobs: &jobs,
+        figures: &four,
+        reps: 2,
+    };
+    let dir = std::env::temp_dir().join(format!("flowlab-compare-{}", std::process::id()));
+    let files = report.write(&dir).expect("outputs written");
+    for name in [
+        "summary.txt",
+        "results.csv",
+        "goodput.svg",
+        "goodput.png",
+        "p99.svg",
+        "p99.png",
+    ] {
+        assert!(files.iter().any(|f| f.ends_with(name)), "{name}");
+        assert!(
+            std::fs::metadata(dir.join(name)).unwrap().len() > 500,
+            "{name} has content"
+        );
+    }
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert!(csv.starts_with("variant,load,rep,metric,value\n"));
+    assert_eq!(csv.lines().count(), 1 + jobs.len() * 12);
+    // The lesson: at twice the capacity tail drop serves nothing in time; CoDel and adaptive
+    // LIFO keep goodput near capacity (800/s).
+    let v = |name: &str| {
+        c.variants
+            .iter()
+            .position(|v| v.name.starts_with(name))
+            .unwrap()
+    };
+    let goodput = |name: &str| report.points(v(name), 1, |f| f.goodput).0;
+    assert!(
+        goodput("drop newest") < 50.0,
+        "tail drop: {}",
+        goodput("drop newest")
+    );
+    for name in ["CoDel", "adaptive LIFO"] {
+        assert!(goodput(name) > 700.0, "{name}: {}", goodput(name));
+    }
+}
+
+#[test]
+fn confidence_intervals_use_students_t() {
+    let (m, h) = compare::mean_ci(&[1.0, 2.0, 3.0]);
+    assert_eq!(m, 2.0);
+    // sd 1, n 3: t(0.975, 2) = 4.303, half-width 4.303 / sqrt(3).
+    assert!((h - 4.303 / 3f64.sqrt()).abs() < 1e-9, "{h}");
+    assert_eq!(compare::mean_ci(&[5.0]), (5.0, 0.0));
+    assert!(compare::mean_ci(&[f64::NAN]).0.is_nan());
+}
+
+#[test]
+fn a_bad_comparison_says_which_variant_and_what() {
+    let dir = std::env::temp_dir().join(format!("flowlab-badcmp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(scenario_path("compare/server.ron"), dir.join("server.ron")).unwrap();
+    let bad = dir.join("bad.ron");
+    std::fs::write(
+        &bad,
+        r#"(question: "q", base: "server.ron", variants: [
+            (name: "typo", commands: [SetQueuePolicy(component: "servce", policy: DropOldest)]),
+        ])"#,
+    )
+    .unwrap();
+    let err = compare::load(&bad).unwrap_err();
+    assert!(
+        err.contains("variant `typo`") && err.contains("`servce` is not a component"),
+        "{err}"
+    );
+    std::fs::write(
+        &bad,
+        r#"(question: "q", base: "server.ron", loads: [0.0], variants: [(name: "a")])"#,
+    )
+    .unwrap();
+    assert!(compare::load(&bad).unwrap_err().contains("loads"));
+}
