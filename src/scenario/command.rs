@@ -105,6 +105,30 @@ pub enum SimCommand {
         /// The strategy.
         policy: super::QueuePolicySpec,
     },
+    /// Puts a rate limiter on a link `from->to` (`None` takes it off).
+    SetLimit {
+        /// `from->to`.
+        link: String,
+        /// The limiter.
+        limit: Option<super::LimiterSpec>,
+    },
+    /// Sets a source's retry policy and client-side throttling.
+    SetClient {
+        /// Source name.
+        source: String,
+        /// Retries.
+        retry: super::RetrySpec,
+        /// Adaptive throttling (`None`: off).
+        #[serde(default)]
+        throttle: Option<super::ThrottleSpec>,
+    },
+    /// Sets a component's load shedding by priority (`None` takes it off).
+    SetShed {
+        /// Component name.
+        component: String,
+        /// Thresholds and signal.
+        shed: Option<super::ShedSpec>,
+    },
     /// Sets how many instances of a component run (spares are provisioned first, then new
     /// instances spawned; extra ones are taken out, highest ordinal first).
     SetInstances {

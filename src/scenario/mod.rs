@@ -349,6 +349,49 @@ pub struct ClientSpec {
     pub timeout_ms: Option<f64>,
     /// Retry policy (default: no retries).
     pub retry: RetrySpec,
+    /// Client-side adaptive throttling (Google SRE book; default none).
+    pub throttle: Option<ThrottleSpec>,
+}
+
+/// Client-side adaptive throttling (Google SRE book, "Handling Overload"): over the last
+/// `window_s`, the client rejects a request locally with probability
+/// max(0, (requests - k·accepts) / (requests + 1)).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleSpec {
+    /// Multiplier of the accepts (default 2).
+    pub k: f64,
+    /// Window the counts cover, s (default 120).
+    pub window_s: f64,
+}
+
+impl Default for ThrottleSpec {
+    fn default() -> Self {
+        Self {
+            k: 2.0,
+            window_s: 120.0,
+        }
+    }
+}
+
+/// A retry budget (Finagle, gRPC): retries at most `ratio` of first attempts, plus
+/// `min_per_s` retries a second.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryBudgetSpec {
+    /// Retries per first attempt (default 0.1).
+    pub ratio: f64,
+    /// Retries a second whatever the traffic (default 10).
+    pub min_per_s: f64,
+}
+
+impl Default for RetryBudgetSpec {
+    fn default() -> Self {
+        Self {
+            ratio: 0.1,
+            min_per_s: 10.0,
+        }
+    }
 }
 
 /// Retries with exponential backoff and jitter.
@@ -367,6 +410,10 @@ pub struct RetrySpec {
     pub jitter: Jitter,
     /// Which outcomes trigger a retry (default all failures).
     pub on: Vec<RetryOn>,
+    /// Wait at least the Retry-After a refusal names before retrying (default true).
+    pub honor_retry_after: bool,
+    /// A retry budget (default none: every failure may be retried up to `max_attempts`).
+    pub budget: Option<RetryBudgetSpec>,
 }
 
 impl Default for RetrySpec {
@@ -383,6 +430,8 @@ impl Default for RetrySpec {
                 RetryOn::Failed,
                 RetryOn::TimedOut,
             ],
+            honor_retry_after: true,
+            budget: None,
         }
     }
 }
@@ -397,6 +446,8 @@ pub enum Jitter {
     Full,
     /// backoff/2 + uniform in [0, backoff/2].
     Equal,
+    /// Uniform in [base, 3 × the previous sleep], capped (AWS's "decorrelated jitter").
+    Decorrelated,
 }
 
 /// Outcomes a client may retry.
@@ -493,6 +544,73 @@ pub enum QueuePolicySpec {
     DeadlineAware,
 }
 
+/// A rate limiter on a link (seed 004): a request over the limit is refused at the sender with
+/// 429 and a Retry-After. Limits are in real requests.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+pub enum LimiterSpec {
+    /// Tokens refill at `rate` per second up to `burst`; each request takes one.
+    TokenBucket {
+        /// Requests per second.
+        rate: f64,
+        /// Largest burst.
+        burst: f64,
+    },
+    /// At most `limit` requests in each fixed window of `window_s`.
+    FixedWindow {
+        /// Requests per window.
+        limit: f64,
+        /// Window, s.
+        window_s: f64,
+    },
+    /// At most `limit` requests in any window of `window_s` (a log of admission times).
+    SlidingLog {
+        /// Requests per window.
+        limit: f64,
+        /// Window, s.
+        window_s: f64,
+    },
+    /// Fixed windows' counts, the previous one weighted by its overlap with the sliding one.
+    SlidingCounter {
+        /// Requests per window.
+        limit: f64,
+        /// Window, s.
+        window_s: f64,
+    },
+}
+
+/// Load shedding by load (seed 004): below `high` every request is admitted, from `high` only
+/// HIGH and CRITICAL, from `critical` only CRITICAL; the rest are refused with 503.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShedSpec {
+    /// What is measured at the instance.
+    pub signal: ShedSignal,
+    /// From this load on, only HIGH and CRITICAL (default 0.7).
+    pub high: f64,
+    /// From this load on, only CRITICAL (default 0.9).
+    pub critical: f64,
+}
+
+impl Default for ShedSpec {
+    fn default() -> Self {
+        Self {
+            signal: ShedSignal::Workers,
+            high: 0.7,
+            critical: 0.9,
+        }
+    }
+}
+
+/// The load a shedding instance measures.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Default)]
+pub enum ShedSignal {
+    /// Share of its workers busy or waiting.
+    #[default]
+    Workers,
+    /// Share of its queue filled (a bounded queue; an unbounded one counts as empty).
+    Queue,
+}
+
 /// Order in which queued requests are served.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 pub enum Discipline {
@@ -526,6 +644,9 @@ pub struct ComponentSpec {
     /// What the queue drops and how some strategies serve (default DropNewest: tail drop).
     #[serde(default)]
     pub queue_policy: QueuePolicySpec,
+    /// Load shedding by priority at arrival (default none).
+    #[serde(default)]
+    pub shed: Option<ShedSpec>,
     /// Service time per request.
     pub service: ServiceSpec,
     /// Resource engines of each instance.
@@ -698,6 +819,9 @@ pub struct LinkSpec {
     /// Synchronous call or asynchronous send (default Sync).
     #[serde(default)]
     pub call: CallKind,
+    /// A rate limiter at the sender (default none): over it, 429 with a Retry-After.
+    #[serde(default)]
+    pub limit: Option<LimiterSpec>,
     /// One-way network latency (default 0 ms).
     #[serde(default)]
     pub latency: Timing,

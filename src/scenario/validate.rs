@@ -205,6 +205,9 @@ fn check_links<'a>(
     let mut linked: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for (i, l) in s.links.iter().enumerate() {
         let f = format!("links[{i}]");
+        if let Some(limit) = l.limit {
+            check_limiter(c, &f, limit, s.sim.request_unit);
+        }
         if !names.contains_key(l.from.as_str()) {
             c.bad(
                 format!("{f}.from"),
@@ -352,7 +355,9 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
         let f = format!("commands[{i}]");
         c.range(&format!("{f}.at_s"), tc.at_s, 0.0, 1e7);
         let (source, component) = match &tc.command {
-            C::ScaleTraffic { source, .. } | C::Spike { source, .. } => (Some(source), None),
+            C::ScaleTraffic { source, .. }
+            | C::Spike { source, .. }
+            | C::SetClient { source, .. } => (Some(source), None),
             C::TakeDown { component, .. }
             | C::BringBack { component, .. }
             | C::SlowDown { component, .. }
@@ -361,6 +366,7 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
             | C::SetWorkers { component, .. }
             | C::SetQueue { component, .. }
             | C::SetQueuePolicy { component, .. }
+            | C::SetShed { component, .. }
             | C::SetInstances { component, .. } => (None, Some(component)),
             C::Load(_) | C::Reset => {
                 c.bad(
@@ -372,7 +378,7 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
             }
             _ => (None, None),
         };
-        if let C::DegradeLink { link, .. } = &tc.command
+        if let C::DegradeLink { link, .. } | C::SetLimit { link, .. } = &tc.command
             && !s
                 .links
                 .iter()
@@ -864,6 +870,58 @@ fn check_client(c: &mut Checker, f: &str, client: &ClientSpec) {
         0.0,
         1e9,
     );
+    if let Some(b) = r.budget {
+        c.range(
+            &format!("{f}.client.retry.budget.ratio"),
+            b.ratio,
+            0.0,
+            10.0,
+        );
+        c.range(
+            &format!("{f}.client.retry.budget.min_per_s"),
+            b.min_per_s,
+            0.0,
+            1e6,
+        );
+    }
+    if let Some(t) = client.throttle {
+        c.range(&format!("{f}.client.throttle.k"), t.k, 1.0, 100.0);
+        c.positive(&format!("{f}.client.throttle.window_s"), t.window_s, 3600.0);
+    }
+}
+
+/// A link's rate limiter: rates, bursts and limits of at least one request, windows above 0;
+/// a sliding log keeps at most a million times.
+fn check_limiter(c: &mut Checker, f: &str, l: LimiterSpec, unit: u32) {
+    let f = format!("{f}.limit");
+    let (amount, window) = match l {
+        LimiterSpec::TokenBucket { rate, burst } => {
+            c.positive(&format!("{f}.rate"), rate, 1e9);
+            (burst, None)
+        }
+        LimiterSpec::FixedWindow { limit, window_s }
+        | LimiterSpec::SlidingLog { limit, window_s }
+        | LimiterSpec::SlidingCounter { limit, window_s } => (limit, Some(window_s)),
+    };
+    c.range(
+        &format!("{f}.{}", if window.is_some() { "limit" } else { "burst" }),
+        amount,
+        1.0,
+        1e9,
+    );
+    if let Some(w) = window {
+        c.positive(&format!("{f}.window_s"), w, 86_400.0);
+    }
+    if matches!(l, LimiterSpec::SlidingLog { .. }) && amount / unit.max(1) as f64 > 1e6 {
+        c.bad(
+            format!("{f}.limit"),
+            format!(
+                "a log of {} admission times",
+                num(amount / unit.max(1) as f64)
+            ),
+            "use SlidingCounter for limits above a million per window (or a larger request_unit)",
+        );
+    }
 }
 
 fn check_rate(c: &mut Checker, f: &str, r: &RateSchedule) {
@@ -1049,6 +1107,19 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
         );
     }
     check_queue_policy(c, &f, comp.queue_policy);
+    if let Some(shed) = comp.shed
+        && !(shed.high > 0.0 && shed.high <= shed.critical && shed.critical <= 10.0)
+    {
+        c.bad(
+            format!("{f}.shed"),
+            format!(
+                "high {} and critical {}",
+                num(shed.high),
+                num(shed.critical)
+            ),
+            "0 < high <= critical (defaults 0.7 and 0.9; above 1 never sheds)",
+        );
+    }
     if let Some(t) = comp.thrashing {
         c.range(&format!("{f}.thrashing.above"), t.above, 0.0, 0.999);
         c.range(&format!("{f}.thrashing.slowdown"), t.slowdown, 0.0, 1000.0);

@@ -574,6 +574,7 @@ fn stamp_headers(topo: Res<Topology>, queries: HealthQueries, mut links: Query<&
             target_status: target as u8,
             reason: reason as u8,
             alternatives: alternatives.min(255) as u8,
+            retry_after_ms: 0,
         };
     }
 }

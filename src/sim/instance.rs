@@ -70,6 +70,8 @@ pub struct InstanceCounters {
     pub failed: u64,
     /// Of those, failed by an error fault.
     pub injected: u64,
+    /// Arrivals refused by load shedding (503).
+    pub shed: u64,
     /// Out-of-memory crashes.
     pub crashes: u64,
     /// Cache misses answered with stale data.
@@ -362,6 +364,13 @@ impl Instance {
             self.depart(job, Reply::Err(Outcome::Failed), job.at, out);
             return;
         }
+        if let Some(shed) = w.comp.shed
+            && self.sheds(&shed, job.priority)
+        {
+            self.counters.shed += 1;
+            self.depart(job, Reply::Err(Outcome::Rejected), job.at, out);
+            return;
+        }
         if let Some(worker) = self.idle.pop() {
             self.start(worker, job, job.at, out);
         } else {
@@ -429,6 +438,26 @@ impl Instance {
                     self.idle.push(worker);
                 }
             }
+        }
+    }
+
+    /// Load shedding by load (seed 004): whether an arrival of `priority` is refused now.
+    fn sheds(&self, shed: &crate::scenario::ShedSpec, priority: super::request::Priority) -> bool {
+        use super::request::Priority;
+        let load = match shed.signal {
+            crate::scenario::ShedSignal::Workers => {
+                (self.busy + self.waiting) as f64 / self.active_workers.max(1) as f64
+            }
+            crate::scenario::ShedSignal::Queue => self
+                .queue_capacity
+                .map_or(0.0, |c| self.queued as f64 / c.max(1) as f64),
+        };
+        if load >= shed.critical {
+            priority != Priority::Critical
+        } else if load >= shed.high {
+            priority > Priority::High
+        } else {
+            false
         }
     }
 
@@ -518,6 +547,9 @@ impl Instance {
             {
                 self.account(at);
                 self.waiting -= 1;
+                // A refusal's Retry-After goes back up with the failure it causes.
+                let mut job = job;
+                job.headers.retry_after_ms = resp.req.headers.retry_after_ms;
                 self.depart(job, resp.status, at, out);
                 self.free(worker, at, out);
             }

@@ -54,6 +54,8 @@ pub struct LinkCounters {
     pub response_errors: u64,
     /// Requests lost on the wire (a link fault); each answered to its sender as a failure.
     pub lost: u64,
+    /// Requests its rate limiter refused (429).
+    pub limited: u64,
     /// Of the responses delivered, refusals at the sender itself (breaker, rate limit): not the receiver's answers.
     pub refused_locally: u64,
 }
@@ -100,6 +102,8 @@ pub struct Link {
     pub control: LinkControl,
     /// A degradation in force or scheduled (a fault or a command).
     pub fault: Option<LinkFault>,
+    /// A rate limiter at the sender (429 with a Retry-After over it).
+    pub limiter: Option<super::policy::limit::Limiter>,
     loss_rng: ChaCha8Rng,
     /// Running totals.
     pub counters: LinkCounters,
@@ -158,6 +162,7 @@ impl Link {
             },
             control: LinkControl::Seed000,
             fault: None,
+            limiter: None,
             loss_rng: stream(seed, Stream::Errors, (1 << 40) | index as u64),
             counters: LinkCounters::default(),
         }
@@ -533,6 +538,14 @@ impl Link {
     /// Offers `req` to the link's admission; counts it as offered (and refused) for the self.
     #[inline]
     pub fn admit(&mut self, req: Request) -> Admit {
+        if let Some(limiter) = &mut self.limiter
+            && let Err(after) = limiter.take(req.at)
+        {
+            let mut r = req;
+            r.headers.retry_after_ms = (after as f64 / 1e6).ceil().min(65_535.0) as u16;
+            self.counters.limited += 1;
+            return Admit::Refused(r);
+        }
         match &mut self.admission {
             Admission::Open => Admit::Send(req),
             Admission::Custom(p) => {

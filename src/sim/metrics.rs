@@ -554,6 +554,7 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         dropped: c.dropped - p.dropped,
         failed: c.failed - p.failed,
         injected: c.injected - p.injected,
+        shed: c.shed - p.shed,
         crashes: c.crashes - p.crashes,
         stale: c.stale - p.stale,
         orphans: c.orphans - p.orphans,

@@ -4,6 +4,7 @@
 pub mod autoscale;
 pub mod cadence;
 pub mod classes;
+pub mod client;
 pub mod command;
 pub mod control;
 pub mod decisions;
@@ -30,6 +31,7 @@ pub mod series;
 pub mod source;
 pub mod spawn;
 pub mod states;
+pub mod strategy;
 pub mod sweep;
 pub mod topology;
 pub mod verify;

@@ -112,6 +112,8 @@ pub struct FlowHeaders {
     /// Alternative routes the sender has for this hop (instances it could pick instead, plus
     /// an alternative component if the link names one).
     pub alternatives: u8,
+    /// On a refusal: when to come back, ms (Retry-After; 0: none said).
+    pub retry_after_ms: u16,
 }
 
 impl FlowHeaders {
@@ -139,6 +141,7 @@ impl Default for FlowHeaders {
             target_status: 0,
             reason: 0,
             alternatives: 0,
+            retry_after_ms: 0,
         }
     }
 }

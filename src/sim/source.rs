@@ -34,6 +34,8 @@ struct Slot {
     flow: u16,
     priority: Priority,
     attempt: u8,
+    /// The last backoff (decorrelated jitter grows from it).
+    prev_backoff: Nanos,
 }
 
 /// What a source hands to the sweep: a request to put on the link to `to_link`.
@@ -97,6 +99,8 @@ pub struct TrafficSource {
     timeout: Option<Nanos>,
     retry: RetrySpec,
     rng: ChaCha8Rng,
+    /// Retry budget and adaptive throttling.
+    pub client: super::client::ClientPolicy,
     mix: ChaCha8Rng,
     route: ChaCha8Rng,
     retry_rng: ChaCha8Rng,
@@ -164,9 +168,11 @@ impl TrafficSource {
         priorities: [f64; 4],
         timeout_ms: Option<f64>,
         retry: RetrySpec,
+        throttle: Option<crate::scenario::ThrottleSpec>,
         seed: u64,
     ) -> Self {
         let key = index as u64;
+        let budget = retry.budget;
         let total: f64 = flows.iter().map(|f| f.1).sum();
         let mut acc = 0.0;
         let flows = flows
@@ -194,6 +200,11 @@ impl TrafficSource {
             timeout: timeout_ms.map(|t| (t * MS).round() as Nanos),
             retry,
             rng: stream(seed, Stream::Arrivals, key),
+            client: super::client::ClientPolicy::new(
+                budget,
+                throttle,
+                stream(seed, Stream::Retry, (3 << 40) | key),
+            ),
             mix: stream(seed, Stream::Mix, key),
             route: stream(seed, Stream::Route, (2 << 40) | key),
             retry_rng: stream(seed, Stream::Retry, key),
@@ -221,6 +232,11 @@ impl TrafficSource {
     fn exp_ns(&mut self, mean_ns: f64) -> Nanos {
         let e: f64 = Exp1.sample(&mut self.rng);
         to_ns(e * mean_ns)
+    }
+
+    /// Replaces the retry policy (a what-if).
+    pub fn set_retry(&mut self, retry: RetrySpec) {
+        self.retry = retry;
     }
 
     /// Simulated requests per second at `t`.
@@ -265,7 +281,7 @@ impl TrafficSource {
             self.deadlines.pop_front();
             let s = self.slots[slot as usize];
             if s.generation == generation && s.state == SlotState::Waiting {
-                self.attempt_failed(slot, Outcome::TimedOut, t);
+                self.attempt_failed(slot, Outcome::TimedOut, t, 0);
             }
         }
         loop {
@@ -333,6 +349,7 @@ impl TrafficSource {
                     flow: 0,
                     priority,
                     attempt: 0,
+                    prev_backoff: 0,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -343,9 +360,11 @@ impl TrafficSource {
         s.flow = flow;
         s.priority = priority;
         s.attempt = 0;
+        s.prev_backoff = 0;
         self.next_id += 1;
         self.live += 1;
         self.counters.generated += 1;
+        self.client.first_attempt(t);
         self.send_attempt(slot, t, sends);
     }
 
@@ -363,11 +382,18 @@ impl TrafficSource {
                 .1
         };
         let deadline = self.timeout.map_or(Nanos::MAX, |d| t + d);
+        let throttled = self.client.throttles(t);
         let s = &mut self.slots[slot as usize];
         s.generation += 1;
         s.attempt = s.attempt.saturating_add(1);
         s.state = SlotState::Waiting;
         s.deadline = deadline;
+        if throttled {
+            // Rejected at the client itself: nothing is sent.
+            self.counters.attempts += 1;
+            self.attempt_failed(slot, Outcome::Rejected, t, 0);
+            return;
+        }
         let req = Request {
             id: s.id,
             created: s.created,
@@ -416,6 +442,9 @@ impl TrafficSource {
             self.counters.late_responses += 1;
             return;
         }
+        if matches!(r.status, Reply::Ok | Reply::Ack) {
+            self.client.accepted(r.at);
+        }
         match r.status {
             Reply::Ok => self.end(slot, Outcome::Completed, r.at),
             // Acknowledged at the hand-off: the client is answered now, and it is completed for
@@ -425,7 +454,10 @@ impl TrafficSource {
                 self.slots[slot as usize].state = SlotState::HandedOff;
                 self.counters.handed_off += 1;
             }
-            Reply::Err(o) => self.attempt_failed(slot, o, r.at),
+            Reply::Err(o) => {
+                let retry_after = r.req.headers.retry_after_ms as Nanos * 1_000_000;
+                self.attempt_failed(slot, o, r.at, retry_after)
+            }
         }
     }
 
@@ -447,7 +479,9 @@ impl TrafficSource {
         self.counters.handed_off - self.counters.background.iter().sum::<u64>()
     }
 
-    fn attempt_failed(&mut self, slot: u32, outcome: Outcome, at: Nanos) {
+    /// An attempt failed with `outcome` at `at` (a refusal may say when to come back): retry
+    /// after a backoff if the policy and the budget allow, or end the request.
+    fn attempt_failed(&mut self, slot: u32, outcome: Outcome, at: Nanos, retry_after: Nanos) {
         self.counters.attempt_failures[outcome as usize] += 1;
         let s = self.slots[slot as usize];
         let retry_on = match outcome {
@@ -457,8 +491,15 @@ impl TrafficSource {
             Outcome::TimedOut => RetryOn::TimedOut,
             Outcome::Completed => return,
         };
-        if (s.attempt as u32) < self.retry.max_attempts && self.retry.on.contains(&retry_on) {
-            let backoff = self.backoff(s.attempt as u32);
+        if (s.attempt as u32) < self.retry.max_attempts
+            && self.retry.on.contains(&retry_on)
+            && self.client.may_retry(at)
+        {
+            let mut backoff = self.backoff(s.attempt as u32, s.prev_backoff);
+            if self.retry.honor_retry_after {
+                backoff = backoff.max(retry_after);
+            }
+            self.slots[slot as usize].prev_backoff = backoff;
             let st = &mut self.slots[slot as usize];
             st.state = SlotState::Backoff;
             st.generation += 1;
@@ -469,14 +510,20 @@ impl TrafficSource {
         }
     }
 
-    /// Backoff before retry number `n` (1-based): base × multiplier^(n-1), capped, with jitter.
-    fn backoff(&mut self, n: u32) -> Nanos {
+    /// Backoff before retry number `n` (1-based): base × multiplier^(n-1), capped, with jitter;
+    /// decorrelated jitter grows from the previous backoff `prev` instead.
+    fn backoff(&mut self, n: u32, prev: Nanos) -> Nanos {
         let r = &self.retry;
         let raw = (r.base_backoff_ms * r.multiplier.powi(n as i32 - 1)).min(r.max_backoff_ms) * MS;
         let ns = match r.jitter {
             Jitter::None => raw,
             Jitter::Full => self.retry_rng.random::<f64>() * raw,
             Jitter::Equal => raw / 2.0 + self.retry_rng.random::<f64>() * raw / 2.0,
+            Jitter::Decorrelated => {
+                let base = r.base_backoff_ms * MS;
+                let hi = (3.0 * prev as f64).max(base);
+                (base + self.retry_rng.random::<f64>() * (hi - base)).min(r.max_backoff_ms * MS)
+            }
         };
         to_ns(ns)
     }

@@ -153,6 +153,7 @@ fn spawn_component(
         name: c.name.clone(),
         kind: c.kind,
         hit_ratio: c.hit_ratio.unwrap_or(0.0),
+        shed: c.shed,
         entity,
         instances: vec![],
         instance_ids: vec![],
@@ -269,6 +270,9 @@ fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
             s.sim.seed,
         );
         link.control = super::policy::LinkControl::of(l.control);
+        link.limiter = l
+            .limit
+            .map(|spec| super::policy::limit::Limiter::new(spec, s.sim.request_unit.max(1) as u64));
         if l.call == CallKind::Pull
             && let NodeRef::Component(f) = from
         {
@@ -343,6 +347,7 @@ fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Sce
         [p.critical, p.high, p.medium, p.low],
         src.client.timeout_ms,
         src.client.retry.clone(),
+        src.client.throttle,
         s.sim.seed,
     );
     topo.sources.push(world.spawn((SimEntity, source)).id());

@@ -781,10 +781,11 @@ fn send_all(
     }
 }
 
-/// A request refused at its sender: a waiting caller gets a 503 at once; a detached request ends.
+/// A request refused at its sender: a waiting caller or client gets a 503 (a limiter's 429) at
+/// once; a detached request ends.
 fn refuse(link: &mut Link, l: u32, req: Request, agenda: &mut Agenda, refused: &mut Vec<Request>) {
     match req.ret {
-        Ret::Worker { .. } => {
+        Ret::Worker { .. } | Ret::Client => {
             link.counters.responses_sent += 1;
             let resp = Response {
                 at: req.at,

@@ -30,6 +30,8 @@ pub struct ComponentInfo {
     pub kind: Kind,
     /// Cache hit ratio (0 for non-caches).
     pub hit_ratio: f64,
+    /// Load shedding by priority at arrival, if any.
+    pub shed: Option<crate::scenario::ShedSpec>,
     /// The component entity.
     pub entity: Entity,
     /// Instance entities, by ordinal.

@@ -12,6 +12,7 @@
 pub mod admission;
 pub mod control;
 pub mod discipline;
+pub mod limit;
 pub mod queue;
 pub mod zoo;
 

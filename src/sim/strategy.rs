@@ -1,0 +1,107 @@
+//! Swapping a strategy while the run goes on, through the command door: a link's rate limiter,
+//! a source's retries and throttling, a component's load shedding (the queue's policy is in
+//! `resize`). Each change is validated on a copy of the scenario first, then put in place.
+
+use super::SimConfig;
+use super::client::ClientPolicy;
+use super::dist::{Stream, stream};
+use super::link::Link;
+use super::params::validated;
+use super::policy::limit::Limiter;
+use super::source::TrafficSource;
+use super::topology::Topology;
+use crate::scenario::{LimiterSpec, RetrySpec, ShedSpec, ThrottleSpec};
+use bevy::prelude::*;
+
+/// Puts a rate limiter on the link `from->to` (or takes it off).
+pub fn set_limit(
+    world: &mut World,
+    link: &str,
+    limit: Option<LimiterSpec>,
+) -> Result<String, String> {
+    let topo = world.resource::<Topology>();
+    let li = topo
+        .link_names
+        .iter()
+        .position(|n| n == link)
+        .ok_or_else(|| format!("no link named {link:?} (links are named from->to)"))?;
+    let (e, unit) = (topo.links[li], topo.unit);
+    let scenario = validated(world, |s| s.links[li].limit = limit)?;
+    if let Some(mut l) = world.get_mut::<Link>(e) {
+        l.limiter = limit.map(|spec| Limiter::new(spec, unit));
+    }
+    world.resource_mut::<SimConfig>().scenario = scenario;
+    Ok(match limit {
+        Some(spec) => format!("{link}: rate limit {spec:?}"),
+        None => format!("{link}: no rate limit"),
+    })
+}
+
+/// The source called `name`: its index and entity.
+fn source(world: &World, name: &str) -> Result<(usize, Entity), String> {
+    let topo = world.resource::<Topology>();
+    let i = topo
+        .source_names
+        .iter()
+        .position(|n| n == name)
+        .ok_or_else(|| format!("no source named {name:?}"))?;
+    Ok((i, topo.sources[i]))
+}
+
+/// Sets a source's retry policy and client throttling (its budget and throttle start afresh).
+pub fn set_client(
+    world: &mut World,
+    name: &str,
+    retry: RetrySpec,
+    throttle: Option<ThrottleSpec>,
+) -> Result<String, String> {
+    let (i, e) = source(world, name)?;
+    let scenario = validated(world, |s| {
+        s.sources[i].client.retry = retry.clone();
+        s.sources[i].client.throttle = throttle;
+    })?;
+    let seed = scenario.sim.seed;
+    if let Some(mut src) = world.get_mut::<TrafficSource>(e) {
+        let rng = stream(seed, Stream::Retry, (3 << 40) | i as u64);
+        src.client = ClientPolicy::new(retry.budget, throttle, rng);
+        src.set_retry(retry.clone());
+    }
+    world.resource_mut::<SimConfig>().scenario = scenario;
+    Ok(format!(
+        "{name}: {} attempt(s), jitter {:?}{}{}",
+        retry.max_attempts,
+        retry.jitter,
+        retry.budget.map_or(String::new(), |b| format!(
+            ", budget {:.0}% + {}/s",
+            b.ratio * 100.0,
+            b.min_per_s
+        )),
+        throttle.map_or(String::new(), |t| format!(
+            ", adaptive throttling k = {}",
+            t.k
+        ))
+    ))
+}
+
+/// Sets a component's load shedding (or takes it off).
+pub fn set_shed(
+    world: &mut World,
+    component: &str,
+    shed: Option<ShedSpec>,
+) -> Result<String, String> {
+    let ci = world
+        .resource::<Topology>()
+        .component(component)
+        .map(|c| c.index as usize)
+        .ok_or_else(|| format!("no component named {component:?}"))?;
+    let scenario = validated(world, |s| s.components[ci].shed = shed)?;
+    world.resource_mut::<Topology>().components[ci].shed = shed;
+    world.resource_mut::<SimConfig>().scenario = scenario;
+    Ok(match shed {
+        Some(s) => format!(
+            "{component}: sheds by priority from {} and {}",
+            s.high, s.critical
+        ),
+        None => format!("{component}: no load shedding"),
+    })
+}
