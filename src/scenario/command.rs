@@ -129,6 +129,13 @@ pub enum SimCommand {
         /// Thresholds and signal.
         shed: Option<super::ShedSpec>,
     },
+    /// Sets a component's adaptive concurrency limit (`None` takes it off).
+    SetConcurrency {
+        /// Component name.
+        component: String,
+        /// The algorithm and its bounds.
+        limit: Option<super::ConcurrencySpec>,
+    },
     /// Sets how many instances of a component run (spares are provisioned first, then new
     /// instances spawned; extra ones are taken out, highest ordinal first).
     SetInstances {

@@ -601,6 +601,95 @@ impl Default for ShedSpec {
     }
 }
 
+/// An adaptive concurrency limit on a server (Netflix's concurrency-limits): each instance holds
+/// at most `limit` requests at once (queued, in service or waiting on a call), refusing the rest
+/// with 503, and moves the limit with every completion.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+pub enum ConcurrencySpec {
+    /// Additive increase (about one a round trip while at least half used), multiplicative
+    /// decrease (× `backoff`) on a drop: a failure, or done after the client gave up.
+    Aimd {
+        /// Starting limit (default 20).
+        #[serde(default = "limit_initial")]
+        initial: f64,
+        /// Lowest limit (default 1).
+        #[serde(default = "limit_min")]
+        min: f64,
+        /// Highest limit (default 1000).
+        #[serde(default = "limit_max")]
+        max: f64,
+        /// Factor on a drop (default 0.9).
+        #[serde(default = "limit_backoff")]
+        backoff: f64,
+    },
+    /// TCP Vegas: the queue is estimated as limit × (1 − shortest time / this time); below
+    /// 3·log10(limit) the limit grows, above 6·log10(limit) it shrinks.
+    Vegas {
+        /// Starting limit (default 20).
+        #[serde(default = "limit_initial")]
+        initial: f64,
+        /// Lowest limit (default 1).
+        #[serde(default = "limit_min")]
+        min: f64,
+        /// Highest limit (default 1000).
+        #[serde(default = "limit_max")]
+        max: f64,
+    },
+    /// Gradient2: the limit follows limit × clamp(tolerance × long-term average time / this
+    /// time, 0.5, 1) + √limit, smoothed.
+    Gradient2 {
+        /// Starting limit (default 20).
+        #[serde(default = "limit_initial")]
+        initial: f64,
+        /// Lowest limit (default 1).
+        #[serde(default = "limit_min")]
+        min: f64,
+        /// Highest limit (default 1000).
+        #[serde(default = "limit_max")]
+        max: f64,
+        /// How much slower than the long-term average is still fine (default 1.5).
+        #[serde(default = "limit_tolerance")]
+        tolerance: f64,
+        /// Share of a new target taken per sample (default 0.2).
+        #[serde(default = "limit_smoothing")]
+        smoothing: f64,
+    },
+}
+
+fn limit_initial() -> f64 {
+    20.0
+}
+fn limit_min() -> f64 {
+    1.0
+}
+fn limit_max() -> f64 {
+    1000.0
+}
+fn limit_backoff() -> f64 {
+    0.9
+}
+fn limit_tolerance() -> f64 {
+    1.5
+}
+fn limit_smoothing() -> f64 {
+    0.2
+}
+
+impl ConcurrencySpec {
+    /// (initial, min, max).
+    pub fn bounds(&self) -> (f64, f64, f64) {
+        match *self {
+            ConcurrencySpec::Aimd {
+                initial, min, max, ..
+            }
+            | ConcurrencySpec::Vegas { initial, min, max }
+            | ConcurrencySpec::Gradient2 {
+                initial, min, max, ..
+            } => (initial, min, max),
+        }
+    }
+}
+
 /// The load a shedding instance measures.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Default)]
 pub enum ShedSignal {
@@ -647,6 +736,9 @@ pub struct ComponentSpec {
     /// Load shedding by priority at arrival (default none).
     #[serde(default)]
     pub shed: Option<ShedSpec>,
+    /// An adaptive concurrency limit per instance (default none).
+    #[serde(default)]
+    pub concurrency: Option<ConcurrencySpec>,
     /// Service time per request.
     pub service: ServiceSpec,
     /// Resource engines of each instance.

@@ -367,6 +367,7 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
             | C::SetQueue { component, .. }
             | C::SetQueuePolicy { component, .. }
             | C::SetShed { component, .. }
+            | C::SetConcurrency { component, .. }
             | C::SetInstances { component, .. } => (None, Some(component)),
             C::Load(_) | C::Reset => {
                 c.bad(
@@ -1059,6 +1060,39 @@ fn check_autoscale(c: &mut Checker, f: &str, comp: &ComponentSpec) {
     c.range(&format!("{f}.warmup_speed"), a.warmup_speed, 0.01, 1.0);
 }
 
+/// An adaptive concurrency limit: 1 <= min <= initial <= max <= 1e6, and its algorithm's own
+/// numbers in range.
+fn check_concurrency(c: &mut Checker, f: &str, l: ConcurrencySpec) {
+    let f = format!("{f}.concurrency");
+    let (initial, min, max) = l.bounds();
+    if !(min >= 1.0 && min <= initial && initial <= max && max <= 1e6) {
+        c.bad(
+            f.clone(),
+            format!(
+                "min {}, initial {}, max {}",
+                num(min),
+                num(initial),
+                num(max)
+            ),
+            "1 <= min <= initial <= max <= 1000000 (defaults 1, 20, 1000)",
+        );
+    }
+    match l {
+        ConcurrencySpec::Aimd { backoff, .. } => {
+            c.range(&format!("{f}.backoff"), backoff, 0.1, 0.99);
+        }
+        ConcurrencySpec::Gradient2 {
+            tolerance,
+            smoothing,
+            ..
+        } => {
+            c.range(&format!("{f}.tolerance"), tolerance, 1.0, 10.0);
+            c.range(&format!("{f}.smoothing"), smoothing, 0.01, 1.0);
+        }
+        ConcurrencySpec::Vegas { .. } => {}
+    }
+}
+
 /// A queue strategy's parameters in range.
 fn check_queue_policy(c: &mut Checker, f: &str, q: QueuePolicySpec) {
     let f = format!("{f}.queue_policy");
@@ -1107,6 +1141,9 @@ fn check_component(c: &mut Checker, sim: &SimSettings, i: usize, comp: &Componen
         );
     }
     check_queue_policy(c, &f, comp.queue_policy);
+    if let Some(limit) = comp.concurrency {
+        check_concurrency(c, &f, limit);
+    }
     if let Some(shed) = comp.shed
         && !(shed.high > 0.0 && shed.high <= shed.critical && shed.critical <= 10.0)
     {

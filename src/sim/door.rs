@@ -101,6 +101,7 @@ fn subject_of(topo: &Topology, cmd: &SimCommand) -> Subject {
         | SetQueue { component, .. }
         | SetQueuePolicy { component, .. }
         | SetShed { component, .. }
+        | SetConcurrency { component, .. }
         | SetInstances { component, .. } => topo
             .component(component)
             .map_or(Subject::System, |c| Subject::Component(c.index)),
@@ -187,16 +188,11 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
         ),
         SetWorkers { component, workers } => super::resize::set_workers(world, component, *workers),
         SetQueue { component, queue } => super::resize::set_queue(world, component, *queue),
-        SetLimit { link, limit } => super::strategy::set_limit(world, link, *limit),
-        SetClient {
-            source,
-            retry,
-            throttle,
-        } => super::strategy::set_client(world, source, retry.clone(), *throttle),
-        SetShed { component, shed } => super::strategy::set_shed(world, component, *shed),
-        SetQueuePolicy { component, policy } => {
-            super::resize::set_queue_policy(world, component, *policy)
-        }
+        SetLimit { .. }
+        | SetClient { .. }
+        | SetShed { .. }
+        | SetConcurrency { .. }
+        | SetQueuePolicy { .. } => super::strategy::apply(world, cmd),
         SetInstances {
             component,
             instances,

@@ -72,6 +72,8 @@ pub struct InstanceCounters {
     pub injected: u64,
     /// Arrivals refused by load shedding (503).
     pub shed: u64,
+    /// Arrivals refused by the adaptive concurrency limit (503).
+    pub over_limit: u64,
     /// Out-of-memory crashes.
     pub crashes: u64,
     /// Cache misses answered with stale data.
@@ -195,6 +197,8 @@ pub struct Instance {
     pub pressure: f64,
     restart_after: Nanos,
     area_at: Nanos,
+    /// An adaptive concurrency limit, if the component has one.
+    pub concurrency: Option<Box<super::policy::concurrency::ConcurrencyLimit>>,
     /// Running totals.
     pub counters: InstanceCounters,
 }
@@ -249,6 +253,7 @@ impl Instance {
             pressure: 0.0,
             restart_after,
             area_at: 0,
+            concurrency: None,
             counters: InstanceCounters::default(),
         }
     }
@@ -369,6 +374,16 @@ impl Instance {
         {
             self.counters.shed += 1;
             self.depart(job, Reply::Err(Outcome::Rejected), job.at, out);
+            return;
+        }
+        if let Some(limit) = self.concurrency.as_ref().map(|c| c.limit())
+            && self.outstanding() >= limit
+        {
+            // Over the adaptive limit: 503 at once, and not a sample of the limiter's.
+            self.counters.over_limit += 1;
+            let limiter = self.concurrency.take();
+            self.depart(job, Reply::Err(Outcome::Rejected), job.at, out);
+            self.concurrency = limiter;
             return;
         }
         if let Some(worker) = self.idle.pop() {
@@ -565,6 +580,11 @@ impl Instance {
     /// A request leaves the instance with `status` at `at`.
     pub(super) fn depart(&mut self, job: Request, status: Reply, at: Nanos, out: &mut Outbox) {
         self.counters.departures += 1;
+        if let Some(c) = &mut self.concurrency {
+            let dropped = matches!(status, Reply::Err(_)) || at > job.deadline;
+            let held = self.queued + self.busy + self.waiting;
+            c.sample(at.saturating_sub(job.at) as f64, held, dropped);
+        }
         match status {
             Reply::Ok | Reply::Ack => {
                 self.counters.ok += 1;

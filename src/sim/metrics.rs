@@ -555,6 +555,7 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         failed: c.failed - p.failed,
         injected: c.injected - p.injected,
         shed: c.shed - p.shed,
+        over_limit: c.over_limit - p.over_limit,
         crashes: c.crashes - p.crashes,
         stale: c.stale - p.stale,
         orphans: c.orphans - p.orphans,

@@ -208,6 +208,10 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
         c.thrashing,
         restart_ns(c.restart_after_s),
     );
+    let mut inst = inst;
+    inst.concurrency = c
+        .concurrency
+        .map(|spec| Box::new(super::policy::concurrency::ConcurrencyLimit::new(spec)));
     let parent = topo.components[ci as usize].entity;
     let ie = world
         .spawn((

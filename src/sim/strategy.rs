@@ -7,11 +7,31 @@ use super::client::ClientPolicy;
 use super::dist::{Stream, stream};
 use super::link::Link;
 use super::params::validated;
+use super::policy::concurrency::ConcurrencyLimit;
 use super::policy::limit::Limiter;
 use super::source::TrafficSource;
 use super::topology::Topology;
-use crate::scenario::{LimiterSpec, RetrySpec, ShedSpec, ThrottleSpec};
+use crate::scenario::{ConcurrencySpec, LimiterSpec, RetrySpec, ShedSpec, ThrottleSpec};
 use bevy::prelude::*;
+
+/// Applies a command that swaps a strategy; any other command is not one of these.
+pub fn apply(world: &mut World, cmd: &crate::sim::command::SimCommand) -> Result<String, String> {
+    use crate::sim::command::SimCommand::*;
+    match cmd {
+        SetLimit { link, limit } => set_limit(world, link, *limit),
+        SetClient {
+            source,
+            retry,
+            throttle,
+        } => set_client(world, source, retry.clone(), *throttle),
+        SetShed { component, shed } => set_shed(world, component, *shed),
+        SetConcurrency { component, limit } => set_concurrency(world, component, *limit),
+        SetQueuePolicy { component, policy } => {
+            super::resize::set_queue_policy(world, component, *policy)
+        }
+        _ => Err("not a strategy command".into()),
+    }
+}
 
 /// Puts a rate limiter on the link `from->to` (or takes it off).
 pub fn set_limit(
@@ -103,5 +123,30 @@ pub fn set_shed(
             s.high, s.critical
         ),
         None => format!("{component}: no load shedding"),
+    })
+}
+
+/// Sets a component's adaptive concurrency limit (or takes it off); every instance starts afresh
+/// from the initial limit.
+pub fn set_concurrency(
+    world: &mut World,
+    component: &str,
+    limit: Option<ConcurrencySpec>,
+) -> Result<String, String> {
+    let topo = world.resource::<Topology>();
+    let c = topo
+        .component(component)
+        .ok_or_else(|| format!("no component named {component:?}"))?;
+    let (ci, instances) = (c.index as usize, c.instances.clone());
+    let scenario = validated(world, |s| s.components[ci].concurrency = limit)?;
+    for e in instances {
+        if let Some(mut inst) = world.get_mut::<super::instance::Instance>(e) {
+            inst.concurrency = limit.map(|spec| Box::new(ConcurrencyLimit::new(spec)));
+        }
+    }
+    world.resource_mut::<SimConfig>().scenario = scenario;
+    Ok(match limit {
+        Some(spec) => format!("{component}: adaptive concurrency limit {spec:?}"),
+        None => format!("{component}: no concurrency limit"),
     })
 }

@@ -94,3 +94,33 @@ fn a_bad_comparison_says_which_variant_and_what() {
     .unwrap();
     assert!(compare::load(&bad).unwrap_err().contains("loads"));
 }
+
+#[test]
+fn adaptive_concurrency_limits_keep_goodput_past_capacity_and_vegas_reads_variance_as_queueing() {
+    let (mut c, base) = compare::load(&scenario_path("compare/concurrency.ron")).unwrap();
+    c.loads = vec![0.8, 2.0];
+    c.duration_s = Some(30.0);
+    let jobs = compare::grid(&c, 2);
+    let figures = compare::run_all(&c, &base, &jobs, 2, &indicatif::ProgressBar::hidden());
+    let report = Report {
+        c: &c,
+        jobs: &jobs,
+        figures: &figures,
+        reps: 2,
+    };
+    let v = |name: &str| c.variants.iter().position(|v| v.name == name).unwrap();
+    let goodput = |name: &str, load: usize| report.points(v(name), load, |f| f.goodput).0;
+    assert!(goodput("no limit", 1) < 50.0);
+    for name in ["AIMD", "Gradient2", "fixed limit 40"] {
+        assert!(
+            goodput(name, 1) > 750.0,
+            "{name} at 2x: {}",
+            goodput(name, 1)
+        );
+    }
+    // AIMD grows until requests are dropped: it runs just inside the clients' patience.
+    let p99 = report.points(v("AIMD"), 1, |f| f.latency_ms[1]).0;
+    assert!((200.0..300.0).contains(&p99), "AIMD p99 {p99} ms");
+    // Vegas takes exponential service times' spread for a queue and admits too little.
+    assert!(goodput("Vegas", 0) < 0.9 * goodput("no limit", 0));
+}
