@@ -60,6 +60,23 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Run only slice i of n (e.g. 0/4) and write its results.csv; `merge` combines them.
+        #[arg(long)]
+        shard: Option<crate::compare::Shard>,
+    },
+    /// Combine the results of `compare --shard` runs into the outputs of one whole run.
+    Merge {
+        /// The comparison file the shards ran.
+        file: PathBuf,
+        /// Each shard's output directory.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Seeds per point, as the shards were run with.
+        #[arg(long)]
+        reps: Option<u32>,
+        /// Directory for the merged outputs.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Validate scenario files without running them.
     Check {
@@ -141,17 +158,33 @@ pub fn main() -> ExitCode {
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Merge {
+            file,
+            shards,
+            reps,
+            out,
+        }) => match crate::compare::merge(&file, reps, &shards, &out) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Compare {
             file,
             reps,
             out,
             quiet,
+            shard,
         }) => {
             let stem = file
                 .file_stem()
                 .map_or("comparison".into(), |s| s.to_string_lossy().to_string());
             let out = out.unwrap_or_else(|| PathBuf::from("compare-out").join(stem));
-            match crate::compare::compare(&file, reps, &out, quiet) {
+            match crate::compare::compare(&file, reps, &out, quiet, shard) {
                 Ok(text) => {
                     print!("{text}");
                     ExitCode::SUCCESS

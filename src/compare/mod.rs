@@ -402,11 +402,55 @@ impl Report<'_> {
     }
 }
 
-/// `flowlab compare`: runs the comparison and writes its outputs; the text to print.
-pub fn compare(path: &Path, reps: Option<u32>, out: &Path, quiet: bool) -> Result<String, String> {
+/// Which slice of the grid a run takes: `i` of `n` (jobs whose index modulo `n` is `i`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This slice, from 0.
+    pub i: usize,
+    /// Slices in all.
+    pub n: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (i, n) = s.split_once('/').ok_or("a shard is i/n, e.g. 0/4")?;
+        let (i, n): (usize, usize) = (
+            i.trim()
+                .parse()
+                .map_err(|_| format!("{i:?} is not a number"))?,
+            n.trim()
+                .parse()
+                .map_err(|_| format!("{n:?} is not a number"))?,
+        );
+        if n == 0 || i >= n || n > 100_000 {
+            return Err(format!("shard {i}/{n}: give 0 <= i < n <= 100000"));
+        }
+        Ok(Shard { i, n })
+    }
+}
+
+/// `flowlab compare`: runs the comparison (or one shard of it) and writes its outputs; the
+/// text to print. A shard writes only its results (`results.csv`); `merge` makes the rest.
+pub fn compare(
+    path: &Path,
+    reps: Option<u32>,
+    out: &Path,
+    quiet: bool,
+    shard: Option<Shard>,
+) -> Result<String, String> {
     let (c, base) = load(path)?;
     let reps = reps.unwrap_or(c.reps).clamp(1, 1000);
-    let jobs = grid(&c, reps);
+    let all = grid(&c, reps);
+    let jobs: Vec<Job> = match shard {
+        Some(s) => all
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % s.n == s.i)
+            .map(|x| *x.1)
+            .collect(),
+        None => all.clone(),
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let bar = if quiet {
         indicatif::ProgressBar::hidden()
@@ -430,10 +474,22 @@ pub fn compare(path: &Path, reps: Option<u32>, out: &Path, quiet: bool) -> Resul
         figures: &figures,
         reps,
     };
-    let files = report.write(out)?;
+    let files = match shard {
+        Some(_) => {
+            std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+            let p = out.join("results.csv");
+            std::fs::write(&p, report.csv()).map_err(|e| format!("{}: {e}", p.display()))?;
+            vec![p]
+        }
+        None => report.write(out)?,
+    };
     let secs = started.elapsed().as_secs_f64();
     let simulated: f64 = jobs.len() as f64 * c.duration_s.unwrap_or(base.sim.duration_s);
-    let mut text = report.table();
+    let mut text = if shard.is_some() {
+        String::new()
+    } else {
+        report.table()
+    };
     text.push_str(&format!(
         "{} runs, {:.0} simulated s in {secs:.1} wall s on {threads} core(s); wrote {}\n",
         jobs.len(),
@@ -445,4 +501,95 @@ pub fn compare(path: &Path, reps: Option<u32>, out: &Path, quiet: bool) -> Resul
             .join(", ")
     ));
     Ok(text)
+}
+
+/// `flowlab merge`: the shards' results of one comparison into the outputs one run writes
+/// (byte-identical: the figures round-trip through the CSV exactly).
+pub fn merge(
+    path: &Path,
+    reps: Option<u32>,
+    shards: &[PathBuf],
+    out: &Path,
+) -> Result<String, String> {
+    let (c, _) = load(path)?;
+    let reps = reps.unwrap_or(c.reps).clamp(1, 1000);
+    let jobs = grid(&c, reps);
+    let mut found: Vec<Option<Figures>> = vec![None; jobs.len()];
+    let index = |v: &str, l: &str, r: &str| -> Option<usize> {
+        let vi = c
+            .variants
+            .iter()
+            .position(|x| x.name.replace(',', ";") == v)?;
+        let li = c.loads.iter().position(|x| x.to_string() == l)?;
+        let ri: u32 = r.parse().ok()?;
+        jobs.iter()
+            .position(|j| j.variant == vi && j.load == li && j.rep == ri)
+    };
+    for dir in shards {
+        let p = dir.join("results.csv");
+        let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        for (n, line) in text.lines().enumerate().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let bad = || {
+                format!(
+                    "{}:{}: not a row of this comparison: {line}",
+                    p.display(),
+                    n + 1
+                )
+            };
+            if f.len() != 5 {
+                return Err(bad());
+            }
+            let k = index(f[0], f[1], f[2]).ok_or_else(bad)?;
+            let v: f64 = f[4].parse().map_err(|_| bad())?;
+            let fig = found[k].get_or_insert_with(Figures::default);
+            set_named(fig, f[3], v).ok_or_else(bad)?;
+        }
+    }
+    let missing = found.iter().filter(|f| f.is_none()).count();
+    if missing > 0 {
+        return Err(format!(
+            "{missing} of {} runs are in none of the shards: give every shard's directory",
+            jobs.len()
+        ));
+    }
+    let figures: Vec<Figures> = found.into_iter().flatten().collect();
+    let report = Report {
+        c: &c,
+        jobs: &jobs,
+        figures: &figures,
+        reps,
+    };
+    let files = report.write(out)?;
+    Ok(format!(
+        "{}merged {} runs from {} shard(s); wrote {}\n",
+        report.table(),
+        jobs.len(),
+        shards.len(),
+        files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// Sets the measure called `name` (as `Figures::named` calls it).
+fn set_named(f: &mut Figures, name: &str, v: f64) -> Option<()> {
+    match name {
+        "offered_per_s" => f.offered = v,
+        "goodput_per_s" => f.goodput = v,
+        "latency_p50_ms" => f.latency_ms[0] = v,
+        "latency_p99_ms" => f.latency_ms[1] = v,
+        "latency_p999_ms" => f.latency_ms[2] = v,
+        "completed_share" => f.shares[0] = v,
+        "dropped_share" => f.shares[1] = v,
+        "rejected_share" => f.shares[2] = v,
+        "failed_share" => f.shares[3] = v,
+        "timed_out_share" => f.shares[4] = v,
+        "critical_served_share" => f.critical_served = v,
+        "wasted_per_s" => f.wasted = v,
+        _ => return None,
+    }
+    Some(())
 }
