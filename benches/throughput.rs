@@ -45,10 +45,101 @@ fn bench(name: &str, mut sim: Simulation, seconds: f64) {
     );
 }
 
+/// The practical floor: a minimal hand-written M/M/1 event loop (a `BinaryHeap` of events, a
+/// FIFO, exponential draws from the same ChaCha generator), for the ratio flowlab / floor.
+/// Returns (customers served, mean time in system in ms, wall seconds).
+fn floor_mm1(lambda: f64, mu: f64, customers: u64) -> (u64, f64, f64) {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Exp};
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, VecDeque};
+    let started = Instant::now();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let (arrive, serve) = (Exp::new(lambda).unwrap(), Exp::new(mu).unwrap());
+    // Events: (time in ns, kind 0 arrival / 1 departure).
+    let mut events = BinaryHeap::new();
+    let mut queue: VecDeque<u64> = VecDeque::new();
+    let mut busy = false;
+    let (mut done, mut sum_ns) = (0u64, 0f64);
+    let (mut arrived, mut in_service) = (0u64, 0u64);
+    events.push(Reverse(((arrive.sample(&mut rng) * 1e9) as u64, 0u8)));
+    while let Some(Reverse((t, kind))) = events.pop() {
+        if kind == 0 {
+            arrived += 1;
+            if arrived < customers {
+                events.push(Reverse((t + (arrive.sample(&mut rng) * 1e9) as u64, 0)));
+            }
+            if busy {
+                queue.push_back(t);
+            } else {
+                busy = true;
+                in_service = t;
+                events.push(Reverse((t + (serve.sample(&mut rng) * 1e9) as u64, 1)));
+            }
+        } else {
+            done += 1;
+            sum_ns += (t - in_service) as f64;
+            match queue.pop_front() {
+                Some(a) => {
+                    in_service = a;
+                    events.push(Reverse((t + (serve.sample(&mut rng) * 1e9) as u64, 1)));
+                }
+                None => busy = false,
+            }
+        }
+    }
+    (
+        done,
+        sum_ns / done.max(1) as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+    )
+}
+
 fn main() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wants = |n: &str| filter.as_ref().is_none_or(|f| n.contains(f.as_str()));
     println!("flowlab throughput (single-threaded)");
+    if wants("floor") {
+        // scenarios/mm1.ron's system (800/s into 1,000/s): 1M customers, against flowlab on the
+        // shipped file (1 ms tick) and with a coarse tick (1 s: the same results).
+        let (n, w, wall) = floor_mm1(800.0, 1000.0, 1_000_000);
+        println!(
+            "{:<40} {n} customers in {wall:>7.3} wall s = {:>6.3} us per customer (W = {w:.3} ms)",
+            "floor: hand-written M/M/1 event loop",
+            wall / n as f64 * 1e6
+        );
+        for tick in [1.0, 1000.0] {
+            let mut s = load_shipped("mm1.ron");
+            s.sim.tick_ms = tick;
+            s.sim.duration_s = 1250.0;
+            let started = Instant::now();
+            let mut sim = Simulation::new(s);
+            sim.run_for(1250.0);
+            let secs = started.elapsed().as_secs_f64();
+            let g = sim.summary().system.generated;
+            println!(
+                "{:<40} {g} customers in {secs:>7.3} wall s = {:>6.3} us per customer = {:.1}x the floor",
+                format!("flowlab mm1.ron, tick {tick} ms"),
+                secs / g as f64 * 1e6,
+                (secs / g as f64) / (wall / n as f64)
+            );
+        }
+    }
+    if wants("memory") {
+        // 10,000 components: memory before the first tick (the issue's target: under 100 MB).
+        let before = peak_rss_mb();
+        let s = parse(&generated_topology(2000, 5, 1_000_000.0));
+        assert_eq!(s.components.len(), 10_000);
+        let started = Instant::now();
+        let sim = Simulation::new(s);
+        println!(
+            "{:<40} built in {:.2} s; peak RSS {:.0} MB (process before: {before:.0} MB)",
+            "10,000 components, before the first tick",
+            started.elapsed().as_secs_f64(),
+            peak_rss_mb()
+        );
+        drop(sim);
+    }
     if wants("mm1") {
         let text = r#"(
             name: "M/M/1 fast", sim: (tick_ms: 1.0),

@@ -762,7 +762,9 @@ impl<'w, 's> SimView<'w, 's> {
 
     /// End-to-end latency of completed logical requests, whole run up to the last sample.
     pub fn system_latency(&self) -> LatencyView {
-        LatencyView::of(&self.system_latency.total)
+        self.system_latency
+            .total()
+            .map_or_else(LatencyView::default, LatencyView::of)
     }
 
     /// Time inside component `index` of its successful requests, whole run up to the last
@@ -770,7 +772,7 @@ impl<'w, 's> SimView<'w, 's> {
     pub fn component_latency(&self, index: u32) -> Option<LatencyView> {
         let c = self.topo.components.get(index as usize)?;
         let l = self.latency.get(c.entity).ok()?;
-        Some(LatencyView::of(&l.total))
+        Some(l.total().map_or_else(LatencyView::default, LatencyView::of))
     }
 
     /// p50, p95 and p99 end-to-end latency over the last sampling interval (µs; 0 when none).

@@ -143,7 +143,11 @@ fn shards_merged_give_byte_for_byte_the_outputs_of_one_run() {
     .unwrap();
     let run = |args: &[&str]| {
         let o = std::process::Command::new(bin).args(args).output().unwrap();
-        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
     let f = file.to_str().unwrap();
     let whole = dir.join("whole");
@@ -151,16 +155,37 @@ fn shards_merged_give_byte_for_byte_the_outputs_of_one_run() {
     let mut shards = vec![];
     for i in 0..3 {
         let d = dir.join(format!("shard{i}"));
-        run(&["compare", f, "--quiet", "--shard", &format!("{i}/3"), "--out", d.to_str().unwrap()]);
+        run(&[
+            "compare",
+            f,
+            "--quiet",
+            "--shard",
+            &format!("{i}/3"),
+            "--out",
+            d.to_str().unwrap(),
+        ]);
         shards.push(d.to_string_lossy().into_owned());
     }
     let merged = dir.join("merged");
     let mut args = vec!["merge", f, "--out", merged.to_str().unwrap()];
     args.extend(shards.iter().map(|s| s.as_str()));
     run(&args);
-    for name in ["summary.txt", "results.csv", "goodput.svg", "p99.svg", "goodput.png", "p99.png"] {
-        let (a, b) = (std::fs::read(whole.join(name)).unwrap(), std::fs::read(merged.join(name)).unwrap());
-        assert!(a == b, "{name} differs between one run and the merged shards");
+    for name in [
+        "summary.txt",
+        "results.csv",
+        "goodput.svg",
+        "p99.svg",
+        "goodput.png",
+        "p99.png",
+    ] {
+        let (a, b) = (
+            std::fs::read(whole.join(name)).unwrap(),
+            std::fs::read(merged.join(name)).unwrap(),
+        );
+        assert!(
+            a == b,
+            "{name} differs between one run and the merged shards"
+        );
     }
     // A shard missing is said, not papered over.
     let o = std::process::Command::new(bin)
