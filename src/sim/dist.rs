@@ -57,6 +57,36 @@ pub fn stream(root: u64, domain: Stream, key: u64) -> ChaCha8Rng {
     rng
 }
 
+/// A stream made on first use: a draw-free entity carries 32 bytes instead of a generator, and
+/// since a stream always starts from its beginning, when it is made changes no number.
+#[derive(Debug, Clone)]
+pub struct LazyStream {
+    root: u64,
+    domain: Stream,
+    key: u64,
+    rng: Option<Box<ChaCha8Rng>>,
+}
+
+impl LazyStream {
+    /// The stream of (`root`, `domain`, `key`), not made yet.
+    pub fn new(root: u64, domain: Stream, key: u64) -> Self {
+        Self {
+            root,
+            domain,
+            key,
+            rng: None,
+        }
+    }
+
+    /// The generator, made now if it was not.
+    #[inline]
+    pub fn get(&mut self) -> &mut ChaCha8Rng {
+        let (root, domain, key) = (self.root, self.domain, self.key);
+        self.rng
+            .get_or_insert_with(|| Box::new(stream(root, domain, key)))
+    }
+}
+
 /// The stream key of instance `k` of component `ci`: adding an instance to one component leaves
 /// the streams of every other instance as they were.
 pub fn instance_key(ci: u32, k: u32) -> u64 {

@@ -2,7 +2,7 @@
 //! The flow phase calls them at the exact time of each event (arrival, service completion,
 //! response from a call), so queueing and latency are exact, not quantised to the tick.
 
-use super::dist::{Duration, MS, Nanos, Stream, stream};
+use super::dist::{Duration, LazyStream, MS, Nanos, Stream, stream};
 use super::events::{EventKind, SimEvent, Subject};
 use super::faults::FaultAction;
 use super::policy::queue::{Offer, QueuePolicy};
@@ -187,9 +187,9 @@ pub struct Instance {
     pub waiting: u64,
     service: Duration,
     rng: ChaCha8Rng,
-    cache: ChaCha8Rng,
-    pub(super) route: ChaCha8Rng,
-    errors: ChaCha8Rng,
+    cache: LazyStream,
+    pub(super) route: LazyStream,
+    errors: LazyStream,
     /// Memory model.
     pub memory: Memory,
     thrashing: Option<Thrashing>,
@@ -245,9 +245,9 @@ impl Instance {
             waiting: 0,
             service,
             rng: stream(seed, Stream::Service, key),
-            cache: stream(seed, Stream::Cache, key),
-            route: stream(seed, Stream::Route, key),
-            errors: stream(seed, Stream::Errors, key),
+            cache: LazyStream::new(seed, Stream::Cache, key),
+            route: LazyStream::new(seed, Stream::Route, key),
+            errors: LazyStream::new(seed, Stream::Errors, key),
             memory,
             thrashing,
             pressure: 0.0,
@@ -509,7 +509,7 @@ impl Instance {
             self.counters.wasted += 1;
         }
         // An error fault: a share of what is served fails (a draw only while one is in force).
-        if at < self.fail_until && self.errors.random::<f64>() < self.fail_share {
+        if at < self.fail_until && self.errors.get().random::<f64>() < self.fail_share {
             self.counters.failed += 1;
             self.counters.injected += 1;
             self.depart(job, Reply::Err(Outcome::Failed), at, out);
@@ -518,17 +518,17 @@ impl Instance {
         }
         let flow = &w.routes.flows[job.flow as usize];
         // One call of a fan-out: it ends here, and answers its caller.
-        if flow.fan.get(job.hop as usize).is_some_and(Option::is_some) {
+        if !flow.plain && flow.fan.get(job.hop as usize).is_some_and(Option::is_some) {
             self.depart(job, Reply::Ok, at, out);
             self.free(worker, at, out);
             return;
         }
-        let hit = w.comp.hit_ratio > 0.0 && self.cache.random::<f64>() < w.comp.hit_ratio;
+        let hit = w.comp.hit_ratio > 0.0 && self.cache.get().random::<f64>() < w.comp.hit_ratio;
         let next_hop = job.hop as usize + 1;
         // A draw only while returning gradually, so runs without a fallback keep their streams.
         let stale = !hit
             && next_hop < flow.hops.len()
-            && (w.stale >= 1.0 || (w.stale > 0.0 && self.cache.random::<f64>() < w.stale));
+            && (w.stale >= 1.0 || (w.stale > 0.0 && self.cache.get().random::<f64>() < w.stale));
         if stale {
             self.counters.stale += 1;
         }

@@ -1,7 +1,7 @@
 //! Links: directed edges between nodes. Requests travel forward, responses travel back; both
 //! lanes are visible to the visualizer, which draws each item at `(now - depart) / (arrive - depart)`.
 
-use super::dist::{Duration, Nanos, Stream, stream};
+use super::dist::{Duration, LazyStream, Nanos, Stream, stream};
 pub use super::policy::admission::Admit;
 use super::policy::{Admission, LinkControl};
 use super::query::{QueryStats, TargetView};
@@ -79,8 +79,8 @@ pub struct Link {
     pub cursor: u32,
     latency: Duration,
     rng: ChaCha8Rng,
-    route: ChaCha8Rng,
-    breaker_rng: ChaCha8Rng,
+    route: LazyStream,
+    breaker_rng: LazyStream,
     seq: u64,
     /// Requests in transit toward the receiver.
     pub forward: Vec<Transit<Request>>,
@@ -104,7 +104,7 @@ pub struct Link {
     pub fault: Option<LinkFault>,
     /// A rate limiter at the sender (429 with a Retry-After over it).
     pub limiter: Option<super::policy::limit::Limiter>,
-    loss_rng: ChaCha8Rng,
+    loss_rng: LazyStream,
     /// Running totals.
     pub counters: LinkCounters,
 }
@@ -146,8 +146,8 @@ impl Link {
             cursor: 0,
             latency,
             rng: stream(seed, Stream::Latency, index as u64),
-            route: stream(seed, Stream::Route, (1 << 40) | index as u64),
-            breaker_rng: stream(seed, Stream::Breaker, index as u64),
+            route: LazyStream::new(seed, Stream::Route, (1 << 40) | index as u64),
+            breaker_rng: LazyStream::new(seed, Stream::Breaker, index as u64),
             seq: 0,
             forward: Vec::new(),
             backward: Vec::new(),
@@ -163,7 +163,7 @@ impl Link {
             control: LinkControl::Seed000,
             fault: None,
             limiter: None,
-            loss_rng: stream(seed, Stream::Errors, (1 << 40) | index as u64),
+            loss_rng: LazyStream::new(seed, Stream::Errors, (1 << 40) | index as u64),
             counters: LinkCounters::default(),
         }
     }
@@ -177,7 +177,7 @@ impl Link {
         if let Some(f) = self.fault_at(depart) {
             use rand::Rng;
             arrive += f.added;
-            if f.loss > 0.0 && self.loss_rng.random::<f64>() < f.loss {
+            if f.loss > 0.0 && self.loss_rng.get().random::<f64>() < f.loss {
                 self.lose(req, depart, f.lost_after);
                 return None;
             }
@@ -205,8 +205,12 @@ impl Link {
     }
 
     /// The degradation in force at `at`, if any.
+    #[inline]
     fn fault_at(&self, at: Nanos) -> Option<LinkFault> {
-        self.fault.filter(|f| at >= f.from && at < f.until)
+        match &self.fault {
+            Some(f) if at >= f.from && at < f.until => Some(*f),
+            _ => None,
+        }
     }
 
     /// A request lost on the wire: the sender hears of it as a failure `after` it was sent (a
@@ -299,7 +303,7 @@ impl Link {
     /// A uniform draw from the link's stream (breaker decisions).
     pub fn chance(&mut self) -> f64 {
         use rand::Rng;
-        self.breaker_rng.random()
+        self.breaker_rng.get().random()
     }
 
     /// Requests and responses currently on the wire.
@@ -335,7 +339,7 @@ impl Link {
                     i
                 }
                 Balancing::Random => {
-                    let k = self.route.random_range(0..up);
+                    let k = self.route.get().random_range(0..up);
                     loads
                         .iter()
                         .enumerate()

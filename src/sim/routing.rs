@@ -40,6 +40,7 @@ enum Stop {
 impl Instance {
     /// Sends a request whose service here is done on to hop `next` (or further, past feedback
     /// not taken), or answers it when its route ends here.
+    #[inline]
     pub(super) fn route_on(
         &mut self,
         worker: u32,
@@ -66,13 +67,27 @@ impl Instance {
     /// Where a request that finished hop `next - 1` goes. A feedback hop sends it back with its
     /// probability and is passed over otherwise; options that add up to less than 1 end the
     /// rest here.
+    #[inline]
     fn next_stop(&mut self, flow: &FlowRoute, mut next: usize) -> Stop {
+        if flow.plain {
+            let Some(options) = flow.hops.get(next) else {
+                return Stop::End;
+            };
+            if options.len() == 1 && options[0].1 >= 1.0 {
+                return Stop::To(options[0].0, next);
+            }
+            let x: f64 = self.route.get().random();
+            return options
+                .iter()
+                .find(|o| x < o.1)
+                .map_or(Stop::End, |o| Stop::To(o.0, next));
+        }
         while next < flow.hops.len() {
             if flow.fan[next].is_some() {
                 return Stop::Fan(next);
             }
             if let Some((to, p)) = flow.back[next] {
-                if self.route.random::<f64>() < p {
+                if self.route.get().random::<f64>() < p {
                     return Stop::To(flow.hops[next][0].0, to as usize);
                 }
                 next += 1;
@@ -82,7 +97,7 @@ impl Instance {
             if options.len() == 1 && options[0].1 >= 1.0 {
                 return Stop::To(options[0].0, next);
             }
-            let x: f64 = self.route.random();
+            let x: f64 = self.route.get().random();
             return options
                 .iter()
                 .find(|o| x < o.1)

@@ -1,7 +1,7 @@
 //! Traffic sources: clients that create logical requests, send attempts, wait with a timeout,
 //! retry with exponential backoff and jitter, and record how each logical request ended.
 
-use super::dist::{MS, Nanos, SEC, Stream, stream, to_ns};
+use super::dist::{LazyStream, MS, Nanos, SEC, Stream, stream, to_ns};
 use super::request::{FlowHeaders, Outcome, Priority, Reply, Request, Response, Ret};
 use crate::scenario::{Arrivals, Jitter, RateSchedule, RetryOn, RetrySpec};
 use bevy::prelude::*;
@@ -102,8 +102,8 @@ pub struct TrafficSource {
     /// Retry budget and adaptive throttling.
     pub client: super::client::ClientPolicy,
     mix: ChaCha8Rng,
-    route: ChaCha8Rng,
-    retry_rng: ChaCha8Rng,
+    route: LazyStream,
+    retry_rng: LazyStream,
     next_arrival: Nanos,
     burst_on: bool,
     burst_switch: Nanos,
@@ -206,8 +206,8 @@ impl TrafficSource {
                 stream(seed, Stream::Retry, (3 << 40) | key),
             ),
             mix: stream(seed, Stream::Mix, key),
-            route: stream(seed, Stream::Route, (2 << 40) | key),
-            retry_rng: stream(seed, Stream::Retry, key),
+            route: LazyStream::new(seed, Stream::Route, (2 << 40) | key),
+            retry_rng: LazyStream::new(seed, Stream::Retry, key),
             next_arrival: 0,
             burst_on: true,
             burst_switch: Nanos::MAX,
@@ -375,7 +375,7 @@ impl TrafficSource {
         let link = if hops.len() == 1 {
             hops[0].1
         } else {
-            let x: f64 = self.route.random();
+            let x: f64 = self.route.get().random();
             hops.iter()
                 .find(|h| x < h.0)
                 .unwrap_or(&hops[hops.len() - 1])
@@ -517,12 +517,13 @@ impl TrafficSource {
         let raw = (r.base_backoff_ms * r.multiplier.powi(n as i32 - 1)).min(r.max_backoff_ms) * MS;
         let ns = match r.jitter {
             Jitter::None => raw,
-            Jitter::Full => self.retry_rng.random::<f64>() * raw,
-            Jitter::Equal => raw / 2.0 + self.retry_rng.random::<f64>() * raw / 2.0,
+            Jitter::Full => self.retry_rng.get().random::<f64>() * raw,
+            Jitter::Equal => raw / 2.0 + self.retry_rng.get().random::<f64>() * raw / 2.0,
             Jitter::Decorrelated => {
                 let base = r.base_backoff_ms * MS;
                 let hi = (3.0 * prev as f64).max(base);
-                (base + self.retry_rng.random::<f64>() * (hi - base)).min(r.max_backoff_ms * MS)
+                (base + self.retry_rng.get().random::<f64>() * (hi - base))
+                    .min(r.max_backoff_ms * MS)
             }
         };
         to_ns(ns)

@@ -95,12 +95,14 @@ fn flow_routes(s: &Scenario) -> Routes {
                 }
                 hops.push(options);
             }
+            let plain = back.iter().all(Option::is_none) && fan.iter().all(Option::is_none);
             routes.flows.push(FlowRoute {
                 name: f.name.clone(),
                 source: si as u32,
                 hops,
                 back,
                 fan,
+                plain,
             });
         }
     }

@@ -66,6 +66,8 @@ pub struct FlowRoute {
     pub back: Vec<Option<(u16, f64)>>,
     /// Per hop: a fan-out (`Hop::Fan`); its options in `hops` are its targets.
     pub fan: Vec<Option<Fan>>,
+    /// No feedback and no fan-out hop: the hot path skips looking for them.
+    pub plain: bool,
 }
 
 /// A fan-out hop: called at once, awaited `need` answers, failures allowed by bit (branch i).
