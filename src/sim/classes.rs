@@ -24,11 +24,15 @@ pub struct ClassFigures {
 }
 
 impl ClassFigures {
-    fn count(&mut self, f: &Finished) {
+    /// Counts a request that ended; its latency goes into the histogram only when `histogram`
+    /// (a lone flow's or class's percentiles are the system's, and are read from there).
+    fn count(&mut self, f: &Finished, histogram: bool) {
         self.ended[f.outcome as usize] += 1;
         if f.outcome == Outcome::Completed {
             self.latency_ns += f.latency as f64;
-            self.latency.record(f.latency);
+            if histogram {
+                self.latency.record(f.latency);
+            }
         }
     }
 
@@ -47,6 +51,18 @@ pub struct ClassStats {
     pub priorities: [ClassFigures; 4],
     /// Classes some source sends (only those get rows in the CSV).
     pub classes_sent: [bool; 4],
+}
+
+impl ClassStats {
+    /// More than one flow: each needs its own latency histogram.
+    pub fn several_flows(&self) -> bool {
+        self.flows.len() > 1
+    }
+
+    /// More than one class sent: each needs its own latency histogram.
+    pub fn several_classes(&self) -> bool {
+        self.classes_sent.iter().filter(|x| **x).count() > 1
+    }
 }
 
 impl ClassStats {
@@ -93,10 +109,11 @@ impl ClassStats {
 
     /// Counts one logical request that ended.
     pub fn count(&mut self, f: &Finished) {
+        let (flows, classes) = (self.several_flows(), self.several_classes());
         if let Some((_, fig)) = self.flows.get_mut(f.flow as usize) {
-            fig.count(f);
+            fig.count(f, flows);
         }
-        self.priorities[f.priority as usize].count(f);
+        self.priorities[f.priority as usize].count(f, classes);
     }
 
     /// The figures of priority class `p`.

@@ -478,6 +478,7 @@ fn sample_links(view: SimView, mut rec: ResMut<Recorder>) {
 fn sample_classes(
     clock: Res<SimClock>,
     topo: Res<Topology>,
+    system: Res<SystemLatency>,
     mut classes: ResMut<super::classes::ClassStats>,
     mut rec: ResMut<Recorder>,
 ) {
@@ -486,31 +487,41 @@ fn sample_classes(
     let (t, unit) = (clock.seconds(), topo.unit as f64);
     let interval_s = rec.interval_s(clock.now);
     let classes = &mut *classes;
+    // A lone flow or class holds every completed request: its percentiles are the system's.
+    let alone = system.last_interval_us();
+    let (flows, several_classes) = (classes.several_flows(), classes.several_classes());
     for (i, (name, fig)) in classes.flows.iter_mut().enumerate() {
         let entity = format!("flow:{name}");
-        class_rows(
-            rec.rows(t, SeriesEntity::Flow(i as u16), &entity),
-            fig,
-            unit,
-            interval_s,
-        );
+        let us = if flows {
+            fig.latency.last_interval_us()
+        } else {
+            alone
+        };
+        let rows = rec.rows(t, SeriesEntity::Flow(i as u16), &entity);
+        class_rows(rows, fig, (unit, interval_s), us);
     }
     for p in Priority::ALL {
         if classes.classes_sent[p as usize] {
             let entity = format!("priority:{}", p.name());
             let fig = &mut classes.priorities[p as usize];
-            class_rows(
-                rec.rows(t, SeriesEntity::Priority(p as u8), &entity),
-                fig,
-                unit,
-                interval_s,
-            );
+            let us = if several_classes {
+                fig.latency.last_interval_us()
+            } else {
+                alone
+            };
+            let rows = rec.rows(t, SeriesEntity::Priority(p as u8), &entity);
+            class_rows(rows, fig, (unit, interval_s), us);
         }
     }
 }
 
-/// One class's rows for the interval since its last sample.
-fn class_rows(mut r: Rows, fig: &mut super::classes::ClassFigures, unit: f64, interval_s: f64) {
+/// One class's rows for the interval since its last sample; `us`: its latency percentiles.
+fn class_rows(
+    mut r: Rows,
+    fig: &mut super::classes::ClassFigures,
+    (unit, interval_s): (f64, f64),
+    us: [u64; 3],
+) {
     let (ended, latency_ns) = fig.prev;
     for o in Outcome::ALL {
         let n = fig.ended[o as usize] - ended[o as usize];
@@ -522,7 +533,7 @@ fn class_rows(mut r: Rows, fig: &mut super::classes::ClassFigures, unit: f64, in
         Metric::LatencyMean,
         mean_ms(fig.latency_ns - latency_ns, completed),
     );
-    r.percentiles(fig.latency.last_interval_us());
+    r.percentiles(us);
     fig.prev = (fig.ended, fig.latency_ns);
 }
 
