@@ -33,6 +33,9 @@ pub struct Comparison {
     /// Seeds per point (default 3; `--reps` overrides).
     #[serde(default = "three")]
     pub reps: u32,
+    /// A traffic spike in every run, to measure the time to recover after it (default none).
+    #[serde(default)]
+    pub spike: Option<SpikeSpec>,
     /// The variants.
     pub variants: Vec<Variant>,
 }
@@ -43,6 +46,18 @@ fn one() -> Vec<f64> {
 
 fn three() -> u32 {
     3
+}
+
+/// A spike of every source's traffic: `factor` times for `for_s` seconds from `at_s`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeSpec {
+    /// When it starts, s (after the warm-up).
+    pub at_s: f64,
+    /// How long, s.
+    pub for_s: f64,
+    /// Multiplier of the traffic while it lasts.
+    pub factor: f64,
 }
 
 /// One variant: its name and the commands that make it, applied at t = 0.
@@ -73,11 +88,17 @@ pub struct Figures {
     pub wasted: f64,
     /// Retries sent per second.
     pub retries: f64,
+    /// Seconds after the spike ended until goodput was back within 10% of its level before
+    /// the spike, and stayed there for 3 s (NaN: no spike, or not back by the end).
+    pub recovery_s: f64,
+    /// Oscillation: the coefficient of variation of goodput per second after the warm-up
+    /// (outside the spike and its recovery when there is one).
+    pub oscillation: f64,
 }
 
 impl Figures {
     /// Names and values, in CSV order.
-    pub fn named(&self) -> [(&'static str, f64); 12] {
+    pub fn named(&self) -> [(&'static str, f64); 14] {
         [
             ("offered_per_s", self.offered),
             ("goodput_per_s", self.goodput),
@@ -91,6 +112,8 @@ impl Figures {
             ("timed_out_share", self.shares[4]),
             ("critical_served_share", self.critical_served),
             ("wasted_per_s", self.wasted),
+            ("recovery_s", self.recovery_s),
+            ("goodput_oscillation", self.oscillation),
         ]
     }
 }
@@ -186,6 +209,19 @@ pub fn run_one(c: &Comparison, base: &Scenario, job: Job) -> Figures {
     for cmd in &c.variants[job.variant].commands {
         sim.command(cmd.clone());
     }
+    if let Some(sp) = c.spike {
+        for src in &s.sources {
+            let at = (sp.at_s * 1e9) as crate::sim::dist::Nanos;
+            sim.command_at(
+                at,
+                SimCommand::Spike {
+                    source: src.name.clone(),
+                    factor: sp.factor,
+                    for_s: sp.for_s,
+                },
+            );
+        }
+    }
     sim.run_for(warmup);
     let a = sim.summary();
     let crit_a = critical(&sim);
@@ -218,7 +254,56 @@ pub fn run_one(c: &Comparison, base: &Scenario, job: Job) -> Figures {
         },
         wasted: (b.system.wasted - a.system.wasted) as f64 / secs,
         retries: (b.system.retries - a.system.retries) as f64 / secs,
+        recovery_s: recovery(&sim, c.spike),
+        oscillation: oscillation(&sim, warmup, c.spike),
     }
+}
+
+/// Seconds from the end of the spike until goodput is back within 10% of its mean over the
+/// 10 s before the spike, and stays there 3 s (one sample a second is noisy: Poisson traffic of
+/// 640/s varies by 4% from second to second).
+fn recovery(sim: &Simulation, spike: Option<SpikeSpec>) -> f64 {
+    let Some(sp) = spike else { return f64::NAN };
+    let g = sim.series("system", "goodput");
+    let end = sp.at_s + sp.for_s;
+    let before: Vec<f64> = g
+        .iter()
+        .filter(|x| x.0 > sp.at_s - 10.0 && x.0 <= sp.at_s)
+        .map(|x| x.1)
+        .collect();
+    if before.is_empty() {
+        return f64::NAN;
+    }
+    let level = before.iter().sum::<f64>() / before.len() as f64;
+    let after: Vec<&(f64, f64)> = g.iter().filter(|x| x.0 > end).collect();
+    let ok = |x: &(f64, f64)| (x.1 - level).abs() <= 0.10 * level;
+    for (k, x) in after.iter().enumerate() {
+        let held: Vec<_> = after[k..].iter().take_while(|y| y.0 < x.0 + 3.0).collect();
+        if held.len() >= 3 && held.iter().all(|y| ok(y)) {
+            return (x.0 - 1.0 - end).max(0.0);
+        }
+    }
+    f64::NAN
+}
+
+/// The coefficient of variation of goodput per sample after the warm-up (outside a spike and
+/// the 30 s after it).
+fn oscillation(sim: &Simulation, warmup: f64, spike: Option<SpikeSpec>) -> f64 {
+    let g: Vec<f64> = sim
+        .series("system", "goodput")
+        .into_iter()
+        .filter(|x| x.0 > warmup)
+        .filter(|x| spike.is_none_or(|sp| x.0 <= sp.at_s || x.0 > sp.at_s + sp.for_s + 30.0))
+        .map(|x| x.1)
+        .collect();
+    let (m, n) = (
+        g.iter().sum::<f64>() / g.len().max(1) as f64,
+        g.len() as f64,
+    );
+    if n < 2.0 || m <= 0.0 {
+        return f64::NAN;
+    }
+    (g.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / m
 }
 
 /// (completed, ended) CRITICAL requests so far.
@@ -346,7 +431,7 @@ impl Report<'_> {
     pub fn table(&self) -> String {
         use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
         let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        let mut header = vec![
             "variant",
             "load",
             "goodput/s",
@@ -356,7 +441,12 @@ impl Report<'_> {
             "timed out %",
             "CRITICAL ok %",
             "wasted/s",
-        ]);
+        ];
+        let spike = self.c.spike.is_some();
+        if spike {
+            header.push("recovery s");
+        }
+        t.load_preset(UTF8_FULL_CONDENSED).set_header(header);
         let pm = |(m, h): (f64, f64), d: usize| {
             if !m.is_finite() {
                 "-".to_string()
@@ -369,7 +459,7 @@ impl Report<'_> {
         for v in 0..self.c.variants.len() {
             for l in 0..self.c.loads.len() {
                 let lost = |f: &Figures| 100.0 * (f.shares[1] + f.shares[2] + f.shares[3]);
-                t.add_row(vec![
+                let mut row = vec![
                     self.c.variants[v].name.clone(),
                     format!("{}x", self.c.loads[l]),
                     pm(self.points(v, l, |f| f.goodput), 0),
@@ -379,7 +469,11 @@ impl Report<'_> {
                     pm(self.points(v, l, |f| 100.0 * f.shares[4]), 1),
                     pm(self.points(v, l, |f| 100.0 * f.critical_served), 1),
                     pm(self.points(v, l, |f| f.wasted), 0),
-                ]);
+                ];
+                if spike {
+                    row.push(pm(self.points(v, l, |f| f.recovery_s), 0));
+                }
+                t.add_row(row);
             }
         }
         format!(
@@ -589,6 +683,8 @@ fn set_named(f: &mut Figures, name: &str, v: f64) -> Option<()> {
         "timed_out_share" => f.shares[4] = v,
         "critical_served_share" => f.critical_served = v,
         "wasted_per_s" => f.wasted = v,
+        "recovery_s" => f.recovery_s = v,
+        "goodput_oscillation" => f.oscillation = v,
         _ => return None,
     }
     Some(())

@@ -14,7 +14,11 @@ fn a_comparison_gives_the_same_results_on_one_core_or_many_and_writes_its_files(
     let bar = indicatif::ProgressBar::hidden();
     let one = compare::run_all(&c, &base, &jobs, 1, &bar);
     let four = compare::run_all(&c, &base, &jobs, 4, &bar);
-    assert_eq!(one, four, "threads change nothing");
+    assert_eq!(
+        format!("{one:?}"),
+        format!("{four:?}"),
+        "threads change nothing"
+    );
     let report = Report {
         c: &c,
         jobs: &jobs,
@@ -39,7 +43,7 @@ fn a_comparison_gives_the_same_results_on_one_core_or_many_and_writes_its_files(
     }
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert!(csv.starts_with("variant,load,rep,metric,value\n"));
-    assert_eq!(csv.lines().count(), 1 + jobs.len() * 12);
+    assert_eq!(csv.lines().count(), 1 + jobs.len() * 14);
     // The lesson: at twice the capacity tail drop serves nothing in time; CoDel and adaptive
     // LIFO keep goodput near capacity (800/s).
     let v = |name: &str| {
@@ -194,4 +198,31 @@ fn shards_merged_give_byte_for_byte_the_outputs_of_one_run() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("are in none of the shards"));
+}
+
+#[test]
+fn a_spike_is_measured_by_how_long_goodput_takes_to_come_back_and_what_it_wasted() {
+    let (mut c, base) = compare::load(&scenario_path("compare/spike.ron")).unwrap();
+    c.duration_s = Some(80.0);
+    let jobs = compare::grid(&c, 2);
+    let figures = compare::run_all(&c, &base, &jobs, 2, &indicatif::ProgressBar::hidden());
+    let report = Report {
+        c: &c,
+        jobs: &jobs,
+        figures: &figures,
+        reps: 2,
+    };
+    let v = |name: &str| c.variants.iter().position(|v| v.name == name).unwrap();
+    for name in ["tail drop", "adaptive LIFO", "token bucket 700/s"] {
+        let (r, _) = report.points(v(name), 0, |f| f.recovery_s);
+        assert!((0.0..15.0).contains(&r), "{name} back within 15 s: {r}");
+        let (osc, _) = report.points(v(name), 0, |f| f.oscillation);
+        assert!(
+            osc > 0.0 && osc < 0.2,
+            "{name}: steady outside the spike: {osc}"
+        );
+    }
+    let wasted = |name: &str| report.points(v(name), 0, |f| f.wasted).0;
+    assert!(wasted("tail drop") > 10.0 * wasted("adaptive LIFO").max(1.0));
+    assert!(report.table().contains("recovery s"));
 }
