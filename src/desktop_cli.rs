@@ -31,6 +31,9 @@ pub struct ShotArgs {
     /// PNG file (default: SCENARIO-tAT.png in the current directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Select a component, instance (web#0), link (web->db) or source first: its inspector shows.
+    #[arg(long)]
+    pub select: Option<String>,
 }
 
 /// Options of `flowlab record`.
@@ -162,6 +165,7 @@ mod with_app {
             speed: o.speed,
             quit_after: o.quit_after,
             start: o.start,
+            select: None,
         };
         exit(run(opts, s, err))
     }
@@ -181,6 +185,7 @@ mod with_app {
                 speed: 1.0,
                 quit_after: None,
                 start: None,
+                select: a.select.clone(),
             })
         };
         start(&a.scenario, go())
@@ -229,6 +234,7 @@ mod with_app {
                 speed: a.speed,
                 quit_after: None,
                 start: None,
+                select: None,
             })
         };
         start(&a.scenario, go())

@@ -44,6 +44,27 @@ pub struct AppOptions {
     pub quit_after: Option<f64>,
     /// Open at this simulated time (s): the run before it is simulated headless first.
     pub start: Option<f64>,
+    /// Select this component, instance (`web#0`), link (`web->db`) or source once loaded, so a
+    /// shot shows its inspector.
+    pub select: Option<String>,
+}
+
+/// A selection asked for on the command line, made once the scenario is in the world.
+#[derive(Resource, Debug, Default)]
+struct SelectOnStart(Option<String>);
+
+fn select_on_start(
+    mut wanted: ResMut<SelectOnStart>,
+    topo: Res<crate::sim::topology::Topology>,
+    mut selection: ResMut<Selection>,
+) {
+    let Some(name) = wanted.0.as_deref() else {
+        return;
+    };
+    if let Some(s) = ui::selection_of(&topo, name) {
+        *selection = s;
+        wanted.0 = None;
+    }
 }
 
 /// The app's systems, in order within a frame.
@@ -87,6 +108,8 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
         .insert_resource(opts.mode.clone())
         .init_resource::<Scene>()
         .init_resource::<Selection>()
+        .insert_resource(SelectOnStart(opts.select.clone()))
+        .add_systems(Update, select_on_start.in_set(AppSystems::Input))
         .init_resource::<scene::Drawn>()
         .init_resource::<state::Panels>()
         .init_resource::<state::Hover>()

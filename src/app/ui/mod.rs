@@ -18,6 +18,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
+pub use feed::selection_of;
 pub use windows::SHORTCUTS;
 
 /// Everything the panels read and change.
