@@ -74,6 +74,13 @@ pub struct InstanceCounters {
     pub shed: u64,
     /// Arrivals refused by the adaptive concurrency limit (503).
     pub over_limit: u64,
+    /// Per priority class (`Priority as usize`): successful departures, their time here (ns),
+    /// and departures with an error.
+    pub class_ok: [u64; 4],
+    /// See `class_ok`.
+    pub class_sojourn_ns: [f64; 4],
+    /// See `class_ok`.
+    pub class_errors: [u64; 4],
     /// Out-of-memory crashes.
     pub crashes: u64,
     /// Cache misses answered with stale data.
@@ -595,8 +602,14 @@ impl Instance {
                 out.sojourns_of = Some(self.index);
                 self.counters.sojourn_ns += sojourn as f64;
                 out.sojourns.push(sojourn);
+                let p = job.priority as usize;
+                self.counters.class_ok[p] += 1;
+                self.counters.class_sojourn_ns[p] += sojourn as f64;
             }
-            Reply::Err(_) => self.counters.errors += 1,
+            Reply::Err(_) => {
+                self.counters.errors += 1;
+                self.counters.class_errors[job.priority as usize] += 1;
+            }
         }
         match (job.ret, status) {
             (Ret::Detached, Reply::Ok) => out.ends.push((job, Outcome::Completed, at)),

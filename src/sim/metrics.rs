@@ -425,6 +425,18 @@ fn component_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView, s: &Int
     if let Some(us) = view.component_interval_us(c.index) {
         r.percentiles(us);
     }
+    // Per priority class, where sources send more than one: did shedding protect CRITICAL?
+    let classes = view.classes();
+    if classes.several_classes() {
+        for p in super::request::Priority::ALL {
+            let k = p as usize;
+            if classes.classes_sent[k] {
+                let mean = mean_ms(d.class_sojourn_ns[k], d.class_ok[k]);
+                r.put(Metric::class_latency(p), mean);
+                r.put(Metric::class_errors(p), d.class_errors[k] as f64 * unit);
+            }
+        }
+    }
 }
 
 /// Rows of every link, then the system's health-message counts.
@@ -567,6 +579,9 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         injected: c.injected - p.injected,
         shed: c.shed - p.shed,
         over_limit: c.over_limit - p.over_limit,
+        class_ok: std::array::from_fn(|k| c.class_ok[k] - p.class_ok[k]),
+        class_sojourn_ns: std::array::from_fn(|k| c.class_sojourn_ns[k] - p.class_sojourn_ns[k]),
+        class_errors: std::array::from_fn(|k| c.class_errors[k] - p.class_errors[k]),
         crashes: c.crashes - p.crashes,
         stale: c.stale - p.stale,
         orphans: c.orphans - p.orphans,

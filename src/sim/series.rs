@@ -171,6 +171,22 @@ metrics! {
     TopicLen => "topic_len",
     /// Messages dropped because the topic was full (count).
     TopicDropped => "topic_dropped",
+    /// Mean time in the component of CRITICAL requests that left it successfully (ms).
+    LatencyMeanCritical => "latency_mean_critical",
+    /// The same, HIGH.
+    LatencyMeanHigh => "latency_mean_high",
+    /// The same, MEDIUM.
+    LatencyMeanMedium => "latency_mean_medium",
+    /// The same, LOW.
+    LatencyMeanLow => "latency_mean_low",
+    /// CRITICAL departures with an error (count).
+    ErrorsCritical => "errors_critical",
+    /// The same, HIGH.
+    ErrorsHigh => "errors_high",
+    /// The same, MEDIUM.
+    ErrorsMedium => "errors_medium",
+    /// The same, LOW.
+    ErrorsLow => "errors_low",
 }
 
 impl Metric {
@@ -182,6 +198,28 @@ impl Metric {
             Outcome::Rejected => Metric::Rejected,
             Outcome::Failed => Metric::Failed,
             Outcome::TimedOut => Metric::TimedOut,
+        }
+    }
+
+    /// A component's mean latency of one priority class.
+    pub fn class_latency(p: crate::sim::request::Priority) -> Metric {
+        use crate::sim::request::Priority as P;
+        match p {
+            P::Critical => Metric::LatencyMeanCritical,
+            P::High => Metric::LatencyMeanHigh,
+            P::Medium => Metric::LatencyMeanMedium,
+            P::Low => Metric::LatencyMeanLow,
+        }
+    }
+
+    /// A component's errors of one priority class.
+    pub fn class_errors(p: crate::sim::request::Priority) -> Metric {
+        use crate::sim::request::Priority as P;
+        match p {
+            P::Critical => Metric::ErrorsCritical,
+            P::High => Metric::ErrorsHigh,
+            P::Medium => Metric::ErrorsMedium,
+            P::Low => Metric::ErrorsLow,
         }
     }
 

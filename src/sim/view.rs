@@ -446,6 +446,14 @@ pub fn add_instance_counters(a: &mut InstanceCounters, b: &InstanceCounters) {
     a.orphans += b.orphans;
     a.sojourn_ns += b.sojourn_ns;
     a.area += b.area;
+    a.injected += b.injected;
+    a.shed += b.shed;
+    a.over_limit += b.over_limit;
+    for k in 0..4 {
+        a.class_ok[k] += b.class_ok[k];
+        a.class_sojourn_ns[k] += b.class_sojourn_ns[k];
+        a.class_errors[k] += b.class_errors[k];
+    }
 }
 
 /// Adds source counters `b` to `a`, field by field.

@@ -777,4 +777,13 @@ fn load_shedding_keeps_critical_requests_and_sheds_low_ones_first() {
     let (crit, low) = (served(Priority::Critical), served(Priority::Low));
     assert!(crit > 0.9, "CRITICAL served {crit}");
     assert!(low < 0.5 * crit, "LOW {low} against CRITICAL {crit}");
+    // The same seen at the component, per class, in the metrics.
+    let total = |m: &str| sim.series("web", m).iter().map(|x| x.1).sum::<f64>();
+    assert!(
+        total("errors_low") > 10.0 * total("errors_critical").max(1.0),
+        "web refuses LOW ({}) far more than CRITICAL ({})",
+        total("errors_low"),
+        total("errors_critical")
+    );
+    assert!(!sim.series("web", "latency_mean_critical").is_empty());
 }
