@@ -112,6 +112,14 @@ pub enum SimCommand {
         /// The limiter.
         limit: Option<super::LimiterSpec>,
     },
+    /// Puts a window on a `Sync` link `from->to` (`None` takes it off): at most `max` requests in
+    /// flight, `buffer` more waiting at the sender.
+    SetWindow {
+        /// `from->to`.
+        link: String,
+        /// The window.
+        window: Option<super::WindowSpec>,
+    },
     /// Sets a source's retry policy and client-side throttling.
     SetClient {
         /// Source name.

@@ -578,6 +578,17 @@ pub enum LimiterSpec {
     },
 }
 
+/// A link's window of requests in flight.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// Most requests in flight (real requests).
+    pub max: u64,
+    /// Most waiting at the sender for the window to open (real requests; default 0: refuse).
+    #[serde(default)]
+    pub buffer: u64,
+}
+
 /// Load shedding by load (seed 004): below `high` every request is admitted, from `high` only
 /// HIGH and CRITICAL, from `critical` only CRITICAL; the rest are refused with 503.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
@@ -914,6 +925,10 @@ pub struct LinkSpec {
     /// A rate limiter at the sender (default none): over it, 429 with a Retry-After.
     #[serde(default)]
     pub limit: Option<LimiterSpec>,
+    /// A window: at most `max` requests in flight on the link (sent, not yet answered); more
+    /// wait at the sender, up to `buffer`, then are refused with 503 (default none; `Sync` only).
+    #[serde(default)]
+    pub window: Option<WindowSpec>,
     /// One-way network latency (default 0 ms).
     #[serde(default)]
     pub latency: Timing,

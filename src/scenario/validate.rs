@@ -208,6 +208,22 @@ fn check_links<'a>(
         if let Some(limit) = l.limit {
             check_limiter(c, &f, limit, s.sim.request_unit);
         }
+        if let Some(w) = l.window {
+            if l.call != CallKind::Sync {
+                c.bad(
+                    format!("{f}.window"),
+                    "a window counts requests until their answer, and only a Sync call has one",
+                    "use a window on a Sync link (or a queue limit on the receiver)",
+                );
+            }
+            if w.max == 0 || w.max > 10_000_000 || w.buffer > 10_000_000 {
+                c.bad(
+                    format!("{f}.window"),
+                    format!("max {} and buffer {}", w.max, w.buffer),
+                    "1 to 10000000 in flight, 0 to 10000000 waiting",
+                );
+            }
+        }
         if !names.contains_key(l.from.as_str()) {
             c.bad(
                 format!("{f}.from"),
@@ -379,7 +395,8 @@ fn check_commands(c: &mut Checker, s: &Scenario) {
             }
             _ => (None, None),
         };
-        if let C::DegradeLink { link, .. } | C::SetLimit { link, .. } = &tc.command
+        if let C::DegradeLink { link, .. } | C::SetLimit { link, .. } | C::SetWindow { link, .. } =
+            &tc.command
             && !s
                 .links
                 .iter()

@@ -189,6 +189,7 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
         SetWorkers { component, workers } => super::resize::set_workers(world, component, *workers),
         SetQueue { component, queue } => super::resize::set_queue(world, component, *queue),
         SetLimit { .. }
+        | SetWindow { .. }
         | SetClient { .. }
         | SetShed { .. }
         | SetConcurrency { .. }

@@ -56,6 +56,8 @@ pub struct LinkCounters {
     pub lost: u64,
     /// Requests its rate limiter refused (429).
     pub limited: u64,
+    /// Requests refused because the window and its buffer were full (503).
+    pub windowed_out: u64,
     /// Of the responses delivered, refusals at the sender itself (breaker, rate limit): not the receiver's answers.
     pub refused_locally: u64,
 }
@@ -104,9 +106,35 @@ pub struct Link {
     pub fault: Option<LinkFault>,
     /// A rate limiter at the sender (429 with a Retry-After over it).
     pub limiter: Option<super::policy::limit::Limiter>,
+    /// A window of requests in flight, with the requests waiting for it to open.
+    pub window: Option<Window>,
     loss_rng: LazyStream,
     /// Running totals.
     pub counters: LinkCounters,
+}
+
+/// A link's window (simulated requests): at most `max` in flight; more wait, up to `buffer`.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// Most in flight.
+    pub max: u64,
+    /// Most waiting.
+    pub buffer: u64,
+    /// In flight now (sent, not answered).
+    pub in_flight: u64,
+    /// Waiting for the window to open, in order.
+    pub waiting: VecDeque<Request>,
+}
+
+impl Window {
+    /// The window of `spec` in simulated requests (`unit` real ones each).
+    pub fn new(spec: crate::scenario::WindowSpec, unit: u64) -> Self {
+        Self {
+            max: spec.max.div_ceil(unit.max(1)).max(1),
+            buffer: spec.buffer.div_ceil(unit.max(1)),
+            ..Default::default()
+        }
+    }
 }
 
 /// A link degraded for a while: more latency, and a share of requests lost on the wire.
@@ -163,6 +191,7 @@ impl Link {
             control: LinkControl::Seed000,
             fault: None,
             limiter: None,
+            window: None,
             loss_rng: LazyStream::new(seed, Stream::Errors, (1 << 40) | index as u64),
             counters: LinkCounters::default(),
         }
@@ -550,6 +579,28 @@ impl Link {
             self.counters.limited += 1;
             return Admit::Refused(r);
         }
+        let admitted = self.admit_inner(req);
+        match (admitted, &mut self.window) {
+            (Admit::Send(r), Some(w)) if w.in_flight >= w.max => {
+                if (w.waiting.len() as u64) < w.buffer {
+                    w.waiting.push_back(r);
+                    Admit::Windowed
+                } else {
+                    self.counters.windowed_out += 1;
+                    Admit::Refused(r)
+                }
+            }
+            (Admit::Send(r), Some(w)) => {
+                w.in_flight += 1;
+                Admit::Send(r)
+            }
+            (a, _) => a,
+        }
+    }
+
+    /// The admission strategy's answer, before the window.
+    #[inline]
+    fn admit_inner(&mut self, req: Request) -> Admit {
         match &mut self.admission {
             Admission::Open => Admit::Send(req),
             Admission::Custom(p) => {
@@ -594,9 +645,25 @@ impl Link {
 
     /// Requests held at the sender.
     pub fn held(&self) -> u64 {
-        match &self.admission {
-            Admission::Custom(p) => p.held(),
-            _ => self.flow.held.len() as u64,
+        let window = self.window.as_ref().map_or(0, |w| w.waiting.len() as u64);
+        window
+            + match &self.admission {
+                Admission::Custom(p) => p.held(),
+                _ => self.flow.held.len() as u64,
+            }
+    }
+
+    /// An answer came back: the window opens by one; the next waiting request, if any, goes
+    /// now (stamped `at`).
+    pub fn window_answered(&mut self, at: Nanos) -> Option<Request> {
+        let w = self.window.as_mut()?;
+        w.in_flight = w.in_flight.saturating_sub(1);
+        if w.in_flight >= w.max {
+            return None;
         }
+        let mut r = w.waiting.pop_front()?;
+        w.in_flight += 1;
+        r.at = at;
+        Some(r)
     }
 }

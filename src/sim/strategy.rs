@@ -19,6 +19,7 @@ pub fn apply(world: &mut World, cmd: &crate::sim::command::SimCommand) -> Result
     use crate::sim::command::SimCommand::*;
     match cmd {
         SetLimit { link, limit } => set_limit(world, link, *limit),
+        SetWindow { link, window } => set_window(world, link, *window),
         SetClient {
             source,
             retry,
@@ -54,6 +55,52 @@ pub fn set_limit(
     Ok(match limit {
         Some(spec) => format!("{link}: rate limit {spec:?}"),
         None => format!("{link}: no rate limit"),
+    })
+}
+
+/// Puts a window on the link `from->to` (or takes it off); requests in flight when it is put
+/// on count from then on.
+pub fn set_window(
+    world: &mut World,
+    link: &str,
+    window: Option<crate::scenario::WindowSpec>,
+) -> Result<String, String> {
+    let topo = world.resource::<Topology>();
+    let li = topo
+        .link_names
+        .iter()
+        .position(|n| n == link)
+        .ok_or_else(|| format!("no link named {link:?} (links are named from->to)"))?;
+    let (e, unit) = (topo.links[li], topo.unit);
+    let scenario = validated(world, |s| s.links[li].window = window)?;
+    if let Some(mut l) = world.get_mut::<Link>(e) {
+        let waiting: Vec<_> = l
+            .window
+            .take()
+            .map(|w| w.waiting.into())
+            .unwrap_or_default();
+        // Requests that were waiting for the old window wait for the new one; without one they
+        // go with the next answer (an unbounded window that only drains).
+        let mut next = match window {
+            Some(spec) => Some(super::link::Window::new(spec, unit)),
+            None if !waiting.is_empty() => Some(super::link::Window {
+                max: u64::MAX,
+                ..Default::default()
+            }),
+            None => None,
+        };
+        if let Some(w) = &mut next {
+            w.waiting.extend(waiting);
+        }
+        l.window = next;
+    }
+    world.resource_mut::<SimConfig>().scenario = scenario;
+    Ok(match window {
+        Some(w) => format!(
+            "{link}: window of {} in flight, {} waiting",
+            w.max, w.buffer
+        ),
+        None => format!("{link}: no window"),
     })
 }
 

@@ -557,6 +557,12 @@ fn on_respond(
     } else if matches!(resp.status, Reply::Err(_)) {
         l.counters.response_errors += 1;
     }
+    if !local && let Some(next) = l.window_answered(resp.at) {
+        match l.send(next, cx.until) {
+            Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
+            None => cx.agenda.wire(link),
+        }
+    }
     match (l.from, resp.req.ret) {
         (NodeRef::Source(si), _) => {
             if let Ok(mut src) = sources.get_mut(cx.topo.sources[si as usize]) {
@@ -691,7 +697,11 @@ fn deliver(
         if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize]) {
             match link.reply(r, until) {
                 // A client behind a zero-latency link hears at once: no need to schedule it.
-                Some((at, resp)) if at == r.at && matches!(link.from, NodeRef::Source(_)) => {
+                Some((at, resp))
+                    if at == r.at
+                        && matches!(link.from, NodeRef::Source(_))
+                        && link.window.is_none() =>
+                {
                     let NodeRef::Source(si) = link.from else {
                         unreachable!()
                     };
@@ -773,6 +783,8 @@ fn send_all(
                 refuse(&mut link, l, r, agenda, refused);
                 continue;
             }
+            // It goes when an answer comes back (`on_respond`).
+            Admit::Windowed => continue,
         };
         match link.send(r, until) {
             Some((at, req)) => agenda.push(at, Ev::Arrive { link: l, req }),

@@ -18,6 +18,8 @@ pub enum Admit {
     Held,
     /// Waiting would take longer than allowed: refused at the sender.
     Refused(Request),
+    /// It waits at the sender for the link's window to open (an answer to come back).
+    Windowed,
 }
 
 /// An admission strategy plugged in from outside (tests, experiments). Built-in ones are
