@@ -215,9 +215,9 @@ fn fail(world: &mut World, msg: String, exit: bool) {
     }
 }
 
-/// Runs whole ticks until the clock reaches `t` (ns).
+/// Runs whole ticks until the clock reaches `t` (ns), or the run stops (`sim::guard`).
 fn run_to(world: &mut World, t: Nanos) {
-    while world.resource::<SimClock>().now < t {
+    while world.resource::<SimClock>().now < t && !crate::sim::halted(world) {
         world.run_schedule(SimTick);
     }
 }
@@ -282,7 +282,8 @@ fn step_capture(world: &mut World) {
     // particles need the moments before it: step there at the same pace.
     let target = cap.from + (cap.next as f64 * cap.per_frame).round() as Nanos;
     let now = world.resource::<SimClock>().now;
-    if now < target {
+    // A run that stopped (sim::guard) stays where it stopped: frames show it frozen there.
+    if now < target && !crate::sim::halted(world) {
         let pace = cap.per_frame.max(1.0) as Nanos;
         run_to(world, (now + pace).min(target));
         cap.settle = 0;

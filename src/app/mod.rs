@@ -143,7 +143,9 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
     }
     if let Some(start) = opts.start {
         let to = (start * 1e9) as crate::sim::dist::Nanos;
-        while app.world().resource::<crate::sim::SimClock>().now < to {
+        while app.world().resource::<crate::sim::SimClock>().now < to
+            && !crate::sim::halted(app.world())
+        {
             app.world_mut().run_schedule(crate::sim::SimTick);
         }
     }
