@@ -1,0 +1,151 @@
+//! The strategies' parameters: client retries and throttling, rate limiters, adaptive
+//! concurrency limits, queue policies.
+
+use super::checker::{Checker, num};
+use crate::scenario::{ClientSpec, ConcurrencySpec, LimiterSpec, QueuePolicySpec};
+
+/// Checks a source's client: its timeout and retry policy (attempts, backoff, multiplier).
+pub(super) fn check_client(c: &mut Checker, f: &str, client: &ClientSpec) {
+    if let Some(t) = client.timeout_ms {
+        c.positive(&format!("{f}.client.timeout_ms"), t, 1e9);
+    }
+    let r = &client.retry;
+    if r.max_attempts == 0 || r.max_attempts > 100 {
+        c.bad(
+            format!("{f}.client.retry.max_attempts"),
+            format!("{} is out of range", r.max_attempts),
+            "1 means no retry; at most 100",
+        );
+    }
+    c.range(
+        &format!("{f}.client.retry.base_backoff_ms"),
+        r.base_backoff_ms,
+        0.0,
+        1e9,
+    );
+    c.range(
+        &format!("{f}.client.retry.multiplier"),
+        r.multiplier,
+        1.0,
+        100.0,
+    );
+    c.range(
+        &format!("{f}.client.retry.max_backoff_ms"),
+        r.max_backoff_ms,
+        0.0,
+        1e9,
+    );
+    if let Some(b) = r.budget {
+        c.range(
+            &format!("{f}.client.retry.budget.ratio"),
+            b.ratio,
+            0.0,
+            10.0,
+        );
+        c.range(
+            &format!("{f}.client.retry.budget.min_per_s"),
+            b.min_per_s,
+            0.0,
+            1e6,
+        );
+    }
+    if let Some(t) = client.throttle {
+        c.range(&format!("{f}.client.throttle.k"), t.k, 1.0, 100.0);
+        c.positive(&format!("{f}.client.throttle.window_s"), t.window_s, 3600.0);
+    }
+}
+
+/// A link's rate limiter: rates, bursts and limits of at least one request, windows above 0;
+/// a sliding log keeps at most a million times.
+pub(super) fn check_limiter(c: &mut Checker, f: &str, l: LimiterSpec, unit: u32) {
+    let f = format!("{f}.limit");
+    let (amount, window) = match l {
+        LimiterSpec::TokenBucket { rate, burst } => {
+            c.positive(&format!("{f}.rate"), rate, 1e9);
+            (burst, None)
+        }
+        LimiterSpec::FixedWindow { limit, window_s }
+        | LimiterSpec::SlidingLog { limit, window_s }
+        | LimiterSpec::SlidingCounter { limit, window_s } => (limit, Some(window_s)),
+    };
+    c.range(
+        &format!("{f}.{}", if window.is_some() { "limit" } else { "burst" }),
+        amount,
+        1.0,
+        1e9,
+    );
+    if let Some(w) = window {
+        c.positive(&format!("{f}.window_s"), w, 86_400.0);
+    }
+    if matches!(l, LimiterSpec::SlidingLog { .. }) && amount / unit.max(1) as f64 > 1e6 {
+        c.bad(
+            format!("{f}.limit"),
+            format!(
+                "a log of {} admission times",
+                num(amount / unit.max(1) as f64)
+            ),
+            "use SlidingCounter for limits above a million per window (or a larger request_unit)",
+        );
+    }
+}
+
+/// An adaptive concurrency limit: 1 <= min <= initial <= max <= 1e6, and its algorithm's own
+/// numbers in range.
+pub(super) fn check_concurrency(c: &mut Checker, f: &str, l: ConcurrencySpec) {
+    let f = format!("{f}.concurrency");
+    let (initial, min, max) = l.bounds();
+    if !(min >= 1.0 && min <= initial && initial <= max && max <= 1e6) {
+        c.bad(
+            f.clone(),
+            format!(
+                "min {}, initial {}, max {}",
+                num(min),
+                num(initial),
+                num(max)
+            ),
+            "1 <= min <= initial <= max <= 1000000 (defaults 1, 20, 1000)",
+        );
+    }
+    match l {
+        ConcurrencySpec::Aimd { backoff, .. } => {
+            c.range(&format!("{f}.backoff"), backoff, 0.1, 0.99);
+        }
+        ConcurrencySpec::Gradient2 {
+            tolerance,
+            smoothing,
+            ..
+        } => {
+            c.range(&format!("{f}.tolerance"), tolerance, 1.0, 10.0);
+            c.range(&format!("{f}.smoothing"), smoothing, 0.01, 1.0);
+        }
+        ConcurrencySpec::Vegas { .. } => {}
+    }
+}
+
+/// A queue strategy's parameters in range.
+pub(super) fn check_queue_policy(c: &mut Checker, f: &str, q: QueuePolicySpec) {
+    let f = format!("{f}.queue_policy");
+    match q {
+        QueuePolicySpec::EarlyDrop { exponent } => {
+            c.range(&format!("{f}.exponent"), exponent, 0.1, 100.0);
+        }
+        QueuePolicySpec::CoDel {
+            target_ms,
+            interval_ms,
+        } => {
+            c.positive(&format!("{f}.target_ms"), target_ms, 1e6);
+            if c.positive(&format!("{f}.interval_ms"), interval_ms, 1e7) && interval_ms < target_ms
+            {
+                c.bad(
+                    format!("{f}.interval_ms"),
+                    "shorter than the target",
+                    "CoDel's interval is a window of several targets (defaults: target 5, interval 100)",
+                );
+            }
+        }
+        QueuePolicySpec::AdaptiveLifo { after_ms } => {
+            c.range(&format!("{f}.after_ms"), after_ms, 0.0, 1e7);
+        }
+        _ => {}
+    }
+}
