@@ -51,17 +51,20 @@ pub struct ClassStats {
     pub priorities: [ClassFigures; 4],
     /// Classes some source sends (only those get rows in the CSV).
     pub classes_sent: [bool; 4],
+    /// More than one flow, and more than one class sent: fixed by the scenario, so decided
+    /// once instead of for every request that ends.
+    several: (bool, bool),
 }
 
 impl ClassStats {
     /// More than one flow: each needs its own latency histogram.
     pub fn several_flows(&self) -> bool {
-        self.flows.len() > 1
+        self.several.0
     }
 
     /// More than one class sent: each needs its own latency histogram.
     pub fn several_classes(&self) -> bool {
-        self.classes_sent.iter().filter(|x| **x).count() > 1
+        self.several.1
     }
 }
 
@@ -78,7 +81,7 @@ impl ClassStats {
                     .map(|f| (src.name.as_str(), f.name.as_str()))
             })
             .collect();
-        let flows = all
+        let flows: Vec<(String, ClassFigures)> = all
             .iter()
             .map(|(src, f)| {
                 let shared = all.iter().filter(|x| x.1 == *f).count() > 1;
@@ -100,10 +103,15 @@ impl ClassStats {
                 classes_sent[k] |= share > 0.0;
             }
         }
+        let several = (
+            flows.len() > 1,
+            classes_sent.iter().filter(|x| **x).count() > 1,
+        );
         Self {
             flows,
             priorities: Default::default(),
             classes_sent,
+            several,
         }
     }
 

@@ -329,20 +329,13 @@ fn check_seconds(s: f64) -> Result<(), String> {
 }
 
 fn link_entity(world: &World, name: &str) -> Result<Entity, String> {
-    let topo = world.resource::<Topology>();
-    topo.link_names
-        .iter()
-        .position(|n| n == name)
-        .map(|i| topo.links[i])
-        .ok_or_else(|| format!("no link named {name:?} (links are named from->to)"))
+    super::strategy::link_named(world, name).map(|(_, e)| e)
 }
 
 fn source_mut<'w>(world: &'w mut World, name: &str) -> Result<Mut<'w, TrafficSource>, String> {
     let topo = world.resource::<Topology>();
     let e = topo
-        .source_names
-        .iter()
-        .position(|n| n == name)
+        .source_index(name)
         .map(|i| topo.sources[i])
         .ok_or_else(|| format!("no source named {name:?}"))?;
     world

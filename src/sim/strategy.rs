@@ -40,13 +40,8 @@ pub fn set_limit(
     link: &str,
     limit: Option<LimiterSpec>,
 ) -> Result<String, String> {
-    let topo = world.resource::<Topology>();
-    let li = topo
-        .link_names
-        .iter()
-        .position(|n| n == link)
-        .ok_or_else(|| format!("no link named {link:?} (links are named from->to)"))?;
-    let (e, unit) = (topo.links[li], topo.unit);
+    let (li, e) = link_named(world, link)?;
+    let unit = world.resource::<Topology>().unit;
     let scenario = validated(world, |s| s.links[li].limit = limit)?;
     if let Some(mut l) = world.get_mut::<Link>(e) {
         l.limiter = limit.map(|spec| Limiter::new(spec, unit));
@@ -65,13 +60,8 @@ pub fn set_window(
     link: &str,
     window: Option<crate::scenario::WindowSpec>,
 ) -> Result<String, String> {
-    let topo = world.resource::<Topology>();
-    let li = topo
-        .link_names
-        .iter()
-        .position(|n| n == link)
-        .ok_or_else(|| format!("no link named {link:?} (links are named from->to)"))?;
-    let (e, unit) = (topo.links[li], topo.unit);
+    let (li, e) = link_named(world, link)?;
+    let unit = world.resource::<Topology>().unit;
     let scenario = validated(world, |s| s.links[li].window = window)?;
     if let Some(mut l) = world.get_mut::<Link>(e) {
         let waiting: Vec<_> = l
@@ -104,13 +94,19 @@ pub fn set_window(
     })
 }
 
+/// The link named `from->to`: its index and entity.
+pub fn link_named(world: &World, name: &str) -> Result<(usize, Entity), String> {
+    let topo = world.resource::<Topology>();
+    topo.link_index(name)
+        .map(|i| (i, topo.links[i]))
+        .ok_or_else(|| format!("no link named {name:?} (links are named from->to)"))
+}
+
 /// The source called `name`: its index and entity.
 fn source(world: &World, name: &str) -> Result<(usize, Entity), String> {
     let topo = world.resource::<Topology>();
     let i = topo
-        .source_names
-        .iter()
-        .position(|n| n == name)
+        .source_index(name)
         .ok_or_else(|| format!("no source named {name:?}"))?;
     Ok((i, topo.sources[i]))
 }

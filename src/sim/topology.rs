@@ -122,6 +122,16 @@ impl Topology {
         self.components.iter().find(|c| c.name == name)
     }
 
+    /// Index of the link named `from->to`.
+    pub fn link_index(&self, name: &str) -> Option<usize> {
+        self.link_names.iter().position(|n| n == name)
+    }
+
+    /// Index of the source called `name`.
+    pub fn source_index(&self, name: &str) -> Option<usize> {
+        self.source_names.iter().position(|n| n == name)
+    }
+
     /// Global index of instance `k` of component `c`.
     pub fn instance_index(&self, c: u32, k: u32) -> Option<u32> {
         self.components

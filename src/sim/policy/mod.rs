@@ -15,6 +15,7 @@ pub mod control;
 pub mod discipline;
 pub mod limit;
 pub mod queue;
+pub mod taildrop;
 pub mod zoo;
 
 pub use admission::{Admission, AdmissionPolicy};

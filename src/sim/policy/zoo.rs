@@ -5,12 +5,12 @@
 //! `QueueDiscipline`; `QueuePolicy::of` picks one from the scenario's `queue_policy`.
 
 use super::discipline::{Offer, QueueDiscipline};
+use super::taildrop::TailDrop;
 use crate::scenario::QueuePolicySpec;
 use crate::sim::dist::{MS, Nanos};
 use crate::sim::request::{Priority, Request};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::VecDeque;
 
 /// CoDel's state (RFC 8289): whether it is dropping, since when the queueing delay has been
 /// above target, the next drop and how many drops this dropping spell.
@@ -22,12 +22,12 @@ struct CoDel {
     count: u32,
 }
 
-/// One of the strategies, over one FIFO (or four, one per class, for priority shedding).
+/// One of the strategies, over the tail-drop queue's storage: one FIFO (or four, one per
+/// class, for priority shedding).
 #[derive(Debug)]
 pub struct Zoo {
     spec: QueuePolicySpec,
-    classes: [VecDeque<Request>; 4],
-    len: u64,
+    store: TailDrop,
     rng: ChaCha8Rng,
     dropped: Vec<Request>,
     codel: CoDel,
@@ -38,41 +38,28 @@ impl Zoo {
     pub fn new(spec: QueuePolicySpec, rng: ChaCha8Rng) -> Self {
         Self {
             spec,
-            classes: Default::default(),
-            len: 0,
+            store: TailDrop::new(spec == QueuePolicySpec::PriorityShed),
             rng,
             dropped: Vec::new(),
             codel: CoDel::default(),
         }
     }
 
-    fn class_of(&self, r: &Request) -> usize {
-        match self.spec {
-            QueuePolicySpec::PriorityShed => r.priority as usize,
-            _ => 0,
-        }
-    }
-
     fn push(&mut self, req: Request) -> Offer {
-        let c = self.class_of(&req);
-        self.classes[c].push_back(req);
-        self.len += 1;
-        Offer::Queued
+        self.store.offer(req, None, 0)
     }
 
     /// The waiting request of the lowest class below `than`, newest first.
     fn lowest_below(&mut self, than: Priority) -> Option<Request> {
         let victim = (than as usize + 1..4)
             .rev()
-            .find(|c| !self.classes[*c].is_empty())?;
-        self.len -= 1;
-        self.classes[victim].pop_back()
+            .find(|c| !self.store.classes[*c].is_empty())?;
+        self.store.len -= 1;
+        self.store.classes[victim].pop_back()
     }
 
     fn pop_front(&mut self) -> Option<Request> {
-        let r = self.classes.iter_mut().find_map(|q| q.pop_front())?;
-        self.len -= 1;
-        Some(r)
+        self.store.pop(0)
     }
 
     /// CoDel's dequeue (RFC 8289, section 5): drop while the delay has stayed above target
@@ -80,7 +67,7 @@ impl Zoo {
     fn codel_pop(&mut self, now: Nanos, target: Nanos, interval: Nanos) -> Option<Request> {
         loop {
             let r = self.pop_front()?;
-            let above = now.saturating_sub(r.at) >= target && self.len > 0;
+            let above = now.saturating_sub(r.at) >= target && self.store.len > 0;
             let c = &mut self.codel;
             if !above {
                 c.first_above = None;
@@ -122,11 +109,12 @@ fn control_law(interval: Nanos, count: u32) -> Nanos {
 impl QueueDiscipline for Zoo {
     fn offer(&mut self, req: Request, capacity: Option<u64>, _now: Nanos) -> Offer {
         use QueuePolicySpec as S;
-        let full = capacity.is_some_and(|c| self.len >= c);
+        let full = capacity.is_some_and(|c| self.store.len >= c);
         match self.spec {
             S::EarlyDrop { exponent } => {
-                let p =
-                    capacity.map_or(0.0, |c| (self.len as f64 / c.max(1) as f64).powf(exponent));
+                let p = capacity.map_or(0.0, |c| {
+                    (self.store.len as f64 / c.max(1) as f64).powf(exponent)
+                });
                 if full || (p > 0.0 && self.rng.random::<f64>() < p) {
                     return Offer::Refused(req);
                 }
@@ -139,9 +127,9 @@ impl QueueDiscipline for Zoo {
                 victim.map_or(Offer::Queued, Offer::Evicted)
             }
             S::DropRandom => {
-                let k = self.rng.random_range(0..self.classes[0].len().max(1));
-                let victim = self.classes[0].remove(k);
-                self.len -= victim.is_some() as u64;
+                let k = self.rng.random_range(0..self.store.classes[0].len().max(1));
+                let victim = self.store.classes[0].remove(k);
+                self.store.len -= victim.is_some() as u64;
                 self.push(req);
                 victim.map_or(Offer::Queued, Offer::Evicted)
             }
@@ -166,13 +154,14 @@ impl QueueDiscipline for Zoo {
             S::AdaptiveLifo { after_ms } => {
                 // Newest first while the oldest has waited too long (a standing queue): fresh
                 // requests are the ones whose clients still wait; old ones are likely given up.
-                let oldest = self.classes[0].front()?.at;
+                let q = &mut self.store.classes[0];
+                let oldest = q.front()?.at;
                 let r = if now.saturating_sub(oldest) as f64 >= after_ms * MS {
-                    self.classes[0].pop_back()
+                    q.pop_back()
                 } else {
-                    self.classes[0].pop_front()
+                    q.pop_front()
                 }?;
-                self.len -= 1;
+                self.store.len -= 1;
                 Some(r)
             }
             S::DeadlineAware => loop {
@@ -187,22 +176,15 @@ impl QueueDiscipline for Zoo {
     }
 
     fn len(&self) -> u64 {
-        self.len
+        self.store.len()
     }
 
     fn drain(&mut self, out: &mut Vec<Request>) {
-        for q in &mut self.classes {
-            out.extend(q.drain(..));
-        }
-        self.len = 0;
+        self.store.drain(out)
     }
 
     fn by_priority(&self) -> [u64; 4] {
-        let mut out = [0; 4];
-        for r in self.classes.iter().flatten() {
-            out[r.priority as usize] += 1;
-        }
-        out
+        self.store.by_priority()
     }
 
     fn take_dropped(&mut self, out: &mut Vec<Request>) {
