@@ -144,6 +144,13 @@ pub enum SimCommand {
         /// The algorithm and its bounds.
         limit: Option<super::ConcurrencySpec>,
     },
+    /// Sets a `Sync` link's sender-side adaptive concurrency limit (`None` takes it off).
+    SetLinkConcurrency {
+        /// `from->to`.
+        link: String,
+        /// The algorithm and its bounds.
+        limit: Option<super::ConcurrencySpec>,
+    },
     /// Sets how many instances of a component run (spares are provisioned first, then new
     /// instances spawned; extra ones are taken out, highest ordinal first).
     SetInstances {

@@ -687,6 +687,36 @@ fn limit_smoothing() -> f64 {
 }
 
 impl ConcurrencySpec {
+    /// AIMD with its defaults.
+    pub fn aimd() -> Self {
+        Self::Aimd {
+            initial: limit_initial(),
+            min: limit_min(),
+            max: limit_max(),
+            backoff: limit_backoff(),
+        }
+    }
+
+    /// Vegas with its defaults.
+    pub fn vegas() -> Self {
+        Self::Vegas {
+            initial: limit_initial(),
+            min: limit_min(),
+            max: limit_max(),
+        }
+    }
+
+    /// Gradient2 with its defaults.
+    pub fn gradient2() -> Self {
+        Self::Gradient2 {
+            initial: limit_initial(),
+            min: limit_min(),
+            max: limit_max(),
+            tolerance: limit_tolerance(),
+            smoothing: limit_smoothing(),
+        }
+    }
+
     /// (initial, min, max).
     pub fn bounds(&self) -> (f64, f64, f64) {
         match *self {
@@ -929,6 +959,12 @@ pub struct LinkSpec {
     /// wait at the sender, up to `buffer`, then are refused with 503 (default none; `Sync` only).
     #[serde(default)]
     pub window: Option<WindowSpec>,
+    /// A sender-side adaptive concurrency limit (Netflix's client limiter; default none; `Sync`
+    /// only): at most `limit` requests in flight on the link, the limit learning from each
+    /// answer's round trip; over it, a request waits in the window's `buffer` if the link also
+    /// has a `window` (whose `max` then caps the limit), else is refused with 503 at the sender.
+    #[serde(default)]
+    pub concurrency: Option<ConcurrencySpec>,
     /// One-way network latency (default 0 ms).
     #[serde(default)]
     pub latency: Timing,

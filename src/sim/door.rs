@@ -193,6 +193,7 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
         | SetClient { .. }
         | SetShed { .. }
         | SetConcurrency { .. }
+        | SetLinkConcurrency { .. }
         | SetQueuePolicy { .. } => super::strategy::apply(world, cmd),
         SetInstances {
             component,

@@ -114,16 +114,33 @@ pub struct Link {
 }
 
 /// A link's window (simulated requests): at most `max` in flight; more wait, up to `buffer`.
+/// With a sender-side adaptive concurrency limit, `max` follows the limit (under the fixed
+/// window's `max`, if the link has one too).
 #[derive(Debug, Clone, Default)]
 pub struct Window {
     /// Most in flight.
     pub max: u64,
+    /// The sender-side adaptive concurrency limit that moves `max`, if any.
+    pub adaptive: Option<Box<Adaptive>>,
     /// Most waiting.
     pub buffer: u64,
     /// In flight now (sent, not answered).
     pub in_flight: u64,
     /// Waiting for the window to open, in order.
     pub waiting: VecDeque<Request>,
+}
+
+/// A sender-side adaptive concurrency limit (Netflix's client limiter): the limit learns from
+/// each answer's round trip (sent to answered) and whether it was dropped (an error, or after
+/// the client's deadline).
+#[derive(Debug, Clone)]
+pub struct Adaptive {
+    /// The limiter (the same algorithms as a server's).
+    pub limiter: super::policy::concurrency::ConcurrencyLimit,
+    /// The fixed window's `max` above it (`u64::MAX`: none).
+    pub cap: u64,
+    /// When each request in flight was sent, by (id, attempt, branch).
+    sent: std::collections::HashMap<(u64, u8, u8), Nanos>,
 }
 
 impl Window {
@@ -134,6 +151,58 @@ impl Window {
             buffer: spec.buffer.div_ceil(unit.max(1)),
             ..Default::default()
         }
+    }
+
+    /// A link's window from its spec: fixed (`window`), adaptive (`concurrency`, in simulated
+    /// requests like a server's), both (the limit moves under the fixed `max`), or none.
+    pub fn of(
+        window: Option<crate::scenario::WindowSpec>,
+        concurrency: Option<crate::scenario::ConcurrencySpec>,
+        unit: u64,
+    ) -> Option<Self> {
+        let mut w = match window {
+            Some(spec) => Self::new(spec, unit),
+            None if concurrency.is_some() => Self {
+                max: u64::MAX,
+                ..Default::default()
+            },
+            None => return None,
+        };
+        if let Some(spec) = concurrency {
+            let limiter = super::policy::concurrency::ConcurrencyLimit::new(spec);
+            let cap = w.max;
+            w.max = limiter.limit().min(cap);
+            w.adaptive = Some(Box::new(Adaptive {
+                limiter,
+                cap,
+                sent: Default::default(),
+            }));
+        }
+        Some(w)
+    }
+
+    /// `req` goes on the wire now: one more in flight (its send time kept for the limiter).
+    fn sent(&mut self, req: &Request) {
+        self.in_flight += 1;
+        if let Some(a) = &mut self.adaptive {
+            a.sent.insert((req.id, req.attempt, req.branch), req.at);
+        }
+    }
+
+    /// The answer `resp` came back: one fewer in flight; the limiter learns from it.
+    fn answered(&mut self, resp: &Response) {
+        if let Some(a) = &mut self.adaptive
+            && let Some(sent) = a
+                .sent
+                .remove(&(resp.req.id, resp.req.attempt, resp.req.branch))
+        {
+            let dropped =
+                matches!(resp.status, super::request::Reply::Err(_)) || resp.at > resp.req.deadline;
+            let rtt = resp.at.saturating_sub(sent) as f64;
+            a.limiter.sample(rtt, self.in_flight, dropped);
+            self.max = a.limiter.limit().min(a.cap);
+        }
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 }
 
@@ -591,7 +660,7 @@ impl Link {
                 }
             }
             (Admit::Send(r), Some(w)) => {
-                w.in_flight += 1;
+                w.sent(&r);
                 Admit::Send(r)
             }
             (a, _) => a,
@@ -653,17 +722,17 @@ impl Link {
             }
     }
 
-    /// An answer came back: the window opens by one; the next waiting request, if any, goes
-    /// now (stamped `at`).
-    pub fn window_answered(&mut self, at: Nanos) -> Option<Request> {
+    /// The answer `resp` came back: the window opens by one (and an adaptive limit learns from
+    /// it); the next waiting request, if any, goes now.
+    pub fn window_answered(&mut self, resp: &Response) -> Option<Request> {
         let w = self.window.as_mut()?;
-        w.in_flight = w.in_flight.saturating_sub(1);
+        w.answered(resp);
         if w.in_flight >= w.max {
             return None;
         }
         let mut r = w.waiting.pop_front()?;
-        w.in_flight += 1;
-        r.at = at;
+        r.at = resp.at;
+        w.sent(&r);
         Some(r)
     }
 }

@@ -276,9 +276,8 @@ fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
             s.sim.seed,
         );
         link.control = super::policy::LinkControl::of(l.control);
-        link.window = l
-            .window
-            .map(|w| super::link::Window::new(w, s.sim.request_unit.max(1) as u64));
+        link.window =
+            super::link::Window::of(l.window, l.concurrency, s.sim.request_unit.max(1) as u64);
         link.limiter = l
             .limit
             .map(|spec| super::policy::limit::Limiter::new(spec, s.sim.request_unit.max(1) as u64));

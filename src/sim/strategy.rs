@@ -27,6 +27,7 @@ pub fn apply(world: &mut World, cmd: &crate::sim::command::SimCommand) -> Result
         } => set_client(world, source, retry.clone(), *throttle),
         SetShed { component, shed } => set_shed(world, component, *shed),
         SetConcurrency { component, limit } => set_concurrency(world, component, *limit),
+        SetLinkConcurrency { link, limit } => set_link_concurrency(world, link, *limit),
         SetQueuePolicy { component, policy } => {
             super::resize::set_queue_policy(world, component, *policy)
         }
@@ -60,31 +61,9 @@ pub fn set_window(
     link: &str,
     window: Option<crate::scenario::WindowSpec>,
 ) -> Result<String, String> {
-    let (li, e) = link_named(world, link)?;
-    let unit = world.resource::<Topology>().unit;
+    let (li, _) = link_named(world, link)?;
     let scenario = validated(world, |s| s.links[li].window = window)?;
-    if let Some(mut l) = world.get_mut::<Link>(e) {
-        let waiting: Vec<_> = l
-            .window
-            .take()
-            .map(|w| w.waiting.into())
-            .unwrap_or_default();
-        // Requests that were waiting for the old window wait for the new one; without one they
-        // go with the next answer (an unbounded window that only drains).
-        let mut next = match window {
-            Some(spec) => Some(super::link::Window::new(spec, unit)),
-            None if !waiting.is_empty() => Some(super::link::Window {
-                max: u64::MAX,
-                ..Default::default()
-            }),
-            None => None,
-        };
-        if let Some(w) = &mut next {
-            w.waiting.extend(waiting);
-        }
-        l.window = next;
-    }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    rewindow(world, li, scenario);
     Ok(match window {
         Some(w) => format!(
             "{link}: window of {} in flight, {} waiting",
@@ -92,6 +71,50 @@ pub fn set_window(
         ),
         None => format!("{link}: no window"),
     })
+}
+
+/// Puts a sender-side adaptive concurrency limit on the link `from->to` (or takes it off); it
+/// starts afresh from its initial limit.
+pub fn set_link_concurrency(
+    world: &mut World,
+    link: &str,
+    limit: Option<ConcurrencySpec>,
+) -> Result<String, String> {
+    let (li, _) = link_named(world, link)?;
+    let scenario = validated(world, |s| s.links[li].concurrency = limit)?;
+    rewindow(world, li, scenario);
+    Ok(match limit {
+        Some(spec) => format!("{link}: sender-side concurrency limit {spec:?}"),
+        None => format!("{link}: no sender-side concurrency limit"),
+    })
+}
+
+/// Link `li`'s window rebuilt from the edited `scenario`, which then runs. Requests that were
+/// waiting for the old window wait for the new one; without one they go with the next answer
+/// (an unbounded window that only drains). Requests in flight count from then on.
+fn rewindow(world: &mut World, li: usize, scenario: crate::scenario::Scenario) {
+    let unit = world.resource::<Topology>().unit;
+    let spec = &scenario.links[li];
+    let mut next = super::link::Window::of(spec.window, spec.concurrency, unit);
+    let e = world.resource::<Topology>().links[li];
+    if let Some(mut l) = world.get_mut::<Link>(e) {
+        let waiting: Vec<_> = l
+            .window
+            .take()
+            .map(|w| w.waiting.into())
+            .unwrap_or_default();
+        if next.is_none() && !waiting.is_empty() {
+            next = Some(super::link::Window {
+                max: u64::MAX,
+                ..Default::default()
+            });
+        }
+        if let Some(w) = &mut next {
+            w.waiting.extend(waiting);
+        }
+        l.window = next;
+    }
+    world.resource_mut::<SimConfig>().scenario = scenario;
 }
 
 /// The link named `from->to`: its index and entity.

@@ -557,7 +557,7 @@ fn on_respond(
     } else if matches!(resp.status, Reply::Err(_)) {
         l.counters.response_errors += 1;
     }
-    if !local && let Some(next) = l.window_answered(resp.at) {
+    if !local && let Some(next) = l.window_answered(&resp) {
         match l.send(next, cx.until) {
             Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
             None => cx.agenda.wire(link),

@@ -326,8 +326,23 @@ pub struct LinkView<'a> {
     pub topic_len: u64,
     /// `Pull` links: most messages the topic holds (`None`: unbounded).
     pub topic_capacity: Option<u64>,
+    /// The window or sender-side concurrency limit, if the link has one.
+    pub window: Option<WindowView>,
     /// Running totals (simulated units).
     pub counters: LinkCounters,
+}
+
+/// A link's window of requests in flight (real requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowView {
+    /// Sent and not yet answered.
+    pub in_flight: u64,
+    /// Most in flight now (`u64::MAX`: no fixed bound).
+    pub max: u64,
+    /// Waiting at the sender for the window to open.
+    pub waiting: u64,
+    /// `max` follows an adaptive concurrency limit.
+    pub adaptive: bool,
 }
 
 /// Which way an item on a link travels.
@@ -721,6 +736,12 @@ impl<'w, 's> SimView<'w, 's> {
             in_transit: l.in_transit() as u64 * unit,
             topic_len: l.topic.len() as u64 * unit,
             topic_capacity: l.topic_capacity.map(|c| c * unit),
+            window: l.window.as_ref().map(|w| WindowView {
+                in_flight: w.in_flight * unit,
+                max: w.max.saturating_mul(unit),
+                waiting: w.waiting.len() as u64 * unit,
+                adaptive: w.adaptive.is_some(),
+            }),
             counters: l.counters,
         })
     }

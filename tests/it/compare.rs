@@ -115,7 +115,13 @@ fn adaptive_concurrency_limits_keep_goodput_past_capacity_and_vegas_reads_varian
     let v = |name: &str| c.variants.iter().position(|v| v.name == name).unwrap();
     let goodput = |name: &str, load: usize| report.points(v(name), load, |f| f.goodput).0;
     assert!(goodput("no limit", 1) < 50.0);
-    for name in ["AIMD", "Gradient2", "fixed limit 40"] {
+    for name in [
+        "AIMD",
+        "Gradient2",
+        "fixed limit 40",
+        "AIMD at the clients",
+        "Gradient2 at the clients",
+    ] {
         assert!(
             goodput(name, 1) > 750.0,
             "{name} at 2x: {}",

@@ -819,3 +819,85 @@ fn a_window_never_has_more_in_flight_than_it_allows_and_holds_the_rest_at_the_se
     );
     assert!(sim.violations().is_empty(), "{:?}", sim.violations());
 }
+
+#[test]
+fn a_sender_side_aimd_limit_saw_tooths_below_the_clients_patience_and_never_overflows() {
+    // The comparisons' one service (800/s, a queue of 400, clients that give up after 300 ms),
+    // offered twice its capacity. Without a limit the queue fills and nearly every request
+    // waits past its deadline; with AIMD at the clients the limit climbs while answers come in
+    // time and backs off on each late one, so it saw-tooths below the depth where waiting
+    // passes 300 ms (about 8 workers + 230 queued).
+    let base = std::fs::read_to_string("scenarios/compare/server.ron")
+        .unwrap()
+        .replace("Constant(800.0)", "Constant(1600.0)");
+    let limited = base.replace(
+        r#"latency: (mean_ms: 1.0))"#,
+        r#"latency: (mean_ms: 1.0), concurrency: Aimd(initial: 10.0, backoff: 0.9))"#,
+    );
+    assert_ne!(base, limited);
+    let mut sim = simulation_app(parse(&limited));
+    let (mut limits, mut cuts, mut last, mut held) = (vec![], 0, 0, 0);
+    let end = sim.now() + 40 * S;
+    sim.run_until(end, |w| {
+        let topo = w.resource::<Topology>();
+        let win = w
+            .get::<Link>(topo.links[0])
+            .unwrap()
+            .window
+            .as_ref()
+            .unwrap();
+        // A cut leaves what is already in flight there; nothing more is sent until it drains.
+        assert!(
+            win.in_flight <= win.max.max(held),
+            "{} in flight grew past the limit {}",
+            win.in_flight,
+            win.max
+        );
+        held = win.in_flight;
+        if win.max < last {
+            cuts += 1;
+        }
+        last = win.max;
+        limits.push(win.max);
+    });
+    let tail = &limits[limits.len() / 2..];
+    let (lo, hi) = (*tail.iter().min().unwrap(), *tail.iter().max().unwrap());
+    // It climbs by about one per round trip (5 a second here) and loses 10% on a late answer.
+    assert!(
+        cuts >= 3,
+        "the limit backs off again and again ({cuts} cuts)"
+    );
+    assert!(
+        lo >= 100 && hi <= 300 && hi - lo >= 10,
+        "saw-tooth between {lo} and {hi}, below the depth clients wait for"
+    );
+    let served = |sim: &mut Simulation| {
+        let s = sim.summary();
+        s.system.ended(Outcome::Completed) as f64 / s.system.generated as f64
+    };
+    let with = served(&mut sim);
+    let mut open = simulation_app(parse(&base));
+    open.run_for(40.0);
+    let without = served(&mut open);
+    assert!(
+        with > 0.4 && with > 2.0 * without,
+        "served {with:.2} with the limit, {without:.2} without"
+    );
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations()); // Only a call that is answered has one, and its bounds are checked like a server's.
+    for (bad, says) in [
+        (
+            "call: Async, concurrency: Aimd()",
+            "links[0].concurrency: a sender-side concurrency limit counts requests until their answer",
+        ),
+        ("concurrency: Vegas(initial: 0.5)", "links[0].concurrency"),
+    ] {
+        let text = base.replace(
+            r#"latency: (mean_ms: 1.0))"#,
+            &format!("latency: (mean_ms: 1.0), {bad})"),
+        );
+        let err = flowlab::scenario::parse(&text, std::path::Path::new("x.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}

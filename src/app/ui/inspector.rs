@@ -4,7 +4,7 @@
 use super::{UiState, c32, plots};
 use crate::app::state::Selection;
 use crate::picture::style;
-use crate::scenario::{QueuePolicySpec, QueueSpec};
+use crate::scenario::{CallKind, QueueSpec};
 use crate::sim::command::SimCommand;
 use crate::sim::events::Subject;
 use crate::sim::link::NodeRef;
@@ -279,58 +279,7 @@ fn resize(ui: &mut egui::Ui, st: &mut UiState, name: &str, instances: u32) {
             });
         }
     });
-    queue_policy(ui, st, name, policy);
-}
-
-/// The queue strategies, with their default parameters, to switch live.
-const QUEUE_POLICIES: [(&str, QueuePolicySpec); 8] = [
-    ("drop newest (tail drop)", QueuePolicySpec::DropNewest),
-    ("drop oldest", QueuePolicySpec::DropOldest),
-    ("drop random", QueuePolicySpec::DropRandom),
-    (
-        "early drop (depth²)",
-        QueuePolicySpec::EarlyDrop { exponent: 2.0 },
-    ),
-    ("priority shedding", QueuePolicySpec::PriorityShed),
-    (
-        "CoDel 5 / 100 ms",
-        QueuePolicySpec::CoDel {
-            target_ms: 5.0,
-            interval_ms: 100.0,
-        },
-    ),
-    (
-        "adaptive LIFO (10 ms)",
-        QueuePolicySpec::AdaptiveLifo { after_ms: 10.0 },
-    ),
-    ("skip the given-up", QueuePolicySpec::DeadlineAware),
-];
-
-/// A menu that switches the component's queue strategy while it runs.
-fn queue_policy(ui: &mut egui::Ui, st: &mut UiState, name: &str, current: QueuePolicySpec) {
-    let shown = QUEUE_POLICIES
-        .iter()
-        .find(|p| std::mem::discriminant(&p.1) == std::mem::discriminant(&current))
-        .map_or("custom", |p| p.0);
-    let mut chosen = None;
-    ui.horizontal(|ui| {
-        ui.label("queue policy");
-        egui::ComboBox::from_id_salt(("queue_policy", name.to_string()))
-            .selected_text(shown)
-            .show_ui(ui, |ui| {
-                for (label, spec) in QUEUE_POLICIES {
-                    if ui.selectable_label(label == shown, label).clicked() {
-                        chosen = Some(spec);
-                    }
-                }
-            });
-    });
-    if let Some(policy) = chosen {
-        st.send(SimCommand::SetQueuePolicy {
-            component: name.into(),
-            policy,
-        });
-    }
+    super::strategies::queue_policy(ui, st, name, policy);
 }
 
 fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
@@ -447,9 +396,52 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
             style::short(v.breaker_refused as f64)
         ),
     );
+    if let Some(w) = v.window {
+        let max = if w.max == u64::MAX {
+            "no bound".to_string()
+        } else {
+            style::short(w.max as f64)
+        };
+        row(
+            ui,
+            if w.adaptive {
+                "in flight / adaptive limit"
+            } else {
+                "in flight / window"
+            },
+            format!(
+                "{} / {max} ({} waiting)",
+                style::short(w.in_flight as f64),
+                style::short(w.waiting as f64)
+            ),
+        );
+    }
     row(ui, "in transit", style::short(v.in_transit as f64));
     row(ui, "held at sender", style::short(v.held as f64));
-    row(ui, "refused at sender", style::short(v.refused as f64));
+    let unit = st.view.unit();
+    let refused = [
+        ("flow control", v.refused),
+        ("rate limit", v.counters.limited * unit),
+        ("window", v.counters.windowed_out * unit),
+    ];
+    let total: u64 = refused.iter().map(|r| r.1).sum();
+    let by: Vec<String> = refused
+        .iter()
+        .filter(|r| r.1 > 0)
+        .map(|r| format!("{} {}", r.0, style::short(r.1 as f64)))
+        .collect();
+    let by = if by.len() > 1 {
+        format!(" ({})", by.join(", "))
+    } else if let [one] = by.as_slice() {
+        format!(" ({})", one.split(' ').next().unwrap_or(""))
+    } else {
+        String::new()
+    };
+    row(
+        ui,
+        "refused at sender",
+        format!("{}{by}", style::short(total as f64)),
+    );
     row(
         ui,
         "backpressure delay",
@@ -463,6 +455,9 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
     let events = st.journal.about(Subject::Link(l)).count();
     row(ui, "decisions", events.to_string());
     let name = v.name.to_string();
+    if v.call == CallKind::Sync {
+        super::strategies::sender_limit(ui, st, &name);
+    }
     ui.horizontal(|ui| {
         if ui
             .button("+200 ms for 30 s")

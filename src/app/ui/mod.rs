@@ -6,6 +6,7 @@ mod feed;
 mod inspector;
 mod plots;
 mod side;
+mod strategies;
 mod top;
 mod windows;
 

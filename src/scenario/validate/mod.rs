@@ -142,6 +142,16 @@ fn check_links<'a>(
         if let Some(limit) = l.limit {
             check_limiter(c, &f, limit, s.sim.request_unit);
         }
+        if let Some(spec) = l.concurrency {
+            if l.call != CallKind::Sync {
+                c.bad(
+                    format!("{f}.concurrency"),
+                    "a sender-side concurrency limit counts requests until their answer, and only a Sync call has one",
+                    "put it on a Sync link (or a server-side `concurrency` on the receiver)",
+                );
+            }
+            check_concurrency(c, &f, spec);
+        }
         if let Some(w) = l.window {
             if l.call != CallKind::Sync {
                 c.bad(

@@ -35,8 +35,10 @@ pub(super) fn check_commands(c: &mut Checker, s: &Scenario) {
             }
             _ => (None, None),
         };
-        if let C::DegradeLink { link, .. } | C::SetLimit { link, .. } | C::SetWindow { link, .. } =
-            &tc.command
+        if let C::DegradeLink { link, .. }
+        | C::SetLimit { link, .. }
+        | C::SetWindow { link, .. }
+        | C::SetLinkConcurrency { link, .. } = &tc.command
             && !s
                 .links
                 .iter()
