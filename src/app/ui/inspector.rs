@@ -396,52 +396,9 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
             style::short(v.breaker_refused as f64)
         ),
     );
-    if let Some(w) = v.window {
-        let max = if w.max == u64::MAX {
-            "no bound".to_string()
-        } else {
-            style::short(w.max as f64)
-        };
-        row(
-            ui,
-            if w.adaptive {
-                "in flight / adaptive limit"
-            } else {
-                "in flight / window"
-            },
-            format!(
-                "{} / {max} ({} waiting)",
-                style::short(w.in_flight as f64),
-                style::short(w.waiting as f64)
-            ),
-        );
-    }
     row(ui, "in transit", style::short(v.in_transit as f64));
     row(ui, "held at sender", style::short(v.held as f64));
-    let unit = st.view.unit();
-    let refused = [
-        ("flow control", v.refused),
-        ("rate limit", v.counters.limited * unit),
-        ("window", v.counters.windowed_out * unit),
-    ];
-    let total: u64 = refused.iter().map(|r| r.1).sum();
-    let by: Vec<String> = refused
-        .iter()
-        .filter(|r| r.1 > 0)
-        .map(|r| format!("{} {}", r.0, style::short(r.1 as f64)))
-        .collect();
-    let by = if by.len() > 1 {
-        format!(" ({})", by.join(", "))
-    } else if let [one] = by.as_slice() {
-        format!(" ({})", one.split(' ').next().unwrap_or(""))
-    } else {
-        String::new()
-    };
-    row(
-        ui,
-        "refused at sender",
-        format!("{}{by}", style::short(total as f64)),
-    );
+    sender_rows(ui, &v, st.view.unit());
     row(
         ui,
         "backpressure delay",
@@ -458,6 +415,11 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
     if v.call == CallKind::Sync {
         super::strategies::sender_limit(ui, st, &name);
     }
+    link_faults(ui, st, name);
+}
+
+/// What-ifs on a link: a slow path, a partition.
+fn link_faults(ui: &mut egui::Ui, st: &mut UiState, name: String) {
     ui.horizontal(|ui| {
         if ui
             .button("+200 ms for 30 s")
@@ -488,4 +450,51 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
             });
         }
     });
+}
+
+/// A link's window and what its sender refused, by cause.
+fn sender_rows(ui: &mut egui::Ui, v: &crate::sim::view::LinkView, unit: u64) {
+    if let Some(w) = v.window {
+        let max = if w.max == u64::MAX {
+            "no bound".to_string()
+        } else {
+            style::short(w.max as f64)
+        };
+        row(
+            ui,
+            if w.adaptive {
+                "in flight / adaptive limit"
+            } else {
+                "in flight / window"
+            },
+            format!(
+                "{} / {max} ({} waiting)",
+                style::short(w.in_flight as f64),
+                style::short(w.waiting as f64)
+            ),
+        );
+    }
+    let refused = [
+        ("flow control", v.refused),
+        ("rate limit", v.counters.limited * unit),
+        ("window", v.counters.windowed_out * unit),
+    ];
+    let total: u64 = refused.iter().map(|r| r.1).sum();
+    let causes: Vec<_> = refused.iter().filter(|r| r.1 > 0).collect();
+    let by = match causes.as_slice() {
+        [] => String::new(),
+        [(name, _)] => format!(" ({name})"),
+        many => {
+            let parts: Vec<String> = many
+                .iter()
+                .map(|(name, n)| format!("{name} {}", style::short(*n as f64)))
+                .collect();
+            format!(" ({})", parts.join(", "))
+        }
+    };
+    row(
+        ui,
+        "refused at sender",
+        format!("{}{by}", style::short(total as f64)),
+    );
 }
