@@ -28,8 +28,14 @@ pub(crate) fn summary_of(v: &SimView) -> Summary {
             system.background[o as usize] += c.background[o as usize] * unit;
         }
         background_ns += c.background_latency_ns * unit as f64;
+        system.dead_lettered += c.dead_lettered * unit;
     }
-    system.background_in_flight = system.handed_off - system.background.iter().sum::<u64>();
+    for l in v.links() {
+        system.redelivered += l.counters.redelivered * unit;
+        system.retry_waiting += l.retry_waiting;
+    }
+    system.background_in_flight =
+        system.handed_off - system.background.iter().sum::<u64>() - system.dead_lettered;
     let done = system.background[Outcome::Completed as usize];
     system.background_mean_ms = background_ns / done.max(1) as f64 / 1e6;
     let lat = v.system_latency();
@@ -229,6 +235,12 @@ pub struct SystemSummary {
     pub background: [u64; 5],
     /// Work left behind still running at the end.
     pub background_in_flight: u64,
+    /// Background messages a broker redelivered after a failed delivery.
+    pub redelivered: u64,
+    /// Of those, waiting in retry queues at the end.
+    pub retry_waiting: u64,
+    /// Background messages in dead-letter queues.
+    pub dead_lettered: u64,
     /// Mean time from a request's creation to the end of the work it left behind (ms).
     pub background_mean_ms: f64,
     /// The component whose busiest engine was saturated longest, if any was.
@@ -380,23 +392,7 @@ impl Summary {
             s.latency_ms[2],
             thousands(s.wasted)
         );
-        if s.handed_off > 0 {
-            out.push_str(&format!(
-                "asynchronous hand-offs: {} clients answered at the hand-off (counted as completed)\n  \
-                 work left behind: {} completed (mean {} ms after the request began),\n  \
-                 {} dropped, {} failed, {} still running\n",
-                thousands(s.handed_off),
-                thousands(s.background[Outcome::Completed as usize]),
-                if s.background_mean_ms < 100.0 {
-                    format!("{:.1}", s.background_mean_ms)
-                } else {
-                    thousands(s.background_mean_ms.round() as u64)
-                },
-                thousands(s.background[Outcome::Dropped as usize]),
-                thousands(s.background[Outcome::Failed as usize]),
-                thousands(s.background_in_flight),
-            ));
-        }
+        out.push_str(&hand_offs(s));
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
             "component",
@@ -524,6 +520,39 @@ fn thousands(n: u64) -> String {
             out.push(',');
         }
         out.push(ch);
+    }
+    out
+}
+
+/// The work left behind at asynchronous hand-offs: how it ended, and what a broker redelivered
+/// or dead-lettered (empty when nothing was handed off).
+fn hand_offs(s: &SystemSummary) -> String {
+    let mut out = String::new();
+    if s.handed_off == 0 {
+        return out;
+    }
+    out.push_str(&format!(
+        "asynchronous hand-offs: {} clients answered at the hand-off (counted as completed)\n  \
+             work left behind: {} completed (mean {} ms after the request began),\n  \
+             {} dropped, {} failed, {} still running\n",
+        thousands(s.handed_off),
+        thousands(s.background[Outcome::Completed as usize]),
+        if s.background_mean_ms < 100.0 {
+            format!("{:.1}", s.background_mean_ms)
+        } else {
+            thousands(s.background_mean_ms.round() as u64)
+        },
+        thousands(s.background[Outcome::Dropped as usize]),
+        thousands(s.background[Outcome::Failed as usize]),
+        thousands(s.background_in_flight),
+    ));
+    if s.redelivered + s.dead_lettered > 0 {
+        out.push_str(&format!(
+                "  redelivered by a broker: {} ({} waiting in retry queues at the end); dead-letter queue: {}\n",
+                thousands(s.redelivered),
+                thousands(s.retry_waiting),
+                thousands(s.dead_lettered),
+            ));
     }
     out
 }

@@ -4,12 +4,16 @@
 //! parameter set), so it changes only what it touches. Writes a table with 95% confidence
 //! intervals, a tidy CSV and plots (goodput and p99 against offered load).
 
+mod figures;
+mod measure;
 mod plot;
+mod timeline;
 
-use crate::runner::Simulation;
+pub use figures::{Figures, SLICES};
+pub use measure::run_one;
+
 use crate::scenario::{self, Scenario};
 use crate::sim::command::SimCommand;
-use crate::sim::request::{Outcome, Priority};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +42,9 @@ pub struct Comparison {
     pub spike: Option<SpikeSpec>,
     /// The variants.
     pub variants: Vec<Variant>,
+    /// The base scenario's `duration_s` (set when the file is loaded).
+    #[serde(skip)]
+    pub base_duration_s: f64,
 }
 
 fn one() -> Vec<f64> {
@@ -71,53 +78,6 @@ pub struct Variant {
     pub commands: Vec<SimCommand>,
 }
 
-/// The figures of one run (real requests).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Figures {
-    /// Offered: logical requests created per second.
-    pub offered: f64,
-    /// Completed per second.
-    pub goodput: f64,
-    /// p50, p99 and p99.9 end-to-end latency of completed requests (ms).
-    pub latency_ms: [f64; 3],
-    /// Share of logical requests that ended so, by outcome.
-    pub shares: [f64; 5],
-    /// Share of CRITICAL requests completed (NaN when none were sent).
-    pub critical_served: f64,
-    /// Services completed after the client gave up, per second.
-    pub wasted: f64,
-    /// Retries sent per second.
-    pub retries: f64,
-    /// Seconds after the spike ended until goodput was back within 10% of its level before
-    /// the spike, and stayed there for 3 s (NaN: no spike, or not back by the end).
-    pub recovery_s: f64,
-    /// Oscillation: the coefficient of variation of goodput per second after the warm-up
-    /// (outside the spike and its recovery when there is one).
-    pub oscillation: f64,
-}
-
-impl Figures {
-    /// Names and values, in CSV order.
-    pub fn named(&self) -> [(&'static str, f64); 14] {
-        [
-            ("offered_per_s", self.offered),
-            ("goodput_per_s", self.goodput),
-            ("latency_p50_ms", self.latency_ms[0]),
-            ("latency_p99_ms", self.latency_ms[1]),
-            ("latency_p999_ms", self.latency_ms[2]),
-            ("completed_share", self.shares[0]),
-            ("dropped_share", self.shares[1]),
-            ("rejected_share", self.shares[2]),
-            ("failed_share", self.shares[3]),
-            ("timed_out_share", self.shares[4]),
-            ("critical_served_share", self.critical_served),
-            ("wasted_per_s", self.wasted),
-            ("recovery_s", self.recovery_s),
-            ("goodput_oscillation", self.oscillation),
-        ]
-    }
-}
-
 /// One run of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Job {
@@ -129,12 +89,19 @@ pub struct Job {
     pub rep: u32,
 }
 
+impl Comparison {
+    /// Simulated seconds per run: `duration_s`, else the base scenario's.
+    pub fn run_s(&self) -> f64 {
+        self.duration_s.unwrap_or(self.base_duration_s)
+    }
+}
+
 /// Reads a comparison file and its base scenario, with the commands of every variant checked.
 pub fn load(path: &Path) -> Result<(Comparison, Scenario), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let options =
         ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    let c: Comparison = options.from_str(&text).map_err(|e| {
+    let mut c: Comparison = options.from_str(&text).map_err(|e| {
         format!(
             "{}:{}:{}: {}",
             path.display(),
@@ -146,6 +113,7 @@ pub fn load(path: &Path) -> Result<(Comparison, Scenario), String> {
     let base = path.parent().unwrap_or(Path::new(".")).join(&c.base);
     let s = scenario::load(&base).map_err(|e| format!("base scenario: {e}"))?;
     check(&c, &s, path)?;
+    c.base_duration_s = s.sim.duration_s;
     Ok((c, s))
 }
 
@@ -189,136 +157,6 @@ fn check(c: &Comparison, s: &Scenario, path: &Path) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Runs one point of the grid and measures it after the warm-up.
-pub fn run_one(c: &Comparison, base: &Scenario, job: Job) -> Figures {
-    let mut s = base.clone();
-    s.sim.seed = base.sim.seed.wrapping_add(job.rep as u64);
-    let duration = c.duration_s.unwrap_or(s.sim.duration_s);
-    let warmup = c.warmup_s.unwrap_or(s.sim.warmup_s).min(duration * 0.5);
-    s.sim.duration_s = duration;
-    let load = c.loads[job.load];
-    let mut sim = Simulation::new(s.clone());
-    for src in &s.sources {
-        sim.command(SimCommand::ScaleTraffic {
-            source: src.name.clone(),
-            factor: load,
-        });
-    }
-    for cmd in &c.variants[job.variant].commands {
-        sim.command(cmd.clone());
-    }
-    if let Some(sp) = c.spike {
-        for src in &s.sources {
-            let at = (sp.at_s * 1e9) as crate::sim::dist::Nanos;
-            sim.command_at(
-                at,
-                SimCommand::Spike {
-                    source: src.name.clone(),
-                    factor: sp.factor,
-                    for_s: sp.for_s,
-                },
-            );
-        }
-    }
-    sim.run_for(warmup);
-    let a = sim.summary();
-    let crit_a = critical(&sim);
-    let lat_a = latency_hist(&sim);
-    sim.run_for(duration - warmup);
-    let b = sim.summary();
-    let crit_b = critical(&sim);
-    let mut lat = latency_hist(&sim);
-    let _ = lat.subtract(&lat_a);
-    let secs = duration - warmup;
-    let ended: [u64; 5] = std::array::from_fn(|i| b.system.ended[i] - a.system.ended[i]);
-    let total = ended.iter().sum::<u64>().max(1) as f64;
-    let q = |x: f64| {
-        if lat.is_empty() {
-            0.0
-        } else {
-            lat.value_at_quantile(x) as f64 / 1e3
-        }
-    };
-    let crit = (crit_b.0 - crit_a.0, crit_b.1 - crit_a.1);
-    Figures {
-        offered: (b.system.generated - a.system.generated) as f64 / secs,
-        goodput: ended[Outcome::Completed as usize] as f64 / secs,
-        latency_ms: [q(0.5), q(0.99), q(0.999)],
-        shares: ended.map(|n| n as f64 / total),
-        critical_served: if crit.1 == 0 {
-            f64::NAN
-        } else {
-            crit.0 as f64 / crit.1 as f64
-        },
-        wasted: (b.system.wasted - a.system.wasted) as f64 / secs,
-        retries: (b.system.retries - a.system.retries) as f64 / secs,
-        recovery_s: recovery(&sim, c.spike),
-        oscillation: oscillation(&sim, warmup, c.spike),
-    }
-}
-
-/// Seconds from the end of the spike until goodput is back within 10% of its mean over the
-/// 10 s before the spike, and stays there 3 s (one sample a second is noisy: Poisson traffic of
-/// 640/s varies by 4% from second to second).
-fn recovery(sim: &Simulation, spike: Option<SpikeSpec>) -> f64 {
-    let Some(sp) = spike else { return f64::NAN };
-    let g = sim.series("system", "goodput");
-    let end = sp.at_s + sp.for_s;
-    let before: Vec<f64> = g
-        .iter()
-        .filter(|x| x.0 > sp.at_s - 10.0 && x.0 <= sp.at_s)
-        .map(|x| x.1)
-        .collect();
-    if before.is_empty() {
-        return f64::NAN;
-    }
-    let level = before.iter().sum::<f64>() / before.len() as f64;
-    let after: Vec<&(f64, f64)> = g.iter().filter(|x| x.0 > end).collect();
-    let ok = |x: &(f64, f64)| (x.1 - level).abs() <= 0.10 * level;
-    for (k, x) in after.iter().enumerate() {
-        let held: Vec<_> = after[k..].iter().take_while(|y| y.0 < x.0 + 3.0).collect();
-        if held.len() >= 3 && held.iter().all(|y| ok(y)) {
-            return (x.0 - 1.0 - end).max(0.0);
-        }
-    }
-    f64::NAN
-}
-
-/// The coefficient of variation of goodput per sample after the warm-up (outside a spike and
-/// the 30 s after it).
-fn oscillation(sim: &Simulation, warmup: f64, spike: Option<SpikeSpec>) -> f64 {
-    let g: Vec<f64> = sim
-        .series("system", "goodput")
-        .into_iter()
-        .filter(|x| x.0 > warmup)
-        .filter(|x| spike.is_none_or(|sp| x.0 <= sp.at_s || x.0 > sp.at_s + sp.for_s + 30.0))
-        .map(|x| x.1)
-        .collect();
-    let (m, n) = (
-        g.iter().sum::<f64>() / g.len().max(1) as f64,
-        g.len() as f64,
-    );
-    if n < 2.0 || m <= 0.0 {
-        return f64::NAN;
-    }
-    (g.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / m
-}
-
-/// (completed, ended) CRITICAL requests so far.
-fn critical(sim: &Simulation) -> (u64, u64) {
-    let c = sim
-        .world()
-        .resource::<crate::sim::classes::ClassStats>()
-        .priority(Priority::Critical);
-    (c.ended[0], c.ended.iter().sum())
-}
-
-fn latency_hist(sim: &Simulation) -> hdrhistogram::Histogram<u64> {
-    sim.world()
-        .resource::<crate::sim::latency::SystemLatency>()
-        .whole()
 }
 
 /// Runs every job on `threads` threads; results in job order (the same whatever the threads).
@@ -442,9 +280,15 @@ impl Report<'_> {
             "CRITICAL ok %",
             "wasted/s",
         ];
+        header.push("peak held");
         let spike = self.c.spike.is_some();
         if spike {
             header.push("recovery s");
+        }
+        // Work left behind at asynchronous hand-offs, when any run had some.
+        let work = self.figures.iter().any(|f| f.work_lost.is_finite());
+        if work {
+            header.extend(["work done/s", "work lost %", "dead-lettered %"]);
         }
         t.load_preset(UTF8_FULL_CONDENSED).set_header(header);
         let pm = |(m, h): (f64, f64), d: usize| {
@@ -469,9 +313,15 @@ impl Report<'_> {
                     pm(self.points(v, l, |f| 100.0 * f.shares[4]), 1),
                     pm(self.points(v, l, |f| 100.0 * f.critical_served), 1),
                     pm(self.points(v, l, |f| f.wasted), 0),
+                    pm(self.points(v, l, |f| f.peak_held), 0),
                 ];
                 if spike {
                     row.push(pm(self.points(v, l, |f| f.recovery_s), 0));
+                }
+                if work {
+                    row.push(pm(self.points(v, l, |f| f.work_done), 0));
+                    row.push(pm(self.points(v, l, |f| 100.0 * f.work_lost), 1));
+                    row.push(pm(self.points(v, l, |f| 100.0 * f.dead_lettered), 1));
                 }
                 t.add_row(row);
             }
@@ -492,6 +342,7 @@ impl Report<'_> {
             written.push(p);
         }
         written.extend(plot::plots(self, dir)?);
+        written.extend(timeline::plots(self, dir)?);
         Ok(written)
     }
 }
@@ -637,7 +488,7 @@ pub fn merge(
             let k = index(f[0], f[1], f[2]).ok_or_else(bad)?;
             let v: f64 = f[4].parse().map_err(|_| bad())?;
             let fig = found[k].get_or_insert_with(Figures::default);
-            set_named(fig, f[3], v).ok_or_else(bad)?;
+            fig.set_named(f[3], v).ok_or_else(bad)?;
         }
     }
     let missing = found.iter().filter(|f| f.is_none()).count();
@@ -666,26 +517,4 @@ pub fn merge(
             .collect::<Vec<_>>()
             .join(", ")
     ))
-}
-
-/// Sets the measure called `name` (as `Figures::named` calls it).
-fn set_named(f: &mut Figures, name: &str, v: f64) -> Option<()> {
-    match name {
-        "offered_per_s" => f.offered = v,
-        "goodput_per_s" => f.goodput = v,
-        "latency_p50_ms" => f.latency_ms[0] = v,
-        "latency_p99_ms" => f.latency_ms[1] = v,
-        "latency_p999_ms" => f.latency_ms[2] = v,
-        "completed_share" => f.shares[0] = v,
-        "dropped_share" => f.shares[1] = v,
-        "rejected_share" => f.shares[2] = v,
-        "failed_share" => f.shares[3] = v,
-        "timed_out_share" => f.shares[4] = v,
-        "critical_served_share" => f.critical_served = v,
-        "wasted_per_s" => f.wasted = v,
-        "recovery_s" => f.recovery_s = v,
-        "goodput_oscillation" => f.oscillation = v,
-        _ => return None,
-    }
-    Some(())
 }

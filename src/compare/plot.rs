@@ -1,6 +1,7 @@
 //! The comparison's plots, each as SVG and PNG: goodput against offered load (the congestion
 //! collapse curve, with the ideal y = x) and p99 latency against offered load, one line per
-//! variant with its 95% confidence interval as whiskers.
+//! variant with its 95% confidence interval as whiskers; and the time line at the highest load:
+//! goodput and requests held over the run, one line per variant (the mean over the seeds).
 
 use super::{Figures, Report};
 use plotters::prelude::*;
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 const FONT: &[u8] = include_bytes!("../../assets/fonts/Hack-Regular.ttf");
 
 /// Colours of up to 8 variants (then they repeat).
-const COLOURS: [RGBColor; 8] = [
+pub(super) const COLOURS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),

@@ -306,6 +306,25 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
     if l.call == CallKind::Pull {
         // A broker's backlog waits on the topic until a consumer pulls it.
         label.push_str(&format!("\ntopic {}", style::short(l.topic_len as f64)));
+        if l.retry_waiting > 0 {
+            label.push_str(&format!("\nretry {}", style::short(l.retry_waiting as f64)));
+        }
+        if l.counters.dead_lettered > 0 {
+            let dlq = l.counters.dead_lettered * view.unit();
+            label.push_str(&format!("\nDLQ {}", style::short(dlq as f64)));
+        }
+    }
+    if let Some(w) = l.window {
+        // The window's credits: calls in flight against what the sender may have.
+        let max = if w.max == u64::MAX {
+            "∞".to_string()
+        } else {
+            style::short(w.max as f64)
+        };
+        label.push_str(&format!(
+            "\n{}/{max} in flight",
+            style::short(w.in_flight as f64)
+        ));
     }
     if err > 0.0005 {
         label.push_str(&format!("\n{:.1}% err", err * 100.0));

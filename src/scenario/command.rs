@@ -151,6 +151,14 @@ pub enum SimCommand {
         /// The algorithm and its bounds.
         limit: Option<super::ConcurrencySpec>,
     },
+    /// Sets a `Pull` link's redelivery and dead-letter queue (`None` takes it off: a failed
+    /// message ends as it failed). Messages already waiting in retry queues go back as planned.
+    SetRedelivery {
+        /// `from->to`.
+        link: String,
+        /// Deliveries in all and the retry queues' delays.
+        redelivery: Option<super::RedeliverySpec>,
+    },
     /// Sets how many instances of a component run (spares are provisioned first, then new
     /// instances spawned; extra ones are taken out, highest ordinal first).
     SetInstances {

@@ -578,6 +578,26 @@ pub enum LimiterSpec {
     },
 }
 
+/// A broker's redelivery and dead-letter queue on a `Pull` link.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedeliverySpec {
+    /// Deliveries in all before a message is dead-lettered (default 3).
+    pub attempts: u32,
+    /// Retry queues' delays, s: the n-th redelivery waits `delays_s[n-1]` (the last tier for
+    /// any after); empty (the default): straight back onto the topic.
+    pub delays_s: Vec<f64>,
+}
+
+impl Default for RedeliverySpec {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            delays_s: vec![],
+        }
+    }
+}
+
 /// A link's window of requests in flight.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -965,6 +985,11 @@ pub struct LinkSpec {
     /// has a `window` (whose `max` then caps the limit), else is refused with 503 at the sender.
     #[serde(default)]
     pub concurrency: Option<ConcurrencySpec>,
+    /// A broker's redelivery (default none; `Pull` only): a message whose processing fails at
+    /// the consumer goes back to the topic, after a retry queue's delay, until it has been
+    /// delivered `attempts` times; then it moves to the dead-letter queue.
+    #[serde(default)]
+    pub redelivery: Option<RedeliverySpec>,
     /// One-way network latency (default 0 ms).
     #[serde(default)]
     pub latency: Timing,

@@ -194,6 +194,7 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
         | SetShed { .. }
         | SetConcurrency { .. }
         | SetLinkConcurrency { .. }
+        | SetRedelivery { .. }
         | SetQueuePolicy { .. } => super::strategy::apply(world, cmd),
         SetInstances {
             component,

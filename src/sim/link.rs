@@ -60,6 +60,10 @@ pub struct LinkCounters {
     pub windowed_out: u64,
     /// Of the responses delivered, refusals at the sender itself (breaker, rate limit): not the receiver's answers.
     pub refused_locally: u64,
+    /// `Pull` links with redelivery: failed deliveries sent back toward the topic.
+    pub redelivered: u64,
+    /// `Pull` links with redelivery: messages moved to the dead-letter queue.
+    pub dead_lettered: u64,
 }
 
 /// A link entity's state.
@@ -108,6 +112,8 @@ pub struct Link {
     pub limiter: Option<super::policy::limit::Limiter>,
     /// A window of requests in flight, with the requests waiting for it to open.
     pub window: Option<Window>,
+    /// A broker's redelivery and dead-letter queue (`Pull` links).
+    pub redelivery: Option<super::redelivery::Redelivery>,
     loss_rng: LazyStream,
     /// Running totals.
     pub counters: LinkCounters,
@@ -261,6 +267,7 @@ impl Link {
             fault: None,
             limiter: None,
             window: None,
+            redelivery: None,
             loss_rng: LazyStream::new(seed, Stream::Errors, (1 << 40) | index as u64),
             counters: LinkCounters::default(),
         }

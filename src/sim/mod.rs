@@ -24,6 +24,7 @@ pub mod params;
 pub mod policy;
 pub mod query;
 pub mod rate;
+pub mod redelivery;
 pub mod request;
 pub mod resize;
 pub mod routing;

@@ -175,6 +175,8 @@ pub struct Request {
     pub attempt: u8,
     /// Which call of a fan-out this is (0 otherwise).
     pub branch: u8,
+    /// Deliveries of this message that failed at a consumer (a broker redelivers it).
+    pub redeliveries: u8,
     /// Flow-control headers and health context.
     pub headers: FlowHeaders,
 }
@@ -200,3 +202,6 @@ pub struct Response {
     /// Result.
     pub status: Reply,
 }
+
+// A request stays within 80 bytes: it is copied through queues, links and the agenda.
+const _: () = assert!(std::mem::size_of::<Request>() <= 80);

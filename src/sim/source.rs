@@ -36,6 +36,9 @@ struct Slot {
     attempt: u8,
     /// The last backoff (decorrelated jitter grows from it).
     prev_backoff: Nanos,
+    /// The work left behind at a hand-off ended before the client heard of the hand-off: how
+    /// (`None`: dead-lettered) and when, counted when the acknowledgement arrives.
+    early: Option<(Option<Outcome>, Nanos)>,
 }
 
 /// What a source hands to the sweep: a request to put on the link to `to_link`.
@@ -62,6 +65,8 @@ pub struct SourceCounters {
     pub handed_off: u64,
     /// How the work left behind at a hand-off ended, by outcome (`Outcome as usize`).
     pub background: [u64; 5],
+    /// Background messages moved to a dead-letter queue (a broker gave up redelivering them).
+    pub dead_lettered: u64,
     /// Sum of creation-to-end times of background work that completed (ns).
     pub background_latency_ns: f64,
 }
@@ -350,6 +355,7 @@ impl TrafficSource {
                     priority,
                     attempt: 0,
                     prev_backoff: 0,
+                    early: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -385,6 +391,7 @@ impl TrafficSource {
         let throttled = self.client.throttles(t);
         let s = &mut self.slots[slot as usize];
         s.generation += 1;
+        s.early = None;
         s.attempt = s.attempt.saturating_add(1);
         s.state = SlotState::Waiting;
         s.deadline = deadline;
@@ -407,6 +414,7 @@ impl TrafficSource {
             hop: 0,
             priority: s.priority,
             branch: 0,
+            redeliveries: 0,
             attempt: s.attempt,
             headers: FlowHeaders {
                 max_attempts: self.retry.max_attempts.min(255) as u8,
@@ -453,6 +461,9 @@ impl TrafficSource {
                 self.answer(slot, Outcome::Completed, r.at);
                 self.slots[slot as usize].state = SlotState::HandedOff;
                 self.counters.handed_off += 1;
+                if let Some((outcome, at)) = self.slots[slot as usize].early.take() {
+                    self.background_end(slot, outcome, at);
+                }
             }
             Reply::Err(o) => {
                 let retry_after = r.req.headers.retry_after_ms as Nanos * 1_000_000;
@@ -464,19 +475,48 @@ impl TrafficSource {
     /// The work a request left behind at an asynchronous hop ended with `outcome` at `at`
     /// (counted as background; its client had its answer at the hand-off).
     pub fn detached_end(&mut self, req: &Request, outcome: Outcome, at: Nanos) {
-        let s = self.slots[req.slot as usize];
-        if s.generation == req.generation && s.state == SlotState::HandedOff {
-            self.counters.background[outcome as usize] += 1;
-            if outcome == Outcome::Completed {
-                self.counters.background_latency_ns += at.saturating_sub(s.created) as f64;
-            }
-            self.release(req.slot);
+        self.work_ended(req, Some(outcome), at);
+    }
+
+    /// A background message moved to a dead-letter queue: its work ends there, kept apart.
+    pub fn dead_lettered(&mut self, req: &Request, at: Nanos) {
+        self.work_ended(req, None, at);
+    }
+
+    /// The work left behind by `req` ended (`None`: dead-lettered). If its acknowledgement is
+    /// still on its way to the client, the end is counted when it arrives.
+    fn work_ended(&mut self, req: &Request, outcome: Option<Outcome>, at: Nanos) {
+        let s = &mut self.slots[req.slot as usize];
+        if s.generation != req.generation {
+            return;
         }
+        match s.state {
+            SlotState::HandedOff => self.background_end(req.slot, outcome, at),
+            SlotState::Waiting => s.early = Some((outcome, at)),
+            _ => {}
+        }
+    }
+
+    /// Counts how the work left behind at a hand-off ended, and frees its slot.
+    fn background_end(&mut self, slot: u32, outcome: Option<Outcome>, at: Nanos) {
+        match outcome {
+            Some(o) => {
+                self.counters.background[o as usize] += 1;
+                if o == Outcome::Completed {
+                    let created = self.slots[slot as usize].created;
+                    self.counters.background_latency_ns += at.saturating_sub(created) as f64;
+                }
+            }
+            None => self.counters.dead_lettered += 1,
+        }
+        self.release(slot);
     }
 
     /// Background work still running (requests handed off whose work has not ended).
     pub fn background_live(&self) -> u64 {
-        self.counters.handed_off - self.counters.background.iter().sum::<u64>()
+        self.counters.handed_off
+            - self.counters.background.iter().sum::<u64>()
+            - self.counters.dead_lettered
     }
 
     /// An attempt failed with `outcome` at `at` (a refusal may say when to come back): retry

@@ -278,6 +278,10 @@ fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
         link.control = super::policy::LinkControl::of(l.control);
         link.window =
             super::link::Window::of(l.window, l.concurrency, s.sim.request_unit.max(1) as u64);
+        link.redelivery = l
+            .redelivery
+            .as_ref()
+            .map(super::redelivery::Redelivery::new);
         link.limiter = l
             .limit
             .map(|spec| super::policy::limit::Limiter::new(spec, s.sim.request_unit.max(1) as u64));

@@ -28,6 +28,7 @@ pub fn apply(world: &mut World, cmd: &crate::sim::command::SimCommand) -> Result
         SetShed { component, shed } => set_shed(world, component, *shed),
         SetConcurrency { component, limit } => set_concurrency(world, component, *limit),
         SetLinkConcurrency { link, limit } => set_link_concurrency(world, link, *limit),
+        SetRedelivery { link, redelivery } => set_redelivery(world, link, redelivery.clone()),
         SetQueuePolicy { component, policy } => {
             super::resize::set_queue_policy(world, component, *policy)
         }
@@ -86,6 +87,39 @@ pub fn set_link_concurrency(
     Ok(match limit {
         Some(spec) => format!("{link}: sender-side concurrency limit {spec:?}"),
         None => format!("{link}: no sender-side concurrency limit"),
+    })
+}
+
+/// Puts a broker's redelivery on the `Pull` link `from->to` (or takes it off); messages in
+/// its retry queues still go back to the topic when their delay is over.
+pub fn set_redelivery(
+    world: &mut World,
+    link: &str,
+    redelivery: Option<crate::scenario::RedeliverySpec>,
+) -> Result<String, String> {
+    let (li, e) = link_named(world, link)?;
+    let scenario = validated(world, |s| s.links[li].redelivery = redelivery.clone())?;
+    if let Some(mut l) = world.get_mut::<Link>(e) {
+        let waiting = l.redelivery.as_ref().map_or(0, |r| r.waiting);
+        let mut next = redelivery.as_ref().map(super::redelivery::Redelivery::new);
+        if let Some(r) = &mut next {
+            r.waiting = waiting;
+        } else if waiting > 0 {
+            // Kept to count what is still in the retry queues (nothing new goes there).
+            let mut keep = super::redelivery::Redelivery::new(&Default::default());
+            keep.waiting = waiting;
+            keep.off = true;
+            next = Some(keep);
+        }
+        l.redelivery = next;
+    }
+    world.resource_mut::<SimConfig>().scenario = scenario;
+    Ok(match redelivery {
+        Some(r) => format!(
+            "{link}: redelivery, {} deliveries, retry delays {:?} s, then the dead-letter queue",
+            r.attempts, r.delays_s
+        ),
+        None => format!("{link}: no redelivery"),
     })
 }
 

@@ -13,6 +13,7 @@ use super::link::Admit;
 use super::link::{Link, NodeRef};
 use super::query::{self, Answer, Asking, CheckEvent, HealthQueries, QuerySlots};
 use super::rate::{Fallbacks, FlowConfig};
+use super::redelivery::Fate;
 use super::request::{Outcome, Reply, Request, Response, Ret};
 use super::source::TrafficSource;
 use super::topology::{Routes, Topology};
@@ -44,6 +45,8 @@ enum Ev {
     Fault { instance: u32, action: FaultAction },
     /// Requests held at the sender of `link` by its rate limit may go.
     Release { link: u32 },
+    /// A failed message leaves the retry queue of the `Pull` link `link` for its topic.
+    Republish { link: u32, req: Request },
 }
 
 /// Pending events, handed out in time order (ties in order of scheduling). Three stores keep
@@ -364,6 +367,15 @@ pub fn sweep(
                 })
             }
             Ev::Release { link } => on_release(&mut cx, &mut net, s, at, link),
+            Ev::Republish { link, req } => {
+                s.out.publishes.push((link, req));
+                if let Ok(mut l) = net.2.get_mut(cx.topo.links[link as usize])
+                    && let Some(r) = l.redelivery.as_mut()
+                {
+                    r.waiting -= 1;
+                }
+                None
+            }
             Ev::Respond { link, resp, local } => {
                 on_respond(&mut cx, &mut net, s, link, resp, local)
             }
@@ -731,12 +743,7 @@ fn deliver(
     for req in s.refused.drain(..) {
         s.out.ends.push((req, Outcome::Rejected, req.at));
     }
-    for (req, outcome, at) in s.out.ends.drain(..) {
-        let src = routes.flows[req.flow as usize].source;
-        if let Ok(mut source) = sources.get_mut(topo.sources[src as usize]) {
-            source.detached_end(&req, outcome, at);
-        }
-    }
+    end_detached(topo, routes, agenda, sources, links, &mut s.out.ends);
     if !s.out.sojourns.is_empty() {
         // Sojourns come from the one instance that handled the event.
         let comp = s.out.sojourns_of.take().and_then(|i| {
@@ -753,6 +760,52 @@ fn deliver(
             }
         }
         s.out.sojourns.clear();
+    }
+}
+
+/// Detached requests that ended: a broker redelivers one that failed at its consumer (or
+/// dead-letters it); the rest end at their source's bookkeeping.
+fn end_detached(
+    topo: &Topology,
+    routes: &Routes,
+    agenda: &mut Agenda,
+    sources: &mut Query<&mut TrafficSource>,
+    links: &mut Query<&mut Link>,
+    ends: &mut Vec<(Request, Outcome, Nanos)>,
+) {
+    for (req, outcome, at) in ends.drain(..) {
+        // A broker redelivers a message that failed at its consumer, or dead-letters it.
+        let fate = match outcome {
+            Outcome::Completed => None,
+            _ => links
+                .get_mut(topo.links[req.via as usize])
+                .ok()
+                .and_then(|mut l| {
+                    let fate = l.redelivery.as_mut()?.failed(&req, at)?;
+                    match fate {
+                        Fate::Again(..) => l.counters.redelivered += 1,
+                        Fate::DeadLetter => l.counters.dead_lettered += 1,
+                    }
+                    Some(fate)
+                }),
+        };
+        if let Some(Fate::Again(t, again)) = fate {
+            agenda.push(
+                t,
+                Ev::Republish {
+                    link: req.via,
+                    req: again,
+                },
+            );
+            continue;
+        }
+        let src = routes.flows[req.flow as usize].source;
+        if let Ok(mut source) = sources.get_mut(topo.sources[src as usize]) {
+            match fate {
+                Some(_) => source.dead_lettered(&req, at),
+                None => source.detached_end(&req, outcome, at),
+            }
+        }
     }
 }
 

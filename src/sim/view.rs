@@ -328,6 +328,8 @@ pub struct LinkView<'a> {
     pub topic_capacity: Option<u64>,
     /// The window or sender-side concurrency limit, if the link has one.
     pub window: Option<WindowView>,
+    /// `Pull` links with redelivery: failed messages waiting in the retry queues.
+    pub retry_waiting: u64,
     /// Running totals (simulated units).
     pub counters: LinkCounters,
 }
@@ -742,6 +744,7 @@ impl<'w, 's> SimView<'w, 's> {
                 waiting: w.waiting.len() as u64 * unit,
                 adaptive: w.adaptive.is_some(),
             }),
+            retry_waiting: l.redelivery.as_ref().map_or(0, |r| r.waiting) * unit,
             counters: l.counters,
         })
     }

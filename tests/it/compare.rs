@@ -34,6 +34,8 @@ fn a_comparison_gives_the_same_results_on_one_core_or_many_and_writes_its_files(
         "goodput.png",
         "p99.svg",
         "p99.png",
+        "timeline.svg",
+        "timeline.png",
     ] {
         assert!(files.iter().any(|f| f.ends_with(name)), "{name}");
         assert!(
@@ -43,7 +45,11 @@ fn a_comparison_gives_the_same_results_on_one_core_or_many_and_writes_its_files(
     }
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert!(csv.starts_with("variant,load,rep,metric,value\n"));
-    assert_eq!(csv.lines().count(), 1 + jobs.len() * 14);
+    // 18 figures and three time series of 60 slices per run.
+    assert_eq!(
+        csv.lines().count(),
+        1 + jobs.len() * (18 + 3 * compare::SLICES)
+    );
     // The lesson: at twice the capacity tail drop serves nothing in time; CoDel and adaptive
     // LIFO keep goodput near capacity (800/s).
     let v = |name: &str| {
@@ -231,4 +237,62 @@ fn a_spike_is_measured_by_how_long_goodput_takes_to_come_back_and_what_it_wasted
     let wasted = |name: &str| report.points(v(name), 0, |f| f.wasted).0;
     assert!(wasted("tail drop") > 10.0 * wasted("adaptive LIFO").max(1.0));
     assert!(report.table().contains("recovery s"));
+    // Memory: a full queue holds its 400 through the spike; a token bucket at the sender holds
+    // next to nothing, because what it refuses is never stored.
+    let peak = |name: &str| report.points(v(name), 0, |f| f.peak_held).0;
+    assert!(peak("tail drop") > 400.0, "{}", peak("tail drop"));
+    assert!(
+        peak("token bucket 700/s") < 100.0,
+        "{}",
+        peak("token bucket 700/s")
+    );
+    // The time line shows the spike where it was: goodput of tail drop collapses inside the
+    // spike (t = 40-50 s) and comes back after it.
+    let slice = |t: f64| (t / c.run_s() * compare::SLICES as f64) as usize;
+    let tail = |t: f64| {
+        report
+            .points(v("tail drop"), 0, |f| f.goodput_t[slice(t)])
+            .0
+    };
+    assert!(
+        tail(46.0) < 0.2 * tail(30.0),
+        "{} vs {}",
+        tail(46.0),
+        tail(30.0)
+    );
+    assert!(
+        tail(70.0) > 0.8 * tail(30.0),
+        "{} vs {}",
+        tail(70.0),
+        tail(30.0)
+    );
+}
+
+#[test]
+fn retry_tiers_lose_no_payment_but_hold_the_failed_ones_in_memory_meanwhile() {
+    let (c, base) = compare::load(&scenario_path("compare/dead_letter.ron")).unwrap();
+    let jobs = compare::grid(&c, 1);
+    let figures = compare::run_all(&c, &base, &jobs, 2, &indicatif::ProgressBar::hidden());
+    let report = Report {
+        c: &c,
+        jobs: &jobs,
+        figures: &figures,
+        reps: 1,
+    };
+    let v = |name: &str| c.variants.iter().position(|v| v.name == name).unwrap();
+    let f = |name: &str, m: fn(&compare::Figures) -> f64| report.points(v(name), 0, m).0;
+    let (none, quick, tiers) = (
+        "no redelivery",
+        "at once, 4 deliveries",
+        "tiers 1/5/30 s, 4 deliveries",
+    );
+    assert!(
+        f(none, |x| x.work_lost) > 0.05,
+        "no redelivery loses the outage's payments"
+    );
+    assert!(f(quick, |x| x.dead_lettered) > 0.01);
+    assert_eq!(f(tiers, |x| x.work_lost), 0.0);
+    assert!(f(tiers, |x| x.peak_held) > 10.0 * f(none, |x| x.peak_held));
+    let table = report.table();
+    assert!(table.contains("dead-lettered %") && table.contains("peak held"));
 }

@@ -901,3 +901,81 @@ fn a_sender_side_aimd_limit_saw_tooths_below_the_clients_patience_and_never_over
         assert!(err.contains(says), "{bad}: {err}");
     }
 }
+
+#[test]
+fn a_broker_redelivers_through_retry_tiers_and_dead_letters_without_losing_a_message() {
+    use flowlab::scenario::RedeliverySpec;
+    let ends = |sim: &mut Simulation| {
+        let s = sim.summary().system;
+        let bg = s.background;
+        (s, bg[0], bg.iter().sum::<u64>() - bg[0])
+    };
+    // As shipped: retry queues of 1 s, 5 s and 30 s ride out the fraud check's 10-s outage.
+    let mut tiers = simulation_app(load_shipped("dead_letter.ron"));
+    tiers.run_for(90.0);
+    let (s, done, lost) = ends(&mut tiers);
+    assert_eq!(lost, 0, "no payment is lost");
+    assert!(s.redelivered > 10_000, "{} redelivered", s.redelivered);
+    assert!(s.dead_lettered < 100, "{} dead-lettered", s.dead_lettered);
+    // Every message handed off is accounted for: done, dead-lettered or still running.
+    assert_eq!(
+        s.handed_off,
+        done + s.dead_lettered + s.background_in_flight
+    );
+    assert!(s.background_in_flight < 50, "{}", s.background_in_flight);
+    assert!(tiers.violations().is_empty(), "{:?}", tiers.violations());
+    // Two deliveries and no delay: a payment that fails twice inside the outage is
+    // dead-lettered, and only after its second failed delivery.
+    let mut quick = simulation_app(load_shipped("dead_letter.ron"));
+    quick.command(SimCommand::SetRedelivery {
+        link: "broker->payments".into(),
+        redelivery: Some(RedeliverySpec {
+            attempts: 2,
+            delays_s: vec![],
+        }),
+    });
+    quick.run_for(90.0);
+    let (q, done, lost) = ends(&mut quick);
+    assert_eq!(lost, 0);
+    assert!(q.dead_lettered > 3_000, "{} dead-lettered", q.dead_lettered);
+    assert!(q.redelivered >= q.dead_lettered);
+    assert_eq!(
+        q.handed_off,
+        done + q.dead_lettered + q.background_in_flight
+    );
+    assert!(quick.violations().is_empty(), "{:?}", quick.violations());
+    // No redelivery: the failed payments end as failures, and work that ends before its
+    // client hears of the hand-off is still counted (nothing is left "running" for ever).
+    let mut none = simulation_app(load_shipped("dead_letter.ron"));
+    none.command(SimCommand::SetRedelivery {
+        link: "broker->payments".into(),
+        redelivery: None,
+    });
+    none.run_for(90.0);
+    let (n, done, lost) = ends(&mut none);
+    assert!(lost > 7_000 && n.redelivered == 0 && n.dead_lettered == 0);
+    assert!(n.background_in_flight < 50, "{}", n.background_in_flight);
+    assert_eq!(n.handed_off, done + lost + n.background_in_flight);
+    // Redelivery belongs to a broker's Pull link, and its numbers are checked.
+    for (bad, says) in [
+        (
+            r#"(from: "payments", to: "fraud", latency: (mean_ms: 0.5), redelivery: ())"#,
+            "links[3].redelivery: only a broker redelivers",
+        ),
+        (
+            r#"(from: "payments", to: "fraud", latency: (mean_ms: 0.5)), (from: "broker", to: "fraud", call: Pull, redelivery: (attempts: 0, delays_s: [-1.0]))"#,
+            "links[4].redelivery.attempts",
+        ),
+    ] {
+        let text = std::fs::read_to_string("scenarios/dead_letter.ron")
+            .unwrap()
+            .replace(
+                r#"(from: "payments", to: "fraud", latency: (mean_ms: 0.5))"#,
+                bad,
+            );
+        let err = flowlab::scenario::parse(&text, std::path::Path::new("x.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}

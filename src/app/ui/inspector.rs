@@ -452,8 +452,25 @@ fn link_faults(ui: &mut egui::Ui, st: &mut UiState, name: String) {
     });
 }
 
-/// A link's window and what its sender refused, by cause.
+/// A link's window and what its sender refused, by cause; a broker's redeliveries.
 fn sender_rows(ui: &mut egui::Ui, v: &crate::sim::view::LinkView, unit: u64) {
+    if v.call == CallKind::Pull {
+        row(ui, "on the topic", style::short(v.topic_len as f64));
+        let c = &v.counters;
+        if c.redelivered + c.dead_lettered + v.retry_waiting > 0 {
+            row(
+                ui,
+                "redelivered",
+                style::short((c.redelivered * unit) as f64),
+            );
+            row(ui, "in retry queues", style::short(v.retry_waiting as f64));
+            row(
+                ui,
+                "dead-letter queue",
+                style::short((c.dead_lettered * unit) as f64),
+            );
+        }
+    }
     if let Some(w) = v.window {
         let max = if w.max == u64::MAX {
             "no bound".to_string()

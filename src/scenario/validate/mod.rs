@@ -10,7 +10,9 @@ use super::*;
 use checker::{Checker, known, num};
 use routes::check_flow;
 use std::collections::BTreeMap;
-use strategies::{check_client, check_concurrency, check_limiter, check_queue_policy};
+use strategies::{
+    check_client, check_concurrency, check_limiter, check_queue_policy, check_redelivery,
+};
 use whatif::{check_commands, check_faults};
 
 /// Largest accepted rate, in real requests per second.
@@ -141,6 +143,9 @@ fn check_links<'a>(
         let f = format!("links[{i}]");
         if let Some(limit) = l.limit {
             check_limiter(c, &f, limit, s.sim.request_unit);
+        }
+        if let Some(r) = &l.redelivery {
+            check_redelivery(c, &f, r, l.call);
         }
         if let Some(spec) = l.concurrency {
             if l.call != CallKind::Sync {

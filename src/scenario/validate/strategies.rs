@@ -2,7 +2,9 @@
 //! concurrency limits, queue policies.
 
 use super::checker::{Checker, num};
-use crate::scenario::{ClientSpec, ConcurrencySpec, LimiterSpec, QueuePolicySpec};
+use crate::scenario::{
+    CallKind, ClientSpec, ConcurrencySpec, LimiterSpec, QueuePolicySpec, RedeliverySpec,
+};
 
 /// Checks a source's client: its timeout and retry policy (attempts, backoff, multiplier).
 pub(super) fn check_client(c: &mut Checker, f: &str, client: &ClientSpec) {
@@ -147,5 +149,34 @@ pub(super) fn check_queue_policy(c: &mut Checker, f: &str, q: QueuePolicySpec) {
             c.range(&format!("{f}.after_ms"), after_ms, 0.0, 1e7);
         }
         _ => {}
+    }
+}
+
+/// A broker's redelivery: on a Pull link only, 1 to 255 deliveries, at most 16 delay tiers of
+/// 0 to a day each.
+pub(super) fn check_redelivery(c: &mut Checker, f: &str, r: &RedeliverySpec, call: CallKind) {
+    if call != CallKind::Pull {
+        c.bad(
+            format!("{f}.redelivery"),
+            "only a broker redelivers: redelivery is for a Pull link from a Queue",
+            "put it on the Pull link its consumer reads from",
+        );
+    }
+    if !(1..=255).contains(&r.attempts) {
+        c.bad(
+            format!("{f}.redelivery.attempts"),
+            format!("{} deliveries", r.attempts),
+            "1 to 255 deliveries in all (1: dead-letter at the first failure)",
+        );
+    }
+    if r.delays_s.len() > 16 {
+        c.bad(
+            format!("{f}.redelivery.delays_s"),
+            format!("{} retry queues", r.delays_s.len()),
+            "at most 16 delay tiers",
+        );
+    }
+    for (k, d) in r.delays_s.iter().enumerate() {
+        c.range(&format!("{f}.redelivery.delays_s[{k}]"), *d, 0.0, 86_400.0);
     }
 }

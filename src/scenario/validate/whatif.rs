@@ -38,7 +38,8 @@ pub(super) fn check_commands(c: &mut Checker, s: &Scenario) {
         if let C::DegradeLink { link, .. }
         | C::SetLimit { link, .. }
         | C::SetWindow { link, .. }
-        | C::SetLinkConcurrency { link, .. } = &tc.command
+        | C::SetLinkConcurrency { link, .. }
+        | C::SetRedelivery { link, .. } = &tc.command
             && !s
                 .links
                 .iter()

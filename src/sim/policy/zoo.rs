@@ -213,6 +213,7 @@ mod tests {
             priority,
             attempt: 1,
             branch: 0,
+            redeliveries: 0,
             headers: FlowHeaders::default(),
         }
     }
