@@ -578,6 +578,19 @@ pub enum LimiterSpec {
     },
 }
 
+/// A bulkhead at a component: a compartment of every instance's workers for some flows.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BulkheadSpec {
+    /// Flows (by name, from any source) that use this compartment only.
+    pub flows: Vec<String>,
+    /// Workers it owns per instance.
+    pub workers: u32,
+    /// Most of its requests waiting per instance (default 0: refuse when its workers are busy).
+    #[serde(default)]
+    pub queue: u64,
+}
+
 /// A broker's redelivery and dead-letter queue on a `Pull` link.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -797,6 +810,10 @@ pub struct ComponentSpec {
     /// Load shedding by priority at arrival (default none).
     #[serde(default)]
     pub shed: Option<ShedSpec>,
+    /// Bulkheads (default none): each gives the flows it names `workers` of every instance's
+    /// workers and a queue of their own; the other flows share the rest.
+    #[serde(default)]
+    pub bulkheads: Vec<BulkheadSpec>,
     /// An adaptive concurrency limit per instance (default none).
     #[serde(default)]
     pub concurrency: Option<ConcurrencySpec>,

@@ -206,6 +206,8 @@ pub struct Instance {
     area_at: Nanos,
     /// An adaptive concurrency limit, if the component has one.
     pub concurrency: Option<Box<super::policy::concurrency::ConcurrencyLimit>>,
+    /// Bulkheads: compartments of the workers by flow, if the component has them.
+    pub bulkheads: Option<Box<super::bulkhead::Bulkheads>>,
     /// Running totals.
     pub counters: InstanceCounters,
 }
@@ -261,6 +263,7 @@ impl Instance {
             restart_after,
             area_at: 0,
             concurrency: None,
+            bulkheads: None,
             counters: InstanceCounters::default(),
         }
     }
@@ -393,24 +396,52 @@ impl Instance {
             self.concurrency = limiter;
             return;
         }
-        if let Some(worker) = self.idle.pop() {
+        if let Some(b) = &mut self.bulkheads {
+            let p = b.part(job.flow);
+            if b.has_room(p)
+                && let Some(worker) = self.idle.pop()
+            {
+                b.parts[p].busy += 1;
+                self.start(worker, job, job.at, out);
+            } else if p > 0 {
+                // A bulkhead's own queue (first in, first out; full: dropped).
+                let part = &mut b.parts[p];
+                if (part.queue.len() as u64) < part.capacity {
+                    part.queue.push_back(job);
+                    self.queued += 1;
+                } else {
+                    part.refused += 1;
+                    self.counters.dropped += 1;
+                    self.depart(job, Reply::Err(Outcome::Dropped), job.at, out);
+                    return;
+                }
+            } else {
+                self.enqueue(job, w, out);
+            }
+        } else if let Some(worker) = self.idle.pop() {
             self.start(worker, job, job.at, out);
         } else {
+            self.enqueue(job, w, out);
+        }
+        if self.memory.per_request_mb > 0.0 && self.memory_used_mb() > self.memory.capacity_mb {
+            self.crash(job.at, w, out);
+        }
+    }
+
+    /// `job` waits in the instance's queue, under its policy.
+    fn enqueue(&mut self, job: Request, _w: &Surroundings, out: &mut Outbox) {
+        {
             match self.queue.offer(job, self.queue_capacity, job.at) {
                 Offer::Queued => self.queued += 1,
                 Offer::Refused(job) => {
                     self.counters.dropped += 1;
                     self.depart(job, Reply::Err(Outcome::Dropped), job.at, out);
-                    return;
                 }
                 Offer::Evicted(victim) => {
                     self.counters.dropped += 1;
                     self.depart(victim, Reply::Err(Outcome::Dropped), job.at, out);
                 }
             }
-        }
-        if self.memory.per_request_mb > 0.0 && self.memory_used_mb() > self.memory.capacity_mb {
-            self.crash(job.at, w, out);
         }
     }
 
@@ -441,10 +472,33 @@ impl Instance {
     /// Frees a worker at `at` and gives it the next queued request, if any (a worker beyond a
     /// reduced number of workers leaves instead).
     pub(super) fn free(&mut self, worker: u32, at: Nanos, out: &mut Outbox) {
-        let next = if worker < self.active_workers {
-            self.queue.pop(at)
-        } else {
-            None
+        // With bulkheads the worker goes back to its compartment, which serves its own next.
+        let part = self.bulkheads.as_mut().map(|b| {
+            let p = match self.workers[worker as usize] {
+                Worker::Busy { job } | Worker::Waiting { job, .. } => b.part(job.flow),
+                Worker::Fanning(f) => b.part(f.job.flow),
+                Worker::Idle => 0,
+            };
+            b.parts[p].busy = b.parts[p].busy.saturating_sub(1);
+            p
+        });
+        let next = match (worker < self.active_workers, part) {
+            (false, _) => None,
+            (true, Some(p)) if p > 0 => self.bulkheads.as_mut().and_then(|b| {
+                let job = b.parts[p].queue.pop_front()?;
+                b.parts[p].busy += 1;
+                Some(job)
+            }),
+            (true, Some(_)) => {
+                let job = self.queue.pop(at);
+                if job.is_some()
+                    && let Some(b) = self.bulkheads.as_mut()
+                {
+                    b.parts[0].busy += 1;
+                }
+                job
+            }
+            (true, None) => self.queue.pop(at),
         };
         if !matches!(self.queue, QueuePolicy::TailDrop(_)) {
             self.drop_skipped(at, out);
@@ -714,6 +768,9 @@ impl Instance {
         }
         self.active_workers = n;
         self.idle.retain(|w| *w < n);
+        if let Some(b) = &mut self.bulkheads {
+            b.resize(n);
+        }
     }
 
     fn go_down(&mut self, at: Nanos, duration: Nanos, out: &mut Outbox) {
@@ -733,6 +790,9 @@ impl Instance {
             })
             .collect();
         self.queue.drain(&mut held);
+        if let Some(b) = &mut self.bulkheads {
+            b.drain(&mut held);
+        }
         for job in held {
             self.counters.failed += 1;
             self.depart(job, Reply::Err(Outcome::Failed), at, out);

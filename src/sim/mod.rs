@@ -2,6 +2,7 @@
 //! with no plugins at all. Presentation reads this state; it never writes it.
 
 pub mod autoscale;
+pub mod bulkhead;
 pub mod cadence;
 pub mod classes;
 pub mod client;

@@ -211,6 +211,7 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
         restart_ns(c.restart_after_s),
     );
     let mut inst = inst;
+    inst.bulkheads = super::bulkhead::Bulkheads::of(s, ci as usize, workers, unit);
     inst.concurrency = c
         .concurrency
         .map(|spec| Box::new(super::policy::concurrency::ConcurrencyLimit::new(spec)));

@@ -979,3 +979,68 @@ fn a_broker_redelivers_through_retry_tiers_and_dead_letters_without_losing_a_mes
         assert!(err.contains(says), "{bad}: {err}");
     }
 }
+
+#[test]
+fn a_bulkhead_keeps_a_slow_flow_from_starving_the_others() {
+    use flowlab::sim::request::Outcome;
+    let text = std::fs::read_to_string("scenarios/bulkhead.ron").unwrap();
+    let lost = |sim: &mut Simulation, flow: &str| {
+        sim.view(|v| {
+            let c = v.classes().flow(flow).expect("a flow");
+            let all: u64 = c.ended.iter().sum();
+            1.0 - c.ended[Outcome::Completed as usize] as f64 / all as f64
+        })
+    };
+    // With the bulkhead: searches never hold more than their 24 workers and 50 waiting, and
+    // checkouts lose nothing while recommendations are 20 times slower.
+    let mut with = simulation_app(parse(&text));
+    let end = with.now() + 60 * S;
+    let mut most = 0;
+    with.run_until(end, |w| {
+        for e in &w.resource::<Topology>().instances {
+            let Some(b) = w.get::<Instance>(*e).unwrap().bulkheads.as_ref() else {
+                continue;
+            };
+            let (shared, search) = (&b.parts[0], &b.parts[1]);
+            assert!(search.busy <= 24 && search.queue.len() <= 50);
+            assert!(shared.workers == 16 && shared.busy <= 16);
+            most = most.max(search.busy);
+        }
+    });
+    assert_eq!(most, 24, "the searches fill their compartment");
+    let (checkout, search) = (lost(&mut with, "checkout"), lost(&mut with, "search"));
+    assert!(checkout < 0.001, "checkouts lost {checkout}");
+    assert!(search > 0.1, "searches take the hit: {search}");
+    assert!(with.violations().is_empty(), "{:?}", with.violations());
+    // Without it, the slow searches hold every worker and checkouts time out with them.
+    let mut without = simulation_app(parse(&text.replace(
+        r#"bulkheads: [(flows: ["search"], workers: 24, queue: 50)],"#,
+        "",
+    )));
+    without.run_for(60.0);
+    let checkout = lost(&mut without, "checkout");
+    assert!(
+        checkout > 0.1,
+        "checkouts lost {checkout} without a bulkhead"
+    );
+    // A bulkhead names real flows and owns no more workers than there are.
+    for (bad, says) in [
+        (
+            r#"bulkheads: [(flows: ["serch"], workers: 24, queue: 50)],"#,
+            "components[0].bulkheads[0].flows: `serch` is not a flow of any source",
+        ),
+        (
+            r#"bulkheads: [(flows: ["search"], workers: 30), (flows: ["checkout"], workers: 30)],"#,
+            "the bulkheads own 60 workers, the component has 40",
+        ),
+    ] {
+        let t = text.replace(
+            r#"bulkheads: [(flows: ["search"], workers: 24, queue: 50)],"#,
+            bad,
+        );
+        let err = flowlab::scenario::parse(&t, std::path::Path::new("x.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}

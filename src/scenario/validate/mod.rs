@@ -11,7 +11,8 @@ use checker::{Checker, known, num};
 use routes::check_flow;
 use std::collections::BTreeMap;
 use strategies::{
-    check_client, check_concurrency, check_limiter, check_queue_policy, check_redelivery,
+    check_bulkheads, check_client, check_concurrency, check_limiter, check_queue_policy,
+    check_redelivery,
 };
 use whatif::{check_commands, check_faults};
 
@@ -31,6 +32,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     }
     for (i, comp) in s.components.iter().enumerate() {
         check_component(&mut c, &s.sim, i, comp);
+        check_bulkheads(&mut c, s, i);
     }
     check_health(&mut c, &s.health);
     check_backpressure(&mut c, &s.backpressure);

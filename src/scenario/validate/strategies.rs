@@ -180,3 +180,67 @@ pub(super) fn check_redelivery(c: &mut Checker, f: &str, r: &RedeliverySpec, cal
         c.range(&format!("{f}.redelivery.delays_s[{k}]"), *d, 0.0, 86_400.0);
     }
 }
+
+/// A component's bulkheads: at most 16, each naming flows some source sends (each flow in at
+/// most one), owning at least one worker, all together no more than the component has.
+pub(super) fn check_bulkheads(c: &mut Checker, s: &crate::scenario::Scenario, i: usize) {
+    let comp = &s.components[i];
+    let f = format!("components[{i}].bulkheads");
+    if comp.bulkheads.len() > 16 {
+        c.bad(
+            &f,
+            format!("{} bulkheads", comp.bulkheads.len()),
+            "at most 16",
+        );
+    }
+    let known: Vec<&str> = s
+        .sources
+        .iter()
+        .flat_map(|src| src.flows.iter().map(|fl| fl.name.as_str()))
+        .collect();
+    let mut seen: Vec<&str> = vec![];
+    for (k, b) in comp.bulkheads.iter().enumerate() {
+        let fk = format!("{f}[{k}]");
+        if b.flows.is_empty() {
+            c.bad(
+                format!("{fk}.flows"),
+                "names no flow",
+                "name the flows it keeps apart",
+            );
+        }
+        for name in &b.flows {
+            if !known.contains(&name.as_str()) {
+                c.bad(
+                    format!("{fk}.flows"),
+                    format!("`{name}` is not a flow of any source"),
+                    format!("known flows: {}", known.join(", ")),
+                );
+            } else if seen.contains(&name.as_str()) {
+                c.bad(
+                    format!("{fk}.flows"),
+                    format!("`{name}` is in two bulkheads"),
+                    "a flow uses one compartment",
+                );
+            }
+            seen.push(name);
+        }
+        if b.workers == 0 || b.queue > 10_000_000 {
+            c.bad(
+                &fk,
+                format!("{} workers, queue {}", b.workers, b.queue),
+                "at least 1 worker; a queue of 0 to 10000000",
+            );
+        }
+    }
+    let owned: u64 = comp.bulkheads.iter().map(|b| b.workers as u64).sum();
+    if owned > comp.workers as u64 {
+        c.bad(
+            &f,
+            format!(
+                "the bulkheads own {owned} workers, the component has {}",
+                comp.workers
+            ),
+            "give the bulkheads fewer workers (the rest serve the other flows)",
+        );
+    }
+}
