@@ -321,10 +321,19 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
         } else {
             style::short(w.max as f64)
         };
-        label.push_str(&format!(
-            "\n{}/{max} in flight",
-            style::short(w.in_flight as f64)
-        ));
+        if w.credits {
+            // Credits left of those granted: 0 means the sender waits for the receiver.
+            let left = w.max.saturating_sub(w.in_flight);
+            label.push_str(&format!("\ncredits {}/{max}", style::short(left as f64)));
+        } else {
+            label.push_str(&format!(
+                "\n{}/{max} in flight",
+                style::short(w.in_flight as f64)
+            ));
+        }
+        if w.waiting > 0 {
+            label.push_str(&format!("\nwaiting {}", style::short(w.waiting as f64)));
+        }
     }
     if err > 0.0005 {
         label.push_str(&format!("\n{:.1}% err", err * 100.0));

@@ -151,6 +151,14 @@ pub enum SimCommand {
         /// The algorithm and its bounds.
         limit: Option<super::ConcurrencySpec>,
     },
+    /// Puts credit-based flow control on an `Async` link (`None` takes it off); messages
+    /// waiting for a credit wait for the new ones, or go with the next credits when taken off.
+    SetCredits {
+        /// `from->to`.
+        link: String,
+        /// Credits granted and the sender's buffer.
+        credits: Option<super::CreditSpec>,
+    },
     /// Sets a `Pull` link's redelivery and dead-letter queue (`None` takes it off: a failed
     /// message ends as it failed). Messages already waiting in retry queues go back as planned.
     SetRedelivery {

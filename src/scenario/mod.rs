@@ -578,6 +578,18 @@ pub enum LimiterSpec {
     },
 }
 
+/// Credit-based flow control on an `Async` link.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CreditSpec {
+    /// Credits the receiver grants: the most messages sent and not yet done with (real
+    /// requests).
+    pub credits: u64,
+    /// Most messages waiting at the sender for a credit (default 0: refuse at once).
+    #[serde(default)]
+    pub buffer: u64,
+}
+
 /// A bulkhead at a component: a compartment of every instance's workers for some flows.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1002,6 +1014,12 @@ pub struct LinkSpec {
     /// has a `window` (whose `max` then caps the limit), else is refused with 503 at the sender.
     #[serde(default)]
     pub concurrency: Option<ConcurrencySpec>,
+    /// Credit-based flow control on an `Async` link (default none; reactive streams'
+    /// `request(n)`): the receiver grants `credits`; the sender sends only with a credit, and
+    /// each message the receiver is done with gives one back (after the link's latency). Without
+    /// a credit a message waits in the sender's `buffer`; beyond it, it is refused at the sender.
+    #[serde(default)]
+    pub credits: Option<CreditSpec>,
     /// A broker's redelivery (default none; `Pull` only): a message whose processing fails at
     /// the consumer goes back to the topic, after a retry queue's delay, until it has been
     /// delivered `attempts` times; then it moves to the dead-letter queue.

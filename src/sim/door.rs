@@ -195,6 +195,7 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
         | SetConcurrency { .. }
         | SetLinkConcurrency { .. }
         | SetRedelivery { .. }
+        | SetCredits { .. }
         | SetQueuePolicy { .. } => super::strategy::apply(world, cmd),
         SetInstances {
             component,

@@ -128,6 +128,8 @@ pub struct Outbox {
     pub fan_waits: Vec<(u16, u16, Nanos)>,
     /// Scratch: requests a queue strategy dropped at a pop.
     pub skipped: Vec<Request>,
+    /// Credits given back: (link a message came by, when the receiver was done with it).
+    pub credits: Vec<(u32, Nanos)>,
 }
 
 /// What an instance sees around it when it handles an event (read-only): its component, the
@@ -208,6 +210,9 @@ pub struct Instance {
     pub concurrency: Option<Box<super::policy::concurrency::ConcurrencyLimit>>,
     /// Bulkheads: compartments of the workers by flow, if the component has them.
     pub bulkheads: Option<Box<super::bulkhead::Bulkheads>>,
+    /// Some link into this component runs on credits: every message it is done with gives one
+    /// back to the link it came by.
+    pub credited: bool,
     /// Running totals.
     pub counters: InstanceCounters,
 }
@@ -264,6 +269,7 @@ impl Instance {
             area_at: 0,
             concurrency: None,
             bulkheads: None,
+            credited: false,
             counters: InstanceCounters::default(),
         }
     }
@@ -664,6 +670,9 @@ impl Instance {
                 self.counters.errors += 1;
                 self.counters.class_errors[job.priority as usize] += 1;
             }
+        }
+        if self.credited && job.ret == Ret::Detached {
+            out.credits.push((job.via, at));
         }
         match (job.ret, status) {
             (Ret::Detached, Reply::Ok) => out.ends.push((job, Outcome::Completed, at)),

@@ -128,6 +128,9 @@ pub struct Window {
     pub max: u64,
     /// The sender-side adaptive concurrency limit that moves `max`, if any.
     pub adaptive: Option<Box<Adaptive>>,
+    /// Credits (an `Async` link): `max` is the credits granted, `in_flight` those in use; a
+    /// credit comes back when the receiver is done with a message, not with an answer.
+    pub credit: bool,
     /// Most waiting.
     pub buffer: u64,
     /// In flight now (sent, not answered).
@@ -160,21 +163,28 @@ impl Window {
     }
 
     /// A link's window from its spec: fixed (`window`), adaptive (`concurrency`, in simulated
-    /// requests like a server's), both (the limit moves under the fixed `max`), or none.
-    pub fn of(
-        window: Option<crate::scenario::WindowSpec>,
-        concurrency: Option<crate::scenario::ConcurrencySpec>,
-        unit: u64,
-    ) -> Option<Self> {
-        let mut w = match window {
+    /// requests like a server's), both (the limit moves under the fixed `max`), credits
+    /// (`credits`, an `Async` link), or none.
+    pub fn of(l: &crate::scenario::LinkSpec, unit: u64) -> Option<Self> {
+        if let Some(c) = l.credits {
+            let spec = crate::scenario::WindowSpec {
+                max: c.credits,
+                buffer: c.buffer,
+            };
+            return Some(Self {
+                credit: true,
+                ..Self::new(spec, unit)
+            });
+        }
+        let mut w = match l.window {
             Some(spec) => Self::new(spec, unit),
-            None if concurrency.is_some() => Self {
+            None if l.concurrency.is_some() => Self {
                 max: u64::MAX,
                 ..Default::default()
             },
             None => return None,
         };
-        if let Some(spec) = concurrency {
+        if let Some(spec) = l.concurrency {
             let limiter = super::policy::concurrency::ConcurrencyLimit::new(spec);
             let cap = w.max;
             w.max = limiter.limit().min(cap);
@@ -729,10 +739,34 @@ impl Link {
             }
     }
 
+    /// A credit came back at `at` (the receiver is done with a message): the next waiting
+    /// message, if any, goes now with it.
+    pub fn credit_returned(&mut self, at: Nanos) -> Option<Request> {
+        let w = self.window.as_mut().filter(|w| w.credit)?;
+        w.in_flight = w.in_flight.saturating_sub(1);
+        if w.in_flight >= w.max {
+            return None;
+        }
+        let mut r = w.waiting.pop_front()?;
+        r.at = at;
+        w.sent(&r);
+        Some(r)
+    }
+
+    /// Whether the link runs on credits.
+    pub fn has_credits(&self) -> bool {
+        self.window.as_ref().is_some_and(|w| w.credit)
+    }
+
+    /// When a credit given back at `at` reaches the sender: one trip across the link.
+    pub fn credit_arrives(&mut self, at: Nanos) -> Nanos {
+        at + self.latency.sample(&mut self.rng)
+    }
+
     /// The answer `resp` came back: the window opens by one (and an adaptive limit learns from
     /// it); the next waiting request, if any, goes now.
     pub fn window_answered(&mut self, resp: &Response) -> Option<Request> {
-        let w = self.window.as_mut()?;
+        let w = self.window.as_mut().filter(|w| !w.credit)?;
         w.answered(resp);
         if w.in_flight >= w.max {
             return None;

@@ -212,6 +212,10 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
     );
     let mut inst = inst;
     inst.bulkheads = super::bulkhead::Bulkheads::of(s, ci as usize, workers, unit);
+    inst.credited = s
+        .links
+        .iter()
+        .any(|l| l.to == c.name && l.credits.is_some());
     inst.concurrency = c
         .concurrency
         .map(|spec| Box::new(super::policy::concurrency::ConcurrencyLimit::new(spec)));
@@ -277,8 +281,7 @@ fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
             s.sim.seed,
         );
         link.control = super::policy::LinkControl::of(l.control);
-        link.window =
-            super::link::Window::of(l.window, l.concurrency, s.sim.request_unit.max(1) as u64);
+        link.window = super::link::Window::of(l, s.sim.request_unit.max(1) as u64);
         link.redelivery = l
             .redelivery
             .as_ref()

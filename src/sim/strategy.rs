@@ -29,6 +29,7 @@ pub fn apply(world: &mut World, cmd: &crate::sim::command::SimCommand) -> Result
         SetConcurrency { component, limit } => set_concurrency(world, component, *limit),
         SetLinkConcurrency { link, limit } => set_link_concurrency(world, link, *limit),
         SetRedelivery { link, redelivery } => set_redelivery(world, link, redelivery.clone()),
+        SetCredits { link, credits } => set_credits(world, link, *credits),
         SetQueuePolicy { component, policy } => {
             super::resize::set_queue_policy(world, component, *policy)
         }
@@ -90,6 +91,39 @@ pub fn set_link_concurrency(
     })
 }
 
+/// Puts credits on the `Async` link `from->to` (or takes them off); the receiver's instances
+/// give credits back from then on. Messages sent before count as using none.
+pub fn set_credits(
+    world: &mut World,
+    link: &str,
+    credits: Option<crate::scenario::CreditSpec>,
+) -> Result<String, String> {
+    let (li, _) = link_named(world, link)?;
+    let scenario = validated(world, |s| s.links[li].credits = credits)?;
+    let to = scenario.links[li].to.clone();
+    let on = scenario
+        .links
+        .iter()
+        .any(|l| l.to == to && l.credits.is_some());
+    rewindow(world, li, scenario);
+    let e = world.resource::<Topology>().links[li];
+    let on = on || world.get::<Link>(e).is_some_and(Link::has_credits);
+    if let Some(c) = world.resource::<Topology>().component(&to) {
+        for e in c.instances.clone() {
+            if let Some(mut inst) = world.get_mut::<super::instance::Instance>(e) {
+                inst.credited = on;
+            }
+        }
+    }
+    Ok(match credits {
+        Some(c) => format!(
+            "{link}: {} credits, {} may wait at the sender",
+            c.credits, c.buffer
+        ),
+        None => format!("{link}: no credits"),
+    })
+}
+
 /// Puts a broker's redelivery on the `Pull` link `from->to` (or takes it off); messages in
 /// its retry queues still go back to the topic when their delay is over.
 pub fn set_redelivery(
@@ -129,17 +163,17 @@ pub fn set_redelivery(
 fn rewindow(world: &mut World, li: usize, scenario: crate::scenario::Scenario) {
     let unit = world.resource::<Topology>().unit;
     let spec = &scenario.links[li];
-    let mut next = super::link::Window::of(spec.window, spec.concurrency, unit);
+    let mut next = super::link::Window::of(spec, unit);
     let e = world.resource::<Topology>().links[li];
     if let Some(mut l) = world.get_mut::<Link>(e) {
-        let waiting: Vec<_> = l
-            .window
-            .take()
-            .map(|w| w.waiting.into())
-            .unwrap_or_default();
+        let old = l.window.take();
+        // Messages waiting for credits taken off go with the credits still coming back.
+        let credit = old.as_ref().is_some_and(|w| w.credit);
+        let waiting: Vec<_> = old.map(|w| w.waiting.into()).unwrap_or_default();
         if next.is_none() && !waiting.is_empty() {
             next = Some(super::link::Window {
                 max: u64::MAX,
+                credit,
                 ..Default::default()
             });
         }

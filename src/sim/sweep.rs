@@ -47,6 +47,8 @@ enum Ev {
     Release { link: u32 },
     /// A failed message leaves the retry queue of the `Pull` link `link` for its topic.
     Republish { link: u32, req: Request },
+    /// A credit given back by the receiver of `link` reaches its sender.
+    Credit { link: u32 },
 }
 
 /// Pending events, handed out in time order (ties in order of scheduling). Three stores keep
@@ -367,6 +369,18 @@ pub fn sweep(
                 })
             }
             Ev::Release { link } => on_release(&mut cx, &mut net, s, at, link),
+            Ev::Credit { link } => {
+                let (_, _, links, _) = &mut net;
+                if let Ok(mut l) = links.get_mut(cx.topo.links[link as usize])
+                    && let Some(next) = l.credit_returned(at)
+                {
+                    match l.send(next, cx.until) {
+                        Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
+                        None => cx.agenda.wire(link),
+                    }
+                }
+                None
+            }
             Ev::Republish { link, req } => {
                 s.out.publishes.push((link, req));
                 if let Ok(mut l) = net.2.get_mut(cx.topo.links[link as usize])
@@ -594,6 +608,13 @@ fn on_respond(
         }
         // A detached request lost on the wire (a link fault) ends here.
         (NodeRef::Component(_), Ret::Detached) => {
+            // The sender hears of the loss: its credit is back.
+            if let Some(next) = l.credit_returned(resp.at) {
+                match l.send(next, cx.until) {
+                    Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
+                    None => cx.agenda.wire(link),
+                }
+            }
             if let Reply::Err(o) = resp.status {
                 let src = cx.routes.flows[resp.req.flow as usize].source;
                 if let Ok(mut source) = sources.get_mut(cx.topo.sources[src as usize]) {
@@ -688,6 +709,7 @@ fn deliver(
             },
         );
     }
+    give_credits_back(topo, links, agenda, &mut s.out.credits);
     s.sends.append(&mut s.out.sends);
     send_all(topo, links, agenda, &mut s.sends, &mut s.refused, until);
     for (li, req) in s.out.publishes.drain(..) {
@@ -805,6 +827,23 @@ fn end_detached(
                 Some(_) => source.dead_lettered(&req, at),
                 None => source.detached_end(&req, outcome, at),
             }
+        }
+    }
+}
+
+/// Credits a receiver gave back travel to the senders of links that run on credits.
+fn give_credits_back(
+    topo: &Topology,
+    links: &mut Query<&mut Link>,
+    agenda: &mut Agenda,
+    credits: &mut Vec<(u32, Nanos)>,
+) {
+    for (li, at) in credits.drain(..) {
+        if let Ok(mut link) = links.get_mut(topo.links[li as usize])
+            && link.has_credits()
+        {
+            let t = link.credit_arrives(at);
+            agenda.push(t, Ev::Credit { link: li });
         }
     }
 }

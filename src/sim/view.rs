@@ -345,6 +345,8 @@ pub struct WindowView {
     pub waiting: u64,
     /// `max` follows an adaptive concurrency limit.
     pub adaptive: bool,
+    /// Credits (an `Async` link): `max` granted, `in_flight` in use.
+    pub credits: bool,
 }
 
 /// Which way an item on a link travels.
@@ -743,6 +745,7 @@ impl<'w, 's> SimView<'w, 's> {
                 max: w.max.saturating_mul(unit),
                 waiting: w.waiting.len() as u64 * unit,
                 adaptive: w.adaptive.is_some(),
+                credits: w.credit,
             }),
             retry_waiting: l.redelivery.as_ref().map_or(0, |r| r.waiting) * unit,
             counters: l.counters,

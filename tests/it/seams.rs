@@ -1044,3 +1044,52 @@ fn a_bulkhead_keeps_a_slow_flow_from_starving_the_others() {
         assert!(err.contains(says), "{bad}: {err}");
     }
 }
+
+#[test]
+fn credits_are_never_exceeded_and_a_burst_waits_at_the_sender_instead_of_overflowing_the_receiver()
+{
+    let text = std::fs::read_to_string("scenarios/credits.ron").unwrap();
+    let background = |sim: &mut Simulation| sim.summary().system.background;
+    let mut sim = simulation_app(parse(&text));
+    let (mut most_held, mut most_waiting) = (0, 0);
+    let end = sim.now() + 60 * S;
+    sim.run_until(end, |w| {
+        let topo = w.resource::<Topology>();
+        let l = w.get::<Link>(topo.links[1]).unwrap();
+        let win = l.window.as_ref().unwrap();
+        assert!(win.credit && win.in_flight <= win.max && win.max == 64);
+        most_waiting = most_waiting.max(win.waiting.len());
+        // What the indexer holds from ingest never exceeds the credits it granted.
+        let indexer = w.get::<Instance>(topo.instances[1]).unwrap();
+        assert!(indexer.outstanding() <= 64, "{}", indexer.outstanding());
+        most_held = most_held.max(indexer.outstanding());
+    });
+    assert_eq!(most_held, 64, "the indexer is kept busy up to its credits");
+    assert!(
+        most_waiting > 1_000,
+        "the burst waits at the sender: {most_waiting}"
+    );
+    let bg = background(&mut sim);
+    assert_eq!(bg[1] + bg[2] + bg[3], 0, "nothing lost: {bg:?}");
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+    // Taken off by a command: the indexer's queue overflows in the burst.
+    let mut open = simulation_app(parse(&text));
+    open.command(SimCommand::SetCredits {
+        link: "ingest->indexer".into(),
+        credits: None,
+    });
+    open.run_for(60.0);
+    let bg = background(&mut open);
+    assert!(
+        bg[1] > 2_000,
+        "dropped at the indexer without credits: {bg:?}"
+    );
+    // Credits belong to an Async link.
+    let err = flowlab::scenario::parse(
+        &text.replace("call: Async, ", ""),
+        std::path::Path::new("x.ron"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("links[1].credits"), "{err}");
+}

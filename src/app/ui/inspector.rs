@@ -479,17 +479,16 @@ fn sender_rows(ui: &mut egui::Ui, v: &crate::sim::view::LinkView, unit: u64) {
         };
         row(
             ui,
-            if w.adaptive {
+            if w.credits {
+                "credits used / granted"
+            } else if w.adaptive {
                 "in flight / adaptive limit"
             } else {
                 "in flight / window"
             },
-            format!(
-                "{} / {max} ({} waiting)",
-                style::short(w.in_flight as f64),
-                style::short(w.waiting as f64)
-            ),
+            format!("{} / {max}", style::short(w.in_flight as f64)),
         );
+        row(ui, "waiting at the sender", style::short(w.waiting as f64));
     }
     let refused = [
         ("flow control", v.refused),

@@ -11,8 +11,8 @@ use checker::{Checker, known, num};
 use routes::check_flow;
 use std::collections::BTreeMap;
 use strategies::{
-    check_bulkheads, check_client, check_concurrency, check_limiter, check_queue_policy,
-    check_redelivery,
+    check_bulkheads, check_client, check_concurrency, check_credits, check_limiter,
+    check_queue_policy, check_redelivery,
 };
 use whatif::{check_commands, check_faults};
 
@@ -148,6 +148,9 @@ fn check_links<'a>(
         }
         if let Some(r) = &l.redelivery {
             check_redelivery(c, &f, r, l.call);
+        }
+        if let Some(cr) = l.credits {
+            check_credits(c, &f, cr, l);
         }
         if let Some(spec) = l.concurrency {
             if l.call != CallKind::Sync {

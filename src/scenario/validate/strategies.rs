@@ -244,3 +244,26 @@ pub(super) fn check_bulkheads(c: &mut Checker, s: &crate::scenario::Scenario, i:
         );
     }
 }
+
+/// Credits: on an `Async` link only, 1 to 1e7 credits, a buffer of 0 to 1e7, not with a window.
+pub(super) fn check_credits(
+    c: &mut Checker,
+    f: &str,
+    cr: crate::scenario::CreditSpec,
+    l: &crate::scenario::LinkSpec,
+) {
+    if l.call != CallKind::Async {
+        c.bad(
+            format!("{f}.credits"),
+            "credits come back when the receiver is done with a message: an Async link's flow control",
+            "use credits on an Async link (a Sync link has `window` or `concurrency`; Pull is already pulled)",
+        );
+    }
+    if cr.credits == 0 || cr.credits > 10_000_000 || cr.buffer > 10_000_000 {
+        c.bad(
+            format!("{f}.credits"),
+            format!("{} credits and a buffer of {}", cr.credits, cr.buffer),
+            "1 to 10000000 credits, a buffer of 0 to 10000000",
+        );
+    }
+}

@@ -39,7 +39,8 @@ pub(super) fn check_commands(c: &mut Checker, s: &Scenario) {
         | C::SetLimit { link, .. }
         | C::SetWindow { link, .. }
         | C::SetLinkConcurrency { link, .. }
-        | C::SetRedelivery { link, .. } = &tc.command
+        | C::SetRedelivery { link, .. }
+        | C::SetCredits { link, .. } = &tc.command
             && !s
                 .links
                 .iter()
