@@ -34,6 +34,10 @@ pub struct ShotArgs {
     /// Select a component, instance (web#0), link (web->db) or source first: its inspector shows.
     #[arg(long)]
     pub select: Option<String>,
+    /// A comparison file: the offered-load multiplier its variants run at (default: its
+    /// highest load).
+    #[arg(long, allow_negative_numbers = true)]
+    pub load: Option<f64>,
 }
 
 /// Options of `flowlab record`.
@@ -73,6 +77,10 @@ pub struct OpenArgs {
     /// Open at this simulated time, s (the run before it is simulated headless first).
     #[arg(long, allow_negative_numbers = true)]
     pub start: Option<f64>,
+    /// A comparison file: the offered-load multiplier its variants run at (default: its
+    /// highest load).
+    #[arg(long, allow_negative_numbers = true)]
+    pub load: Option<f64>,
 }
 
 #[cfg(feature = "desktop")]
@@ -120,6 +128,30 @@ fn load_for_app(path: &Path) -> (Option<Scenario>, Option<String>) {
     }
 }
 
+/// A comparison file (one that names `question` and `variants`) opened side by side: its first
+/// variant's scenario and the comparison at `load` (default its highest load). `None` for a
+/// scenario file.
+#[cfg(feature = "desktop")]
+#[allow(clippy::type_complexity)]
+fn comparison_for_app(
+    path: &Path,
+    load: Option<f64>,
+) -> Option<Result<(Scenario, (crate::compare::Comparison, Scenario, f64)), String>> {
+    if !crate::compare::is_comparison(path) {
+        return None;
+    }
+    Some(crate::compare::load(path).and_then(|(c, base)| {
+        let load = load.unwrap_or_else(|| c.loads.iter().copied().fold(0.0, f64::max));
+        if !(load.is_finite() && load > 0.0 && load <= 100.0) {
+            return Err(format!(
+                "--load {load}: give a multiplier above 0, at most 100"
+            ));
+        }
+        let s = crate::compare::prepared(&c, &base, 0, load, 0);
+        Ok((s, (c, base, load)))
+    }))
+}
+
 #[cfg(feature = "desktop")]
 fn stem(p: &Path) -> String {
     p.file_stem()
@@ -157,7 +189,18 @@ mod with_app {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
-        let (s, err) = load_for_app(&path);
+        let (s, err, compare) = match comparison_for_app(&path, o.load) {
+            Some(Ok((variant, c))) => (Some(variant), None, Some(c)),
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                let fallback = scenario::parse(EMBEDDED, Path::new(DEFAULT_SCENARIO)).ok();
+                (fallback, Some(e), None)
+            }
+            None => {
+                let (s, err) = load_for_app(&path);
+                (s, err, None)
+            }
+        };
         let opts = AppOptions {
             path,
             size: (1600, 900),
@@ -166,6 +209,7 @@ mod with_app {
             quit_after: o.quit_after,
             start: o.start,
             select: None,
+            compare,
         };
         exit(run(opts, s, err))
     }
@@ -186,9 +230,10 @@ mod with_app {
                 quit_after: None,
                 start: None,
                 select: a.select.clone(),
+                compare: None,
             })
         };
-        start(&a.scenario, go())
+        start(&a.scenario, a.load, go())
     }
 
     /// `flowlab record`.
@@ -235,19 +280,31 @@ mod with_app {
                 quit_after: None,
                 start: None,
                 select: None,
+                compare: None,
             })
         };
-        start(&a.scenario, go())
+        start(&a.scenario, None, go())
     }
 
-    fn start(path: &Path, opts: Result<AppOptions, String>) -> ExitCode {
-        let opts = match opts {
+    fn start(path: &Path, load: Option<f64>, opts: Result<AppOptions, String>) -> ExitCode {
+        let mut opts = match opts {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         };
+        match comparison_for_app(path, load) {
+            Some(Ok((s, c))) => {
+                opts.compare = Some(c);
+                return exit(run(opts, Some(s), None));
+            }
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            None => {}
+        }
         match scenario::load(path) {
             Ok(s) => exit(run(opts, Some(s), None)),
             Err(e) => {

@@ -34,6 +34,12 @@ impl Simulation {
         Self { app }
     }
 
+    /// The simulation as a bare world, which can be kept in another app's resources: its
+    /// schedules travel with it (`world.run_schedule(SimTick)` runs a tick).
+    pub fn into_world(mut self) -> World {
+        std::mem::take(self.app.world_mut())
+    }
+
     /// The world, to read state.
     pub fn world(&self) -> &World {
         self.app.world()

@@ -13,6 +13,7 @@ pub mod capture;
 pub mod input;
 pub mod particles;
 pub mod scene;
+pub mod side_by_side;
 pub mod state;
 pub mod stats;
 pub mod ui;
@@ -47,6 +48,8 @@ pub struct AppOptions {
     /// Select this component, instance (`web#0`), link (`web->db`) or source once loaded, so a
     /// shot shows its inspector.
     pub select: Option<String>,
+    /// A comparison opened side by side (the scenario given is its first variant).
+    pub compare: Option<(crate::compare::Comparison, Scenario, f64)>,
 }
 
 /// A selection asked for on the command line, made once the scenario is in the world.
@@ -121,7 +124,12 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
                 .after(SimDriveSystems),
         )
         .add_systems(Startup, (input::spawn_camera, particles::setup_particles))
-        .add_systems(Update, refresh_picture.in_set(AppSystems::Picture))
+        .add_systems(
+            Update,
+            (refresh_picture, side_by_side::lockstep)
+                .chain()
+                .in_set(AppSystems::Picture),
+        )
         .add_systems(
             Update,
             (
@@ -133,6 +141,9 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
                 .in_set(AppSystems::Draw),
         )
         .add_systems(EguiPrimaryContextPass, ui::draw_ui);
+    if let Some((c, base, load)) = opts.compare {
+        app.insert_resource(side_by_side::SideBySide::new(c, base, load));
+    }
     input::plugin(&mut app);
     stats::plugin(&mut app);
     watch::plugin(&mut app);

@@ -96,18 +96,36 @@ fn reload(
     mut queue: ResMut<CommandQueue>,
     clock: Res<SimClock>,
     time: Res<Time<Real>>,
+    side: Option<Res<crate::app::side_by_side::SideBySide>>,
+    mut commands: Commands,
 ) {
     if !panels.reload_requested {
         return;
     }
     panels.reload_requested = false;
     let now = time.elapsed_secs_f64();
-    match scenario::load(&file.path) {
+    // A comparison opens side by side: variant A runs here, the shadows follow the run; a
+    // scenario opens alone.
+    use crate::app::side_by_side::SideBySide;
+    let loaded = if crate::compare::is_comparison(&file.path) {
+        crate::compare::load(&file.path).map(|(c, base)| {
+            let highest = c.loads.iter().copied().fold(0.0, f64::max);
+            let side = SideBySide::new(c, base, side.map_or(highest, |s| s.load));
+            let s = side.scenario(0);
+            commands.insert_resource(side);
+            s
+        })
+    } else {
+        scenario::load(&file.path)
+            .inspect(|_| commands.remove_resource::<SideBySide>())
+            .map_err(|e| e.to_string())
+    };
+    match loaded {
         Ok(s) => {
             queue.schedule(clock.now, SimCommand::Load(Box::new(s)));
             file.error = None;
             file.notice = Some((format!("loaded {}", file.path.display()), now));
         }
-        Err(e) => file.error = Some(e.to_string()),
+        Err(e) => file.error = Some(e),
     }
 }

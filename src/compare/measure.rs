@@ -224,10 +224,42 @@ fn completed(v: &SimView) -> (u64, u64) {
     (done * v.unit(), work * v.unit())
 }
 
+/// The base scenario as variant `variant` runs it at load `load` (a multiplier of every
+/// source's rate) with seed `rep`: the load, the variant's commands and the spike baked in as the scenario's own
+/// `commands`, so a reset replays them (the desktop app's side-by-side view).
+pub fn prepared(c: &Comparison, base: &Scenario, variant: usize, load: f64, rep: u32) -> Scenario {
+    use crate::scenario::TimedCommand;
+    let mut s = base.clone();
+    s.sim.seed = base.sim.seed.wrapping_add(rep as u64);
+    s.sim.duration_s = c.run_s();
+    let at0 = |command| TimedCommand { at_s: 0.0, command };
+    for src in &base.sources {
+        s.commands.push(at0(SimCommand::ScaleTraffic {
+            source: src.name.clone(),
+            factor: load,
+        }));
+    }
+    s.commands
+        .extend(c.variants[variant].commands.iter().cloned().map(at0));
+    if let Some(sp) = c.spike {
+        for src in &base.sources {
+            s.commands.push(TimedCommand {
+                at_s: sp.at_s,
+                command: SimCommand::Spike {
+                    source: src.name.clone(),
+                    factor: sp.factor,
+                    for_s: sp.for_s,
+                },
+            });
+        }
+    }
+    s
+}
+
 /// Requests held anywhere now (real requests), each a record in memory: queued, in service or
 /// waiting on a call at a component; on a wire, on a topic, held at a sender (rate limit,
 /// window) or in a retry queue. A request abandoned by its client still counts while it waits.
-fn held(v: &SimView) -> f64 {
+pub fn held(v: &SimView) -> f64 {
     let at_components: u64 = v.components().map(|c| c.queued + c.busy + c.waiting).sum();
     let on_links: u64 = v
         .links()

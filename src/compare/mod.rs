@@ -10,7 +10,7 @@ mod plot;
 mod timeline;
 
 pub use figures::{Figures, SLICES};
-pub use measure::run_one;
+pub use measure::{held, prepared, run_one};
 
 use crate::scenario::{self, Scenario};
 use crate::sim::command::SimCommand;
@@ -94,6 +94,13 @@ impl Comparison {
     pub fn run_s(&self) -> f64 {
         self.duration_s.unwrap_or(self.base_duration_s)
     }
+}
+
+/// Whether the file at `path` is a comparison (it names `question` and `variants`) rather than
+/// a scenario.
+pub fn is_comparison(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .is_ok_and(|text| text.contains("variants") && text.contains("question"))
 }
 
 /// Reads a comparison file and its base scenario, with the commands of every variant checked.

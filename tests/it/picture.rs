@@ -201,3 +201,38 @@ fn lost_requests_leave_markers_where_they_ended() {
         m.markers
     );
 }
+
+#[cfg(feature = "desktop")]
+#[test]
+fn a_comparison_side_by_side_runs_every_variant_in_lockstep_on_the_same_traffic() {
+    use flowlab::app::side_by_side::{SideBySide, lockstep};
+    use flowlab::testing::scenario_path;
+    let (c, base) = flowlab::compare::load(&scenario_path("compare/spike.ron")).unwrap();
+    let side = SideBySide::new(c, base, 0.8);
+    // The app's own simulation runs variant A (tail drop); B-D are shadows.
+    let mut main = Simulation::new(side.scenario(0));
+    let world = main.world_mut();
+    world.init_resource::<flowlab::app::state::Scene>();
+    world.insert_resource(side);
+    main.run_for(45.0);
+    lockstep(main.world_mut());
+    let now = main.now();
+    let side = main.world().resource::<SideBySide>();
+    assert_eq!(side.shadows.len(), 3);
+    assert_eq!(side.names()[1], "drop oldest");
+    for s in &side.shadows {
+        assert!((s.picture.t - now as f64 / 1e9).abs() < 1e-9, "in lockstep");
+        // The same traffic: every variant is offered the same.
+        let offered = |p: &Picture| node(p, "clients").lines[0].clone();
+        assert_eq!(offered(&s.picture), offered(&side.shadows[0].picture));
+    }
+    // Inside the spike tail drop serves nothing in time, drop oldest keeps serving.
+    let (a, b) = (side.headline.goodput, side.shadows[0].headline.goodput);
+    assert!(a < 100.0 && b > 500.0, "tail drop {a}/s, drop oldest {b}/s");
+    // A reset of the app's run starts the shadows again with it.
+    main.command(SimCommand::Reset);
+    main.step();
+    lockstep(main.world_mut());
+    let side = main.world().resource::<SideBySide>();
+    assert!(side.shadows.iter().all(|s| s.picture.t < 1.0));
+}

@@ -3,6 +3,7 @@
 //! scenario picker and the error banner as windows.
 
 mod feed;
+mod grid;
 mod inspector;
 mod plots;
 mod side;
@@ -38,6 +39,7 @@ pub struct UiState<'w, 's> {
     time: Res<'w, Time<Real>>,
     drawn: Res<'w, crate::app::particles::ParticleMesh>,
     halt: Res<'w, crate::sim::guard::Halt>,
+    side: Option<ResMut<'w, crate::app::side_by_side::SideBySide>>,
 }
 
 impl UiState<'_, '_> {
@@ -80,6 +82,12 @@ pub fn draw_ui(
     egui::Panel::right("inspector")
         .exact_size(RIGHT)
         .show(&mut root, |ui| inspector::inspector(ui, &mut st));
+    if let Some(side) = st.side.take() {
+        if side.on {
+            grid::grid(&mut root, &mut st, &side);
+        }
+        st.side = Some(side);
+    }
     windows::banner(&ctx, &mut st);
     windows::help(&ctx, &mut st);
     windows::picker(&ctx, &mut st);

@@ -71,6 +71,20 @@ pub(super) fn controls(ui: &mut egui::Ui, st: &mut UiState) {
         if ui.button("Help").on_hover_text("( H )").clicked() {
             st.panels.help = !st.panels.help;
         }
+        if let Some(side) = st.side.as_mut() {
+            let label = if side.on {
+                "Single view"
+            } else {
+                "Side by side"
+            };
+            if ui
+                .button(label)
+                .on_hover_text("the comparison's variants side by side, or variant A alone")
+                .clicked()
+            {
+                side.on = !side.on;
+            }
+        }
         ui.separator();
         system(ui, st);
     });
