@@ -697,6 +697,42 @@ impl<'w, 's> SimView<'w, 's> {
         (0..self.instance_count() as u32).filter_map(|i| self.instance(i))
     }
 
+    /// Component `component`'s bulkheads, summed over its instances (real requests and
+    /// workers): per bulkhead, in scenario order, (busy, workers, waiting, queue, refused).
+    pub fn bulkheads(&self, component: u32) -> Vec<[u64; 5]> {
+        let unit = self.topo.unit;
+        let mut out: Vec<[u64; 5]> = vec![];
+        let ids = self
+            .topo
+            .components
+            .get(component as usize)
+            .map_or(&[][..], |c| c.instances.as_slice());
+        for &e in ids {
+            let Some(b) = self
+                .instances
+                .get(e)
+                .ok()
+                .and_then(|i| i.0.bulkheads.as_ref())
+            else {
+                continue;
+            };
+            out.resize(b.parts.len() - 1, [0; 5]);
+            for (o, p) in out.iter_mut().zip(&b.parts[1..]) {
+                let add = [
+                    p.busy as u64,
+                    p.workers as u64,
+                    p.queue.len() as u64,
+                    p.capacity,
+                    p.refused,
+                ];
+                for (x, y) in o.iter_mut().zip(add) {
+                    *x += y * unit;
+                }
+            }
+        }
+        out
+    }
+
     /// The instances of component `component`, by ordinal.
     pub fn instances_of(&self, component: u32) -> impl Iterator<Item = InstanceView<'_>> {
         let ids: &[u32] = self

@@ -194,6 +194,7 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
         "workers busy",
         format!("{} of {}", v.busy + v.waiting, v.workers),
     );
+    bulkheads(ui, st, v.index);
     row(
         ui,
         "instances up",
@@ -513,4 +514,29 @@ fn sender_rows(ui: &mut egui::Ui, v: &crate::sim::view::LinkView, unit: u64) {
         "refused at sender",
         format!("{}{by}", style::short(total as f64)),
     );
+}
+
+/// A component's bulkheads: per compartment, its workers in use and its own queue.
+fn bulkheads(ui: &mut egui::Ui, st: &UiState, c: u32) {
+    let specs = st
+        .config
+        .scenario
+        .components
+        .get(c as usize)
+        .map_or(&[][..], |c| c.bulkheads.as_slice());
+    for (spec, [busy, workers, waiting, queue, refused]) in specs.iter().zip(st.view.bulkheads(c)) {
+        row(
+            ui,
+            &format!("bulkhead {}", spec.flows.join(", ")),
+            format!("{busy}/{workers} busy"),
+        );
+        row(
+            ui,
+            "  its queue",
+            format!(
+                "{waiting}/{queue}, {} refused",
+                style::short(refused as f64)
+            ),
+        );
+    }
 }
