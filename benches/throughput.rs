@@ -125,6 +125,26 @@ fn main() {
             );
         }
     }
+    if wants("idle") {
+        // Sparse traffic: scenarios/mm1.ron at 20 requests/s (1 ms tick), 2,000 simulated s,
+        // so 98% of the 2M ticks have nothing due; idle ticks skipped, then every tick run.
+        for skip in [true, false] {
+            let mut s = load_shipped("mm1.ron");
+            s.sources[0].rate = flowlab::scenario::RateSchedule::Constant(20.0);
+            s.sim.duration_s = 2000.0;
+            let started = Instant::now();
+            let mut sim = Simulation::new(s);
+            sim.skip_idle(skip);
+            sim.run_for(2000.0);
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{:<40} 2000 sim s in {secs:>7.3} wall s = {:>8.0}x real time | {:.3} us per tick",
+                format!("mm1.ron at 20/s, idle skipped: {skip}"),
+                2000.0 / secs,
+                secs / 2e6 * 1e6
+            );
+        }
+    }
     if wants("memory") {
         // 10,000 components: memory before the first tick (the target: under 100 MB).
         let before = peak_rss_mb();

@@ -62,11 +62,17 @@ impl Simulation {
 
     /// Runs whole ticks until the clock reaches `t` (ns), calling `each` after every tick.
     /// Stops early if the run halts (`halted`).
-    pub fn run_until(&mut self, t: Nanos, mut each: impl FnMut(&World)) {
-        while self.now() < t && !crate::sim::halted(self.world()) {
-            self.step();
-            each(self.world());
-        }
+    /// Idle stretches (ticks in which nothing is due) are skipped in one step
+    /// (`sim::idle`), and `each` is called once for the stretch.
+    pub fn run_until(&mut self, t: Nanos, each: impl FnMut(&World)) {
+        crate::sim::idle::run_until(self.app.world_mut(), t, each);
+    }
+
+    /// Skips idle ticks or not (on by default): the outputs are the same either way.
+    pub fn skip_idle(&mut self, on: bool) {
+        self.world_mut()
+            .resource_mut::<crate::sim::idle::SkipIdle>()
+            .on = on;
     }
 
     /// Why the run stopped before its end (the host's memory guard), if it did.

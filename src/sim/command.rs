@@ -45,6 +45,11 @@ pub struct CommandQueue {
 }
 
 impl CommandQueue {
+    /// The time of the earliest command queued (`None`: none).
+    pub fn next_at(&self) -> Option<Nanos> {
+        self.scheduled.iter().map(|s| s.at).min()
+    }
+
     /// Queues `cmd` for time `at` (ns); a time already past applies at the next tick.
     pub fn schedule(&mut self, at: Nanos, cmd: SimCommand) {
         self.push(at, Origin::Live, cmd);

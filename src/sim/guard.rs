@@ -33,7 +33,7 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// Counts what the system holds; past the cap, says where it piles up and stops the run.
-fn guard_held(
+pub(super) fn guard_held(
     clock: Res<SimClock>,
     topo: Res<Topology>,
     instances: Query<&Instance>,

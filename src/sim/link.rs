@@ -114,6 +114,8 @@ pub struct Link {
     pub window: Option<Window>,
     /// A broker's redelivery and dead-letter queue (`Pull` links).
     pub redelivery: Option<super::redelivery::Redelivery>,
+    /// The earliest arrival of anything on the wire (`Nanos::MAX`: nothing).
+    due: Nanos,
     loss_rng: LazyStream,
     /// Running totals.
     pub counters: LinkCounters,
@@ -278,6 +280,7 @@ impl Link {
             limiter: None,
             window: None,
             redelivery: None,
+            due: Nanos::MAX,
             loss_rng: LazyStream::new(seed, Stream::Errors, (1 << 40) | index as u64),
             counters: LinkCounters::default(),
         }
@@ -310,6 +313,7 @@ impl Link {
             return Some((arrive, req));
         }
         self.seq += 1;
+        self.due = self.due.min(arrive);
         self.forward.push(Transit {
             depart,
             arrive,
@@ -339,6 +343,7 @@ impl Link {
         }
         self.seq += 1;
         let arrive = depart + after;
+        self.due = self.due.min(arrive);
         self.backward.push(Transit {
             depart,
             arrive,
@@ -362,6 +367,7 @@ impl Link {
             return Some((arrive, resp));
         }
         self.seq += 1;
+        self.due = self.due.min(arrive);
         self.backward.push(Transit {
             depart,
             arrive,
@@ -379,6 +385,11 @@ impl Link {
         requests: &mut Vec<Request>,
         responses: &mut Vec<Response>,
     ) {
+        // Nothing due: no scan of what is on the wire.
+        if self.due >= until {
+            return;
+        }
+        let mut due = Nanos::MAX;
         self.forward.retain(|t| {
             if t.arrive < until {
                 let mut r = t.msg;
@@ -386,6 +397,7 @@ impl Link {
                 requests.push(r);
                 false
             } else {
+                due = due.min(t.arrive);
                 true
             }
         });
@@ -396,9 +408,16 @@ impl Link {
                 responses.push(r);
                 false
             } else {
+                due = due.min(t.arrive);
                 true
             }
         });
+        self.due = due;
+    }
+
+    /// The earliest arrival of anything on the wire (`Nanos::MAX`: nothing).
+    pub fn next_due(&self) -> Nanos {
+        self.due
     }
 
     /// Puts a message on the topic; gives it back if the topic is full.

@@ -16,6 +16,7 @@ pub mod events;
 pub mod faults;
 pub mod guard;
 pub mod health;
+pub mod idle;
 pub mod instance;
 pub mod latency;
 pub mod link;
@@ -195,6 +196,7 @@ impl Plugin for SimPlugin {
         sweep::plugin(app);
         engines::plugin(app);
         guard::plugin(app);
+        idle::plugin(app);
         health::plugin(app);
         control::plugin(app);
         metrics::plugin(app);
@@ -255,6 +257,15 @@ fn drive_simulation(world: &mut World) {
     let mut ran = 0;
     let started = std::time::Instant::now();
     while debt >= tick && ran < control.max_ticks_per_frame {
+        // A stretch of idle ticks goes in one step (`idle`).
+        let most = ((debt / tick) as u64).min((control.max_ticks_per_frame - ran) as u64);
+        let k = idle::quiet_ticks(world, most);
+        if k > 0 {
+            let k = idle::skip(world, k);
+            debt -= k as f64 * tick;
+            ran += k as u32;
+            continue;
+        }
         world.run_schedule(SimTick);
         debt -= tick;
         ran += 1;

@@ -307,6 +307,14 @@ impl TrafficSource {
         }
     }
 
+    /// When `emit` next has something to do: (the first deadline, handled in the tick after
+    /// the one it falls in; the next retry or arrival, handled in the tick it falls in).
+    pub fn next_due(&self) -> (Nanos, Nanos) {
+        let deadline = self.deadlines.front().map_or(Nanos::MAX, |d| d.0);
+        let retry = self.backoffs.peek().map_or(Nanos::MAX, |r| r.0.0);
+        (deadline, retry.min(self.next_arrival))
+    }
+
     fn arrival(&mut self, t: Nanos, sends: &mut Vec<Send>) {
         if let Arrivals::Bursty { on_s, off_s } = self.arrivals {
             // An arrival drawn past the end of an ON period is void: start again from the next

@@ -95,6 +95,16 @@ impl Agenda {
         self.heap.push(Reverse((at, self.seq, slot)));
     }
 
+    /// The earliest pending event (`Nanos::MAX`: none); between ticks the batch is spent.
+    fn next_at(&self) -> Nanos {
+        if !self.instant.is_empty() {
+            return self.now;
+        }
+        let heap = self.heap.peek().map_or(Nanos::MAX, |r| r.0.0);
+        let batch = self.batch.get(self.cursor).map_or(Nanos::MAX, |e| e.0);
+        heap.min(batch)
+    }
+
     /// Notes that `link` has something on the wire.
     fn wire(&mut self, link: u32) {
         let i = link as usize;
@@ -276,6 +286,36 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<QueuePeaks>()
         .init_resource::<Faults>()
         .add_systems(SimTick, sweep.in_set(SimSystems::Flow));
+}
+
+/// Of the next `k` ticks from `now`, how many the flow phase would find nothing to do in, as
+/// far as the agenda, the command door's instance actions and the wire tell (the sources are
+/// asked apart). Stops looking as soon as the answer is 0.
+pub fn quiet_flow(world: &World, now: Nanos, tick: Nanos, mut k: u64) -> u64 {
+    // Ticks ending at or before `t`: an event at `t` is handled in the tick after them.
+    let before = |t: Nanos| t.saturating_sub(now) / tick;
+    let agenda = world.resource::<Agenda>();
+    k = k.min(before(agenda.next_at()));
+    if let Some(f) = world.resource::<Faults>().pending.last() {
+        k = k.min(before(f.at));
+    }
+    if k == 0 || agenda.wired.is_empty() {
+        return k;
+    }
+    let topo = world.resource::<Topology>();
+    for &li in &agenda.wired {
+        if let Some(l) = topo
+            .links
+            .get(li as usize)
+            .and_then(|e| world.get::<Link>(*e))
+        {
+            k = k.min(before(l.next_due()));
+            if k == 0 {
+                break;
+            }
+        }
+    }
+    k
 }
 
 /// Back to t = 0: nothing scheduled, nothing on the wire.

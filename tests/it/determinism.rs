@@ -36,3 +36,63 @@ fn golden_hash_of_netflix_friday() {
          set GOLDEN in tests/it/determinism.rs to {digest} and say why in the commit message."
     );
 }
+
+#[test]
+fn skipping_idle_ticks_changes_no_output() {
+    // Every shipped scenario, and the slow M/M/1 (0.8 arrivals a tick: many idle ticks), run
+    // with idle ticks skipped and with every tick through the schedule: the same metrics, the
+    // same events and decisions, the same clock.
+    let dir = std::path::Path::new("scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".ron"))
+        .collect();
+    names.sort();
+    let mut skipped_any = false;
+    // Each scenario as shipped, and with its traffic at 2% (sparse: most ticks idle, its
+    // faults, timeouts, retries and restarts still falling inside idle stretches).
+    for (name, factor) in names
+        .iter()
+        .flat_map(|n| [(n.clone(), 1.0), (n.clone(), 0.02)])
+    {
+        let run = |skip: bool| {
+            let s = load_shipped(&name);
+            let sources: Vec<String> = s.sources.iter().map(|x| x.name.clone()).collect();
+            let mut sim = simulation_app(s);
+            for source in sources {
+                sim.command(flowlab::sim::command::SimCommand::ScaleTraffic { source, factor });
+            }
+            sim.skip_idle(skip);
+            let mut calls = 0u64;
+            let end = sim.now() + 12_000_000_000;
+            sim.run_until(end, |_| calls += 1);
+            let ticks = sim.world().resource::<flowlab::sim::SimClock>().ticks;
+            let skipped = sim
+                .world()
+                .resource::<flowlab::sim::idle::SkipIdle>()
+                .skipped;
+            (
+                sim.metrics_digest(),
+                sim.decisions_jsonl(),
+                sim.now(),
+                ticks,
+                sim.violations(),
+                (calls, skipped),
+            )
+        };
+        let (on, off) = (run(true), run(false));
+        assert_eq!(on.0, off.0, "{name} x{factor}: metrics differ");
+        assert!(on.1 == off.1, "{name} x{factor}: decisions differ");
+        assert_eq!(
+            (on.2, on.3),
+            (off.2, off.3),
+            "{name} x{factor}: clock differs"
+        );
+        assert!(on.4.is_empty() && off.4.is_empty(), "{name}: {:?}", on.4);
+        assert_eq!(off.5.1, 0);
+        skipped_any |= on.5.1 > 1_000 && on.5.0 < off.5.0;
+    }
+    assert!(skipped_any, "some scenario has idle ticks to skip");
+}

@@ -1,0 +1,165 @@
+//! Idle time is free: a tick in which nothing is due (no event in the agenda, nothing arriving
+//! on a wire, no source arrival, retry or deadline, no instance action or command, no health
+//! cycle or metrics sample) changes nothing but the clock and, every 10 ms of simulated time,
+//! the engines' smoothed utilization. Such ticks are not run through the schedule: the clock
+//! moves over the whole stretch in one step, running only the engine update (and the memory
+//! guard after it) at the ticks where the schedule would have, so every output stays
+//! byte-identical (`skipping_idle_ticks_changes_no_output`).
+
+use super::cadence::{Cadence, ENGINE_UPDATE_NS};
+use super::command::CommandQueue;
+use super::dist::Nanos;
+use super::instance::Instance;
+use super::metrics::Recorder;
+use super::source::TrafficSource;
+use super::verify::Conservation;
+use super::{SimClock, guard, sweep};
+use bevy::ecs::system::SystemId;
+use bevy::prelude::*;
+
+/// Whether idle ticks are skipped (on by default; off to compare), and how many were.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkipIdle {
+    /// Skip them.
+    pub on: bool,
+    /// Ticks skipped so far.
+    pub skipped: u64,
+}
+
+impl Default for SkipIdle {
+    fn default() -> Self {
+        Self {
+            on: true,
+            skipped: 0,
+        }
+    }
+}
+
+/// The engine update and the memory guard, to run at an engine tick inside a skipped stretch.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct EngineTick {
+    update: SystemId,
+    guard: SystemId,
+}
+
+/// Registers the systems a skipped stretch runs at its engine ticks.
+pub(super) fn plugin(app: &mut App) {
+    let update = app
+        .world_mut()
+        .register_system(super::engines::update_engines);
+    let guard = app.world_mut().register_system(guard::guard_held);
+    app.insert_resource(EngineTick { update, guard })
+        .init_resource::<SkipIdle>();
+}
+
+/// How many of the next ticks (at most `most`) would change nothing but the clock and the
+/// engines' smoothed utilization.
+pub fn quiet_ticks(world: &World, most: u64) -> u64 {
+    if most == 0 || !world.resource::<SkipIdle>().on || super::halted(world) {
+        return 0;
+    }
+    let clock = world.resource::<SimClock>();
+    let (now, tick) = (clock.now, clock.tick.max(1));
+    // Ticks ending at or before `t`: an event at `t` is handled in the tick after them.
+    let before = |t: Nanos| t.saturating_sub(now) / tick;
+    // Ticks ending strictly before `t`: a cadence due at `t` fires in the tick ending at it.
+    let strictly = |t: Nanos| t.saturating_sub(now).div_ceil(tick).saturating_sub(1);
+    let mut k = most.min(strictly(world.resource::<Cadence>().health_next));
+    k = k.min(strictly(world.resource::<Recorder>().next));
+    if let Some(at) = world.resource::<CommandQueue>().next_at() {
+        k = k.min(before(at));
+    }
+    if k == 0 {
+        return 0;
+    }
+    k = sweep::quiet_flow(world, now, tick, k);
+    let topo = world.resource::<super::topology::Topology>();
+    for e in &topo.sources {
+        if k == 0 {
+            return 0;
+        }
+        if let Some(src) = world.get::<TrafficSource>(*e) {
+            let (deadline, next) = src.next_due();
+            k = k.min(before(next));
+            // A deadline is handled at the start of the tick after the one it falls in: one
+            // already past is handled by the next tick.
+            if deadline < now {
+                return 0;
+            } else if deadline < Nanos::MAX {
+                k = k.min(before(deadline) + 1);
+            }
+        }
+    }
+    // Across an engine update, an instance that comes back would be an event.
+    let every = (ENGINE_UPDATE_NS / tick).max(1);
+    if k > every - 1 - clock.ticks % every {
+        for e in &topo.instances {
+            if let Some(i) = world.get::<Instance>(*e)
+                && i.provisioned
+                && !i.up
+            {
+                k = k.min(strictly(i.down_until));
+            }
+        }
+    }
+    k
+}
+
+/// Moves the clock over `k` quiet ticks, leaving everything as running them would have: at each
+/// engine tick on the way the engine update and the memory guard run (a guard that stops the
+/// run stops the stretch there, as it would stop the ticks). Returns the ticks moved over.
+pub fn skip(world: &mut World, k: u64) -> u64 {
+    let (start_ticks, tick) = {
+        let c = world.resource::<SimClock>();
+        (c.ticks, c.tick.max(1))
+    };
+    let every = (ENGINE_UPDATE_NS / tick).max(1);
+    let systems = *world.resource::<EngineTick>();
+    let mut done = 0;
+    while done < k {
+        // The next engine tick in the stretch, or its end.
+        let next = every - (start_ticks + done) % every;
+        let step = next.min(k - done);
+        advance(world, step);
+        done += step;
+        if (start_ticks + done).is_multiple_of(every) {
+            let _ = world.run_system(systems.update);
+            let _ = world.run_system(systems.guard);
+            if super::halted(world) {
+                break;
+            }
+        }
+    }
+    world.resource_mut::<Cadence>().health_due = false;
+    world.resource_mut::<SkipIdle>().skipped += done;
+    // Each skipped tick would have checked the same state the ticks before it left.
+    if let Some(mut c) = world.get_resource_mut::<Conservation>()
+        && c.enabled
+    {
+        c.checks += done;
+    }
+    done
+}
+
+fn advance(world: &mut World, n: u64) {
+    let mut clock = world.resource_mut::<SimClock>();
+    clock.now += n * clock.tick;
+    clock.start = clock.now - clock.tick;
+    clock.ticks += n;
+}
+
+/// Runs the ticks up to `until` (ns): idle stretches skipped, the rest through the schedule.
+/// Calls `each` after every tick run and every stretch skipped.
+pub fn run_until(world: &mut World, until: Nanos, mut each: impl FnMut(&World)) {
+    while world.resource::<SimClock>().now < until && !super::halted(world) {
+        let clock = world.resource::<SimClock>();
+        let left = (until - clock.now).div_ceil(clock.tick.max(1));
+        let k = quiet_ticks(world, left);
+        if k > 0 {
+            skip(world, k);
+        } else {
+            world.run_schedule(super::SimTick);
+        }
+        each(world);
+    }
+}
