@@ -13,6 +13,52 @@ use bevy::prelude::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+/// The idle workers, in the order they are taken: the last freed first, then those never used
+/// yet, lowest first (the order a stack of every worker, lowest on top, would give).
+#[derive(Debug, Clone, Default)]
+struct IdleWorkers {
+    /// Freed workers (and workers added by a command), taken from the end.
+    freed: Vec<u32>,
+    /// The next never-used worker.
+    fresh: u32,
+    /// Never-used workers are those below this.
+    end: u32,
+}
+
+impl IdleWorkers {
+    fn new(n: u32) -> Self {
+        Self {
+            freed: Vec::new(),
+            fresh: 0,
+            end: n,
+        }
+    }
+
+    fn pop(&mut self) -> Option<u32> {
+        if let Some(w) = self.freed.pop() {
+            return Some(w);
+        }
+        (self.fresh < self.end).then(|| {
+            self.fresh += 1;
+            self.fresh - 1
+        })
+    }
+
+    fn push(&mut self, w: u32) {
+        self.freed.push(w);
+    }
+
+    fn len(&self) -> usize {
+        self.freed.len() + self.end.saturating_sub(self.fresh) as usize
+    }
+
+    /// Idle workers at or above `n` leave.
+    fn keep_below(&mut self, n: u32) {
+        self.freed.retain(|w| *w < n);
+        self.end = self.end.min(n);
+    }
+}
+
 /// What one worker is doing.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Worker {
@@ -186,10 +232,14 @@ pub struct Instance {
     pub queued: u64,
     /// Waiting-room size in simulated requests (`None`: unbounded).
     pub queue_capacity: Option<u64>,
+    /// Worker slots, allocated the first time each worker is used (an instance that never
+    /// runs more than a few at once holds only a few).
     pub(super) workers: Vec<Worker>,
-    /// Workers in service (fewer than `workers.len()` after a command reduced them).
+    /// Workers there are (some may be leaving after a command reduced them).
+    total_workers: u32,
+    /// Workers in service (fewer than `total_workers` after a command reduced them).
     active_workers: u32,
-    idle: Vec<u32>,
+    idle: IdleWorkers,
     /// Workers serving.
     pub busy: u64,
     /// Workers waiting on a downstream call.
@@ -252,9 +302,10 @@ impl Instance {
             queue,
             queued: 0,
             queue_capacity,
-            workers: vec![Worker::Idle; workers as usize],
+            workers: Vec::new(),
+            total_workers: workers,
             active_workers: workers,
-            idle: (0..workers).rev().collect(),
+            idle: IdleWorkers::new(workers),
             busy: 0,
             waiting: 0,
             service,
@@ -467,6 +518,9 @@ impl Instance {
                 let x = ((u - th.above) / (1.0 - th.above)).min(1.0);
                 s = super::dist::to_ns(s as f64 * (1.0 + th.slowdown * x));
             }
+        }
+        if worker as usize >= self.workers.len() {
+            self.workers.resize(worker as usize + 1, Worker::Idle);
         }
         self.workers[worker as usize] = Worker::Busy { job };
         self.busy += 1;
@@ -770,13 +824,13 @@ impl Instance {
     /// ones beyond the new number leave now and busy ones when they finish.
     pub fn set_workers(&mut self, n: u32) {
         let n = n.max(1);
-        let len = self.workers.len() as u32;
+        let len = self.total_workers;
         if n > len {
-            self.workers.resize(n as usize, Worker::Idle);
-            self.idle.extend((len..n).rev());
+            self.total_workers = n;
+            self.idle.freed.extend((len..n).rev());
         }
         self.active_workers = n;
-        self.idle.retain(|w| *w < n);
+        self.idle.keep_below(n);
         if let Some(b) = &mut self.bulkheads {
             b.resize(n);
         }
@@ -807,9 +861,9 @@ impl Instance {
             self.depart(job, Reply::Err(Outcome::Failed), at, out);
         }
         let n = self.active_workers;
-        self.workers.truncate(n as usize);
-        self.workers.iter_mut().for_each(|w| *w = Worker::Idle);
-        self.idle = (0..n).rev().collect();
+        self.workers.clear();
+        self.total_workers = n;
+        self.idle = IdleWorkers::new(n);
         self.queued = 0;
         self.busy = 0;
         self.waiting = 0;

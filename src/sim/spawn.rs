@@ -26,12 +26,25 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
         spawn_component(world, &mut topo, s, ci as u32, c);
     }
     spawn_links(world, &mut topo, s);
+    mark_credited(world, &topo, s);
     for si in 0..s.sources.len() {
         spawn_source(world, &mut topo, &routes, s, si);
     }
     topo.order = topological_order(&topo);
     world.insert_resource(topo);
     world.insert_resource(routes);
+}
+
+/// The instances of every component that a link with credits leads to give credits back.
+fn mark_credited(world: &mut World, topo: &Topology, s: &Scenario) {
+    for l in s.links.iter().filter(|l| l.credits.is_some()) {
+        let ci = comp_index(s, &l.to) as usize;
+        for &e in &topo.components[ci].instances {
+            if let Some(mut inst) = world.get_mut::<Instance>(e) {
+                inst.credited = true;
+            }
+        }
+    }
 }
 
 /// Index of the component called `name` (validation guarantees it exists).
@@ -212,10 +225,11 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
     );
     let mut inst = inst;
     inst.bulkheads = super::bulkhead::Bulkheads::of(s, ci as usize, workers, unit);
-    inst.credited = s
-        .links
-        .iter()
-        .any(|l| l.to == c.name && l.credits.is_some());
+    // Known once the links are spawned (`mark_credited`); an instance added later asks here.
+    inst.credited = !topo.links.is_empty()
+        && s.links
+            .iter()
+            .any(|l| l.credits.is_some() && l.to == c.name);
     inst.concurrency = c
         .concurrency
         .map(|spec| Box::new(super::policy::concurrency::ConcurrencyLimit::new(spec)));
