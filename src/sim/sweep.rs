@@ -60,7 +60,9 @@ pub struct Agenda {
     heap: BinaryHeap<Reverse<(Nanos, u64, u32)>>,
     slab: Vec<Option<Ev>>,
     free: Vec<u32>,
-    batch: Vec<(Nanos, u64, Ev)>,
+    /// The tick's known events, in the order they came; `order` sorts their keys, not them.
+    batch: Vec<Ev>,
+    order: Vec<(Nanos, u64, u32)>,
     cursor: usize,
     instant: std::collections::VecDeque<Ev>,
     /// Links with something on the wire (only these are looked at when a tick starts).
@@ -75,7 +77,8 @@ impl Agenda {
     fn push(&mut self, at: Nanos, ev: Ev) {
         self.seq += 1;
         if self.filling {
-            self.batch.push((at, self.seq, ev));
+            self.order.push((at, self.seq, self.batch.len() as u32));
+            self.batch.push(ev);
             return;
         }
         if at == self.now {
@@ -101,7 +104,7 @@ impl Agenda {
             return self.now;
         }
         let heap = self.heap.peek().map_or(Nanos::MAX, |r| r.0.0);
-        let batch = self.batch.get(self.cursor).map_or(Nanos::MAX, |e| e.0);
+        let batch = self.order.get(self.cursor).map_or(Nanos::MAX, |e| e.0);
         heap.min(batch)
     }
 
@@ -120,13 +123,15 @@ impl Agenda {
     /// Starts collecting the tick's known events.
     fn begin(&mut self) {
         self.batch.clear();
+        self.order.clear();
         self.cursor = 0;
         self.filling = true;
     }
 
     /// Sorts the collected events; from now on pushes are scheduled individually.
     fn seal(&mut self) {
-        self.batch.sort_unstable_by_key(|e| (e.0, e.1));
+        // (time, sequence) is unique: the same order as sorting the events themselves.
+        self.order.sort_unstable();
         self.filling = false;
     }
 
@@ -134,7 +139,7 @@ impl Agenda {
         if let Some(ev) = self.instant.pop_front() {
             return Some((self.now, ev));
         }
-        let batch = self.batch.get(self.cursor).map(|e| (e.0, e.1));
+        let batch = self.order.get(self.cursor).map(|e| (e.0, e.1));
         let heap = self.heap.peek().map(|r| (r.0.0, r.0.1));
         let take_batch = match (batch, heap) {
             (None, None) => return None,
@@ -143,7 +148,8 @@ impl Agenda {
             (Some(b), Some(h)) => b < h,
         };
         if take_batch {
-            let (at, _, ev) = self.batch[self.cursor];
+            let (at, _, i) = self.order[self.cursor];
+            let ev = self.batch[i as usize];
             if at >= until {
                 return None;
             }
