@@ -96,7 +96,8 @@ fn bounds(p: &Picture) -> Rect {
 
 /// Edges under nodes; each node as a box with its status border, name, first line and tiles.
 fn draw(painter: &egui::Painter, pic: &Picture, scale: f32, to: &dyn Fn(Point) -> Pos2) {
-    let small = egui::FontId::monospace((12.0 * scale.max(0.6)).min(14.0));
+    // Never smaller than reads at 1600x900, whatever the scale.
+    let small = egui::FontId::monospace((12.0 * scale).clamp(11.0, 14.0));
     for e in &pic.edges {
         let pts = e.curve.map(to);
         painter.add(egui::epaint::CubicBezierShape::from_points_stroke(
@@ -108,16 +109,15 @@ fn draw(painter: &egui::Painter, pic: &Picture, scale: f32, to: &dyn Fn(Point) -
                 c32(style::INK.alpha(0.35)).gamma_multiply(1.0),
             ),
         ));
-        if let Some(first) = e.label.lines().next() {
-            let mid = to(bezier(&e.curve, 0.5));
-            painter.text(
-                mid - Vec2::new(0.0, 4.0),
-                egui::Align2::CENTER_BOTTOM,
-                first,
-                small.clone(),
-                c32(style::INK),
-            );
-        }
+        // Every line: the rate, then what waits or is lost (topic, retry queue, DLQ, credits).
+        let mid = to(bezier(&e.curve, 0.5));
+        painter.text(
+            mid - Vec2::new(0.0, 4.0),
+            egui::Align2::CENTER_BOTTOM,
+            &e.label,
+            small.clone(),
+            c32(style::INK),
+        );
     }
     for n in &pic.nodes {
         let (w, h) = n.size;
@@ -134,12 +134,12 @@ fn draw(painter: &egui::Painter, pic: &Picture, scale: f32, to: &dyn Fn(Point) -
             rect.min + Vec2::new(6.0, 4.0),
             egui::Align2::LEFT_TOP,
             &n.name,
-            egui::FontId::proportional((15.0 * scale.max(0.6)).min(16.0)),
+            egui::FontId::proportional((15.0 * scale).clamp(12.0, 16.0)),
             c32(style::INK),
         );
         if let Some(line) = n.lines.first() {
             painter.text(
-                rect.min + Vec2::new(6.0, 22.0 * scale.max(0.6)),
+                rect.min + Vec2::new(6.0, (22.0 * scale).max(17.0)),
                 egui::Align2::LEFT_TOP,
                 line,
                 small.clone(),
