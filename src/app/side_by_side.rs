@@ -28,6 +28,9 @@ pub struct Headline {
     pub lost: f64,
     /// Requests held anywhere (memory).
     pub held: f64,
+    /// Work left behind at hand-offs so far: (share that ended without completing, messages
+    /// dead-lettered); `None` when nothing was handed off.
+    pub work: Option<(f64, u64)>,
 }
 
 /// A variant that is not the app's own simulation.
@@ -96,7 +99,20 @@ fn headline(v: &SimView, series: impl Fn(&str) -> Option<f64>) -> Headline {
         p99_ms: series("latency_p99").unwrap_or(0.0),
         lost: series("error_rate").unwrap_or(0.0),
         held: compare::held(v),
+        work: work(v),
     }
+}
+
+/// How the work left behind at hand-offs has ended so far (real requests).
+fn work(v: &SimView) -> Option<(f64, u64)> {
+    let (mut done, mut ended, mut dlq) = (0u64, 0u64, 0u64);
+    for s in v.sources() {
+        let c = &s.counters;
+        done += c.background[0];
+        ended += c.background.iter().sum::<u64>() + c.dead_lettered;
+        dlq += c.dead_lettered;
+    }
+    (ended > 0).then(|| (1.0 - done as f64 / ended as f64, dlq * v.unit()))
 }
 
 /// The latest system-wide sample of metric `name` in `world`.

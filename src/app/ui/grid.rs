@@ -61,13 +61,21 @@ fn header(painter: &egui::Painter, r: Rect, name: &str, h: &Headline) {
         font.clone(),
         c32(style::INK),
     );
-    let figures = format!(
+    let mut figures = format!(
         "goodput {}   p99 {}   lost {:.1}%   held {}",
         style::rate(h.goodput),
         style::millis(h.p99_ms),
         100.0 * h.lost,
         style::short(h.held)
     );
+    // Behind a hand-off the clients were all answered: what differs is the work.
+    if let Some((lost, dlq)) = h.work {
+        figures.push_str(&format!(
+            "   work lost {:.1}%   DLQ {}",
+            100.0 * lost,
+            style::short(dlq as f64)
+        ));
+    }
     painter.text(
         r.min + Vec2::new(10.0, 25.0),
         egui::Align2::LEFT_TOP,
