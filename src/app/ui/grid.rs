@@ -61,10 +61,15 @@ fn header(painter: &egui::Painter, r: Rect, name: &str, h: &Headline) {
         font.clone(),
         c32(style::INK),
     );
+    // No request completed in the last sample: no p99 to show.
+    let p99 = if h.goodput > 0.0 {
+        style::millis(h.p99_ms)
+    } else {
+        "-".to_string()
+    };
     let mut figures = format!(
-        "goodput {}   p99 {}   lost {:.1}%   held {}",
+        "goodput {}   p99 {p99}   lost {:.1}%   held {}",
         style::rate(h.goodput),
-        style::millis(h.p99_ms),
         100.0 * h.lost,
         style::short(h.held)
     );

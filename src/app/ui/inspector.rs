@@ -398,7 +398,7 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
         ),
     );
     row(ui, "in transit", style::short(v.in_transit as f64));
-    row(ui, "held at sender", style::short(v.held as f64));
+    row(ui, "held by rate control", style::short(v.held as f64));
     sender_rows(ui, &v, st.view.unit());
     row(
         ui,

@@ -152,6 +152,12 @@ fn system(ui: &mut egui::Ui, st: &mut UiState) {
         )
         .last()
         .map_or(0.0, |p| p.1);
+    // A comparison: these figures are variant A's (the app's own simulation).
+    if let Some(side) = st.side.as_ref()
+        && let Some(name) = side.names().first()
+    {
+        ui.label(egui::RichText::new(format!("A · {name}:")).strong());
+    }
     ui.label(
         egui::RichText::new(format!("system health {h:.2}"))
             .color(c32(style::health_colour(h)))
