@@ -163,16 +163,7 @@ pub fn main() -> ExitCode {
             shards,
             reps,
             out,
-        }) => match crate::compare::merge(&file, reps, &shards, &out) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
+        }) => printed(crate::compare::merge(&file, reps, &shards, &out)),
         Some(Command::Compare {
             file,
             reps,
@@ -184,16 +175,7 @@ pub fn main() -> ExitCode {
                 .file_stem()
                 .map_or("comparison".into(), |s| s.to_string_lossy().to_string());
             let out = out.unwrap_or_else(|| PathBuf::from("compare-out").join(stem));
-            match crate::compare::compare(&file, reps, &out, quiet, shard) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
+            printed(crate::compare::compare(&file, reps, &out, quiet, shard))
         }
     }
 }
@@ -404,6 +386,20 @@ fn send_metrics_to(sim: &mut Simulation, path: &Path) -> Result<(), ExitCode> {
 
 /// Runs the simulation up to `duration` (ns) behind a progress bar in simulated seconds
 /// (hidden when `quiet`); returns the wall-clock seconds the run took.
+/// Prints what a command wrote, or its error (exit code 2).
+fn printed(r: Result<String, String>) -> ExitCode {
+    match r {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn run_with_progress(sim: &mut Simulation, duration: Nanos, name: String, quiet: bool) -> f64 {
     let bar = if quiet {
         ProgressBar::hidden()

@@ -141,7 +141,7 @@ fn comparison_for_app(
         return None;
     }
     Some(crate::compare::load(path).and_then(|(c, base)| {
-        let load = load.unwrap_or_else(|| c.loads.iter().copied().fold(0.0, f64::max));
+        let load = load.unwrap_or(c.loads[c.highest_load()]);
         if !(load.is_finite() && load > 0.0 && load <= 100.0) {
             return Err(format!(
                 "--load {load}: give a multiplier above 0, at most 100"

@@ -5,7 +5,6 @@
 //! (the same camera), with its headline figures. A reset or a reload restarts them all.
 
 use crate::compare::{self, Comparison};
-use crate::picture::layout::Layout;
 use crate::picture::{Picture, Rates, picture};
 use crate::runner::Simulation;
 use crate::scenario::Scenario;
@@ -36,7 +35,6 @@ pub struct Headline {
 /// A variant that is not the app's own simulation.
 pub struct Shadow {
     world: World,
-    layout: Layout,
     rates: Rates,
     /// What it looks like now.
     pub picture: Picture,
@@ -131,13 +129,11 @@ pub fn lockstep(world: &mut World) {
     };
     let run = world.resource::<Runs>().0;
     let now = world.resource::<SimClock>().now;
-    let layout = world.resource::<crate::app::state::Scene>().layout.clone();
     let behind = |w: &World| w.resource::<SimClock>().now;
     if side.run != Some(run) || side.shadows.iter().any(|s| behind(&s.world) > now) {
         side.shadows = (1..side.c.variants.len().min(MOST))
             .map(|v| Shadow {
                 world: Simulation::new(side.scenario(v)).into_world(),
-                layout: layout.clone(),
                 rates: Rates::default(),
                 picture: Picture::default(),
                 headline: Headline::default(),
@@ -145,16 +141,14 @@ pub fn lockstep(world: &mut World) {
             .collect();
         side.run = Some(run);
     }
+    // The app's layout for every cell: nodes dragged in the app move in every cell.
+    let layout = &world.resource::<crate::app::state::Scene>().layout;
     for s in &mut side.shadows {
-        while behind(&s.world) < now && !crate::sim::halted(&s.world) {
-            s.world.run_schedule(crate::sim::SimTick);
-        }
-        // Nodes dragged in the app move in every cell.
-        s.layout = layout.clone();
+        crate::sim::idle::run_until(&mut s.world, now, |_| {});
         let mut state = SystemState::<SimView>::new(&mut s.world);
         let Ok(v) = state.get(&s.world) else { continue };
         s.rates.update(&v, 1.0);
-        s.picture = picture(&v, &s.layout, &s.rates);
+        s.picture = picture(&v, layout, &s.rates);
         s.headline = headline(&v, |m| last(&s.world, m));
     }
     let mut state = SystemState::<SimView>::new(world);

@@ -109,8 +109,8 @@ fn reload(
     use crate::app::side_by_side::SideBySide;
     let loaded = if crate::compare::is_comparison(&file.path) {
         crate::compare::load(&file.path).map(|(c, base)| {
-            let highest = c.loads.iter().copied().fold(0.0, f64::max);
-            let side = SideBySide::new(c, base, side.map_or(highest, |s| s.load));
+            let load = side.map_or(c.loads[c.highest_load()], |s| s.load);
+            let side = SideBySide::new(c, base, load);
             let s = side.scenario(0);
             commands.insert_resource(side);
             s

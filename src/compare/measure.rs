@@ -15,35 +15,10 @@ fn ns(s: f64) -> Nanos {
 
 /// Runs one point of the grid and measures it after the warm-up.
 pub fn run_one(c: &Comparison, base: &Scenario, job: Job) -> Figures {
-    let mut s = base.clone();
-    s.sim.seed = base.sim.seed.wrapping_add(job.rep as u64);
-    let duration = c.duration_s.unwrap_or(s.sim.duration_s);
+    let s = prepared(c, base, job.variant, c.loads[job.load], job.rep);
+    let duration = s.sim.duration_s;
     let warmup = c.warmup_s.unwrap_or(s.sim.warmup_s).min(duration * 0.5);
-    s.sim.duration_s = duration;
-    let load = c.loads[job.load];
-    let mut sim = Simulation::new(s.clone());
-    for src in &s.sources {
-        sim.command(SimCommand::ScaleTraffic {
-            source: src.name.clone(),
-            factor: load,
-        });
-    }
-    for cmd in &c.variants[job.variant].commands {
-        sim.command(cmd.clone());
-    }
-    if let Some(sp) = c.spike {
-        for src in &s.sources {
-            let at = (sp.at_s * 1e9) as crate::sim::dist::Nanos;
-            sim.command_at(
-                at,
-                SimCommand::Spike {
-                    source: src.name.clone(),
-                    factor: sp.factor,
-                    for_s: sp.for_s,
-                },
-            );
-        }
-    }
+    let mut sim = Simulation::new(s);
     let mut line = Timeline::new(duration);
     line.run_until(&mut sim, ns(warmup));
     let a = sim.summary();

@@ -94,6 +94,13 @@ impl Comparison {
     pub fn run_s(&self) -> f64 {
         self.duration_s.unwrap_or(self.base_duration_s)
     }
+
+    /// The index in `loads` of the highest offered load (the time line's, the app's default).
+    pub fn highest_load(&self) -> usize {
+        (0..self.loads.len())
+            .max_by(|a, b| self.loads[*a].total_cmp(&self.loads[*b]))
+            .unwrap_or(0)
+    }
 }
 
 /// Whether the file at `path` is a comparison (it names `question` and `variants`) rather than

@@ -29,7 +29,7 @@ fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     area.fill(&WHITE)?;
-    let load = r.c.loads.len() - 1;
+    let load = r.c.highest_load();
     let title = format!("{} (at {}x)", r.c.question, r.c.loads[load]);
     let area = area.titled(&title, ("sans-serif", 22))?;
     let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);

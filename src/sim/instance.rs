@@ -473,12 +473,12 @@ impl Instance {
                     return;
                 }
             } else {
-                self.enqueue(job, w, out);
+                self.enqueue(job, out);
             }
         } else if let Some(worker) = self.idle.pop() {
             self.start(worker, job, job.at, out);
         } else {
-            self.enqueue(job, w, out);
+            self.enqueue(job, out);
         }
         if self.memory.per_request_mb > 0.0 && self.memory_used_mb() > self.memory.capacity_mb {
             self.crash(job.at, w, out);
@@ -486,18 +486,16 @@ impl Instance {
     }
 
     /// `job` waits in the instance's queue, under its policy.
-    fn enqueue(&mut self, job: Request, _w: &Surroundings, out: &mut Outbox) {
-        {
-            match self.queue.offer(job, self.queue_capacity, job.at) {
-                Offer::Queued => self.queued += 1,
-                Offer::Refused(job) => {
-                    self.counters.dropped += 1;
-                    self.depart(job, Reply::Err(Outcome::Dropped), job.at, out);
-                }
-                Offer::Evicted(victim) => {
-                    self.counters.dropped += 1;
-                    self.depart(victim, Reply::Err(Outcome::Dropped), job.at, out);
-                }
+    fn enqueue(&mut self, job: Request, out: &mut Outbox) {
+        match self.queue.offer(job, self.queue_capacity, job.at) {
+            Offer::Queued => self.queued += 1,
+            Offer::Refused(job) => {
+                self.counters.dropped += 1;
+                self.depart(job, Reply::Err(Outcome::Dropped), job.at, out);
+            }
+            Offer::Evicted(victim) => {
+                self.counters.dropped += 1;
+                self.depart(victim, Reply::Err(Outcome::Dropped), job.at, out);
             }
         }
     }

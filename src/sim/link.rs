@@ -207,6 +207,17 @@ impl Window {
         }
     }
 
+    /// If the window has room, the first request waiting for it goes at `at`.
+    fn next_waiting(&mut self, at: Nanos) -> Option<Request> {
+        if self.in_flight >= self.max {
+            return None;
+        }
+        let mut r = self.waiting.pop_front()?;
+        r.at = at;
+        self.sent(&r);
+        Some(r)
+    }
+
     /// The answer `resp` came back: one fewer in flight; the limiter learns from it.
     fn answered(&mut self, resp: &Response) {
         if let Some(a) = &mut self.adaptive
@@ -763,13 +774,7 @@ impl Link {
     pub fn credit_returned(&mut self, at: Nanos) -> Option<Request> {
         let w = self.window.as_mut().filter(|w| w.credit)?;
         w.in_flight = w.in_flight.saturating_sub(1);
-        if w.in_flight >= w.max {
-            return None;
-        }
-        let mut r = w.waiting.pop_front()?;
-        r.at = at;
-        w.sent(&r);
-        Some(r)
+        w.next_waiting(at)
     }
 
     /// Whether the link runs on credits.
@@ -787,12 +792,6 @@ impl Link {
     pub fn window_answered(&mut self, resp: &Response) -> Option<Request> {
         let w = self.window.as_mut().filter(|w| !w.credit)?;
         w.answered(resp);
-        if w.in_flight >= w.max {
-            return None;
-        }
-        let mut r = w.waiting.pop_front()?;
-        r.at = resp.at;
-        w.sent(&r);
-        Some(r)
+        w.next_waiting(resp.at)
     }
 }

@@ -73,14 +73,7 @@ impl Instance {
             let Some(options) = flow.hops.get(next) else {
                 return Stop::End;
             };
-            if options.len() == 1 && options[0].1 >= 1.0 {
-                return Stop::To(options[0].0, next);
-            }
-            let x: f64 = self.route.get().random();
-            return options
-                .iter()
-                .find(|o| x < o.1)
-                .map_or(Stop::End, |o| Stop::To(o.0, next));
+            return self.pick(options, next);
         }
         while next < flow.hops.len() {
             if flow.fan[next].is_some() {
@@ -93,17 +86,23 @@ impl Instance {
                 next += 1;
                 continue;
             }
-            let options = &flow.hops[next];
-            if options.len() == 1 && options[0].1 >= 1.0 {
-                return Stop::To(options[0].0, next);
-            }
-            let x: f64 = self.route.get().random();
-            return options
-                .iter()
-                .find(|o| x < o.1)
-                .map_or(Stop::End, |o| Stop::To(o.0, next));
+            return self.pick(&flow.hops[next], next);
         }
         Stop::End
+    }
+
+    /// One of hop `next`'s options by their cumulative shares (a draw only when there is a
+    /// choice); past the last share the route ends.
+    #[inline]
+    fn pick(&mut self, options: &[(u32, f64)], next: usize) -> Stop {
+        if options.len() == 1 && options[0].1 >= 1.0 {
+            return Stop::To(options[0].0, next);
+        }
+        let x: f64 = self.route.get().random();
+        options
+            .iter()
+            .find(|o| x < o.1)
+            .map_or(Stop::End, |o| Stop::To(o.0, next))
     }
 
     /// The link to `target` and how it is called (an alternative route in force replaces it).

@@ -98,6 +98,15 @@ impl Agenda {
         self.heap.push(Reverse((at, self.seq, slot)));
     }
 
+    /// Puts `req` on the wire of `link` (`l`): its arrival goes on the agenda if it falls in
+    /// this tick (before `until`), else the link is noted as carrying something.
+    fn send(&mut self, l: &mut Link, link: u32, req: Request, until: Nanos) {
+        match l.send(req, until) {
+            Some((t, req)) => self.push(t, Ev::Arrive { link, req }),
+            None => self.wire(link),
+        }
+    }
+
     /// The earliest pending event (`Nanos::MAX`: none); between ticks the batch is spent.
     fn next_at(&self) -> Nanos {
         if !self.instant.is_empty() {
@@ -420,10 +429,7 @@ pub fn sweep(
                 if let Ok(mut l) = links.get_mut(cx.topo.links[link as usize])
                     && let Some(next) = l.credit_returned(at)
                 {
-                    match l.send(next, cx.until) {
-                        Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
-                        None => cx.agenda.wire(link),
-                    }
+                    cx.agenda.send(&mut l, link, next, cx.until);
                 }
                 None
             }
@@ -599,10 +605,7 @@ fn on_release(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, link: u3
     l.flow.release_pending = false;
     l.release_held(at, &mut s.released);
     for r in s.released.drain(..) {
-        match l.send(r, cx.until) {
-            Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
-            None => cx.agenda.wire(link),
-        }
+        cx.agenda.send(&mut l, link, r, cx.until);
     }
     if l.held() > 0 {
         l.flow.release_pending = true;
@@ -630,10 +633,7 @@ fn on_respond(
         l.counters.response_errors += 1;
     }
     if !local && let Some(next) = l.window_answered(&resp) {
-        match l.send(next, cx.until) {
-            Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
-            None => cx.agenda.wire(link),
-        }
+        cx.agenda.send(&mut l, link, next, cx.until);
     }
     match (l.from, resp.req.ret) {
         (NodeRef::Source(si), _) => {
@@ -656,10 +656,7 @@ fn on_respond(
         (NodeRef::Component(_), Ret::Detached) => {
             // The sender hears of the loss: its credit is back.
             if let Some(next) = l.credit_returned(resp.at) {
-                match l.send(next, cx.until) {
-                    Some((t, req)) => cx.agenda.push(t, Ev::Arrive { link, req }),
-                    None => cx.agenda.wire(link),
-                }
+                cx.agenda.send(&mut l, link, next, cx.until);
             }
             if let Reply::Err(o) = resp.status {
                 let src = cx.routes.flows[resp.req.flow as usize].source;
@@ -723,10 +720,7 @@ fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, 
             room -= 1;
             link.pulling += 1;
             req.at = at;
-            match link.send(req, until) {
-                Some((t, r)) => agenda.push(t, Ev::Arrive { link: li, req: r }),
-                None => agenda.wire(li),
-            }
+            agenda.send(&mut link, li, req, until);
         }
         if !any {
             break;
@@ -924,10 +918,7 @@ fn send_all(
             // It goes when an answer comes back (`on_respond`).
             Admit::Windowed => continue,
         };
-        match link.send(r, until) {
-            Some((at, req)) => agenda.push(at, Ev::Arrive { link: l, req }),
-            None => agenda.wire(l),
-        }
+        agenda.send(&mut link, l, r, until);
     }
 }
 

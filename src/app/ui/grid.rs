@@ -117,10 +117,7 @@ fn draw(painter: &egui::Painter, pic: &Picture, scale: f32, to: &dyn Fn(Point) -
             pts,
             false,
             Color32::TRANSPARENT,
-            Stroke::new(
-                (e.width * scale).max(1.0),
-                c32(style::INK.alpha(0.35)).gamma_multiply(1.0),
-            ),
+            Stroke::new((e.width * scale).max(1.0), c32(style::INK.alpha(0.35))),
         ));
         // Every line: the rate, then what waits or is lost (topic, retry queue, DLQ, credits).
         let mid = to(bezier(&e.curve, 0.5));

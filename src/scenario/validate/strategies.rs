@@ -245,7 +245,8 @@ pub(super) fn check_bulkheads(c: &mut Checker, s: &crate::scenario::Scenario, i:
     }
 }
 
-/// Credits: on an `Async` link only, 1 to 1e7 credits, a buffer of 0 to 1e7, not with a window.
+/// Credits: on an `Async` link only (a window is refused there), 1 to 1e7 credits, a buffer of
+/// 0 to 1e7.
 pub(super) fn check_credits(
     c: &mut Checker,
     f: &str,
