@@ -11,7 +11,7 @@ use crate::sim::metrics::{Recorder, Sink};
 use crate::sim::topology::Topology;
 use crate::sim::verify::Conservation;
 use crate::sim::view::SimView;
-use crate::sim::{SimClock, SimPlugin, SimTick};
+use crate::sim::{SimClock, SimPlugin};
 use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
 
@@ -35,7 +35,7 @@ impl Simulation {
     }
 
     /// The simulation as a bare world, which can be kept in another app's resources: its
-    /// schedules travel with it (`world.run_schedule(SimTick)` runs a tick).
+    /// schedules travel with it (`sim::idle::tick` runs a tick).
     pub fn into_world(mut self) -> World {
         std::mem::take(self.app.world_mut())
     }
@@ -57,7 +57,7 @@ impl Simulation {
 
     /// Runs one tick.
     pub fn step(&mut self) {
-        self.app.world_mut().run_schedule(SimTick);
+        crate::sim::idle::tick(self.app.world_mut());
     }
 
     /// Runs whole ticks until the clock reaches `t` (ns), calling `each` after every tick.

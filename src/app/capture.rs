@@ -217,9 +217,7 @@ fn fail(world: &mut World, msg: String, exit: bool) {
 
 /// Runs whole ticks until the clock reaches `t` (ns), or the run stops (`sim::guard`).
 fn run_to(world: &mut World, t: Nanos) {
-    while world.resource::<SimClock>().now < t && !crate::sim::halted(world) {
-        world.run_schedule(SimTick);
-    }
+    crate::sim::idle::run_until(world, t, |_| {});
 }
 
 /// The Screenshot and Record buttons (and `P`).

@@ -154,11 +154,7 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
     }
     if let Some(start) = opts.start {
         let to = (start * 1e9) as crate::sim::dist::Nanos;
-        while app.world().resource::<crate::sim::SimClock>().now < to
-            && !crate::sim::halted(app.world())
-        {
-            app.world_mut().run_schedule(crate::sim::SimTick);
-        }
+        crate::sim::idle::run_until(app.world_mut(), to, |_| {});
     }
     if let Some(after) = opts.quit_after {
         app.add_systems(

@@ -7,7 +7,7 @@ use super::events::{self, EventKind, Fallback, Journal, Origin, SimEvent, Subjec
 use super::health::HealthBand;
 use super::link::Urgency;
 use super::topology::Topology;
-use super::{SimSystems, SimTick};
+use super::{SimFlowTick, SimSystems, SimTick};
 use bevy::ecs::message::Messages;
 use bevy::prelude::*;
 use serde::Serialize;
@@ -323,7 +323,8 @@ pub fn name_of(subject: Subject, topo: &Topology) -> String {
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<DecisionLog>()
-        .add_systems(SimTick, record.in_set(SimSystems::Record));
+        .add_systems(SimTick, record.in_set(SimSystems::Record))
+        .add_systems(SimFlowTick, record.in_set(SimSystems::Record));
 }
 
 /// The `Record` phase: this tick's events into the journal, and the decisions they stand for

@@ -17,7 +17,8 @@ use super::{SimClock, guard, sweep};
 use bevy::ecs::system::SystemId;
 use bevy::prelude::*;
 
-/// Whether idle ticks are skipped (on by default; off to compare), and how many were.
+/// Whether idle ticks are skipped and plain ticks run through `SimFlowTick` (on by default; off
+/// runs every tick through `SimTick`, to compare), and how many ticks were skipped.
 #[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SkipIdle {
     /// Skip them.
@@ -148,18 +149,53 @@ fn advance(world: &mut World, n: u64) {
     clock.ticks += n;
 }
 
-/// Runs the ticks up to `until` (ns): idle stretches skipped, the rest through the schedule.
-/// Calls `each` after every tick run and every stretch skipped.
-pub fn run_until(world: &mut World, until: Nanos, mut each: impl FnMut(&World)) {
-    while world.resource::<SimClock>().now < until && !super::halted(world) {
-        let clock = world.resource::<SimClock>();
-        let left = (until - clock.now).div_ceil(clock.tick.max(1));
-        let k = quiet_ticks(world, left);
-        if k > 0 {
-            skip(world, k);
-        } else {
-            world.run_schedule(super::SimTick);
-        }
-        each(world);
+/// Whether the next tick would run only the systems that run every tick (`SimFlowTick`): no
+/// command due, no engine update, health cycle or metrics sample ending in it. The same tests as
+/// those systems' run conditions, made before the tick instead of during it.
+pub fn plain_next(world: &World) -> bool {
+    if !world.resource::<SkipIdle>().on || super::halted(world) {
+        return false;
     }
+    let clock = world.resource::<SimClock>();
+    let end = clock.now + clock.tick;
+    let every = (ENGINE_UPDATE_NS / clock.tick.max(1)).max(1);
+    !(clock.ticks + 1).is_multiple_of(every)
+        && end < world.resource::<Cadence>().health_next
+        && end < world.resource::<Recorder>().next
+        && world
+            .resource::<CommandQueue>()
+            .next_at()
+            .is_none_or(|at| at >= end)
+}
+
+/// Runs one tick: through `SimFlowTick` when nothing periodic is due in it, else `SimTick`.
+pub fn tick(world: &mut World) {
+    if plain_next(world) {
+        world.run_schedule(super::SimFlowTick);
+    } else {
+        world.run_schedule(super::SimTick);
+    }
+}
+
+/// Runs the ticks up to `until` (ns): idle stretches skipped, plain ticks through
+/// `SimFlowTick`, the rest through `SimTick`. Calls `each` after every tick run and every
+/// stretch skipped. The two schedules are taken out of the world once for the whole run.
+pub fn run_until(world: &mut World, until: Nanos, mut each: impl FnMut(&World)) {
+    world.schedule_scope(super::SimTick, |world, full| {
+        world.schedule_scope(super::SimFlowTick, |world, flow| {
+            while world.resource::<SimClock>().now < until && !super::halted(world) {
+                let clock = world.resource::<SimClock>();
+                let left = (until - clock.now).div_ceil(clock.tick.max(1));
+                let k = quiet_ticks(world, left);
+                if k > 0 {
+                    skip(world, k);
+                } else if plain_next(world) {
+                    flow.run(world);
+                } else {
+                    full.run(world);
+                }
+                each(world);
+            }
+        })
+    });
 }

@@ -18,7 +18,7 @@ use super::series::{Metric, Series, SeriesEntity};
 use super::source::{SourceCounters, TrafficSource};
 use super::topology::Topology;
 use super::view::{ComponentView, SimView, add_instance_counters, add_source_counters};
-use super::{SimClock, SimConfig, SimSystems, SimTick};
+use super::{SimClock, SimConfig, SimFlowTick, SimSystems, SimTick};
 use bevy::prelude::*;
 
 use sha2::{Digest, Sha256};
@@ -216,6 +216,7 @@ pub(super) fn plugin(app: &mut App) {
             .chain()
             .in_set(SimSystems::Metrics),
     );
+    app.add_systems(SimFlowTick, collect_finished.in_set(SimSystems::Metrics));
 }
 
 /// Metrics state of the scenario in the world (spawning gave every component its latency

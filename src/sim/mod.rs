@@ -51,6 +51,13 @@ use dist::Nanos;
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SimTick;
 
+/// A tick in which nothing periodic is due (no command, engine update, health cycle or metrics
+/// sample): the same phases as `SimTick` holding only the systems that run every tick (clock,
+/// flow, finished requests, record, verify), so the executor does not visit the others and their
+/// run conditions. `idle::tick` picks it when it runs the same systems `SimTick` would.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SimFlowTick;
+
 /// Phases of one tick, in order. Chained once, here; ambiguity detection is an error, so any two
 /// systems touching the same data have a declared order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,31 +156,39 @@ pub struct SimPlugin {
 
 impl Plugin for SimPlugin {
     fn build(&self, app: &mut App) {
-        app.init_schedule(SimTick);
-        app.edit_schedule(SimTick, |schedule| {
-            schedule.set_build_settings(ScheduleBuildSettings {
-                ambiguity_detection: LogLevel::Error,
-                ..default()
+        for label in [SimTick.intern(), SimFlowTick.intern()] {
+            app.init_schedule(label);
+            app.edit_schedule(label, |schedule| {
+                schedule.set_build_settings(ScheduleBuildSettings {
+                    ambiguity_detection: LogLevel::Error,
+                    ..default()
+                });
+                // The phases are chained: threads would only add overhead to every tick, even
+                // when the desktop app brings Bevy's multi-threaded executor along.
+                schedule.set_executor(SingleThreadedExecutor::default());
             });
-            // The phases are chained: threads would only add overhead to every tick, even
-            // when the desktop app brings Bevy's multi-threaded executor along.
-            schedule.set_executor(SingleThreadedExecutor::default());
-        });
-        app.configure_sets(
-            SimTick,
-            (
-                SimSystems::Commands,
-                SimSystems::Clock,
-                SimSystems::Flow,
-                SimSystems::Engines,
-                SimSystems::Health,
-                SimSystems::RateControl,
-                SimSystems::Metrics,
-                SimSystems::Record,
-                SimSystems::Verify,
-            )
-                .chain(),
-        );
+            app.configure_sets(
+                label,
+                (
+                    SimSystems::Commands,
+                    SimSystems::Clock,
+                    SimSystems::Flow,
+                    SimSystems::Engines,
+                    SimSystems::Health,
+                    SimSystems::RateControl,
+                    SimSystems::Metrics,
+                    SimSystems::Record,
+                    SimSystems::Verify,
+                )
+                    .chain(),
+            );
+            app.add_systems(
+                label,
+                (advance_clock, cadence::tick_cadence)
+                    .chain()
+                    .in_set(SimSystems::Clock),
+            );
+        }
         app.init_resource::<SimControl>()
             .init_resource::<SimDebt>()
             .init_resource::<Runs>()
@@ -186,12 +201,6 @@ impl Plugin for SimPlugin {
                 door::apply_commands
                     .run_if(command::commands_due)
                     .in_set(SimSystems::Commands),
-            )
-            .add_systems(
-                SimTick,
-                (advance_clock, cadence::tick_cadence)
-                    .chain()
-                    .in_set(SimSystems::Clock),
             );
         sweep::plugin(app);
         engines::plugin(app);
@@ -266,7 +275,7 @@ fn drive_simulation(world: &mut World) {
             ran += k as u32;
             continue;
         }
-        world.run_schedule(SimTick);
+        idle::tick(world);
         debt -= tick;
         ran += 1;
         // A heavy scenario at high speed: keep the window responsive, run slower instead.
@@ -299,7 +308,7 @@ fn step_simulation(world: &mut World) {
     if control.paused && control.pending_steps > 0 {
         world.resource_mut::<SimControl>().pending_steps = 0;
         for _ in 0..control.pending_steps {
-            world.run_schedule(SimTick);
+            idle::tick(world);
         }
     }
 }

@@ -17,7 +17,7 @@ use super::redelivery::Fate;
 use super::request::{Outcome, Reply, Request, Response, Ret};
 use super::source::TrafficSource;
 use super::topology::{Routes, Topology};
-use super::{SimClock, SimSystems, SimTick};
+use super::{SimClock, SimFlowTick, SimSystems, SimTick};
 use crate::scenario::CallKind;
 use bevy::prelude::*;
 use std::cmp::Reverse;
@@ -300,7 +300,8 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Agenda>()
         .init_resource::<QueuePeaks>()
         .init_resource::<Faults>()
-        .add_systems(SimTick, sweep.in_set(SimSystems::Flow));
+        .add_systems(SimTick, sweep.in_set(SimSystems::Flow))
+        .add_systems(SimFlowTick, sweep.in_set(SimSystems::Flow));
 }
 
 /// Of the next `k` ticks from `now`, how many the flow phase would find nothing to do in, as

@@ -6,7 +6,7 @@
 use super::instance::Instance;
 use super::link::Link;
 use super::source::TrafficSource;
-use super::{SimClock, SimSystems, SimTick};
+use super::{SimClock, SimFlowTick, SimSystems, SimTick};
 use bevy::prelude::*;
 
 /// Whether to check, and what was found.
@@ -27,6 +27,12 @@ pub(super) fn plugin(app: &mut App) {
     })
     .add_systems(
         SimTick,
+        check_conservation
+            .in_set(SimSystems::Verify)
+            .run_if(|c: Res<Conservation>| c.enabled),
+    )
+    .add_systems(
+        SimFlowTick,
         check_conservation
             .in_set(SimSystems::Verify)
             .run_if(|c: Res<Conservation>| c.enabled),
