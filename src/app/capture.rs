@@ -6,7 +6,7 @@
 use super::state::Panels;
 use super::state::{OpenFile, PARTICLES, RunMode};
 use crate::sim::dist::Nanos;
-use crate::sim::{SimClock, SimControl, SimTick};
+use crate::sim::{SimClock, SimControl};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
 use indicatif::{ProgressBar, ProgressStyle};
