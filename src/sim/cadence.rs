@@ -25,14 +25,20 @@ pub struct Cadence {
 
 /// Decides which cadences fire in this tick (runs right after the clock advances).
 pub fn tick_cadence(clock: Res<SimClock>, mut c: ResMut<Cadence>) {
-    c.health_due = clock.now >= c.health_next;
-    if c.health_due {
-        c.cycle = c.health_cycle.max(clock.tick);
-        c.health_next = clock.now + c.cycle;
-    }
+    c.decide(&clock);
 }
 
 impl Cadence {
+    /// Whether the tick that just ended (`clock`) ends a health cycle; if so, when the next does.
+    pub fn decide(&mut self, clock: &SimClock) {
+        let c = self;
+        c.health_due = clock.now >= c.health_next;
+        if c.health_due {
+            c.cycle = c.health_cycle.max(clock.tick);
+            c.health_next = clock.now + c.cycle;
+        }
+    }
+
     /// A cadence for a health cycle of `cycle_s` seconds, starting at t = 0.
     pub fn new(cycle_s: f64) -> Self {
         Self {

@@ -12,19 +12,22 @@ use super::dist::Nanos;
 use super::instance::Instance;
 use super::metrics::Recorder;
 use super::source::TrafficSource;
+use super::stretch::Stretch;
 use super::verify::Conservation;
 use super::{SimClock, guard, sweep};
 use bevy::ecs::system::SystemId;
 use bevy::prelude::*;
 
-/// Whether idle ticks are skipped and plain ticks run through `SimFlowTick` (on by default; off
-/// runs every tick through `SimTick`, to compare), and how many ticks were skipped.
+/// Whether idle ticks are skipped and stretches of plain ticks run through `SimFlowTick` (on by
+/// default; off runs every tick through `SimTick`, to compare), and how many ticks were skipped.
 #[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SkipIdle {
     /// Skip them.
     pub on: bool,
     /// Ticks skipped so far.
     pub skipped: u64,
+    /// Ticks run in stretches of plain ticks (`SimFlowTick`) so far.
+    pub stretched: u64,
 }
 
 impl Default for SkipIdle {
@@ -32,6 +35,7 @@ impl Default for SkipIdle {
         Self {
             on: true,
             skipped: 0,
+            stretched: 0,
         }
     }
 }
@@ -53,26 +57,60 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<SkipIdle>();
 }
 
-/// How many of the next ticks (at most `most`) would change nothing but the clock and the
-/// engines' smoothed utilization.
-pub fn quiet_ticks(world: &World, most: u64) -> u64 {
+/// Ticks ending at or before `t` (from `now`, ticks of `tick` ns): an event at `t` is handled
+/// in the tick after them.
+fn before(now: Nanos, tick: Nanos, t: Nanos) -> u64 {
+    t.saturating_sub(now) / tick
+}
+
+/// Ticks ending strictly before `t`: a cadence due at `t` fires in the tick ending at it.
+fn strictly(now: Nanos, tick: Nanos, t: Nanos) -> u64 {
+    t.saturating_sub(now).div_ceil(tick).saturating_sub(1)
+}
+
+/// Of the next `most` ticks, how many come before a health cycle, a metrics sample or a command
+/// falls due (shortcuts off or a halted run: none).
+fn before_periodic(world: &World, most: u64) -> u64 {
     if most == 0 || !world.resource::<SkipIdle>().on || super::halted(world) {
         return 0;
     }
     let clock = world.resource::<SimClock>();
     let (now, tick) = (clock.now, clock.tick.max(1));
-    // Ticks ending at or before `t`: an event at `t` is handled in the tick after them.
-    let before = |t: Nanos| t.saturating_sub(now) / tick;
-    // Ticks ending strictly before `t`: a cadence due at `t` fires in the tick ending at it.
-    let strictly = |t: Nanos| t.saturating_sub(now).div_ceil(tick).saturating_sub(1);
-    let mut k = most.min(strictly(world.resource::<Cadence>().health_next));
-    k = k.min(strictly(world.resource::<Recorder>().next));
+    let mut k = most.min(strictly(now, tick, world.resource::<Cadence>().health_next));
+    k = k.min(strictly(now, tick, world.resource::<Recorder>().next));
     if let Some(at) = world.resource::<CommandQueue>().next_at() {
-        k = k.min(before(at));
+        k = k.min(before(now, tick, at));
     }
+    k
+}
+
+/// How many of the next ticks (at most `most`) run only the systems that run every tick
+/// (`SimFlowTick`): no command due, no engine update, health cycle or metrics sample ending in
+/// them. The same tests as those systems' run conditions, made before the ticks instead of in
+/// them. At most one while conservation is checked, so it is checked after every tick.
+pub fn plain_ticks(world: &World, most: u64) -> u64 {
+    let k = before_periodic(world, most);
     if k == 0 {
         return 0;
     }
+    let clock = world.resource::<SimClock>();
+    let every = (ENGINE_UPDATE_NS / clock.tick.max(1)).max(1);
+    let k = k.min(every - 1 - clock.ticks % every);
+    match world.get_resource::<Conservation>() {
+        Some(c) if c.enabled => k.min(1),
+        _ => k,
+    }
+}
+
+/// How many of the next ticks (at most `most`) would change nothing but the clock and the
+/// engines' smoothed utilization.
+pub fn quiet_ticks(world: &World, most: u64) -> u64 {
+    let mut k = before_periodic(world, most);
+    if k == 0 {
+        return 0;
+    }
+    let clock = world.resource::<SimClock>();
+    let (now, tick) = (clock.now, clock.tick.max(1));
     k = sweep::quiet_flow(world, now, tick, k);
     let topo = world.resource::<super::topology::Topology>();
     for e in &topo.sources {
@@ -81,13 +119,13 @@ pub fn quiet_ticks(world: &World, most: u64) -> u64 {
         }
         if let Some(src) = world.get::<TrafficSource>(*e) {
             let (deadline, next) = src.next_due();
-            k = k.min(before(next));
+            k = k.min(before(now, tick, next));
             // A deadline is handled at the start of the tick after the one it falls in: one
             // already past is handled by the next tick.
             if deadline < now {
                 return 0;
             } else if deadline < Nanos::MAX {
-                k = k.min(before(deadline) + 1);
+                k = k.min(before(now, tick, deadline) + 1);
             }
         }
     }
@@ -99,7 +137,7 @@ pub fn quiet_ticks(world: &World, most: u64) -> u64 {
                 && i.provisioned
                 && !i.up
             {
-                k = k.min(strictly(i.down_until));
+                k = k.min(strictly(now, tick, i.down_until));
             }
         }
     }
@@ -149,51 +187,58 @@ fn advance(world: &mut World, n: u64) {
     clock.ticks += n;
 }
 
-/// Whether the next tick would run only the systems that run every tick (`SimFlowTick`): no
-/// command due, no engine update, health cycle or metrics sample ending in it. The same tests as
-/// those systems' run conditions, made before the tick instead of during it.
-pub fn plain_next(world: &World) -> bool {
-    if !world.resource::<SkipIdle>().on || super::halted(world) {
-        return false;
+/// Moves the run on by at most `most` ticks (at least one), the cheapest way that gives the same
+/// outputs: skips an idle stretch, runs a stretch of plain ticks through `SimFlowTick`, or runs
+/// one tick through `SimTick`; `run(world, plain)` runs the schedule. Returns the ticks moved.
+fn move_on_with(world: &mut World, most: u64, mut run: impl FnMut(&mut World, bool)) -> u64 {
+    let k = quiet_ticks(world, most);
+    if k > 0 {
+        return skip(world, k);
     }
-    let clock = world.resource::<SimClock>();
-    let end = clock.now + clock.tick;
-    let every = (ENGINE_UPDATE_NS / clock.tick.max(1)).max(1);
-    !(clock.ticks + 1).is_multiple_of(every)
-        && end < world.resource::<Cadence>().health_next
-        && end < world.resource::<Recorder>().next
-        && world
-            .resource::<CommandQueue>()
-            .next_at()
-            .is_none_or(|at| at >= end)
-}
-
-/// Runs one tick: through `SimFlowTick` when nothing periodic is due in it, else `SimTick`.
-pub fn tick(world: &mut World) {
-    if plain_next(world) {
-        world.run_schedule(super::SimFlowTick);
+    let plain = plain_ticks(world, most);
+    if plain > 0 {
+        world.resource_mut::<Stretch>().0 = plain;
+        world.resource_mut::<SkipIdle>().stretched += plain;
+        run(world, true);
+        plain
     } else {
-        world.run_schedule(super::SimTick);
+        run(world, false);
+        1
     }
 }
 
-/// Runs the ticks up to `until` (ns): idle stretches skipped, plain ticks through
-/// `SimFlowTick`, the rest through `SimTick`. Calls `each` after every tick run and every
-/// stretch skipped. The two schedules are taken out of the world once for the whole run.
+/// `move_on_with` through the world's schedules.
+pub fn move_on(world: &mut World, most: u64) -> u64 {
+    move_on_with(world, most, |world, plain| {
+        if plain {
+            world.run_schedule(super::SimFlowTick);
+        } else {
+            world.run_schedule(super::SimTick);
+        }
+    })
+}
+
+/// Runs exactly one tick (as `SimTick` would).
+pub fn tick(world: &mut World) {
+    move_on(world, 1);
+}
+
+/// Runs the ticks up to `until` (ns): idle stretches skipped, stretches of plain ticks through
+/// `SimFlowTick`, the rest through `SimTick`. Calls `each` after every tick run through
+/// `SimTick` and every stretch. The two schedules are taken out of the world once for the run.
 pub fn run_until(world: &mut World, until: Nanos, mut each: impl FnMut(&World)) {
     world.schedule_scope(super::SimTick, |world, full| {
         world.schedule_scope(super::SimFlowTick, |world, flow| {
             while world.resource::<SimClock>().now < until && !super::halted(world) {
                 let clock = world.resource::<SimClock>();
                 let left = (until - clock.now).div_ceil(clock.tick.max(1));
-                let k = quiet_ticks(world, left);
-                if k > 0 {
-                    skip(world, k);
-                } else if plain_next(world) {
-                    flow.run(world);
-                } else {
-                    full.run(world);
-                }
+                move_on_with(world, left, |world, plain| {
+                    if plain {
+                        flow.run(world);
+                    } else {
+                        full.run(world);
+                    }
+                });
                 each(world);
             }
         })

@@ -18,7 +18,7 @@ use super::series::{Metric, Series, SeriesEntity};
 use super::source::{SourceCounters, TrafficSource};
 use super::topology::Topology;
 use super::view::{ComponentView, SimView, add_instance_counters, add_source_counters};
-use super::{SimClock, SimConfig, SimFlowTick, SimSystems, SimTick};
+use super::{SimClock, SimConfig, SimSystems, SimTick};
 use bevy::prelude::*;
 
 use sha2::{Digest, Sha256};
@@ -216,7 +216,6 @@ pub(super) fn plugin(app: &mut App) {
             .chain()
             .in_set(SimSystems::Metrics),
     );
-    app.add_systems(SimFlowTick, collect_finished.in_set(SimSystems::Metrics));
 }
 
 /// Metrics state of the scenario in the world (spawning gave every component its latency
@@ -253,11 +252,23 @@ fn collect_finished(
     mut classes: ResMut<super::classes::ClassStats>,
     mut events: MessageWriter<SimEvent>,
 ) {
+    let sinks = (&mut *latency, &mut *classes);
+    collect(clock.now, topo.unit, &mut sources, sinks, &mut events);
+}
+
+/// What `collect_finished` does at `now`, for a caller that holds the sources (`stretch`).
+pub(super) fn collect(
+    now: Nanos,
+    unit: u64,
+    sources: &mut Query<&mut TrafficSource>,
+    (latency, classes): (&mut SystemLatency, &mut super::classes::ClassStats),
+    events: &mut MessageWriter<SimEvent>,
+) {
     let mut counts = [0u64; 5];
-    for mut s in &mut sources {
+    for mut s in sources.iter_mut() {
         for f in s.finished.drain(..) {
             classes.count(&f);
-            counts[f.outcome as usize] += topo.unit;
+            counts[f.outcome as usize] += unit;
             if f.outcome == Outcome::Completed {
                 latency.record(f.latency);
             }
@@ -265,7 +276,7 @@ fn collect_finished(
     }
     if counts.iter().any(|c| *c > 0) {
         let kind = EventKind::Ended { counts };
-        events.write(SimEvent::new(clock.now, Subject::System, kind));
+        events.write(SimEvent::new(now, Subject::System, kind));
     }
 }
 

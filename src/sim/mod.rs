@@ -35,6 +35,7 @@ pub mod source;
 pub mod spawn;
 pub mod states;
 pub mod strategy;
+pub mod stretch;
 pub mod sweep;
 pub mod topology;
 pub mod verify;
@@ -51,10 +52,10 @@ use dist::Nanos;
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SimTick;
 
-/// A tick in which nothing periodic is due (no command, engine update, health cycle or metrics
-/// sample): the same phases as `SimTick` holding only the systems that run every tick (clock,
-/// flow, finished requests, record, verify), so the executor does not visit the others and their
-/// run conditions. `idle::tick` picks it when it runs the same systems `SimTick` would.
+/// A stretch of ticks in each of which nothing periodic is due (no command, engine update,
+/// health cycle or metrics sample): the clock, flow and finished requests of every tick in one
+/// system (`stretch`), then the record and verify phases. `idle` picks it for such ticks; the
+/// outputs are those of running each through `SimTick`.
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SimFlowTick;
 
@@ -100,6 +101,13 @@ pub struct SimClock {
 }
 
 impl SimClock {
+    /// On to the next tick: it covers `[start, now)`.
+    pub fn advance(&mut self) {
+        self.start = self.now;
+        self.now += self.tick;
+        self.ticks += 1;
+    }
+
     /// Current simulation time in seconds.
     pub fn seconds(&self) -> f64 {
         self.now as f64 / 1e9
@@ -182,12 +190,6 @@ impl Plugin for SimPlugin {
                 )
                     .chain(),
             );
-            app.add_systems(
-                label,
-                (advance_clock, cadence::tick_cadence)
-                    .chain()
-                    .in_set(SimSystems::Clock),
-            );
         }
         app.init_resource::<SimControl>()
             .init_resource::<SimDebt>()
@@ -201,11 +203,18 @@ impl Plugin for SimPlugin {
                 door::apply_commands
                     .run_if(command::commands_due)
                     .in_set(SimSystems::Commands),
+            )
+            .add_systems(
+                SimTick,
+                (advance_clock, cadence::tick_cadence)
+                    .chain()
+                    .in_set(SimSystems::Clock),
             );
         sweep::plugin(app);
         engines::plugin(app);
         guard::plugin(app);
         idle::plugin(app);
+        stretch::plugin(app);
         health::plugin(app);
         control::plugin(app);
         metrics::plugin(app);
@@ -218,9 +227,7 @@ impl Plugin for SimPlugin {
 }
 
 fn advance_clock(mut clock: ResMut<SimClock>) {
-    clock.start = clock.now;
-    clock.now += clock.tick;
-    clock.ticks += 1;
+    clock.advance();
 }
 
 /// Lets the app's frame loop drive the simulation with pause, step and speed (`SimControl`).
@@ -265,22 +272,19 @@ fn drive_simulation(world: &mut World) {
     let mut debt = world.resource::<SimDebt>().0 + dt * control.speed.max(0.0) * 1e9;
     let mut ran = 0;
     let started = std::time::Instant::now();
+    let mut checked = 0;
     while debt >= tick && ran < control.max_ticks_per_frame {
-        // A stretch of idle ticks goes in one step (`idle`).
+        // Idle stretches and stretches of plain ticks go in one step (`idle`).
         let most = ((debt / tick) as u64).min((control.max_ticks_per_frame - ran) as u64);
-        let k = idle::quiet_ticks(world, most);
-        if k > 0 {
-            let k = idle::skip(world, k);
-            debt -= k as f64 * tick;
-            ran += k as u32;
-            continue;
-        }
-        idle::tick(world);
-        debt -= tick;
-        ran += 1;
+        let k = idle::move_on(world, most);
+        debt -= k as f64 * tick;
+        ran += k as u32;
         // A heavy scenario at high speed: keep the window responsive, run slower instead.
-        if ran.is_multiple_of(16) && started.elapsed().as_secs_f64() * 1e3 > control.max_frame_ms {
-            break;
+        if ran - checked >= 16 {
+            checked = ran;
+            if started.elapsed().as_secs_f64() * 1e3 > control.max_frame_ms {
+                break;
+            }
         }
     }
     // Whatever could not be run this frame is dropped rather than owed forever.

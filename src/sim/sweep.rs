@@ -17,7 +17,7 @@ use super::redelivery::Fate;
 use super::request::{Outcome, Reply, Request, Response, Ret};
 use super::source::TrafficSource;
 use super::topology::{Routes, Topology};
-use super::{SimClock, SimFlowTick, SimSystems, SimTick};
+use super::{SimClock, SimSystems, SimTick};
 use crate::scenario::CallKind;
 use bevy::prelude::*;
 use std::cmp::Reverse;
@@ -300,8 +300,7 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Agenda>()
         .init_resource::<QueuePeaks>()
         .init_resource::<Faults>()
-        .add_systems(SimTick, sweep.in_set(SimSystems::Flow))
-        .add_systems(SimFlowTick, sweep.in_set(SimSystems::Flow));
+        .add_systems(SimTick, sweep.in_set(SimSystems::Flow));
 }
 
 /// Of the next `k` ticks from `now`, how many the flow phase would find nothing to do in, as
@@ -368,89 +367,115 @@ impl Tick<'_, '_, '_, '_> {
     }
 }
 
-/// Moves traffic for one tick: what is known at its start goes on the agenda, then every event
-/// is handled in time order.
-pub fn sweep(
-    clock: Res<SimClock>,
-    topo: Res<Topology>,
-    routes: Res<Routes>,
-    mut agenda: ResMut<Agenda>,
-    mut peaks: ResMut<QueuePeaks>,
-    mut faults: ResMut<Faults>,
-    fallbacks: Res<Fallbacks>,
-    flow_config: Res<FlowConfig>,
-    queries: HealthQueries,
-    mut slots: ResMut<QuerySlots>,
-    mut events: MessageWriter<SimEvent>,
-    mut fans: ResMut<super::routing::FanWaits>,
-    mut net: Net,
-    mut scratch: Local<Scratch>,
-) {
-    let s = &mut *scratch;
-    begin_tick(
-        &topo,
-        &mut agenda,
-        &mut faults,
-        &mut net,
-        s,
-        clock.start,
-        clock.now,
-    );
-    peaks.resize(topo.components.len());
-    let mut cx = Tick {
-        topo: &topo,
-        routes: &routes,
-        fallbacks: &fallbacks,
-        spec: &flow_config.spec,
-        queries: &queries,
-        slots: &mut slots,
-        events: &mut events,
-        agenda: &mut agenda,
-        peaks: &mut peaks,
-        until: clock.now,
-    };
-    while let Some((at, ev)) = cx.agenda.pop_before(cx.until) {
-        let touched = match ev {
-            Ev::Arrive { link, req } => on_arrive(&mut cx, &mut net, s, at, link, req),
-            Ev::Timer {
-                instance,
-                worker,
-                incarnation,
-            } => on_instance(&mut cx, &mut net, instance, |inst, w| {
-                inst.timer(worker, incarnation, at, w, &mut s.out)
-            }),
-            Ev::Fault { instance, action } => {
-                on_instance(&mut cx, &mut net, instance, |inst, _| {
-                    inst.apply_fault(at, action, &mut s.out)
-                })
-            }
-            Ev::Release { link } => on_release(&mut cx, &mut net, s, at, link),
-            Ev::Credit { link } => {
-                let (_, _, links, _) = &mut net;
-                if let Ok(mut l) = links.get_mut(cx.topo.links[link as usize])
-                    && let Some(next) = l.credit_returned(at)
-                {
-                    cx.agenda.send(&mut l, link, next, cx.until);
-                }
-                None
-            }
-            Ev::Republish { link, req } => {
-                s.out.publishes.push((link, req));
-                if let Ok(mut l) = net.2.get_mut(cx.topo.links[link as usize])
-                    && let Some(r) = l.redelivery.as_mut()
-                {
-                    r.waiting -= 1;
-                }
-                None
-            }
-            Ev::Respond { link, resp, local } => {
-                on_respond(&mut cx, &mut net, s, link, resp, local)
-            }
+/// What the flow phase works on: the network's state, the agenda and the wire.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct Flow<'w, 's> {
+    topo: Res<'w, Topology>,
+    routes: Res<'w, Routes>,
+    agenda: ResMut<'w, Agenda>,
+    peaks: ResMut<'w, QueuePeaks>,
+    faults: ResMut<'w, Faults>,
+    fallbacks: Res<'w, Fallbacks>,
+    flow_config: Res<'w, FlowConfig>,
+    queries: HealthQueries<'w, 's>,
+    slots: ResMut<'w, QuerySlots>,
+    events: MessageWriter<'w, SimEvent>,
+    fans: ResMut<'w, super::routing::FanWaits>,
+    net: Net<'w, 's>,
+}
+
+/// The flow phase of one tick (`SimTick`).
+pub fn sweep(clock: Res<SimClock>, mut flow: Flow, mut scratch: Local<Scratch>) {
+    flow.tick(&mut scratch, clock.start, clock.now);
+}
+
+impl<'w, 's> Flow<'w, 's> {
+    /// Moves traffic for the tick `[from, until)`: what is known at its start goes on the
+    /// agenda, then every event is handled in time order across the whole network.
+    pub(super) fn tick(&mut self, s: &mut Scratch, from: Nanos, until: Nanos) {
+        let Flow {
+            topo,
+            routes,
+            agenda,
+            peaks,
+            faults,
+            fallbacks,
+            flow_config,
+            queries,
+            slots,
+            events,
+            fans,
+            net,
+        } = self;
+        begin_tick(topo, agenda, faults, net, s, from, until);
+        peaks.resize(topo.components.len());
+        let mut cx = Tick {
+            topo,
+            routes,
+            fallbacks,
+            spec: &flow_config.spec,
+            queries,
+            slots,
+            events,
+            agenda,
+            peaks,
+            until,
         };
-        after_event(&mut cx, &mut net, s, at, touched);
+        while let Some((at, ev)) = cx.agenda.pop_before(cx.until) {
+            let touched = dispatch(&mut cx, net, s, at, ev);
+            after_event(&mut cx, net, s, at, touched);
+        }
+        for (flow, hop, ns) in s.out.fan_waits.drain(..) {
+            fans.record(flow, hop, ns);
+        }
     }
-    for (flow, hop, ns) in s.out.fan_waits.drain(..) {
-        fans.record(flow, hop, ns);
+
+    /// The sources (whose finished requests the metrics collect) and the event writer.
+    pub(super) fn sources(
+        &mut self,
+    ) -> (
+        u64,
+        &mut Query<'w, 's, &'static mut TrafficSource>,
+        &mut MessageWriter<'w, SimEvent>,
+    ) {
+        (self.topo.unit, &mut self.net.0, &mut self.events)
+    }
+}
+
+/// One event, handled by the part of the network it happens to. Returns the component touched.
+fn dispatch(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, ev: Ev) -> Option<u32> {
+    match ev {
+        Ev::Arrive { link, req } => on_arrive(cx, net, s, at, link, req),
+        Ev::Timer {
+            instance,
+            worker,
+            incarnation,
+        } => on_instance(cx, net, instance, |inst, w| {
+            inst.timer(worker, incarnation, at, w, &mut s.out)
+        }),
+        Ev::Fault { instance, action } => on_instance(cx, net, instance, |inst, _| {
+            inst.apply_fault(at, action, &mut s.out)
+        }),
+        Ev::Release { link } => on_release(cx, net, s, at, link),
+        Ev::Credit { link } => {
+            let (_, _, links, _) = net;
+            if let Ok(mut l) = links.get_mut(cx.topo.links[link as usize])
+                && let Some(next) = l.credit_returned(at)
+            {
+                cx.agenda.send(&mut l, link, next, cx.until);
+            }
+            None
+        }
+        Ev::Republish { link, req } => {
+            s.out.publishes.push((link, req));
+            if let Ok(mut l) = net.2.get_mut(cx.topo.links[link as usize])
+                && let Some(r) = l.redelivery.as_mut()
+            {
+                r.waiting -= 1;
+            }
+            None
+        }
+        Ev::Respond { link, resp, local } => on_respond(cx, net, s, link, resp, local),
     }
 }
 

@@ -40,8 +40,8 @@ fn golden_hash_of_netflix_friday() {
 #[test]
 fn skipping_idle_ticks_changes_no_output() {
     // Every shipped scenario, and the slow M/M/1 (0.8 arrivals a tick: many idle ticks), run
-    // with idle ticks skipped and with every tick through the schedule: the same metrics, the
-    // same events and decisions, the same clock.
+    // with idle ticks skipped and plain ticks run in stretches (`SimFlowTick`), and with every
+    // tick through `SimTick`: the same metrics, the same events and decisions, the same clock.
     let dir = std::path::Path::new("scenarios");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -50,7 +50,7 @@ fn skipping_idle_ticks_changes_no_output() {
         .filter(|n| n.ends_with(".ron"))
         .collect();
     names.sort();
-    let mut skipped_any = false;
+    let (mut skipped_any, mut stretched_any) = (false, false);
     // Each scenario as shipped, and with its traffic at 2% (sparse: most ticks idle, its
     // faults, timeouts, retries and restarts still falling inside idle stretches).
     for (name, factor) in names
@@ -65,21 +65,21 @@ fn skipping_idle_ticks_changes_no_output() {
                 sim.command(flowlab::sim::command::SimCommand::ScaleTraffic { source, factor });
             }
             sim.skip_idle(skip);
+            // Conservation is checked after every tick, so it holds stretches to one tick: the
+            // run with shortcuts leaves it off to run stretches of plain ticks in one go.
+            sim.check_conservation(!skip);
             let mut calls = 0u64;
             let end = sim.now() + 12_000_000_000;
             sim.run_until(end, |_| calls += 1);
             let ticks = sim.world().resource::<flowlab::sim::SimClock>().ticks;
-            let skipped = sim
-                .world()
-                .resource::<flowlab::sim::idle::SkipIdle>()
-                .skipped;
+            let shortcuts = *sim.world().resource::<flowlab::sim::idle::SkipIdle>();
             (
                 sim.metrics_digest(),
                 sim.decisions_jsonl(),
                 sim.now(),
                 ticks,
                 sim.violations(),
-                (calls, skipped),
+                (calls, shortcuts.skipped, shortcuts.stretched),
             )
         };
         let (on, off) = (run(true), run(false));
@@ -91,8 +91,10 @@ fn skipping_idle_ticks_changes_no_output() {
             "{name} x{factor}: clock differs"
         );
         assert!(on.4.is_empty() && off.4.is_empty(), "{name}: {:?}", on.4);
-        assert_eq!(off.5.1, 0);
+        assert_eq!((off.5.1, off.5.2), (0, 0));
         skipped_any |= on.5.1 > 1_000 && on.5.0 < off.5.0;
+        stretched_any |= on.5.2 > on.3 / 2;
     }
     assert!(skipped_any, "some scenario has idle ticks to skip");
+    assert!(stretched_any, "some scenario runs most ticks in stretches");
 }
