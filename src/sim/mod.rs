@@ -1,6 +1,7 @@
 //! The simulation: every plugin in this tree works without rendering, under `MinimalPlugins` or
 //! with no plugins at all. Presentation reads this state; it never writes it.
 
+pub mod agenda;
 pub mod autoscale;
 pub mod bulkhead;
 pub mod cadence;

@@ -4,9 +4,10 @@
 //! caller's worker is freed at the exact moment its response arrives. Events after the tick
 //! stay on the agenda (service timers) or on the wire (link lanes, which the visualizer draws).
 
+use super::agenda::{Agenda, Ev};
 use super::dist::Nanos;
 use super::events::{EventKind, SimEvent, Subject};
-use super::faults::{FaultAction, Faults};
+use super::faults::Faults;
 use super::instance::{Instance, Outbox, Surroundings};
 use super::latency::ComponentLatency;
 use super::link::Admit;
@@ -20,173 +21,6 @@ use super::topology::{Routes, Topology};
 use super::{SimClock, SimSystems, SimTick};
 use crate::scenario::CallKind;
 use bevy::prelude::*;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
-/// Something that happens at a point in simulated time.
-#[derive(Debug, Clone, Copy)]
-enum Ev {
-    /// A request reaches the receiver of `link`.
-    Arrive { link: u32, req: Request },
-    /// A service timer fires.
-    Timer {
-        instance: u32,
-        worker: u32,
-        incarnation: u32,
-    },
-    /// A response reaches the sender of `link`; `local` when the sender's own flow control or
-    /// breaker refused the request (not counted as an error of the receiver).
-    Respond {
-        link: u32,
-        resp: Response,
-        local: bool,
-    },
-    /// An instance is taken down, brought back, slowed or retired (the command door).
-    Fault { instance: u32, action: FaultAction },
-    /// Requests held at the sender of `link` by its rate limit may go.
-    Release { link: u32 },
-    /// A failed message leaves the retry queue of the `Pull` link `link` for its topic.
-    Republish { link: u32, req: Request },
-    /// A credit given back by the receiver of `link` reaches its sender.
-    Credit { link: u32 },
-}
-
-/// Pending events, handed out in time order (ties in order of scheduling). Three stores keep
-/// the common cases cheap: what is known at the start of a tick (the wire's deliveries and the
-/// sources' arrivals) is sorted once; events at the current instant (zero-latency hops) go to a
-/// FIFO; only the rest (service timers, latencies inside the tick) use the binary heap.
-#[derive(Resource, Default)]
-pub struct Agenda {
-    heap: BinaryHeap<Reverse<(Nanos, u64, u32)>>,
-    slab: Vec<Option<Ev>>,
-    free: Vec<u32>,
-    /// The tick's known events, in the order they came; `order` sorts their keys, not them.
-    batch: Vec<Ev>,
-    order: Vec<(Nanos, u64, u32)>,
-    cursor: usize,
-    instant: std::collections::VecDeque<Ev>,
-    /// Links with something on the wire (only these are looked at when a tick starts).
-    wired: Vec<u32>,
-    wired_flag: Vec<bool>,
-    now: Nanos,
-    filling: bool,
-    seq: u64,
-}
-
-impl Agenda {
-    fn push(&mut self, at: Nanos, ev: Ev) {
-        self.seq += 1;
-        if self.filling {
-            self.order.push((at, self.seq, self.batch.len() as u32));
-            self.batch.push(ev);
-            return;
-        }
-        if at == self.now {
-            self.instant.push_back(ev);
-            return;
-        }
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = Some(ev);
-                s
-            }
-            None => {
-                self.slab.push(Some(ev));
-                (self.slab.len() - 1) as u32
-            }
-        };
-        self.heap.push(Reverse((at, self.seq, slot)));
-    }
-
-    /// Puts `req` on the wire of `link` (`l`): its arrival goes on the agenda if it falls in
-    /// this tick (before `until`), else the link is noted as carrying something.
-    fn send(&mut self, l: &mut Link, link: u32, req: Request, until: Nanos) {
-        match l.send(req, until) {
-            Some((t, req)) => self.push(t, Ev::Arrive { link, req }),
-            None => self.wire(link),
-        }
-    }
-
-    /// The earliest pending event (`Nanos::MAX`: none); between ticks the batch is spent.
-    fn next_at(&self) -> Nanos {
-        if !self.instant.is_empty() {
-            return self.now;
-        }
-        let heap = self.heap.peek().map_or(Nanos::MAX, |r| r.0.0);
-        let batch = self.order.get(self.cursor).map_or(Nanos::MAX, |e| e.0);
-        heap.min(batch)
-    }
-
-    /// Notes that `link` has something on the wire.
-    fn wire(&mut self, link: u32) {
-        let i = link as usize;
-        if i >= self.wired_flag.len() {
-            self.wired_flag.resize(i + 1, false);
-        }
-        if !self.wired_flag[i] {
-            self.wired_flag[i] = true;
-            self.wired.push(link);
-        }
-    }
-
-    /// Starts collecting the tick's known events.
-    fn begin(&mut self) {
-        self.batch.clear();
-        self.order.clear();
-        self.cursor = 0;
-        self.filling = true;
-    }
-
-    /// Sorts the collected events; from now on pushes are scheduled individually.
-    fn seal(&mut self) {
-        // (time, sequence) is unique: the same order as sorting the events themselves.
-        self.order.sort_unstable();
-        self.filling = false;
-    }
-
-    fn pop_before(&mut self, until: Nanos) -> Option<(Nanos, Ev)> {
-        if let Some(ev) = self.instant.pop_front() {
-            return Some((self.now, ev));
-        }
-        let batch = self.order.get(self.cursor).map(|e| (e.0, e.1));
-        let heap = self.heap.peek().map(|r| (r.0.0, r.0.1));
-        let take_batch = match (batch, heap) {
-            (None, None) => return None,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some(b), Some(h)) => b < h,
-        };
-        if take_batch {
-            let (at, _, i) = self.order[self.cursor];
-            let ev = self.batch[i as usize];
-            if at >= until {
-                return None;
-            }
-            self.cursor += 1;
-            self.now = at;
-            Some((at, ev))
-        } else {
-            let &Reverse((at, _, slot)) = self.heap.peek()?;
-            if at >= until {
-                return None;
-            }
-            self.heap.pop();
-            self.free.push(slot);
-            self.now = at;
-            self.slab[slot as usize].take().map(|e| (at, e))
-        }
-    }
-
-    /// Events waiting (service timers in progress, at a tick boundary).
-    pub fn len(&self) -> usize {
-        self.heap.len() + self.instant.len() + self.batch.len() - self.cursor
-    }
-
-    /// True when nothing is scheduled.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Requests queued per component, and the highest total seen (simulated units).
 #[derive(Resource, Debug, Default, Clone)]
@@ -490,7 +324,7 @@ fn begin_tick(
     from: Nanos,
     until: Nanos,
 ) {
-    agenda.begin();
+    agenda.begin(from, until);
     let (sources, _, links, _) = net;
     let mut wired = std::mem::take(&mut agenda.wired);
     wired.sort_unstable();
