@@ -272,3 +272,58 @@ impl Agenda {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn events_come_out_in_time_order_ties_in_scheduling_order_whatever_store_holds_them() {
+        // Ticks of 10 ns; while a tick's events are handed out, new ones are scheduled inside
+        // the tick (heap), in the next ticks (calendar), beyond the calendar (heap) and, at the
+        // start of a tick, as its known events (batch); many share a time. The order must be
+        // the one a single heap keyed by (time, scheduling order) gives.
+        let tick: Nanos = 10;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (mut agenda, mut reference) = (Agenda::default(), BinaryHeap::new());
+        let (mut seq, mut id, mut out, mut expected) = (0u64, 0u32, vec![], vec![]);
+        let mut schedule = |agenda: &mut Agenda, reference: &mut BinaryHeap<_>, at: Nanos| {
+            seq += 1;
+            id += 1;
+            agenda.push(at, Ev::Release { link: id });
+            reference.push(Reverse((at, seq, id)));
+        };
+        for k in 0..3_000u64 {
+            let (from, until) = (k * tick, (k + 1) * tick);
+            agenda.begin(from, until);
+            for _ in 0..rng.random_range(0..3) {
+                schedule(&mut agenda, &mut reference, from + rng.random_range(0..tick));
+            }
+            agenda.seal();
+            while let Some((at, ev)) = agenda.pop_before(until) {
+                let Ev::Release { link } = ev else { panic!() };
+                out.push((at, link));
+                for _ in 0..rng.random_range(0..3) {
+                    let later = match rng.random_range(0..4) {
+                        0 => rng.random_range(1..tick),
+                        1 => rng.random_range(1..30) * tick / 3,
+                        2 => rng.random_range(1..3_000) * tick,
+                        _ => (CALENDAR as u64 + rng.random_range(0..500)) * tick,
+                    };
+                    schedule(&mut agenda, &mut reference, at + later);
+                }
+            }
+            while let Some(Reverse((at, _, id))) = reference.peek().copied() {
+                if at >= until {
+                    break;
+                }
+                reference.pop();
+                expected.push((at, id));
+            }
+            assert_eq!(agenda.next_at(), reference.peek().map_or(Nanos::MAX, |r| r.0.0));
+        }
+        assert!(out.len() > 5_000, "{} events", out.len());
+        assert_eq!(out, expected);
+    }
+}
