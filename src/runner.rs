@@ -155,8 +155,15 @@ impl Simulation {
     }
 
     /// SHA-256 of the metrics CSV so far.
+    ///
+    /// # Panics
+    /// If rows were sampled while nobody read them: call `keep_metrics` (or set a sink) before
+    /// running, so that two runs are never compared by a digest neither of them has.
     pub fn metrics_digest(&self) -> String {
-        self.world().resource::<Recorder>().digest()
+        self.world()
+            .resource::<Recorder>()
+            .digest()
+            .expect("metrics_digest: call keep_metrics() before running")
     }
 
     /// Reads the simulation through its read seam, `SimView`.

@@ -298,7 +298,11 @@ mod tests {
             let (from, until) = (k * tick, (k + 1) * tick);
             agenda.begin(from, until);
             for _ in 0..rng.random_range(0..3) {
-                schedule(&mut agenda, &mut reference, from + rng.random_range(0..tick));
+                schedule(
+                    &mut agenda,
+                    &mut reference,
+                    from + rng.random_range(0..tick),
+                );
             }
             agenda.seal();
             while let Some((at, ev)) = agenda.pop_before(until) {
@@ -321,7 +325,10 @@ mod tests {
                 reference.pop();
                 expected.push((at, id));
             }
-            assert_eq!(agenda.next_at(), reference.peek().map_or(Nanos::MAX, |r| r.0.0));
+            assert_eq!(
+                agenda.next_at(),
+                reference.peek().map_or(Nanos::MAX, |r| r.0.0)
+            );
         }
         assert!(out.len() > 5_000, "{} events", out.len());
         assert_eq!(out, expected);

@@ -27,6 +27,9 @@ use std::io::Write;
 
 /// Where CSV rows go.
 pub enum Sink {
+    /// Nobody reads the rows (no `--metrics`, no digest asked for): they are not formatted or
+    /// hashed; the series store still gets every value, for the app's plots and the summary.
+    Unread,
     /// Only hashed.
     Discard,
     /// Kept in memory (tests).
@@ -46,6 +49,8 @@ pub struct Recorder {
     hasher: Sha256,
     /// Rows written.
     pub rows: u64,
+    /// Rows sampled while the sink was `Unread` (not in the digest).
+    unread: u64,
     /// First write error, if any (reported by the caller; the run goes on).
     pub error: Option<String>,
     prev_instances: Vec<InstanceCounters>,
@@ -58,14 +63,15 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder sampling every `every` ns from `now`, discarding its rows.
+    /// A recorder sampling every `every` ns from `now`; its rows go nowhere until a sink is set.
     pub fn new(every: Nanos, now: Nanos) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(HEADER.as_bytes());
         Self {
             every,
             next: now + every,
-            sink: Sink::Discard,
+            sink: Sink::Unread,
+            unread: 0,
             hasher,
             rows: 0,
             error: None,
@@ -85,6 +91,7 @@ impl Recorder {
         hasher.update(HEADER.as_bytes());
         self.hasher = hasher;
         self.rows = 0;
+        self.unread = 0;
         self.every = every;
         self.next = now + every;
         self.prev_instances.clear();
@@ -108,10 +115,14 @@ impl Recorder {
         }
     }
 
-    /// SHA-256 of every row written so far, hex.
-    pub fn digest(&self) -> String {
+    /// SHA-256 of every row written so far, hex; `None` if some were sampled while nobody read
+    /// them (`Sink::Unread`: set a sink before running to have a digest).
+    pub fn digest(&self) -> Option<String> {
+        if self.unread > 0 {
+            return None;
+        }
         let h = self.hasher.clone().finalize();
-        h.iter().map(|b| format!("{b:02x}")).collect()
+        Some(h.iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// Flushes a writer sink.
@@ -141,7 +152,7 @@ impl Recorder {
     fn emit(&mut self) {
         self.hasher.update(self.buf.as_bytes());
         match &mut self.sink {
-            Sink::Discard => {}
+            Sink::Unread | Sink::Discard => {}
             Sink::Memory(s) => s.push_str(&self.buf),
             Sink::Writer(w) => {
                 if let Err(e) = w.write_all(self.buf.as_bytes()) {
@@ -166,7 +177,11 @@ impl Rows<'_> {
         let rec = &mut *self.rec;
         let v = if value.is_finite() { value } else { 0.0 };
         let (t, name) = (self.t, self.name);
-        let _ = writeln!(rec.buf, "{t:.3},{name},{},{v}", metric.name());
+        if matches!(rec.sink, Sink::Unread) {
+            rec.unread += 1;
+        } else {
+            let _ = writeln!(rec.buf, "{t:.3},{name},{},{v}", metric.name());
+        }
         rec.pending.push((self.entity, metric, v));
         rec.rows += 1;
     }

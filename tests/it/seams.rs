@@ -1093,3 +1093,47 @@ fn credits_are_never_exceeded_and_a_burst_waits_at_the_sender_instead_of_overflo
     .to_string();
     assert!(err.contains("links[1].credits"), "{err}");
 }
+
+#[test]
+fn metrics_nobody_reads_are_not_written_yet_the_plots_and_the_summary_have_them() {
+    // No `--metrics` and no digest asked for: the rows are neither formatted nor hashed, and the
+    // series store (the app's plots, the summary) gets the same values as when they are kept.
+    let run = |keep: bool| {
+        let mut sim = Simulation::new(load_shipped("netflix_friday.ron"));
+        if keep {
+            sim.keep_metrics();
+        }
+        sim.run_for(20.0);
+        let series = sim
+            .world()
+            .resource::<flowlab::sim::series::Series>()
+            .clone();
+        let values: Vec<_> = series
+            .keys()
+            .map(|(e, m)| {
+                (
+                    e,
+                    m,
+                    series
+                        .get(e, m)
+                        .map(|(t, v)| (t.to_bits(), v.to_bits()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let digest = sim
+            .world()
+            .resource::<flowlab::sim::metrics::Recorder>()
+            .digest();
+        (sim.summary().render(), values, digest, sim.metrics_csv())
+    };
+    let (unread, kept) = (run(false), run(true));
+    assert_eq!(unread.0, kept.0, "the summary differs");
+    assert!(
+        unread.1.len() > 50 && unread.1 == kept.1,
+        "the series differ"
+    );
+    assert_eq!(unread.2, None, "unread rows have no digest");
+    assert!(kept.2.is_some() && unread.3.is_none());
+    assert!(kept.3.is_some_and(|csv| csv.lines().count() > 1_000));
+}
