@@ -110,38 +110,65 @@ pub(super) fn plugin(app: &mut App) {
 
 /// Updates every engine's utilization from its instance's busy workers and memory, and the
 /// instance's pressure (its busiest engine) used for thrashing.
-pub fn update_engines(
-    clock: Res<SimClock>,
-    mut instances: Query<(&mut Instance, &Children)>,
-    mut engines: Query<&mut Engine>,
-    mut events: MessageWriter<SimEvent>,
-) {
-    let every = (ENGINE_UPDATE_NS / clock.tick).max(1);
-    let alpha = ((every * clock.tick) as f64 / SMOOTHING_NS).min(1.0);
-    for (mut inst, children) in &mut instances {
-        if let Some(e) = inst.refresh(clock.now) {
-            events.write(e);
+pub fn update_engines(clock: Res<SimClock>, mut engines: EngineUpdate) {
+    engines.run(&clock);
+}
+
+/// What the engine update works on.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct EngineUpdate<'w, 's> {
+    instances: Query<'w, 's, (&'static mut Instance, &'static Children)>,
+    engines: Query<'w, 's, &'static mut Engine>,
+    events: MessageWriter<'w, SimEvent>,
+}
+
+impl EngineUpdate<'_, '_> {
+    /// The engine update at the end of the tick `clock`.
+    pub fn run(&mut self, clock: &SimClock) {
+        let EngineUpdate {
+            instances,
+            engines,
+            events,
+        } = self;
+        let every = (ENGINE_UPDATE_NS / clock.tick).max(1);
+        let alpha = ((every * clock.tick) as f64 / SMOOTHING_NS).min(1.0);
+        for (inst, children) in instances.iter_mut() {
+            update_instance(inst, children, engines, events, clock.now, alpha);
         }
-        let busy = if inst.up {
-            inst.busy as f64 / inst.workers() as f64
-        } else {
-            0.0
-        };
-        let mut pressure: f64 = 0.0;
-        for child in children.iter() {
-            let Ok(mut e) = engines.get_mut(child) else {
-                continue;
-            };
-            let now = match e.kind {
-                EngineKind::Memory => inst.memory_used_mb() / e.capacity,
-                _ => busy * e.share,
-            };
-            e.utilization = match e.kind {
-                EngineKind::Memory => now,
-                _ => e.utilization + alpha * (now - e.utilization),
-            };
-            pressure = pressure.max(e.utilization.min(1.0));
-        }
-        inst.pressure = pressure;
     }
+}
+
+/// One instance's engines from its busy workers and memory; its pressure (busiest engine).
+fn update_instance(
+    mut inst: Mut<Instance>,
+    children: &Children,
+    engines: &mut Query<&mut Engine>,
+    events: &mut MessageWriter<SimEvent>,
+    now: super::dist::Nanos,
+    alpha: f64,
+) {
+    if let Some(e) = inst.refresh(now) {
+        events.write(e);
+    }
+    let busy = if inst.up {
+        inst.busy as f64 / inst.workers() as f64
+    } else {
+        0.0
+    };
+    let mut pressure: f64 = 0.0;
+    for child in children.iter() {
+        let Ok(mut e) = engines.get_mut(child) else {
+            continue;
+        };
+        let now = match e.kind {
+            EngineKind::Memory => inst.memory_used_mb() / e.capacity,
+            _ => busy * e.share,
+        };
+        e.utilization = match e.kind {
+            EngineKind::Memory => now,
+            _ => e.utilization + alpha * (now - e.utilization),
+        };
+        pressure = pressure.max(e.utilization.min(1.0));
+    }
+    inst.pressure = pressure;
 }

@@ -33,26 +33,47 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// Counts what the system holds; past the cap, says where it piles up and stops the run.
-pub(super) fn guard_held(
-    clock: Res<SimClock>,
-    topo: Res<Topology>,
-    instances: Query<&Instance>,
-    links: Query<&Link>,
-    mut halt: ResMut<Halt>,
-) {
+pub(super) fn guard_held(clock: Res<SimClock>, mut guard: HeldGuard) {
+    guard.check(&clock);
+}
+
+/// What the memory guard looks at.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct HeldGuard<'w, 's> {
+    topo: Res<'w, Topology>,
+    instances: Query<'w, 's, &'static Instance>,
+    links: Query<'w, 's, &'static Link>,
+    halt: ResMut<'w, Halt>,
+}
+
+impl HeldGuard<'_, '_> {
+    /// Checks what the system holds at the end of the tick `clock`; true if the run stops.
+    pub fn check(&mut self, clock: &SimClock) -> bool {
+        check(self, clock);
+        self.halt.reason.is_some()
+    }
+}
+
+fn check(guard: &mut HeldGuard, clock: &SimClock) {
+    let HeldGuard {
+        topo,
+        instances,
+        links,
+        halt,
+    } = guard;
     if halt.reason.is_some() || halt.max_held == 0 {
         return;
     }
     let mut held: u64 = 0;
     let mut most = (0u64, "");
-    for i in &instances {
+    for i in instances.iter() {
         let n = i.outstanding();
         held += n;
         if n > most.0 {
             most = (n, &i.name);
         }
     }
-    for l in &links {
+    for l in links.iter() {
         let n = l.topic.len() as u64 + l.held();
         held += n;
         if n > most.0 {

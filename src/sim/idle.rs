@@ -84,18 +84,15 @@ fn before_periodic(world: &World, most: u64) -> u64 {
     k
 }
 
-/// How many of the next ticks (at most `most`) run only the systems that run every tick
-/// (`SimFlowTick`): no command due, no engine update, health cycle or metrics sample ending in
-/// them. The same tests as those systems' run conditions, made before the ticks instead of in
-/// them. At most one while conservation is checked, so it is checked after every tick.
+/// How many of the next ticks (at most `most`) can run as a stretch (`SimFlowTick`): no command
+/// due, no health cycle or metrics sample ending in them. The same tests as those systems' run
+/// conditions, made before the ticks instead of in them. At most one while conservation is
+/// checked, so it is checked after every tick.
 pub fn plain_ticks(world: &World, most: u64) -> u64 {
     let k = before_periodic(world, most);
     if k == 0 {
         return 0;
     }
-    let clock = world.resource::<SimClock>();
-    let every = (ENGINE_UPDATE_NS / clock.tick.max(1)).max(1);
-    let k = k.min(every - 1 - clock.ticks % every);
     match world.get_resource::<Conservation>() {
         Some(c) if c.enabled => k.min(1),
         _ => k,
@@ -197,10 +194,11 @@ fn move_on_with(world: &mut World, most: u64, mut run: impl FnMut(&mut World, bo
     }
     let plain = plain_ticks(world, most);
     if plain > 0 {
-        world.resource_mut::<Stretch>().0 = plain;
-        world.resource_mut::<SkipIdle>().stretched += plain;
+        world.resource_mut::<Stretch>().ticks = plain;
         run(world, true);
-        plain
+        let done = world.resource::<Stretch>().done;
+        world.resource_mut::<SkipIdle>().stretched += done;
+        done
     } else {
         run(world, false);
         1

@@ -53,10 +53,10 @@ use dist::Nanos;
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SimTick;
 
-/// A stretch of ticks in each of which nothing periodic is due (no command, engine update,
-/// health cycle or metrics sample): the clock, flow and finished requests of every tick in one
-/// system (`stretch`), then the record and verify phases. `idle` picks it for such ticks; the
-/// outputs are those of running each through `SimTick`.
+/// A stretch of ticks in which no command, health cycle or metrics sample is due: the clock,
+/// flow, engine update and finished requests of every tick in one system (`stretch`), then the
+/// record and verify phases. `idle` picks it for such ticks; the outputs are those of running
+/// each through `SimTick`.
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SimFlowTick;
 

@@ -1,26 +1,32 @@
-//! A stretch of plain ticks in one system run. A tick in which nothing periodic is due (no
-//! command, engine update, health cycle or metrics sample: `idle::plain_ticks`) runs only the
-//! clock, the flow phase and the collection of finished requests before the record and verify
-//! phases. `SimFlowTick` runs a whole stretch of such ticks in one system, each tick exactly as
-//! `SimTick` would run it (the same clock, cadence, flow and `Ended` event per tick), so the
-//! executor and the system parameters are paid once per stretch, not once per tick. The record
-//! phase then takes the stretch's events in the order they were written.
+//! A stretch of plain ticks in one system run. A tick in which no command, health cycle or
+//! metrics sample is due (`idle::plain_ticks`) runs only the clock, the flow phase, at every
+//! 10 ms the engine update and the memory guard, and the collection of finished requests,
+//! before the record and verify phases. `SimFlowTick` runs a stretch of such ticks in one
+//! system (up to a run of idle ticks, which the runner skips instead), each tick exactly
+//! as `SimTick` would run it (the same clock, cadence, flow, engine update and `Ended` event
+//! per tick, in the same order), so the executor and most system parameters are paid once per
+//! stretch, not once per tick. The record phase then takes the stretch's events in the order
+//! they were written. A guard that stops the run ends the stretch after that tick, as it would
+//! end the ticks.
 
-use super::cadence::Cadence;
+use super::cadence::{Cadence, ENGINE_UPDATE_NS};
 use super::classes::ClassStats;
+use super::dist::Nanos;
+use super::engines::EngineUpdate;
+use super::guard::HeldGuard;
 use super::metrics::{self, SystemLatency};
 use super::sweep::{Flow, Scratch};
 use super::{SimClock, SimFlowTick, SimSystems};
 use bevy::prelude::*;
 
-/// How many ticks the next run of `SimFlowTick` covers (set by `idle` before it runs it).
-#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stretch(pub u64);
-
-impl Default for Stretch {
-    fn default() -> Self {
-        Self(1)
-    }
+/// How many ticks the next run of `SimFlowTick` covers (set by `idle` before it runs it), and
+/// how many the last run did (fewer when the memory guard stopped the run).
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stretch {
+    /// Ticks to run.
+    pub ticks: u64,
+    /// Ticks run.
+    pub done: u64,
 }
 
 pub(super) fn plugin(app: &mut App) {
@@ -28,22 +34,56 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(SimFlowTick, run_stretch.in_set(SimSystems::Flow));
 }
 
-/// The clock, cadence, flow and finished-request phases of every tick of the stretch.
+/// The clock, cadence, flow, engine and finished-request phases of every tick of the stretch.
 fn run_stretch(
-    stretch: Res<Stretch>,
+    mut stretch: ResMut<Stretch>,
     mut clock: ResMut<SimClock>,
     mut cadence: ResMut<Cadence>,
-    mut flow: Flow,
+    mut set: ParamSet<(Flow, EngineUpdate, HeldGuard)>,
     mut latency: ResMut<SystemLatency>,
     mut classes: ResMut<ClassStats>,
     mut scratch: Local<Scratch>,
 ) {
-    for _ in 0..stretch.0.max(1) {
-        clock.advance();
-        cadence.decide(&clock);
-        flow.tick(&mut scratch, clock.start, clock.now);
-        let (unit, sources, events) = flow.sources();
-        let sinks = (&mut *latency, &mut *classes);
-        metrics::collect(clock.now, unit, sources, sinks, events);
+    let every = (ENGINE_UPDATE_NS / clock.tick.max(1)).max(1);
+    let mut sinks = (&mut *latency, &mut *classes);
+    let (ticks, mut done, mut go_on) = (stretch.ticks.max(1), 0, true);
+    while go_on {
+        // The ticks up to the next engine update run with the flow's parameters fetched once.
+        let mut flow = set.p0();
+        let mut engine_tick = false;
+        while go_on && !engine_tick {
+            clock.advance();
+            cadence.decide(&clock);
+            done += 1;
+            flow.tick(&mut scratch, clock.start, clock.now);
+            engine_tick = clock.ticks.is_multiple_of(every);
+            if !engine_tick {
+                collect(&mut flow, clock.now, &mut sinks);
+                go_on = done < ticks && !idle_ahead(&flow, &clock);
+            }
+        }
+        if engine_tick {
+            set.p1().run(&clock);
+            let halted = set.p2().check(&clock);
+            let mut flow = set.p0();
+            collect(&mut flow, clock.now, &mut sinks);
+            go_on = !halted && done < ticks && !idle_ahead(&flow, &clock);
+        }
     }
+    stretch.done = done;
+}
+
+/// Idle ticks (at least this many in a row) end a stretch, for the runner to skip: fewer cost
+/// less to run than to stop the stretch, skip them and start another.
+const IDLE_RUN: u64 = 8;
+
+/// Whether at least `IDLE_RUN` idle ticks follow the tick that just ended (`clock`).
+fn idle_ahead(flow: &Flow, clock: &SimClock) -> bool {
+    flow.idle_ahead(clock.now, clock.tick.max(1), IDLE_RUN) >= IDLE_RUN
+}
+
+/// The requests that ended in the tick ending at `now` (`metrics::collect`).
+fn collect(flow: &mut Flow, now: Nanos, sinks: &mut (&mut SystemLatency, &mut ClassStats)) {
+    let (unit, sources, events) = flow.sources();
+    metrics::collect(now, unit, sources, (&mut *sinks.0, &mut *sinks.1), events);
 }

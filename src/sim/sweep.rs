@@ -264,6 +264,41 @@ impl<'w, 's> Flow<'w, 's> {
         }
     }
 
+    /// Of the next `most` ticks after `now` (ticks of `tick` ns), how many the flow would find
+    /// nothing to do in, as `idle::quiet_ticks` counts them: no event, instance action, arrival
+    /// on the wire, or source arrival, retry or deadline. Stops looking once it is 0.
+    pub(super) fn idle_ahead(&self, now: Nanos, tick: Nanos, most: u64) -> u64 {
+        let before = |t: Nanos| t.saturating_sub(now) / tick;
+        let mut k = most.min(before(self.agenda.next_at()));
+        if let Some(f) = self.faults.pending.last() {
+            k = k.min(before(f.at));
+        }
+        for &li in &self.agenda.wired {
+            if k == 0 {
+                return 0;
+            }
+            let link = self.topo.links.get(li as usize);
+            if let Some(l) = link.and_then(|e| self.net.2.get(*e).ok()) {
+                k = k.min(before(l.next_due()));
+            }
+        }
+        for e in &self.topo.sources {
+            if k == 0 {
+                return 0;
+            }
+            if let Ok(src) = self.net.0.get(*e) {
+                let (deadline, next) = src.next_due();
+                k = k.min(before(next));
+                if deadline < now {
+                    return 0;
+                } else if deadline < Nanos::MAX {
+                    k = k.min(before(deadline) + 1);
+                }
+            }
+        }
+        k
+    }
+
     /// The sources (whose finished requests the metrics collect) and the event writer.
     pub(super) fn sources(
         &mut self,

@@ -98,3 +98,36 @@ fn skipping_idle_ticks_changes_no_output() {
     assert!(skipped_any, "some scenario has idle ticks to skip");
     assert!(stretched_any, "some scenario runs most ticks in stretches");
 }
+
+#[test]
+fn the_memory_guard_stops_a_run_at_the_same_tick_whether_ticks_run_in_stretches_or_not() {
+    // 500K requests/s into one worker: the guard stops the run at an engine update inside a
+    // stretch of plain ticks; it must stop at the tick, with the message, of the tick-by-tick run.
+    let flood = r#"(
+        name: "flood",
+        sim: (duration_s: 60.0, max_held: 200000),
+        sources: [(name: "u", rate: Constant(500000.0), flows: [(name: "f", path: [To("s")])])],
+        components: [(name: "s", kind: Service, workers: 1, queue: Unbounded, service: (mean_ms: 1.0))],
+        links: [(from: "u", to: "s")],
+    )"#;
+    let run = |shortcuts: bool| {
+        let mut sim = simulation_app(flowlab::testing::parse(flood));
+        sim.skip_idle(shortcuts);
+        sim.check_conservation(!shortcuts);
+        sim.run_for(60.0);
+        let stretched = sim
+            .world()
+            .resource::<flowlab::sim::idle::SkipIdle>()
+            .stretched;
+        (sim.halted(), sim.now(), sim.metrics_digest(), stretched)
+    };
+    let (on, off) = (run(true), run(false));
+    assert!(
+        on.0.as_deref()
+            .is_some_and(|m| m.contains("past sim.max_held")),
+        "{:?}",
+        on.0
+    );
+    assert_eq!((&on.0, on.1, &on.2), (&off.0, off.1, &off.2));
+    assert!(on.3 > 100 && off.3 == 0, "stretches: {} / {}", on.3, off.3);
+}
