@@ -160,6 +160,27 @@ fn main() {
         );
         drop(sim);
     }
+    if wants("scale") {
+        // Per-request cost against the number of components: chains of 5 at the same load per
+        // component (100 requests/s each), 100, 1,000 and 10,000 components.
+        for chains in [20, 200, 2000] {
+            let rate = chains as f64 * 500.0;
+            let s = parse(&generated_topology(chains, 5, rate));
+            let n = s.components.len();
+            let mut sim = Simulation::new(s);
+            let seconds = 3.0;
+            let started = Instant::now();
+            sim.run_for(seconds);
+            let wall = started.elapsed().as_secs_f64();
+            let generated = sim.summary().system.generated as f64;
+            println!(
+                "{:<40} {seconds:>6.0} sim s in {wall:>7.2} wall s = {:>8.2}x real time | {:.2} us per request",
+                format!("scale: {n} components, {rate:.0} req/s"),
+                seconds / wall,
+                wall / generated * 1e6
+            );
+        }
+    }
     if wants("mm1") {
         let text = r#"(
             name: "M/M/1 fast", sim: (tick_ms: 1.0),
