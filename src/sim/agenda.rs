@@ -54,9 +54,9 @@ const IN_SLAB: u32 = 1 << 31;
 pub struct Agenda {
     /// Keys (time, sequence, slab slot) of events due in a later tick, a bucket per tick.
     calendar: Vec<Vec<(Nanos, u64, u32)>>,
-    /// Events in the calendar, and the earliest one's time (meaningful when there are any).
+    /// Events in the calendar, and the earliest one's time (`None`: the calendar is empty).
     in_calendar: usize,
-    calendar_next: Nanos,
+    calendar_next: Option<Nanos>,
     /// The current tick: its index (`from / length`), its length (0: no calendar) and its end.
     tick_key: u64,
     tick_len: Nanos,
@@ -97,20 +97,13 @@ impl Agenda {
                 }
                 let slot = self.slab_store(ev);
                 self.calendar[key as usize % CALENDAR].push((at, self.seq, slot));
-                self.calendar_next = match self.in_calendar {
-                    0 => at,
-                    _ => self.calendar_next.min(at),
-                };
+                self.calendar_next = Some(self.calendar_next.map_or(at, |n| n.min(at)));
                 self.in_calendar += 1;
                 return;
             }
         }
-        self.heap_push(at, self.seq, ev);
-    }
-
-    fn heap_push(&mut self, at: Nanos, seq: u64, ev: Ev) {
         let slot = self.slab_store(ev);
-        self.heap.push(Reverse((at, seq, slot)));
+        self.heap.push(Reverse((at, self.seq, slot)));
     }
 
     fn slab_store(&mut self, ev: Ev) -> u32 {
@@ -142,10 +135,7 @@ impl Agenda {
         }
         let heap = self.heap.peek().map_or(Nanos::MAX, |r| r.0.0);
         let batch = self.order.get(self.cursor).map_or(Nanos::MAX, |e| e.0);
-        let calendar = match self.in_calendar {
-            0 => Nanos::MAX,
-            _ => self.calendar_next,
-        };
+        let calendar = self.calendar_next.unwrap_or(Nanos::MAX);
         heap.min(batch).min(calendar)
     }
 
@@ -178,7 +168,7 @@ impl Agenda {
             return;
         }
         self.tick_key = from / len;
-        if self.in_calendar > 0 && self.calendar_next < until {
+        if self.calendar_next.is_some_and(|n| n < until) {
             let slot = self.tick_key as usize % CALENDAR;
             let mut bucket = std::mem::take(&mut self.calendar[slot]);
             self.in_calendar -= bucket.len();
@@ -193,15 +183,14 @@ impl Agenda {
     }
 
     /// The earliest time in the calendar (its first non-empty bucket after the current tick).
-    fn calendar_first(&self) -> Nanos {
+    fn calendar_first(&self) -> Option<Nanos> {
         if self.in_calendar == 0 {
-            return Nanos::MAX;
+            return None;
         }
         (1..CALENDAR)
             .map(|d| &self.calendar[(self.tick_key as usize + d) % CALENDAR])
             .find(|b| !b.is_empty())
             .and_then(|b| b.iter().map(|e| e.0).min())
-            .unwrap_or(Nanos::MAX)
     }
 
     /// Moves everything in the calendar to the heap.
@@ -214,7 +203,7 @@ impl Agenda {
         }
         self.calendar = calendar;
         self.in_calendar = 0;
-        self.calendar_next = Nanos::MAX;
+        self.calendar_next = None;
     }
 
     /// Sorts the collected events; from now on pushes are scheduled individually.

@@ -49,12 +49,13 @@ pub struct HeldGuard<'w, 's> {
 impl HeldGuard<'_, '_> {
     /// Checks what the system holds at the end of the tick `clock`; true if the run stops.
     pub fn check(&mut self, clock: &SimClock) -> bool {
-        check(self, clock);
+        stop_if_over(self, clock);
         self.halt.reason.is_some()
     }
 }
 
-fn check(guard: &mut HeldGuard, clock: &SimClock) {
+/// Stops the run (sets `Halt::reason`) if the system holds more than `max_held`.
+fn stop_if_over(guard: &mut HeldGuard, clock: &SimClock) {
     let HeldGuard {
         topo,
         instances,

@@ -4,14 +4,14 @@
 //! the engines' smoothed utilization. Such ticks are not run through the schedule: the clock
 //! moves over the whole stretch in one step, running only the engine update (and the memory
 //! guard after it) at the ticks where the schedule would have, so every output stays
-//! byte-identical (`skipping_idle_ticks_changes_no_output`).
+//! byte-identical (`skipping_idle_ticks_changes_no_output`). The runner here (`move_on`,
+//! `run_until`) also runs stretches of plain ticks through `SimFlowTick` (`stretch`).
 
 use super::cadence::{Cadence, ENGINE_UPDATE_NS};
 use super::command::CommandQueue;
 use super::dist::Nanos;
 use super::instance::Instance;
 use super::metrics::Recorder;
-use super::source::TrafficSource;
 use super::stretch::Stretch;
 use super::verify::Conservation;
 use super::{SimClock, guard, sweep};
@@ -109,23 +109,10 @@ pub fn quiet_ticks(world: &World, most: u64) -> u64 {
     let clock = world.resource::<SimClock>();
     let (now, tick) = (clock.now, clock.tick.max(1));
     k = sweep::quiet_flow(world, now, tick, k);
-    let topo = world.resource::<super::topology::Topology>();
-    for e in &topo.sources {
-        if k == 0 {
-            return 0;
-        }
-        if let Some(src) = world.get::<TrafficSource>(*e) {
-            let (deadline, next) = src.next_due();
-            k = k.min(before(now, tick, next));
-            // A deadline is handled at the start of the tick after the one it falls in: one
-            // already past is handled by the next tick.
-            if deadline < now {
-                return 0;
-            } else if deadline < Nanos::MAX {
-                k = k.min(before(now, tick, deadline) + 1);
-            }
-        }
+    if k == 0 {
+        return 0;
     }
+    let topo = world.resource::<super::topology::Topology>();
     // Across an engine update, an instance that comes back would be an event.
     let every = (ENGINE_UPDATE_NS / tick).max(1);
     if k > every - 1 - clock.ticks % every {

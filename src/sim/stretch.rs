@@ -11,7 +11,6 @@
 
 use super::cadence::{Cadence, ENGINE_UPDATE_NS};
 use super::classes::ClassStats;
-use super::dist::Nanos;
 use super::engines::EngineUpdate;
 use super::guard::HeldGuard;
 use super::metrics::{self, SystemLatency};
@@ -58,16 +57,15 @@ fn run_stretch(
             flow.tick(&mut scratch, clock.start, clock.now);
             engine_tick = clock.ticks.is_multiple_of(every);
             if !engine_tick {
-                collect(&mut flow, clock.now, &mut sinks);
-                go_on = done < ticks && !idle_ahead(&flow, &clock);
+                let idle = end_tick(&mut flow, &clock, &mut sinks);
+                go_on = done < ticks && !idle;
             }
         }
         if engine_tick {
             set.p1().run(&clock);
             let halted = set.p2().check(&clock);
-            let mut flow = set.p0();
-            collect(&mut flow, clock.now, &mut sinks);
-            go_on = !halted && done < ticks && !idle_ahead(&flow, &clock);
+            let idle = end_tick(&mut set.p0(), &clock, &mut sinks);
+            go_on = !halted && done < ticks && !idle;
         }
     }
     stretch.done = done;
@@ -77,13 +75,20 @@ fn run_stretch(
 /// less to run than to stop the stretch, skip them and start another.
 const IDLE_RUN: u64 = 8;
 
-/// Whether at least `IDLE_RUN` idle ticks follow the tick that just ended (`clock`).
-fn idle_ahead(flow: &Flow, clock: &SimClock) -> bool {
-    flow.idle_ahead(clock.now, clock.tick.max(1), IDLE_RUN) >= IDLE_RUN
-}
-
-/// The requests that ended in the tick ending at `now` (`metrics::collect`).
-fn collect(flow: &mut Flow, now: Nanos, sinks: &mut (&mut SystemLatency, &mut ClassStats)) {
+/// The end of the tick that just ended (`clock`): the requests that ended in it (`metrics::collect`).
+/// Returns whether at least `IDLE_RUN` idle ticks follow it.
+fn end_tick(
+    flow: &mut Flow,
+    clock: &SimClock,
+    sinks: &mut (&mut SystemLatency, &mut ClassStats),
+) -> bool {
     let (unit, sources, events) = flow.sources();
-    metrics::collect(now, unit, sources, (&mut *sinks.0, &mut *sinks.1), events);
+    metrics::collect(
+        clock.now,
+        unit,
+        sources,
+        (&mut *sinks.0, &mut *sinks.1),
+        events,
+    );
+    flow.idle_ahead(clock.now, clock.tick.max(1), IDLE_RUN) >= IDLE_RUN
 }

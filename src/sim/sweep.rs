@@ -138,29 +138,61 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// Of the next `k` ticks from `now`, how many the flow phase would find nothing to do in, as
-/// far as the agenda, the command door's instance actions and the wire tell (the sources are
-/// asked apart). Stops looking as soon as the answer is 0.
-pub fn quiet_flow(world: &World, now: Nanos, tick: Nanos, mut k: u64) -> u64 {
+/// far as the world tells (`idle_flow`).
+pub fn quiet_flow(world: &World, now: Nanos, tick: Nanos, k: u64) -> u64 {
+    let parts = (
+        world.resource::<Agenda>(),
+        world.resource::<Faults>(),
+        world.resource::<Topology>(),
+    );
+    let link = |e: Entity| world.get::<Link>(e);
+    idle_flow(
+        parts,
+        link,
+        |e| world.get::<TrafficSource>(e),
+        (now, tick),
+        k,
+    )
+}
+
+/// Of the next `k` ticks from `now` (ticks of `tick` ns), how many the flow phase would find
+/// nothing to do in: no event in the agenda, instance action from the command door, arrival on
+/// the wire, or source arrival, retry or deadline. `link` and `source` read those entities (from
+/// the world, or through the flow's queries). Stops looking as soon as the answer is 0.
+fn idle_flow<'a>(
+    (agenda, faults, topo): (&Agenda, &Faults, &Topology),
+    link: impl Fn(Entity) -> Option<&'a Link>,
+    source: impl Fn(Entity) -> Option<&'a TrafficSource>,
+    (now, tick): (Nanos, Nanos),
+    mut k: u64,
+) -> u64 {
     // Ticks ending at or before `t`: an event at `t` is handled in the tick after them.
     let before = |t: Nanos| t.saturating_sub(now) / tick;
-    let agenda = world.resource::<Agenda>();
     k = k.min(before(agenda.next_at()));
-    if let Some(f) = world.resource::<Faults>().pending.last() {
+    if let Some(f) = faults.pending.last() {
         k = k.min(before(f.at));
     }
-    if k == 0 || agenda.wired.is_empty() {
-        return k;
-    }
-    let topo = world.resource::<Topology>();
     for &li in &agenda.wired {
-        if let Some(l) = topo
-            .links
-            .get(li as usize)
-            .and_then(|e| world.get::<Link>(*e))
-        {
+        if k == 0 {
+            return 0;
+        }
+        if let Some(l) = topo.links.get(li as usize).and_then(|e| link(*e)) {
             k = k.min(before(l.next_due()));
-            if k == 0 {
-                break;
+        }
+    }
+    for e in &topo.sources {
+        if k == 0 {
+            return 0;
+        }
+        if let Some(src) = source(*e) {
+            let (deadline, next) = src.next_due();
+            k = k.min(before(next));
+            // A deadline is handled at the start of the tick after the one it falls in: one
+            // already past is handled by the next tick.
+            if deadline < now {
+                return 0;
+            } else if deadline < Nanos::MAX {
+                k = k.min(before(deadline) + 1);
             }
         }
     }
@@ -265,38 +297,11 @@ impl<'w, 's> Flow<'w, 's> {
     }
 
     /// Of the next `most` ticks after `now` (ticks of `tick` ns), how many the flow would find
-    /// nothing to do in, as `idle::quiet_ticks` counts them: no event, instance action, arrival
-    /// on the wire, or source arrival, retry or deadline. Stops looking once it is 0.
+    /// nothing to do in (`idle_flow`), read through the flow's own queries.
     pub(super) fn idle_ahead(&self, now: Nanos, tick: Nanos, most: u64) -> u64 {
-        let before = |t: Nanos| t.saturating_sub(now) / tick;
-        let mut k = most.min(before(self.agenda.next_at()));
-        if let Some(f) = self.faults.pending.last() {
-            k = k.min(before(f.at));
-        }
-        for &li in &self.agenda.wired {
-            if k == 0 {
-                return 0;
-            }
-            let link = self.topo.links.get(li as usize);
-            if let Some(l) = link.and_then(|e| self.net.2.get(*e).ok()) {
-                k = k.min(before(l.next_due()));
-            }
-        }
-        for e in &self.topo.sources {
-            if k == 0 {
-                return 0;
-            }
-            if let Ok(src) = self.net.0.get(*e) {
-                let (deadline, next) = src.next_due();
-                k = k.min(before(next));
-                if deadline < now {
-                    return 0;
-                } else if deadline < Nanos::MAX {
-                    k = k.min(before(deadline) + 1);
-                }
-            }
-        }
-        k
+        let parts = (&*self.agenda, &*self.faults, &*self.topo);
+        let link = |e: Entity| self.net.2.get(e).ok();
+        idle_flow(parts, link, |e| self.net.0.get(e).ok(), (now, tick), most)
     }
 
     /// The sources (whose finished requests the metrics collect) and the event writer.

@@ -392,17 +392,19 @@ fn a_scenario_past_the_budget_is_refused_by_check_with_what_it_would_take() {
     );
 }
 
+/// 500K requests/s into one worker with an unbounded queue: it grows by ~500K/s, past
+/// `max_held` within half a second.
+pub(crate) const FLOOD: &str = r#"(
+    name: "flood",
+    sim: (duration_s: 60.0, max_held: 200000),
+    sources: [(name: "u", rate: Constant(500000.0), flows: [(name: "f", path: [To("s")])])],
+    components: [(name: "s", kind: Service, workers: 1, queue: Unbounded, service: (mean_ms: 1.0))],
+    links: [(from: "u", to: "s")],
+)"#;
+
 #[test]
 fn an_unbounded_queue_flooded_stops_the_run_with_a_message_not_the_host() {
-    // 500K requests/s into one worker with an unbounded queue: it grows by ~500K/s.
-    let flood = r#"(
-        name: "flood",
-        sim: (duration_s: 60.0, max_held: 200000),
-        sources: [(name: "u", rate: Constant(500000.0), flows: [(name: "f", path: [To("s")])])],
-        components: [(name: "s", kind: Service, workers: 1, queue: Unbounded, service: (mean_ms: 1.0))],
-        links: [(from: "u", to: "s")],
-    )"#;
-    let p = write_scenario("flood.ron", flood);
+    let p = write_scenario("flood.ron", FLOOD);
     let started = std::time::Instant::now();
     let o = flowlab(&["run", &p, "--quiet"]);
     let err = stderr(&o);

@@ -101,17 +101,10 @@ fn skipping_idle_ticks_changes_no_output() {
 
 #[test]
 fn the_memory_guard_stops_a_run_at_the_same_tick_whether_ticks_run_in_stretches_or_not() {
-    // 500K requests/s into one worker: the guard stops the run at an engine update inside a
-    // stretch of plain ticks; it must stop at the tick, with the message, of the tick-by-tick run.
-    let flood = r#"(
-        name: "flood",
-        sim: (duration_s: 60.0, max_held: 200000),
-        sources: [(name: "u", rate: Constant(500000.0), flows: [(name: "f", path: [To("s")])])],
-        components: [(name: "s", kind: Service, workers: 1, queue: Unbounded, service: (mean_ms: 1.0))],
-        links: [(from: "u", to: "s")],
-    )"#;
+    // The flood (`cli::FLOOD`): the guard stops the run at an engine update inside a stretch
+    // of plain ticks; it must stop at the tick, with the message, of the tick-by-tick run.
     let run = |shortcuts: bool| {
-        let mut sim = simulation_app(flowlab::testing::parse(flood));
+        let mut sim = simulation_app(flowlab::testing::parse(crate::cli::FLOOD));
         sim.skip_idle(shortcuts);
         sim.check_conservation(!shortcuts);
         sim.run_for(60.0);
