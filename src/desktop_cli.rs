@@ -38,6 +38,10 @@ pub struct ShotArgs {
     /// highest load).
     #[arg(long, allow_negative_numbers = true)]
     pub load: Option<f64>,
+    /// The canvas only, framed to fill it: the clock, a compact legend strip and the particle
+    /// scale, no panels (for slides and videos).
+    #[arg(long)]
+    pub clean: bool,
 }
 
 /// Options of `flowlab record`.
@@ -63,6 +67,10 @@ pub struct RecordArgs {
     /// MP4 file (default: SCENARIO.mp4 in the current directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The canvas only, framed to fill it: the clock, a compact legend strip and the particle
+    /// scale, no panels.
+    #[arg(long)]
+    pub clean: bool,
 }
 
 /// Options of `flowlab open` (and plain `flowlab`).
@@ -210,6 +218,7 @@ mod with_app {
             start: o.start,
             select: None,
             compare,
+            clean: false,
         };
         exit(run(opts, s, err))
     }
@@ -231,6 +240,7 @@ mod with_app {
                 start: None,
                 select: a.select.clone(),
                 compare: None,
+                clean: a.clean,
             })
         };
         start(&a.scenario, a.load, go())
@@ -281,6 +291,7 @@ mod with_app {
                 start: None,
                 select: None,
                 compare: None,
+                clean: a.clean,
             })
         };
         start(&a.scenario, None, go())

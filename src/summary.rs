@@ -42,7 +42,7 @@ pub(crate) fn summary_of(v: &SimView) -> Summary {
     system.latency_ms = lat.percentiles_ms;
     system.mean_latency_ms = lat.mean_us / 1e3;
     let mut components = vec![];
-    let mut worst: Option<(Bottleneck, f64)> = None;
+    let mut worst: Option<Bottleneck> = None;
     for c in v.components() {
         let k = c.counters;
         let lat = v.component_latency(c.index).unwrap_or_default();
@@ -76,18 +76,11 @@ pub(crate) fn summary_of(v: &SimView) -> Summary {
             mean_latency_ms: lat.mean_us / 1e3,
             busiest,
         };
-        if b.for_s > 0.0
-            && worst
-                .as_ref()
-                .is_none_or(|w| (b.for_s, b.peak) > (w.0.for_s, w.1))
-        {
-            let peak = b.peak;
-            worst = Some((b, peak));
-        }
+        consider(&mut worst, b);
         system.wasted += row.wasted;
         components.push(row);
     }
-    system.bottleneck = worst.map(|w| w.0);
+    system.bottleneck = worst;
     system.classes = class_summaries(v);
     system.fans = fan_summaries(v, &components);
     Summary { system, components }
@@ -167,6 +160,28 @@ fn class_summaries(v: &SimView) -> Vec<ClassSummary> {
 
 /// A component's busiest engine over the sampled run: how long it spent saturated, from when,
 /// and its highest utilization; and (busiest engine, its peak).
+/// The component the summary names as the bottleneck: the one whose busiest engine was at or
+/// above `Bottleneck::SATURATED` longest (then the highest peak), if any was. The picture marks
+/// the same component.
+pub fn bottleneck(v: &SimView) -> Option<Bottleneck> {
+    let mut worst = None;
+    for c in v.components() {
+        consider(&mut worst, saturation(v, c.index, c.name).0);
+    }
+    worst
+}
+
+/// Keeps `b` if it was saturated longer (then higher) than the worst so far.
+fn consider(worst: &mut Option<Bottleneck>, b: Bottleneck) {
+    if b.for_s > 0.0
+        && worst
+            .as_ref()
+            .is_none_or(|w| (b.for_s, b.peak) > (w.for_s, w.peak))
+    {
+        *worst = Some(b);
+    }
+}
+
 fn saturation(v: &SimView, c: u32, name: &str) -> (Bottleneck, (&'static str, f64)) {
     use crate::sim::engines::EngineKind;
     use crate::sim::series::{Metric, SeriesEntity};

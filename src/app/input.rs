@@ -132,6 +132,7 @@ fn pointer(
     hover: Res<Hover>,
     mut scene: ResMut<Scene>,
     mut selection: ResMut<Selection>,
+    mut panels: ResMut<Panels>,
     mut drag: Local<Drag>,
     mut last: Local<Option<Vec2>>,
 ) {
@@ -151,6 +152,7 @@ fn pointer(
         let d = c - prev;
         tf.translation.x -= d.x * ortho.scale;
         tf.translation.y += d.y * ortho.scale;
+        panels.user_framed |= d != Vec2::ZERO;
     }
     *last = cursor;
     // Zoom around the cursor.
@@ -162,6 +164,7 @@ fn pointer(
         let old = ortho.scale;
         let new = (old * (1.0 - 0.1 * dy)).clamp(0.05, 20.0);
         ortho.scale = new;
+        panels.user_framed = true;
         if let Some(p) = world {
             let c = tf.translation.truncate();
             tf.translation = (p + (c - p) * (new / old)).extend(tf.translation.z);
@@ -202,14 +205,24 @@ fn pointer(
     }
 }
 
-/// Frames the whole system when a run starts or `F` is pressed.
+/// What the system was last framed for.
+#[derive(Default)]
+pub struct Framed {
+    generation: u64,
+    area: [f32; 4],
+}
+
+/// Frames the whole system (boxes and every label) in the area the panels leave when a run
+/// starts, when `F` is pressed, and when that area changes (the window is resized, a panel
+/// folds) until the user pans or zooms.
 fn fit_on_new_run(
     scene: Res<Scene>,
     selection: Res<Selection>,
+    hover: Res<Hover>,
     mut panels: ResMut<Panels>,
     window: Single<&Window, With<PrimaryWindow>>,
     camera: Single<(&mut Transform, &mut Projection), With<Camera2d>>,
-    mut fitted: Local<u64>,
+    mut framed: Local<Framed>,
 ) {
     if panels.centre_requested {
         // A click in the decision feed: bring what it concerns to the middle.
@@ -221,30 +234,40 @@ fn fit_on_new_run(
         }
         return;
     }
-    if *fitted == scene.generation && !panels.fit_requested {
+    let (w, h) = (window.width(), window.height());
+    let area = if panels.clean {
+        use super::state::{CLEAN_BOTTOM, CLEAN_TOP};
+        [0.0, CLEAN_TOP, w, h - CLEAN_BOTTOM]
+    } else {
+        use super::state::{BOTTOM, LEFT, RIGHT, TOP};
+        hover.free.unwrap_or([LEFT, TOP, w - RIGHT, h - BOTTOM])
+    };
+    let new_run = framed.generation != scene.generation;
+    if new_run || panels.fit_requested {
+        panels.user_framed = false;
+    }
+    if !new_run && !panels.fit_requested && (area == framed.area || panels.user_framed) {
         return;
     }
     panels.fit_requested = false;
-    *fitted = scene.generation;
+    let Some(b) = crate::picture::labels::bounds(&scene.picture.nodes, &scene.picture.labels)
+    else {
+        return;
+    };
+    *framed = Framed {
+        generation: scene.generation,
+        area,
+    };
     let (mut tf, mut proj) = camera.into_inner();
     let Projection::Orthographic(ortho) = &mut *proj else {
         return;
     };
-    let Some((lo, hi)) = bounds(&scene.picture) else {
-        return;
-    };
-    // Room for the panels.
-    use super::state::{BOTTOM, LEFT, RIGHT, TOP};
-    let (w, h) = (
-        window.width() - LEFT - RIGHT,
-        window.height() - TOP - BOTTOM,
-    );
-    let scale = ((hi.x - lo.x + 40.0) / w.max(200.0)).max((hi.y - lo.y + 90.0) / h.max(200.0));
-    ortho.scale = scale.clamp(0.3, 20.0);
-    // Centre the system in the free area between the panels.
-    let cx = (lo.x + hi.x) / 2.0 - (LEFT - RIGHT) / 2.0 * ortho.scale;
-    let cy = (lo.y + hi.y) / 2.0 - (BOTTOM - TOP) / 2.0 * ortho.scale;
-    tf.translation = Vec3::new(cx, cy, tf.translation.z);
+    let f = crate::picture::labels::frame(b, area, (w, h));
+    if std::env::var_os("FLOWLAB_DEBUG_FIT").is_some() {
+        eprintln!("fit: bounds {b:?} area {area:?} window {w}x{h} -> {f:?} (new run {new_run})");
+    }
+    ortho.scale = f.scale;
+    tf.translation = Vec3::new(f.centre.x, f.centre.y, tf.translation.z);
 }
 
 /// Where the selection is drawn.
@@ -260,23 +283,4 @@ fn centre_of(scene: &Scene, selection: Selection) -> Option<Point> {
             .map(|x| x.at),
         Selection::Link(l) => pic.edges.get(l as usize).map(|e| bezier(&e.curve, 0.5)),
     }
-}
-
-fn bounds(pic: &Picture) -> Option<(Point, Point)> {
-    if pic.nodes.is_empty() {
-        return None;
-    }
-    let mut lo = Point::new(f32::MAX, f32::MAX);
-    let mut hi = Point::new(f32::MIN, f32::MIN);
-    for n in &pic.nodes {
-        lo = Point::new(
-            lo.x.min(n.at.x - n.size.0 / 2.0),
-            lo.y.min(n.at.y - n.size.1 / 2.0),
-        );
-        hi = Point::new(
-            hi.x.max(n.at.x + n.size.0 / 2.0),
-            hi.y.max(n.at.y + n.size.1 / 2.0),
-        );
-    }
-    Some((lo, hi))
 }

@@ -12,6 +12,7 @@
 pub mod capture;
 pub mod input;
 pub mod particles;
+pub mod probe;
 pub mod scene;
 pub mod side_by_side;
 pub mod state;
@@ -50,6 +51,8 @@ pub struct AppOptions {
     pub select: Option<String>,
     /// A comparison opened side by side (the scenario given is its first variant).
     pub compare: Option<(crate::compare::Comparison, Scenario, f64)>,
+    /// The canvas only (`--clean`): no panels, the clock and a legend strip over the picture.
+    pub clean: bool,
 }
 
 /// A selection asked for on the command line, made once the scenario is in the world.
@@ -114,7 +117,7 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
         .insert_resource(SelectOnStart(opts.select.clone()))
         .add_systems(Update, select_on_start.in_set(AppSystems::Input))
         .init_resource::<scene::Drawn>()
-        .init_resource::<state::Panels>()
+        .insert_resource(state::Panels::with_clean(opts.clean))
         .init_resource::<state::Hover>()
         .configure_sets(Update, AppSystems::Input.before(SimDriveSystems))
         .configure_sets(
@@ -146,6 +149,7 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
     }
     input::plugin(&mut app);
     stats::plugin(&mut app);
+    probe::plugin(&mut app);
     watch::plugin(&mut app);
     capture::plugin(&mut app, &opts.mode);
     app.world_mut().resource_mut::<SimControl>().speed = opts.speed;

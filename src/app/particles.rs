@@ -95,11 +95,22 @@ fn kind_style(kind: Kind, base: Rgba) -> (f32, f32, Rgba) {
     // (size, angle, colour)
     let diamond = std::f32::consts::FRAC_PI_4;
     match kind {
-        Kind::Request => (6.0, 0.0, base),
-        Kind::Retry => (7.0, 0.0, base.mix(style::INK, 0.5)),
-        Kind::Response => (6.0, diamond, base.mix(style::BACKGROUND, 0.35)),
-        Kind::Error => (9.0, diamond, style::FAILED),
-        Kind::Refused => (8.0, 0.0, style::REFUSED),
+        Kind::Request => (7.0, 0.0, base),
+        Kind::Retry => (8.0, 0.0, base.mix(style::INK, 0.5)),
+        Kind::Response => (7.0, diamond, base.mix(style::BACKGROUND, 0.35)),
+        Kind::Error => (12.0, diamond, style::FAILED),
+        Kind::Refused => (9.0, 0.0, style::REFUSED),
+    }
+}
+
+/// Where along its link's curve a particle is drawn at `now` (0 at the sender, 1 at the
+/// receiver): requests run forward, responses back, a refusal turns back at the gate.
+pub fn along(p: &crate::picture::particles::Particle, now: Nanos) -> f32 {
+    let t = p.progress(now);
+    match p.kind {
+        Kind::Request | Kind::Retry => t,
+        Kind::Response | Kind::Error => 1.0 - t,
+        Kind::Refused => GATE_AT * (1.0 - t),
     }
 }
 
@@ -119,13 +130,7 @@ pub fn draw_particles(
         let Some(e) = edges.get(p.link as usize) else {
             continue;
         };
-        let t = p.progress(now);
-        let at = match p.kind {
-            Kind::Request | Kind::Retry => t,
-            Kind::Response | Kind::Error => 1.0 - t,
-            // A refusal turns back at the gate.
-            Kind::Refused => GATE_AT * (1.0 - t),
-        };
+        let at = along(p, now);
         let base = if scene.by_flow {
             style::FLOWS[p.flow as usize % style::FLOWS.len()]
         } else {
@@ -193,21 +198,27 @@ fn draw_markers(scene: &Scene, now: Nanos, q: &mut Quads) {
                 q.quad(c, size * 1.6, 3.0, -0.785, c2);
             }
             MarkerKind::Dropped => {
-                // A burst: four fragments flying apart from the tile.
-                let r = 6.0 + 18.0 * age;
-                for k in 0..4 {
-                    let a = k as f32 * std::f32::consts::FRAC_PI_2 + 0.4;
+                // A burst: eight fragments flying apart from the tile, past its edges.
+                let r = 8.0 + 28.0 * age;
+                for k in 0..8 {
+                    let a = k as f32 * std::f32::consts::FRAC_PI_4 + 0.4;
                     let p = Point::new(c.x + r * a.cos(), c.y + r * a.sin());
-                    q.quad(p, 5.0, 5.0, a, style::DROPPED.alpha(fade));
+                    q.quad(p, 7.0, 7.0, a, style::DROPPED.alpha(fade));
                 }
             }
             MarkerKind::TimedOut => {
-                // An amber ring widening at the client.
-                let r = size * (0.8 + age);
-                for k in 0..8 {
-                    let a = k as f32 * std::f32::consts::FRAC_PI_4;
+                // An amber ring, at least 12 across, widening at the client.
+                let r = (size * (0.8 + age)).max(12.0);
+                for k in 0..16 {
+                    let a = k as f32 * std::f32::consts::FRAC_PI_8;
                     let p = Point::new(c.x + r * a.cos(), c.y + r * a.sin());
-                    q.quad(p, 4.0, 4.0, a, style::TIMED_OUT.alpha(fade));
+                    q.quad(
+                        p,
+                        5.0,
+                        3.0,
+                        a + std::f32::consts::FRAC_PI_2,
+                        style::TIMED_OUT.alpha(fade),
+                    );
                 }
             }
         }

@@ -3,11 +3,11 @@
 //! labels (text), and a curve per link with its gate and breaker badge.
 
 use super::state::{Scene, Selection};
+use crate::picture::labels::{self, STRIP_H, px};
 use crate::picture::layout::{self, TILE_H, TILE_W, tile_centre};
 use crate::picture::style::{self, Glyph, Rgba};
 use crate::picture::{EdgePic, GATE_AT, NodePic, TilePic, bezier};
 use crate::sim::link::NodeRef;
-use crate::sim::states::BreakerState;
 use crate::sim::view::InstanceState;
 use bevy::prelude::*;
 use bevy::sprite::Anchor;
@@ -31,6 +31,8 @@ struct NodeParts {
     lines: Entity,
     badge: Entity,
     badge_text: Entity,
+    mark: Entity,
+    mark_text: Entity,
     tiles: Vec<TileParts>,
 }
 
@@ -49,7 +51,8 @@ struct EdgeParts {
     label: Entity,
     gate: Entity,
     gate_text: Entity,
-    breaker: Entity,
+    drawn_from: layout::Point,
+    drawn_to: layout::Point,
 }
 
 /// Marks every entity of the drawn scene (despawned on a new run).
@@ -247,39 +250,35 @@ fn spawn_node(
         ChildOf(root),
     ));
     commands.spawn((
-        text(&n.name, 21.0, style::INK),
+        text(&n.name, px::NAME, style::INK),
         Anchor::CENTER_LEFT,
-        Transform::from_xyz(-w / 2.0 + 34.0, top, 0.2),
-        ChildOf(root),
-    ));
-    commands.spawn((
-        text(n.glyph.tag(), 11.0, style::MUTED),
-        Anchor::CENTER_RIGHT,
-        Transform::from_xyz(w / 2.0 - 10.0, -h / 2.0 + 10.0, 0.2),
+        Transform::from_xyz(-w / 2.0 + labels::NAME_INDENT, top, 0.2),
         ChildOf(root),
     ));
     let lines = commands
         .spawn((
-            text("", 15.0, style::INK),
+            text("", px::LINES, style::INK),
             Anchor::TOP_LEFT,
-            Transform::from_xyz(-w / 2.0 + 10.0, top - 12.0, 0.2),
+            Transform::from_xyz(-w / 2.0 + labels::PAD, h / 2.0 - 30.0, 0.2),
             ChildOf(root),
         ))
         .id();
-    let badge = commands
-        .spawn((
-            rect(92.0, 22.0, style::GREEN),
-            Transform::from_xyz(w / 2.0 - 46.0, h / 2.0 + 12.0, 0.1),
-            ChildOf(root),
-        ))
-        .id();
-    let badge_text = commands
-        .spawn((
-            text("", 15.0, style::BACKGROUND),
-            Transform::from_xyz(w / 2.0 - 46.0, h / 2.0 + 12.0, 0.2),
-            ChildOf(root),
-        ))
-        .id();
+    // The status badge: a strip as wide as the box, just above it; the bottleneck mark just
+    // below it.
+    let (badge, badge_text) = spawn_strip(
+        commands,
+        root,
+        h / 2.0 + 2.0 + STRIP_H / 2.0,
+        (w, style::GREEN, px::BADGE),
+        Visibility::Inherited,
+    );
+    let (mark, mark_text) = spawn_strip(
+        commands,
+        root,
+        -h / 2.0 - 2.0 - STRIP_H / 2.0,
+        (w, style::BOTTLENECK, px::MARK),
+        Visibility::Hidden,
+    );
     let tiles = (0..n.tiles.len())
         .map(|k| spawn_tile(commands, root, tile_centre(k, h)))
         .collect();
@@ -291,8 +290,36 @@ fn spawn_node(
         lines,
         badge,
         badge_text,
+        mark,
+        mark_text,
         tiles,
     }
+}
+
+/// A strip of `width` and colour at height `y` of a box, with its text (font size `px`).
+fn spawn_strip(
+    commands: &mut Commands,
+    root: Entity,
+    y: f32,
+    (width, c, px): (f32, Rgba, f32),
+    visible: Visibility,
+) -> (Entity, Entity) {
+    let strip = commands
+        .spawn((
+            rect(width, STRIP_H, c),
+            Transform::from_xyz(0.0, y, 0.1),
+            visible,
+            ChildOf(root),
+        ))
+        .id();
+    let label = commands
+        .spawn((
+            text("", px, style::BACKGROUND),
+            Transform::from_xyz(0.0, y, 0.2),
+            ChildOf(root),
+        ))
+        .id();
+    (strip, label)
 }
 
 fn spawn_tile(commands: &mut Commands, root: Entity, c: layout::Point) -> TileParts {
@@ -320,15 +347,16 @@ fn spawn_tile(commands: &mut Commands, root: Entity, c: layout::Point) -> TilePa
         .id();
     let cross = commands
         .spawn((
-            text("X", 22.0, style::RED),
-            Transform::from_xyz(c.x, c.y + 2.0, 0.3),
+            // Behind the countdown, faded, so both read.
+            text("X", 30.0, style::RED.alpha(0.5)),
+            Transform::from_xyz(c.x, c.y + 2.0, 0.25),
             Visibility::Hidden,
             ChildOf(root),
         ))
         .id();
     let label = commands
         .spawn((
-            text("", 14.0, style::BACKGROUND),
+            text("", px::TILE, style::BACKGROUND),
             Transform::from_xyz(c.x, c.y + 5.0, 0.3),
             ChildOf(root),
         ))
@@ -360,8 +388,7 @@ fn spawn_edge(
     let label = commands
         .spawn((
             SceneItem,
-            text("", 15.0, style::INK),
-            Anchor::BOTTOM_CENTER,
+            text("", px::EDGE, style::INK),
             Transform::from_xyz(mid.x, mid.y + 14.0, 5.0),
         ))
         .id();
@@ -376,17 +403,8 @@ fn spawn_edge(
     let gate_text = commands
         .spawn((
             SceneItem,
-            text("", 15.0, style::YELLOW),
-            Anchor::TOP_CENTER,
+            text("", px::GATE, style::YELLOW),
             Transform::from_xyz(g.x, g.y + 30.0, 5.0),
-        ))
-        .id();
-    let breaker = commands
-        .spawn((
-            SceneItem,
-            text("", 16.0, style::RED),
-            Anchor::BOTTOM_CENTER,
-            Transform::from_xyz(g.x, g.y + 46.0, 5.0),
         ))
         .id();
     EdgeParts {
@@ -396,7 +414,8 @@ fn spawn_edge(
         label,
         gate,
         gate_text,
-        breaker,
+        drawn_from: e.curve[0],
+        drawn_to: e.curve[3],
     }
 }
 
@@ -438,11 +457,11 @@ pub fn update_scene(
                     s.color = colour(style::band_colour(band));
                     *v = Visibility::Inherited;
                 }
-                let label = format!("{} {score:.0}", band.name());
+                let _ = score;
                 set_text(
                     &mut texts,
                     parts.badge_text,
-                    &label,
+                    &n.badge_text,
                     Some(style::BACKGROUND),
                 );
             }
@@ -452,6 +471,15 @@ pub fn update_scene(
                 }
             }
         }
+        if let Ok((_, mut v)) = sprites.get_mut(parts.mark) {
+            show(&mut v, n.bottleneck.is_some());
+        }
+        set_text(
+            &mut texts,
+            parts.mark_text,
+            n.bottleneck.as_deref().unwrap_or(""),
+            None,
+        );
         for (tile, tp) in n.tiles.iter().zip(&parts.tiles) {
             update_tile(tile, tp, &mut sprites, &mut texts, *selection);
         }
@@ -559,7 +587,9 @@ fn update_tile(
     if let Ok((_, _, mut v)) = texts.get_mut(tp.cross) {
         show(&mut v, tile.state == InstanceState::Down);
     }
-    set_text(texts, tp.label, &tile.label, None);
+    // On a down tile's grey the countdown is light, over the faded X.
+    let ink = if down { style::INK } else { style::BACKGROUND };
+    set_text(texts, tp.label, &tile.label, Some(ink));
 }
 
 fn update_edge(
@@ -581,58 +611,47 @@ fn update_edge(
     } else {
         parts.width
     };
-    let mid = bezier(&e.curve, 0.5);
-    let moved = transforms.get(parts.label).is_ok_and(|t| {
-        (t.translation.x - mid.x).abs() > 0.5 || (t.translation.y - mid.y - 7.0).abs() > 0.5
-    });
+    // The curve moved (a box was dragged): its ends are no longer where they were drawn.
+    let moved = transforms
+        .get(parts.curve)
+        .is_ok_and(|_| parts.drawn_from != e.curve[0] || parts.drawn_to != e.curve[3]);
     if (parts.width != width || moved)
         && let Ok(mut s) = shapes.get_mut(parts.curve)
     {
         *s = curve_shape(e, width);
         parts.width = width;
+        (parts.drawn_from, parts.drawn_to) = (e.curve[0], e.curve[3]);
     }
-    let place = |t: f32, dy: f32| {
-        let p = bezier(&e.curve, t);
-        Vec3::new(p.x, p.y + dy, 0.0)
-    };
+    let gate_at = bezier(&e.curve, GATE_AT);
+    let gate = e.gate.as_ref();
+    let text_at = gate.map_or(gate_at, |g| g.text_at);
     for (ent, at, z) in [
-        (parts.label, place(0.5, 7.0), 5.0),
-        (parts.gate, place(GATE_AT, 0.0), 1.0),
-        (parts.gate_text, place(0.5, -12.0), 5.0),
-        (parts.breaker, place(0.5, 46.0), 5.0),
+        (parts.label, e.label_at, 5.0),
+        (parts.gate, gate_at, 1.0),
+        (parts.gate_text, text_at, 5.0),
     ] {
         if let Ok(mut t) = transforms.get_mut(ent) {
-            t.translation = at.with_z(z);
+            t.translation = Vec3::new(at.x, at.y, z);
         }
     }
     set_text(texts, parts.label, &e.label, None);
-    let gate = e.gate.as_ref();
     let limited = gate.is_some_and(|g| !g.text.is_empty());
     if let Ok((mut s, mut v)) = sprites.get_mut(parts.gate) {
         let binding = gate.is_some_and(|g| g.binding);
+        let strongest = gate.is_some_and(|g| g.strongest);
         s.color = colour(if binding {
             style::BINDING
         } else {
             style::YELLOW
         });
-        s.custom_size = Some(Vec2::new(if binding { 9.0 } else { 5.0 }, 34.0));
+        let w = match (binding, strongest) {
+            (_, true) => 14.0,
+            (true, _) => 9.0,
+            _ => 5.0,
+        };
+        s.custom_size = Some(Vec2::new(w, if strongest { 44.0 } else { 34.0 }));
         show(&mut v, limited);
     }
-    let gate_label = gate.map_or(String::new(), |g| match g.held {
-        0 => g.text.clone(),
-        n => format!("{}\n{} held", g.text, style::short(n as f64)),
-    });
-    let gate_colour = if gate.is_some_and(|g| g.binding) {
-        style::BINDING
-    } else {
-        style::YELLOW
-    };
-    set_text(texts, parts.gate_text, &gate_label, Some(gate_colour));
-    let breaker = gate.map_or(BreakerState::Closed, |g| g.breaker);
-    let (word, c) = match breaker {
-        BreakerState::Closed => ("", style::INK),
-        BreakerState::Open => ("BREAKER OPEN", style::RED),
-        BreakerState::HalfOpen => ("BREAKER HALF-OPEN", style::YELLOW),
-    };
-    set_text(texts, parts.breaker, word, Some(c));
+    let (label, c) = gate.map_or((String::new(), style::YELLOW), |g| (g.label(), g.colour()));
+    set_text(texts, parts.gate_text, &label, Some(c));
 }

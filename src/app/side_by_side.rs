@@ -36,6 +36,10 @@ pub struct Headline {
 pub struct Shadow {
     world: World,
     rates: Rates,
+    particles: Option<crate::picture::particles::Particles>,
+    /// Its particles now, with the share of the way each has travelled (0-1, in the
+    /// direction the picture draws it: a response runs back).
+    pub dots: Vec<(crate::picture::particles::Particle, f32)>,
     /// What it looks like now.
     pub picture: Picture,
     /// Its figures now.
@@ -135,6 +139,8 @@ pub fn lockstep(world: &mut World) {
             .map(|v| Shadow {
                 world: Simulation::new(side.scenario(v)).into_world(),
                 rates: Rates::default(),
+                particles: None,
+                dots: vec![],
                 picture: Picture::default(),
                 headline: Headline::default(),
             })
@@ -143,12 +149,34 @@ pub fn lockstep(world: &mut World) {
     }
     // The app's layout for every cell: nodes dragged in the app move in every cell.
     let layout = &world.resource::<crate::app::state::Scene>().layout;
+    let speed = world.resource::<crate::sim::SimControl>().speed;
     for s in &mut side.shadows {
         crate::sim::idle::run_until(&mut s.world, now, |_| {});
         let mut state = SystemState::<SimView>::new(&mut s.world);
         let Ok(v) = state.get(&s.world) else { continue };
         s.rates.update(&v, 1.0);
         s.picture = picture(&v, layout, &s.rates);
+        // The same particle scale as the app's own cell, so the cells compare dot for dot.
+        let p = s.particles.get_or_insert_with(|| {
+            let routes = s.world.resource::<crate::sim::topology::Routes>();
+            let config = s.world.resource::<crate::sim::SimConfig>();
+            let peak = crate::app::state::peak_rate(config);
+            let mut p = crate::picture::particles::Particles::new(
+                &v,
+                routes,
+                peak,
+                crate::app::state::PARTICLES,
+            );
+            p.set_speed(speed, &v);
+            p
+        });
+        p.update(&v);
+        let now = v.now();
+        s.dots = p
+            .visible(&v)
+            .into_iter()
+            .map(|d| (d, crate::app::particles::along(&d, now)))
+            .collect();
         s.headline = headline(&v, |m| last(&s.world, m));
     }
     let mut state = SystemState::<SimView>::new(world);

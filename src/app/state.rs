@@ -100,7 +100,9 @@ pub const PARTICLES: ParticleSettings = ParticleSettings {
     visible_s: 1.2,
     exact_from_s: 0.15,
     floor_s: 2.0,
-    busiest_per_s: 50.0,
+    // About 6 at once each way on the busiest link: each one can be followed by eye, even on a
+    // short link.
+    busiest_per_s: 5.0,
 };
 
 impl Scene {
@@ -141,6 +143,10 @@ pub const BOTTOM: f32 = 160.0;
 pub const LEFT: f32 = 235.0;
 /// Inspector and plots.
 pub const RIGHT: f32 = 315.0;
+/// `--clean`: the clock's strip over the top of the picture.
+pub const CLEAN_TOP: f32 = 40.0;
+/// `--clean`: the legend's strip over the bottom of the picture.
+pub const CLEAN_BOTTOM: f32 = 36.0;
 
 /// Which panels and windows are open, requests the panels make of other systems, and the
 /// what-if controls' values.
@@ -172,6 +178,15 @@ pub struct Panels {
     pub styled: bool,
     /// Centre the camera on the selection (a click in the feed).
     pub centre_requested: bool,
+    /// The canvas only (`--clean`): no panels.
+    pub clean: bool,
+    /// The user panned or zoomed since the system was last framed: a resize no longer
+    /// re-frames it.
+    pub user_framed: bool,
+    /// In a narrow window (compact): the what-if panel is open.
+    pub left_open: bool,
+    /// In a narrow window (compact): the inspector is open.
+    pub right_open: bool,
     /// The picker's list, for the directory it was read from.
     picker_cache: Option<(PathBuf, Vec<PickerEntry>)>,
 }
@@ -180,6 +195,11 @@ pub struct Panels {
 pub type PickerEntry = (PathBuf, Result<(String, String), String>);
 
 impl Panels {
+    /// The panels at start: none at all with `--clean`.
+    pub fn with_clean(clean: bool) -> Self {
+        Self { clean, ..default() }
+    }
+
     /// The picker's list of `dir`, read once while the picker is open.
     pub fn cached_picker(
         &mut self,
@@ -212,16 +232,23 @@ impl Default for Panels {
             feed_all: false,
             styled: false,
             centre_requested: false,
+            clean: false,
+            user_framed: false,
+            left_open: false,
+            right_open: false,
             picker_cache: None,
         }
     }
 }
 
 /// Whether the pointer or the keyboard belongs to the panels this frame (set by the UI).
-#[derive(Resource, Debug, Default, Clone, Copy)]
+#[derive(Resource, Debug, Default, Clone)]
 pub struct Hover {
-    /// The pointer is over a window or popup, or egui is using it (a drag on a slider).
+    /// egui is using the pointer (a drag on a slider that left its panel).
     pub pointer: bool,
+    /// Where the panels, windows, popups and menus are (logical px: min x, min y, max x,
+    /// max y): a press there is theirs, wherever the pointer was the frame before.
+    pub blocked: Vec<[f32; 4]>,
     /// A text field has the keyboard.
     pub keyboard: bool,
     /// The area the panels leave for the picture (logical px: min x, min y, max x, max y).
@@ -231,12 +258,14 @@ pub struct Hover {
 impl Hover {
     /// The picture, not a panel or window, gets a pointer event at `c`.
     pub fn picture_has(&self, c: Option<Vec2>) -> bool {
+        let inside =
+            |c: Vec2, r: &[f32; 4]| c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3];
         let in_free = match (c, self.free) {
-            (Some(c), Some(r)) => c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3],
+            (Some(c), Some(r)) => inside(c, &r),
             (Some(_), None) => true,
             (None, _) => false,
         };
-        in_free && !self.pointer
+        in_free && !self.pointer && c.is_some_and(|c| !self.blocked.iter().any(|r| inside(c, r)))
     }
 }
 

@@ -23,17 +23,21 @@ impl Point {
 }
 
 /// Horizontal distance between columns.
-pub const COLUMN: f32 = 300.0;
+pub const COLUMN: f32 = 320.0;
 /// Width of a component's box.
 pub const NODE_W: f32 = 178.0;
 /// Height of a component's box without its instance tiles.
-pub const NODE_BASE_H: f32 = 84.0;
+pub const NODE_BASE_H: f32 = 92.0;
 /// Height of one row of instance tiles.
 pub const TILE_ROW_H: f32 = 38.0;
 /// Instance tiles per row.
 pub const TILES_PER_ROW: usize = 4;
+/// Most boxes stacked in one column before it splits into sub-columns.
+pub const MAX_PER_COLUMN: usize = 3;
+/// Distance between the sub-columns of a split column.
+pub const SUB_COLUMN: f32 = NODE_W + 90.0;
 /// Gap between boxes in a column.
-const GAP: f32 = 46.0;
+const GAP: f32 = 60.0;
 
 /// Size of a node's box (w, h) for `instances` instances (0 for a source).
 pub fn node_size(instances: usize) -> (f32, f32) {
@@ -68,15 +72,25 @@ impl Layout {
             sources: vec![Point::default(); topo.sources.len()],
             components: vec![Point::default(); topo.components.len()],
         };
-        for (col, nodes) in members.iter().enumerate() {
-            let total: f32 =
-                nodes.iter().map(|n| n.1).sum::<f32>() + GAP * nodes.len().saturating_sub(1) as f32;
-            let mut top = total / 2.0;
-            for &(node, h) in nodes {
-                let p = Point::new(col as f32 * COLUMN, top - h / 2.0);
-                top -= h + GAP;
-                out.set(node, p);
+        // A column of more than `MAX_PER_COLUMN` boxes is laid out as several sub-columns side
+        // by side (members dealt round-robin), and the columns after it move right: a tall
+        // column would otherwise shrink the whole picture to fit the window's height.
+        let mut x = 0.0;
+        for nodes in &members {
+            let subs = nodes.len().div_ceil(MAX_PER_COLUMN).max(1);
+            for j in 0..subs {
+                let sub: Vec<(NodeRef, f32)> =
+                    nodes.iter().copied().skip(j).step_by(subs).collect();
+                let total: f32 =
+                    sub.iter().map(|n| n.1).sum::<f32>() + GAP * sub.len().saturating_sub(1) as f32;
+                let mut top = total / 2.0;
+                for (node, h) in sub {
+                    let p = Point::new(x + j as f32 * SUB_COLUMN, top - h / 2.0);
+                    top -= h + GAP;
+                    out.set(node, p);
+                }
             }
+            x += COLUMN + (subs - 1) as f32 * SUB_COLUMN;
         }
         for (i, src) in s.sources.iter().enumerate() {
             if let (Some((x, y)), Some(p)) = (src.layout, out.sources.get_mut(i)) {

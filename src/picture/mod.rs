@@ -3,6 +3,7 @@
 //! has a red border, a binding limit lights its gate, particle density follows the rate, a
 //! dropped request leaves a marker at its instance) is tested without a window.
 
+pub mod labels;
 pub mod layout;
 pub mod particles;
 pub mod style;
@@ -32,8 +33,8 @@ pub struct TilePic {
     pub busy: f32,
     /// Seconds until a down instance is back, if known.
     pub back_in_s: Option<f64>,
-    /// Short label: the queue length ("37", "1.2K"), seconds until back ("4s"), "spare",
-    /// a slowdown ("x2.0"), "warm".
+    /// Short label, at most four characters: the queue length ("37", "1.2K"), seconds until
+    /// back ("4s"), "off" (an autoscaling spare), a slowdown ("x2.0"), "warm".
     pub label: String,
 }
 
@@ -54,7 +55,12 @@ pub struct NodePic {
     pub border: Rgba,
     /// Seed 000 status and score, for the badge.
     pub badge: Option<(HealthBand, f64)>,
-    /// Lines under the name: served/s, p99, health.
+    /// The badge's text: "CRITICAL 24: queue" (the status, its score, the part that holds it).
+    pub badge_text: String,
+    /// The bottleneck mark under the box ("BOTTLENECK storage 96%"): the component the
+    /// summary names, with its busiest engine.
+    pub bottleneck: Option<String>,
+    /// Lines under the name: served/s, p99, resource health.
     pub lines: Vec<String>,
     /// Its instances.
     pub tiles: Vec<TilePic>,
@@ -71,6 +77,40 @@ pub struct GatePic {
     pub held: u64,
     /// Breaker state.
     pub breaker: BreakerState,
+    /// Of the binding gates, this one holds the most.
+    pub strongest: bool,
+    /// Offered beyond the limit (real requests/s; 0 without a limit).
+    pub excess: f64,
+    /// Where its label is drawn (centre; set by `labels::place`).
+    pub text_at: Point,
+}
+
+impl GatePic {
+    /// Its label: the breaker when not closed, the limit, what it holds.
+    pub fn label(&self) -> String {
+        let mut lines = vec![];
+        match self.breaker {
+            BreakerState::Closed => {}
+            BreakerState::Open => lines.push("BREAKER OPEN".to_string()),
+            BreakerState::HalfOpen => lines.push("BREAKER HALF-OPEN".to_string()),
+        }
+        if !self.text.is_empty() {
+            lines.push(self.text.clone());
+        }
+        if self.held > 0 {
+            lines.push(format!("{} held", style::short(self.held as f64)));
+        }
+        lines.join("\n")
+    }
+
+    /// Its label's colour: the breaker's when not closed, orange while binding.
+    pub fn colour(&self) -> Rgba {
+        style::breaker_colour(self.breaker).unwrap_or(if self.binding {
+            style::BINDING
+        } else {
+            style::YELLOW
+        })
+    }
 }
 
 /// One link drawn as a curve.
@@ -86,6 +126,8 @@ pub struct EdgePic {
     pub colour: Rgba,
     /// "12.3K/s | 0.4% err".
     pub label: String,
+    /// Where the label is drawn (centre; set by `labels::place`).
+    pub label_at: Point,
     /// The gate, on links between components.
     pub gate: Option<GatePic>,
 }
@@ -101,6 +143,8 @@ pub struct Picture {
     pub t: f64,
     /// System health 0-1.
     pub system_health: f64,
+    /// Every label's rectangle (boxes' texts, badges, marks, links' and gates' labels).
+    pub labels: Vec<labels::Label>,
 }
 
 /// Rates measured between two pictures: what each link and component did per second.
@@ -108,14 +152,25 @@ pub struct Picture {
 pub struct Rates {
     at: Nanos,
     sent: Vec<u64>,
+    retried: Vec<u64>,
     errors: Vec<(u64, u64)>,
     served: Vec<u64>,
     /// Per link: requests sent per second (real).
     pub link_rate: Vec<f64>,
+    /// Per link: of `link_rate`, retries per second (real).
+    pub link_retry_rate: Vec<f64>,
     /// Per link: share of responses that were errors.
     pub link_errors: Vec<f64>,
     /// Per component: requests served per second (real).
     pub served_rate: Vec<f64>,
+    /// Whether the rates have been measured over a window yet (before: shown as "-").
+    pub measured: bool,
+    /// Per instance (global index): its queue length as shown, smoothed over about a
+    /// simulated second so the number changes at a pace a person can read.
+    pub queue_shown: Vec<f64>,
+    smoothed_at: Nanos,
+    /// The bottleneck as the summary names it, as of the last measurement.
+    pub bottleneck: Option<crate::summary::Bottleneck>,
 }
 
 impl Rates {
@@ -125,12 +180,24 @@ impl Rates {
         if now < self.at {
             *self = Rates::default();
         }
+        self.smooth_queues(view);
         let dt = now.saturating_sub(self.at) as f64 / SEC;
-        if dt < window_s && !self.sent.is_empty() {
+        // The first measurement comes after a tenth of the window, so a picture that starts
+        // mid-run (a recording from t = 1.6 s) shows rates almost at once, never a false 0/s.
+        let due = if self.measured {
+            window_s
+        } else {
+            0.1 * window_s
+        };
+        if dt < due && !self.sent.is_empty() {
             return;
         }
         let unit = view.unit();
         let sent: Vec<u64> = view.links().map(|l| l.counters.sent * unit).collect();
+        let retried: Vec<u64> = view
+            .links()
+            .map(|l| l.counters.sent_retries * unit)
+            .collect();
         let errors: Vec<(u64, u64)> = view
             .links()
             .map(|l| (l.counters.responses_delivered, l.counters.response_errors))
@@ -140,6 +207,11 @@ impl Rates {
             self.link_rate = sent
                 .iter()
                 .zip(&self.sent)
+                .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
+                .collect();
+            self.link_retry_rate = retried
+                .iter()
+                .zip(&self.retried)
                 .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
                 .collect();
             self.link_errors = errors
@@ -156,13 +228,42 @@ impl Rates {
                 .zip(&self.served)
                 .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
                 .collect();
+            self.measured = true;
         }
+        self.bottleneck = crate::summary::bottleneck(view);
         (self.at, self.sent, self.errors, self.served) = (now, sent, errors, served);
+        self.retried = retried;
     }
 }
 
+impl Rates {
+    /// Moves every instance's shown queue length toward its real one, with a time constant of
+    /// `QUEUE_SMOOTHING_S` simulated seconds (at once after a reset or when it empties).
+    fn smooth_queues(&mut self, view: &SimView) {
+        let now = view.now();
+        let dt = now.saturating_sub(self.smoothed_at) as f64 / SEC;
+        let keep = (-dt / QUEUE_SMOOTHING_S).exp();
+        let n = view.topology().instances.len();
+        if self.queue_shown.len() != n || now < self.smoothed_at {
+            self.queue_shown = vec![0.0; n];
+        }
+        for (k, shown) in self.queue_shown.iter_mut().enumerate() {
+            let q = view.instance(k as u32).map_or(0, |i| i.queued) as f64;
+            *shown = if q == 0.0 {
+                0.0
+            } else {
+                q + (*shown - q) * keep
+            };
+        }
+        self.smoothed_at = now;
+    }
+}
+
+/// Time constant of the queue lengths shown on tiles (simulated seconds).
+pub const QUEUE_SMOOTHING_S: f64 = 0.5;
+
 /// A tile for one instance.
-fn tile(view: &SimView, index: u32) -> Option<TilePic> {
+fn tile(view: &SimView, index: u32, rates: &Rates) -> Option<TilePic> {
     let i = view.instance(index)?;
     let now = view.now();
     let queue_fill = i.queue_capacity.map(|c| {
@@ -190,10 +291,19 @@ fn tile(view: &SimView, index: u32) -> Option<TilePic> {
             Some(s) => format!("{s:.0}s"),
             None => "down".to_string(),
         },
-        InstanceState::Spare => "spare".to_string(),
+        // At most four characters: the tile's label is as large as the box's text.
+        InstanceState::Spare => "off".to_string(),
+        InstanceState::Slowed if i.slowdown >= 9.95 => format!("x{:.0}", i.slowdown),
         InstanceState::Slowed => format!("x{:.1}", i.slowdown),
         InstanceState::Warming => "warm".to_string(),
-        InstanceState::Up => style::compact(i.queued as f64),
+        InstanceState::Up => style::compact(
+            rates
+                .queue_shown
+                .get(index as usize)
+                .copied()
+                .unwrap_or(i.queued as f64)
+                .round(),
+        ),
     };
     Some(TilePic {
         index,
@@ -220,10 +330,13 @@ pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
             size: node_size(0),
             border: style::MUTED,
             badge: None,
+            badge_text: String::new(),
+            bottleneck: None,
             lines: vec![format!("offered {}", style::rate(s.offered_rate))],
             tiles: vec![],
         });
     }
+    let spec = view.health_spec();
     for c in view.components() {
         let at = layout.at(NodeRef::Component(c.index));
         let h = c.health;
@@ -231,17 +344,33 @@ pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
             .served_rate
             .get(c.index as usize)
             .copied()
-            .unwrap_or(0.0);
+            .filter(|_| rates.measured);
         let p99 = view
             .component_latency(c.index)
-            .map_or(0.0, |l| l.percentiles_ms[2]);
-        let mut lines = vec![format!("{} served", style::rate(served))];
-        match h {
-            _ if c.stale > 0.0 => lines.push(format!("STALE data {:.0}%", c.stale * 100.0)),
-            Some(h) => lines.push(format!("p99 {} | h {:.2}", style::millis(p99), h.health)),
-            None => lines.push(format!("p99 {}", style::millis(p99))),
+            .map(|l| l.percentiles_ms[2])
+            .filter(|p| *p > 0.0);
+        let mut lines = vec![format!("served {}", served.map_or("-".into(), style::rate))];
+        if c.stale > 0.0 {
+            lines.push(format!("STALE data {:.0}%", c.stale * 100.0));
+        } else {
+            lines.push(format!("p99 {}", p99.map_or("-".into(), style::millis)));
         }
-        nodes.push(NodePic {
+        if let Some(h) = h {
+            lines.push(format!("resources {:.2}", h.health));
+        }
+        let badge_text = h.map_or(String::new(), |h| {
+            let why = crate::sim::health::weakest_part(&h.scores, spec)
+                .filter(|_| h.status != HealthBand::Green)
+                .map_or(String::new(), |(part, _)| format!(": {}", short_part(part)));
+            // Rounded down, so a YELLOW 79.6 never reads as "YELLOW 80".
+            format!("{} {:.0}{why}", h.status.name(), h.score.floor())
+        });
+        let bottleneck = rates
+            .bottleneck
+            .as_ref()
+            .filter(|b| b.component == c.name)
+            .map(|b| format!("BOTTLENECK {} {:.0}%", b.engine, b.peak * 100.0));
+        let mut node = NodePic {
             node: NodeRef::Component(c.index),
             name: c.name.to_string(),
             glyph: Glyph::of(c.kind),
@@ -249,19 +378,53 @@ pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
             size: node_size(c.instance_count as usize),
             border: h.map_or(style::MUTED, |h| style::band_colour(h.status)),
             badge: h.map(|h| (h.status, h.score)),
+            badge_text,
+            bottleneck,
             lines,
-            tiles: c.instances().filter_map(|i| tile(view, i)).collect(),
-        });
+            tiles: c.instances().filter_map(|i| tile(view, i, rates)).collect(),
+        };
+        labels::fit_node_text(&mut node);
+        nodes.push(node);
     }
     let edges = view
         .links()
         .map(|l| edge(view, layout, rates, l.index))
         .collect();
+    let mut edges: Vec<EdgePic> = edges;
+    mark_strongest_gate(&mut edges);
+    let labels = labels::place(&nodes, &mut edges);
     Picture {
         nodes,
         edges,
         t: view.seconds(),
         system_health: view.system().health,
+        labels,
+    }
+}
+
+/// The badge's word for the part of the score that holds a status.
+fn short_part(part: &str) -> &str {
+    match part {
+        "processing" => "busy",
+        p => p,
+    }
+}
+
+/// Of the binding gates, the one that holds the most requests (then refuses the largest share
+/// of what is offered) is emphasised: where the system pushes back hardest.
+fn mark_strongest_gate(edges: &mut [EdgePic]) {
+    let best = edges
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| e.gate.as_ref().filter(|g| g.binding).map(|g| (k, g)))
+        .max_by(|a, b| {
+            (a.1.held, a.1.excess)
+                .partial_cmp(&(b.1.held, b.1.excess))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .map(|(k, _)| k);
+    if let Some(g) = best.and_then(|k| edges[k].gate.as_mut()) {
+        g.strongest = true;
     }
 }
 
@@ -278,7 +441,7 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
     let b = Point::new(to.x - layout::NODE_W / 2.0, to.y);
     let dx = ((b.x - a.x) * 0.45).abs().max(40.0);
     // A link that skips a column arcs over (or under) the boxes between.
-    let span = ((to.x - from.x) / layout::COLUMN).round();
+    let span = ((to.x - from.x) / layout::COLUMN + 0.01).floor();
     let lift = if span >= 2.0 {
         let side = if index.is_multiple_of(2) { 1.0 } else { -1.0 };
         side * (95.0 + 25.0 * (span - 2.0))
@@ -296,13 +459,49 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
         ]
     };
     let rate = rates.link_rate.get(index as usize).copied().unwrap_or(0.0);
-    let err = rates
-        .link_errors
+    let width = edge_width(rate);
+    let label = edge_label(view, rates, &l, rate);
+    let gate = matches!(l.from, NodeRef::Component(_)).then(|| GatePic {
+        text: l
+            .rate_limit
+            .map_or(String::new(), |r| format!("max {}", style::rate(r))),
+        binding: l.rate_limit.is_some_and(|r| l.demand > 0.98 * r) || l.held > 0,
+        held: l.held,
+        breaker: l.breaker,
+        strongest: false,
+        excess: l.rate_limit.map_or(0.0, |r| (l.demand - r).max(0.0)),
+        text_at: Point::default(),
+    });
+    let breaker = style::breaker_colour(l.breaker);
+    EdgePic {
+        link: index,
+        curve,
+        width,
+        colour: breaker.unwrap_or(style::MUTED),
+        label,
+        label_at: Point::default(),
+        gate,
+    }
+}
+
+/// A link's label: its rate and the retries in it, what waits on a topic or in a window, its
+/// error share.
+fn edge_label(view: &SimView, rates: &Rates, l: &crate::sim::view::LinkView, rate: f64) -> String {
+    let index = l.index;
+    let retries = rates
+        .link_retry_rate
         .get(index as usize)
         .copied()
         .unwrap_or(0.0);
-    let width = edge_width(rate);
-    let mut label = style::rate(rate);
+    let mut label = if rates.measured {
+        style::rate(rate)
+    } else {
+        "-/s".to_string()
+    };
+    // Retries apart: what a link carries beyond its first attempts.
+    if retries > 0.01 * rate && retries > 0.0 {
+        label.push_str(&format!("\nretries {}", style::rate(retries)));
+    }
     if l.call == CallKind::Pull {
         // A broker's backlog waits on the topic until a consumer pulls it.
         label.push_str(&format!("\ntopic {}", style::short(l.topic_len as f64)));
@@ -335,26 +534,15 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
             label.push_str(&format!("\nwaiting {}", style::short(w.waiting as f64)));
         }
     }
+    let err = rates
+        .link_errors
+        .get(index as usize)
+        .copied()
+        .unwrap_or(0.0);
     if err > 0.0005 {
         label.push_str(&format!("\n{:.1}% err", err * 100.0));
     }
-    let gate = matches!(l.from, NodeRef::Component(_)).then(|| GatePic {
-        text: l
-            .rate_limit
-            .map_or(String::new(), |r| format!("max {}", style::rate(r))),
-        binding: l.rate_limit.is_some_and(|r| l.demand > 0.98 * r) || l.held > 0,
-        held: l.held,
-        breaker: l.breaker,
-    });
-    let breaker = style::breaker_colour(l.breaker);
-    EdgePic {
-        link: index,
-        curve,
-        width,
-        colour: breaker.unwrap_or(style::MUTED),
-        label,
-        gate,
-    }
+    label
 }
 
 /// A link back (feedback) or to itself: from under the sender, round below the boxes, into the

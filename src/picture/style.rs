@@ -60,6 +60,8 @@ pub const FAILED: Rgba = Rgba::rgb8(240, 60, 50);
 pub const TIMED_OUT: Rgba = Rgba::rgb8(250, 160, 40);
 /// A gate whose limit binds.
 pub const BINDING: Rgba = Rgba::rgb8(255, 120, 40);
+/// The bottleneck mark under the component the summary names.
+pub const BOTTLENECK: Rgba = Rgba::rgb8(196, 110, 255);
 
 /// The colour of a seed 000 status band.
 pub fn band_colour(band: HealthBand) -> Rgba {

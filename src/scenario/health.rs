@@ -41,7 +41,12 @@ pub struct HealthSpec {
     /// A component counts as critical below this health (default 0.3).
     pub critical_below: f64,
     /// System health loses this share per critical component (default 0.2), down to `penalty_floor`.
+    /// A component is critical when its status is CRITICAL or its aggregated health is below
+    /// `critical_below`.
     pub critical_penalty: f64,
+    /// System health loses this share per RED component (default 0.1; not in the seed, which
+    /// penalises only critical components: see docs/ENGINE.md, "System health").
+    pub red_penalty: f64,
     /// Smallest critical-component penalty factor (default 0.5).
     pub penalty_floor: f64,
 }
@@ -65,6 +70,7 @@ impl Default for HealthSpec {
             functional_above: 0.1,
             critical_below: 0.3,
             critical_penalty: 0.2,
+            red_penalty: 0.1,
             penalty_floor: 0.5,
         }
     }

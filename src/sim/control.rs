@@ -347,12 +347,16 @@ fn sender_cycle(
     if new != old {
         let why = ctx.rec.map_or(RateReason::of_status(status), |r| r.reason);
         l.flow.reason = why;
+        let actual = queries
+            .published(ctx.receiver)
+            .map_or(HealthBand::Critical, |h| h.status);
         let kind = EventKind::RateChange {
             old,
             new,
             reason: why,
             urgency: l.flow.urgency,
             status,
+            actual,
         };
         events.write(SimEvent::new(ctx.now, Subject::Link(l.index), kind));
         l.flow.set_limit(new, ctx.unit, ctx.now);
@@ -386,6 +390,7 @@ fn custom_cycle(
             reason,
             urgency: Urgency::Gradual,
             status: receiver.status,
+            actual: receiver.status,
         };
         events.write(SimEvent::new(now, Subject::Link(l.index), kind));
         l.flow.set_limit(new, unit, now);

@@ -55,6 +55,7 @@ impl DecisionLog {
         reason: &str,
         urgency: Urgency,
         status: HealthBand,
+        actual: HealthBand,
     ) {
         // An emergency cut of a quarter or more is a headline; a limit set or lifted, or a cut
         // of a tenth or more, is worth listing; the rest is fine-tuning.
@@ -73,7 +74,13 @@ impl DecisionLog {
             new,
             reason: reason.to_string(),
             urgency: Some(urgency.name()),
-            state: Some(status.name().to_string()),
+            // The receiver's status at that moment, and what the sender heard when it differs
+            // (a cached answer from before the change).
+            state: Some(if status == actual {
+                actual.name().to_string()
+            } else {
+                format!("{} (heard {})", actual.name(), status.name())
+            }),
             importance: if emergency {
                 3
             } else if notable {
@@ -121,9 +128,10 @@ impl DecisionLog {
                 reason,
                 urgency,
                 status,
+                actual,
             } => {
                 // Changes of 1% or less are fine-tuning, left out of the log.
-                self.rate_change(t, &who, old, new, reason.name(), urgency, status);
+                self.rate_change(t, &who, old, new, reason.name(), urgency, status, actual);
                 return;
             }
             EventKind::Crash => ("crash", "out of memory".to_string(), None, 3),

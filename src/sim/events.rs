@@ -140,6 +140,8 @@ pub enum EventKind {
         urgency: Urgency,
         /// The receiver's status as the sender heard it.
         status: HealthBand,
+        /// The receiver's status as it stood at that moment (its badge).
+        actual: HealthBand,
     },
     /// A circuit breaker changed state.
     Breaker {

@@ -88,6 +88,25 @@ pub fn weighted(s: &Scores, spec: &HealthSpec) -> f64 {
     s.queue * w.queue + s.processing * w.processing + s.latency * w.latency + s.error * w.error
 }
 
+/// The part of the score that costs it the most points (its weight times what it lost), with
+/// the points lost: what holds a status where it is ("queue", "processing", "latency",
+/// "errors"). `None` when nothing is lost.
+pub fn weakest_part(s: &Scores, spec: &HealthSpec) -> Option<(&'static str, f64)> {
+    let w = spec.weights;
+    [
+        ("queue", (100.0 - s.queue) * w.queue),
+        ("processing", (100.0 - s.processing) * w.processing),
+        ("latency", (100.0 - s.latency) * w.latency),
+        ("errors", (100.0 - s.error) * w.error),
+    ]
+    .into_iter()
+    .filter(|p| p.1 > 0.5)
+    .fold(None, |best: Option<(&str, f64)>, p| match best {
+        Some(b) if b.1 >= p.1 => Some(b),
+        _ => Some(p),
+    })
+}
+
 /// Status band of a score.
 pub fn status_of(score: f64, spec: &HealthSpec) -> HealthBand {
     let b = spec.bands;
@@ -129,17 +148,59 @@ pub fn component_health(instances: &[f64], spec: &HealthSpec) -> f64 {
     mean * functional.len() as f64 / instances.len() as f64
 }
 
-/// System health: mean component health times the critical-component penalty.
-pub fn system_health(components: &[f64], spec: &HealthSpec) -> f64 {
-    if components.is_empty() {
-        return 1.0;
+/// One component as system health sees it: its aggregated (resource) health and its status.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ComponentStanding {
+    /// Aggregated health from the engines (0-1).
+    pub health: f64,
+    /// Status band of the dynamic score.
+    pub status: HealthBand,
+    /// Dynamic score (0-100).
+    pub score: f64,
+}
+
+impl ComponentStanding {
+    /// Critical for the system: its status is CRITICAL or its resource health is below
+    /// `critical_below`.
+    pub fn is_critical(&self, spec: &HealthSpec) -> bool {
+        self.status == HealthBand::Critical || self.health < spec.critical_below
     }
-    let mean = components.iter().sum::<f64>() / components.len() as f64;
-    let critical = components
-        .iter()
-        .filter(|h| **h < spec.critical_below)
-        .count() as f64;
-    mean * (1.0 - spec.critical_penalty * critical).max(spec.penalty_floor)
+
+    /// RED for the system (and not critical).
+    pub fn is_red(&self, spec: &HealthSpec) -> bool {
+        self.status == HealthBand::Red && !self.is_critical(spec)
+    }
+
+    /// What it adds to the system's mean: the worse of its two measures, so a component
+    /// whose resources are idle but whose queue is full counts as unhealthy.
+    pub fn weight(&self) -> f64 {
+        self.health.min(self.score / 100.0).clamp(0.0, 1.0)
+    }
+}
+
+/// System health (seed 000, level 4, "average component health with critical component
+/// penalties"): the mean over components of the worse of each one's resource health and
+/// status score, times a penalty factor of 1 - `critical_penalty` per critical component -
+/// `red_penalty` per RED one, at least `penalty_floor`. A RED component keeps the system below
+/// 1 - `red_penalty`, a CRITICAL one below 1 - `critical_penalty`, at any size of system.
+pub fn system_health(components: &[ComponentStanding], spec: &HealthSpec) -> SystemHealth {
+    if components.is_empty() {
+        return SystemHealth {
+            health: 1.0,
+            ..default()
+        };
+    }
+    let mean = components.iter().map(|c| c.weight()).sum::<f64>() / components.len() as f64;
+    let critical = components.iter().filter(|c| c.is_critical(spec)).count() as u32;
+    let red = components.iter().filter(|c| c.is_red(spec)).count() as u32;
+    let factor = (1.0 - spec.critical_penalty * critical as f64 - spec.red_penalty * red as f64)
+        .max(spec.penalty_floor);
+    SystemHealth {
+        health: mean * factor,
+        critical,
+        red,
+        factor,
+    }
 }
 
 /// A component's read-only health, as the seed's `ComponentHealthStatus`, plus the aggregated
@@ -229,9 +290,10 @@ impl HealthStatus {
     }
 }
 
-/// Aggregated health of one instance (0-1).
+/// Aggregated health of one instance (0-1) and the health of each of its engines it was taken
+/// from (`EngineKind` order), both as of the last health cycle.
 #[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
-pub struct InstanceHealth(pub f64);
+pub struct InstanceHealth(pub f64, pub [f64; 4]);
 
 /// An instance's counters at the last health cycle, for its own `HealthStatus`.
 #[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
@@ -243,13 +305,30 @@ pub struct InstanceTracker {
     sojourn_ns: f64,
 }
 
-/// Whole-system health (0-1) and how many components are critical.
-#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
+/// Whole-system health (0-1) and the components that pull it down.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
 pub struct SystemHealth {
-    /// Mean component health times the critical penalty.
+    /// Mean component health times the penalty factor.
     pub health: f64,
-    /// Components below `critical_below`.
+    /// Components that are critical (status CRITICAL, or resource health below
+    /// `critical_below`).
     pub critical: u32,
+    /// Components whose status is RED (and are not critical).
+    pub red: u32,
+    /// The penalty factor applied (1 when nothing is RED or critical).
+    pub factor: f64,
+}
+
+impl Default for SystemHealth {
+    /// Before the first health cycle: idle and healthy.
+    fn default() -> Self {
+        Self {
+            health: 1.0,
+            critical: 0,
+            red: 0,
+            factor: 1.0,
+        }
+    }
 }
 
 /// One second of a component's totals, for the sliding windows.
@@ -513,9 +592,12 @@ fn score_instances(
         let inst_capacity = per_instance / inst.slowdown_at(now);
         let mut engine_h = vec![];
         let mut utils = [0.0; 4];
+        let mut by_kind = [engine_health(0.0, spec); 4];
         for ch in children.iter() {
             if let Ok(eng) = engines.get(ch) {
-                engine_h.push(engine_health(eng.utilization, spec));
+                let eh = engine_health(eng.utilization, spec);
+                engine_h.push(eh);
+                by_kind[eng.kind as usize] = eh;
                 utils[eng.kind as usize] = eng.utilization;
             }
         }
@@ -525,7 +607,7 @@ fn score_instances(
             0.0
         };
         if let Ok((mut ih, mut status, mut tracker)) = inst_health.get_mut(e) {
-            ih.0 = h;
+            *ih = InstanceHealth(h, by_kind);
             let o = InstanceObs {
                 inst,
                 utils,
@@ -566,7 +648,7 @@ pub fn update_health(
 ) {
     let spec = &config.spec;
     let unit = topo.unit as f64;
-    let mut component_healths = Vec::with_capacity(topo.components.len());
+    let mut standings = Vec::with_capacity(topo.components.len());
     for c in &topo.components {
         let (mean_ms, per_instance) = caps.per_component[c.index as usize];
         // Instances are scored against their component's latency baseline.
@@ -588,7 +670,6 @@ pub fn update_health(
             spec,
         );
         let health = component_health(&sum.healths, spec);
-        component_healths.push(health);
         let Ok((mut status, mut tracker)) = comps.get_mut(c.entity) else {
             continue;
         };
@@ -596,15 +677,13 @@ pub fn update_health(
             tracker.baseline_latency_ms = spec.baseline_latency_ms.unwrap_or(mean_ms);
         }
         *status = component_status(&mut tracker, sum, health, unit, clock.now, spec);
+        standings.push(ComponentStanding {
+            health,
+            status: status.status,
+            score: status.score,
+        });
     }
-    let critical = component_healths
-        .iter()
-        .filter(|h| **h < spec.critical_below)
-        .count() as u32;
-    *system = SystemHealth {
-        health: system_health(&component_healths, spec),
-        critical,
-    };
+    *system = system_health(&standings, spec);
 }
 
 /// The totals at the start of the window of `seconds` that ends at `now`.
@@ -788,11 +867,52 @@ mod tests {
         // Two functional instances (0.2, 0.3) out of three.
         let two = component_health(&[0.2, 0.3, 0.1], &spec);
         assert!((two - 0.17).abs() < 0.005, "{two}");
-        // Database 0.17, cache 0.85, web 0.92.
-        let sys = system_health(&[0.17, 0.85, 0.92], &spec);
-        assert!((sys - 0.52).abs() < 0.005, "{sys}");
+        // Database 0.17 (critical), cache 0.85, web 0.92: 0.65 x 0.8.
+        let at = |health, status, score| ComponentStanding {
+            health,
+            status,
+            score,
+        };
+        let sys = system_health(
+            &[
+                at(0.17, HealthBand::Red, 35.0),
+                at(0.85, HealthBand::Green, 90.0),
+                at(0.92, HealthBand::Green, 95.0),
+            ],
+            &spec,
+        );
+        assert!((sys.health - 0.52).abs() < 0.005, "{sys:?}");
+        assert_eq!((sys.critical, sys.red), (1, 0), "critical by resources");
         // An instance with Storage(0.2), CPU(0.8), Memory(1.0), Network(1.0) is 0.2.
         assert_eq!(instance_health(&[0.8, 1.0, 0.2, 1.0]), 0.2);
+    }
+
+    #[test]
+    fn system_health_agrees_with_the_badges_at_any_size() {
+        let spec = HealthSpec::default();
+        let at = |status, score| ComponentStanding {
+            health: 1.0,
+            status,
+            score,
+        };
+        for n in [2, 5, 20, 200] {
+            let mut all = vec![at(HealthBand::Green, 100.0); n];
+            assert_eq!(system_health(&all, &spec).health, 1.0);
+            // Idle engines, but a RED status: the system is not healthy.
+            all[0] = at(HealthBand::Red, 45.0);
+            let red = system_health(&all, &spec);
+            assert!(red.health < 0.95 && red.red == 1, "{n}: {red:?}");
+            // A CRITICAL status counts as critical whatever its engines say.
+            all[0] = at(HealthBand::Critical, 24.0);
+            let crit = system_health(&all, &spec);
+            assert!(crit.health <= 0.8 && crit.critical == 1, "{n}: {crit:?}");
+            all[1] = at(HealthBand::Critical, 29.0);
+            let two = system_health(&all, &spec);
+            assert!(
+                two.health <= 0.6 + 1e-9 && two.critical == 2,
+                "{n}: {two:?}"
+            );
+        }
     }
 
     #[test]

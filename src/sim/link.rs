@@ -40,6 +40,8 @@ pub struct Transit<T> {
 pub struct LinkCounters {
     /// Requests sent forward.
     pub sent: u64,
+    /// Of those, retries (a client's second or later attempt).
+    pub sent_retries: u64,
     /// Requests delivered to the receiver.
     pub delivered: u64,
     /// Messages put on the topic of a `Pull` link (then pulled, or dropped when it is full).
@@ -319,6 +321,7 @@ impl Link {
             };
         }
         self.counters.sent += 1;
+        self.counters.sent_retries += u64::from(req.attempt > 1);
         if arrive < until {
             req.at = arrive;
             return Some((arrive, req));
@@ -347,6 +350,7 @@ impl Link {
     /// pulled message frees its consumer's place at once).
     fn lose(&mut self, req: Request, depart: Nanos, after: Nanos) {
         self.counters.sent += 1;
+        self.counters.sent_retries += u64::from(req.attempt > 1);
         self.counters.lost += 1;
         self.counters.responses_sent += 1;
         if self.call == CallKind::Pull {

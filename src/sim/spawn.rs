@@ -239,7 +239,7 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
             SimEntity,
             inst,
             ChildOf(parent),
-            InstanceHealth(1.0),
+            InstanceHealth(1.0, [1.0; 4]),
             HealthStatus::initial(),
             InstanceTracker::default(),
         ))

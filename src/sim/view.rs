@@ -267,8 +267,10 @@ pub struct InstanceView<'a> {
     pub memory_capacity_mb: f64,
     /// Utilization of its busiest engine (smoothed), 0-1.
     pub pressure: f64,
-    /// Aggregated instance health (its worst engine), 0-1.
+    /// Aggregated instance health (its worst engine), 0-1, as of the last health cycle.
     pub instance_health: Option<f64>,
+    /// Each engine's health that `instance_health` was taken from (`EngineKind` order).
+    pub engine_health_at_cycle: Option<[f64; 4]>,
     /// Its own dynamic health.
     pub health: Option<HealthReading>,
     /// CPU, memory, storage and network, in `EngineKind` order.
@@ -412,10 +414,15 @@ impl TransitView {
 /// The whole system.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SystemView {
-    /// System health (0-1): mean component health times the critical penalty.
+    /// System health (0-1): the mean of each component's worse measure times the penalty
+    /// for RED and critical components.
     pub health: f64,
-    /// Components below the critical threshold.
+    /// Components that are critical (status CRITICAL or resource health below the threshold).
     pub critical: u32,
+    /// Components whose status is RED.
+    pub red: u32,
+    /// The penalty factor applied.
+    pub factor: f64,
     /// Health status messages a broadcast design has pushed so far.
     pub health_broadcast_messages: u64,
     /// Logical requests in progress, all sources.
@@ -685,6 +692,7 @@ impl<'w, 's> SimView<'w, 's> {
             memory_capacity_mb: inst.memory.capacity_mb,
             pressure: inst.pressure,
             instance_health: self.instance_health.get(e).ok().map(|h| h.0),
+            engine_health_at_cycle: self.instance_health.get(e).ok().map(|h| h.1),
             health: self.health.get(e).ok().map(HealthReading::from),
             engines,
             counters: inst.counters,
@@ -825,6 +833,8 @@ impl<'w, 's> SimView<'w, 's> {
         SystemView {
             health: self.system_health.health,
             critical: self.system_health.critical,
+            red: self.system_health.red,
+            factor: self.system_health.factor,
             health_broadcast_messages: self.flow_config.broadcast_messages,
             live: live * self.topo.unit,
             counters,

@@ -263,3 +263,47 @@ fn the_summary_highlights_tell_onset_peak_and_recovery() {
         "{shown} of {all} breaker transitions"
     );
 }
+
+/// The spike: netflix_friday with the viewers at x3 from t = 38 s. Whenever a component
+/// reads RED or CRITICAL, system health is below 0.9 (RED) or 0.8 (CRITICAL), and it counts
+/// exactly the components whose badges say so.
+#[test]
+fn system_health_agrees_with_the_badges_under_a_spike() {
+    use flowlab::sim::command::SimCommand;
+    let mut sim = simulation_app(flowlab::testing::load_shipped("netflix_friday.ron"));
+    sim.run_for(38.0);
+    sim.command(SimCommand::Spike {
+        source: "viewers".into(),
+        factor: 3.0,
+        for_s: 20.0,
+    });
+    let mut seen_bad = 0;
+    for _ in 0..30 {
+        sim.run_for(1.0);
+        let (worst, critical, red, health) = sim.view(|v| {
+            let bands: Vec<HealthBand> = v
+                .components()
+                .filter_map(|c| c.health.map(|h| h.status))
+                .collect();
+            let critical = bands.iter().filter(|b| **b == HealthBand::Critical).count();
+            let red = bands.iter().filter(|b| **b == HealthBand::Red).count();
+            let worst = bands.iter().copied().max_by_key(|b| *b as u8);
+            let sys = v.system();
+            assert!(
+                sys.critical as usize >= critical,
+                "{sys:?} against {bands:?}"
+            );
+            (worst, critical, red, sys.health)
+        });
+        if critical > 0 {
+            assert!(health < 0.8, "{critical} CRITICAL, system health {health}");
+            seen_bad += 1;
+        } else if red > 0 {
+            assert!(health < 0.9, "{red} RED, system health {health}");
+            seen_bad += 1;
+        } else {
+            assert!(worst.is_some());
+        }
+    }
+    assert!(seen_bad > 3, "the spike turns something RED or CRITICAL");
+}

@@ -236,3 +236,138 @@ fn a_comparison_side_by_side_runs_every_variant_in_lockstep_on_the_same_traffic(
     let side = main.world().resource::<SideBySide>();
     assert!(side.shadows.iter().all(|s| s.picture.t < 1.0));
 }
+
+/// Every shipped scenario (not comparisons), by file name.
+fn shipped() -> Vec<String> {
+    let dir = flowlab::testing::scenario_path("");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".ron"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The picture of every shipped scenario at a few moments (up to two minutes in).
+fn moments(mut each: impl FnMut(&str, f64, &Picture)) {
+    for name in shipped() {
+        let s = load_shipped(&name);
+        let end = s.sim.duration_s;
+        let mut sim = simulation_app(s);
+        let mut rates = Rates::default();
+        for t in [3.0, 30.0, 100.0] {
+            if t > end {
+                break;
+            }
+            let now = sim.now() as f64 / 1e9;
+            sim.run_for(t - 1.0 - now);
+            draw(&mut sim, &mut rates);
+            sim.run_for(1.0);
+            let p = draw(&mut sim, &mut rates);
+            each(&name, t, &p);
+        }
+    }
+}
+
+#[test]
+fn no_label_leaves_its_box_or_lies_on_another_label_or_box() {
+    use flowlab::picture::labels::{LabelOf, box_rect, text_area};
+    moments(|name, t, p| {
+        let boxes: Vec<_> = p.nodes.iter().map(box_rect).collect();
+        for (k, a) in p.labels.iter().enumerate() {
+            match a.of {
+                // Text inside a box stays inside the part above its tiles.
+                LabelOf::Name(n) | LabelOf::Lines(n) => assert!(
+                    text_area(&p.nodes[n]).contains(&a.rect),
+                    "{name} t={t}: {:?} of {} leaves its box: {:?}",
+                    a.of,
+                    p.nodes[n].name,
+                    a.rect
+                ),
+                // Everything else lies on no box.
+                _ => {
+                    for (b, r) in boxes.iter().enumerate() {
+                        assert_eq!(
+                            r.overlap(&a.rect),
+                            0.0,
+                            "{name} t={t}: {:?} lies on the box of {}",
+                            a.of,
+                            p.nodes[b].name
+                        );
+                    }
+                }
+            }
+            for b in &p.labels[k + 1..] {
+                assert_eq!(
+                    a.rect.overlap(&b.rect),
+                    0.0,
+                    "{name} t={t}: {:?} {:?} overlaps {:?} {:?}",
+                    a.of,
+                    a.rect,
+                    b.of,
+                    b.rect
+                );
+            }
+        }
+    });
+}
+
+/// The window sizes the issue names, and the area the panels leave at each (as the app lays
+/// them out: folded side panels below 1500 px).
+const WINDOWS: [(f32, f32); 3] = [(1280.0, 720.0), (1600.0, 900.0), (1920.0, 1080.0)];
+
+fn free_area(w: f32, h: f32, clean: bool) -> [f32; 4] {
+    use flowlab::app::state::{BOTTOM, CLEAN_BOTTOM, CLEAN_TOP, LEFT, RIGHT, TOP};
+    if clean {
+        return [0.0, CLEAN_TOP, w, h - CLEAN_BOTTOM];
+    }
+    use flowlab::app::ui::{COMPACT_BELOW, LEFT_FOLDS_BELOW};
+    let left = if w < LEFT_FOLDS_BELOW { 30.0 } else { LEFT };
+    let right = if w < COMPACT_BELOW { 30.0 } else { RIGHT };
+    let bottom = if w < COMPACT_BELOW {
+        BOTTOM * 0.75
+    } else {
+        BOTTOM
+    };
+    [left, TOP, w - right, h - bottom]
+}
+
+#[cfg(feature = "desktop")]
+#[test]
+fn the_system_fills_the_canvas_and_its_text_is_legible_at_1280x720() {
+    use flowlab::picture::labels::{bounds, frame, px, to_screen};
+    moments(|name, t, p| {
+        let b = bounds(&p.nodes, &p.labels).unwrap();
+        for (w, h) in WINDOWS {
+            for clean in [false, true] {
+                let area = free_area(w, h, clean);
+                let f = frame(b, area, (w, h));
+                let lo = to_screen(&f, b.min, (w, h));
+                let hi = to_screen(&f, b.max, (w, h));
+                // Inside the free area: no label is cut by its edge.
+                assert!(
+                    lo.x >= area[0] - 0.5
+                        && hi.x <= area[2] + 0.5
+                        && hi.y >= area[1] - 0.5
+                        && lo.y <= area[3] + 0.5,
+                    "{name} t={t} {w}x{h}: {lo:?}-{hi:?} outside {area:?}"
+                );
+                let fill_w = (hi.x - lo.x) / (area[2] - area[0]);
+                let fill_h = (lo.y - hi.y) / (area[3] - area[1]);
+                assert!(
+                    fill_w >= 0.7 || fill_h >= 0.7,
+                    "{name} t={t} {w}x{h}: fills {fill_w:.2} x {fill_h:.2}"
+                );
+                if w == 1280.0 && !clean {
+                    let smallest = px::TILE.min(px::LINES) / f.scale;
+                    assert!(
+                        smallest >= 12.0,
+                        "{name} t={t}: text {smallest:.1} px at 1280x720"
+                    );
+                }
+            }
+        }
+    });
+}

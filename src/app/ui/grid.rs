@@ -20,15 +20,28 @@ pub(super) fn grid(root: &mut egui::Ui, st: &mut UiState, side: &SideBySide) {
     let cell = Vec2::new(area.width() / cols as f32, area.height() / rows as f32);
     let painter = root.painter_at(area);
     painter.rect_filled(area, 0.0, c32(style::BACKGROUND));
-    let mut pictures: Vec<(&Picture, Headline)> = vec![(&st.scene.picture, side.headline)];
-    pictures.extend(side.shadows.iter().map(|s| (&s.picture, s.headline)));
+    let now = st.view.now();
+    let own: Vec<_> = st
+        .scene
+        .particles
+        .visible(&st.view)
+        .into_iter()
+        .map(|d| (d, crate::app::particles::along(&d, now)))
+        .collect();
+    let mut pictures: Vec<(&Picture, Headline, &[Dot])> =
+        vec![(&st.scene.picture, side.headline, &own)];
+    pictures.extend(
+        side.shadows
+            .iter()
+            .map(|s| (&s.picture, s.headline, s.dots.as_slice())),
+    );
     // One scale for every cell: the first picture's bounds fitted into a cell.
     let bounds = bounds(pictures[0].0);
-    let head = 44.0;
+    let head = 62.0;
     let scale = ((cell.x - 24.0) / bounds.width())
         .min((cell.y - head - 16.0) / bounds.height())
         .clamp(0.05, 2.0);
-    for (k, (pic, h)) in pictures.iter().enumerate().take(n) {
+    for (k, (pic, h, dots)) in pictures.iter().enumerate().take(n) {
         let min = area.min + Vec2::new((k % cols) as f32 * cell.x, (k / cols) as f32 * cell.y);
         let r = Rect::from_min_size(min, cell).shrink(4.0);
         painter.rect_stroke(
@@ -46,9 +59,51 @@ pub(super) fn grid(root: &mut egui::Ui, st: &mut UiState, side: &SideBySide) {
                 body.center().y - (p.y - c.y) * scale,
             )
         };
-        draw(&painter.with_clip_rect(body), pic, scale, &to);
+        let clipped = painter.with_clip_rect(body);
+        draw(&clipped, pic, scale, &to);
+        draw_dots(&clipped, pic, dots, st.scene.by_flow, &to);
     }
     let _ = root.allocate_rect(area, egui::Sense::hover());
+}
+
+/// A particle and where along its link it is drawn.
+type Dot = (crate::picture::particles::Particle, f32);
+
+/// A cell's particles, as the single view draws them: requests in their flow's colour,
+/// errors red, refusals magenta.
+fn draw_dots(
+    painter: &egui::Painter,
+    pic: &Picture,
+    dots: &[Dot],
+    by_flow: bool,
+    to: &dyn Fn(Point) -> Pos2,
+) {
+    use crate::picture::particles::Kind;
+    for (d, at) in dots {
+        let Some(e) = pic.edges.get(d.link as usize) else {
+            continue;
+        };
+        let c = match d.kind {
+            Kind::Error => style::FAILED,
+            Kind::Refused => style::REFUSED,
+            _ if by_flow => style::FLOWS[d.flow as usize % style::FLOWS.len()],
+            _ => style::PRIORITIES[(d.priority as usize).min(3)],
+        };
+        let r = if d.kind == Kind::Error { 4.0 } else { 3.0 };
+        painter.circle_filled(to(bezier(&e.curve, *at)), r, c32(c));
+    }
+}
+
+/// The colour of a cell's headline: what share of its requests it lost.
+fn outcome_colour(h: &Headline) -> style::Rgba {
+    let lost = h.work.map_or(h.lost, |w| w.0.max(h.lost));
+    if lost < 0.01 {
+        style::GREEN
+    } else if lost < 0.1 {
+        style::YELLOW
+    } else {
+        style::RED
+    }
 }
 
 /// The name and the headline figures of a cell.
@@ -67,23 +122,33 @@ fn header(painter: &egui::Painter, r: Rect, name: &str, h: &Headline) {
     } else {
         "-".to_string()
     };
-    let mut figures = format!(
-        "goodput {}   p99 {p99}   lost {:.1}%   held {}",
-        style::rate(h.goodput),
-        100.0 * h.lost,
-        style::short(h.held)
+    // The headline in large type, coloured by outcome: the difference between cells at a
+    // glance.
+    let big = format!(
+        "lost {:.1}%   goodput {}",
+        100.0 * h.work.map_or(h.lost, |w| w.0.max(h.lost)),
+        style::rate(h.goodput)
     );
+    painter.text(
+        r.min + Vec2::new(10.0, 24.0),
+        egui::Align2::LEFT_TOP,
+        big,
+        egui::FontId::proportional(22.0),
+        c32(outcome_colour(h)),
+    );
+    let mut figures = format!("p99 {p99}   held {}", style::short(h.held));
     // Behind a hand-off the clients were all answered: what differs is the work.
     if let Some((lost, dlq)) = h.work {
         figures.push_str(&format!(
-            "   work lost {:.1}%   DLQ {}",
+            "   clients lost {:.1}%   work lost {:.1}%   DLQ {}",
+            100.0 * h.lost,
             100.0 * lost,
             style::short(dlq as f64)
         ));
     }
     painter.text(
-        r.min + Vec2::new(10.0, 25.0),
-        egui::Align2::LEFT_TOP,
+        Pos2::new(r.max.x - 10.0, r.min.y + 8.0),
+        egui::Align2::RIGHT_TOP,
         figures,
         egui::FontId::proportional(14.0),
         c32(style::MUTED),

@@ -44,11 +44,7 @@ fn queued(n: u64, capacity: Option<u64>) -> String {
 fn system(ui: &mut egui::Ui, st: &mut UiState) {
     ui.heading("System");
     let sys = st.view.system();
-    row(
-        ui,
-        "health",
-        format!("{:.2} ({} components critical)", sys.health, sys.critical),
-    );
+    row(ui, "system health", system_health_text(&sys));
     let lat = st.view.system_latency();
     row(
         ui,
@@ -74,6 +70,26 @@ fn system(ui: &mut egui::Ui, st: &mut UiState) {
     ui.label("Click a component, an instance tile or a link to inspect it.");
 }
 
+/// "0.52 (1 CRITICAL, 1 RED: x0.70)": the figure and what pulls it down.
+pub(super) fn system_health_text(sys: &crate::sim::view::SystemView) -> String {
+    if sys.critical + sys.red == 0 {
+        return format!("{:.2}", sys.health);
+    }
+    let mut parts = vec![];
+    if sys.critical > 0 {
+        parts.push(format!("{} CRITICAL", sys.critical));
+    }
+    if sys.red > 0 {
+        parts.push(format!("{} RED", sys.red));
+    }
+    format!(
+        "{:.2} ({}: x{:.2})",
+        sys.health,
+        parts.join(", "),
+        sys.factor
+    )
+}
+
 fn source(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
     let Some(s) = st.view.source(i) else { return };
     ui.heading(format!("{} (clients)", s.name));
@@ -94,6 +110,26 @@ fn source(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
         "timed out so far",
         style::short(s.counters.ended[4] as f64 * u),
     );
+}
+
+/// "status RED 45, held by latency (-22 points)": the seed's status score, its band, and the
+/// part of it that costs the most.
+fn status_line(ui: &mut egui::Ui, st: &UiState, h: &HealthReading) {
+    let spec = st.view.health_spec();
+    let why = crate::sim::health::weakest_part(&h.scores, spec)
+        .map_or(String::new(), |(part, lost)| {
+            format!(", held by {part} (-{lost:.0} points)")
+        });
+    ui.horizontal_wrapped(|ui| {
+        ui.label(egui::RichText::new("status").color(c32(style::MUTED)));
+        ui.label(
+            egui::RichText::new(format!("{} {:.0}", h.status.name(), h.score.floor()))
+                .color(c32(style::band_colour(h.status)))
+                .size(20.0)
+                .strong(),
+        );
+        ui.label(why);
+    });
 }
 
 /// Seed 000's score broken down: each part with its weight and the numbers behind it.
@@ -165,14 +201,13 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
     let name = v.name.to_string();
     ui.heading(format!("{name} ({:?})", v.kind));
     if let Some(h) = v.health {
-        ui.label(
-            egui::RichText::new(format!("{} {:.0}", h.status.name(), h.score))
-                .color(c32(style::band_colour(h.status)))
-                .size(20.0)
-                .strong(),
-        );
+        status_line(ui, st, &h);
         score_breakdown(ui, st, &h);
-        row(ui, "aggregated health", format!("{:.2}", h.health));
+        row(
+            ui,
+            "resource health",
+            format!("{:.2} (engines -> instances -> component)", h.health),
+        );
         let ttf = if h.time_to_full_s.is_finite() {
             format!("full in {:.0} s", h.time_to_full_s)
         } else {
@@ -303,42 +338,55 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
         "memory",
         format!("{:.0} of {:.0} MB", v.memory_used_mb, v.memory_capacity_mb),
     );
-    if let Some(h) = v.instance_health {
-        row(ui, "health", format!("{h:.2} (its weakest engine)"));
+    if let Some(h) = &v.health {
+        status_line(ui, st, h);
     }
-    let worst = v.engines.iter().map(|e| e.health).fold(f64::MAX, f64::min);
+    if let Some(h) = v.instance_health {
+        row(
+            ui,
+            "resource health",
+            format!("{h:.2}: its weakest engine at the last health cycle"),
+        );
+    }
+    // Each engine's health as of the cycle the resource health was taken at, beside its
+    // utilization now, so the two never disagree.
+    let at_cycle = v
+        .engine_health_at_cycle
+        .unwrap_or(v.engines.map(|e| e.health));
+    let worst = at_cycle.iter().copied().fold(f64::MAX, f64::min);
     egui::Grid::new("engines").striped(true).show(ui, |ui| {
-        for e in &v.engines {
-            let mark = if e.health <= worst && worst < 1.0 {
-                "  <- bottleneck"
+        ui.label("engine");
+        ui.label("busy now");
+        ui.label("health at cycle");
+        ui.end_row();
+        for (e, h) in v.engines.iter().zip(at_cycle) {
+            let mark = if h <= worst && worst < 1.0 {
+                "  <- weakest"
             } else {
                 ""
             };
             ui.label(e.kind.name());
             ui.label(format!("{:.0}%", e.utilization * 100.0));
-            ui.colored_label(
-                c32(style::health_colour(e.health)),
-                format!("health {:.1}{mark}", e.health),
-            );
+            ui.colored_label(c32(style::health_colour(h)), format!("{h:.1}{mark}"));
             ui.end_row();
         }
     });
     let k = v.ordinal;
-    ui.horizontal(|ui| {
-        if ui.button("Take down").clicked() {
+    ui.horizontal_wrapped(|ui| {
+        if st.button(ui, "Take down").clicked() {
             st.send(SimCommand::TakeDown {
                 component: comp.clone(),
                 instance: k,
                 for_s: None,
             });
         }
-        if ui.button("Bring back").clicked() {
+        if st.button(ui, "Bring back").clicked() {
             st.send(SimCommand::BringBack {
                 component: comp.clone(),
                 instance: k,
             });
         }
-        if ui.button("Slow x3 for 30 s").clicked() {
+        if st.button(ui, "Slow x3 for 30 s").clicked() {
             st.send(SimCommand::SlowDown {
                 component: comp.clone(),
                 instance: k,
@@ -346,8 +394,8 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
                 for_s: 30.0,
             });
         }
-        if ui
-            .button("Fail 80% for 60 s")
+        if st
+            .button(ui, "Fail 80% for 60 s")
             .on_hover_text("a bad deploy: the instance serves, but 80% of what it serves fails")
             .clicked()
         {

@@ -2,6 +2,7 @@
 //! inspector and its plots on the right, the decision feed at the bottom; the help overlay, the
 //! scenario picker and the error banner as windows.
 
+mod clean;
 mod feed;
 mod grid;
 mod inspector;
@@ -40,9 +41,21 @@ pub struct UiState<'w, 's> {
     drawn: Res<'w, crate::app::particles::ParticleMesh>,
     halt: Res<'w, crate::sim::guard::Halt>,
     side: Option<ResMut<'w, crate::app::side_by_side::SideBySide>>,
+    probe: Option<ResMut<'w, crate::app::probe::UiProbe>>,
 }
 
 impl UiState<'_, '_> {
+    /// A button whose place the UI probe records, so a test driving real input can press it.
+    fn button(&mut self, ui: &mut egui::Ui, text: &str) -> egui::Response {
+        let r = ui.button(text);
+        if let Some(p) = self.probe.as_mut() {
+            let q = r.rect;
+            p.buttons
+                .insert(text.to_string(), [q.min.x, q.min.y, q.max.x, q.max.y]);
+        }
+        r
+    }
+
     /// Sends a command through the command door, applied at the start of the next tick.
     fn send(&mut self, cmd: crate::sim::command::SimCommand) {
         let now = self.view.now();
@@ -70,34 +83,130 @@ pub fn draw_ui(
             .layer_id(egui::LayerId::background())
             .max_rect(ctx.viewport_rect()),
     );
-    egui::Panel::top("controls")
-        .exact_size(TOP)
-        .show(&mut root, |ui| top::controls(ui, &mut st));
-    egui::Panel::bottom("feed")
-        .exact_size(BOTTOM)
-        .show(&mut root, |ui| feed::decisions(ui, &mut st, &log));
-    egui::Panel::left("what-if")
-        .exact_size(LEFT)
-        .show(&mut root, |ui| side::what_if_and_legend(ui, &mut st));
-    egui::Panel::right("inspector")
-        .exact_size(RIGHT)
-        .show(&mut root, |ui| inspector::inspector(ui, &mut st));
-    if let Some(side) = st.side.take() {
-        if side.on {
-            grid::grid(&mut root, &mut st, &side);
-        }
-        st.side = Some(side);
+    let mut blocked = vec![];
+    let screen = ctx.viewport_rect();
+    let mut free = screen;
+    if st.panels.clean {
+        clean::overlay(&ctx, &mut st);
+    } else {
+        free = panels(&mut root, &mut st, &log, &mut blocked);
     }
     windows::banner(&ctx, &mut st);
-    windows::help(&ctx, &mut st);
-    windows::picker(&ctx, &mut st);
-    // Panels drawn into this root Ui do not count as "pointer over egui": test the free area.
-    let free = root.available_rect_before_wrap();
-    st.hover.pointer = ctx.is_pointer_over_egui() || ctx.egui_is_using_pointer();
+    if !st.panels.clean {
+        windows::help(&ctx, &mut st);
+        windows::picker(&ctx, &mut st);
+    }
+    // Every window, popup and menu open now (panels are drawn into the root Ui, a background
+    // layer, and were added above).
+    ctx.memory(|m| {
+        for layer in m.areas().visible_layer_ids() {
+            if layer.order != egui::Order::Background
+                && let Some(r) = m.area_rect(layer.id)
+            {
+                blocked.push(r);
+            }
+        }
+    });
+    st.hover.pointer = ctx.egui_is_using_pointer();
+    st.hover.blocked = blocked
+        .iter()
+        .map(|r| [r.min.x, r.min.y, r.max.x, r.max.y])
+        .collect();
     st.hover.free = Some([free.min.x, free.min.y, free.max.x, free.max.y]);
     st.hover.keyboard = ctx.egui_wants_keyboard_input();
     crate::app::stats::panels_took(&mut stats, started.elapsed().as_secs_f64() * 1e3);
     Ok(())
+}
+
+/// Below this window width (logical px) the inspector folds into a tab, so the picture gets
+/// the room: it opens when something is selected.
+pub const COMPACT_BELOW: f32 = 1500.0;
+/// Below this window width the what-if panel folds into a tab too (it opens on a click).
+pub const LEFT_FOLDS_BELOW: f32 = 1700.0;
+/// Width of a folded panel's tab.
+const TAB: f32 = 30.0;
+
+/// The four panels, each rectangle added to `blocked`; the area they leave for the picture.
+fn panels(
+    root: &mut egui::Ui,
+    st: &mut UiState,
+    log: &crate::sim::decisions::DecisionLog,
+    blocked: &mut Vec<egui::Rect>,
+) -> egui::Rect {
+    let compact = root.max_rect().width() < COMPACT_BELOW;
+    let left_folds = root.max_rect().width() < LEFT_FOLDS_BELOW;
+    let feed_h = if compact { BOTTOM * 0.75 } else { BOTTOM };
+    let r = egui::Panel::top("controls")
+        .exact_size(TOP)
+        .show(root, |ui| top::controls(ui, st));
+    blocked.push(r.response.rect);
+    let r = egui::Panel::bottom("feed")
+        .exact_size(feed_h)
+        .show(root, |ui| feed::decisions(ui, st, log));
+    blocked.push(r.response.rect);
+    let left_open = !left_folds || st.panels.left_open;
+    let r = egui::Panel::left("what-if")
+        .exact_size(if left_open { LEFT } else { TAB })
+        .show(root, |ui| {
+            if left_folds
+                && tab(
+                    ui,
+                    if left_open { "«" } else { "»" },
+                    left_open,
+                    "what-if and legend",
+                )
+            {
+                st.panels.left_open = !left_open;
+            }
+            if left_open {
+                side::what_if_and_legend(ui, st);
+            }
+        });
+    blocked.push(r.response.rect);
+    let right_open =
+        !compact || st.panels.right_open || *st.selection != super::state::Selection::System;
+    let r = egui::Panel::right("inspector")
+        .exact_size(if right_open { RIGHT } else { TAB })
+        .show(root, |ui| {
+            if compact
+                && tab(
+                    ui,
+                    if right_open { "»" } else { "«" },
+                    right_open,
+                    "inspector and plots",
+                )
+            {
+                st.panels.right_open = !right_open;
+                if right_open {
+                    *st.selection = super::state::Selection::System;
+                }
+            }
+            if right_open {
+                inspector::inspector(ui, st);
+            }
+        });
+    blocked.push(r.response.rect);
+    // Between the panels' inner edges, as drawn (their margins included).
+    let [top, bottom, left, right] = [blocked[0], blocked[1], blocked[2], blocked[3]];
+    let free = egui::Rect::from_min_max(
+        egui::pos2(left.max.x, top.max.y),
+        egui::pos2(right.min.x, bottom.min.y),
+    );
+    if let Some(side) = st.side.take() {
+        if side.on {
+            grid::grid(root, st, &side);
+        }
+        st.side = Some(side);
+    }
+    free
+}
+
+/// A folded panel's tab (or the button that folds it): true when clicked.
+fn tab(ui: &mut egui::Ui, arrow: &str, open: bool, what: &str) -> bool {
+    let hint = if open { "hide the" } else { "show the" };
+    ui.button(arrow)
+        .on_hover_text(format!("{hint} {what}"))
+        .clicked()
 }
 
 /// Larger text than egui's default, so every label reads at 1600x900.

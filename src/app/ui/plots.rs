@@ -7,7 +7,7 @@ use crate::picture::style;
 use crate::sim::link::NodeRef;
 use crate::sim::series::{Metric, SeriesEntity};
 use bevy_egui::egui;
-use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
 
 /// One plot: a title, its lines (label, entity, metric, scale), and marks across it.
 struct Chart {
@@ -171,26 +171,55 @@ fn source_charts(s: u32) -> Vec<Chart> {
 /// Seconds of history shown.
 const WINDOW_S: f64 = 300.0;
 
+/// Colours of a chart's lines, in order (its legend above the plot uses the same).
+const LINE_COLOURS: [style::Rgba; 4] = [
+    style::Rgba::rgb8(90, 170, 255),
+    style::Rgba::rgb8(255, 170, 60),
+    style::Rgba::rgb8(120, 220, 120),
+    style::Rgba::rgb8(230, 110, 200),
+];
+
 pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
     let now = st.view.seconds();
+    let width = ui.available_width();
     for (k, c) in charts(st).into_iter().enumerate() {
         ui.label(egui::RichText::new(c.title).strong());
+        // The legend above the plot, never over the newest data.
+        ui.horizontal_wrapped(|ui| {
+            for (n, (label, ..)) in c.lines.iter().enumerate() {
+                super::side::swatch_inline(ui, LINE_COLOURS[n % LINE_COLOURS.len()], label);
+            }
+            for (label, _, colour) in &c.marks {
+                super::side::swatch_inline(ui, *colour, label);
+            }
+        });
+        let series: Vec<Vec<[f64; 2]>> = c
+            .lines
+            .iter()
+            .map(|(_, e, m, scale)| {
+                st.view
+                    .series(*e, *m)
+                    .filter(|(t, v)| *t >= now - WINDOW_S && *v >= 0.0)
+                    .map(|(t, v)| [t, v * scale])
+                    .collect()
+            })
+            .collect();
+        // Nothing above zero yet: a 0-1 axis rather than egui's -10..10.
+        let flat = series.iter().flatten().all(|p| p[1] <= 0.0);
         Plot::new(("plot", k))
-            .height(120.0)
-            .legend(Legend::default())
+            .height(110.0)
+            .width(width)
             .allow_zoom(false)
             .allow_drag(false)
             .allow_scroll(false)
             .include_y(0.0)
+            .include_y(if flat { 1.0 } else { 0.0 })
+            .include_x((now - 10.0).max(0.0))
+            .include_x(now.max(1.0))
             .show(ui, |p| {
-                for (label, e, m, scale) in &c.lines {
-                    let pts: PlotPoints = st
-                        .view
-                        .series(*e, *m)
-                        .filter(|(t, v)| *t >= now - WINDOW_S && *v >= 0.0)
-                        .map(|(t, v)| [t, v * scale])
-                        .collect();
-                    p.line(Line::new(*label, pts));
+                for (n, ((label, ..), pts)) in c.lines.iter().zip(series).enumerate() {
+                    let colour = c32(LINE_COLOURS[n % LINE_COLOURS.len()]);
+                    p.line(Line::new(*label, PlotPoints::from(pts)).color(colour));
                 }
                 for (label, y, colour) in &c.marks {
                     p.hline(HLine::new(*label, *y).color(c32(*colour)));
@@ -198,4 +227,6 @@ pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
                 p.vline(VLine::new("now", now).color(c32(style::MUTED)));
             });
     }
+    // Room below the last plot, so it is never cut at the panel's bottom.
+    ui.add_space(24.0);
 }

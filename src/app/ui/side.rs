@@ -95,12 +95,16 @@ fn switches(ui: &mut egui::Ui, st: &mut UiState) {
     }
 }
 
-fn swatch(ui: &mut egui::Ui, c: style::Rgba, text: &str) {
-    ui.horizontal(|ui| {
-        let (r, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
-        ui.painter().rect_filled(r, 2.0, c32(c));
-        ui.label(text);
-    });
+/// A colour square and its meaning on a line of their own.
+pub(super) fn swatch(ui: &mut egui::Ui, c: style::Rgba, text: &str) {
+    ui.horizontal(|ui| swatch_inline(ui, c, text));
+}
+
+/// A colour square and its meaning, in a row that wraps.
+pub(super) fn swatch_inline(ui: &mut egui::Ui, c: style::Rgba, text: &str) {
+    let (r, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+    ui.painter().rect_filled(r, 2.0, c32(c));
+    ui.label(text);
 }
 
 fn legend(ui: &mut egui::Ui, st: &mut UiState) {
@@ -115,7 +119,7 @@ fn legend(ui: &mut egui::Ui, st: &mut UiState) {
     ui.label(format!("{} particles on screen", st.drawn.drawn));
     ui.label("square: request  diamond: response");
     swatch(ui, style::FAILED, "error / failed (X at instance)");
-    swatch(ui, style::REFUSED, "refused at a gate, bounces back");
+    swatch(ui, style::REFUSED, "refused at a gate");
     swatch(ui, style::DROPPED, "dropped: queue full (burst)");
     swatch(ui, style::TIMED_OUT, "timed out (ring at client)");
     ui.label("white outline: a retry");
@@ -132,7 +136,7 @@ fn legend(ui: &mut egui::Ui, st: &mut UiState) {
         }
     }
     ui.separator();
-    ui.label("borders and badges: seed 000 status");
+    ui.label("status (badge, border): seed 000's score");
     for (c, n) in [
         (style::GREEN, "GREEN  80-100"),
         (style::YELLOW, "YELLOW 60-79"),
@@ -144,7 +148,7 @@ fn legend(ui: &mut egui::Ui, st: &mut UiState) {
     swatch(ui, style::BINDING, "gate: a rate limit that binds");
 }
 
-fn routes_names(st: &UiState) -> Vec<String> {
+pub(super) fn routes_names(st: &UiState) -> Vec<String> {
     st.config
         .scenario
         .sources

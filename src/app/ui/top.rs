@@ -10,8 +10,12 @@ use bevy_egui::egui;
 pub(super) fn controls(ui: &mut egui::Ui, st: &mut UiState) {
     ui.horizontal_centered(|ui| {
         let playing = !st.control.paused;
+        // A fixed width, so the bar does not shift when Pause becomes Play.
         if ui
-            .button(if playing { "Pause" } else { "Play" })
+            .add_sized(
+                [58.0, 24.0],
+                egui::Button::new(if playing { "Pause" } else { "Play" }),
+            )
             .on_hover_text("Space")
             .clicked()
         {
@@ -25,83 +29,74 @@ pub(super) fn controls(ui: &mut egui::Ui, st: &mut UiState) {
         ui.separator();
         clock(ui, st);
         ui.separator();
-        if ui
-            .button("Reset")
-            .on_hover_text("back to t = 0 ( R )")
-            .clicked()
-        {
-            st.send(SimCommand::Reset);
-        }
-        if ui
-            .button("Reload")
-            .on_hover_text("read the file again ( L )")
-            .clicked()
-        {
-            st.panels.reload_requested = true;
-        }
-        if ui
-            .button("Open")
-            .on_hover_text("pick a scenario ( O )")
-            .clicked()
-        {
-            st.panels.picker = !st.panels.picker;
-        }
-        if ui.button("Screenshot").on_hover_text("( P )").clicked() {
-            st.panels.screenshot_requested = true;
-        }
-        if ui
-            .button("Record 10 s")
-            .on_hover_text("the next 10 simulated seconds to MP4")
-            .clicked()
-        {
-            st.panels.record_requested = Some(10.0);
-        }
-        let by = if st.scene.by_flow {
-            "by flow"
-        } else {
-            "by priority"
-        };
-        if ui
-            .button(format!("Colour {by}"))
-            .on_hover_text("( C )")
-            .clicked()
-        {
-            st.scene.by_flow = !st.scene.by_flow;
-        }
-        if ui.button("Help").on_hover_text("( H )").clicked() {
-            st.panels.help = !st.panels.help;
-        }
-        if let Some(side) = st.side.as_mut() {
-            let label = if side.on {
-                "Single view"
-            } else {
-                "Side by side"
-            };
+        system(ui, st);
+        // The rest from the right edge, the file actions in one menu, so nothing is cut at
+        // 1280 px.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("Help").on_hover_text("( H )").clicked() {
+                st.panels.help = !st.panels.help;
+            }
+            side_by_side_toggle(ui, st);
+            let by = if st.scene.by_flow { "flow" } else { "priority" };
             if ui
-                .button(label)
-                .on_hover_text("the comparison's variants side by side, or variant A alone")
+                .button(format!("Colour: {by}"))
+                .on_hover_text("colour particles by flow or by priority ( C )")
                 .clicked()
             {
-                side.on = !side.on;
+                st.scene.by_flow = !st.scene.by_flow;
             }
-        }
-        ui.separator();
-        system(ui, st);
+            ui.menu_button("Run", |ui| run_menu(ui, st));
+        });
     });
 }
 
-fn speed(ui: &mut egui::Ui, st: &mut UiState) {
-    let mut s = st.control.speed;
-    ui.label("speed");
-    ui.add(
-        egui::Slider::new(&mut s, 0.001..=100.0)
-            .logarithmic(true)
-            .smallest_positive(0.001)
-            .show_value(false),
-    );
-    if s != st.control.speed {
-        st.control.speed = s;
+/// Reset, reload, open, screenshot, record.
+fn run_menu(ui: &mut egui::Ui, st: &mut UiState) {
+    if ui.button("Reset to t = 0   ( R )").clicked() {
+        st.send(SimCommand::Reset);
+        ui.close();
     }
+    if ui.button("Reload the file   ( L )").clicked() {
+        st.panels.reload_requested = true;
+        ui.close();
+    }
+    if ui.button("Open a scenario...   ( O )").clicked() {
+        st.panels.picker = !st.panels.picker;
+        ui.close();
+    }
+    if ui.button("Screenshot   ( P )").clicked() {
+        st.panels.screenshot_requested = true;
+        ui.close();
+    }
+    if ui
+        .button("Record 10 s")
+        .on_hover_text("the next 10 simulated seconds to MP4")
+        .clicked()
+    {
+        st.panels.record_requested = Some(10.0);
+        ui.close();
+    }
+}
+
+fn side_by_side_toggle(ui: &mut egui::Ui, st: &mut UiState) {
+    if let Some(side) = st.side.as_mut() {
+        let label = if side.on {
+            "Single view"
+        } else {
+            "Side by side"
+        };
+        if ui
+            .button(label)
+            .on_hover_text("the comparison's variants side by side, or variant A alone")
+            .clicked()
+        {
+            side.on = !side.on;
+        }
+    }
+}
+
+fn speed(ui: &mut egui::Ui, st: &mut UiState) {
+    ui.label("speed");
     egui::ComboBox::from_id_salt("speed presets")
         .width(70.0)
         .selected_text(format!("{}x", fmt_speed(st.control.speed)))
@@ -135,15 +130,14 @@ fn clock(ui: &mut egui::Ui, st: &mut UiState) {
             .monospace()
             .strong(),
     );
-    ui.add(
-        egui::ProgressBar::new((t / end.max(1e-9)).clamp(0.0, 1.0) as f32)
-            .desired_width(120.0)
-            .text(format!("of {end:.0} s")),
-    );
+    // The length beside the bar, not on it, so the fill never covers it.
+    ui.add(egui::ProgressBar::new((t / end.max(1e-9)).clamp(0.0, 1.0) as f32).desired_width(70.0));
+    ui.label(format!("of {end:.0} s"));
 }
 
 fn system(ui: &mut egui::Ui, st: &mut UiState) {
-    let h = st.view.system().health;
+    let sys = st.view.system();
+    let h = sys.health;
     let goodput = st
         .view
         .series(
@@ -159,9 +153,16 @@ fn system(ui: &mut egui::Ui, st: &mut UiState) {
         ui.label(egui::RichText::new(format!("A · {name}:")).strong());
     }
     ui.label(
-        egui::RichText::new(format!("system health {h:.2}"))
-            .color(c32(style::health_colour(h)))
-            .strong(),
+        egui::RichText::new(format!(
+            "system health {}",
+            super::inspector::system_health_text(&sys)
+        ))
+        .color(c32(style::health_colour(h)))
+        .strong(),
+    )
+    .on_hover_text(
+        "the mean of each component's worse measure (resource health, status score / 100), \
+         times 0.8 per CRITICAL and 0.9 per RED component",
     );
     ui.label(egui::RichText::new(format!("goodput {}", style::rate(goodput))).strong());
 }

@@ -816,6 +816,7 @@ fn check_health(c: &mut Checker, h: &HealthSpec) {
     c.range("health.functional_above", h.functional_above, 0.0, 1.0);
     c.range("health.critical_below", h.critical_below, 0.0, 1.0);
     c.range("health.critical_penalty", h.critical_penalty, 0.0, 1.0);
+    c.range("health.red_penalty", h.red_penalty, 0.0, 1.0);
     c.range("health.penalty_floor", h.penalty_floor, 0.0, 1.0);
 }
 
