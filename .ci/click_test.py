@@ -10,8 +10,9 @@ import json, os, subprocess, sys, tempfile, time
 binary, scenario = sys.argv[1], sys.argv[2]
 probe = os.path.join(tempfile.mkdtemp(), "probe.json")
 env = dict(os.environ, FLOWLAB_UI_PROBE=probe)
+log = open(os.environ.get("CLICK_LOG", probe + ".log"), "w")
 app = subprocess.Popen([binary, "open", scenario, "--start", "20"], env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=log)
 
 def read(cond, what, timeout=60.0):
     end = time.time() + timeout
@@ -30,6 +31,7 @@ def read(cond, what, timeout=60.0):
 
 def click(rect):
     x, y = int((rect[0] + rect[2]) / 2), int((rect[1] + rect[3]) / 2)
+    print(f"click at {x},{y}", flush=True)
     # Window-relative probe coordinates: the window sits at the screen's top left.
     subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
 
@@ -57,5 +59,6 @@ finally:
     app.terminate()
     app.wait(10)
 if failures:
+    print(open(os.environ.get("CLICK_LOG", probe + ".log")).read()[-3000:])
     sys.exit("click test failed:\n" + "\n".join(failures))
 print("click test: every instance button did what it says")

@@ -174,6 +174,12 @@ fn pointer(
     let p = Point::new(w.x, w.y);
     if buttons.just_pressed(MouseButton::Left) && free {
         let target = hit(&scene.picture, p);
+        if std::env::var_os("FLOWLAB_UI_PROBE").is_some() {
+            eprintln!(
+                "probe: canvas press at {cursor:?} -> {target:?}; blocked {:?} free {:?}",
+                hover.blocked, hover.free
+            );
+        }
         *selection = target.unwrap_or(Selection::System);
         drag.node = match target {
             Some(Selection::Node(n)) => Some(n),

@@ -319,9 +319,17 @@ fn best_place(
     others: &[Point],
     search: bool,
 ) -> Rect {
+    if !search {
+        // Too many links to search: above the curve at the first share, as it comes.
+        let p = bezier(curve, ts[0]);
+        return Rect::centred(
+            Point::new(p.x, p.y + size.1 / 2.0 + width / 2.0 + 3.0),
+            size,
+        );
+    }
     let mut best: Option<(f32, Rect)> = None;
     let mut free: Option<(usize, Rect)> = None;
-    let (ts, levels) = if search { (ts, LEVELS) } else { (&ts[..1], 1) };
+    let levels = LEVELS;
     // Nearest the curve first: every share along it at one distance, then one step further.
     for level in 0..levels {
         for &t in ts {

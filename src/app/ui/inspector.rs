@@ -13,7 +13,9 @@ use crate::sim::view::HealthReading;
 use bevy_egui::egui;
 
 pub(super) fn inspector(ui: &mut egui::Ui, st: &mut UiState) {
+    let width = ui.available_width();
     egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.set_max_width(width);
         match *st.selection {
             Selection::System => system(ui, st),
             Selection::Node(NodeRef::Source(i)) => source(ui, st, i),
@@ -27,7 +29,8 @@ pub(super) fn inspector(ui: &mut egui::Ui, st: &mut UiState) {
 }
 
 fn row(ui: &mut egui::Ui, k: &str, v: String) {
-    ui.horizontal(|ui| {
+    // Wrapped, so a long value never widens the panel past the window.
+    ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(k).color(c32(style::MUTED)));
         ui.label(v);
     });
@@ -345,7 +348,7 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
         row(
             ui,
             "resource health",
-            format!("{h:.2}: its weakest engine at the last health cycle"),
+            format!("{h:.2} (weakest engine, last cycle)"),
         );
     }
     // Each engine's health as of the cycle the resource health was taken at, beside its

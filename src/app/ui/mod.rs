@@ -188,6 +188,26 @@ fn panels(
     blocked.push(r.response.rect);
     // Between the panels' inner edges, as drawn (their margins included).
     let [top, bottom, left, right] = [blocked[0], blocked[1], blocked[2], blocked[3]];
+    // And where they are meant to be, should one be drawn elsewhere for a frame: a press there
+    // is never the picture's.
+    let screen = root.max_rect();
+    let (lw, rw) = (
+        if left_open { LEFT } else { TAB },
+        if right_open { RIGHT } else { TAB },
+    );
+    let (t, b) = (screen.min.y + TOP, screen.max.y - feed_h);
+    blocked.extend([
+        egui::Rect::from_min_max(screen.min, egui::pos2(screen.max.x, t)),
+        egui::Rect::from_min_max(egui::pos2(screen.min.x, b), screen.max),
+        egui::Rect::from_min_max(
+            egui::pos2(screen.min.x, t),
+            egui::pos2(screen.min.x + lw, b),
+        ),
+        egui::Rect::from_min_max(
+            egui::pos2(screen.max.x - rw, t),
+            egui::pos2(screen.max.x, b),
+        ),
+    ]);
     let free = egui::Rect::from_min_max(
         egui::pos2(left.max.x, top.max.y),
         egui::pos2(right.min.x, bottom.min.y),

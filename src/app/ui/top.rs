@@ -29,7 +29,19 @@ pub(super) fn controls(ui: &mut egui::Ui, st: &mut UiState) {
         ui.separator();
         clock(ui, st);
         ui.separator();
-        system(ui, st);
+        // The figures get what the buttons on the right leave, and are cut (never pushed past
+        // the window, which would shift every panel below) when that is too little.
+        let right = if st.side.is_some() { 380.0 } else { 270.0 };
+        let room = (ui.available_width() - right).max(60.0);
+        ui.allocate_ui_with_layout(
+            egui::vec2(room, 24.0),
+            egui::Layout::left_to_right(egui::Align::Center),
+            |ui| {
+                ui.set_max_width(room);
+                ui.set_clip_rect(ui.max_rect().intersect(ui.clip_rect()));
+                system(ui, st);
+            },
+        );
         // The rest from the right edge, the file actions in one menu, so nothing is cut at
         // 1280 px.
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -150,19 +162,22 @@ fn system(ui: &mut egui::Ui, st: &mut UiState) {
     if let Some(side) = st.side.as_ref()
         && let Some(name) = side.names().first()
     {
-        ui.label(egui::RichText::new(format!("A · {name}:")).strong());
+        ui.add(egui::Label::new(egui::RichText::new(format!("A: {name}")).strong()).truncate());
     }
-    ui.label(
-        egui::RichText::new(format!(
-            "system health {}",
-            super::inspector::system_health_text(&sys)
-        ))
-        .color(c32(style::health_colour(h)))
-        .strong(),
+    ui.label(egui::RichText::new(format!("goodput {}", style::rate(goodput))).strong());
+    ui.add(
+        egui::Label::new(
+            egui::RichText::new(format!(
+                "system health {}",
+                super::inspector::system_health_text(&sys)
+            ))
+            .color(c32(style::health_colour(h)))
+            .strong(),
+        )
+        .truncate(),
     )
     .on_hover_text(
         "the mean of each component's worse measure (resource health, status score / 100), \
          times 0.8 per CRITICAL and 0.9 per RED component",
     );
-    ui.label(egui::RichText::new(format!("goodput {}", style::rate(goodput))).strong());
 }
