@@ -107,14 +107,15 @@ pub fn text_size(text: &str, px: f32) -> (f32, f32) {
     (cols as f32 * ADVANCE * px, rows as f32 * LINE_HEIGHT * px)
 }
 
-/// `s` cut to at most `width` at font size `px`, ending in "…" when cut.
+/// `s` cut to at most `width` at font size `px`, ending in "." when cut (Fira Mono's subset in
+/// Bevy's default font has no ellipsis glyph).
 pub fn fit(s: &str, width: f32, px: f32) -> String {
     let max = (width / (ADVANCE * px)).floor().max(1.0) as usize;
     if s.chars().count() <= max {
         return s.to_string();
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
+    out.push('.');
     out
 }
 

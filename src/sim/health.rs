@@ -195,11 +195,16 @@ pub fn system_health(components: &[ComponentStanding], spec: &HealthSpec) -> Sys
     let red = components.iter().filter(|c| c.is_red(spec)).count() as u32;
     let factor = (1.0 - spec.critical_penalty * critical as f64 - spec.red_penalty * red as f64)
         .max(spec.penalty_floor);
+    let starved = components
+        .iter()
+        .filter(|c| c.is_critical(spec) && c.status != HealthBand::Critical)
+        .count() as u32;
     SystemHealth {
         health: mean * factor,
         critical,
         red,
         factor,
+        starved,
     }
 }
 
@@ -317,6 +322,9 @@ pub struct SystemHealth {
     pub red: u32,
     /// The penalty factor applied (1 when nothing is RED or critical).
     pub factor: f64,
+    /// Of the critical ones, those whose status is not CRITICAL: critical by their resource
+    /// health alone (a RED badge on engines past 95%).
+    pub starved: u32,
 }
 
 impl Default for SystemHealth {
@@ -327,6 +335,7 @@ impl Default for SystemHealth {
             critical: 0,
             red: 0,
             factor: 1.0,
+            starved: 0,
         }
     }
 }

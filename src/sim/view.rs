@@ -423,6 +423,8 @@ pub struct SystemView {
     pub red: u32,
     /// The penalty factor applied.
     pub factor: f64,
+    /// Of the critical, those critical by resource health alone (their status is not CRITICAL).
+    pub starved: u32,
     /// Health status messages a broadcast design has pushed so far.
     pub health_broadcast_messages: u64,
     /// Logical requests in progress, all sources.
@@ -835,6 +837,7 @@ impl<'w, 's> SimView<'w, 's> {
             critical: self.system_health.critical,
             red: self.system_health.red,
             factor: self.system_health.factor,
+            starved: self.system_health.starved,
             health_broadcast_messages: self.flow_config.broadcast_messages,
             live: live * self.topo.unit,
             counters,

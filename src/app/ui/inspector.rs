@@ -78,12 +78,18 @@ pub(super) fn system_health_text(sys: &crate::sim::view::SystemView) -> String {
     if sys.critical + sys.red == 0 {
         return format!("{:.2}", sys.health);
     }
+    // CRITICAL as the badges read; a component critical by its exhausted engines alone is
+    // named apart, whatever its badge.
     let mut parts = vec![];
-    if sys.critical > 0 {
-        parts.push(format!("{} CRITICAL", sys.critical));
+    let badge_critical = sys.critical - sys.starved;
+    if badge_critical > 0 {
+        parts.push(format!("{badge_critical} CRITICAL"));
     }
     if sys.red > 0 {
         parts.push(format!("{} RED", sys.red));
+    }
+    if sys.starved > 0 {
+        parts.push(format!("{} with resources < 0.3", sys.starved));
     }
     format!(
         "{:.2} ({}: x{:.2})",
