@@ -254,12 +254,11 @@ pub fn place(nodes: &[NodePic], edges: &mut [EdgePic]) -> Vec<Label> {
     // Many links: the search costs more than it brings; labels stay at their first place.
     let search = edges.len() <= 150;
     // The curves, as points along them: a label avoids lying across another link if it can.
-    let curves: Vec<(u32, Point)> = if search {
+    let curves: Vec<Point> = if search {
         edges
             .iter()
             .flat_map(|e| {
-                (0..=CURVE_SAMPLES)
-                    .map(move |k| (e.link, bezier(&e.curve, k as f32 / CURVE_SAMPLES as f32)))
+                (0..=CURVE_SAMPLES).map(move |k| bezier(&e.curve, k as f32 / CURVE_SAMPLES as f32))
             })
             .collect()
     } else {
@@ -273,8 +272,7 @@ pub fn place(nodes: &[NodePic], edges: &mut [EdgePic]) -> Vec<Label> {
         }
         let size = text_size(&text, px::GATE);
         let ts = [super::GATE_AT, 0.3, 0.14, 0.38];
-        let others = crossing(&curves, e.link);
-        let r = best_place(&e.curve, e.width, size, &ts, &taken, &others, search);
+        let r = best_place(&e.curve, e.width, size, &ts, &taken, &curves, search);
         g.text_at = r.centre();
         taken.push(r.grown(2.0));
         out.push(Label {
@@ -288,8 +286,7 @@ pub fn place(nodes: &[NodePic], edges: &mut [EdgePic]) -> Vec<Label> {
         }
         let size = text_size(&e.label, px::EDGE);
         let ts = [0.5, 0.62, 0.38, 0.72, 0.28, 0.82];
-        let others = crossing(&curves, e.link);
-        let r = best_place(&e.curve, e.width, size, &ts, &taken, &others, search);
+        let r = best_place(&e.curve, e.width, size, &ts, &taken, &curves, search);
         e.label_at = r.centre();
         taken.push(r.grown(2.0));
         out.push(Label {
@@ -300,16 +297,12 @@ pub fn place(nodes: &[NodePic], edges: &mut [EdgePic]) -> Vec<Label> {
     out
 }
 
-/// Points of every curve but link `own`'s.
-fn crossing(curves: &[(u32, Point)], own: u32) -> Vec<Point> {
-    curves.iter().filter(|c| c.0 != own).map(|c| c.1).collect()
-}
-
-/// Points sampled along each curve for `crossing`.
+/// Points sampled along each curve (its own too: a steep curve would otherwise run through
+/// its own label) that labels keep off where they can.
 const CURVE_SAMPLES: usize = 24;
 
 /// The first place along `curve` (at the shares `ts`, above then below it, nearest first) where
-/// a label of `size` touches nothing in `taken` and no point of another curve in `others`; else
+/// a label of `size` touches nothing in `taken` and no point of a curve in `others`; else
 /// the free one that crosses fewest curve points; else the one that touches least.
 fn best_place(
     curve: &[Point; 4],

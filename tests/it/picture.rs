@@ -237,18 +237,7 @@ fn a_comparison_side_by_side_runs_every_variant_in_lockstep_on_the_same_traffic(
     assert!(side.shadows.iter().all(|s| s.picture.t < 1.0));
 }
 
-/// Every shipped scenario (not comparisons), by file name.
-fn shipped() -> Vec<String> {
-    let dir = flowlab::testing::scenario_path("");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".ron"))
-        .collect();
-    names.sort();
-    names
-}
+use crate::scenarios::shipped;
 
 /// The picture of every shipped scenario at a few moments (up to two minutes in).
 fn moments(mut each: impl FnMut(&str, f64, &Picture)) {

@@ -5,7 +5,8 @@ use flowlab::runner::Simulation;
 use flowlab::sim::request::Outcome;
 use flowlab::testing::{load_shipped, scenario_path, simulation_app};
 
-fn shipped() -> Vec<String> {
+/// Every shipped scenario (not comparisons), by file name.
+pub(crate) fn shipped() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(scenario_path(""))
         .expect("scenarios/ exists")
         .filter_map(|e| e.ok())
