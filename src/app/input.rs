@@ -174,12 +174,6 @@ fn pointer(
     let p = Point::new(w.x, w.y);
     if buttons.just_pressed(MouseButton::Left) && free {
         let target = hit(&scene.picture, p);
-        if std::env::var_os("FLOWLAB_UI_PROBE").is_some() {
-            eprintln!(
-                "probe: canvas press at {cursor:?} -> {target:?}; blocked {:?} free {:?}",
-                hover.blocked, hover.free
-            );
-        }
         *selection = target.unwrap_or(Selection::System);
         drag.node = match target {
             Some(Selection::Node(n)) => Some(n),
@@ -269,9 +263,6 @@ fn fit_on_new_run(
         return;
     };
     let f = crate::picture::labels::frame(b, area, (w, h));
-    if std::env::var_os("FLOWLAB_DEBUG_FIT").is_some() {
-        eprintln!("fit: bounds {b:?} area {area:?} window {w}x{h} -> {f:?} (new run {new_run})");
-    }
     ortho.scale = f.scale;
     tf.translation = Vec3::new(f.centre.x, f.centre.y, tf.translation.z);
 }

@@ -452,12 +452,11 @@ pub fn update_scene(
         recolour(&mut materials, &parts.border_mat, n.border);
         set_text(&mut texts, parts.lines, &n.lines.join("\n"), None);
         match n.badge {
-            Some((band, score)) => {
+            Some((band, _)) => {
                 if let Ok((mut s, mut v)) = sprites.get_mut(parts.badge) {
                     s.color = colour(style::band_colour(band));
                     *v = Visibility::Inherited;
                 }
-                let _ = score;
                 set_text(
                     &mut texts,
                     parts.badge_text,
