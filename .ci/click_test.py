@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives the app with real input under the virtual display (xdotool): clicks an instance tile,
-then each of the instance inspector's buttons, pointer moved and pressed in one go (the case in
-which a press used to reach the canvas), and checks what each did from the app's UI probe.
+then each of the instance inspector's buttons (a press on a button used to reach the canvas
+below it and clear the selection), and checks what each did from the app's UI probe.
 
 Usage: click_test.py FLOWLAB_BINARY SCENARIO   (run under a virtual display)
 """
@@ -32,8 +32,13 @@ def read(cond, what, timeout=60.0):
 def click(rect):
     x, y = int((rect[0] + rect[2]) / 2), int((rect[1] + rect[3]) / 2)
     print(f"click at {x},{y}", flush=True)
-    # Window-relative probe coordinates: the window sits at the screen's top left.
-    subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
+    # Window-relative probe coordinates: the window sits at the screen's top left. The pointer
+    # rests on the target for a few frames first, as a person's does: under the software
+    # renderer a frame can take 100 ms, and a move, press and release that arrive in one frame
+    # are not a click a person makes.
+    subprocess.run(["xdotool", "mousemove", str(x), str(y)], check=True)
+    time.sleep(0.4)
+    subprocess.run(["xdotool", "click", "1"], check=True)
 
 failures = []
 try:
