@@ -374,8 +374,8 @@ impl Default for ThrottleSpec {
     }
 }
 
-/// A retry budget (Finagle, gRPC): retries at most `ratio` of first attempts, plus
-/// `min_per_s` retries a second.
+/// A retry budget (Finagle's `RetryBudget`): over any `ttl_s`, retries at most `ratio` of the
+/// first attempts of that span plus `min_per_s × ttl_s`; deposits older than `ttl_s` expire.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryBudgetSpec {
@@ -383,6 +383,8 @@ pub struct RetryBudgetSpec {
     pub ratio: f64,
     /// Retries a second whatever the traffic (default 10).
     pub min_per_s: f64,
+    /// How long a deposit (and a withdrawal) counts, seconds, 1-60 (default 10, Finagle's).
+    pub ttl_s: f64,
 }
 
 impl Default for RetryBudgetSpec {
@@ -390,6 +392,7 @@ impl Default for RetryBudgetSpec {
         Self {
             ratio: 0.1,
             min_per_s: 10.0,
+            ttl_s: 10.0,
         }
     }
 }

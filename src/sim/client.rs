@@ -1,5 +1,6 @@
 //! What a client does beyond timeouts and backoff (seeds 002-004): a retry budget (retries at
-//! most a share of first attempts plus a floor per second, as Finagle and gRPC do) and
+//! most a share of the first attempts of the last `ttl` seconds plus a floor per second, as
+//! Finagle's `RetryBudget` does) and
 //! client-side adaptive throttling (the Google SRE book's: reject locally with probability
 //! max(0, (requests - k·accepts) / (requests + 1)) over a sliding window).
 
@@ -9,12 +10,71 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 
-/// A retry budget's account: tokens earned by first attempts and by time, spent by retries.
+/// Slices a retry budget's `ttl` is cut into (Finagle's `WindowedAdder` uses ten).
+const BUDGET_SLICES: u64 = 10;
+
+/// Fixed-point scale of budget amounts: a retry costs this much, a first attempt deposits
+/// `ratio` times it (Finagle's `ScaleFactor`), so the account is exact integer arithmetic.
+const BUDGET_SCALE: f64 = 1_000.0;
+
+/// A retry budget's account, as Finagle's `RetryBudget` keeps it: a fixed reserve of
+/// `min_per_s × ttl` retries, plus what first attempts deposited minus what retries withdrew
+/// over the last `ttl` (in slices of `ttl / 10`). Deposits and withdrawals older than `ttl`
+/// expire, so a long healthy spell saves up at most `ratio × (first attempts in one ttl)`.
 #[derive(Debug, Clone)]
 struct Budget {
-    spec: RetryBudgetSpec,
-    tokens: f64,
-    last: Nanos,
+    /// One slice of the window (ns).
+    slice: Nanos,
+    /// The reserve, scaled.
+    reserve: i64,
+    /// A first attempt's deposit, scaled.
+    deposit: i64,
+    /// (slice index, deposits - withdrawals in it), oldest first; at most `BUDGET_SLICES`.
+    slices: VecDeque<(u64, i64)>,
+}
+
+impl Budget {
+    fn new(spec: RetryBudgetSpec) -> Self {
+        let ttl = (spec.ttl_s * SEC) as Nanos;
+        Self {
+            slice: (ttl / BUDGET_SLICES).max(1),
+            reserve: (spec.min_per_s * spec.ttl_s * BUDGET_SCALE).round() as i64,
+            deposit: (spec.ratio * BUDGET_SCALE).round() as i64,
+            slices: VecDeque::new(),
+        }
+    }
+
+    /// The window's running sum at `now`, expired slices dropped.
+    fn sum(&mut self, now: Nanos) -> i64 {
+        let cur = now / self.slice;
+        while self
+            .slices
+            .front()
+            .is_some_and(|s| s.0 + BUDGET_SLICES <= cur)
+        {
+            self.slices.pop_front();
+        }
+        self.slices.iter().map(|s| s.1).sum()
+    }
+
+    fn add(&mut self, now: Nanos, amount: i64) {
+        let cur = now / self.slice;
+        self.sum(now);
+        match self.slices.back_mut() {
+            Some(s) if s.0 == cur => s.1 += amount,
+            _ => self.slices.push_back((cur, amount)),
+        }
+    }
+
+    /// Retries the budget could pay for at `now` (expired slices left out, none dropped).
+    fn balance(&self, now: Nanos) -> f64 {
+        let cur = now / self.slice;
+        let live: i64 = (self.slices.iter())
+            .filter(|s| s.0 + BUDGET_SLICES > cur)
+            .map(|s| s.1)
+            .sum();
+        (self.reserve + live) as f64 / BUDGET_SCALE
+    }
 }
 
 /// Requests and accepts per second over the throttle's window.
@@ -49,10 +109,6 @@ pub struct ClientPolicy {
     budget: Option<Budget>,
     throttle: Option<Throttle>,
     rng: ChaCha8Rng,
-    /// Attempts rejected locally by the throttle.
-    pub throttled: u64,
-    /// Retries the budget did not allow.
-    pub over_budget: u64,
 }
 
 impl ClientPolicy {
@@ -63,51 +119,49 @@ impl ClientPolicy {
         rng: ChaCha8Rng,
     ) -> Self {
         Self {
-            budget: budget.map(|spec| Budget {
-                spec,
-                tokens: 0.0,
-                last: 0,
-            }),
+            budget: budget.map(Budget::new),
             throttle: throttle.map(|spec| Throttle {
                 spec,
                 seconds: VecDeque::new(),
                 totals: (0, 0),
             }),
             rng,
-            throttled: 0,
-            over_budget: 0,
         }
     }
 
-    /// A first attempt earns the budget its share of a retry.
+    /// A first attempt deposits its share of a retry in the budget.
     pub fn first_attempt(&mut self, now: Nanos) {
         if let Some(b) = &mut self.budget {
-            Self::refill(b, now);
-            b.tokens += b.spec.ratio;
+            let d = b.deposit;
+            b.add(now, d);
         }
     }
 
-    fn refill(b: &mut Budget, now: Nanos) {
-        let dt = now.saturating_sub(b.last) as f64 / SEC;
-        b.last = now;
-        // At most ten seconds' worth of floor and share saved up.
-        let cap = 10.0 * b.spec.min_per_s.max(1.0);
-        b.tokens = (b.tokens + dt * b.spec.min_per_s).min(cap.max(b.tokens));
-    }
-
-    /// Whether a retry may go now (spending the budget's token if there is one).
+    /// Whether a retry may go now (withdrawing one retry from the budget if it can pay).
     pub fn may_retry(&mut self, now: Nanos) -> bool {
         let Some(b) = &mut self.budget else {
             return true;
         };
-        Self::refill(b, now);
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            self.over_budget += 1;
-            false
+        let cost = BUDGET_SCALE as i64;
+        let ok = b.reserve + b.sum(now) >= cost;
+        if ok {
+            b.add(now, -cost);
         }
+        ok
+    }
+
+    /// The retries the budget could pay for at `now` (`None` without a budget).
+    pub fn budget_balance(&self, now: Nanos) -> Option<f64> {
+        self.budget.as_ref().map(|b| b.balance(now))
+    }
+
+    /// The throttle's probability of rejecting an attempt locally now, from its window's
+    /// requests and accepts (`None` without a throttle).
+    pub fn throttle_probability(&self) -> Option<f64> {
+        self.throttle.as_ref().map(|t| {
+            let (requests, accepts) = (t.totals.0 as f64, t.totals.1 as f64);
+            ((requests - t.spec.k * accepts) / (requests + 1.0)).max(0.0)
+        })
     }
 
     /// Whether the throttle rejects an attempt at `now` locally (it counts as a request).
@@ -119,12 +173,7 @@ impl ClientPolicy {
         t.totals.0 += 1;
         let (requests, accepts) = (t.totals.0 as f64, t.totals.1 as f64);
         let p = ((requests - t.spec.k * accepts) / (requests + 1.0)).max(0.0);
-        if p > 0.0 && self.rng.random::<f64>() < p {
-            self.throttled += 1;
-            true
-        } else {
-            false
-        }
+        p > 0.0 && self.rng.random::<f64>() < p
     }
 
     /// The backend accepted an attempt (answered it without a refusal or a failure).
@@ -146,6 +195,7 @@ mod tests {
         let spec = RetryBudgetSpec {
             ratio: 0.1,
             min_per_s: 10.0,
+            ttl_s: 10.0,
         };
         let mut c = ClientPolicy::new(Some(spec), None, stream(1, Stream::Retry, 0));
         // 1,000 first attempts a second for 10 s, every one failing and asking to retry.

@@ -422,6 +422,11 @@ impl Instance {
         }
     }
 
+    /// Its queue strategy's CoDel state, if it runs CoDel.
+    pub fn codel(&self) -> Option<super::policy::zoo::CodelState> {
+        self.queue.codel()
+    }
+
     /// Integral of requests held over time up to `now` (request·ns); divide a difference by
     /// the time between two readings for the mean number held.
     pub fn occupancy_area(&self, now: Nanos) -> f64 {

@@ -17,7 +17,7 @@ use super::request::Outcome;
 use super::series::{Metric, Series, SeriesEntity};
 use super::source::{SourceCounters, TrafficSource};
 use super::topology::Topology;
-use super::view::{ComponentView, SimView, add_instance_counters, add_source_counters};
+use super::view::{ComponentView, SimView, SourceView, add_instance_counters, add_source_counters};
 use super::{SimClock, SimConfig, SimSystems, SimTick};
 use bevy::prelude::*;
 
@@ -187,6 +187,38 @@ impl Rows<'_> {
     }
 
     /// p50, p95, p99 of an interval, given in µs (written divided by a million).
+    /// A source's retry, Retry-After, budget and throttle rows, where it has them.
+    fn client_rows(&mut self, s: &SourceView, p: &SourceCounters, unit: f64) {
+        let c = &s.counters;
+        if s.retries {
+            let n = c.backoffs - p.backoffs;
+            self.put(
+                Metric::RetryDelayMean,
+                mean_ms(c.backoff_ns - p.backoff_ns, n),
+            );
+            let attempts = (c.retry_attempt_sum - p.retry_attempt_sum) as f64;
+            self.put(
+                Metric::RetryAttemptMean,
+                if n == 0 { 0.0 } else { attempts / n as f64 },
+            );
+        }
+        let hints = c.retry_after_hints - p.retry_after_hints;
+        if c.retry_after_hints > 0 {
+            self.put(Metric::RetryAfterHints, hints as f64 * unit);
+            let ns = c.retry_after_ns - p.retry_after_ns;
+            self.put(Metric::RetryAfterMean, mean_ms(ns, hints));
+        }
+        if let Some(b) = s.budget_balance {
+            self.put(Metric::RetryBudgetBalance, b);
+            let over = c.over_budget - p.over_budget;
+            self.put(Metric::RetriesOverBudget, over as f64 * unit);
+        }
+        if let Some(tp) = s.throttle_p {
+            self.put(Metric::ThrottleProbability, tp);
+            self.put(Metric::Throttled, (c.throttled - p.throttled) as f64 * unit);
+        }
+    }
+
     fn percentiles(&mut self, us: [u64; 3]) {
         for (k, (_, metric)) in Metric::LATENCY_PERCENTILES.into_iter().enumerate() {
             self.put(metric, us[k] as f64 / 1e3);
@@ -328,6 +360,7 @@ fn sample_sources(view: SimView, mut rec: ResMut<Recorder>) {
         r.source_counts(&c, &p, unit);
         r.put(Metric::InSystem, s.live as f64);
         r.put(Metric::OfferedRate, s.offered_rate);
+        r.client_rows(&s, &p, unit);
         rec.prev_sources[s.index as usize] = c;
     }
     let ended: u64 = (0..5).map(|i| sys.ended[i] - sys_prev.ended[i]).sum();
@@ -357,10 +390,16 @@ struct Interval {
     up: u64,
     /// Mean engine utilizations over the instances.
     util: [f64; 4],
+    /// Whether its instances run CoDel, and how many are in the dropping state.
+    codel: bool,
+    codel_dropping: u64,
+    /// Whether its instances have adaptive concurrency limits, and their sum (real).
+    limited: bool,
+    concurrency_limit: u64,
 }
 
 /// Rows of every component, each after its instances', then the system's waste and health.
-fn sample_components(view: SimView, mut rec: ResMut<Recorder>) {
+fn sample_components(view: SimView, config: Res<super::SimConfig>, mut rec: ResMut<Recorder>) {
     let rec = &mut *rec;
     let t = view.seconds();
     rec.prev_instances
@@ -371,6 +410,7 @@ fn sample_components(view: SimView, mut rec: ResMut<Recorder>) {
         let sum = instance_rows(&view, rec, &c);
         wasted_total += sum.d.wasted;
         component_rows(&view, rec, &c, &sum);
+        bulkhead_rows(&view, &config.scenario, rec, &c);
     }
     let unit = view.unit() as f64;
     let mut r = rec.rows(t, SeriesEntity::System, "system");
@@ -409,6 +449,21 @@ fn instance_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView) -> Inter
             r.put(Metric::Health, h.health);
             r.put(Metric::HealthScore, h.score);
         }
+        if let Some(limit) = inst.concurrency_limit {
+            r.put(Metric::ConcurrencyLimit, limit as f64);
+        }
+        if let Some(cd) = inst.codel {
+            sum.codel_dropping += cd.dropping as u64;
+            r.put(Metric::CodelDropping, cd.dropping as u64 as f64);
+            r.put(Metric::CodelCount, cd.count as f64);
+            let next = cd.drop_next.map_or(-1.0, |at| {
+                at.saturating_sub(view.now()) as f64 / crate::sim::dist::MS
+            });
+            r.put(Metric::CodelNextDrop, next);
+        }
+        sum.codel |= inst.codel.is_some();
+        sum.concurrency_limit += inst.concurrency_limit.unwrap_or(0);
+        sum.limited |= inst.concurrency_limit.is_some();
     }
     sum
 }
@@ -452,6 +507,12 @@ fn component_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView, s: &Int
     if let Some(us) = view.component_interval_us(c.index) {
         r.percentiles(us);
     }
+    if s.limited {
+        r.put(Metric::ConcurrencyLimit, s.concurrency_limit as f64);
+    }
+    if s.codel {
+        r.put(Metric::CodelDropping, s.codel_dropping as f64);
+    }
     // Per priority class, where sources send more than one: did shedding protect CRITICAL?
     let classes = view.classes();
     if classes.several_classes() {
@@ -463,6 +524,30 @@ fn component_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView, s: &Int
                 r.put(Metric::class_errors(p), d.class_errors[k] as f64 * unit);
             }
         }
+    }
+}
+
+/// Rows of each of `c`'s bulkheads (entity `bulkhead:COMPONENT/FLOWS`, its flows joined by
+/// `+`), summed over instances.
+fn bulkhead_rows(
+    view: &SimView,
+    s: &crate::scenario::Scenario,
+    rec: &mut Recorder,
+    c: &ComponentView,
+) {
+    let parts = view.bulkheads(c.index);
+    let Some(specs) = s.components.get(c.index as usize).map(|c| &c.bulkheads) else {
+        return;
+    };
+    let t = view.seconds();
+    for (k, (p, spec)) in parts.iter().zip(specs).enumerate() {
+        let entity = format!("bulkhead:{}/{}", c.name, spec.flows.join("+"));
+        let mut r = rec.rows(t, SeriesEntity::Bulkhead(c.index, k as u16), &entity);
+        let [busy, workers, waiting, _, refused] = *p;
+        r.put(Metric::InUse, busy as f64);
+        r.put(Metric::Workers, workers as f64);
+        r.put(Metric::QueueLen, waiting as f64);
+        r.put(Metric::Refused, refused as f64);
     }
 }
 
@@ -497,6 +582,16 @@ fn sample_links(view: SimView, mut rec: ResMut<Recorder>) {
             queries_total += q.queries;
             r.put(Metric::BreakerState, l.breaker as u8 as f64);
             r.put(Metric::BreakerRefused, l.breaker_refused as f64);
+        }
+        if let Some(w) = l.window {
+            let max = if w.max == u64::MAX {
+                -1.0
+            } else {
+                w.max as f64
+            };
+            r.put(Metric::WindowLimit, max);
+            r.put(Metric::WindowInFlight, w.in_flight as f64);
+            r.put(Metric::WindowWaiting, w.waiting as f64);
         }
         if l.call == crate::scenario::CallKind::Pull {
             r.put(Metric::TopicLen, l.topic_len as f64);

@@ -27,6 +27,8 @@ pub enum SeriesEntity {
     Flow(u16),
     /// A priority class, `Priority as u8` (end-to-end figures).
     Priority(u8),
+    /// A component's bulkhead: (component index, bulkhead index in scenario order).
+    Bulkhead(u32, u16),
 }
 
 macro_rules! metrics {
@@ -187,6 +189,40 @@ metrics! {
     ErrorsMedium => "errors_medium",
     /// The same, LOW.
     ErrorsLow => "errors_low",
+    /// Mean backoff of the retries scheduled in the interval, Retry-After included (ms).
+    RetryDelayMean => "retry_delay_mean",
+    /// Mean attempt number of the retries scheduled in the interval (2: first retries).
+    RetryAttemptMean => "retry_attempt_mean",
+    /// Failed attempts whose refusal named a Retry-After (count).
+    RetryAfterHints => "retry_after_hints",
+    /// Mean Retry-After those refusals named (ms).
+    RetryAfterMean => "retry_after_mean",
+    /// Retries the retry budget could pay for now (real).
+    RetryBudgetBalance => "retry_budget_balance",
+    /// Retries the budget refused (count).
+    RetriesOverBudget => "retries_over_budget",
+    /// The client throttle's rejection probability now, 0-1.
+    ThrottleProbability => "throttle_probability",
+    /// Attempts the client throttle rejected locally (count).
+    Throttled => "throttled",
+    /// The adaptive concurrency limit now (real requests).
+    ConcurrencyLimit => "concurrency_limit",
+    /// CoDel in its dropping state: 1, else 0 (instances); instances dropping (components).
+    CodelDropping => "codel_dropping",
+    /// CoDel's drop count of its dropping spell (now).
+    CodelCount => "codel_count",
+    /// Time to CoDel's next drop while dropping (ms); -1 when not dropping.
+    CodelNextDrop => "codel_next_drop",
+    /// A link window's most in flight now (the limit or credits granted; real).
+    WindowLimit => "window_limit",
+    /// A link window's requests in flight (the credits in use; real).
+    WindowInFlight => "window_in_flight",
+    /// Requests waiting at the sender for the window (real).
+    WindowWaiting => "window_waiting",
+    /// A bulkhead's workers in use (real).
+    InUse => "in_use",
+    /// A bulkhead's workers (real).
+    Workers => "workers",
 }
 
 impl Metric {

@@ -69,6 +69,20 @@ pub struct SourceCounters {
     pub dead_lettered: u64,
     /// Sum of creation-to-end times of background work that completed (ns).
     pub background_latency_ns: f64,
+    /// Retries scheduled after a backoff (each counted when its backoff is drawn).
+    pub backoffs: u64,
+    /// Sum of those backoffs (ns), Retry-After included where it set the wait.
+    pub backoff_ns: f64,
+    /// Sum of the attempt numbers of those retries (2 for the first retry).
+    pub retry_attempt_sum: u64,
+    /// Failed attempts whose refusal named a Retry-After.
+    pub retry_after_hints: u64,
+    /// Sum of the Retry-After values those refusals named (ns).
+    pub retry_after_ns: f64,
+    /// Retries the retry budget could not pay for (each ended its request).
+    pub over_budget: u64,
+    /// Attempts the client's adaptive throttle rejected locally.
+    pub throttled: u64,
 }
 
 /// A finished logical request, for the latency histograms.
@@ -239,6 +253,11 @@ impl TrafficSource {
         to_ns(e * mean_ns)
     }
 
+    /// Whether its clients retry (more than one attempt allowed).
+    pub fn retries(&self) -> bool {
+        self.retry.max_attempts > 1
+    }
+
     /// Replaces the retry policy (a what-if).
     pub fn set_retry(&mut self, retry: RetrySpec) {
         self.retry = retry;
@@ -406,6 +425,7 @@ impl TrafficSource {
         if throttled {
             // Rejected at the client itself: nothing is sent.
             self.counters.attempts += 1;
+            self.counters.throttled += 1;
             self.attempt_failed(slot, Outcome::Rejected, t, 0);
             return;
         }
@@ -539,14 +559,24 @@ impl TrafficSource {
             Outcome::TimedOut => RetryOn::TimedOut,
             Outcome::Completed => return,
         };
-        if (s.attempt as u32) < self.retry.max_attempts
-            && self.retry.on.contains(&retry_on)
-            && self.client.may_retry(at)
-        {
+        if retry_after > 0 {
+            self.counters.retry_after_hints += 1;
+            self.counters.retry_after_ns += retry_after as f64;
+        }
+        let wants =
+            (s.attempt as u32) < self.retry.max_attempts && self.retry.on.contains(&retry_on);
+        let allowed = wants && self.client.may_retry(at);
+        if wants && !allowed {
+            self.counters.over_budget += 1;
+        }
+        if allowed {
             let mut backoff = self.backoff(s.attempt as u32, s.prev_backoff);
             if self.retry.honor_retry_after {
                 backoff = backoff.max(retry_after);
             }
+            self.counters.backoffs += 1;
+            self.counters.backoff_ns += backoff as f64;
+            self.counters.retry_attempt_sum += s.attempt as u64 + 1;
             self.slots[slot as usize].prev_backoff = backoff;
             let st = &mut self.slots[slot as usize];
             st.state = SlotState::Backoff;
@@ -559,7 +589,8 @@ impl TrafficSource {
     }
 
     /// Backoff before retry number `n` (1-based): base × multiplier^(n-1), capped, with jitter;
-    /// decorrelated jitter grows from the previous backoff `prev` instead.
+    /// decorrelated jitter grows from the previous backoff `prev` (0 before the first retry,
+    /// taken as base) instead.
     fn backoff(&mut self, n: u32, prev: Nanos) -> Nanos {
         let r = &self.retry;
         let raw = (r.base_backoff_ms * r.multiplier.powi(n as i32 - 1)).min(r.max_backoff_ms) * MS;
@@ -568,8 +599,10 @@ impl TrafficSource {
             Jitter::Full => self.retry_rng.get().random::<f64>() * raw,
             Jitter::Equal => raw / 2.0 + self.retry_rng.get().random::<f64>() * raw / 2.0,
             Jitter::Decorrelated => {
+                // sleep = min(cap, uniform(base, 3 × sleep)), sleep starting at base: the first
+                // retry is drawn too (AWS's "Exponential Backoff And Jitter").
                 let base = r.base_backoff_ms * MS;
-                let hi = (3.0 * prev as f64).max(base);
+                let hi = 3.0 * (prev as f64).max(base);
                 (base + self.retry_rng.get().random::<f64>() * (hi - base))
                     .min(r.max_backoff_ms * MS)
             }

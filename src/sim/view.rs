@@ -67,6 +67,12 @@ pub struct SourceView<'a> {
     pub live: u64,
     /// Running totals (simulated units).
     pub counters: SourceCounters,
+    /// Whether its clients retry (more than one attempt allowed).
+    pub retries: bool,
+    /// The retry budget's balance: retries it could pay for now (real), if it has a budget.
+    pub budget_balance: Option<f64>,
+    /// The adaptive throttle's probability of rejecting an attempt now, if it has one.
+    pub throttle_p: Option<f64>,
 }
 
 /// The dynamic health of a component or an instance as of its last health cycle (a copy of
@@ -279,6 +285,10 @@ pub struct InstanceView<'a> {
     pub counters: InstanceCounters,
     /// Integral of requests held over time up to now (simulated request·ns).
     pub occupancy_area: f64,
+    /// Its adaptive concurrency limit now (real requests), if it has one.
+    pub concurrency_limit: Option<u64>,
+    /// CoDel's state, if its queue runs CoDel.
+    pub codel: Option<crate::sim::policy::zoo::CodelState>,
 }
 
 /// A link and its flow control.
@@ -574,6 +584,10 @@ impl<'w, 's> SimView<'w, 's> {
             offered_rate: s.offered_rate_at(self.now()),
             live: s.live * self.topo.unit,
             counters: s.counters,
+            retries: s.retries(),
+            budget_balance: (s.client.budget_balance(self.now()))
+                .map(|b| b * self.topo.unit as f64),
+            throttle_p: s.client.throttle_probability(),
         })
     }
 
@@ -699,6 +713,8 @@ impl<'w, 's> SimView<'w, 's> {
             engines,
             counters: inst.counters,
             occupancy_area: inst.occupancy_area(now),
+            concurrency_limit: inst.concurrency.as_ref().map(|c| c.limit() * unit),
+            codel: inst.codel(),
         })
     }
 

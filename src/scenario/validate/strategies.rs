@@ -50,6 +50,12 @@ pub(super) fn check_client(c: &mut Checker, f: &str, client: &ClientSpec) {
             0.0,
             1e6,
         );
+        c.range(
+            &format!("{f}.client.retry.budget.ttl_s"),
+            b.ttl_s,
+            1.0,
+            60.0,
+        );
     }
     if let Some(t) = client.throttle {
         c.range(&format!("{f}.client.throttle.k"), t.k, 1.0, 100.0);

@@ -91,6 +91,14 @@ impl QueuePolicy {
         self.len() == 0
     }
 
+    /// CoDel's state, if this is CoDel.
+    pub fn codel(&self) -> Option<super::zoo::CodelState> {
+        match self {
+            QueuePolicy::Zoo(q) => q.codel(),
+            _ => None,
+        }
+    }
+
     /// Requests waiting, by priority class.
     pub fn by_priority(&self) -> [u64; 4] {
         self.inner().by_priority()

@@ -33,7 +33,27 @@ pub struct Zoo {
     codel: CoDel,
 }
 
+/// What CoDel is doing, for the metrics and the inspector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodelState {
+    /// In the dropping state.
+    pub dropping: bool,
+    /// Drops of this dropping spell (the control law's count).
+    pub count: u32,
+    /// When the next drop is due (ns), while dropping.
+    pub drop_next: Option<Nanos>,
+}
+
 impl Zoo {
+    /// CoDel's state (`None` for the other strategies).
+    pub fn codel(&self) -> Option<CodelState> {
+        matches!(self.spec, QueuePolicySpec::CoDel { .. }).then_some(CodelState {
+            dropping: self.codel.dropping,
+            count: self.codel.count,
+            drop_next: self.codel.dropping.then_some(self.codel.drop_next),
+        })
+    }
+
     /// The strategy `spec`, drawing from `rng` (its instance's own queue stream).
     pub fn new(spec: QueuePolicySpec, rng: ChaCha8Rng) -> Self {
         Self {
