@@ -656,3 +656,83 @@ impl TrafficSource {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(jitter: Jitter) -> TrafficSource {
+        let retry = RetrySpec {
+            max_attempts: 8,
+            jitter,
+            ..RetrySpec::default()
+        };
+        let (flows, hops) = (vec![(0, 1.0)], vec![vec![(1.0, 0)]]);
+        let priorities = [0.0, 0.0, 1.0, 0.0];
+        let rate = RateSchedule::Constant(1.0);
+        TrafficSource::new(
+            0,
+            "c".into(),
+            Arrivals::Poisson,
+            rate,
+            1,
+            flows,
+            hops,
+            priorities,
+            None,
+            retry,
+            None,
+            7,
+        )
+    }
+
+    /// Kolmogorov-Smirnov distance of `xs` from uniform(lo, hi).
+    fn ks_uniform(mut xs: Vec<f64>, lo: f64, hi: f64) -> f64 {
+        xs.sort_by(f64::total_cmp);
+        let n = xs.len() as f64;
+        let cdf = |x: f64| ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
+        (xs.iter().enumerate())
+            .map(|(i, &x)| (cdf(x) - i as f64 / n).max((i + 1) as f64 / n - cdf(x)))
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn decorrelated_jitter_draws_every_retry_from_uniform_base_to_three_times_the_last_sleep() {
+        // The reference (AWS, "Exponential Backoff And Jitter"): sleep = min(cap, uniform(base,
+        // sleep × 3)), sleep starting at base, so the first retry is spread over [100, 300] ms.
+        let mut s = source(Jitter::Decorrelated);
+        let n = 20_000;
+        let first: Vec<f64> = (0..n).map(|_| s.backoff(1, 0) as f64 / MS).collect();
+        // The 0.1% critical value of the one-sample KS statistic is 1.95 / sqrt(n).
+        let critical = 1.95 / (n as f64).sqrt();
+        let d = ks_uniform(first.clone(), 100.0, 300.0);
+        assert!(
+            d < critical,
+            "first retries: KS distance {d:.4} >= {critical:.4}"
+        );
+        assert!(first.iter().all(|&x| (100.0..=300.0).contains(&x)));
+        // A later retry after a 250 ms sleep: uniform(100, 750).
+        let later: Vec<f64> = (0..n)
+            .map(|_| s.backoff(3, 250 * MS as Nanos) as f64 / MS)
+            .collect();
+        let d = ks_uniform(later, 100.0, 750.0);
+        assert!(d < critical, "after 250 ms: KS distance {d:.4}");
+        // The cap holds: after a 9 s sleep, never above 10 s.
+        assert!((0..1000).all(|_| s.backoff(5, 9 * SEC as Nanos) <= 10 * SEC as Nanos));
+    }
+
+    #[test]
+    fn full_and_equal_jitter_spread_the_exponential_backoff_as_published() {
+        // Full: uniform(0, base × 2^(n-1)); equal: half of it plus uniform over the other half.
+        let n = 20_000;
+        let critical = 1.95 / (n as f64).sqrt();
+        let mut full = source(Jitter::Full);
+        let xs: Vec<f64> = (0..n).map(|_| full.backoff(3, 0) as f64 / MS).collect();
+        assert!(ks_uniform(xs, 0.0, 400.0) < critical);
+        let mut equal = source(Jitter::Equal);
+        let xs: Vec<f64> = (0..n).map(|_| equal.backoff(3, 0) as f64 / MS).collect();
+        assert!(ks_uniform(xs, 200.0, 400.0) < critical);
+        let mut none = source(Jitter::None);
+        assert_eq!(none.backoff(3, 0), 400 * MS as Nanos);
+    }
+}

@@ -9,4 +9,5 @@ mod health;
 mod picture;
 mod scenarios;
 mod seams;
+mod strategies;
 mod view;
