@@ -97,6 +97,27 @@ pub struct BreakerSpec {
     pub half_open_pass: f64,
     /// ...for this long before closing if stable, s (default 60).
     pub half_open_for_s: f64,
+    /// Which answers CLOSED judges (default `Time`: each cycle's, as above; `Count(n)`: the
+    /// last `n` calls answered, judged at every answer, resilience4j's count-based window).
+    pub window: BreakerWindow,
+    /// A call answered more than this after it was sent (ms) is slow (default none).
+    pub slow_call_ms: Option<f64>,
+    /// CLOSED opens when slow calls reach this share of the window (default 1.0: all).
+    pub slow_call_rate: f64,
+    /// HALF-OPEN lets exactly this many calls through and judges them once all are answered
+    /// (default none: `half_open_pass` for `half_open_for_s`).
+    pub half_open_calls: Option<u32>,
+}
+
+/// The window a breaker's CLOSED state judges its failure and slow-call rates over.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+pub enum BreakerWindow {
+    /// Each control cycle's answers, sustained for `over_for_s` (seed 000's).
+    #[default]
+    Time,
+    /// The last `n` answered calls, judged at every answer once `min_responses` are in
+    /// (resilience4j's COUNT_BASED sliding window).
+    Count(u32),
 }
 
 impl Default for BreakerSpec {
@@ -109,6 +130,10 @@ impl Default for BreakerSpec {
             probe_every_s: 30.0,
             half_open_pass: 0.5,
             half_open_for_s: 60.0,
+            window: BreakerWindow::Time,
+            slow_call_ms: None,
+            slow_call_rate: 1.0,
+            half_open_calls: None,
         }
     }
 }

@@ -6,7 +6,7 @@ pub mod command;
 mod health;
 mod validate;
 
-pub use backpressure::{BackpressureSpec, BreakerSpec, QueryTtl, StatusAdjust};
+pub use backpressure::{BackpressureSpec, BreakerSpec, BreakerWindow, QueryTtl, StatusAdjust};
 pub use health::{ForecastSpec, HealthSpec, ScoreWeights, StatusBands};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

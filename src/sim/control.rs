@@ -600,21 +600,38 @@ fn breaker_cycle(
     events: &mut MessageWriter<SimEvent>,
 ) {
     let k = spec.breaker;
+    l.breaker.calls.configure(&k);
     let resp = l.counters.responses_delivered - l.counters.refused_locally;
     let errs = l.counters.response_errors;
     let (d_resp, d_err) = (resp - l.breaker.seen.0, errs - l.breaker.seen.1);
     l.breaker.seen = (resp, errs);
+    let d_slow =
+        l.breaker.calls.slow - std::mem::replace(&mut l.breaker.slow_seen, l.breaker.calls.slow);
     let window_start = std::mem::replace(&mut l.breaker.last_cycle, now);
-    let over = d_resp >= k.min_responses && d_err as f64 > k.error_threshold * d_resp as f64;
+    let slow_over = k.slow_call_ms.is_some() && d_slow as f64 >= k.slow_call_rate * d_resp as f64;
+    let over = d_resp >= k.min_responses
+        && (d_err as f64 > k.error_threshold * d_resp as f64 || slow_over);
+    // A count window judges CLOSED at every answer, a fixed trial ends HALF-OPEN when its
+    // calls are answered (`policy::breaker`); the cycle leaves those to them.
+    let (per_call_closed, trial) = (
+        l.breaker.calls.counts_calls(),
+        l.breaker.calls.trial_calls().is_some(),
+    );
     let healthy = matches!(receiver.status, HealthBand::Green | HealthBand::Yellow)
         && receiver.error_rate <= k.error_threshold;
     let secs = |ns: Nanos| ns as f64 / SEC;
     let next = match l.breaker.state {
+        BreakerState::Closed if per_call_closed => None,
+        BreakerState::HalfOpen if trial => None,
         BreakerState::Closed => {
             if over {
                 let since = *l.breaker.over_since.get_or_insert(window_start);
-                (secs(now - since) >= k.over_for_s)
-                    .then_some((BreakerState::Open, BreakerReason::ErrorRate))
+                let reason = if d_err as f64 > k.error_threshold * d_resp as f64 {
+                    BreakerReason::ErrorRate
+                } else {
+                    BreakerReason::SlowCalls
+                };
+                (secs(now - since) >= k.over_for_s).then_some((BreakerState::Open, reason))
             } else {
                 l.breaker.over_since = None;
                 None

@@ -23,6 +23,12 @@ pub enum BreakerReason {
     Stable,
     /// HALF-OPEN -> OPEN at the end of the trial.
     NotStable,
+    /// CLOSED -> OPEN: slow calls reached `slow_call_rate`.
+    SlowCalls,
+    /// HALF-OPEN -> CLOSED: the `half_open_calls` trial calls passed.
+    TrialPassed,
+    /// HALF-OPEN -> OPEN: too many of the trial calls failed or were slow.
+    TrialFailed,
 }
 
 impl BreakerReason {
@@ -34,6 +40,9 @@ impl BreakerReason {
             BreakerReason::ProblemsReturned => "problems returned",
             BreakerReason::Stable => "stable and healthy",
             BreakerReason::NotStable => "not stable",
+            BreakerReason::SlowCalls => "slow-call rate at threshold",
+            BreakerReason::TrialPassed => "half-open trial calls passed",
+            BreakerReason::TrialFailed => "half-open trial calls failed",
         }
     }
 }

@@ -322,6 +322,7 @@ impl Link {
         }
         self.counters.sent += 1;
         self.counters.sent_retries += u64::from(req.attempt > 1);
+        self.breaker.calls.on_sent(&req, depart);
         if arrive < until {
             req.at = arrive;
             return Some((arrive, req));
@@ -351,6 +352,7 @@ impl Link {
     fn lose(&mut self, req: Request, depart: Nanos, after: Nanos) {
         self.counters.sent += 1;
         self.counters.sent_retries += u64::from(req.attempt > 1);
+        self.breaker.calls.on_sent(&req, depart);
         self.counters.lost += 1;
         self.counters.responses_sent += 1;
         if self.call == CallKind::Pull {
@@ -669,6 +671,10 @@ pub struct Breaker {
     pub block: f64,
     /// Whether HIGH and CRITICAL requests always pass (OPEN).
     pub priority_passes: bool,
+    /// Per-call memory for count windows, slow calls and fixed half-open trials.
+    pub calls: super::policy::breaker::CallLog,
+    /// Slow answers counted at the last cycle.
+    pub slow_seen: u64,
 }
 
 impl Breaker {
@@ -681,8 +687,11 @@ impl Breaker {
         (self.block, self.priority_passes) = match state {
             BreakerState::Closed => (0.0, false),
             BreakerState::Open => (open_block, true),
+            // A fixed trial lets its permits through and refuses the rest, without a draw.
+            BreakerState::HalfOpen if self.calls.trial_calls().is_some() => (0.0, false),
             BreakerState::HalfOpen => (1.0 - half_open_pass, false),
         };
+        self.calls.entered(state);
     }
 }
 
@@ -732,6 +741,16 @@ impl Link {
                 a
             }
             Admission::Seed000 => {
+                let b = &mut self.breaker;
+                if b.state == BreakerState::HalfOpen
+                    && b.calls.trial_calls().is_some()
+                    && !b.calls.take_permit()
+                {
+                    b.refused += 1;
+                    self.flow.offered += 1;
+                    self.flow.refused += 1;
+                    return Admit::Refused(req);
+                }
                 let b = &self.breaker;
                 if b.block > 0.0
                     && !(b.priority_passes && req.priority <= Priority::High)

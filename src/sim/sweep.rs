@@ -532,6 +532,21 @@ fn on_respond(
     } else if matches!(resp.status, Reply::Err(_)) {
         l.counters.response_errors += 1;
     }
+    if !local {
+        let failed = matches!(resp.status, Reply::Err(_));
+        let state = l.breaker.state;
+        if let Some((to, reason)) = l.breaker.calls.on_answer(&resp.req, resp.at, failed, state) {
+            let k = cx.spec.breaker;
+            l.breaker.enter(to, resp.at, k.open_block, k.half_open_pass);
+            let kind = EventKind::Breaker {
+                from: state,
+                to,
+                reason,
+            };
+            cx.events
+                .write(SimEvent::new(resp.at, Subject::Link(link), kind));
+        }
+    }
     if !local && let Some(next) = l.window_answered(&resp) {
         cx.agenda.send(&mut l, link, next, cx.until);
     }

@@ -887,6 +887,31 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
         k.half_open_for_s,
         1e6,
     );
+    if let crate::scenario::BreakerWindow::Count(n) = k.window {
+        c.range(
+            "backpressure.breaker.window.Count",
+            n as f64,
+            1.0,
+            100_000.0,
+        );
+    }
+    if let Some(ms) = k.slow_call_ms {
+        c.positive("backpressure.breaker.slow_call_ms", ms, 1e7);
+    }
+    c.range(
+        "backpressure.breaker.slow_call_rate",
+        k.slow_call_rate,
+        0.001,
+        1.0,
+    );
+    if let Some(n) = k.half_open_calls {
+        c.range(
+            "backpressure.breaker.half_open_calls",
+            n as f64,
+            1.0,
+            100_000.0,
+        );
+    }
     let q = b.query_ttl_ms;
     for (n, v) in [
         ("load_balancer", q.load_balancer),

@@ -10,6 +10,7 @@
 //! `Custom` takes a boxed trait object, so a test or an experiment can plug in its own.
 
 pub mod admission;
+pub mod breaker;
 pub mod concurrency;
 pub mod control;
 pub mod discipline;
