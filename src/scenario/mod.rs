@@ -536,6 +536,10 @@ pub enum QueuePolicySpec {
         target_ms: f64,
         /// Window over which the delay must stay above target, ms (default 100).
         interval_ms: f64,
+        /// Follow RFC 8289's pseudo-code exactly (default false: the Linux kernel's restart,
+        /// `count - 2`; docs/COMPARE.md, "CoDel: which restart").
+        #[serde(default)]
+        rfc8289: bool,
     },
     /// Serves the newest request first while the oldest has waited `after_ms` or more (a
     /// standing queue), the oldest first otherwise.

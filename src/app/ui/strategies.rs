@@ -7,7 +7,7 @@ use crate::sim::command::SimCommand;
 use bevy_egui::egui;
 
 /// The queue strategies, with their default parameters, to switch live.
-const QUEUE_POLICIES: [(&str, QueuePolicySpec); 8] = [
+const QUEUE_POLICIES: [(&str, QueuePolicySpec); 9] = [
     ("drop newest (tail drop)", QueuePolicySpec::DropNewest),
     ("drop oldest", QueuePolicySpec::DropOldest),
     ("drop random", QueuePolicySpec::DropRandom),
@@ -21,6 +21,15 @@ const QUEUE_POLICIES: [(&str, QueuePolicySpec); 8] = [
         QueuePolicySpec::CoDel {
             target_ms: 5.0,
             interval_ms: 100.0,
+            rfc8289: false,
+        },
+    ),
+    (
+        "CoDel, RFC 8289's restart",
+        QueuePolicySpec::CoDel {
+            target_ms: 5.0,
+            interval_ms: 100.0,
+            rfc8289: true,
         },
     ),
     (

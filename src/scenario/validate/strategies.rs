@@ -140,6 +140,7 @@ pub(super) fn check_queue_policy(c: &mut Checker, f: &str, q: QueuePolicySpec) {
         QueuePolicySpec::CoDel {
             target_ms,
             interval_ms,
+            ..
         } => {
             c.positive(&format!("{f}.target_ms"), target_ms, 1e6);
             if c.positive(&format!("{f}.interval_ms"), interval_ms, 1e7) && interval_ms < target_ms

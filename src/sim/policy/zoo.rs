@@ -20,6 +20,8 @@ struct CoDel {
     dropping: bool,
     drop_next: Nanos,
     count: u32,
+    /// RFC 8289 mode: the count when the last dropping spell began.
+    lastcount: u32,
 }
 
 /// One of the strategies, over the tail-drop queue's storage: one FIFO (or four, one per
@@ -122,6 +124,74 @@ impl Zoo {
     }
 }
 
+/// RFC 8289's pseudo-code (section 5.4 to 5.6), line for line; one request stands for
+/// MAXPACKET (a queue holding at most one more is never judged above target).
+impl Zoo {
+    /// `dodequeue`: the head and whether it may be dropped.
+    fn rfc8289_dodequeue(
+        &mut self,
+        now: Nanos,
+        target: Nanos,
+        interval: Nanos,
+    ) -> (Option<Request>, bool) {
+        let Some(r) = self.pop_front() else {
+            self.codel.first_above = None;
+            return (None, false);
+        };
+        let sojourn = now.saturating_sub(r.at);
+        let c = &mut self.codel;
+        let mut ok_to_drop = false;
+        if sojourn < target || self.store.len <= 1 {
+            c.first_above = None;
+        } else {
+            match c.first_above {
+                None => c.first_above = Some(now + interval),
+                Some(t) if now >= t => ok_to_drop = true,
+                Some(_) => {}
+            }
+        }
+        (Some(r), ok_to_drop)
+    }
+
+    /// `dequeue`.
+    fn rfc8289_dequeue(&mut self, now: Nanos, target: Nanos, interval: Nanos) -> Option<Request> {
+        let (mut r, mut ok_to_drop) = self.rfc8289_dodequeue(now, target, interval);
+        if r.is_none() {
+            self.codel.dropping = false;
+            return None;
+        }
+        if self.codel.dropping {
+            if !ok_to_drop {
+                self.codel.dropping = false;
+            }
+            while now >= self.codel.drop_next && self.codel.dropping {
+                self.dropped.extend(r.take());
+                self.codel.count += 1;
+                (r, ok_to_drop) = self.rfc8289_dodequeue(now, target, interval);
+                if !ok_to_drop {
+                    self.codel.dropping = false;
+                } else {
+                    let c = &mut self.codel;
+                    c.drop_next += control_law(interval, c.count);
+                }
+            }
+        } else if ok_to_drop {
+            self.dropped.extend(r.take());
+            (r, _) = self.rfc8289_dodequeue(now, target, interval);
+            let c = &mut self.codel;
+            c.dropping = true;
+            let delta = c.count.wrapping_sub(c.lastcount);
+            c.count = 1;
+            if delta > 1 && now.saturating_sub(c.drop_next) < 16 * interval {
+                c.count = delta;
+            }
+            c.drop_next = now + control_law(interval, c.count);
+            c.lastcount = c.count;
+        }
+        r
+    }
+}
+
 fn control_law(interval: Nanos, count: u32) -> Nanos {
     (interval as f64 / (count.max(1) as f64).sqrt()) as Nanos
 }
@@ -170,7 +240,15 @@ impl QueueDiscipline for Zoo {
             S::CoDel {
                 target_ms,
                 interval_ms,
-            } => self.codel_pop(now, (target_ms * MS) as Nanos, (interval_ms * MS) as Nanos),
+                rfc8289,
+            } => {
+                let (target, interval) = ((target_ms * MS) as Nanos, (interval_ms * MS) as Nanos);
+                if rfc8289 {
+                    self.rfc8289_dequeue(now, target, interval)
+                } else {
+                    self.codel_pop(now, target, interval)
+                }
+            }
             S::AdaptiveLifo { after_ms } => {
                 // Newest first while the oldest has waited too long (a standing queue): fresh
                 // requests are the ones whose clients still wait; old ones are likely given up.
@@ -317,6 +395,7 @@ mod tests {
         let spec = QueuePolicySpec::CoDel {
             target_ms: 5.0,
             interval_ms: 100.0,
+            rfc8289: false,
         };
         let mut q = zoo(spec);
         let mut dropped = vec![];
@@ -374,5 +453,194 @@ mod tests {
             Some(2),
             "standing: newest first"
         );
+    }
+
+    /// A queue as the RFC-comparison driver sees it.
+    trait Fifo {
+        fn put(&mut self, id: u64, at: Nanos) -> bool;
+        fn take(&mut self, now: Nanos) -> Option<(u64, Nanos)>;
+        fn lost(&mut self) -> Vec<u64>;
+    }
+
+    impl Fifo for Zoo {
+        fn put(&mut self, id: u64, at: Nanos) -> bool {
+            let mut r = req(id, 0.0, Priority::Medium);
+            r.at = at;
+            matches!(
+                QueueDiscipline::offer(self, r, Some(400), at),
+                Offer::Queued
+            )
+        }
+        fn take(&mut self, now: Nanos) -> Option<(u64, Nanos)> {
+            QueueDiscipline::pop(self, now).map(|r| (r.id, r.at))
+        }
+        fn lost(&mut self) -> Vec<u64> {
+            let mut out = vec![];
+            self.take_dropped(&mut out);
+            out.iter().map(|r| r.id).collect()
+        }
+    }
+
+    /// RFC 8289's pseudo-code (sections 5.4-5.6) transcribed on its own, as the reference:
+    /// unit-size packets, MAXPACKET one packet, a tail-drop limit of 400.
+    struct Rfc {
+        q: std::collections::VecDeque<(u64, Nanos)>,
+        target: Nanos,
+        interval: Nanos,
+        first_above_time: Nanos,
+        drop_next: Nanos,
+        count: u32,
+        lastcount: u32,
+        dropping: bool,
+        drops: Vec<u64>,
+    }
+
+    impl Rfc {
+        fn dodequeue(&mut self, now: Nanos) -> (Option<(u64, Nanos)>, bool) {
+            let Some(p) = self.q.pop_front() else {
+                self.first_above_time = 0;
+                return (None, false);
+            };
+            let mut ok_to_drop = false;
+            let sojourn_time = now - p.1;
+            if sojourn_time < self.target || self.q.len() <= 1 {
+                self.first_above_time = 0;
+            } else if self.first_above_time == 0 {
+                self.first_above_time = now + self.interval;
+            } else if now >= self.first_above_time {
+                ok_to_drop = true;
+            }
+            (Some(p), ok_to_drop)
+        }
+
+        fn control_law(&self, t: Nanos) -> Nanos {
+            t + (self.interval as f64 / (self.count as f64).sqrt()) as Nanos
+        }
+    }
+
+    impl Fifo for Rfc {
+        fn put(&mut self, id: u64, at: Nanos) -> bool {
+            let ok = self.q.len() < 400;
+            if ok {
+                self.q.push_back((id, at));
+            }
+            ok
+        }
+        fn take(&mut self, now: Nanos) -> Option<(u64, Nanos)> {
+            let (mut p, mut ok_to_drop) = self.dodequeue(now);
+            if p.is_none() {
+                self.dropping = false;
+                return None;
+            }
+            if self.dropping {
+                if !ok_to_drop {
+                    self.dropping = false;
+                }
+                while now >= self.drop_next && self.dropping {
+                    self.drops.push(p.expect("ok_to_drop has a packet").0);
+                    self.count += 1;
+                    (p, ok_to_drop) = self.dodequeue(now);
+                    if !ok_to_drop {
+                        self.dropping = false;
+                    } else {
+                        self.drop_next = self.control_law(self.drop_next);
+                    }
+                }
+            } else if ok_to_drop {
+                self.drops.push(p.expect("a packet").0);
+                (p, _) = self.dodequeue(now);
+                self.dropping = true;
+                let delta = self.count.wrapping_sub(self.lastcount);
+                self.count = 1;
+                if delta > 1 && now.saturating_sub(self.drop_next) < 16 * self.interval {
+                    self.count = delta;
+                }
+                self.drop_next = self.control_law(now);
+                self.lastcount = self.count;
+            }
+            p
+        }
+        fn lost(&mut self) -> Vec<u64> {
+            std::mem::take(&mut self.drops)
+        }
+    }
+
+    /// One server at `load` times its capacity (Poisson arrivals, exponential 1 ms services)
+    /// in front of `q` for `n` arrivals: (served ids, their queueing delays in ms, dropped ids).
+    fn drive(q: &mut dyn Fifo, load: f64, n: u64, seed: u64) -> (Vec<u64>, Vec<f64>, Vec<u64>) {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Exp};
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (gap, service) = (Exp::new(load).unwrap(), Exp::new(1.0).unwrap());
+        let ns = |ms: f64| (ms * MS) as Nanos;
+        let (mut served, mut delays, mut dropped) = (vec![], vec![], vec![]);
+        let (mut arrival, mut free_at) = (0, 0);
+        for id in 0..n {
+            arrival += ns(gap.sample(&mut rng));
+            while free_at <= arrival {
+                let got = q.take(free_at);
+                dropped.extend(q.lost());
+                let Some((id, at)) = got else {
+                    free_at = arrival;
+                    break;
+                };
+                served.push(id);
+                delays.push((free_at - at) as f64 / MS);
+                free_at += ns(service.sample(&mut rng)).max(1);
+            }
+            q.put(id, arrival);
+        }
+        (served, delays, dropped)
+    }
+
+    fn median(mut xs: Vec<f64>) -> f64 {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    }
+
+    #[test]
+    fn the_rfc8289_mode_drops_exactly_what_the_rfcs_pseudo_code_drops() {
+        let rfc_mode = QueuePolicySpec::CoDel {
+            target_ms: 5.0,
+            interval_ms: 100.0,
+            rfc8289: true,
+        };
+        let linux = QueuePolicySpec::CoDel {
+            target_ms: 5.0,
+            interval_ms: 100.0,
+            rfc8289: false,
+        };
+        for (seed, load) in [(1, 2.0), (2, 1.2), (3, 0.9)] {
+            let mut reference = Rfc {
+                q: Default::default(),
+                target: 5 * MS as Nanos,
+                interval: 100 * MS as Nanos,
+                first_above_time: 0,
+                drop_next: 0,
+                count: 0,
+                lastcount: 0,
+                dropping: false,
+                drops: vec![],
+            };
+            let want = drive(&mut reference, load, 200_000, seed);
+            let got = drive(&mut zoo(rfc_mode), load, 200_000, seed);
+            assert_eq!(got.2.len(), want.2.len(), "load {load}: drops");
+            assert!(
+                got.0 == want.0 && got.2 == want.2,
+                "load {load}: a different request served or dropped"
+            );
+            if load == 2.0 {
+                let ours = drive(&mut zoo(linux), load, 200_000, seed);
+                let (m_rfc, m_linux) = (median(want.1.clone()), median(ours.1));
+                eprintln!(
+                    "2x overload, limit 400: median queueing delay RFC 8289 {m_rfc:.1} ms, default (count - 2) {m_linux:.1} ms"
+                );
+                // The default restart keeps the count from spell to spell and drops harder.
+                assert!(
+                    m_rfc > 3.0 * m_linux,
+                    "RFC {m_rfc:.1} ms, default {m_linux:.1} ms"
+                );
+            }
+        }
     }
 }
