@@ -28,6 +28,7 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<QuerySlots>()
         .init_resource::<Fallbacks>()
         .init_resource::<super::autoscale::LastScaled>()
+        .init_resource::<super::watch::Watch>()
         .add_systems(
             SimTick,
             (
@@ -37,6 +38,7 @@ pub(super) fn plugin(app: &mut App) {
                     .run_if(flow_control_on),
                 stamp_headers,
                 super::autoscale::autoscale.run_if(flow_control_on),
+                super::watch::watch_mechanisms,
             )
                 .chain()
                 .run_if(on_health_cycle)

@@ -183,6 +183,12 @@ impl DecisionLog {
                 ("breaker", reason.text().to_string(), Some(state), 2)
             }
             EventKind::Fallback(f) => ("fallback", fallback_text(*f, topo), None, 2),
+            EventKind::Mechanism(m) => {
+                let (kind, what) = m.text();
+                // A concurrency limit moves all the time: fine-tuning, like a small rate change.
+                let importance = if kind == "concurrency_limit" { 0 } else { 1 };
+                (kind, what, None, importance)
+            }
             EventKind::HealthCheck { opened, open_s } => {
                 let what = if *opened {
                     format!(

@@ -47,6 +47,68 @@ impl BreakerReason {
     }
 }
 
+/// A change inside a strategy, seen once a cycle (`sim::watch`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mechanism {
+    /// A source's retry budget cannot pay for a retry any more.
+    BudgetSpent,
+    /// It can again.
+    BudgetRefilled,
+    /// The SRE client throttle started rejecting attempts locally, with this probability.
+    ThrottleOn {
+        /// Rejection probability now.
+        p: f64,
+    },
+    /// It stopped.
+    ThrottleOff,
+    /// CoDel entered its dropping state.
+    CodelDropping,
+    /// CoDel left it, after a spell that reached this count.
+    CodelStopped {
+        /// The control law's count.
+        count: u32,
+    },
+    /// An adaptive concurrency limit fell by a tenth or more since the last cycle.
+    LimitCut {
+        /// Last cycle's limit (real requests).
+        from: u64,
+        /// The limit now.
+        to: u64,
+    },
+}
+
+impl Mechanism {
+    /// The decision log's kind and words.
+    pub fn text(self) -> (&'static str, String) {
+        match self {
+            Mechanism::BudgetSpent => (
+                "retry_budget",
+                "retry budget spent: failures end without a retry".into(),
+            ),
+            Mechanism::BudgetRefilled => ("retry_budget", "retry budget refilled".into()),
+            Mechanism::ThrottleOn { p } => (
+                "throttle",
+                format!(
+                    "client throttle rejects {:.0}% of attempts locally",
+                    p * 100.0
+                ),
+            ),
+            Mechanism::ThrottleOff => ("throttle", "client throttle stopped rejecting".into()),
+            Mechanism::CodelDropping => (
+                "codel",
+                "CoDel dropping: delay above target for an interval".into(),
+            ),
+            Mechanism::CodelStopped { count } => {
+                ("codel", format!("CoDel stopped dropping (count {count})"))
+            }
+            Mechanism::LimitCut { from, to } => (
+                "concurrency_limit",
+                format!("concurrency limit cut {from} -> {to}"),
+            ),
+        }
+    }
+}
+
 /// A fallback taken or given up (seed 000, "Fallback Behavior").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fallback {
@@ -161,6 +223,8 @@ pub enum EventKind {
         /// Why.
         reason: BreakerReason,
     },
+    /// A strategy's inner state changed (seen once a cycle).
+    Mechanism(Mechanism),
     /// A fallback was taken or given up.
     Fallback(Fallback),
     /// Health checks to a target keep failing: not asked for `open_s` (opened), or answered

@@ -52,6 +52,7 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
     super::health::reset(world, &scenario);
     super::rate::reset(world, &scenario);
     super::autoscale::reset(world);
+    super::watch::reset(world);
     super::metrics::init_scenario(world);
     super::verify::reset(world);
     if let Some(mut runs) = world.get_resource_mut::<super::Runs>() {

@@ -582,6 +582,10 @@ fn sample_links(view: SimView, mut rec: ResMut<Recorder>) {
             queries_total += q.queries;
             r.put(Metric::BreakerState, l.breaker as u8 as f64);
             r.put(Metric::BreakerRefused, l.breaker_refused as f64);
+            if let Some((failed, slow)) = l.breaker_window {
+                r.put(Metric::BreakerFailureRate, failed);
+                r.put(Metric::BreakerSlowRate, slow);
+            }
         }
         if let Some(w) = l.window {
             let max = if w.max == u64::MAX {

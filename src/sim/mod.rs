@@ -41,6 +41,7 @@ pub mod sweep;
 pub mod topology;
 pub mod verify;
 pub mod view;
+pub mod watch;
 
 use crate::scenario::Scenario;
 use bevy::ecs::message::Messages;

@@ -223,6 +223,10 @@ metrics! {
     InUse => "in_use",
     /// A bulkhead's workers (real).
     Workers => "workers",
+    /// A count-window breaker: share of its window's calls that failed, 0-1 (now).
+    BreakerFailureRate => "breaker_failure_rate",
+    /// The same, slow calls.
+    BreakerSlowRate => "breaker_slow_rate",
 }
 
 impl Metric {

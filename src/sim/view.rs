@@ -330,6 +330,8 @@ pub struct LinkView<'a> {
     pub breaker: BreakerState,
     /// Requests refused by the circuit breaker so far.
     pub breaker_refused: u64,
+    /// A count-window breaker: the shares of its window's calls that failed and were slow.
+    pub breaker_window: Option<(f64, f64)>,
     /// Health queries the sender made to the receiver.
     pub health_queries: QueryStats,
     /// Requests and responses on the wire.
@@ -798,6 +800,7 @@ impl<'w, 's> SimView<'w, 's> {
             refused: f.refused * unit,
             breaker: l.breaker.state,
             breaker_refused: l.breaker.refused * unit,
+            breaker_window: l.breaker.calls.window_rates(),
             health_queries: f.stats,
             in_transit: l.in_transit() as u64 * unit,
             topic_len: l.topic.len() as u64 * unit,

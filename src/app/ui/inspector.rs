@@ -8,6 +8,7 @@ use crate::scenario::{CallKind, QueueSpec};
 use crate::sim::command::SimCommand;
 use crate::sim::events::Subject;
 use crate::sim::link::NodeRef;
+use crate::sim::series::{Metric, SeriesEntity};
 use crate::sim::states::BreakerState;
 use crate::sim::view::HealthReading;
 use bevy_egui::egui;
@@ -119,6 +120,57 @@ fn source(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
         "timed out so far",
         style::short(s.counters.ended[4] as f64 * u),
     );
+    client_rows(ui, st, &s);
+}
+
+/// The latest sample of `metric` for `entity`.
+fn last(st: &UiState, entity: SeriesEntity, metric: Metric) -> Option<f64> {
+    st.view.series(entity, metric).next_back().map(|p| p.1)
+}
+
+/// A source's retry mechanism: the last sample's backoffs and Retry-After, the budget's
+/// balance and the throttle's rejection probability, where it has them.
+fn client_rows(ui: &mut egui::Ui, st: &UiState, s: &crate::sim::view::SourceView) {
+    let (e, u, c) = (
+        SeriesEntity::Source(s.index),
+        st.view.unit() as f64,
+        &s.counters,
+    );
+    if s.retries {
+        let delay = last(st, e, Metric::RetryDelayMean).unwrap_or(0.0);
+        let attempt = last(st, e, Metric::RetryAttemptMean).unwrap_or(0.0);
+        let text = if attempt > 0.0 {
+            format!("{delay:.0} ms before attempt {attempt:.1} (mean, last sample)")
+        } else {
+            "none scheduled in the last sample".into()
+        };
+        row(ui, "retry backoff", text);
+    }
+    if c.retry_after_hints > 0 {
+        let ms = last(st, e, Metric::RetryAfterMean).unwrap_or(0.0);
+        let n = style::short(c.retry_after_hints as f64 * u);
+        row(
+            ui,
+            "Retry-After",
+            format!("{ms:.0} ms (last sample); {n} named so far"),
+        );
+    }
+    if let Some(b) = s.budget_balance {
+        let over = style::short(c.over_budget as f64 * u);
+        row(
+            ui,
+            "retry budget",
+            format!("{b:.0} retries left; {over} refused so far"),
+        );
+    }
+    if let Some(p) = s.throttle_p {
+        let n = style::short(c.throttled as f64 * u);
+        row(
+            ui,
+            "client throttle",
+            format!("rejects {:.0}% now; {n} so far", p * 100.0),
+        );
+    }
 }
 
 /// "status RED 45, held by latency (-22 points)": the seed's status score, its band, and the
@@ -342,6 +394,21 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
         "workers",
         format!("{} busy, {} waiting, of {}", v.busy, v.waiting, v.workers),
     );
+    if let Some(limit) = v.concurrency_limit {
+        let held = v.queued + v.busy + v.waiting;
+        row(ui, "concurrency limit", format!("{limit} (holding {held})"));
+    }
+    if let Some(cd) = v.codel {
+        let text = match cd.drop_next {
+            Some(at) => format!(
+                "dropping: {} drops, next in {:.1} ms",
+                cd.count,
+                at.saturating_sub(st.view.now()) as f64 / 1e6
+            ),
+            None => format!("not dropping (last spell {} drops)", cd.count),
+        };
+        row(ui, "CoDel", text);
+    }
     row(
         ui,
         "memory",
@@ -454,6 +521,10 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
             style::short(v.breaker_refused as f64)
         ),
     );
+    if let Some((failed, slow)) = v.breaker_window {
+        let text = format!("{:.0}% failed, {:.0}% slow", failed * 100.0, slow * 100.0);
+        row(ui, "breaker window", text);
+    }
     row(ui, "in transit", style::short(v.in_transit as f64));
     row(ui, "held by rate control", style::short(v.held as f64));
     sender_rows(ui, &v, st.view.unit());

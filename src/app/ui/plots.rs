@@ -11,15 +11,17 @@ use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
 
 /// One plot: a title, its lines (label, entity, metric, scale), and marks across it.
 struct Chart {
-    title: &'static str,
-    lines: Vec<(&'static str, SeriesEntity, Metric, f64)>,
+    title: String,
+    lines: Vec<(String, SeriesEntity, Metric, f64)>,
     marks: Vec<(&'static str, f64, style::Rgba)>,
 }
 
-fn chart(title: &'static str, lines: Vec<(&'static str, SeriesEntity, Metric, f64)>) -> Chart {
+fn chart(title: &str, lines: Vec<(&str, SeriesEntity, Metric, f64)>) -> Chart {
     Chart {
-        title,
-        lines,
+        title: title.to_string(),
+        lines: (lines.into_iter())
+            .map(|(l, e, m, k)| (l.to_string(), e, m, k))
+            .collect(),
         marks: vec![],
     }
 }
@@ -28,9 +30,9 @@ fn charts(st: &UiState) -> Vec<Chart> {
     match *st.selection {
         Selection::System => system_charts(),
         Selection::Node(NodeRef::Component(c)) => component_charts(st, c),
-        Selection::Instance(i) => instance_charts(i),
-        Selection::Link(l) => link_charts(l),
-        Selection::Node(NodeRef::Source(s)) => source_charts(s),
+        Selection::Instance(i) => instance_charts(st, i),
+        Selection::Link(l) => link_charts(st, l),
+        Selection::Node(NodeRef::Source(s)) => source_charts(st, s),
     }
 }
 
@@ -85,7 +87,7 @@ fn component_charts(st: &UiState, c: u32) -> Vec<Chart> {
         ("YELLOW", 60.0, style::YELLOW),
         ("RED", 30.0, style::RED),
     ];
-    vec![
+    let mut out = vec![
         chart(
             "requests/s",
             vec![
@@ -98,19 +100,66 @@ fn component_charts(st: &UiState, c: u32) -> Vec<Chart> {
             vec![("p50", e, LatencyP50, MS), ("p99", e, LatencyP99, MS)],
         ),
         queue,
-        chart(
-            "losses per sample",
-            vec![("dropped", e, Dropped, 1.0), ("failed", e, Failed, 1.0)],
-        ),
-        score,
-    ]
+    ];
+    let first = st.view.instances_of(c).next();
+    if first
+        .as_ref()
+        .is_some_and(|i| i.concurrency_limit.is_some())
+    {
+        out.push(chart(
+            "concurrency limit against in flight (all instances)",
+            vec![
+                ("limit", e, ConcurrencyLimit, 1.0),
+                ("in flight", e, InFlight, 1.0),
+                ("queued", e, QueueLen, 1.0),
+            ],
+        ));
+    }
+    let bulkheads =
+        (st.config.scenario.components.get(c as usize)).map_or(&[][..], |c| c.bulkheads.as_slice());
+    if !bulkheads.is_empty() {
+        let mut b = chart("bulkheads: workers in use", vec![]);
+        for (k, spec) in bulkheads.iter().enumerate().take(4) {
+            let be = SeriesEntity::Bulkhead(c, k as u16);
+            b.lines.push((spec.flows.join("+"), be, InUse, 1.0));
+        }
+        out.push(b);
+    }
+    out.push(chart(
+        "losses per sample",
+        vec![("dropped", e, Dropped, 1.0), ("failed", e, Failed, 1.0)],
+    ));
+    out.push(score);
+    out
 }
 
-fn instance_charts(i: u32) -> Vec<Chart> {
+fn instance_charts(st: &UiState, i: u32) -> Vec<Chart> {
     use Metric::*;
 
     let e = SeriesEntity::Instance(i);
-    vec![
+    let v = st.view.instance(i);
+    let mut out = vec![];
+    // The mechanism first: AIMD's saw-tooth against what the instance holds, CoDel's spell.
+    if v.as_ref().is_some_and(|v| v.concurrency_limit.is_some()) {
+        out.push(chart(
+            "concurrency limit against in flight",
+            vec![
+                ("limit", e, ConcurrencyLimit, 1.0),
+                ("in flight", e, InFlight, 1.0),
+                ("queued", e, QueueLen, 1.0),
+            ],
+        ));
+    }
+    if v.as_ref().is_some_and(|v| v.codel.is_some()) {
+        out.push(chart(
+            "CoDel: drops this spell, next drop in (ms)",
+            vec![
+                ("count", e, CodelCount, 1.0),
+                ("next drop (ms)", e, CodelNextDrop, 1.0),
+            ],
+        ));
+    }
+    out.extend(vec![
         chart(
             "queue",
             vec![
@@ -128,14 +177,43 @@ fn instance_charts(i: u32) -> Vec<Chart> {
             ],
         ),
         chart("health score", vec![("score", e, HealthScore, 1.0)]),
-    ]
+    ]);
+    out
 }
 
-fn link_charts(l: u32) -> Vec<Chart> {
+fn link_charts(st: &UiState, l: u32) -> Vec<Chart> {
     use Metric::*;
 
     let e = SeriesEntity::Link(l);
-    vec![
+    let v = st.view.link(l);
+    let mut out = vec![];
+    if let Some(w) = v.as_ref().and_then(|v| v.window) {
+        let (title, limit) = if w.credits {
+            ("credits: granted against in use", "granted")
+        } else if w.adaptive {
+            ("adaptive concurrency limit against in flight", "limit")
+        } else {
+            ("window against in flight", "window")
+        };
+        out.push(chart(
+            title,
+            vec![
+                (limit, e, WindowLimit, 1.0),
+                ("in flight", e, WindowInFlight, 1.0),
+                ("waiting", e, WindowWaiting, 1.0),
+            ],
+        ));
+    }
+    if v.as_ref().is_some_and(|v| v.breaker_window.is_some()) {
+        out.push(chart(
+            "breaker window: share failed and slow",
+            vec![
+                ("failed", e, BreakerFailureRate, 1.0),
+                ("slow", e, BreakerSlowRate, 1.0),
+            ],
+        ));
+    }
+    out.extend(vec![
         chart(
             "rate limit against demand",
             vec![("demand", e, Demand, 1.0), ("limit", e, RateLimit, 1.0)],
@@ -148,14 +226,43 @@ fn link_charts(l: u32) -> Vec<Chart> {
             "breaker (0 closed, 1 open, 2 half-open)",
             vec![("state", e, BreakerState, 1.0)],
         ),
-    ]
+    ]);
+    out
 }
 
-fn source_charts(s: u32) -> Vec<Chart> {
+fn source_charts(st: &UiState, s: u32) -> Vec<Chart> {
     use Metric::*;
 
     let e = SeriesEntity::Source(s);
-    vec![
+    let v = st.view.source(s);
+    let mut out = vec![];
+    if v.as_ref().is_some_and(|v| v.budget_balance.is_some()) {
+        out.push(chart(
+            "retry budget: balance against retries",
+            vec![
+                ("balance", e, RetryBudgetBalance, 1.0),
+                ("retries", e, Retries, 1.0),
+                ("refused by the budget", e, RetriesOverBudget, 1.0),
+            ],
+        ));
+    }
+    if v.as_ref().is_some_and(|v| v.retries) {
+        out.push(chart(
+            "retry backoff (ms) and attempt",
+            vec![
+                ("mean backoff (ms)", e, RetryDelayMean, 1.0),
+                ("mean attempt", e, RetryAttemptMean, 1.0),
+                ("Retry-After (ms)", e, RetryAfterMean, 1.0),
+            ],
+        ));
+    }
+    if v.as_ref().is_some_and(|v| v.throttle_p.is_some()) {
+        out.push(chart(
+            "client throttle: rejection probability",
+            vec![("probability", e, ThrottleProbability, 1.0)],
+        ));
+    }
+    out.extend(vec![
         chart("requests/s", vec![("offered", e, OfferedRate, 1.0)]),
         chart(
             "outcomes per sample",
@@ -165,7 +272,8 @@ fn source_charts(s: u32) -> Vec<Chart> {
                 ("retries", e, Retries, 1.0),
             ],
         ),
-    ]
+    ]);
+    out
 }
 
 /// Seconds of history shown.
@@ -183,7 +291,7 @@ pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
     let now = st.view.seconds();
     let width = ui.available_width();
     for (k, c) in charts(st).into_iter().enumerate() {
-        ui.label(egui::RichText::new(c.title).strong());
+        ui.label(egui::RichText::new(&c.title).strong());
         // The legend above the plot, never over the newest data.
         ui.horizontal_wrapped(|ui| {
             for (n, (label, ..)) in c.lines.iter().enumerate() {
@@ -219,7 +327,7 @@ pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
             .show(ui, |p| {
                 for (n, ((label, ..), pts)) in c.lines.iter().zip(series).enumerate() {
                     let colour = c32(LINE_COLOURS[n % LINE_COLOURS.len()]);
-                    p.line(Line::new(*label, PlotPoints::from(pts)).color(colour));
+                    p.line(Line::new(label.as_str(), PlotPoints::from(pts)).color(colour));
                 }
                 for (label, y, colour) in &c.marks {
                     p.hline(HLine::new(*label, *y).color(c32(*colour)));
