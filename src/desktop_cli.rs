@@ -38,6 +38,10 @@ pub struct ShotArgs {
     /// highest load).
     #[arg(long, allow_negative_numbers = true)]
     pub load: Option<f64>,
+    /// A comparison file: the variant (by name) shown first, as A, whose inspector and plots
+    /// the app shows (default: the file's first).
+    #[arg(long)]
+    pub variant: Option<String>,
     /// The canvas only, framed to fill it: the clock, a compact legend strip and the particle
     /// scale, no panels (for slides and videos).
     #[arg(long)]
@@ -89,6 +93,10 @@ pub struct OpenArgs {
     /// highest load).
     #[arg(long, allow_negative_numbers = true)]
     pub load: Option<f64>,
+    /// A comparison file: the variant (by name) shown first, as A, whose inspector and plots
+    /// the app shows (default: the file's first).
+    #[arg(long)]
+    pub variant: Option<String>,
 }
 
 #[cfg(feature = "desktop")]
@@ -144,11 +152,30 @@ fn load_for_app(path: &Path) -> (Option<Scenario>, Option<String>) {
 fn comparison_for_app(
     path: &Path,
     load: Option<f64>,
+    variant: Option<&str>,
 ) -> Option<Result<(Scenario, (crate::compare::Comparison, Scenario, f64)), String>> {
     if !crate::compare::is_comparison(path) {
-        return None;
+        return variant.map(|v| {
+            Err(format!(
+                "--variant {v:?}: {} is a scenario, not a comparison file",
+                path.display()
+            ))
+        });
     }
-    Some(crate::compare::load(path).and_then(|(c, base)| {
+    Some(crate::compare::load(path).and_then(|(mut c, base)| {
+        if let Some(v) = variant {
+            let Some(k) = c.variants.iter().position(|x| x.name == v) else {
+                let names: Vec<&str> = c.variants.iter().map(|x| x.name.as_str()).collect();
+                return Err(format!(
+                    "--variant {v:?}: {} has no such variant (it has {})",
+                    path.display(),
+                    names.join(", ")
+                ));
+            };
+            // The chosen variant first (A), the others in their order after it.
+            let chosen = c.variants.remove(k);
+            c.variants.insert(0, chosen);
+        }
         let load = load.unwrap_or(c.loads[c.highest_load()]);
         if !(load.is_finite() && load > 0.0 && load <= 100.0) {
             return Err(format!(
@@ -197,7 +224,7 @@ mod with_app {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
-        let (s, err, compare) = match comparison_for_app(&path, o.load) {
+        let (s, err, compare) = match comparison_for_app(&path, o.load, o.variant.as_deref()) {
             Some(Ok((variant, c))) => (Some(variant), None, Some(c)),
             Some(Err(e)) => {
                 eprintln!("error: {e}");
@@ -243,7 +270,7 @@ mod with_app {
                 clean: a.clean,
             })
         };
-        start(&a.scenario, a.load, go())
+        start(&a.scenario, a.load, a.variant.as_deref(), go())
     }
 
     /// `flowlab record`.
@@ -294,10 +321,15 @@ mod with_app {
                 clean: a.clean,
             })
         };
-        start(&a.scenario, None, go())
+        start(&a.scenario, None, None, go())
     }
 
-    fn start(path: &Path, load: Option<f64>, opts: Result<AppOptions, String>) -> ExitCode {
+    fn start(
+        path: &Path,
+        load: Option<f64>,
+        variant: Option<&str>,
+        opts: Result<AppOptions, String>,
+    ) -> ExitCode {
         let mut opts = match opts {
             Ok(o) => o,
             Err(e) => {
@@ -305,7 +337,7 @@ mod with_app {
                 return ExitCode::from(2);
             }
         };
-        match comparison_for_app(path, load) {
+        match comparison_for_app(path, load, variant) {
             Some(Ok((s, c))) => {
                 opts.compare = Some(c);
                 return exit(run(opts, Some(s), None));

@@ -10,8 +10,12 @@ use crate::sim::link::NodeRef;
 use crate::sim::topology::Topology;
 use bevy_egui::egui;
 
-const KINDS: [&str; 14] = [
+const KINDS: [&str; 18] = [
     "",
+    "retry_budget",
+    "throttle",
+    "codel",
+    "concurrency_limit",
     "rate_change",
     "breaker",
     "fallback",

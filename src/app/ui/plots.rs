@@ -242,7 +242,6 @@ fn source_charts(st: &UiState, s: u32) -> Vec<Chart> {
             vec![
                 ("balance", e, RetryBudgetBalance, 1.0),
                 ("retries", e, Retries, 1.0),
-                ("refused by the budget", e, RetriesOverBudget, 1.0),
             ],
         ));
     }
