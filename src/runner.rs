@@ -195,6 +195,15 @@ impl Simulation {
                 Some(SeriesEntity::Component(c.index))
             } else if let Some(i) = find(&topo.instance_names) {
                 Some(SeriesEntity::Instance(i))
+            } else if let Some(rest) = entity.strip_prefix("bulkhead:") {
+                // `bulkhead:COMPONENT/FLOWS`, its flows joined by `+`.
+                let s = &self.world().resource::<crate::sim::SimConfig>().scenario;
+                rest.split_once('/').and_then(|(comp, flows)| {
+                    let ci = s.components.iter().position(|c| c.name == comp)?;
+                    let bulkheads = &s.components[ci].bulkheads;
+                    let k = bulkheads.iter().position(|b| b.flows.join("+") == flows)?;
+                    Some(SeriesEntity::Bulkhead(ci as u32, k as u16))
+                })
             } else {
                 find(&topo.link_names).map(SeriesEntity::Link)
             };

@@ -257,3 +257,195 @@ fn a_half_open_trial_lets_exactly_its_calls_through_and_judges_them() {
     let t = transitions(&breaker_run(set, long, 1, 40.0));
     assert!(t.iter().all(|e| e.2 != BreakerReason::TrialPassed), "{t:?}");
 }
+
+/// Users at `rate`/s -> api -> bank, `link` spliced into the api->bank link, sampled every
+/// `every` s, run for `secs`.
+fn limited(rate: f64, link: &str, every: f64, seed: u64, secs: f64) -> flowlab::runner::Simulation {
+    let text = format!(
+        r#"(
+        name: "limit",
+        sim: (seed: {seed}, sample_every_s: {every}),
+        sources: [(name: "users", rate: Constant({rate}), flows: [(name: "q", path: [To("api"), To("bank")])])],
+        components: [
+            (name: "api", kind: Service, workers: 400, queue: Bounded(2000), service: (mean_ms: Some(1.0))),
+            (name: "bank", kind: Service, workers: 400, queue: Bounded(2000), service: (mean_ms: Some(2.0))),
+        ],
+        links: [(from: "users", to: "api"), (from: "api", to: "bank", {link})],
+    )"#
+    );
+    let mut sim = simulation_app(parse(&text));
+    sim.run_for(secs);
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+    sim
+}
+
+#[test]
+fn rate_limiters_never_let_more_through_than_their_definition_allows() {
+    for (seed, rate) in [(1, 450.0), (2, 900.0), (3, 2000.0)] {
+        // Token bucket: over any span T from the start, at most burst + rate x T; and a
+        // bucket offered more than its rate passes about its rate (tokens are spent, not lost).
+        let sim = limited(
+            rate,
+            "limit: Some(TokenBucket(rate: 300.0, burst: 50.0))",
+            1.0,
+            seed,
+            20.0,
+        );
+        let sent = sim.series("api->bank", "sent");
+        let mut total = 0.0;
+        for (t, n) in &sent {
+            total += n;
+            assert!(
+                total <= 50.0 + 300.0 * t + 1.0,
+                "seed {seed}: {total} sent by t = {t}"
+            );
+        }
+        assert!(
+            total >= 0.97 * 300.0 * 20.0,
+            "seed {seed}: only {total} passed in 20 s"
+        );
+        // Sliding log: at most `limit` in any window, so in every 0.1-s sample.
+        let sim = limited(
+            rate,
+            "limit: Some(SlidingLog(limit: 30.0, window_s: 0.1))",
+            0.1,
+            seed,
+            10.0,
+        );
+        let worst = sim
+            .series("api->bank", "sent")
+            .iter()
+            .map(|p| p.1)
+            .fold(0.0, f64::max);
+        assert!(worst <= 30.0, "seed {seed}: {worst} in one 0.1-s window");
+        // Fixed window: at most `limit` in each window, the windows starting at t = 0.
+        let sim = limited(
+            rate,
+            "limit: Some(FixedWindow(limit: 200.0, window_s: 1.0))",
+            1.0,
+            seed,
+            10.0,
+        );
+        for (t, n) in sim.series("api->bank", "sent") {
+            assert!(n <= 200.0, "seed {seed}: {n} in the window ending at {t}");
+        }
+    }
+}
+
+#[test]
+fn a_refused_client_waits_at_least_the_retry_after_it_was_told() {
+    // A 429 names when a token will be there; a client honouring it never comes back sooner,
+    // so in every sample its mean backoff is at least the mean Retry-After it was told.
+    for (seed, rate) in [(1, 900.0), (2, 1500.0)] {
+        let text = format!(
+            r#"(
+            name: "retry-after",
+            sim: (seed: {seed}),
+            sources: [(name: "users", rate: Constant({rate}), flows: [(name: "q", path: [To("api"), To("bank")])],
+                client: (retry: (max_attempts: 3, base_backoff_ms: 1.0, jitter: Full, on: [Rejected])))],
+            components: [
+                (name: "api", kind: Service, workers: 400, service: (mean_ms: Some(1.0))),
+                (name: "bank", kind: Service, workers: 400, service: (mean_ms: Some(2.0))),
+            ],
+            links: [(from: "users", to: "api", limit: Some(TokenBucket(rate: 600.0, burst: 10.0))), (from: "api", to: "bank")],
+        )"#
+        );
+        let mut sim = simulation_app(parse(&text));
+        sim.run_for(20.0);
+        let hints = sim.series("users", "retry_after_hints");
+        assert!(
+            hints.iter().map(|p| p.1).sum::<f64>() > 1000.0,
+            "seed {seed}: refusals named a Retry-After"
+        );
+        let after = sim.series("users", "retry_after_mean");
+        let delay = sim.series("users", "retry_delay_mean");
+        for ((t, a), (_, d)) in after.iter().zip(&delay) {
+            if *a > 0.0 {
+                assert!(
+                    d + 1e-9 >= *a,
+                    "seed {seed}, t = {t}: backoff {d} ms < Retry-After {a} ms"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_sre_throttle_rejects_with_probability_requests_minus_k_accepts_over_requests() {
+    // Google SRE's client-side throttling: p = max(0, (requests - k accepts) / (requests + 1)).
+    // A backend accepting 80% (k x 0.8 > 1) is never throttled; one accepting 20% is throttled
+    // ever harder, and in each sample the share rejected locally is about p.
+    for seed in [1, 2] {
+        let client = "throttle: Some((k: 2.0, window_s: 10.0))";
+        let mild =
+            r#"(component: "web", all_instances: true, at_s: 5.0, for_s: 60.0, errors: Some(0.2))"#;
+        let sim = run(500.0, client, "", mild, seed, 30.0);
+        let throttled: f64 = sim.series("users", "throttled").iter().map(|p| p.1).sum();
+        assert!(
+            throttled <= 5.0,
+            "seed {seed}: {throttled} throttled with 80% accepted"
+        );
+        let bad =
+            r#"(component: "web", all_instances: true, at_s: 5.0, for_s: 60.0, errors: Some(0.8))"#;
+        let sim = run(500.0, client, "", bad, seed, 30.0);
+        let p = sim.series("users", "throttle_probability");
+        let (thr, att) = (
+            sim.series("users", "throttled"),
+            sim.series("users", "attempts"),
+        );
+        assert!(
+            p.iter().find(|x| x.0 == 29.0).is_some_and(|x| x.1 > 0.5),
+            "seed {seed}: {p:?}"
+        );
+        // The share rejected in a sample against p at its start.
+        for w in 20..29 {
+            let p0 = p[w - 1].1;
+            let share = thr[w].1 / att[w].1.max(1.0);
+            assert!(
+                (share - p0).abs() < 0.1,
+                "seed {seed}, t = {}: rejected {share:.2}, p {p0:.2}",
+                thr[w].0
+            );
+        }
+    }
+}
+
+#[test]
+fn credits_and_bulkheads_hold_their_bounds_at_every_sample() {
+    // Credits (reactive streams' request(n)): the receiver never holds more than it granted.
+    let mut sim = simulation_app(flowlab::testing::load_shipped("credits.ron"));
+    sim.run_for(60.0);
+    let granted = sim.series("ingest->indexer", "window_limit");
+    let used = sim.series("ingest->indexer", "window_in_flight");
+    let held: Vec<f64> = (sim.series("indexer", "queue_len").iter())
+        .zip(sim.series("indexer", "in_flight"))
+        .map(|(q, f)| q.1 + f.1)
+        .collect();
+    assert_eq!(granted.len(), 60);
+    for ((g, u), h) in granted.iter().zip(&used).zip(&held) {
+        assert!(
+            u.1 <= g.1 && *h <= g.1,
+            "t = {}: {} in use, {h} held, of {} credits",
+            g.0,
+            u.1,
+            g.1
+        );
+    }
+    assert!(
+        sim.series("ingest->indexer", "window_waiting")
+            .iter()
+            .any(|w| w.1 > 100.0),
+        "the burst waits at the sender"
+    );
+    // A bulkhead's flows use only its workers; the shared part keeps the others.
+    let mut sim = simulation_app(flowlab::testing::load_shipped("bulkhead.ron"));
+    sim.run_for(60.0);
+    let e = "bulkhead:gateway/search";
+    let (in_use, workers) = (sim.series(e, "in_use"), sim.series(e, "workers"));
+    assert_eq!(workers.first().map(|w| w.1), Some(24.0));
+    assert!(in_use.iter().zip(&workers).all(|(u, w)| u.1 <= w.1));
+    assert!(
+        in_use.iter().any(|u| u.1 == 24.0),
+        "the slow spell fills the compartment"
+    );
+}
