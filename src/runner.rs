@@ -195,6 +195,11 @@ impl Simulation {
                 Some(SeriesEntity::Component(c.index))
             } else if let Some(i) = find(&topo.instance_names) {
                 Some(SeriesEntity::Instance(i))
+            } else if let Some(class) = entity.strip_prefix("priority:") {
+                use crate::sim::request::Priority;
+                (Priority::ALL.iter())
+                    .find(|p| p.name() == class)
+                    .map(|p| SeriesEntity::Priority(*p as u8))
             } else if let Some(rest) = entity.strip_prefix("bulkhead:") {
                 // `bulkhead:COMPONENT/FLOWS`, its flows joined by `+`.
                 let s = &self.world().resource::<crate::sim::SimConfig>().scenario;

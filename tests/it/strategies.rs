@@ -1,6 +1,7 @@
 //! Each strategy's defining property from its published definition, on randomized runs
 //! (several seeds and loads), read from the metrics rows a user would read.
 
+use flowlab::scenario::{ConcurrencySpec, QueuePolicySpec, RateSchedule};
 use flowlab::sim::events::{BreakerReason, EventKind};
 use flowlab::sim::states::BreakerState;
 use flowlab::testing::{parse, simulation_app};
@@ -448,4 +449,143 @@ fn credits_and_bulkheads_hold_their_bounds_at_every_sample() {
         in_use.iter().any(|u| u.1 == 24.0),
         "the slow spell fills the compartment"
     );
+}
+
+/// The comparisons' base (one service of capacity 800/s, a queue of 400, clients that give up
+/// after 300 ms) at `load` x its capacity on `seed`, with `policy` and `limit`, run for 40 s.
+fn server(
+    load: f64,
+    seed: u64,
+    policy: QueuePolicySpec,
+    limit: Option<ConcurrencySpec>,
+) -> flowlab::runner::Simulation {
+    let mut s = flowlab::testing::load_shipped("compare/server.ron");
+    s.sim.seed = seed;
+    s.sources[0].rate = RateSchedule::Constant(800.0 * load);
+    s.components[0].queue_policy = policy;
+    s.components[0].concurrency = limit;
+    let mut sim = simulation_app(s);
+    sim.run_for(40.0);
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+    sim
+}
+
+fn total(sim: &flowlab::runner::Simulation, entity: &str, metric: &str) -> f64 {
+    sim.series(entity, metric).iter().map(|p| p.1).sum()
+}
+
+#[test]
+fn queue_policies_keep_their_defining_promise_under_overload() {
+    for (seed, load) in [(1, 1.5), (2, 2.0), (3, 3.0)] {
+        // Priority shedding (seed 003): a full queue sheds the lowest class first, so CRITICAL
+        // (10% of the traffic, far below capacity) never loses a request to the queue.
+        let sim = server(load, seed, QueuePolicySpec::PriorityShed, None);
+        let (crit, low) = (
+            total(&sim, "priority:CRITICAL", "dropped"),
+            total(&sim, "priority:LOW", "dropped"),
+        );
+        assert!(
+            crit == 0.0 && low > 1000.0,
+            "seed {seed}, {load}x: CRITICAL {crit}, LOW {low} dropped"
+        );
+        // CoDel: a standing queue is dropped from, ever faster while its delay stays above
+        // target, so what it serves waits far less than behind tail drop's full queue
+        // (400 x 1.25 ms = 500 ms); at 3x its sqrt control law is still catching up after 30 s.
+        let codel = QueuePolicySpec::CoDel {
+            target_ms: 5.0,
+            interval_ms: 100.0,
+            rfc8289: false,
+        };
+        let p50 = |sim: &flowlab::runner::Simulation| {
+            let v: Vec<f64> = sim
+                .series("service", "latency_p50")
+                .iter()
+                .skip(10)
+                .map(|p| p.1)
+                .collect();
+            v[v.len() / 2]
+        };
+        let (codel_p50, fifo_p50) = (
+            p50(&server(load, seed, codel, None)),
+            p50(&server(load, seed, QueuePolicySpec::DropNewest, None)),
+        );
+        assert!(
+            codel_p50 < fifo_p50 / 2.0 && fifo_p50 > 200.0,
+            "seed {seed}, {load}x: CoDel p50 {codel_p50} ms, FIFO {fifo_p50} ms"
+        );
+        // Adaptive LIFO: with a standing queue it serves the newest first, so its median request
+        // waits far less than FIFO's.
+        let lifo = p50(&server(
+            load,
+            seed,
+            QueuePolicySpec::AdaptiveLifo { after_ms: 10.0 },
+            None,
+        ));
+        assert!(
+            lifo < fifo_p50 / 4.0,
+            "seed {seed}, {load}x: LIFO p50 {lifo} ms, FIFO {fifo_p50} ms"
+        );
+    }
+    // Below capacity, bursts shorter than CoDel's interval are never dropped.
+    let codel = QueuePolicySpec::CoDel {
+        target_ms: 5.0,
+        interval_ms: 100.0,
+        rfc8289: true,
+    };
+    for seed in [1, 2] {
+        let sim = server(0.6, seed, codel, None);
+        assert_eq!(
+            total(&sim, "service", "dropped"),
+            0.0,
+            "seed {seed}: CoDel dropped at 0.6x"
+        );
+    }
+}
+
+#[test]
+fn an_aimd_limit_holds_at_most_its_limit_and_cuts_by_its_backoff() {
+    // AIMD (Netflix concurrency-limits): admits at most `limit` at once; +1/limit per answer
+    // while at least half used, x backoff on a drop. So the instance never holds more than the
+    // limit before its last cut (limit / backoff), the limit stays in [min, max], and from one
+    // sample to the next it falls by at most backoff^(drops) and rises by at most the
+    // answers / limit it took.
+    let aimd = ConcurrencySpec::Aimd {
+        initial: 20.0,
+        min: 5.0,
+        max: 300.0,
+        backoff: 0.9,
+    };
+    for (seed, load) in [(1, 1.25), (2, 2.0), (3, 3.0)] {
+        let sim = server(load, seed, QueuePolicySpec::DropNewest, Some(aimd));
+        let limit = sim.series("service#0", "concurrency_limit");
+        let queued = sim.series("service#0", "queue_len");
+        let busy = sim.series("service#0", "in_flight");
+        assert!(
+            limit.iter().all(|l| (5.0..=300.0).contains(&l.1)),
+            "seed {seed}: {limit:?}"
+        );
+        for ((l, q), b) in limit.iter().zip(&queued).zip(&busy) {
+            let held = q.1 + b.1;
+            assert!(
+                held <= (l.1 / 0.9).ceil() + 1.0,
+                "seed {seed}, t = {}: holds {held} at limit {}",
+                l.0,
+                l.1
+            );
+        }
+        let served = sim.series("service#0", "served");
+        for (w, s) in limit.windows(2).zip(served.iter().skip(1)) {
+            let rise = w[1].1 - w[0].1;
+            assert!(
+                rise <= s.1 / w[0].1.max(1.0) + 1.0,
+                "seed {seed}, t = {}: +{rise}",
+                w[1].0
+            );
+        }
+        // It is a saw-tooth, not a constant: cuts happen.
+        assert!(
+            limit.windows(2).any(|w| w[1].1 < w[0].1),
+            "seed {seed}: the limit was never cut"
+        );
+    }
 }
