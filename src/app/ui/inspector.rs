@@ -123,6 +123,25 @@ fn source(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
     client_rows(ui, st, &s);
 }
 
+/// An instance's strategies' inner state: its adaptive concurrency limit, CoDel's spell.
+fn strategy_rows(ui: &mut egui::Ui, st: &UiState, v: &crate::sim::view::InstanceView) {
+    if let Some(limit) = v.concurrency_limit {
+        let held = v.queued + v.busy + v.waiting;
+        row(ui, "concurrency limit", format!("{limit} (holding {held})"));
+    }
+    if let Some(cd) = v.codel {
+        let text = match cd.drop_next {
+            Some(at) => format!(
+                "dropping: {} drops, next in {:.1} ms",
+                cd.count,
+                at.saturating_sub(st.view.now()) as f64 / 1e6
+            ),
+            None => format!("not dropping (last spell {} drops)", cd.count),
+        };
+        row(ui, "CoDel", text);
+    }
+}
+
 /// The latest sample of `metric` for `entity`.
 fn last(st: &UiState, entity: SeriesEntity, metric: Metric) -> Option<f64> {
     st.view.series(entity, metric).next_back().map(|p| p.1)
@@ -394,21 +413,7 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
         "workers",
         format!("{} busy, {} waiting, of {}", v.busy, v.waiting, v.workers),
     );
-    if let Some(limit) = v.concurrency_limit {
-        let held = v.queued + v.busy + v.waiting;
-        row(ui, "concurrency limit", format!("{limit} (holding {held})"));
-    }
-    if let Some(cd) = v.codel {
-        let text = match cd.drop_next {
-            Some(at) => format!(
-                "dropping: {} drops, next in {:.1} ms",
-                cd.count,
-                at.saturating_sub(st.view.now()) as f64 / 1e6
-            ),
-            None => format!("not dropping (last spell {} drops)", cd.count),
-        };
-        row(ui, "CoDel", text);
-    }
+    strategy_rows(ui, st, &v);
     row(
         ui,
         "memory",

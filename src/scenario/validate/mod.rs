@@ -866,7 +866,38 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
         );
     }
     c.range("backpressure.max_hold_ms", b.max_hold_ms, 0.0, 3_600_000.0);
-    let k = b.breaker;
+    check_breaker(c, &b.breaker);
+    let q = b.query_ttl_ms;
+    for (n, v) in [
+        ("load_balancer", q.load_balancer),
+        ("application", q.application),
+        ("background", q.background),
+    ] {
+        c.range(
+            &format!("backpressure.query_ttl_ms.{n}"),
+            v,
+            0.0,
+            3_600_000.0,
+        );
+    }
+    c.range(
+        "backpressure.max_concurrent_queries",
+        b.max_concurrent_queries as f64,
+        1.0,
+        1e6,
+    );
+    c.range("backpressure.query_time_ms", b.query_time_ms, 0.0, 60_000.0);
+    c.range(
+        "backpressure.check_failures_to_open",
+        b.check_failures_to_open as f64,
+        1.0,
+        1e6,
+    );
+    c.range("backpressure.check_open_s", b.check_open_s, 0.0, 1e6);
+}
+
+/// The circuit breaker's settings (`backpressure.breaker`).
+fn check_breaker(c: &mut Checker, k: &crate::scenario::BreakerSpec) {
     c.range(
         "backpressure.breaker.error_threshold",
         k.error_threshold,
@@ -912,31 +943,4 @@ fn check_backpressure(c: &mut Checker, b: &BackpressureSpec) {
             100_000.0,
         );
     }
-    let q = b.query_ttl_ms;
-    for (n, v) in [
-        ("load_balancer", q.load_balancer),
-        ("application", q.application),
-        ("background", q.background),
-    ] {
-        c.range(
-            &format!("backpressure.query_ttl_ms.{n}"),
-            v,
-            0.0,
-            3_600_000.0,
-        );
-    }
-    c.range(
-        "backpressure.max_concurrent_queries",
-        b.max_concurrent_queries as f64,
-        1.0,
-        1e6,
-    );
-    c.range("backpressure.query_time_ms", b.query_time_ms, 0.0, 60_000.0);
-    c.range(
-        "backpressure.check_failures_to_open",
-        b.check_failures_to_open as f64,
-        1.0,
-        1e6,
-    );
-    c.range("backpressure.check_open_s", b.check_open_s, 0.0, 1e6);
 }
