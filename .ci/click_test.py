@@ -29,6 +29,15 @@ def read(cond, what, timeout=60.0):
         time.sleep(0.2)
     sys.exit(f"timed out waiting for {what}; last probe: {open(probe).read() if os.path.exists(probe) else 'none'}")
 
+def settled(button):
+    last = read(lambda p: button in p["buttons"], f"'{button}' shown")
+    for _ in range(50):
+        p = read(lambda p: p["frame"] > last["frame"] and button in p["buttons"], f"'{button}' shown")
+        if p["buttons"][button] == last["buttons"][button]:
+            return p
+        last = p
+    sys.exit(f"'{button}' never stopped moving; last probe: {last}")
+
 def click(rect):
     x, y = int((rect[0] + rect[2]) / 2), int((rect[1] + rect[3]) / 2)
     print(f"click at {x},{y}", flush=True)
@@ -51,6 +60,9 @@ try:
         # Away from the panel first, so the press lands in the same frame as the pointer.
         subprocess.run(["xdotool", "mousemove", "640", "300"], check=True)
         time.sleep(0.3)
+        # The panel can re-lay itself out a frame after the selection changes (a Down instance
+        # shows other rows): click where the button sits once two later frames agree.
+        p = settled(button)
         click(p["buttons"][button])
         try:
             p = read(lambda p: p["instances"].get("web#1") == want, f"web#1 {want} after '{button}'", 10.0)

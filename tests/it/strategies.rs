@@ -319,6 +319,21 @@ fn rate_limiters_never_let_more_through_than_their_definition_allows() {
             .map(|p| p.1)
             .fold(0.0, f64::max);
         assert!(worst <= 30.0, "seed {seed}: {worst} in one 0.1-s window");
+        // Sliding counter: the last window's count weighted by its overlap plus this one's
+        // stays under the limit, so no aligned window passes more than the limit.
+        let sim = limited(
+            rate,
+            "limit: Some(SlidingCounter(limit: 200.0, window_s: 1.0))",
+            1.0,
+            seed,
+            10.0,
+        );
+        let sent = sim.series("api->bank", "sent");
+        assert!(sent.iter().all(|p| p.1 <= 200.0), "seed {seed}: {sent:?}");
+        assert!(
+            sent.iter().skip(2).all(|p| p.1 >= 100.0),
+            "seed {seed}: the counter starves: {sent:?}"
+        );
         // Fixed window: at most `limit` in each window, the windows starting at t = 0.
         let sim = limited(
             rate,
@@ -587,5 +602,55 @@ fn an_aimd_limit_holds_at_most_its_limit_and_cuts_by_its_backoff() {
             limit.windows(2).any(|w| w[1].1 < w[0].1),
             "seed {seed}: the limit was never cut"
         );
+    }
+}
+
+#[test]
+fn vegas_keeps_no_standing_queue_and_gradient2_holds_within_its_moving_limit() {
+    for (seed, load) in [(1, 1.5), (2, 2.0), (3, 3.0)] {
+        // Vegas: queue estimate = limit x (1 - shortest time / time); above 6 log10(limit) the
+        // limit shrinks, so no standing queue of more than that survives.
+        let vegas = ConcurrencySpec::Vegas {
+            initial: 20.0,
+            min: 1.0,
+            max: 1000.0,
+        };
+        let sim = server(load, seed, QueuePolicySpec::DropNewest, Some(vegas));
+        let limit = sim.series("service#0", "concurrency_limit");
+        let queued = sim.series("service#0", "queue_len");
+        for (l, q) in limit.iter().zip(&queued).skip(10) {
+            let beta = 6.0 * l.1.max(2.0).log10();
+            assert!(
+                q.1 <= beta + 1.0,
+                "seed {seed}, {load}x, t = {}: queue {} at limit {}",
+                l.0,
+                q.1,
+                l.1
+            );
+        }
+        // Gradient2: the instance holds at most its limit (the highest of its last two samples,
+        // as the limit moves between them), and the limit stays in its bounds.
+        let g2 = ConcurrencySpec::Gradient2 {
+            initial: 20.0,
+            min: 4.0,
+            max: 500.0,
+            tolerance: 1.5,
+            smoothing: 0.2,
+        };
+        let sim = server(load, seed, QueuePolicySpec::DropNewest, Some(g2));
+        let limit = sim.series("service#0", "concurrency_limit");
+        let held: Vec<f64> = (sim.series("service#0", "queue_len").iter())
+            .zip(sim.series("service#0", "in_flight"))
+            .map(|(q, f)| q.1 + f.1)
+            .collect();
+        assert!(limit.iter().all(|l| (4.0..=500.0).contains(&l.1)));
+        for (k, h) in held.iter().enumerate().skip(1) {
+            let most = limit[k].1.max(limit[k - 1].1);
+            assert!(
+                *h <= most + 1.0,
+                "seed {seed}, {load}x, t = {}: holds {h}, limit {most}",
+                limit[k].0
+            );
+        }
     }
 }
