@@ -398,12 +398,56 @@ fn resize(ui: &mut egui::Ui, st: &mut UiState, name: &str, instances: u32) {
     super::strategies::queue_policy(ui, st, name, policy);
 }
 
+/// The instance's what-if buttons, right under its heading: figures below them change length
+/// from frame to frame, and a button that moves while the pointer travels to it is missed.
+fn instance_buttons(ui: &mut egui::Ui, st: &mut UiState, comp: &str, k: u32) {
+    let comp = comp.to_string();
+    ui.horizontal_wrapped(|ui| {
+        if st.button(ui, "Take down").clicked() {
+            st.send(SimCommand::TakeDown {
+                component: comp.clone(),
+                instance: k,
+                for_s: None,
+            });
+        }
+        if st.button(ui, "Bring back").clicked() {
+            st.send(SimCommand::BringBack {
+                component: comp.clone(),
+                instance: k,
+            });
+        }
+        if st.button(ui, "Slow x3 for 30 s").clicked() {
+            st.send(SimCommand::SlowDown {
+                component: comp.clone(),
+                instance: k,
+                factor: 3.0,
+                for_s: 30.0,
+            });
+        }
+        if st
+            .button(ui, "Fail 80% for 60 s")
+            .on_hover_text("a bad deploy: the instance serves, but 80% of what it serves fails")
+            .clicked()
+        {
+            st.send(SimCommand::InjectErrors {
+                component: comp.clone(),
+                instance: k,
+                share: 0.8,
+                for_s: 60.0,
+            });
+        }
+    });
+}
+
 fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
     let Some(v) = st.view.instance(i) else { return };
     let comp = st.view.topology().components[v.component as usize]
         .name
         .clone();
-    ui.heading(format!("{} ({:?})", v.name, v.state));
+    let (heading, k) = (format!("{} ({:?})", v.name, v.state), v.ordinal);
+    ui.heading(heading);
+    instance_buttons(ui, st, &comp, k);
+    let Some(v) = st.view.instance(i) else { return };
     if let Some(back) = v.down_until.filter(|u| *u < u64::MAX / 8) {
         row(ui, "back at", format!("t = {:.1} s", back as f64 / 1e9));
     }
@@ -450,42 +494,6 @@ fn instance(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
             ui.label(format!("{:.0}%", e.utilization * 100.0));
             ui.colored_label(c32(style::health_colour(h)), format!("{h:.1}{mark}"));
             ui.end_row();
-        }
-    });
-    let k = v.ordinal;
-    ui.horizontal_wrapped(|ui| {
-        if st.button(ui, "Take down").clicked() {
-            st.send(SimCommand::TakeDown {
-                component: comp.clone(),
-                instance: k,
-                for_s: None,
-            });
-        }
-        if st.button(ui, "Bring back").clicked() {
-            st.send(SimCommand::BringBack {
-                component: comp.clone(),
-                instance: k,
-            });
-        }
-        if st.button(ui, "Slow x3 for 30 s").clicked() {
-            st.send(SimCommand::SlowDown {
-                component: comp.clone(),
-                instance: k,
-                factor: 3.0,
-                for_s: 30.0,
-            });
-        }
-        if st
-            .button(ui, "Fail 80% for 60 s")
-            .on_hover_text("a bad deploy: the instance serves, but 80% of what it serves fails")
-            .clicked()
-        {
-            st.send(SimCommand::InjectErrors {
-                component: comp.clone(),
-                instance: k,
-                share: 0.8,
-                for_s: 60.0,
-            });
         }
     });
 }
