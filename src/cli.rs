@@ -63,6 +63,9 @@ pub enum Command {
         /// Run only slice i of n (e.g. 0/4) and write its results.csv; `merge` combines them.
         #[arg(long)]
         shard: Option<crate::compare::Shard>,
+        /// Overwrite files in the output directory that flowlab did not write.
+        #[arg(long)]
+        force: bool,
     },
     /// Combine the results of `compare --shard` runs into the outputs of one whole run.
     Merge {
@@ -77,6 +80,9 @@ pub enum Command {
         /// Directory for the merged outputs.
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite files in the output directory that flowlab did not write.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate scenario files without running them.
     Check {
@@ -112,6 +118,9 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Overwrite --metrics and --events files that flowlab did not write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A seed: a whole number from 0 to 2^64 - 1.
@@ -163,19 +172,23 @@ pub fn main() -> ExitCode {
             shards,
             reps,
             out,
-        }) => printed(crate::compare::merge(&file, reps, &shards, &out)),
+            force,
+        }) => printed(crate::compare::merge(&file, reps, &shards, &out, force)),
         Some(Command::Compare {
             file,
             reps,
             out,
             quiet,
             shard,
+            force,
         }) => {
             let stem = file
                 .file_stem()
                 .map_or("comparison".into(), |s| s.to_string_lossy().to_string());
             let out = out.unwrap_or_else(|| PathBuf::from("compare-out").join(stem));
-            printed(crate::compare::compare(&file, reps, &out, quiet, shard))
+            printed(crate::compare::compare(
+                &file, reps, &out, quiet, shard, force,
+            ))
         }
     }
 }
@@ -183,7 +196,7 @@ pub fn main() -> ExitCode {
 fn check(paths: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for p in paths {
-        match scenario::load(p) {
+        match crate::runner::load_checked(p) {
             Ok(s) => {
                 print_warnings(p, &s);
                 println!(
@@ -241,6 +254,15 @@ fn apply_overrides(
     }
     if problems.is_empty() {
         problems = scenario::validate(&s);
+        // A problem with a value the command line gave is the option's, not the file's.
+        for p in &mut problems {
+            let flag = match p.field.as_str() {
+                "sim.duration_s" if args.duration.is_some() => "--duration",
+                "sim.sample_every_s" if args.sample_every.is_some() => "--sample-every",
+                _ => continue,
+            };
+            p.field = flag.into();
+        }
     }
     if problems.is_empty() {
         Ok(s)
@@ -253,7 +275,7 @@ fn apply_overrides(
 }
 
 fn run(args: &RunArgs) -> ExitCode {
-    let s = match scenario::load(&args.scenario)
+    let s = match crate::runner::load_checked(&args.scenario)
         .and_then(|s| apply_overrides(s, args, &args.scenario))
     {
         Ok(s) => s,
@@ -267,17 +289,6 @@ fn run(args: &RunArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let events = match &args.events {
-        // Opened before the run, so a bad path does not waste it.
-        Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Some((p, f)),
-            Err(e) => {
-                eprintln!("error: {}: cannot create events file: {e}", p.display());
-                return ExitCode::from(2);
-            }
-        },
-        None => None,
-    };
     let duration = (s.sim.duration_s * SEC).round() as Nanos;
     let name = s.name.clone();
     let mut sim = Simulation::new(s);
@@ -296,10 +307,10 @@ fn run(args: &RunArgs) -> ExitCode {
     print!("{}", summary.render());
     let log = sim.world().resource::<DecisionLog>();
     print_decisions(log);
-    if let Some((path, mut f)) = events
-        && let Err(e) = f.write_all(log.to_jsonl().as_bytes())
+    if let Some(path) = &args.events
+        && let Err(e) = crate::files::write_atomic(path, log.to_jsonl().as_bytes())
     {
-        eprintln!("error: {}: cannot write events: {e}", path.display());
+        eprintln!("error: cannot write events: {e}");
         return ExitCode::from(1);
     }
     println!(
@@ -308,6 +319,19 @@ fn run(args: &RunArgs) -> ExitCode {
         wall,
         summary.system.seconds / wall.max(1e-9)
     );
+    if let Some(path) = &args.metrics {
+        // The recorder's file is closed: the temporary file becomes the metrics file.
+        sim.world_mut()
+            .resource_mut::<Recorder>()
+            .set_sink(Sink::Unread);
+        let tmp = crate::files::temporary(path);
+        if write_error.is_some() {
+            let _ = std::fs::remove_file(&tmp);
+        } else if let Err(e) = crate::files::rename_into_place(&tmp, path) {
+            eprintln!("error: writing metrics failed: {e}");
+            return ExitCode::from(1);
+        }
+    }
     if let Some(e) = write_error {
         eprintln!("error: writing metrics failed: {e}");
         return ExitCode::from(1);
@@ -327,49 +351,70 @@ fn run(args: &RunArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Creates the metrics CSV file at `path`, writes its header and makes it the recorder's sink;
-/// on failure prints the error and gives back exit code 2.
-/// Checks the output files before the run: never the same file twice, never the scenario or
-/// another `.ron` file; an existing file is overwritten, and the run says so.
+/// Checks the output files before the run (`files::check_output`): never a directory, a link,
+/// the scenario or the same file twice; an existing file is overwritten only when it is
+/// flowlab's own output of that kind (a metrics CSV with flowlab's header, a decision log of
+/// flowlab's JSON lines) or with `--force`.
 fn check_outputs(args: &RunArgs) -> Result<(), String> {
-    let outputs: Vec<(&str, &PathBuf)> = [("--metrics", &args.metrics), ("--events", &args.events)]
-        .into_iter()
-        .filter_map(|(flag, p)| p.as_ref().map(|p| (flag, p)))
-        .collect();
-    let same = |a: &Path, b: &Path| {
-        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    use crate::files::{Output, check_output};
+    let metrics_ours = |p: &Path| crate::files::head(p, HEADER.len() as u64) == HEADER.as_bytes();
+    let events_ours = |p: &Path| {
+        let head = crate::files::head(p, 64);
+        head.is_empty() || head.starts_with(b"{\"t\":")
     };
-    for (flag, p) in &outputs {
-        if p.extension().is_some_and(|e| e == "ron") || same(p, &args.scenario) {
+    let inputs = [args.scenario.as_path()];
+    let mut seen: Vec<(&str, &Path)> = vec![];
+    let outputs: [(&str, &Option<PathBuf>, &dyn Fn(&Path) -> bool, &str); 2] = [
+        (
+            "--metrics",
+            &args.metrics,
+            &metrics_ours,
+            "a metrics CSV flowlab wrote",
+        ),
+        (
+            "--events",
+            &args.events,
+            &events_ours,
+            "a decision log flowlab wrote",
+        ),
+    ];
+    for (flag, p, ours, kind) in outputs {
+        let Some(p) = p else { continue };
+        if p.extension().is_some_and(|e| e == "ron") {
             return Err(format!(
                 "{flag} {}: will not write over a scenario file; give another name (.csv, .jsonl)",
                 p.display()
             ));
         }
-        if p.exists() {
-            eprintln!(
-                "note: {flag} {} exists and will be overwritten",
+        let out = Output {
+            flag,
+            path: p,
+            ours,
+            kind,
+        };
+        check_output(&out, &inputs, args.force)?;
+        if let Some((other, _)) = seen.iter().find(|(_, q)| crate::files::same_file(p, q)) {
+            return Err(format!(
+                "{other} and {flag} name the same file {}: give each its own",
                 p.display()
-            );
+            ));
         }
-    }
-    if let [(a, pa), (b, pb)] = outputs.as_slice()
-        && same(pa, pb)
-    {
-        return Err(format!(
-            "{a} and {b} name the same file {}: give each its own",
-            pa.display()
-        ));
+        seen.push((flag, p));
     }
     Ok(())
 }
 
+/// Creates the metrics CSV file at `path` (under a temporary name until the run ends), writes
+/// its header and makes it the recorder's sink; on failure prints the error and gives back exit
+/// code 2.
 fn send_metrics_to(sim: &mut Simulation, path: &Path) -> Result<(), ExitCode> {
-    match std::fs::File::create(path) {
+    let tmp = crate::files::temporary(path);
+    match std::fs::File::create(&tmp) {
         Ok(f) => {
             let mut w = std::io::BufWriter::new(f);
             if let Err(e) = w.write_all(HEADER.as_bytes()) {
                 eprintln!("error: {}: cannot write metrics: {e}", path.display());
+                let _ = std::fs::remove_file(&tmp);
                 return Err(ExitCode::from(2));
             }
             sim.world_mut()
@@ -384,13 +429,19 @@ fn send_metrics_to(sim: &mut Simulation, path: &Path) -> Result<(), ExitCode> {
     }
 }
 
-/// Runs the simulation up to `duration` (ns) behind a progress bar in simulated seconds
-/// (hidden when `quiet`); returns the wall-clock seconds the run took.
-/// Prints what a command wrote, or its error (exit code 2).
-fn printed(r: Result<String, String>) -> ExitCode {
+/// Prints what a comparison wrote, or its error (exit code 2); exit code 4 when runs stopped
+/// early (their figures stop there, and the table says so).
+fn printed(r: Result<crate::compare::Finished, String>) -> ExitCode {
     match r {
-        Ok(text) => {
-            print!("{text}");
+        Ok(f) => {
+            print!("{}", f.text);
+            if f.stopped > 0 {
+                eprintln!(
+                    "error: {} of {} runs stopped early: they held more requests than sim.max_held (see the table's `stopped` column and `stopped` in results.csv)",
+                    f.stopped, f.runs
+                );
+                return ExitCode::from(4);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -400,6 +451,8 @@ fn printed(r: Result<String, String>) -> ExitCode {
     }
 }
 
+/// Runs the simulation up to `duration` (ns) behind a progress bar in simulated seconds
+/// (hidden when `quiet`); returns the wall-clock seconds the run took.
 fn run_with_progress(sim: &mut Simulation, duration: Nanos, name: String, quiet: bool) -> f64 {
     let bar = if quiet {
         ProgressBar::hidden()

@@ -46,6 +46,9 @@ pub struct ShotArgs {
     /// scale, no panels (for slides and videos).
     #[arg(long)]
     pub clean: bool,
+    /// Overwrite an existing file at --out that flowlab did not write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `flowlab record`.
@@ -75,6 +78,9 @@ pub struct RecordArgs {
     /// scale, no panels.
     #[arg(long)]
     pub clean: bool,
+    /// Overwrite an existing file at --out that flowlab did not write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `flowlab open` (and plain `flowlab`).
@@ -134,7 +140,7 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
 /// scenario) with its error shown.
 #[cfg(feature = "desktop")]
 fn load_for_app(path: &Path) -> (Option<Scenario>, Option<String>) {
-    match scenario::load(path) {
+    match crate::runner::load_checked(path) {
         Ok(s) => (Some(s), None),
         Err(e) => {
             eprintln!("error: {e}");
@@ -211,16 +217,19 @@ mod with_app {
     use crate::app::{AppOptions, run};
 
     fn exit(e: bevy::app::AppExit) -> ExitCode {
-        if e.is_success() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
+        match e {
+            bevy::app::AppExit::Success => ExitCode::SUCCESS,
+            bevy::app::AppExit::Error(code) => ExitCode::from(code.get()),
         }
     }
 
     /// Opens the app on `path`.
     pub fn open(path: PathBuf, o: &OpenArgs) -> ExitCode {
         if let Err(e) = check_open(o) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        if let Some(e) = display_problem() {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
@@ -252,12 +261,13 @@ mod with_app {
 
     /// `flowlab shot`.
     pub fn shot(a: &ShotArgs) -> ExitCode {
-        let go = || -> Result<AppOptions, String> {
+        let make = |end: f64, inputs: &[&Path]| -> Result<AppOptions, String> {
             let size = parse_size(&a.size)?;
-            check_time("--at", a.at, 1e6)?;
+            check_time("--at", a.at, end)?;
             let out = a.out.clone().unwrap_or_else(|| {
                 PathBuf::from(format!("{}-t{:.0}.png", stem(&a.scenario), a.at))
             });
+            check_out(&out, "png", inputs, a.force)?;
             Ok(AppOptions {
                 path: a.scenario.clone(),
                 size,
@@ -270,15 +280,15 @@ mod with_app {
                 clean: a.clean,
             })
         };
-        start(&a.scenario, a.load, a.variant.as_deref(), go())
+        start(&a.scenario, a.load, a.variant.as_deref(), make)
     }
 
     /// `flowlab record`.
     pub fn record(a: &RecordArgs) -> ExitCode {
-        let go = || -> Result<AppOptions, String> {
+        let make = |end: f64, inputs: &[&Path]| -> Result<AppOptions, String> {
             let size = parse_size(&a.size)?;
-            check_time("--from", a.from, 1e6)?;
-            check_time("--to", a.to, 1e6)?;
+            check_time("--from", a.from, end)?;
+            check_time("--to", a.to, end)?;
             if a.to <= a.from {
                 return Err(format!("--to {} must be after --from {}", a.to, a.from));
             }
@@ -302,6 +312,7 @@ mod with_app {
                 .out
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(format!("{}.mp4", stem(&a.scenario))));
+            check_out(&out, "mp4", inputs, a.force)?;
             let mode = RunMode::Record {
                 from: a.from,
                 to: a.to,
@@ -321,41 +332,90 @@ mod with_app {
                 clean: a.clean,
             })
         };
-        start(&a.scenario, None, None, go())
+        start(&a.scenario, None, None, make)
     }
 
+    /// The output file of a shot or a recording, checked before the window opens.
+    fn check_out(out: &Path, ext: &str, inputs: &[&Path], force: bool) -> Result<(), String> {
+        if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
+            return Err(format!("--out {}: give a .{ext} file name", out.display()));
+        }
+        let (ours, kind): (&dyn Fn(&Path) -> bool, &str) = if ext == "png" {
+            (&crate::app::capture::is_our_png, "a PNG flowlab wrote")
+        } else {
+            (&crate::app::capture::is_our_mp4, "a video flowlab recorded")
+        };
+        let o = crate::files::Output {
+            flag: "--out",
+            path: out,
+            ours,
+            kind,
+        };
+        crate::files::check_output(&o, inputs, force)
+    }
+
+    /// Loads the scenario or comparison at `path`, makes the options from its length and its
+    /// inputs, checks there is a display, and runs the app; every refusal exits 2 before a
+    /// window opens.
     fn start(
         path: &Path,
         load: Option<f64>,
         variant: Option<&str>,
-        opts: Result<AppOptions, String>,
+        make: impl FnOnce(f64, &[&Path]) -> Result<AppOptions, String>,
     ) -> ExitCode {
-        let mut opts = match opts {
-            Ok(o) => o,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+        let refuse = |e: String| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         };
-        match comparison_for_app(path, load, variant) {
-            Some(Ok((s, c))) => {
-                opts.compare = Some(c);
-                return exit(run(opts, Some(s), None));
-            }
-            Some(Err(e)) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-            None => {}
+        let (s, compare) = match comparison_for_app(path, load, variant) {
+            Some(Ok((s, c))) => (s, Some(c)),
+            Some(Err(e)) => return refuse(e),
+            None => match crate::runner::load_checked(path) {
+                Ok(s) => (s, None),
+                Err(e) => return refuse(e.to_string()),
+            },
+        };
+        let base = compare
+            .as_ref()
+            .map(|(c, _, _)| path.parent().unwrap_or(Path::new(".")).join(&c.base));
+        let mut inputs = vec![path];
+        inputs.extend(base.as_deref());
+        let mut opts = match make(s.sim.duration_s, &inputs) {
+            Ok(o) => o,
+            Err(e) => return refuse(e),
+        };
+        if let Some(e) = display_problem() {
+            return refuse(e);
         }
-        match scenario::load(path) {
-            Ok(s) => exit(run(opts, Some(s), None)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        }
+        opts.compare = compare;
+        exit(run(opts, Some(s), None))
     }
+}
+
+/// Why no window can open, if none can: flowlab's window is X11's, so it needs `DISPLAY` to
+/// name a running X server (a local `:N` is looked for as its socket). Checked before a window
+/// is asked for, so no windowing library panics.
+#[cfg(feature = "desktop")]
+pub fn display_problem() -> Option<String> {
+    let hint = "run under ../shared/tools/with-display, or set DISPLAY to a running X server";
+    let Some(d) = std::env::var("DISPLAY")
+        .ok()
+        .filter(|d| !d.trim().is_empty())
+    else {
+        return Some(format!("no display: {hint}"));
+    };
+    let Some(n) = d.strip_prefix(':') else {
+        return None; // host:N, reached over the network: the connection will say.
+    };
+    let n = n.split('.').next().unwrap_or("");
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let reachable = std::os::unix::net::UnixStream::connect(&socket).is_ok() || {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(socket.as_bytes())
+            .and_then(|a| std::os::unix::net::UnixStream::connect_addr(&a))
+            .is_ok()
+    };
+    (!reachable).then(|| format!("no display: DISPLAY={d} names no running X server ({hint})"))
 }
 
 #[cfg(feature = "desktop")]

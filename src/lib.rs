@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod compare;
 pub mod desktop_cli;
+pub mod files;
 pub mod picture;
 pub mod runner;
 pub mod scenario;

@@ -18,6 +18,51 @@ use bevy::prelude::*;
 use crate::summary::summary_of;
 pub use crate::summary::{ComponentSummary, Summary, SystemSummary};
 
+/// Every command of the scenario applied in time order to its simulation at t = 0, which is
+/// not run: what the run's command door would refuse (a factor out of range, an instance that
+/// does not exist, a strategy the scenario's checks refuse), as problems at `commands[i]`.
+pub fn rehearse_commands(s: &Scenario) -> Vec<crate::scenario::Problem> {
+    if s.commands.is_empty() {
+        return vec![];
+    }
+    let mut bare = s.clone();
+    bare.commands.clear();
+    bare.faults.clear();
+    let mut sim = Simulation::new(bare);
+    let mut order: Vec<usize> = (0..s.commands.len()).collect();
+    order.sort_by(|a, b| s.commands[*a].at_s.total_cmp(&s.commands[*b].at_s));
+    let cmds: Vec<(Nanos, &SimCommand)> = order
+        .iter()
+        .map(|&i| {
+            let c = &s.commands[i];
+            ((c.at_s.max(0.0) * SEC) as Nanos, &c.command)
+        })
+        .collect();
+    crate::sim::door::rehearse(sim.world_mut(), &cmds)
+        .into_iter()
+        .map(|(k, why)| crate::scenario::Problem {
+            field: format!("commands[{}].command", order[k]),
+            message: why,
+            hint: "a run refuses this command: change it or take it out".into(),
+        })
+        .collect()
+}
+
+/// Reads, parses and validates a scenario file (`-`: standard input), its commands rehearsed
+/// (`rehearse_commands`): what `check`, `run` and the app load.
+pub fn load_checked(path: &std::path::Path) -> Result<Scenario, crate::scenario::ScenarioError> {
+    let s = crate::scenario::load(path)?;
+    let problems = rehearse_commands(&s);
+    if problems.is_empty() {
+        Ok(s)
+    } else {
+        Err(crate::scenario::ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+}
+
 /// A simulation of one scenario, stepped by hand.
 pub struct Simulation {
     /// The Bevy app holding the world.

@@ -8,7 +8,7 @@ use super::state::{OpenFile, PARTICLES, RunMode};
 use crate::sim::dist::Nanos;
 use crate::sim::{SimClock, SimControl};
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +41,8 @@ pub struct Capture {
     /// Whether the simulation was paused before.
     was_paused: bool,
     bar: Option<ProgressBar>,
+    /// Why the shot was not written, if it was not.
+    failed: Option<String>,
 }
 
 enum Output {
@@ -48,7 +50,10 @@ enum Output {
     Video {
         child: Child,
         stdin: Option<ChildStdin>,
+        /// Where the video goes once ffmpeg has finished it.
         out: PathBuf,
+        /// Where ffmpeg writes it meanwhile.
+        tmp: PathBuf,
     },
 }
 
@@ -59,6 +64,10 @@ struct Frames(Vec<(u64, Image)>);
 /// Tags a screenshot with its frame number.
 #[derive(Component)]
 struct FrameNo(u64);
+
+/// A screenshot the Screenshot button (or `P`) asked for, and where it goes.
+#[derive(Component)]
+struct SaveTo(PathBuf);
 
 pub(super) fn plugin(app: &mut App, mode: &RunMode) {
     app.init_resource::<Frames>()
@@ -97,6 +106,49 @@ pub(super) fn plugin(app: &mut App, mode: &RunMode) {
     }
 }
 
+/// What a PNG written by flowlab says in its `Software` text chunk.
+pub const PNG_MARK: &str = "flowlab";
+
+/// The comment ffmpeg writes into a video flowlab recorded (found in its first megabytes, the
+/// index is at the front: `+faststart`).
+pub const MP4_MARK: &str = "comment=recorded by flowlab";
+
+/// Whether the PNG at `p` is one flowlab wrote.
+pub fn is_our_png(p: &std::path::Path) -> bool {
+    let head = crate::files::head(p, 4096);
+    let key = format!("Software\0{PNG_MARK}");
+    head.starts_with(b"\x89PNG") && head.windows(key.len()).any(|w| w == key.as_bytes())
+}
+
+/// Whether the MP4 at `p` is one flowlab recorded.
+pub fn is_our_mp4(p: &std::path::Path) -> bool {
+    let head = crate::files::head(p, 8 << 20);
+    let mark = MP4_MARK.trim_start_matches("comment=").as_bytes();
+    head.windows(mark.len()).any(|w| w == mark)
+}
+
+/// Writes `image` as a PNG at `path` (marked as flowlab's), under a temporary name renamed
+/// into place.
+fn write_png(image: &Image, path: &std::path::Path) -> Result<(), String> {
+    let rgba = image
+        .clone()
+        .try_into_dynamic()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .to_rgba8();
+    let mut bytes = vec![];
+    {
+        let mut enc = png::Encoder::new(&mut bytes, rgba.width(), rgba.height());
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let e = |e: png::EncodingError| format!("{}: {e}", path.display());
+        enc.add_text_chunk("Software".into(), PNG_MARK.into())
+            .map_err(e)?;
+        let mut w = enc.write_header().map_err(e)?;
+        w.write_image_data(rgba.as_raw()).map_err(e)?;
+    }
+    crate::files::write_atomic(path, &bytes)
+}
+
 /// ffmpeg reading raw RGBA frames of `size` at `fps` into an H.264 MP4 that plays in a browser.
 fn encoder(out: &PathBuf, size: (u32, u32), fps: f64) -> std::io::Result<Child> {
     Command::new("ffmpeg")
@@ -124,6 +176,8 @@ fn encoder(out: &PathBuf, size: (u32, u32), fps: f64) -> std::io::Result<Child> 
             "yuv420p",
             "-movflags",
             "+faststart",
+            "-metadata",
+            MP4_MARK,
         ])
         .arg(out)
         .stdin(Stdio::piped())
@@ -149,10 +203,11 @@ fn start(
         .map_or((1600, 900), |w| (w.physical_width(), w.physical_height()));
     let out = match (png, video) {
         (Some(p), _) => Output::Png(p),
-        (None, Some(v)) => match encoder(&v, size, fps) {
+        (None, Some(v)) => match encoder(&crate::files::temporary(&v), size, fps) {
             Ok(mut child) => Output::Video {
                 stdin: child.stdin.take(),
                 child,
+                tmp: crate::files::temporary(&v),
                 out: v,
             },
             Err(e) => {
@@ -203,13 +258,14 @@ fn start(
         exit,
         was_paused,
         bar,
+        failed: None,
     });
 }
 
 fn fail(world: &mut World, msg: String, exit: bool) {
     eprintln!("error: {msg}");
     if exit {
-        world.write_message(AppExit::error());
+        world.write_message(AppExit::from_code(2));
     } else if let Some(mut f) = world.get_resource_mut::<OpenFile>() {
         f.error = Some(msg);
     }
@@ -240,10 +296,7 @@ fn start_from_panels(world: &mut World) {
     let t = world.resource::<SimClock>().now as f64 / 1e9;
     if shot {
         let out = dir.join(format!("{stem}-t{t:.0}.png"));
-        world
-            .spawn(Screenshot::primary_window())
-            .observe(save_to_disk(out.clone()));
-        note(world, format!("screenshot: {}", out.display()));
+        world.spawn((Screenshot::primary_window(), SaveTo(out)));
     }
     if let Some(secs) = record {
         let speed = world.resource::<SimControl>().speed;
@@ -290,12 +343,7 @@ fn step_capture(world: &mut World) {
     } else {
         let k = cap.next;
         match &cap.out {
-            Output::Png(p) => {
-                world
-                    .spawn((Screenshot::primary_window(), FrameNo(k)))
-                    .observe(save_to_disk(p.clone()));
-            }
-            Output::Video { .. } => {
+            Output::Png(_) | Output::Video { .. } => {
                 world.spawn((Screenshot::primary_window(), FrameNo(k)));
             }
         }
@@ -306,13 +354,29 @@ fn step_capture(world: &mut World) {
     world.insert_resource(cap);
 }
 
-fn on_captured(ev: On<ScreenshotCaptured>, frames: Query<&FrameNo>, mut got: ResMut<Frames>) {
+fn on_captured(
+    ev: On<ScreenshotCaptured>,
+    frames: Query<&FrameNo>,
+    saves: Query<&SaveTo>,
+    mut got: ResMut<Frames>,
+    mut file: Option<ResMut<OpenFile>>,
+    time: Res<Time<Real>>,
+) {
     if let Ok(FrameNo(k)) = frames.get(ev.entity) {
         got.0.push((*k, ev.image.clone()));
     }
+    if let Ok(SaveTo(p)) = saves.get(ev.entity) {
+        let text = match write_png(&ev.image, p) {
+            Ok(()) => format!("screenshot: {}", p.display()),
+            Err(e) => format!("screenshot not written: {e}"),
+        };
+        if let Some(f) = file.as_mut() {
+            f.notice = Some((text, time.elapsed_secs_f64()));
+        }
+    }
 }
 
-/// Hands captured frames to the encoder.
+/// Hands captured frames to the encoder, or writes the shot.
 fn collect_frames(mut got: ResMut<Frames>, cap: Option<ResMut<Capture>>) {
     let Some(mut cap) = cap else {
         got.0.clear();
@@ -320,16 +384,22 @@ fn collect_frames(mut got: ResMut<Frames>, cap: Option<ResMut<Capture>>) {
     };
     got.0.sort_by_key(|f| f.0);
     for (_, image) in got.0.drain(..) {
-        if let Output::Video {
-            stdin: Some(stdin), ..
-        } = &mut cap.out
-        {
-            let rgba = image.try_into_dynamic().map(|d| d.to_rgba8().into_raw());
-            if let Ok(bytes) = rgba
-                && stdin.write_all(&bytes).is_err()
-            {
-                eprintln!("error: ffmpeg stopped taking frames");
+        match &mut cap.out {
+            Output::Video {
+                stdin: Some(stdin), ..
+            } => {
+                let rgba = image.try_into_dynamic().map(|d| d.to_rgba8().into_raw());
+                if let Ok(bytes) = rgba
+                    && stdin.write_all(&bytes).is_err()
+                {
+                    eprintln!("error: ffmpeg stopped taking frames");
+                }
             }
+            Output::Png(p) => {
+                let p = p.clone();
+                cap.failed = write_png(&image, &p).err();
+            }
+            Output::Video { .. } => {}
         }
         cap.captured += 1;
         cap.in_flight = false;
@@ -351,18 +421,36 @@ fn finish(world: &mut World, cap: Capture) {
     }
     let mut ok = true;
     let what = match cap.out {
-        Output::Png(p) => format!("wrote {}", p.display()),
+        Output::Png(p) => match cap.failed {
+            None if cap.captured > 0 => format!("wrote {}", p.display()),
+            None => {
+                ok = false;
+                format!("no frame was captured for {}", p.display())
+            }
+            Some(e) => {
+                ok = false;
+                format!("the shot was not written: {e}")
+            }
+        },
         Output::Video {
             mut child,
             stdin,
             out,
+            tmp,
         } => {
             drop(stdin);
             ok = child.wait().is_ok_and(|s| s.success());
-            if ok {
-                format!("wrote {} ({} frames)", out.display(), cap.captured)
-            } else {
-                format!("ffmpeg failed writing {}", out.display())
+            let moved = ok.then(|| crate::files::rename_into_place(&tmp, &out));
+            match moved {
+                Some(Ok(())) => format!("wrote {} ({} frames)", out.display(), cap.captured),
+                Some(Err(e)) => {
+                    ok = false;
+                    format!("the video was not written: {e}")
+                }
+                None => {
+                    let _ = std::fs::remove_file(&tmp);
+                    format!("ffmpeg failed writing {}", out.display())
+                }
             }
         }
     };
@@ -373,7 +461,7 @@ fn finish(world: &mut World, cap: Capture) {
             world.write_message(AppExit::Success);
         } else {
             eprintln!("error: {what}");
-            world.write_message(AppExit::error());
+            world.write_message(AppExit::from_code(2));
         }
     } else {
         world.resource_mut::<SimControl>().paused = cap.was_paused;

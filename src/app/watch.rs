@@ -6,7 +6,6 @@
 use super::AppSystems;
 use super::state::Panels;
 use super::state::{OpenFile, RunMode};
-use crate::scenario;
 use crate::sim::SimClock;
 use crate::sim::command::{CommandQueue, SimCommand};
 use bevy::prelude::*;
@@ -116,7 +115,7 @@ fn reload(
             s
         })
     } else {
-        scenario::load(&file.path)
+        crate::runner::load_checked(&file.path)
             .inspect(|_| commands.remove_resource::<SideBySide>())
             .map_err(|e| e.to_string())
     };

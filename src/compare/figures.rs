@@ -45,6 +45,9 @@ pub struct Figures {
     pub held_t: [f64; SLICES],
     /// Work left behind at hand-offs completed per second, per slice.
     pub work_t: [f64; SLICES],
+    /// 1 when the run stopped before its end (`sim.max_held`): its figures cover only the time
+    /// before the stop; else 0.
+    pub stopped: f64,
 }
 
 impl Default for Figures {
@@ -66,12 +69,13 @@ impl Default for Figures {
             goodput_t: [0.0; SLICES],
             held_t: [0.0; SLICES],
             work_t: [0.0; SLICES],
+            stopped: 0.0,
         }
     }
 }
 
 /// The named single figures, in CSV order.
-const SINGLE: [&str; 18] = [
+const SINGLE: [&str; 19] = [
     "offered_per_s",
     "goodput_per_s",
     "latency_p50_ms",
@@ -90,6 +94,7 @@ const SINGLE: [&str; 18] = [
     "work_lost_share",
     "dead_lettered_share",
     "peak_held",
+    "stopped",
 ];
 
 impl Figures {
@@ -106,7 +111,8 @@ impl Figures {
             14 => &mut self.work_done,
             15 => &mut self.work_lost,
             16 => &mut self.dead_lettered,
-            _ => &mut self.peak_held,
+            17 => &mut self.peak_held,
+            _ => &mut self.stopped,
         }
     }
 
@@ -124,6 +130,11 @@ impl Figures {
         out.extend((0..SLICES).map(|k| (format!("held_t{k:02}"), self.held_t[k])));
         out.extend((0..SLICES).map(|k| (format!("work_t{k:02}"), self.work_t[k])));
         out
+    }
+
+    /// How many figures `named` gives.
+    pub fn count() -> usize {
+        SINGLE.len() + 3 * SLICES
     }
 
     /// Sets the figure named `name` (as `named` writes it); `None` for an unknown name.

@@ -77,6 +77,7 @@ pub fn run_one(c: &Comparison, base: &Scenario, job: Job) -> Figures {
         retries: (b.system.retries - a.system.retries) as f64 / secs,
         recovery_s: recovery(&sim, c.spike),
         oscillation: oscillation(&sim, warmup, c.spike),
+        stopped: if sim.halted().is_some() { 1.0 } else { 0.0 },
     }
 }
 

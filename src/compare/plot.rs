@@ -4,6 +4,7 @@
 //! goodput and requests held over the run, one line per variant (the mean over the seeds).
 
 use super::{Figures, Report};
+use crate::files;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -35,14 +36,19 @@ pub(super) fn plots(r: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
     for (name, y_label, measure) in charts {
         let svg = dir.join(format!("{name}.svg"));
         let png = dir.join(format!("{name}.png"));
+        let (svg_t, png_t) = (files::temporary(&svg), files::temporary(&png));
         {
-            let area = SVGBackend::new(&svg, (960, 600)).into_drawing_area();
+            let area = SVGBackend::new(&svg_t, (960, 600)).into_drawing_area();
             draw(r, &area, y_label, measure, name == "goodput").map_err(|e| e.to_string())?;
+            area.present().map_err(|e| e.to_string())?;
         }
         {
-            let area = BitMapBackend::new(&png, (960, 600)).into_drawing_area();
+            let area = BitMapBackend::new(&png_t, (960, 600)).into_drawing_area();
             draw(r, &area, y_label, measure, name == "goodput").map_err(|e| e.to_string())?;
+            area.present().map_err(|e| e.to_string())?;
         }
+        files::rename_into_place(&svg_t, &svg)?;
+        files::rename_into_place(&png_t, &png)?;
         out.push(svg);
         out.push(png);
     }

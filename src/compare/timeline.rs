@@ -4,6 +4,7 @@
 
 use super::plot::COLOURS;
 use super::{Figures, Report, SLICES};
+use crate::files;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -11,14 +12,19 @@ use std::path::{Path, PathBuf};
 pub(super) fn plots(r: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
     let svg = dir.join("timeline.svg");
     let png = dir.join("timeline.png");
+    let (svg_t, png_t) = (files::temporary(&svg), files::temporary(&png));
     {
-        let area = SVGBackend::new(&svg, (960, 760)).into_drawing_area();
+        let area = SVGBackend::new(&svg_t, (960, 760)).into_drawing_area();
         draw(r, &area).map_err(|e| e.to_string())?;
+        area.present().map_err(|e| e.to_string())?;
     }
     {
-        let area = BitMapBackend::new(&png, (960, 760)).into_drawing_area();
+        let area = BitMapBackend::new(&png_t, (960, 760)).into_drawing_area();
         draw(r, &area).map_err(|e| e.to_string())?;
+        area.present().map_err(|e| e.to_string())?;
     }
+    files::rename_into_place(&svg_t, &svg)?;
+    files::rename_into_place(&png_t, &png)?;
     Ok(vec![svg, png])
 }
 

@@ -4,7 +4,8 @@
 mod backpressure;
 pub mod command;
 mod health;
-mod validate;
+pub mod names;
+pub(crate) mod validate;
 
 pub use backpressure::{BackpressureSpec, BreakerSpec, BreakerWindow, QueryTtl, StatusAdjust};
 pub use health::{ForecastSpec, HealthSpec, ScoreWeights, StatusBands};
@@ -12,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub use command::{SimCommand, TimedCommand};
+/// A number as messages write it: three significant figures when very large or small.
+pub use validate::checker::num as shown_number;
 pub use validate::{validate, warnings};
 
 /// A whole scenario: the system to simulate and how to run it.
@@ -149,6 +152,10 @@ pub struct SimSettings {
 /// The whole scenario's budget: what the simulation allocates up front is bounded, so that a file
 /// `check` accepts never exhausts memory in `run`.
 pub mod budget {
+    /// Most sources (each a client population with its own streams and counters, and a link).
+    pub const SOURCES: usize = 5_000;
+    /// Most flows in all (each keeps its own latency histogram, about 32 KB).
+    pub const FLOWS: usize = 5_000;
     /// Most components.
     pub const COMPONENTS: usize = 20_000;
     /// Most links.
@@ -1094,24 +1101,9 @@ impl Default for Timing {
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("{path}: cannot read scenario: {source}")]
-    Io {
-        /// File path.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The file is larger than any scenario needs.
-    #[error(
-        "{path}: larger than {limit} bytes; no scenario needs that much (is it the right file?)"
-    )]
-    TooLarge {
-        /// File path.
-        path: PathBuf,
-        /// The limit.
-        limit: u64,
-    },
+    /// The file could not be read (missing, a directory, too large, not text).
+    #[error(transparent)]
+    Input(#[from] crate::files::InputError),
     /// RON syntax or type error.
     #[error("{path}:{line}:{col}: {message}")]
     Syntax {
@@ -1210,9 +1202,13 @@ fn field_at(text: &str, line: usize, col: usize) -> Option<String> {
 }
 
 /// RON's message, with a hint where RON's own words leave a newcomer guessing.
-fn syntax_message(code: &ron::Error) -> String {
+pub(crate) fn syntax_message(code: &ron::Error) -> String {
     let text = code.to_string();
     match code {
+        // RON's own words suggest a Rust crate to its programmer; the person here wrote a file.
+        ron::Error::ExceededRecursionLimit => {
+            "nested too deeply (over 128 levels of brackets): no flowlab file nests so deep; is it the right file?".into()
+        }
         ron::Error::ExpectedOption => {
             format!("{text}: this field is optional; write a value, Some(value), or None")
         }
@@ -1269,37 +1265,11 @@ pub fn to_ron(s: &Scenario) -> Result<String, String> {
 
 /// Largest scenario file read (bytes): the reader stops there, so a huge file or a device that
 /// never ends (`/dev/zero`) cannot exhaust memory.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = crate::files::MAX_INPUT_BYTES;
 
 /// Reads, parses and validates a scenario file; `-` reads standard input.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    use std::io::Read;
-    let io = |source| ScenarioError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path).map_err(io)?)
-    };
-    let mut bytes = vec![];
-    reader
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ScenarioError::TooLarge {
-            path: path.to_path_buf(),
-            limit: MAX_FILE_BYTES,
-        });
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        ))
-    })?;
+    let text = crate::files::read_text(path, "scenario")?;
     parse(&text, path)
 }
 

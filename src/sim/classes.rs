@@ -81,10 +81,15 @@ impl ClassStats {
                     .map(|f| (src.name.as_str(), f.name.as_str()))
             })
             .collect();
+        // How many sources name each flow (counted once: setup stays linear in the flows).
+        let mut uses: std::collections::HashMap<&str, usize> = Default::default();
+        for (_, f) in &all {
+            *uses.entry(f).or_default() += 1;
+        }
         let flows: Vec<(String, ClassFigures)> = all
             .iter()
             .map(|(src, f)| {
-                let shared = all.iter().filter(|x| x.1 == *f).count() > 1;
+                let shared = uses.get(f).copied().unwrap_or(0) > 1;
                 let name = if shared {
                     format!("{src}/{f}")
                 } else {

@@ -109,6 +109,22 @@ fn subject_of(topo: &Topology, cmd: &SimCommand) -> Subject {
     }
 }
 
+/// Applies `cmds` (time, command), in order, to a world that is not run: what the command door
+/// would refuse in a run, by the index of the command. `check` refuses the same commands a run
+/// refuses, with the door's own reasons (`runner::rehearse_commands`).
+pub fn rehearse(world: &mut World, cmds: &[(Nanos, &SimCommand)]) -> Vec<(usize, String)> {
+    let mut refused = vec![];
+    for (i, (at, cmd)) in cmds.iter().enumerate() {
+        if matches!(cmd, SimCommand::Load(_) | SimCommand::Reset) {
+            continue;
+        }
+        if let Err(e) = apply(world, *at, cmd, Origin::Scenario) {
+            refused.push((i, e));
+        }
+    }
+    refused
+}
+
 /// Applies one command at `at`; says what it did or why it could not.
 fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Result<String, String> {
     use SimCommand::*;
@@ -319,7 +335,10 @@ fn check_factor(f: f64, min: f64) -> Result<(), String> {
     if f.is_finite() && f >= min && f <= 1e6 {
         Ok(())
     } else {
-        Err(format!("factor {f} must be between {min} and 1e6"))
+        Err(format!(
+            "factor {} must be between {min} and 1e6",
+            crate::scenario::shown_number(f)
+        ))
     }
 }
 
@@ -327,7 +346,10 @@ fn check_seconds(s: f64) -> Result<(), String> {
     if s.is_finite() && s > 0.0 && s <= 1e7 {
         Ok(())
     } else {
-        Err(format!("duration {s} s must be above 0 and at most 1e7 s"))
+        Err(format!(
+            "duration {} s must be above 0 and at most 1e7 s",
+            crate::scenario::shown_number(s)
+        ))
     }
 }
 

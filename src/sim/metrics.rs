@@ -277,7 +277,11 @@ pub fn init_scenario(world: &mut World) {
     world.insert_resource(SystemLatency::default());
     let classes = super::classes::ClassStats::of(&world.resource::<SimConfig>().scenario);
     world.insert_resource(classes);
-    world.insert_resource(Series::default());
+    let entities = {
+        let t = world.resource::<super::topology::Topology>();
+        t.sources.len() + t.components.len() + t.links.len() + t.instances.len()
+    };
+    world.insert_resource(Series::for_entities(entities));
     match world.get_resource_mut::<Recorder>() {
         Some(mut rec) => rec.restart(every, now),
         None => world.insert_resource(Recorder::new(every, now)),

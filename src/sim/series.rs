@@ -1,6 +1,9 @@
 //! Time series of every sampled metric, for charts: one fixed-capacity ring buffer per (entity,
 //! metric), filled with exactly the values written to the metrics CSV. Memory is bounded: at
-//! most [`SERIES_CAPACITY`] samples per series, the oldest dropped first.
+//! most [`SERIES_CAPACITY`] samples per series, the oldest dropped first, and at most
+//! [`SERIES_POINTS`] samples in all: a system with thousands of entities keeps a shorter history
+//! of each (never under [`SERIES_MIN`] samples), so a long run of a large system cannot grow
+//! the store past a few hundred megabytes.
 
 use super::engines::EngineKind;
 use super::request::Outcome;
@@ -9,6 +12,15 @@ use std::collections::BTreeMap;
 
 /// Most samples kept per series (20 minutes at the default one sample a second).
 pub const SERIES_CAPACITY: usize = 1_200;
+
+/// Samples kept in all, over every series (16 bytes each: 320 MB).
+pub const SERIES_POINTS: usize = 20_000_000;
+
+/// Series an entity has, about, for the budget (a link has the most).
+const SERIES_PER_ENTITY: usize = 20;
+
+/// Fewest samples kept per series, however large the system (a minute at one a second).
+pub const SERIES_MIN: usize = 60;
 
 /// What a series is about; the indices are the scenario-order indices of `Topology`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -344,18 +356,46 @@ impl<T: Copy> Ring<T> {
 
 /// Every sampled metric's recent history: (time in seconds, value) per (entity, metric), the
 /// same values as the CSV rows. Filled by the metrics plugin at each sample.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Resource, Debug, Clone)]
 pub struct Series {
     rings: BTreeMap<(SeriesEntity, Metric), Ring<(f64, f64)>>,
     samples: u64,
+    /// Samples kept per series.
+    capacity: usize,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self {
+            rings: BTreeMap::new(),
+            samples: 0,
+            capacity: SERIES_CAPACITY,
+        }
+    }
 }
 
 impl Series {
+    /// An empty store for a system of `entities` sources, components, instances and links:
+    /// each series keeps `SERIES_CAPACITY` samples, or fewer when that would pass
+    /// `SERIES_POINTS` in all (at least `SERIES_MIN`).
+    pub fn for_entities(entities: usize) -> Self {
+        let per = SERIES_POINTS / (entities.max(1) * SERIES_PER_ENTITY);
+        Self {
+            capacity: per.clamp(SERIES_MIN, SERIES_CAPACITY),
+            ..Self::default()
+        }
+    }
+
+    /// Samples kept per series.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Appends one value at `t_s` seconds.
     pub fn push(&mut self, entity: SeriesEntity, metric: Metric, t_s: f64, value: f64) {
         self.rings
             .entry((entity, metric))
-            .or_insert_with(|| Ring::new(SERIES_CAPACITY))
+            .or_insert_with(|| Ring::new(self.capacity))
             .push((t_s, value));
     }
 

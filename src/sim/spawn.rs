@@ -13,11 +13,48 @@ use super::source::TrafficSource;
 use super::topology::{ComponentInfo, ComponentNode, Fan, FlowRoute, Routes, SimEntity, Topology};
 use crate::scenario::{CallKind, ComponentSpec, Hop, Kind, QueueSpec, Scenario};
 use bevy::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+/// The scenario's names, looked up in constant time: setup stays linear in the number of
+/// sources, components and links (a search per link was quadratic: 20K sources took 2.3 s).
+struct Names<'a> {
+    sources: HashMap<&'a str, u32>,
+    components: HashMap<&'a str, u32>,
+    links: HashMap<(&'a str, &'a str), u32>,
+}
+
+impl<'a> Names<'a> {
+    fn of(s: &'a Scenario) -> Self {
+        let index = |it: &mut dyn Iterator<Item = &'a str>| {
+            let mut m = HashMap::new();
+            for (i, n) in it.enumerate() {
+                m.entry(n).or_insert(i as u32);
+            }
+            m
+        };
+        let mut links = HashMap::new();
+        for (i, l) in s.links.iter().enumerate() {
+            links
+                .entry((l.from.as_str(), l.to.as_str()))
+                .or_insert(i as u32);
+        }
+        Names {
+            sources: index(&mut s.sources.iter().map(|x| x.name.as_str())),
+            components: index(&mut s.components.iter().map(|x| x.name.as_str())),
+            links,
+        }
+    }
+
+    /// Index of the component called `name` (validation guarantees it exists).
+    fn comp(&self, name: &str) -> u32 {
+        self.components.get(name).copied().unwrap_or(0)
+    }
+}
 
 /// Spawns every entity of the scenario and inserts `Topology` and `Routes`.
 pub fn spawn_scenario(world: &mut World, s: &Scenario) {
-    let routes = flow_routes(s);
+    let names = Names::of(s);
+    let routes = flow_routes(s, &names);
     let mut topo = Topology {
         unit: s.sim.request_unit.max(1) as u64,
         ..default()
@@ -25,20 +62,33 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
     for (ci, c) in s.components.iter().enumerate() {
         spawn_component(world, &mut topo, s, ci as u32, c);
     }
-    spawn_links(world, &mut topo, s);
-    mark_credited(world, &topo, s);
-    for si in 0..s.sources.len() {
-        spawn_source(world, &mut topo, &routes, s, si);
+    spawn_links(world, &mut topo, s, &names);
+    mark_credited(world, &topo, s, &names);
+    let mut by_source: Vec<Vec<usize>> = vec![vec![]; s.sources.len()];
+    for (gi, f) in routes.flows.iter().enumerate() {
+        if let Some(v) = by_source.get_mut(f.source as usize) {
+            v.push(gi);
+        }
     }
+    // One batch, as the links.
+    let sources: Vec<Entity> = world
+        .spawn_batch(
+            by_source
+                .iter()
+                .enumerate()
+                .map(|(si, flows)| (SimEntity, make_source(&mut topo, &routes, s, si, flows))),
+        )
+        .collect();
+    topo.sources = sources;
     topo.order = topological_order(&topo);
     world.insert_resource(topo);
     world.insert_resource(routes);
 }
 
 /// The instances of every component that a link with credits leads to give credits back.
-fn mark_credited(world: &mut World, topo: &Topology, s: &Scenario) {
+fn mark_credited(world: &mut World, topo: &Topology, s: &Scenario, names: &Names) {
     for l in s.links.iter().filter(|l| l.credits.is_some()) {
-        let ci = comp_index(s, &l.to) as usize;
+        let ci = names.comp(&l.to) as usize;
         for &e in &topo.components[ci].instances {
             if let Some(mut inst) = world.get_mut::<Instance>(e) {
                 inst.credited = true;
@@ -47,17 +97,9 @@ fn mark_credited(world: &mut World, topo: &Topology, s: &Scenario) {
     }
 }
 
-/// Index of the component called `name` (validation guarantees it exists).
-fn comp_index(s: &Scenario, name: &str) -> u32 {
-    s.components
-        .iter()
-        .position(|c| c.name == name)
-        .unwrap_or(0) as u32
-}
-
 /// Every flow's route, numbered globally in source order: per hop, the options with their
 /// cumulative probabilities.
-fn flow_routes(s: &Scenario) -> Routes {
+fn flow_routes(s: &Scenario, names: &Names) -> Routes {
     let mut routes = Routes::default();
     for (si, src) in s.sources.iter().enumerate() {
         for f in &src.flows {
@@ -78,7 +120,7 @@ fn flow_routes(s: &Scenario) -> Routes {
                         wait_for,
                         optional,
                     } => Some(Fan {
-                        targets: to.iter().map(|n| comp_index(s, n)).collect(),
+                        targets: to.iter().map(|n| names.comp(n)).collect(),
                         need: wait_for.unwrap_or(to.len() as u32).min(255) as u8,
                         optional: to
                             .iter()
@@ -97,7 +139,7 @@ fn flow_routes(s: &Scenario) -> Routes {
                     .iter()
                     .map(|(n, p)| {
                         acc += p;
-                        (comp_index(s, n), acc)
+                        (names.comp(n), acc)
                     })
                     .collect();
                 // Shares that add up to 1 (within rounding) leave no exit.
@@ -268,83 +310,102 @@ pub fn spawn_extra_instance(world: &mut World, ci: u32, s: &Scenario) -> Entity 
 }
 
 /// Every link, with the tables of who sends to whom; and each link's alternative route.
-fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario) {
+fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario, names: &Names) {
     topo.source_links = vec![vec![]; s.sources.len()];
-    for (li, l) in s.links.iter().enumerate() {
-        let from = match s.sources.iter().position(|x| x.name == l.from) {
-            Some(i) => NodeRef::Source(i as u32),
-            None => NodeRef::Component(comp_index(s, &l.from)),
-        };
-        let to = comp_index(s, &l.to);
-        // A load balancer's own strategy picks the instance it sends to; otherwise the receiver's.
-        let strategy = match from {
-            NodeRef::Component(f) if s.components[f as usize].kind == Kind::LoadBalancer => {
-                s.components[f as usize].strategy
-            }
-            _ => s.components[to as usize].strategy,
-        };
-        let name = format!("{}->{}", l.from, l.to);
-        let mut link = Link::new(
-            li as u32,
-            name.clone(),
-            from,
-            to,
-            l.call,
-            strategy,
-            Duration::from_timing(&l.latency),
-            s.sim.seed,
-        );
-        link.control = super::policy::LinkControl::of(l.control);
-        link.window = super::link::Window::of(l, s.sim.request_unit.max(1) as u64);
-        link.redelivery = l
-            .redelivery
-            .as_ref()
-            .map(super::redelivery::Redelivery::new);
-        link.limiter = l
-            .limit
-            .map(|spec| super::policy::limit::Limiter::new(spec, s.sim.request_unit.max(1) as u64));
-        if l.call == CallKind::Pull
-            && let NodeRef::Component(f) = from
-        {
-            link.topic_capacity = match s.components[f as usize].queue {
-                QueueSpec::Bounded(n) => Some(n.div_ceil(topo.unit)),
-                QueueSpec::Unbounded => None,
-            };
-            topo.components[to as usize].pull_links.push(li as u32);
-        }
-        topo.links.push(world.spawn((SimEntity, link)).id());
-        topo.link_names.push(name);
-        topo.components[to as usize].in_links.push(li as u32);
-        match from {
-            NodeRef::Component(f) => topo.components[f as usize]
-                .out
-                .push((to, li as u32, l.call)),
-            NodeRef::Source(si) => topo.source_links[si as usize].push(li as u32),
-        }
-    }
+    // Spawned as one batch, so the table is sized once (no doubling and copying as it grows).
+    let links: Vec<Entity> = world
+        .spawn_batch(
+            s.links
+                .iter()
+                .enumerate()
+                .map(|(li, l)| (SimEntity, make_link(topo, s, names, li, l))),
+        )
+        .collect();
+    topo.links = links;
     // Alternative routes: the link from the same sender to the alternative.
     topo.alternatives = s
         .links
         .iter()
         .map(|l| {
             let alt = l.alternative.as_ref()?;
-            s.links
-                .iter()
-                .position(|m| m.from == l.from && &m.to == alt)
-                .map(|i| i as u32)
+            names.links.get(&(l.from.as_str(), alt.as_str())).copied()
         })
         .collect();
 }
 
+/// Link `li`, with the tables of who sends to whom updated for it.
+fn make_link(
+    topo: &mut Topology,
+    s: &Scenario,
+    names: &Names,
+    li: usize,
+    l: &crate::scenario::LinkSpec,
+) -> Link {
+    let from = match names.sources.get(l.from.as_str()) {
+        Some(&i) => NodeRef::Source(i),
+        None => NodeRef::Component(names.comp(&l.from)),
+    };
+    let to = names.comp(&l.to);
+    // A load balancer's own strategy picks the instance it sends to; otherwise the receiver's.
+    let strategy = match from {
+        NodeRef::Component(f) if s.components[f as usize].kind == Kind::LoadBalancer => {
+            s.components[f as usize].strategy
+        }
+        _ => s.components[to as usize].strategy,
+    };
+    let name = format!("{}->{}", l.from, l.to);
+    let mut link = Link::new(
+        li as u32,
+        name.clone(),
+        from,
+        to,
+        l.call,
+        strategy,
+        Duration::from_timing(&l.latency),
+        s.sim.seed,
+    );
+    link.control = super::policy::LinkControl::of(l.control);
+    link.window = super::link::Window::of(l, s.sim.request_unit.max(1) as u64);
+    link.redelivery = l
+        .redelivery
+        .as_ref()
+        .map(super::redelivery::Redelivery::new);
+    link.limiter = l
+        .limit
+        .map(|spec| super::policy::limit::Limiter::new(spec, s.sim.request_unit.max(1) as u64));
+    if l.call == CallKind::Pull
+        && let NodeRef::Component(f) = from
+    {
+        link.topic_capacity = match s.components[f as usize].queue {
+            QueueSpec::Bounded(n) => Some(n.div_ceil(topo.unit)),
+            QueueSpec::Unbounded => None,
+        };
+        topo.components[to as usize].pull_links.push(li as u32);
+    }
+    topo.link_names.push(name);
+    topo.components[to as usize].in_links.push(li as u32);
+    match from {
+        NodeRef::Component(f) => topo.components[f as usize]
+            .out
+            .push((to, li as u32, l.call)),
+        NodeRef::Source(si) => topo.source_links[si as usize].push(li as u32),
+    }
+    link
+}
+
 /// Source `si`, after its first-hop links are known.
-fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Scenario, si: usize) {
+fn make_source(
+    topo: &mut Topology,
+    routes: &Routes,
+    s: &Scenario,
+    si: usize,
+    own: &[usize],
+) -> TrafficSource {
     let src = &s.sources[si];
     let mut flows = vec![];
     let mut first_hops = vec![];
-    for (gi, f) in routes.flows.iter().enumerate() {
-        if f.source != si as u32 {
-            continue;
-        }
+    for &gi in own {
+        let f = &routes.flows[gi];
         let weight = src
             .flows
             .iter()
@@ -380,8 +441,8 @@ fn spawn_source(world: &mut World, topo: &mut Topology, routes: &Routes, s: &Sce
         src.client.throttle,
         s.sim.seed,
     );
-    topo.sources.push(world.spawn((SimEntity, source)).id());
     topo.source_names.push(src.name.clone());
+    source
 }
 
 /// Inserts the per-component state the health model and the latency metrics keep.

@@ -312,7 +312,7 @@ fn output_files_are_checked_before_the_run() {
                 "--events",
                 "/nonexistent/dir/e.jsonl",
             ],
-            "cannot create events file",
+            "the directory /nonexistent/dir does not exist",
         ),
     ];
     for (args, want) in cases {
@@ -325,18 +325,29 @@ fn output_files_are_checked_before_the_run() {
             "refused before running"
         );
     }
-    // An existing file is overwritten, and the run says so.
+    // A file flowlab did not write is kept, unless --force; its own metrics file is rewritten.
     std::fs::write(csv, "old").unwrap();
-    let o = flowlab(&[
-        "run",
-        scenario,
-        "--duration",
-        "1",
-        "--quiet",
-        "--metrics",
-        csv,
-    ]);
-    assert!(o.status.success() && stderr(&o).contains("exists and will be overwritten"));
+    let run = |force: bool| {
+        let mut args = vec![
+            "run",
+            scenario,
+            "--duration",
+            "1",
+            "--quiet",
+            "--metrics",
+            csv,
+        ];
+        if force {
+            args.push("--force");
+        }
+        flowlab(&args)
+    };
+    let o = run(false);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(csv).unwrap(), "old");
+    assert!(run(true).status.success());
+    assert!(run(false).status.success(), "flowlab's own metrics file");
     assert!(
         std::fs::read_to_string(csv)
             .unwrap()

@@ -26,7 +26,8 @@ fn a_comparison_gives_the_same_results_on_one_core_or_many_and_writes_its_files(
         reps: 2,
     };
     let dir = std::env::temp_dir().join(format!("flowlab-compare-{}", std::process::id()));
-    let files = report.write(&dir).expect("outputs written");
+    compare::check_out_dir(&dir, &compare::OUTPUTS, &[], false).expect("a fresh directory");
+    let files = report.write(&dir, "comparison").expect("outputs written");
     for name in [
         "summary.txt",
         "results.csv",
@@ -45,10 +46,10 @@ fn a_comparison_gives_the_same_results_on_one_core_or_many_and_writes_its_files(
     }
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert!(csv.starts_with("variant,load,rep,metric,value\n"));
-    // 18 figures and three time series of 60 slices per run.
+    // 19 figures and three time series of 60 slices per run.
     assert_eq!(
         csv.lines().count(),
-        1 + jobs.len() * (18 + 3 * compare::SLICES)
+        1 + jobs.len() * (19 + 3 * compare::SLICES)
     );
     // The lesson: at twice the capacity tail drop serves nothing in time; CoDel and adaptive
     // LIFO keep goodput near capacity (800/s).
@@ -94,7 +95,7 @@ fn a_bad_comparison_says_which_variant_and_what() {
     .unwrap();
     let err = compare::load(&bad).unwrap_err();
     assert!(
-        err.contains("variant `typo`") && err.contains("`servce` is not a component"),
+        err.contains("variants[0] `typo`") && err.contains("`servce` is not a component"),
         "{err}"
     );
     std::fs::write(
@@ -209,7 +210,7 @@ fn shards_merged_give_byte_for_byte_the_outputs_of_one_run() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("are in none of the shards"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("shard(s) 1/3, 2/3 missing"));
 }
 
 #[test]

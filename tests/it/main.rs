@@ -6,6 +6,7 @@ mod determinism;
 mod engine;
 mod fidelity;
 mod health;
+mod hostile;
 mod picture;
 mod scenarios;
 mod seams;

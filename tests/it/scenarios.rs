@@ -764,7 +764,7 @@ fn names_with_control_characters_and_the_reserved_name_system_are_refused() {
     // A terminal escape sequence (ESC [ 2 J) in a name is refused and never echoed raw.
     let e = err(with_name("db\\u{1b}[2J"));
     assert!(
-        e.contains("control characters") && !e.contains('\u{1b}'),
+        e.contains("U+001B at character 3") && !e.contains('\u{1b}'),
         "{e}"
     );
 }

@@ -108,7 +108,7 @@ fn shipped(dir: &Path) -> Vec<(PathBuf, Result<(String, String), String>)> {
     files
         .into_iter()
         .map(|p| {
-            let r = scenario::load(&p)
+            let r = crate::runner::load_checked(&p)
                 .map(|s| (s.name, s.description))
                 .map_err(|e| e.to_string());
             (p, r)

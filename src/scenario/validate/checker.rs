@@ -63,7 +63,7 @@ impl Checker {
 }
 
 /// A number as a person writes it: 1e300 rather than 301 digits, 0.5 rather than 0.5000001.
-pub(super) fn num(v: f64) -> String {
+pub fn num(v: f64) -> String {
     let a = v.abs();
     if v == 0.0 || !v.is_finite() {
         format!("{v}")

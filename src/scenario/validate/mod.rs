@@ -1,7 +1,7 @@
 //! Semantic checks of a parsed scenario: every problem comes back with its field path and a hint,
 //! so a person can fix the file without reading code.
 
-mod checker;
+pub(crate) mod checker;
 mod routes;
 mod strategies;
 mod whatif;
@@ -23,6 +23,9 @@ const MAX_RATE: f64 = 1e9;
 pub fn validate(s: &Scenario) -> Vec<Problem> {
     let mut c = Checker { problems: vec![] };
     check_sim(&mut c, &s.sim);
+    if let Some(why) = super::names::title_problem(&s.name) {
+        c.bad("name", why, "a title of printable characters, at most 200");
+    }
     let names = check_names(&mut c, s);
     let linked = check_links(&mut c, s, &names);
     check_alternatives(&mut c, s, &linked);
@@ -51,6 +54,21 @@ fn check_budget(c: &mut Checker, s: &Scenario) {
             "components",
             format!("{} components; at most {COMPONENTS}", s.components.len()),
             "model repeated parts as instances of one component",
+        );
+    }
+    if s.sources.len() > SOURCES {
+        c.bad(
+            "sources",
+            format!("{} sources; at most {SOURCES}", s.sources.len()),
+            "model many clients as one source with a higher rate (a source is a population)",
+        );
+    }
+    let flows: usize = s.sources.iter().map(|x| x.flows.len()).sum();
+    if flows > FLOWS {
+        c.bad(
+            "sources",
+            format!("{flows} flows in all; at most {FLOWS}"),
+            "fewer sources or flows: a flow is a kind of request, a source a population",
         );
     }
     if s.links.len() > LINKS {
@@ -325,22 +343,8 @@ fn check_name<'a>(
     names: &mut BTreeMap<&'a str, &'static str>,
     what: &'static str,
 ) {
-    if name.chars().any(char::is_control) {
-        // Never echo a control character back: it could be a terminal escape sequence.
-        c.bad(
-            field,
-            format!(
-                "the name `{}` holds control characters",
-                name.escape_default()
-            ),
-            "use letters, digits, '-', '_' or '.'",
-        );
-    } else if name.trim().is_empty() || name.contains([',', '#', '>', '"']) {
-        c.bad(
-            field,
-            format!("bad name `{name}`"),
-            "use letters, digits, '-', '_' or '.'",
-        );
+    if let Some(why) = super::names::name_problem(name) {
+        c.bad(field, why, "use letters, digits, '-', '_' or '.'");
     } else if name == "system" {
         c.bad(
             field,
@@ -434,6 +438,13 @@ fn check_source(
         c.bad(format!("{f}.flows"), "no flows", "add a flow with a path");
     }
     for (j, flow) in src.flows.iter().enumerate() {
+        if let Some(why) = super::names::name_problem(&flow.name) {
+            c.bad(
+                format!("{f}.flows[{j}].name"),
+                why,
+                "use letters, digits, '-', '_' or '.'",
+            );
+        }
         check_flow(c, &format!("{f}.flows[{j}]"), src, flow, names, linked);
     }
     check_priorities(c, &f, &src.priorities);
