@@ -143,7 +143,9 @@ pub fn check_output(out: &Output, inputs: &[&Path], force: bool) -> Result<(), S
         ));
     }
     check_dir(flag, &parent(p))?;
-    if p.exists() && !force && !(out.ours)(p) {
+    // An empty file holds nothing to lose (`mktemp` makes one).
+    let empty = std::fs::metadata(p).is_ok_and(|m| m.len() == 0);
+    if p.exists() && !force && !empty && !(out.ours)(p) {
         return Err(format!(
             "{flag} {at}: exists and is not {}; give --force to overwrite it, or another name",
             out.kind

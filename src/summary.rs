@@ -81,6 +81,7 @@ pub(crate) fn summary_of(v: &SimView) -> Summary {
         components.push(row);
     }
     system.bottleneck = worst;
+    system.deadlock = deadlock(v);
     system.classes = class_summaries(v);
     system.fans = fan_summaries(v, &components);
     Summary { system, components }
@@ -260,6 +261,9 @@ pub struct SystemSummary {
     pub background_mean_ms: f64,
     /// The component whose busiest engine was saturated longest, if any was.
     pub bottleneck: Option<Bottleneck>,
+    /// Components that wait on each other in a cycle of synchronous calls at the end, every
+    /// worker of each waiting on a call to the next (in cycle order, the first repeated).
+    pub deadlock: Option<Vec<String>>,
     /// Per flow and per priority class some source sends: end-to-end figures.
     pub classes: Vec<ClassSummary>,
     /// Per fan-out hop: each call's p99 and the caller's wait for the answers it awaited.
@@ -458,9 +462,70 @@ impl Summary {
             ));
         }
         out.extend(s.fans.iter().map(fan_line));
+        if let Some(cycle) = &s.deadlock {
+            out.push_str(&format!(
+                "deadlock: {}: every worker of each waits on a synchronous call to the next, so no request in the cycle can finish (break the cycle, or give the calls a timeout)\n",
+                cycle.join(" -> ")
+            ));
+        }
         out.push_str(&bottleneck_line(s.bottleneck.as_ref()));
         out
     }
+}
+
+/// A cycle of synchronous calls among components that are stuck at the end (every worker
+/// waiting on a call, none serving), if there is one: a deadlock, which no engine's load shows.
+fn deadlock(v: &SimView) -> Option<Vec<String>> {
+    use crate::scenario::CallKind;
+    let topo = v.topology();
+    let stuck: Vec<bool> = v
+        .components()
+        .map(|c| c.waiting > 0 && c.busy == 0 && c.waiting >= c.workers)
+        .collect();
+    let next = |c: usize| -> Vec<usize> {
+        topo.components[c]
+            .out
+            .iter()
+            .filter(|(to, _, call)| *call == CallKind::Sync && stuck[*to as usize])
+            .map(|(to, _, _)| *to as usize)
+            .collect()
+    };
+    // Depth-first search with colours: 0 unseen, 1 on the path, 2 done.
+    let mut colour = vec![0u8; stuck.len()];
+    for start in (0..stuck.len()).filter(|c| stuck[*c]) {
+        if colour[start] != 0 {
+            continue;
+        }
+        let mut path = vec![start];
+        let mut todo = vec![next(start)];
+        colour[start] = 1;
+        while let Some(children) = todo.last_mut() {
+            match children.pop() {
+                Some(n) if colour[n] == 1 => {
+                    let from = path.iter().position(|p| *p == n).unwrap_or(0);
+                    let mut cycle: Vec<String> = path[from..]
+                        .iter()
+                        .map(|c| topo.components[*c].name.clone())
+                        .collect();
+                    cycle.push(topo.components[n].name.clone());
+                    return Some(cycle);
+                }
+                Some(n) if colour[n] == 0 => {
+                    colour[n] = 1;
+                    path.push(n);
+                    todo.push(next(n));
+                }
+                Some(_) => {}
+                None => {
+                    todo.pop();
+                    if let Some(done) = path.pop() {
+                        colour[done] = 2;
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// One fan-out's tail: the wait for the awaited calls against each call's p99, wrapped to

@@ -902,3 +902,34 @@ fn a_breaker_never_closes_on_a_target_that_still_fails_most_requests() {
     );
     assert!(sim.violations().is_empty(), "{:?}", sim.violations());
 }
+
+#[test]
+fn a_cycle_of_synchronous_calls_that_deadlocks_is_named_in_the_summary() {
+    let text = |workers_b: u32| {
+        format!(
+            r#"(name: "A calls B calls A", sim: (duration_s: 20.0),
+            sources: [(name: "c", rate: Constant(200.0), flows: [(name: "f", path: [To("a"), To("b"), To("a")])])],
+            components: [
+                (name: "a", kind: Service, workers: 4, service: (mean_ms: 5.0)),
+                (name: "b", kind: Service, workers: {workers_b}, service: (mean_ms: 5.0)),
+            ],
+            links: [(from: "c", to: "a"), (from: "a", to: "b"), (from: "b", to: "a")])"#
+        )
+    };
+    let summary = |t: String| {
+        let s = flowlab::scenario::parse(&t, std::path::Path::new("cycle.ron")).unwrap();
+        let mut sim = Simulation::new(s);
+        sim.run_for(20.0);
+        sim.summary()
+    };
+    let stuck = summary(text(4));
+    assert_eq!(
+        stuck.system.deadlock,
+        Some(vec!["a".to_string(), "b".into(), "a".into()])
+    );
+    assert!(stuck.render().contains("deadlock: a -> b -> a"));
+    // At 1/s the cycle never fills: no deadlock is claimed.
+    let calm = summary(text(4).replace("Constant(200.0)", "Constant(1.0)"));
+    assert_eq!(calm.system.deadlock, None);
+    assert!(!calm.render().contains("deadlock"));
+}
