@@ -295,7 +295,14 @@ fn start_from_panels(world: &mut World) {
     let dir = file.parent().map(PathBuf::from).unwrap_or_default();
     let t = world.resource::<SimClock>().now as f64 / 1e9;
     if shot {
-        let out = dir.join(format!("{stem}-t{t:.0}.png"));
+        // Never over a picture flowlab did not write: the first free or flowlab-written name.
+        let out = (1..1000)
+            .map(|k| match k {
+                1 => dir.join(format!("{stem}-t{t:.0}.png")),
+                _ => dir.join(format!("{stem}-t{t:.0}-{k}.png")),
+            })
+            .find(|p| !p.exists() || is_our_png(p))
+            .unwrap_or_else(|| dir.join(format!("{stem}-t{t:.0}-last.png")));
         world.spawn((Screenshot::primary_window(), SaveTo(out)));
     }
     if let Some(secs) = record {
