@@ -84,6 +84,15 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// A lesson file (lessons/*.ron): with --check, run every step headless and check that every
+    /// claim its captions make holds.
+    Lesson {
+        /// Lesson file (RON).
+        file: PathBuf,
+        /// Run every step headless and check its claims (exit 1 when one does not hold).
+        #[arg(long)]
+        check: bool,
+    },
     /// Validate scenario files without running them.
     Check {
         /// Scenario files (RON).
@@ -166,6 +175,7 @@ pub fn main() -> ExitCode {
         Some(Command::Shot(a)) => crate::desktop_cli::shot(&a),
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
+        Some(Command::Lesson { file, check }) => lesson(&file, check),
         Some(Command::Run(args)) => run(&args),
         Some(Command::Merge {
             file,
@@ -191,6 +201,37 @@ pub fn main() -> ExitCode {
             ))
         }
     }
+}
+
+/// `flowlab lesson FILE --check`: the report, exit 1 when a claim does not hold, 2 for a bad
+/// file.
+fn lesson(path: &Path, check: bool) -> ExitCode {
+    let (l, s) = match crate::lesson::load(path) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !check {
+        eprintln!(
+            "error: {}: the lesson is valid ({} steps), but presenting it live and recording it are not built yet: run it with --check",
+            path.display(),
+            l.steps.len()
+        );
+        return ExitCode::from(2);
+    }
+    let report = crate::lesson::check(&l, &s);
+    print!("{}", report.render());
+    if report.failed() > 0 {
+        eprintln!(
+            "error: {}: {} claim(s) do not hold (FAIL above)",
+            path.display(),
+            report.failed()
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 fn check(paths: &[PathBuf]) -> ExitCode {

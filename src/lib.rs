@@ -7,6 +7,7 @@ pub mod cli;
 pub mod compare;
 pub mod desktop_cli;
 pub mod files;
+pub mod lesson;
 pub mod picture;
 pub mod runner;
 pub mod scenario;

@@ -7,6 +7,7 @@ mod engine;
 mod fidelity;
 mod health;
 mod hostile;
+mod lessons;
 mod picture;
 mod scenarios;
 mod seams;

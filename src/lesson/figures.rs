@@ -1,0 +1,348 @@
+//! What a lesson's claims are made of: conditions on the read view at a moment of the run (a
+//! queue, a status, a breaker, an instance down, goodput over the last second, losses since the
+//! step began), expectations over a step, and the figures a caption may quote.
+
+use crate::sim::states::{BreakerState, HealthBand};
+use crate::sim::view::{InstanceState, SimView};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A component's status, as the badges read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub enum StatusIs {
+    /// GREEN.
+    Green,
+    /// YELLOW.
+    Yellow,
+    /// RED.
+    Red,
+    /// CRITICAL.
+    Critical,
+}
+
+impl StatusIs {
+    fn band(self) -> HealthBand {
+        match self {
+            StatusIs::Green => HealthBand::Green,
+            StatusIs::Yellow => HealthBand::Yellow,
+            StatusIs::Red => HealthBand::Red,
+            StatusIs::Critical => HealthBand::Critical,
+        }
+    }
+}
+
+/// A link's circuit breaker, as the gate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum BreakerIs {
+    /// CLOSED.
+    Closed,
+    /// OPEN.
+    Open,
+    /// HALF-OPEN.
+    HalfOpen,
+}
+
+/// Something true or false at a moment of the run.
+#[derive(Debug, Clone, Deserialize)]
+pub enum Condition {
+    /// The component holds at least this many requests in its queues (real requests).
+    QueueAtLeast(String, u64),
+    /// The component holds fewer than this many requests in its queues.
+    QueueBelow(String, u64),
+    /// The component's status is this or worse.
+    StatusAtLeast(String, StatusIs),
+    /// The component's status is this or better.
+    StatusAtMost(String, StatusIs),
+    /// The link's (`from->to`) breaker is in this state.
+    Breaker(String, BreakerIs),
+    /// The instance (`component#k`) is down.
+    InstanceDown(String),
+    /// The component crashed (out of memory) since the step began.
+    Crashed(String),
+    /// The link (`from->to`) has a rate limit set by flow control.
+    Limited(String),
+    /// The component (a cache) serves stale data.
+    ServingStale(String),
+    /// Requests completed over the last second, per second, above this.
+    GoodputAbove(f64),
+    /// Requests completed over the last second, per second, below this.
+    GoodputBelow(f64),
+    /// Requests dropped since the step began, at most this many.
+    DroppedAtMost(u64),
+    /// Of the requests that ended since the step began, the share not completed (dropped,
+    /// rejected, failed or timed out) is below this.
+    LostBelow(f64),
+    /// Of the requests that ended since the step began, the share not completed is at least this.
+    LostAtLeast(f64),
+    /// Not this.
+    Not(Box<Condition>),
+    /// All of these.
+    All(Vec<Condition>),
+    /// Any of these.
+    Any(Vec<Condition>),
+}
+
+/// A claim about a step.
+#[derive(Debug, Clone, Deserialize)]
+pub enum Expect {
+    /// The condition holds at some moment within this many seconds of the step's start.
+    Within(f64, Condition),
+    /// The condition holds at every moment of the step.
+    Always(Condition),
+    /// The condition holds at no moment of the step.
+    Never(Condition),
+    /// The condition holds when the step ends.
+    AtEnd(Condition),
+}
+
+/// What the read view shows at one moment, as the conditions read it (real requests).
+#[derive(Debug, Clone, Default)]
+pub struct Moment {
+    /// Simulated seconds.
+    pub t: f64,
+    /// Queued requests per component.
+    pub queued: BTreeMap<String, u64>,
+    /// Status per component (components without a health reading are GREEN).
+    pub status: BTreeMap<String, HealthBand>,
+    /// Crashes so far per component.
+    pub crashes: BTreeMap<String, u64>,
+    /// Instances down.
+    pub down: Vec<String>,
+    /// Breaker state per link.
+    pub breakers: BTreeMap<String, BreakerState>,
+    /// Links with a rate limit from flow control.
+    pub limited: Vec<String>,
+    /// Components serving stale data.
+    pub stale: Vec<String>,
+    /// Logical requests ended so far, by outcome.
+    pub ended: [u64; 5],
+}
+
+impl Moment {
+    /// The moment the view shows.
+    pub fn of(v: &SimView) -> Self {
+        let unit = v.unit();
+        let mut m = Moment {
+            t: v.seconds(),
+            ..Default::default()
+        };
+        for c in v.components() {
+            m.queued.insert(c.name.to_string(), c.queued * unit);
+            let band = c.health.as_ref().map_or(HealthBand::Green, |h| h.status);
+            m.status.insert(c.name.to_string(), band);
+            let crashes = v.instances_of(c.index).map(|i| i.counters.crashes).sum();
+            m.crashes.insert(c.name.to_string(), crashes);
+            if c.stale > 0.0 {
+                m.stale.push(c.name.to_string());
+            }
+        }
+        for i in v.instances() {
+            if i.state == InstanceState::Down {
+                m.down.push(i.name.to_string());
+            }
+        }
+        for l in v.links() {
+            m.breakers.insert(l.name.to_string(), l.breaker);
+            if l.rate_limit.is_some() {
+                m.limited.push(l.name.to_string());
+            }
+        }
+        for s in v.sources() {
+            for k in 0..5 {
+                m.ended[k] += s.counters.ended[k] * unit;
+            }
+        }
+        m
+    }
+}
+
+/// The moments a condition is judged on: when the step began, a second ago, and now.
+pub struct Judged<'a> {
+    /// When the step began.
+    pub start: &'a Moment,
+    /// About a second before `now` (the step's start if it began less than a second ago).
+    pub recent: &'a Moment,
+    /// Now.
+    pub now: &'a Moment,
+}
+
+impl Judged<'_> {
+    /// Completed per second between `recent` and `now`.
+    pub fn goodput(&self) -> f64 {
+        let dt = (self.now.t - self.recent.t).max(1e-9);
+        (self.now.ended[0] - self.recent.ended[0]) as f64 / dt
+    }
+
+    /// Share of the requests ended since the step began that did not complete.
+    pub fn lost(&self) -> f64 {
+        let d: Vec<u64> = (0..5)
+            .map(|k| self.now.ended[k] - self.start.ended[k])
+            .collect();
+        let all: u64 = d.iter().sum();
+        if all == 0 {
+            0.0
+        } else {
+            (all - d[0]) as f64 / all as f64
+        }
+    }
+
+    /// Dropped since the step began.
+    pub fn dropped(&self) -> u64 {
+        self.now.ended[1] - self.start.ended[1]
+    }
+
+    /// Whether `c` holds now.
+    pub fn holds(&self, c: &Condition) -> bool {
+        use Condition::*;
+        let n = self.now;
+        let q = |name: &str| n.queued.get(name).copied().unwrap_or(0);
+        let st = |name: &str| n.status.get(name).copied().unwrap_or_default();
+        match c {
+            QueueAtLeast(name, x) => q(name) >= *x,
+            QueueBelow(name, x) => q(name) < *x,
+            StatusAtLeast(name, s) => st(name) >= s.band(),
+            StatusAtMost(name, s) => st(name) <= s.band(),
+            Breaker(link, b) => {
+                let want = match b {
+                    BreakerIs::Closed => BreakerState::Closed,
+                    BreakerIs::Open => BreakerState::Open,
+                    BreakerIs::HalfOpen => BreakerState::HalfOpen,
+                };
+                n.breakers.get(link) == Some(&want)
+            }
+            InstanceDown(name) => n.down.iter().any(|d| d == name),
+            Crashed(name) => {
+                n.crashes.get(name).copied().unwrap_or(0)
+                    > self.start.crashes.get(name).copied().unwrap_or(0)
+            }
+            Limited(link) => n.limited.contains(link),
+            ServingStale(name) => n.stale.contains(name),
+            GoodputAbove(x) => self.goodput() > *x,
+            GoodputBelow(x) => self.goodput() < *x,
+            DroppedAtMost(x) => self.dropped() <= *x,
+            LostBelow(x) => self.lost() < *x,
+            LostAtLeast(x) => self.lost() >= *x,
+            Not(c) => !self.holds(c),
+            All(cs) => cs.iter().all(|c| self.holds(c)),
+            Any(cs) => cs.iter().any(|c| self.holds(c)),
+        }
+    }
+
+    /// What a condition's figure measures now, for a message ("queue of database 120K").
+    pub fn measured(&self, c: &Condition) -> String {
+        use Condition::*;
+        let n = self.now;
+        match c {
+            QueueAtLeast(name, _) | QueueBelow(name, _) => format!(
+                "{name}'s queue holds {}",
+                n.queued.get(name).copied().unwrap_or(0)
+            ),
+            StatusAtLeast(name, _) | StatusAtMost(name, _) => format!(
+                "{name} is {}",
+                n.status.get(name).copied().unwrap_or_default().name()
+            ),
+            Breaker(link, _) => format!(
+                "{link}'s breaker is {}",
+                n.breakers.get(link).copied().unwrap_or_default().name()
+            ),
+            InstanceDown(name) => format!(
+                "{name} is {}",
+                if n.down.contains(name) { "down" } else { "up" }
+            ),
+            Crashed(name) => format!(
+                "{name} crashed {} time(s) in the step",
+                n.crashes.get(name).copied().unwrap_or(0)
+                    - self.start.crashes.get(name).copied().unwrap_or(0)
+            ),
+            Limited(link) => format!(
+                "{link} is {}",
+                if n.limited.contains(link) {
+                    "rate-limited"
+                } else {
+                    "not limited"
+                }
+            ),
+            ServingStale(name) => format!(
+                "{name} {}",
+                if n.stale.contains(name) {
+                    "serves stale data"
+                } else {
+                    "serves fresh data"
+                }
+            ),
+            GoodputAbove(_) | GoodputBelow(_) => format!("goodput {:.0}/s", self.goodput()),
+            DroppedAtMost(_) => format!("{} dropped", self.dropped()),
+            LostBelow(_) | LostAtLeast(_) => format!("{:.1}% lost", 100.0 * self.lost()),
+            Not(c) => format!("not: {}", self.measured(c)),
+            All(cs) | Any(cs) => cs
+                .iter()
+                .map(|c| self.measured(c))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+}
+
+/// The names of the figures a caption may quote: `{goodput}` (completed per second over the
+/// step), `{lost}` (% not completed of those that ended in the step), `{dropped}`, `{t}` (the
+/// time the step ended), `{queue:NAME}` (queued at the step's end), `{status:NAME}` (the status
+/// then) and `{crashes:NAME}` (crashes in the step).
+pub fn placeholder_problem(name: &str, components: &[&str]) -> Option<String> {
+    match name.split_once(':') {
+        None if ["goodput", "lost", "dropped", "t"].contains(&name) => None,
+        Some(("queue" | "status" | "crashes", c)) if components.contains(&c) => None,
+        Some(("queue" | "status" | "crashes", c)) => Some(format!("`{c}` is not a component")),
+        _ => Some(format!(
+            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, queue:NAME, status:NAME, crashes:NAME"
+        )),
+    }
+}
+
+/// The `{...}` names in `text`.
+pub fn placeholders(text: &str) -> Vec<&str> {
+    let mut out = vec![];
+    let mut rest = text;
+    while let Some(a) = rest.find('{') {
+        let Some(b) = rest[a..].find('}') else { break };
+        out.push(&rest[a + 1..a + b]);
+        rest = &rest[a + b + 1..];
+    }
+    out
+}
+
+/// `text` with every placeholder replaced by the step's figure.
+pub fn fill(text: &str, j: &Judged) -> String {
+    let mut out = text.to_string();
+    for p in placeholders(text) {
+        let value = match p.split_once(':') {
+            None => match p {
+                "goodput" => {
+                    let dt = (j.now.t - j.start.t).max(1e-9);
+                    crate::picture::style::short((j.now.ended[0] - j.start.ended[0]) as f64 / dt)
+                        + "/s"
+                }
+                "lost" => format!("{:.1}%", 100.0 * j.lost()),
+                "dropped" => crate::picture::style::short(j.dropped() as f64),
+                "t" => format!("{:.1} s", j.now.t),
+                _ => continue,
+            },
+            Some(("queue", c)) => {
+                crate::picture::style::short(j.now.queued.get(c).copied().unwrap_or(0) as f64)
+            }
+            Some(("status", c)) => j
+                .now
+                .status
+                .get(c)
+                .copied()
+                .unwrap_or_default()
+                .name()
+                .to_string(),
+            Some(("crashes", c)) => (j.now.crashes.get(c).copied().unwrap_or(0)
+                - j.start.crashes.get(c).copied().unwrap_or(0))
+            .to_string(),
+            _ => continue,
+        };
+        out = out.replacen(&format!("{{{p}}}"), &value, 1);
+    }
+    out
+}

@@ -1,0 +1,197 @@
+//! Every field of a lesson checked against its scenario: names that exist, numbers in range,
+//! captions that fit, placeholders that are figures, commands a run would accept.
+
+use super::figures::{Condition, Expect, placeholder_problem, placeholders};
+use super::{Lesson, Run};
+use crate::scenario::{Scenario, TimedCommand, names};
+
+/// Most steps in a lesson.
+const MAX_STEPS: usize = 40;
+/// Most caption lines in a step, and characters a line.
+const MAX_LINES: usize = 4;
+const MAX_LINE_CHARS: usize = 90;
+/// Longest a step may run, in simulated seconds.
+const MAX_STEP_S: f64 = 3600.0;
+
+/// Every problem, as (field, why).
+pub fn problems(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vec![];
+    if let Some(why) = names::title_problem(&l.title) {
+        out.push(("title".into(), why));
+    } else if l.title.trim().is_empty() {
+        out.push(("title".into(), "empty".into()));
+    }
+    if l.steps.is_empty() || l.steps.len() > MAX_STEPS {
+        out.push((
+            "steps".into(),
+            format!("give 1 to {MAX_STEPS} steps (there are {})", l.steps.len()),
+        ));
+    }
+    let components: Vec<&str> = s.components.iter().map(|c| c.name.as_str()).collect();
+    let mut until_before = 0.0;
+    for (i, step) in l.steps.iter().enumerate() {
+        let f = format!("steps[{i}]");
+        let mut bad = |field: String, why: String| out.push((field, why));
+        if let Some(why) = names::title_problem(&step.heading) {
+            bad(format!("{f}.heading"), why);
+        } else if step.heading.chars().count() > 60 {
+            bad(format!("{f}.heading"), "longer than 60 characters".into());
+        }
+        if step.caption.len() > MAX_LINES {
+            bad(
+                format!("{f}.caption"),
+                format!("{} lines: at most {MAX_LINES}", step.caption.len()),
+            );
+        }
+        for (k, line) in step.caption.iter().enumerate() {
+            if let Some(why) = names::title_problem(line) {
+                bad(format!("{f}.caption[{k}]"), why);
+            } else if line.chars().count() > MAX_LINE_CHARS {
+                bad(
+                    format!("{f}.caption[{k}]"),
+                    format!("longer than {MAX_LINE_CHARS} characters: split it"),
+                );
+            }
+            for p in placeholders(line) {
+                if let Some(why) = placeholder_problem(p, &components) {
+                    bad(format!("{f}.caption[{k}]"), why);
+                }
+            }
+        }
+        match &step.run {
+            Run::For(x) if !(x.is_finite() && *x > 0.0 && *x <= MAX_STEP_S) => bad(
+                format!("{f}.run"),
+                format!("For({x}): give simulated seconds above 0, at most {MAX_STEP_S}"),
+            ),
+            Run::Until(t) if !(t.is_finite() && *t > until_before && *t <= 1e7) => bad(
+                format!("{f}.run"),
+                format!("Until({t}): give a time after the last step's Until ({until_before} s)"),
+            ),
+            Run::When(c, limit) => {
+                if !(limit.is_finite() && *limit > 0.0 && *limit <= MAX_STEP_S) {
+                    bad(
+                        format!("{f}.run"),
+                        format!("When(.., {limit}): give a limit above 0, at most {MAX_STEP_S} s"),
+                    );
+                }
+                condition(&mut bad, &format!("{f}.run"), c, s);
+            }
+            _ => {}
+        }
+        if let Run::Until(t) = step.run {
+            until_before = t;
+        }
+        for (k, e) in step.expect.iter().enumerate() {
+            let fe = format!("{f}.expect[{k}]");
+            let c = match e {
+                Expect::Within(x, c) => {
+                    if !(x.is_finite() && *x > 0.0 && *x <= MAX_STEP_S) {
+                        bad(fe.clone(), format!("Within({x}, ..): give seconds above 0"));
+                    }
+                    c
+                }
+                Expect::Always(c) | Expect::Never(c) | Expect::AtEnd(c) => c,
+            };
+            condition(&mut bad, &fe, c, s);
+        }
+        for (k, c) in step.commands.iter().enumerate() {
+            if !(c.at_s.is_finite() && c.at_s >= 0.0 && c.at_s <= MAX_STEP_S) {
+                bad(
+                    format!("{f}.commands[{k}].at_s"),
+                    format!(
+                        "{}: give seconds from the step's start, 0 to {MAX_STEP_S}",
+                        c.at_s
+                    ),
+                );
+            }
+        }
+    }
+    out.extend(commands(l, s));
+    out
+}
+
+/// Names in a condition exist in the scenario; its numbers are in range.
+fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &Scenario) {
+    use Condition::*;
+    let component = |bad: &mut dyn FnMut(String, String), n: &str| {
+        if !s.components.iter().any(|c| c.name == n) {
+            bad(f.to_string(), format!("`{n}` is not a component"));
+        }
+    };
+    match c {
+        QueueAtLeast(n, _)
+        | QueueBelow(n, _)
+        | StatusAtLeast(n, _)
+        | StatusAtMost(n, _)
+        | Crashed(n)
+        | ServingStale(n) => component(bad, n),
+        InstanceDown(name) => {
+            let ok = name.split_once('#').is_some_and(|(comp, k)| {
+                let k: Option<u32> = k.parse().ok();
+                s.components
+                    .iter()
+                    .any(|c| c.name == comp && k.is_some_and(|k| k < c.instances))
+            });
+            if !ok {
+                bad(
+                    f.to_string(),
+                    format!("`{name}` is not an instance (write component#k, from 0)"),
+                );
+            }
+        }
+        Breaker(link, _) | Limited(link)
+            if !s
+                .links
+                .iter()
+                .any(|l| format!("{}->{}", l.from, l.to) == *link) =>
+        {
+            bad(f.to_string(), format!("`{link}` is not a link (from->to)"));
+        }
+        GoodputAbove(x) | GoodputBelow(x) if !(x.is_finite() && *x >= 0.0) => {
+            bad(f.to_string(), format!("{x} is not a rate"));
+        }
+        LostBelow(x) | LostAtLeast(x) if !(x.is_finite() && (0.0..=1.0).contains(x)) => {
+            bad(f.to_string(), format!("{x} is not a share from 0 to 1"));
+        }
+        Not(c) => condition(bad, f, c, s),
+        All(cs) | Any(cs) => cs.iter().for_each(|c| condition(bad, f, c, s)),
+        _ => {}
+    }
+}
+
+/// Every step's commands rehearsed through the command door, as the run applies them.
+fn commands(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
+    let mut t = s.clone();
+    let mut at: Vec<(usize, usize)> = vec![];
+    for (i, step) in l.steps.iter().enumerate() {
+        for (k, c) in step.commands.iter().enumerate() {
+            t.commands.push(TimedCommand {
+                at_s: 0.0,
+                command: c.command.clone(),
+            });
+            at.push((i, k));
+        }
+    }
+    let own = s.commands.len();
+    let mut found = crate::scenario::validate(&t);
+    if found.is_empty() {
+        found = crate::runner::rehearse_commands(&t);
+    }
+    found
+        .into_iter()
+        .map(|p| {
+            let index = p
+                .field
+                .strip_prefix("commands[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(k, _)| k.parse::<usize>().ok())
+                .and_then(|k| k.checked_sub(own))
+                .and_then(|k| at.get(k));
+            let field = match index {
+                Some((i, k)) => format!("steps[{i}].commands[{k}]"),
+                None => p.field,
+            };
+            (field, format!("{} (hint: {})", p.message, p.hint))
+        })
+        .collect()
+}
