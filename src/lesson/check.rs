@@ -259,6 +259,8 @@ fn describe(c: &Condition) -> String {
         Crashed(n) => format!("{n} crashes"),
         Limited(l) => format!("{l} is rate-limited"),
         ServingStale(n) => format!("{n} serves stale data"),
+        RetriesAbove(x) => format!("retries are above {x}/s"),
+        RetriesBelow(x) => format!("retries are below {x}/s"),
         GoodputAbove(x) => format!("goodput is above {x}/s"),
         GoodputBelow(x) => format!("goodput is below {x}/s"),
         DroppedAtMost(x) => format!("at most {x} requests are dropped"),

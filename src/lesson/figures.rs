@@ -67,6 +67,10 @@ pub enum Condition {
     GoodputAbove(f64),
     /// Requests completed over the last second, per second, below this.
     GoodputBelow(f64),
+    /// Retries sent over the last second, per second, above this.
+    RetriesAbove(f64),
+    /// Retries sent over the last second, per second, below this.
+    RetriesBelow(f64),
     /// Requests dropped since the step began, at most this many.
     DroppedAtMost(u64),
     /// Of the requests that ended since the step began, the share not completed (dropped,
@@ -116,6 +120,8 @@ pub struct Moment {
     pub stale: Vec<String>,
     /// Logical requests ended so far, by outcome.
     pub ended: [u64; 5],
+    /// Retries sent so far.
+    pub retries: u64,
 }
 
 impl Moment {
@@ -151,6 +157,7 @@ impl Moment {
             for k in 0..5 {
                 m.ended[k] += s.counters.ended[k] * unit;
             }
+            m.retries += s.counters.retries * unit;
         }
         m
     }
@@ -171,6 +178,12 @@ impl Judged<'_> {
     pub fn goodput(&self) -> f64 {
         let dt = (self.now.t - self.recent.t).max(1e-9);
         (self.now.ended[0] - self.recent.ended[0]) as f64 / dt
+    }
+
+    /// Retries sent per second between `recent` and `now`.
+    pub fn retries(&self) -> f64 {
+        let dt = (self.now.t - self.recent.t).max(1e-9);
+        (self.now.retries - self.recent.retries) as f64 / dt
     }
 
     /// Share of the requests ended since the step began that did not complete.
@@ -217,6 +230,8 @@ impl Judged<'_> {
             }
             Limited(link) => n.limited.contains(link),
             ServingStale(name) => n.stale.contains(name),
+            RetriesAbove(x) => self.retries() > *x,
+            RetriesBelow(x) => self.retries() < *x,
             GoodputAbove(x) => self.goodput() > *x,
             GoodputBelow(x) => self.goodput() < *x,
             DroppedAtMost(x) => self.dropped() <= *x,
@@ -271,6 +286,7 @@ impl Judged<'_> {
                 }
             ),
             GoodputAbove(_) | GoodputBelow(_) => format!("goodput {:.0}/s", self.goodput()),
+            RetriesAbove(_) | RetriesBelow(_) => format!("retries {:.0}/s", self.retries()),
             DroppedAtMost(_) => format!("{} dropped", self.dropped()),
             LostBelow(_) | LostAtLeast(_) => format!("{:.1}% lost", 100.0 * self.lost()),
             Not(c) => format!("not: {}", self.measured(c)),

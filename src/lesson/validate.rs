@@ -147,7 +147,9 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
         {
             bad(f.to_string(), format!("`{link}` is not a link (from->to)"));
         }
-        GoodputAbove(x) | GoodputBelow(x) if !(x.is_finite() && *x >= 0.0) => {
+        GoodputAbove(x) | GoodputBelow(x) | RetriesAbove(x) | RetriesBelow(x)
+            if !(x.is_finite() && *x >= 0.0) =>
+        {
             bad(f.to_string(), format!("{x} is not a rate"));
         }
         LostBelow(x) | LostAtLeast(x) if !(x.is_finite() && (0.0..=1.0).contains(x)) => {
