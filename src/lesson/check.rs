@@ -259,6 +259,7 @@ fn describe(c: &Condition) -> String {
         Crashed(n) => format!("{n} crashes"),
         Limited(l) => format!("{l} is rate-limited"),
         ServingStale(n) => format!("{n} serves stale data"),
+        CriticalServedAbove(x) => format!("over {:.1}% of CRITICAL requests complete", 100.0 * x),
         RetriesAbove(x) => format!("retries are above {x}/s"),
         RetriesBelow(x) => format!("retries are below {x}/s"),
         GoodputAbove(x) => format!("goodput is above {x}/s"),

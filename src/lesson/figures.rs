@@ -71,6 +71,9 @@ pub enum Condition {
     RetriesAbove(f64),
     /// Retries sent over the last second, per second, below this.
     RetriesBelow(f64),
+    /// Of the CRITICAL requests that ended since the step began, the share completed is above
+    /// this.
+    CriticalServedAbove(f64),
     /// Requests dropped since the step began, at most this many.
     DroppedAtMost(u64),
     /// Of the requests that ended since the step began, the share not completed (dropped,
@@ -122,6 +125,8 @@ pub struct Moment {
     pub ended: [u64; 5],
     /// Retries sent so far.
     pub retries: u64,
+    /// CRITICAL requests completed and ended so far (simulated units).
+    pub critical: (u64, u64),
 }
 
 impl Moment {
@@ -159,6 +164,10 @@ impl Moment {
             }
             m.retries += s.counters.retries * unit;
         }
+        let c = v
+            .classes()
+            .priority(crate::sim::request::Priority::Critical);
+        m.critical = (c.ended[0], c.ended.iter().sum());
         m
     }
 }
@@ -184,6 +193,18 @@ impl Judged<'_> {
     pub fn retries(&self) -> f64 {
         let dt = (self.now.t - self.recent.t).max(1e-9);
         (self.now.retries - self.recent.retries) as f64 / dt
+    }
+
+    /// Share of the CRITICAL requests ended since the step began that completed (1 when none
+    /// ended).
+    pub fn critical_served(&self) -> f64 {
+        let done = self.now.critical.0 - self.start.critical.0;
+        let all = self.now.critical.1 - self.start.critical.1;
+        if all == 0 {
+            1.0
+        } else {
+            done as f64 / all as f64
+        }
     }
 
     /// Share of the requests ended since the step began that did not complete.
@@ -230,6 +251,7 @@ impl Judged<'_> {
             }
             Limited(link) => n.limited.contains(link),
             ServingStale(name) => n.stale.contains(name),
+            CriticalServedAbove(x) => self.critical_served() > *x,
             RetriesAbove(x) => self.retries() > *x,
             RetriesBelow(x) => self.retries() < *x,
             GoodputAbove(x) => self.goodput() > *x,
@@ -287,6 +309,10 @@ impl Judged<'_> {
             ),
             GoodputAbove(_) | GoodputBelow(_) => format!("goodput {:.0}/s", self.goodput()),
             RetriesAbove(_) | RetriesBelow(_) => format!("retries {:.0}/s", self.retries()),
+            CriticalServedAbove(_) => format!(
+                "{:.1}% of CRITICAL requests completed",
+                100.0 * self.critical_served()
+            ),
             DroppedAtMost(_) => format!("{} dropped", self.dropped()),
             LostBelow(_) | LostAtLeast(_) => format!("{:.1}% lost", 100.0 * self.lost()),
             Not(c) => format!("not: {}", self.measured(c)),
@@ -300,16 +326,17 @@ impl Judged<'_> {
 }
 
 /// The names of the figures a caption may quote: `{goodput}` (completed per second over the
-/// step), `{lost}` (% not completed of those that ended in the step), `{dropped}`, `{t}` (the
+/// step), `{lost}` (% not completed of those that ended in the step), `{critical}` (% of the
+/// CRITICAL requests that ended in the step that completed), `{dropped}`, `{t}` (the
 /// time the step ended), `{queue:NAME}` (queued at the step's end), `{status:NAME}` (the status
 /// then) and `{crashes:NAME}` (crashes in the step).
 pub fn placeholder_problem(name: &str, components: &[&str]) -> Option<String> {
     match name.split_once(':') {
-        None if ["goodput", "lost", "dropped", "t"].contains(&name) => None,
+        None if ["goodput", "lost", "dropped", "t", "critical"].contains(&name) => None,
         Some(("queue" | "status" | "crashes", c)) if components.contains(&c) => None,
         Some(("queue" | "status" | "crashes", c)) => Some(format!("`{c}` is not a component")),
         _ => Some(format!(
-            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, queue:NAME, status:NAME, crashes:NAME"
+            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, critical, queue:NAME, status:NAME, crashes:NAME"
         )),
     }
 }
@@ -338,6 +365,7 @@ pub fn fill(text: &str, j: &Judged) -> String {
                         + "/s"
                 }
                 "lost" => format!("{:.1}%", 100.0 * j.lost()),
+                "critical" => format!("{:.1}%", 100.0 * j.critical_served()),
                 "dropped" => crate::picture::style::short(j.dropped() as f64),
                 "t" => format!("{:.1} s", j.now.t),
                 _ => continue,

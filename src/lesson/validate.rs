@@ -152,7 +152,9 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
         {
             bad(f.to_string(), format!("{x} is not a rate"));
         }
-        LostBelow(x) | LostAtLeast(x) if !(x.is_finite() && (0.0..=1.0).contains(x)) => {
+        LostBelow(x) | LostAtLeast(x) | CriticalServedAbove(x)
+            if !(x.is_finite() && (0.0..=1.0).contains(x)) =>
+        {
             bad(f.to_string(), format!("{x} is not a share from 0 to 1"));
         }
         Not(c) => condition(bad, f, c, s),
