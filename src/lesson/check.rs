@@ -265,6 +265,8 @@ fn describe(c: &Condition) -> String {
         GoodputAbove(x) => format!("goodput is above {x}/s"),
         GoodputBelow(x) => format!("goodput is below {x}/s"),
         DroppedAtMost(x) => format!("at most {x} requests are dropped"),
+        DroppedAtLeastAt(c, x) => format!("at least {x} are dropped at {c}"),
+        DroppedAtMostAt(c, x) => format!("at most {x} are dropped at {c}"),
         LostBelow(x) => format!("under {:.1}% of requests are lost", 100.0 * x),
         LostAtLeast(x) => format!("at least {:.1}% of requests are lost", 100.0 * x),
         Not(c) => format!("not ({})", describe(c)),

@@ -74,6 +74,11 @@ pub enum Condition {
     /// Of the CRITICAL requests that ended since the step began, the share completed is above
     /// this.
     CriticalServedAbove(f64),
+    /// Requests (or, behind an asynchronous hand-off, work) dropped at the component since the
+    /// step began: at least this many.
+    DroppedAtLeastAt(String, u64),
+    /// The same, at most this many.
+    DroppedAtMostAt(String, u64),
     /// Requests dropped since the step began, at most this many.
     DroppedAtMost(u64),
     /// Of the requests that ended since the step began, the share not completed (dropped,
@@ -113,6 +118,8 @@ pub struct Moment {
     pub status: BTreeMap<String, HealthBand>,
     /// Crashes so far per component.
     pub crashes: BTreeMap<String, u64>,
+    /// Dropped so far at each component (its queue full).
+    pub dropped_at: BTreeMap<String, u64>,
     /// Instances down.
     pub down: Vec<String>,
     /// Breaker state per link.
@@ -143,6 +150,7 @@ impl Moment {
             m.status.insert(c.name.to_string(), band);
             let crashes = v.instances_of(c.index).map(|i| i.counters.crashes).sum();
             m.crashes.insert(c.name.to_string(), crashes);
+            m.dropped_at.insert(c.name.to_string(), c.dropped * unit);
             if c.stale > 0.0 {
                 m.stale.push(c.name.to_string());
             }
@@ -220,6 +228,12 @@ impl Judged<'_> {
         }
     }
 
+    /// Dropped at component `c` since the step began.
+    pub fn dropped_at(&self, c: &str) -> u64 {
+        let at = |m: &Moment| m.dropped_at.get(c).copied().unwrap_or(0);
+        at(self.now).saturating_sub(at(self.start))
+    }
+
     /// Dropped since the step began.
     pub fn dropped(&self) -> u64 {
         self.now.ended[1] - self.start.ended[1]
@@ -252,6 +266,8 @@ impl Judged<'_> {
             Limited(link) => n.limited.contains(link),
             ServingStale(name) => n.stale.contains(name),
             CriticalServedAbove(x) => self.critical_served() > *x,
+            DroppedAtLeastAt(c, x) => self.dropped_at(c) >= *x,
+            DroppedAtMostAt(c, x) => self.dropped_at(c) <= *x,
             RetriesAbove(x) => self.retries() > *x,
             RetriesBelow(x) => self.retries() < *x,
             GoodputAbove(x) => self.goodput() > *x,
@@ -314,6 +330,9 @@ impl Judged<'_> {
                 100.0 * self.critical_served()
             ),
             DroppedAtMost(_) => format!("{} dropped", self.dropped()),
+            DroppedAtLeastAt(c, _) | DroppedAtMostAt(c, _) => {
+                format!("{} dropped at {c}", self.dropped_at(c))
+            }
             LostBelow(_) | LostAtLeast(_) => format!("{:.1}% lost", 100.0 * self.lost()),
             Not(c) => format!("not: {}", self.measured(c)),
             All(cs) | Any(cs) => cs
@@ -333,10 +352,12 @@ impl Judged<'_> {
 pub fn placeholder_problem(name: &str, components: &[&str]) -> Option<String> {
     match name.split_once(':') {
         None if ["goodput", "lost", "dropped", "t", "critical"].contains(&name) => None,
-        Some(("queue" | "status" | "crashes", c)) if components.contains(&c) => None,
-        Some(("queue" | "status" | "crashes", c)) => Some(format!("`{c}` is not a component")),
+        Some(("queue" | "status" | "crashes" | "dropped", c)) if components.contains(&c) => None,
+        Some(("queue" | "status" | "crashes" | "dropped", c)) => {
+            Some(format!("`{c}` is not a component"))
+        }
         _ => Some(format!(
-            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, critical, queue:NAME, status:NAME, crashes:NAME"
+            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, critical, queue:NAME, status:NAME, crashes:NAME, dropped:NAME"
         )),
     }
 }
@@ -381,6 +402,7 @@ pub fn fill(text: &str, j: &Judged) -> String {
                 .unwrap_or_default()
                 .name()
                 .to_string(),
+            Some(("dropped", c)) => crate::picture::style::short(j.dropped_at(c) as f64),
             Some(("crashes", c)) => (j.now.crashes.get(c).copied().unwrap_or(0)
                 - j.start.crashes.get(c).copied().unwrap_or(0))
             .to_string(),

@@ -124,7 +124,9 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
         | StatusAtLeast(n, _)
         | StatusAtMost(n, _)
         | Crashed(n)
-        | ServingStale(n) => component(bad, n),
+        | ServingStale(n)
+        | DroppedAtLeastAt(n, _)
+        | DroppedAtMostAt(n, _) => component(bad, n),
         InstanceDown(name) => {
             let ok = name.split_once('#').is_some_and(|(comp, k)| {
                 let k: Option<u32> = k.parse().ok();
