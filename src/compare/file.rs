@@ -119,17 +119,7 @@ pub fn is_comparison(path: &Path) -> bool {
 /// Reads a comparison file and its base scenario, with every number, name and command checked.
 pub fn load(path: &Path) -> Result<(Comparison, Scenario), String> {
     let text = files::read_text(path, "comparison file").map_err(|e| e.to_string())?;
-    let options =
-        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    let mut c: Comparison = options.from_str(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            scenario::syntax_message(&e.code)
-        )
-    })?;
+    let mut c: Comparison = scenario::from_ron(&text, path)?;
     let base = path.parent().unwrap_or(Path::new(".")).join(&c.base);
     let base_text =
         files::read_text(&base, "scenario").map_err(|e| format!("base scenario: {e}"))?;
@@ -277,16 +267,11 @@ fn rehearse(c: &Comparison, s: &Scenario, path: &Path) -> Result<(), String> {
             found = crate::runner::rehearse_commands(&t);
         }
         if let Some(p) = found.first() {
+            // The loads' commands come first in `prepared`: count the variant's own from 0.
             let skip = s.sources.len();
-            let field = match p.field.strip_prefix("commands[") {
-                Some(rest) => {
-                    let (k, tail) = rest.split_once(']').unwrap_or((rest, ""));
-                    match k.parse::<usize>() {
-                        Ok(k) if k >= skip => format!("commands[{}]{tail}", k - skip),
-                        _ => p.field.clone(),
-                    }
-                }
-                None => p.field.clone(),
+            let field = match p.command_index() {
+                Some((k, tail)) if k >= skip => format!("commands[{}]{tail}", k - skip),
+                _ => p.field.clone(),
             };
             return Err(format!(
                 "{at}: variants[{i}] `{}`: {field}: {} (hint: {})",

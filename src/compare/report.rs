@@ -34,7 +34,7 @@ impl Report<'_> {
 
     /// The tidy CSV: one row per run and measure.
     pub fn csv(&self) -> String {
-        let mut out = String::from("variant,load,rep,metric,value\n");
+        let mut out = format!("{}\n", super::shard::HEADER);
         for (j, f) in self.jobs.iter().zip(self.figures) {
             for (name, v) in f.named() {
                 out.push_str(&format!(

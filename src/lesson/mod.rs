@@ -79,17 +79,7 @@ pub struct StepCommand {
 /// scenario, numbers in range, commands rehearsed, placeholders known).
 pub fn load(path: &Path) -> Result<(Lesson, Scenario), String> {
     let text = crate::files::read_text(path, "lesson").map_err(|e| e.to_string())?;
-    let options =
-        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    let lesson: Lesson = options.from_str(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            scenario::syntax_message(&e.code)
-        )
-    })?;
+    let lesson: Lesson = scenario::from_ron(&text, path)?;
     let at = path
         .parent()
         .unwrap_or(Path::new("."))

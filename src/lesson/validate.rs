@@ -187,11 +187,8 @@ fn commands(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
         .into_iter()
         .map(|p| {
             let index = p
-                .field
-                .strip_prefix("commands[")
-                .and_then(|r| r.split_once(']'))
-                .and_then(|(k, _)| k.parse::<usize>().ok())
-                .and_then(|k| k.checked_sub(own))
+                .command_index()
+                .and_then(|(k, _)| k.checked_sub(own))
                 .and_then(|k| at.get(k));
             let field = match index {
                 Some((i, k)) => format!("steps[{i}].commands[{k}]"),

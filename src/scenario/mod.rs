@@ -1137,6 +1137,15 @@ pub struct Problem {
     pub hint: String,
 }
 
+impl Problem {
+    /// For a problem in a scenario's `commands`: the command's index and the rest of the field
+    /// path after it (`commands[3].command` gives 3 and `.command`).
+    pub fn command_index(&self) -> Option<(usize, &str)> {
+        let (k, tail) = self.field.strip_prefix("commands[")?.split_once(']')?;
+        Some((k.parse().ok()?, tail))
+    }
+}
+
 fn format_problems(problems: &[Problem]) -> String {
     let mut s = format!("{} problem(s) in scenario", problems.len());
     for p in problems {
@@ -1199,6 +1208,25 @@ fn field_at(text: &str, line: usize, col: usize) -> Option<String> {
         .rev()
         .collect();
     (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
+}
+
+/// A flowlab file other than a scenario (a comparison, a lesson) parsed from RON as scenarios
+/// are (a bare value where an optional one is meant), a syntax error as `file:line:col: message`.
+pub(crate) fn from_ron<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, String> {
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    options.from_str(text).map_err(|e| {
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            e.span.start.line,
+            e.span.start.col,
+            syntax_message(&e.code)
+        )
+    })
 }
 
 /// RON's message, with a hint where RON's own words leave a newcomer guessing.
