@@ -34,7 +34,7 @@ impl Report<'_> {
 
     /// The tidy CSV: one row per run and measure.
     pub fn csv(&self) -> String {
-        let mut out = format!("{}\n", super::shard::HEADER);
+        let mut out = format!("{HEADER}\n");
         for (j, f) in self.jobs.iter().zip(self.figures) {
             for (name, v) in f.named() {
                 out.push_str(&format!(
@@ -189,6 +189,9 @@ impl Report<'_> {
         self.figures.iter().filter(|f| f.stopped > 0.0).count()
     }
 }
+
+/// results.csv's header (`merge` refuses a shard without it).
+pub const HEADER: &str = "variant,load,rep,metric,value";
 
 /// The manifest's file name in an output directory.
 pub const MANIFEST: &str = "manifest.json";

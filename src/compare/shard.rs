@@ -4,7 +4,7 @@
 //! and refuses a shard that is truncated, foreign, duplicated, missing or inconsistent, naming
 //! the file and the reason.
 
-use super::report::{Manifest, read_manifest};
+use super::report::{HEADER, Manifest, read_manifest};
 use super::{Comparison, Figures, Job};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -17,9 +17,6 @@ const MAX_VALUE: f64 = 1e15;
 
 /// Longest line of a shard's results.csv.
 const MAX_LINE: usize = 1024;
-
-/// The CSV's header.
-pub const HEADER: &str = "variant,load,rep,metric,value";
 
 /// Which slice of the grid a run takes: `i` of `n` (jobs whose index modulo `n` is `i`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
