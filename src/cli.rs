@@ -92,6 +92,21 @@ pub enum Command {
         /// Run every step headless and check its claims (exit 1 when one does not hold).
         #[arg(long)]
         check: bool,
+        /// Write step K's last frame (from 1), as the video shows it, to --out (a PNG).
+        #[arg(long)]
+        shot: Option<usize>,
+        /// With --shot: the PNG file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Window size, WIDTHxHEIGHT (presenting: 1600x900; --shot: 1920x1080).
+        #[arg(long)]
+        size: Option<String>,
+        /// With --shot: overwrite a file at --out that flowlab did not write.
+        #[arg(long)]
+        force: bool,
+        /// Presenting: close after this many wall seconds (for tests).
+        #[arg(long, hide = true)]
+        quit_after: Option<f64>,
     },
     /// Validate scenario files without running them.
     Check {
@@ -175,7 +190,34 @@ pub fn main() -> ExitCode {
         Some(Command::Shot(a)) => crate::desktop_cli::shot(&a),
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
-        Some(Command::Lesson { file, check }) => lesson(&file, check),
+        Some(Command::Lesson {
+            file, check: true, ..
+        }) => lesson(&file),
+        Some(Command::Lesson {
+            file,
+            shot: Some(k),
+            out,
+            size,
+            force,
+            ..
+        }) => {
+            let Some(out) = out else {
+                eprintln!("error: --shot needs --out FILE.png");
+                return ExitCode::from(2);
+            };
+            let size = size.unwrap_or_else(|| "1920x1080".into());
+            crate::desktop_lesson::shot(&file, k, &out, &size, force)
+        }
+        Some(Command::Lesson {
+            file,
+            size,
+            quit_after,
+            ..
+        }) => crate::desktop_lesson::present(
+            &file,
+            &size.unwrap_or_else(|| "1600x900".into()),
+            quit_after,
+        ),
         Some(Command::Run(args)) => run(&args),
         Some(Command::Merge {
             file,
@@ -205,7 +247,7 @@ pub fn main() -> ExitCode {
 
 /// `flowlab lesson FILE --check`: the report, exit 1 when a claim does not hold, 2 for a bad
 /// file.
-fn lesson(path: &Path, check: bool) -> ExitCode {
+fn lesson(path: &Path) -> ExitCode {
     let (l, s) = match crate::lesson::load(path) {
         Ok(x) => x,
         Err(e) => {
@@ -213,14 +255,6 @@ fn lesson(path: &Path, check: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !check {
-        eprintln!(
-            "error: {}: the lesson is valid ({} steps), but presenting it live and recording it are not built yet: run it with --check",
-            path.display(),
-            l.steps.len()
-        );
-        return ExitCode::from(2);
-    }
     let report = crate::lesson::check(&l, &s);
     print!("{}", report.render());
     if report.failed() > 0 {

@@ -56,12 +56,12 @@ pub struct ShotArgs {
 pub struct RecordArgs {
     /// Scenario file (RON).
     pub scenario: PathBuf,
-    /// First frame's simulated time, s.
+    /// First frame's simulated time, s (a scenario; a lesson is filmed whole).
     #[arg(long, allow_negative_numbers = true)]
-    pub from: f64,
-    /// Last frame's simulated time, s.
+    pub from: Option<f64>,
+    /// Last frame's simulated time, s (a scenario).
     #[arg(long, allow_negative_numbers = true)]
-    pub to: f64,
+    pub to: Option<f64>,
     /// Simulated seconds per second of video.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub speed: f64,
@@ -81,6 +81,18 @@ pub struct RecordArgs {
     /// Overwrite an existing file at --out that flowlab did not write.
     #[arg(long)]
     pub force: bool,
+    /// A lesson: speak each step's narration with espeak-ng into the video.
+    #[arg(long)]
+    pub narrate: bool,
+    /// The espeak-ng voice for --narrate.
+    #[arg(long, default_value = "en-us")]
+    pub voice: String,
+    /// A lesson: a recording of your own voice (any format ffmpeg reads), cut at --cues.
+    #[arg(long)]
+    pub audio: Option<PathBuf>,
+    /// With --audio: each step's start in the recording, one a line (Audacity's labels).
+    #[arg(long)]
+    pub cues: Option<PathBuf>,
 }
 
 /// Options of `flowlab open` (and plain `flowlab`).
@@ -255,6 +267,7 @@ mod with_app {
             select: None,
             compare,
             clean: false,
+            lesson: None,
         };
         exit(run(opts, s, err))
     }
@@ -278,6 +291,7 @@ mod with_app {
                 select: a.select.clone(),
                 compare: None,
                 clean: a.clean,
+                lesson: None,
             })
         };
         start(&a.scenario, a.load, a.variant.as_deref(), make)
@@ -285,12 +299,21 @@ mod with_app {
 
     /// `flowlab record`.
     pub fn record(a: &RecordArgs) -> ExitCode {
+        if crate::lesson::is_lesson(&a.scenario) {
+            return crate::desktop_lesson::film(a);
+        }
         let make = |end: f64, inputs: &[&Path]| -> Result<AppOptions, String> {
             let size = parse_size(&a.size)?;
-            check_time("--from", a.from, end)?;
-            check_time("--to", a.to, end)?;
-            if a.to <= a.from {
-                return Err(format!("--to {} must be after --from {}", a.to, a.from));
+            if a.narrate || a.audio.is_some() || a.cues.is_some() {
+                return Err("--narrate, --audio and --cues are for lessons".into());
+            }
+            let (Some(from), Some(to)) = (a.from, a.to) else {
+                return Err("give --from and --to (simulated seconds) for a scenario".into());
+            };
+            check_time("--from", from, end)?;
+            check_time("--to", to, end)?;
+            if to <= from {
+                return Err(format!("--to {to} must be after --from {from}"));
             }
             if !(a.speed.is_finite() && (0.001..=100.0).contains(&a.speed)) {
                 return Err(format!(
@@ -301,7 +324,7 @@ mod with_app {
             if !(a.fps.is_finite() && (1.0..=120.0).contains(&a.fps)) {
                 return Err(format!("--fps {}: give 1 to 120", a.fps));
             }
-            let frames = (a.to - a.from) / a.speed * a.fps;
+            let frames = (to - from) / a.speed * a.fps;
             if frames > 216_000.0 {
                 return Err(format!(
                     "{frames:.0} frames is more than two hours of video at {} fps: record less",
@@ -314,8 +337,8 @@ mod with_app {
                 .unwrap_or_else(|| PathBuf::from(format!("{}.mp4", stem(&a.scenario))));
             check_out(&out, "mp4", inputs, a.force)?;
             let mode = RunMode::Record {
-                from: a.from,
-                to: a.to,
+                from,
+                to,
                 speed: a.speed,
                 fps: a.fps,
                 out,
@@ -330,13 +353,14 @@ mod with_app {
                 select: None,
                 compare: None,
                 clean: a.clean,
+                lesson: None,
             })
         };
         start(&a.scenario, None, None, make)
     }
 
     /// The output file of a shot or a recording, checked before the window opens.
-    fn check_out(out: &Path, ext: &str, inputs: &[&Path], force: bool) -> Result<(), String> {
+    pub fn check_out(out: &Path, ext: &str, inputs: &[&Path], force: bool) -> Result<(), String> {
         if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
             return Err(format!("--out {}: give a .{ext} file name", out.display()));
         }
@@ -419,7 +443,7 @@ pub fn display_problem() -> Option<String> {
 }
 
 #[cfg(feature = "desktop")]
-pub use with_app::{open, record, shot};
+pub use with_app::{check_out, open, record, shot};
 
 #[cfg(not(feature = "desktop"))]
 fn no_app() -> ExitCode {

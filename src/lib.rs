@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod compare;
 pub mod desktop_cli;
+pub mod desktop_lesson;
 pub mod files;
 pub mod lesson;
 pub mod picture;

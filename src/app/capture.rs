@@ -16,6 +16,15 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 
 /// Frames rendered before a capture so text, shapes and panels have settled.
 const SETTLE_FRAMES: u32 = 4;
+/// Filming a lesson: frames rendered before each capture (every part of a lesson's frame is
+/// drawn from fixed rectangles in the frame it is asked for).
+const FILM_SETTLE: u32 = 0;
+/// Frames and wall seconds the app renders before a film's first capture (shaders compile and
+/// the first drawing settles).
+const WARM_FRAMES: u32 = 15;
+const WARM_S: f64 = 1.5;
+/// Screenshots that may be in flight at once (their images wait in memory to be encoded).
+const IN_FLIGHT: usize = 3;
 
 /// A capture in progress.
 #[derive(Resource)]
@@ -30,8 +39,16 @@ pub struct Capture {
     next: u64,
     /// Frames waited at the current one.
     settle: u32,
-    /// A screenshot is in flight.
-    in_flight: bool,
+    /// Screenshots asked for and not yet back.
+    in_flight: usize,
+    /// Frames rendered since the capture began.
+    warm: u32,
+    /// A film's frame to take at the end of this frame (`shoot`).
+    wanted: Option<u64>,
+    /// A lesson's frames (each frame's moment), instead of `from` + k x `per_frame`.
+    reel: Option<crate::lesson::reel::Reel>,
+    /// Frames back from the renderer out of order, until those before them come.
+    early: std::collections::BTreeMap<u64, Vec<u8>>,
     /// Frames captured.
     captured: u64,
     /// Where a single shot goes (PNG), or the video encoder.
@@ -65,6 +82,37 @@ struct Frames(Vec<(u64, Image)>);
 #[derive(Component)]
 struct FrameNo(u64);
 
+/// Whether the panels' glyph atlas changed in this frame or the one before: a frame drawn
+/// then may lack glyphs whose texture is still on its way to the GPU, so a film waits.
+#[derive(Resource, Default)]
+struct Atlas {
+    now: bool,
+    before: bool,
+}
+
+fn watch_atlas(outputs: Query<&bevy_egui::EguiRenderOutput>, mut atlas: ResMut<Atlas>) {
+    atlas.before = atlas.now;
+    atlas.now = outputs.iter().any(|o| !o.textures_delta.set.is_empty());
+}
+
+/// Takes the frame a film asked for, once the glyph atlas has been still for two frames (the
+/// same moment is drawn again until then).
+fn shoot(mut commands: Commands, cap: Option<ResMut<Capture>>, atlas: Res<Atlas>) {
+    let Some(mut cap) = cap else {
+        return;
+    };
+    let Some(k) = cap.wanted else {
+        return;
+    };
+    if atlas.now || atlas.before {
+        return;
+    }
+    commands.spawn((Screenshot::primary_window(), FrameNo(k)));
+    cap.wanted = None;
+    cap.in_flight += 1;
+    cap.next += 1;
+}
+
 /// A screenshot the Screenshot button (or `P`) asked for, and where it goes.
 #[derive(Component)]
 struct SaveTo(PathBuf);
@@ -77,7 +125,14 @@ pub(super) fn plugin(app: &mut App, mode: &RunMode) {
                 .chain()
                 .before(super::AppSystems::Input),
         )
-        .add_systems(Last, collect_frames)
+        .init_resource::<Atlas>()
+        .add_systems(
+            PostUpdate,
+            watch_atlas
+                .after(bevy_egui::EguiPostUpdateSet::ProcessOutput)
+                .before(bevy_egui::EguiPostUpdateSet::PostProcessOutput),
+        )
+        .add_systems(Last, (shoot, collect_frames).chain())
         .add_observer(on_captured);
     match mode.clone() {
         RunMode::Interactive => {}
@@ -103,6 +158,119 @@ pub(super) fn plugin(app: &mut App, mode: &RunMode) {
                 });
             });
         }
+        RunMode::Film {
+            out,
+            chapters,
+            audio,
+            only,
+        } => {
+            app.add_systems(Startup, move |mut commands: Commands| {
+                let extra = Extra {
+                    chapters: chapters.clone(),
+                    audio: audio.clone(),
+                };
+                let out = out.clone();
+                commands.queue(move |world: &mut World| start_film(world, out, extra, only));
+            });
+        }
+    }
+}
+
+/// Inputs muxed into a lesson's MP4 beside its frames.
+#[derive(Clone, Default)]
+struct Extra {
+    chapters: Option<PathBuf>,
+    audio: Option<PathBuf>,
+}
+
+/// Starts filming the lesson: every frame's moment from its reel, from t = 0 (or only frame
+/// `only`, as a PNG).
+fn start_film(world: &mut World, out: PathBuf, extra: Extra, only: Option<u64>) {
+    let Some(reel) = world
+        .get_resource::<crate::app::lesson::Presenter>()
+        .and_then(|p| p.run.reel.clone())
+    else {
+        fail(world, "no lesson to film".into(), true);
+        return;
+    };
+    world.resource_mut::<SimControl>().paused = true;
+    if let Some(f) = only {
+        let mut cap = capture_of(Output::Png(out), 0, 1.0, f + 1, true);
+        cap.next = f;
+        cap.captured = f;
+        cap.reel = Some(reel);
+        world.insert_resource(cap);
+        return;
+    }
+    let size = window_size(world);
+    let tmp = crate::files::temporary(&out);
+    let child = match encoder(&tmp, size, reel.fps, &extra) {
+        Ok(c) => c,
+        Err(e) => {
+            fail(
+                world,
+                format!("cannot start ffmpeg (is it installed?): {e}"),
+                true,
+            );
+            return;
+        }
+    };
+    let mut cap = capture_of(
+        Output::Video {
+            stdin: None,
+            child,
+            tmp,
+            out,
+        },
+        0,
+        1.0,
+        reel.frames(),
+        true,
+    );
+    if let Output::Video { child, stdin, .. } = &mut cap.out {
+        *stdin = child.stdin.take();
+    }
+    cap.reel = Some(reel);
+    world.insert_resource(cap);
+}
+
+fn window_size(world: &mut World) -> (u32, u32) {
+    world
+        .query::<&Window>()
+        .iter(world)
+        .next()
+        .map_or((1600, 900), |w| (w.physical_width(), w.physical_height()))
+}
+
+/// A capture of `frames` frames from `from` (ns), `per_frame` ns apart.
+fn capture_of(out: Output, from: Nanos, per_frame: f64, frames: u64, exit: bool) -> Capture {
+    let bar = exit.then(|| {
+        let b = ProgressBar::new(frames);
+        if let Ok(s) =
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} frames, eta {eta}")
+        {
+            b.set_style(s);
+        }
+        b.set_message("rendering");
+        b
+    });
+    Capture {
+        from,
+        per_frame,
+        frames,
+        next: 0,
+        settle: 0,
+        in_flight: 0,
+        warm: 0,
+        wanted: None,
+        reel: None,
+        early: Default::default(),
+        captured: 0,
+        out,
+        exit,
+        was_paused: true,
+        bar,
+        failed: None,
     }
 }
 
@@ -150,7 +318,29 @@ fn write_png(image: &Image, path: &std::path::Path) -> Result<(), String> {
 }
 
 /// ffmpeg reading raw RGBA frames of `size` at `fps` into an H.264 MP4 that plays in a browser.
-fn encoder(out: &PathBuf, size: (u32, u32), fps: f64) -> std::io::Result<Child> {
+fn encoder(out: &PathBuf, size: (u32, u32), fps: f64, extra: &Extra) -> std::io::Result<Child> {
+    let mut inputs: Vec<String> = vec![];
+    let mut maps: Vec<String> = vec!["-map".into(), "0:v".into()];
+    let mut k = 1;
+    if let Some(c) = &extra.chapters {
+        inputs.extend([
+            "-f".into(),
+            "ffmetadata".into(),
+            "-i".into(),
+            c.display().to_string(),
+        ]);
+        maps.extend([
+            "-map_metadata".into(),
+            k.to_string(),
+            "-map_chapters".into(),
+            k.to_string(),
+        ]);
+        k += 1;
+    }
+    if let Some(a) = &extra.audio {
+        inputs.extend(["-i".into(), a.display().to_string()]);
+        maps.extend(["-map".into(), format!("{k}:a"), "-c:a".into(), "aac".into()]);
+    }
     Command::new("ffmpeg")
         .args([
             "-y",
@@ -167,11 +357,16 @@ fn encoder(out: &PathBuf, size: (u32, u32), fps: f64) -> std::io::Result<Child> 
             "-r",
             &format!("{fps}"),
         ])
+        .args(["-i", "-"])
+        .args(&inputs)
+        .args(&maps)
         .args([
-            "-i",
-            "-",
             "-c:v",
             "libx264",
+            // The encoder keeps pace with the renderer on two cores; the files stay small
+            // (flat colours compress well).
+            "-preset",
+            "veryfast",
             "-pix_fmt",
             "yuv420p",
             "-movflags",
@@ -196,29 +391,27 @@ fn start(
     video: Option<PathBuf>,
 ) {
     let exit = *world.resource::<RunMode>() != RunMode::Interactive;
-    let size = world
-        .query::<&Window>()
-        .iter(world)
-        .next()
-        .map_or((1600, 900), |w| (w.physical_width(), w.physical_height()));
+    let size = window_size(world);
     let out = match (png, video) {
         (Some(p), _) => Output::Png(p),
-        (None, Some(v)) => match encoder(&crate::files::temporary(&v), size, fps) {
-            Ok(mut child) => Output::Video {
-                stdin: child.stdin.take(),
-                child,
-                tmp: crate::files::temporary(&v),
-                out: v,
-            },
-            Err(e) => {
-                fail(
-                    world,
-                    format!("cannot start ffmpeg (is it installed?): {e}"),
-                    exit,
-                );
-                return;
+        (None, Some(v)) => {
+            match encoder(&crate::files::temporary(&v), size, fps, &Extra::default()) {
+                Ok(mut child) => Output::Video {
+                    stdin: child.stdin.take(),
+                    child,
+                    tmp: crate::files::temporary(&v),
+                    out: v,
+                },
+                Err(e) => {
+                    fail(
+                        world,
+                        format!("cannot start ffmpeg (is it installed?): {e}"),
+                        exit,
+                    );
+                    return;
+                }
             }
-        },
+        }
         (None, None) => return,
     };
     let per_frame = speed / fps * 1e9;
@@ -232,34 +425,14 @@ fn start(
         p
     };
     run_to(world, (warm * 1e9) as Nanos);
-    let bar = exit.then(|| {
-        let b = ProgressBar::new(frames);
-        if let Ok(s) =
-            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} frames, eta {eta}")
-        {
-            b.set_style(s);
-        }
-        b.set_message("rendering");
-        b
-    });
-    world.insert_resource(Capture {
-        from: (from * 1e9) as Nanos,
-        per_frame,
-        frames: if matches!(out, Output::Png(_)) {
-            1
-        } else {
-            frames
-        },
-        next: 0,
-        settle: 0,
-        in_flight: false,
-        captured: 0,
-        out,
-        exit,
-        was_paused,
-        bar,
-        failed: None,
-    });
+    let frames = if matches!(out, Output::Png(_)) {
+        1
+    } else {
+        frames
+    };
+    let mut cap = capture_of(out, (from * 1e9) as Nanos, per_frame, frames, exit);
+    cap.was_paused = was_paused;
+    world.insert_resource(cap);
 }
 
 fn fail(world: &mut World, msg: String, exit: bool) {
@@ -324,39 +497,67 @@ fn note(world: &mut World, text: String) {
 }
 
 /// One frame of a capture: advance to the frame's exact time, let the picture settle, capture.
+/// Capturing does not wait for the last screenshot to come back (a few may be in flight).
 fn step_capture(world: &mut World) {
     let Some(mut cap) = world.remove_resource::<Capture>() else {
         return;
     };
-    if cap.in_flight {
+    let most = if cap.reel.is_some() { IN_FLIGHT } else { 1 };
+    cap.warm += 1;
+    let warming = cap.reel.is_some()
+        && (cap.warm < WARM_FRAMES || world.resource::<Time<Real>>().elapsed_secs_f64() < WARM_S);
+    if cap.in_flight >= most || cap.wanted.is_some() || (warming && cap.next == cap.captured) {
         world.insert_resource(cap);
         return;
     }
     if cap.next >= cap.frames {
-        finish(world, cap);
+        if cap.in_flight == 0 {
+            finish(world, cap);
+        } else {
+            world.insert_resource(cap);
+        }
         return;
     }
-    // Frame k shows the simulation at from + k x (speed / fps). Before the first frame the
-    // particles need the moments before it: step there at the same pace.
-    let target = cap.from + (cap.next as f64 * cap.per_frame).round() as Nanos;
+    // Frame k shows the simulation at from + k x (speed / fps), or the reel's moment of it.
+    // Before the first frame the particles need the moments before it: step there at the same
+    // pace.
+    let (target, settle) = match &cap.reel {
+        Some(reel) => {
+            let at = reel.at(cap.next);
+            crate::app::lesson::film(world, cap.next, at);
+            (at.clock, FILM_SETTLE)
+        }
+        None => (
+            cap.from + (cap.next as f64 * cap.per_frame).round() as Nanos,
+            SETTLE_FRAMES,
+        ),
+    };
     let now = world.resource::<SimClock>().now;
     // A run that stopped (sim::guard) stays where it stopped: frames show it frozen there.
     if now < target && !crate::sim::halted(world) {
-        let pace = cap.per_frame.max(1.0) as Nanos;
+        let pace = if cap.reel.is_some() {
+            target - now
+        } else {
+            cap.per_frame.max(1.0) as Nanos
+        };
         run_to(world, (now + pace).min(target));
         cap.settle = 0;
-    } else if cap.settle < SETTLE_FRAMES {
-        cap.settle += 1;
-    } else {
-        let k = cap.next;
-        match &cap.out {
-            Output::Png(_) | Output::Video { .. } => {
-                world.spawn((Screenshot::primary_window(), FrameNo(k)));
-            }
+        if world.resource::<SimClock>().now < target && !crate::sim::halted(world) {
+            world.insert_resource(cap);
+            return;
         }
-        cap.in_flight = true;
+    }
+    if cap.settle < settle {
+        cap.settle += 1;
+    } else if cap.reel.is_some() {
+        cap.wanted = Some(cap.next);
+        cap.settle = 0;
+    } else {
+        world.spawn((Screenshot::primary_window(), FrameNo(cap.next)));
+        cap.in_flight += 1;
         cap.next += 1;
-        cap.settle = SETTLE_FRAMES.saturating_sub(1);
+        // The next frame (the same or a close moment) needs one settling frame less.
+        cap.settle = settle.saturating_sub(1);
     }
     world.insert_resource(cap);
 }
@@ -383,36 +584,46 @@ fn on_captured(
     }
 }
 
-/// Hands captured frames to the encoder, or writes the shot.
+/// Hands captured frames to the encoder in frame order, or writes the shot.
 fn collect_frames(mut got: ResMut<Frames>, cap: Option<ResMut<Capture>>) {
     let Some(mut cap) = cap else {
         got.0.clear();
         return;
     };
-    got.0.sort_by_key(|f| f.0);
-    for (_, image) in got.0.drain(..) {
+    let cap = &mut *cap;
+    for (k, image) in got.0.drain(..) {
+        cap.in_flight = cap.in_flight.saturating_sub(1);
         match &mut cap.out {
-            Output::Video {
-                stdin: Some(stdin), ..
-            } => {
+            Output::Video { .. } => {
                 let rgba = image.try_into_dynamic().map(|d| d.to_rgba8().into_raw());
-                if let Ok(bytes) = rgba
-                    && stdin.write_all(&bytes).is_err()
-                {
-                    eprintln!("error: ffmpeg stopped taking frames");
+                match rgba {
+                    Ok(bytes) => {
+                        cap.early.insert(k, bytes);
+                    }
+                    Err(e) => cap.failed = Some(format!("frame {k}: {e}")),
                 }
             }
             Output::Png(p) => {
                 let p = p.clone();
                 cap.failed = write_png(&image, &p).err();
+                cap.captured += 1;
             }
-            Output::Video { .. } => {}
+        }
+    }
+    // Frames go to ffmpeg in order: the next one expected, as soon as it is back.
+    while let Some(bytes) = cap.early.remove(&cap.captured) {
+        if let Output::Video {
+            stdin: Some(stdin), ..
+        } = &mut cap.out
+            && stdin.write_all(&bytes).is_err()
+            && cap.failed.is_none()
+        {
+            cap.failed = Some("ffmpeg stopped taking frames".into());
         }
         cap.captured += 1;
-        cap.in_flight = false;
-        if let Some(b) = &cap.bar {
-            b.set_position(cap.captured);
-        }
+    }
+    if let Some(b) = &cap.bar {
+        b.set_position(cap.captured);
     }
 }
 
@@ -446,7 +657,7 @@ fn finish(world: &mut World, cap: Capture) {
             tmp,
         } => {
             drop(stdin);
-            ok = child.wait().is_ok_and(|s| s.success());
+            ok = child.wait().is_ok_and(|s| s.success()) && cap.failed.is_none();
             let moved = ok.then(|| crate::files::rename_into_place(&tmp, &out));
             match moved {
                 Some(Ok(())) => format!("wrote {} ({} frames)", out.display(), cap.captured),
@@ -456,7 +667,10 @@ fn finish(world: &mut World, cap: Capture) {
                 }
                 None => {
                     let _ = std::fs::remove_file(&tmp);
-                    format!("ffmpeg failed writing {}", out.display())
+                    match &cap.failed {
+                        Some(why) => format!("{why}: {} not written", out.display()),
+                        None => format!("ffmpeg failed writing {}", out.display()),
+                    }
                 }
             }
         }

@@ -50,7 +50,7 @@ fn keyboard(
     mut selection: ResMut<Selection>,
     mut panels: ResMut<Panels>,
 ) {
-    if hover.keyboard {
+    if hover.keyboard || panels.presenting {
         return;
     }
     let pressed = |k: KeyCode| keys.just_pressed(k);
@@ -136,6 +136,9 @@ fn pointer(
     mut drag: Local<Drag>,
     mut last: Local<Option<Vec2>>,
 ) {
+    if panels.presenting {
+        return;
+    }
     let (cam, gt, mut tf, mut proj) = camera.into_inner();
     let Projection::Orthographic(ortho) = &mut *proj else {
         return;
@@ -224,6 +227,11 @@ fn fit_on_new_run(
     camera: Single<(&mut Transform, &mut Projection), With<Camera2d>>,
     mut framed: Local<Framed>,
 ) {
+    if panels.presenting {
+        // The lesson moves the camera (`lesson::stage`).
+        framed.generation = scene.generation;
+        return;
+    }
     if panels.centre_requested {
         // A click in the decision feed: bring what it concerns to the middle.
         panels.centre_requested = false;

@@ -11,6 +11,7 @@
 
 pub mod capture;
 pub mod input;
+pub mod lesson;
 pub mod particles;
 pub mod probe;
 pub mod scene;
@@ -53,6 +54,8 @@ pub struct AppOptions {
     pub compare: Option<(crate::compare::Comparison, Scenario, f64)>,
     /// The canvas only (`--clean`): no panels, the clock and a legend strip over the picture.
     pub clean: bool,
+    /// A lesson presented (`flowlab lesson FILE`) or filmed (`flowlab record LESSON`).
+    pub lesson: Option<lesson::LessonRun>,
 }
 
 /// A selection asked for on the command line, made once the scenario is in the world.
@@ -119,6 +122,7 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
         .init_resource::<scene::Drawn>()
         .insert_resource(state::Panels::with_clean(opts.clean))
         .init_resource::<state::Hover>()
+        .init_resource::<state::Spotlight>()
         .configure_sets(Update, AppSystems::Input.before(SimDriveSystems))
         .configure_sets(
             Update,
@@ -126,7 +130,14 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
                 .chain()
                 .after(SimDriveSystems),
         )
-        .add_systems(Startup, (input::spawn_camera, particles::setup_particles))
+        .add_systems(
+            Startup,
+            (
+                input::spawn_camera,
+                particles::setup_particles,
+                scene::spawn_veil,
+            ),
+        )
         .add_systems(
             Update,
             (refresh_picture, side_by_side::lockstep)
@@ -138,6 +149,7 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
             (
                 scene::spawn_scene,
                 scene::update_scene,
+                scene::spotlight,
                 particles::draw_particles,
             )
                 .chain()
@@ -152,6 +164,7 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
     probe::plugin(&mut app);
     watch::plugin(&mut app);
     capture::plugin(&mut app, &opts.mode);
+    lesson::plugin(&mut app, opts.lesson.clone());
     app.world_mut().resource_mut::<SimControl>().speed = opts.speed;
     if !interactive {
         app.world_mut().resource_mut::<SimControl>().paused = true;

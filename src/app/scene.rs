@@ -654,3 +654,58 @@ fn update_edge(
     let (label, c) = gate.map_or((String::new(), style::YELLOW), |g| (g.label(), g.colour()));
     set_text(texts, parts.gate_text, &label, Some(c));
 }
+
+/// The veil a lesson's spotlight draws over what it does not emphasise.
+#[derive(Component)]
+pub struct Veil;
+
+/// Spawns the veil, hidden: a sheet of the background colour between the scene and what is
+/// lifted above it.
+pub fn spawn_veil(mut commands: Commands) {
+    commands.spawn((
+        Veil,
+        rect(1.0e6, 1.0e6, style::BACKGROUND.alpha(0.78)),
+        Transform::from_xyz(0.0, 0.0, 6.0),
+        Visibility::Hidden,
+    ));
+}
+
+/// A lesson's spotlight: the boxes and links it names are lifted above the veil, the rest stay
+/// under it, dimmed. With nothing named the veil is hidden and every depth is as drawn.
+pub fn spotlight(
+    light: Res<super::state::Spotlight>,
+    scene: Res<Scene>,
+    drawn: Res<Drawn>,
+    mut veil: Query<&mut Visibility, With<Veil>>,
+    mut transforms: Query<&mut Transform, Without<Veil>>,
+) {
+    let on = !light.nodes.is_empty() || !light.links.is_empty();
+    for mut v in &mut veil {
+        show(&mut v, on);
+    }
+    if drawn.generation != scene.generation {
+        return;
+    }
+    let mut set_z = |e: Entity, z: f32| {
+        if let Ok(mut t) = transforms.get_mut(e)
+            && t.translation.z != z
+        {
+            t.translation.z = z;
+        }
+    };
+    for (n, parts) in scene.picture.nodes.iter().zip(&drawn.nodes) {
+        let lifted = on && light.nodes.contains(&n.node);
+        set_z(parts.root, if lifted { 7.0 } else { 3.0 });
+    }
+    for (e, parts) in scene.picture.edges.iter().zip(&drawn.edges) {
+        let up = if on && light.links.contains(&e.link) {
+            6.2
+        } else {
+            0.0
+        };
+        set_z(parts.curve, up);
+        set_z(parts.gate, 1.0 + up);
+        set_z(parts.label, 5.0 + up.min(2.5));
+        set_z(parts.gate_text, 5.0 + up.min(2.5));
+    }
+}

@@ -7,7 +7,7 @@ use crate::picture::particles::{ParticleSettings, Particles};
 use crate::picture::{Picture, Rates};
 use crate::sim::SimConfig;
 use crate::sim::link::NodeRef;
-use crate::sim::topology::Routes;
+use crate::sim::topology::{Routes, Topology};
 use crate::sim::view::SimView;
 use bevy::prelude::*;
 use std::path::PathBuf;
@@ -78,6 +78,17 @@ pub enum RunMode {
         at: f64,
         /// PNG file.
         out: PathBuf,
+    },
+    /// Film the lesson (the app's `lesson::Presenter`) frame by frame from its reel to `out`.
+    Film {
+        /// MP4 file.
+        out: PathBuf,
+        /// A metadata file (chapters) for the MP4.
+        chapters: Option<PathBuf>,
+        /// An audio track muxed in (narration or a teacher's voice).
+        audio: Option<PathBuf>,
+        /// Only this frame, written as a PNG to `out`.
+        only: Option<u64>,
     },
     /// Render frames from `from` to `to` (s) at `speed`, `fps` frames per second, to `out`.
     Record {
@@ -180,6 +191,8 @@ pub struct Panels {
     pub centre_requested: bool,
     /// The canvas only (`--clean`): no panels.
     pub clean: bool,
+    /// A lesson is being presented or recorded: its keys and camera, not the app's.
+    pub presenting: bool,
     /// The user panned or zoomed since the system was last framed: a resize no longer
     /// re-frames it.
     pub user_framed: bool,
@@ -233,6 +246,7 @@ impl Default for Panels {
             styled: false,
             centre_requested: false,
             clean: false,
+            presenting: false,
             user_framed: false,
             left_open: false,
             right_open: false,
@@ -290,4 +304,33 @@ pub fn next_speed(speed: f64, up: bool) -> f64 {
             .find(|s| *s < speed * 0.9999)
             .unwrap_or(0.001)
     }
+}
+
+/// What a lesson's step emphasises: these boxes and links are drawn above a veil that dims the
+/// rest (`scene::spotlight`). Empty: nothing is dimmed.
+#[derive(Resource, Debug, Default, Clone, PartialEq)]
+pub struct Spotlight {
+    /// Components and sources lifted above the veil.
+    pub nodes: Vec<NodeRef>,
+    /// Links lifted above the veil (by index).
+    pub links: Vec<u32>,
+}
+
+/// What a decision's entity name refers to.
+/// (a component, instance `web#0`, link `web->db` or source, by name).
+pub fn selection_of(topo: &Topology, entity: &str) -> Option<Selection> {
+    let name = entity.split(" -> instance").next().unwrap_or(entity);
+    if let Some(c) = topo.component(name) {
+        return Some(Selection::Node(NodeRef::Component(c.index)));
+    }
+    if let Some(i) = topo.instance_names.iter().position(|n| n == name) {
+        return Some(Selection::Instance(i as u32));
+    }
+    if let Some(l) = topo.link_names.iter().position(|n| n == name) {
+        return Some(Selection::Link(l as u32));
+    }
+    topo.source_names
+        .iter()
+        .position(|n| n == name)
+        .map(|s| Selection::Node(NodeRef::Source(s as u32)))
 }

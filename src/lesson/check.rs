@@ -33,6 +33,8 @@ pub struct StepReport {
     pub caption: Vec<String>,
     /// Simulated seconds at its start and end.
     pub span: (f64, f64),
+    /// The simulation clock at its start and end (ns): a replay runs to exactly these.
+    pub clock: (Nanos, Nanos),
     /// Its claims, the `When` condition first when there is one.
     pub outcomes: Vec<Outcome>,
 }
@@ -170,6 +172,7 @@ pub fn check(l: &Lesson, s: &Scenario) -> Report {
             heading: step.heading.clone(),
             caption: step.caption.iter().map(|line| fill(line, &j)).collect(),
             span: (start_s, now.t),
+            clock: (start_ns, sim.now()),
             outcomes,
         });
     }

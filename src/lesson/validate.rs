@@ -2,6 +2,8 @@
 //! captions that fit, placeholders that are figures, commands a run would accept.
 
 use super::figures::{Condition, Expect, placeholder_problem, placeholders};
+use super::goals::GoalDone;
+use super::stage::{Camera, Show, Target};
 use super::{Lesson, Run};
 use crate::scenario::{Scenario, TimedCommand, names};
 
@@ -94,6 +96,7 @@ pub fn problems(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
             };
             condition(&mut bad, &fe, c, s);
         }
+        stage(&mut bad, &f, step, s);
         for (k, c) in step.commands.iter().enumerate() {
             if !(c.at_s.is_finite() && c.at_s >= 0.0 && c.at_s <= MAX_STEP_S) {
                 bad(
@@ -106,8 +109,147 @@ pub fn problems(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
             }
         }
     }
+    for (k, g) in l.goals.iter().enumerate() {
+        let f = format!("goals[{k}]");
+        if let Some(why) = names::title_problem(&g.text) {
+            out.push((format!("{f}.text"), why));
+        } else if g.text.trim().is_empty() || g.text.chars().count() > 80 {
+            out.push((format!("{f}.text"), "give 1 to 80 characters".into()));
+        }
+        match &g.done {
+            GoalDone::Command(w) if w.trim().is_empty() => out.push((
+                format!("{f}.done"),
+                "Command(\"\"): name words of the command".into(),
+            )),
+            GoalDone::Reached(c) => {
+                condition(&mut |a, b| out.push((a, b)), &format!("{f}.done"), c, s)
+            }
+            _ => {}
+        }
+    }
+    for (k, line) in l.subtitle.iter().chain(&l.takeaways).enumerate() {
+        if let Some(why) = names::title_problem(line) {
+            out.push((format!("subtitle/takeaways[{k}]"), why));
+        } else if line.chars().count() > MAX_LINE_CHARS {
+            out.push((
+                format!("subtitle/takeaways[{k}]"),
+                format!("longer than {MAX_LINE_CHARS} characters: split it"),
+            ));
+        }
+    }
+    if l.subtitle.len() > MAX_LINES || l.takeaways.len() > 8 {
+        out.push((
+            "subtitle/takeaways".into(),
+            format!("at most {MAX_LINES} subtitle lines and 8 takeaways"),
+        ));
+    }
     out.extend(commands(l, s));
     out
+}
+
+/// Most callouts in a step, and characters in a callout's label.
+const MAX_CALLOUTS: usize = 4;
+const MAX_LABEL_CHARS: usize = 40;
+
+/// The camera, highlights, callouts, panels, speed and narration of a step.
+fn stage(bad: &mut impl FnMut(String, String), f: &str, step: &super::Step, s: &Scenario) {
+    let is_component = |n: &str| s.components.iter().any(|c| c.name == n);
+    let is_instance = |n: &str| {
+        n.split_once('#').is_some_and(|(comp, k)| {
+            let k: Option<u32> = k.parse().ok();
+            s.components
+                .iter()
+                .any(|c| c.name == comp && k.is_some_and(|k| k < c.instances))
+        })
+    };
+    let is_link = |n: &str| s.links.iter().any(|l| format!("{}->{}", l.from, l.to) == n);
+    let is_source = |n: &str| s.sources.iter().any(|x| x.name == n);
+    match &step.camera {
+        Camera::Frame(names) if names.is_empty() => bad(
+            format!("{f}.camera"),
+            "Frame([]): name at least one component".into(),
+        ),
+        Camera::Frame(names) => {
+            for n in names.iter().filter(|n| !is_component(n) && !is_source(n)) {
+                bad(
+                    format!("{f}.camera"),
+                    format!("`{n}` is not a component or source"),
+                );
+            }
+        }
+        Camera::Zoom(n) if !is_component(n) && !is_source(n) => bad(
+            format!("{f}.camera"),
+            format!("`{n}` is not a component or source"),
+        ),
+        _ => {}
+    }
+    for (k, n) in step.highlight.iter().enumerate() {
+        if !(is_component(n) || is_instance(n) || is_link(n) || is_source(n)) {
+            bad(
+                format!("{f}.highlight[{k}]"),
+                format!("`{n}` is not a component, source, instance (name#k) or link (from->to)"),
+            );
+        }
+    }
+    if step.callouts.len() > MAX_CALLOUTS {
+        bad(
+            format!("{f}.callouts"),
+            format!("{} callouts: at most {MAX_CALLOUTS}", step.callouts.len()),
+        );
+    }
+    for (k, c) in step.callouts.iter().enumerate() {
+        let fc = format!("{f}.callouts[{k}]");
+        let n = c.at.name();
+        let (ok, what) = match &c.at {
+            Target::Component(_) => (is_component(n) || is_source(n), "a component"),
+            Target::Instance(_) | Target::Gauge(_) => (is_instance(n), "an instance (name#k)"),
+            Target::Link(_) | Target::Gate(_) => (is_link(n), "a link (from->to)"),
+            Target::Plot => (
+                step.show
+                    .iter()
+                    .any(|x| matches!(x, Show::Inspector(_) | Show::Panels)),
+                "shown: add show: [Inspector(..)] for the plots",
+            ),
+        };
+        if !ok {
+            bad(format!("{fc}.at"), format!("`{n}` is not {what}"));
+        }
+        if let Some(why) = names::title_problem(&c.label) {
+            bad(format!("{fc}.label"), why);
+        } else if c.label.trim().is_empty() || c.label.chars().count() > MAX_LABEL_CHARS {
+            bad(
+                format!("{fc}.label"),
+                format!("give 1 to {MAX_LABEL_CHARS} characters"),
+            );
+        }
+        if !(c.from_s.is_finite() && c.from_s >= 0.0 && c.from_s <= MAX_STEP_S) {
+            bad(
+                format!("{fc}.from_s"),
+                format!("{}: give seconds from the step's start", c.from_s),
+            );
+        }
+    }
+    for (k, x) in step.show.iter().enumerate() {
+        if let Show::Inspector(n) = x
+            && !(is_component(n) || is_instance(n) || is_link(n) || is_source(n))
+        {
+            bad(
+                format!("{f}.show[{k}]"),
+                format!("`{n}` is not a component, source, instance or link"),
+            );
+        }
+    }
+    if let Some(v) = step.speed
+        && !(v.is_finite() && (0.01..=100.0).contains(&v))
+    {
+        bad(
+            format!("{f}.speed"),
+            format!("{v}: give 0.01 to 100 simulated s per second"),
+        );
+    }
+    if let Some(why) = names::text_problem(&step.narration, 1000) {
+        bad(format!("{f}.narration"), why);
+    }
 }
 
 /// Names in a condition exist in the scenario; its numbers are in range.

@@ -63,6 +63,11 @@ pub fn name_problem(name: &str) -> Option<String> {
 
 /// What is wrong with a title, if anything (an empty one is the caller's to refuse).
 pub fn title_problem(text: &str) -> Option<String> {
+    text_problem(text, MAX_TITLE_CHARS)
+}
+
+/// The same check as `title_problem` for a longer text (at most `most` characters).
+pub fn text_problem(text: &str, most: usize) -> Option<String> {
     if let Some((k, c)) = text.chars().enumerate().find(|(_, c)| hidden(*c)) {
         return Some(format!(
             "`{}` holds U+{:04X} at character {}, a control or format character that would print differently from what is stored",
@@ -72,7 +77,7 @@ pub fn title_problem(text: &str) -> Option<String> {
         ));
     }
     let n = text.chars().count();
-    (n > MAX_TITLE_CHARS).then(|| format!("it is {n} characters long: at most {MAX_TITLE_CHARS}"))
+    (n > most).then(|| format!("it is {n} characters long: at most {most}"))
 }
 
 #[cfg(test)]

@@ -138,6 +138,9 @@ pub struct SimControl {
     pub max_ticks_per_frame: u32,
     /// Wall-clock budget for the ticks of one frame (ms); the rest is dropped (slow motion).
     pub max_frame_ms: f64,
+    /// Pause when the clock reaches this time (ns), never running past it (a lesson's step
+    /// ends exactly where its check ended it).
+    pub stop_at: Option<Nanos>,
 }
 
 impl Default for SimControl {
@@ -148,6 +151,7 @@ impl Default for SimControl {
             speed: 1.0,
             max_ticks_per_frame: 5_000,
             max_frame_ms: 25.0,
+            stop_at: None,
         }
     }
 }
@@ -277,7 +281,19 @@ fn drive_simulation(world: &mut World) {
     let mut checked = 0;
     while debt >= tick && ran < control.max_ticks_per_frame {
         // Idle stretches and stretches of plain ticks go in one step (`idle`).
-        let most = ((debt / tick) as u64).min((control.max_ticks_per_frame - ran) as u64);
+        let mut most = ((debt / tick) as u64).min((control.max_ticks_per_frame - ran) as u64);
+        if let Some(stop) = control.stop_at {
+            let now = world.resource::<SimClock>().now;
+            let left = stop.saturating_sub(now).div_ceil(tick as Nanos);
+            if left == 0 {
+                let mut c = world.resource_mut::<SimControl>();
+                c.paused = true;
+                c.stop_at = None;
+                debt = 0.0;
+                break;
+            }
+            most = most.min(left);
+        }
         let k = idle::move_on(world, most);
         debt -= k as f64 * tick;
         ran += k as u32;

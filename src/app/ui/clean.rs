@@ -50,21 +50,32 @@ pub(super) fn overlay(ctx: &egui::Context, st: &mut UiState) {
         });
 }
 
-fn legend_strip(ui: &mut egui::Ui, st: &UiState) {
+/// What the legend strip says: what a particle stands for, each flow's colour, how a request
+/// ends, each status: (a swatch colour, its words); `None` begins a new group.
+pub(super) fn legend_entries(st: &UiState) -> Vec<Option<(Option<style::Rgba>, String)>> {
     let p = &st.scene.particles;
-    ui.label(egui::RichText::new(format!("1 dot = {} requests", p.per_particle)).strong());
-    ui.separator();
+    let mut out = vec![
+        Some((None, format!("1 dot = {} requests", p.per_particle))),
+        None,
+    ];
     if st.scene.by_flow {
         for (i, f) in routes_names(st).iter().enumerate() {
-            swatch(ui, style::FLOWS[i % style::FLOWS.len()], f);
+            out.push(Some((
+                Some(style::FLOWS[i % style::FLOWS.len()]),
+                f.clone(),
+            )));
         }
+        out.push(None);
     }
-    ui.separator();
-    swatch(ui, style::FAILED, "error");
-    swatch(ui, style::REFUSED, "refused");
-    swatch(ui, style::DROPPED, "dropped");
-    swatch(ui, style::TIMED_OUT, "timed out");
-    ui.separator();
+    for (c, n) in [
+        (style::FAILED, "error"),
+        (style::REFUSED, "refused"),
+        (style::DROPPED, "dropped"),
+        (style::TIMED_OUT, "timed out"),
+    ] {
+        out.push(Some((Some(c), n.into())));
+    }
+    out.push(None);
     for (c, n) in [
         (style::GREEN, "GREEN"),
         (style::YELLOW, "YELLOW"),
@@ -73,6 +84,21 @@ fn legend_strip(ui: &mut egui::Ui, st: &UiState) {
         (style::BINDING, "limit binds"),
         (style::BOTTLENECK, "bottleneck"),
     ] {
-        swatch(ui, c, n);
+        out.push(Some((Some(c), n.into())));
+    }
+    out
+}
+
+pub(super) fn legend_strip(ui: &mut egui::Ui, st: &UiState) {
+    for e in legend_entries(st) {
+        match e {
+            None => {
+                ui.separator();
+            }
+            Some((None, text)) => {
+                ui.label(egui::RichText::new(text).strong());
+            }
+            Some((Some(c), text)) => swatch(ui, c, &text),
+        }
     }
 }

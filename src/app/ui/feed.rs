@@ -3,11 +3,9 @@
 //! centres what it concerns.
 
 use super::{UiState, c32};
-use crate::app::state::Selection;
+use crate::app::state::selection_of;
 use crate::picture::style;
 use crate::sim::decisions::{Decision, DecisionLog};
-use crate::sim::link::NodeRef;
-use crate::sim::topology::Topology;
 use bevy_egui::egui;
 
 const KINDS: [&str; 18] = [
@@ -30,24 +28,6 @@ const KINDS: [&str; 18] = [
     "anomaly",
     "command",
 ];
-
-/// What a decision's entity name refers to.
-pub fn selection_of(topo: &Topology, entity: &str) -> Option<Selection> {
-    let name = entity.split(" -> instance").next().unwrap_or(entity);
-    if let Some(c) = topo.component(name) {
-        return Some(Selection::Node(NodeRef::Component(c.index)));
-    }
-    if let Some(i) = topo.instance_names.iter().position(|n| n == name) {
-        return Some(Selection::Instance(i as u32));
-    }
-    if let Some(l) = topo.link_names.iter().position(|n| n == name) {
-        return Some(Selection::Link(l as u32));
-    }
-    topo.source_names
-        .iter()
-        .position(|n| n == name)
-        .map(|s| Selection::Node(NodeRef::Source(s as u32)))
-}
 
 fn colour_of(d: &Decision) -> style::Rgba {
     match d.kind {

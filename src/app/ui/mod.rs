@@ -6,6 +6,7 @@ mod clean;
 mod feed;
 mod grid;
 mod inspector;
+mod lesson;
 mod plots;
 mod side;
 mod strategies;
@@ -21,7 +22,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
-pub use feed::selection_of;
+pub use super::state::selection_of;
 pub use windows::SHORTCUTS;
 
 /// Everything the panels read and change.
@@ -69,6 +70,8 @@ pub fn draw_ui(
     mut st: UiState,
     log: Res<crate::sim::decisions::DecisionLog>,
     mut stats: ResMut<crate::app::stats::FrameStats>,
+    lesson: Option<Res<crate::app::lesson::Presenter>>,
+    anchors: Option<Res<crate::app::lesson::Anchors>>,
 ) -> Result {
     let started = std::time::Instant::now();
     let ctx = contexts.ctx_mut()?.clone();
@@ -86,9 +89,13 @@ pub fn draw_ui(
     let mut blocked = vec![];
     let screen = ctx.viewport_rect();
     let mut free = screen;
-    if st.panels.clean {
+    let presented = match (&lesson, &anchors) {
+        (Some(p), Some(a)) => lesson::overlay(&ctx, &mut st, p, a, &log),
+        _ => false,
+    };
+    if st.panels.clean && !presented {
         clean::overlay(&ctx, &mut st);
-    } else {
+    } else if !st.panels.clean {
         free = panels(&mut root, &mut st, &log, &mut blocked);
     }
     windows::banner(&ctx, &mut st);
