@@ -35,6 +35,9 @@ fn write_probe(
     selection: Res<Selection>,
     view: SimView,
     camera: Single<(&Camera, &GlobalTransform)>,
+    lesson: Option<Res<super::lesson::Presenter>>,
+    panels: Res<super::state::Panels>,
+    control: Res<crate::sim::SimControl>,
 ) {
     probe.frame += 1;
     if !probe.frame.is_multiple_of(5) {
@@ -66,6 +69,15 @@ fn write_probe(
         "buttons": probe.buttons,
         "tiles": tiles,
         "instances": states,
+        "now_ns": view.now(),
+        "paused": control.paused,
+        "clean": panels.clean,
+        "lesson": lesson.map(|p| serde_json::json!({
+            "phase": format!("{:?}", p.phase),
+            "step": p.step(),
+            "blank": p.blank,
+            "goals_done": p.goals.as_ref().map(|g| g.done()),
+        })),
     });
     // Written whole under a temporary name, then renamed: a reader never sees half a file.
     let tmp = probe.path.with_extension("tmp");

@@ -94,3 +94,57 @@ impl Goals {
         self.ticked.iter().filter(|t| t.is_some()).count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::events::{Origin, SimEvent, Subject};
+
+    fn moment(t: f64, crashes: u64) -> Moment {
+        let mut m = Moment {
+            t,
+            ..Default::default()
+        };
+        m.crashes.insert("db".into(), crashes);
+        m
+    }
+
+    #[test]
+    fn a_goal_is_ticked_once_when_its_command_is_applied_or_its_condition_holds() {
+        let goals: Vec<Goal> = ron::from_str(
+            r#"[
+                (text: "Spike the traffic", done: Command("SPIKE")),
+                (text: "Crash the database", done: Reached(Crashed("db"))),
+            ]"#,
+        )
+        .unwrap();
+        let mut journal = Journal::default();
+        journal.events.push(SimEvent::new(
+            0,
+            Subject::System,
+            EventKind::Command {
+                text: "users: spike x3 for 10 s".into(),
+                origin: Origin::Live,
+            },
+        ));
+        // Events before free play began do not count.
+        let mut g = Goals::new(&goals, moment(0.0, 2), 1);
+        g.update(&goals, &journal, moment(0.1, 2));
+        assert_eq!(g.done(), 0);
+        journal.events.push(SimEvent::new(
+            200_000_000,
+            Subject::System,
+            EventKind::Command {
+                text: "users: spike x3 for 10 s".into(),
+                origin: Origin::Live,
+            },
+        ));
+        g.update(&goals, &journal, moment(0.2, 2));
+        assert_eq!(g.ticked, vec![Some(0.2), None]);
+        // A crash since free play began (3 against 2 at its start).
+        g.update(&goals, &journal, moment(0.3, 3));
+        assert_eq!(g.ticked, vec![Some(0.2), Some(0.3)]);
+        g.update(&goals, &journal, moment(0.4, 4));
+        assert_eq!(g.ticked, vec![Some(0.2), Some(0.3)], "ticked once");
+    }
+}

@@ -11,6 +11,7 @@ mod check;
 mod figures;
 mod goals;
 pub mod reel;
+pub mod replay;
 mod stage;
 mod validate;
 pub mod voice;

@@ -110,9 +110,85 @@ fn a_bad_lesson_is_refused_with_the_field_and_the_reason() {
             "InstanceDown(\"database#7\"))],",
             "`database#7` is not an instance",
         ),
+        (
+            "run: For(2.0),",
+            "run: For(2.0), camera: Zoom(\"datab\"),",
+            "steps[0].camera: `datab` is not a component or source",
+        ),
+        (
+            "run: For(2.0),",
+            "run: For(2.0), highlight: [\"web->cache\"],",
+            "steps[0].highlight[0]: `web->cache` is not a component",
+        ),
+        (
+            "run: For(2.0),",
+            "run: For(2.0), callouts: [(at: Gate(\"users->db\"), label: \"the gate\")],",
+            "steps[0].callouts[0].at: `users->db` is not a link",
+        ),
+        (
+            "run: For(2.0),",
+            "run: For(2.0), callouts: [(at: Plot, label: \"queue\")],",
+            "add show: [Inspector(..)] for the plots",
+        ),
+        (
+            "run: For(2.0),",
+            "run: For(2.0), speed: Some(0.0),",
+            "steps[0].speed: 0: give 0.01 to 100",
+        ),
+        (
+            "title: \"Why backpressure\",",
+            "title: \"Why backpressure\", goals: [(text: \"Crash it\", done: Reached(Crashed(\"db\")))],",
+            "goals[0].done: `db` is not a component",
+        ),
+        (
+            "scenario: \"../scenarios/no_backpressure.ron\",",
+            "",
+            "give a path (scenario:",
+        ),
     ] {
         let p = edited("bad.ron", from, to);
         let e = flowlab::lesson::load(Path::new(&p)).expect_err(says);
         assert!(e.contains(says), "{says}: {e}");
+    }
+}
+
+/// What a moment of the run looks like to a lesson, and how many events came before it.
+fn fingerprint(sim: &mut flowlab::runner::Simulation) -> String {
+    let m = sim.view(flowlab::lesson::Moment::of);
+    format!("{} {m:?} {}", sim.now(), sim.journal().events.len())
+}
+
+#[test]
+fn going_back_to_a_step_rebuilds_the_run_exactly_where_playing_it_through_had_it() {
+    use flowlab::lesson::replay;
+    for name in [
+        "why_backpressure.ron",
+        "friday_night.ron",
+        "circuit_breakers.ron",
+    ] {
+        let (l, s) = flowlab::lesson::load(&lessons_dir().join(name)).unwrap();
+        let plan = flowlab::lesson::check(&l, &s);
+        // Played through as the presenter plays it: each step's commands at its start, then
+        // the run to its planned end.
+        let mut sim = flowlab::runner::Simulation::new(s.clone());
+        let mut at_start = vec![];
+        for (k, r) in plan.steps.iter().enumerate() {
+            assert_eq!(
+                sim.now(),
+                r.clock.0,
+                "{name}: step {} starts where the last ended",
+                k + 1
+            );
+            at_start.push(fingerprint(&mut sim));
+            replay::queue_step(sim.world_mut(), &l, &plan, k);
+            sim.run_until(r.clock.1, |_| {});
+        }
+        // Rebuilt from t = 0 to each step's start: the same moment.
+        for (k, want) in at_start.iter().enumerate().rev() {
+            let mut again = flowlab::runner::Simulation::new(s.clone());
+            again.run_for(0.5);
+            replay::rebuild_to(again.world_mut(), &l, &plan, &s, k);
+            assert_eq!(&fingerprint(&mut again), want, "{name}: step {}", k + 1);
+        }
     }
 }

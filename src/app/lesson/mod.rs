@@ -14,11 +14,10 @@ pub mod stage;
 use super::AppSystems;
 use super::state::{Panels, Selection, Spotlight};
 use crate::lesson::reel::{FrameAt, Part, Reel};
-use crate::lesson::{Goals, Lesson, Moment, Report, Show};
+use crate::lesson::{Goals, Lesson, Moment, Report, Show, replay};
 use crate::scenario::Scenario;
 use crate::sim::SimControl;
-use crate::sim::command::CommandQueue;
-use crate::sim::dist::{Nanos, SEC};
+use crate::sim::dist::SEC;
 use crate::sim::view::SimView;
 use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
@@ -109,10 +108,6 @@ fn step_of(p: Phase) -> Option<usize> {
     }
 }
 
-fn ns(s: f64) -> Nanos {
-    (s.max(0.0) * SEC).round() as Nanos
-}
-
 pub(super) fn plugin(app: &mut App, run: Option<LessonRun>) {
     let Some(run) = run else {
         return;
@@ -153,11 +148,8 @@ fn begin(world: &mut World) {
     let p = world.resource::<Presenter>();
     let (filming, run) = (p.filming, p.run.clone());
     if filming {
-        let mut q = world.resource_mut::<CommandQueue>();
-        for (step, r) in run.lesson.steps.iter().zip(&run.plan.steps) {
-            for c in &step.commands {
-                q.schedule(r.clock.0 + ns(c.at_s), c.command.clone());
-            }
+        for k in 0..run.lesson.steps.len() {
+            replay::queue_step(world, &run.lesson, &run.plan, k);
         }
     } else {
         println!(
@@ -290,16 +282,9 @@ fn finish_step(world: &mut World, k: usize) {
 /// Starts step k from where the run is (its planned start): its commands queued at their
 /// times, the run going at its speed up to its planned end.
 fn start_step(world: &mut World, k: usize) {
-    let (step, r) = {
-        let p = world.resource::<Presenter>();
-        (p.run.lesson.steps[k].clone(), p.run.plan.steps[k].clone())
-    };
-    {
-        let mut q = world.resource_mut::<CommandQueue>();
-        for c in &step.commands {
-            q.schedule(r.clock.0 + ns(c.at_s), c.command.clone());
-        }
-    }
+    let run = world.resource::<Presenter>().run.clone();
+    let (step, r) = (&run.lesson.steps[k], &run.plan.steps[k]);
+    replay::queue_step(world, &run.lesson, &run.plan, k);
     {
         let mut c = world.resource_mut::<SimControl>();
         c.speed = step.pace();
@@ -307,7 +292,7 @@ fn start_step(world: &mut World, k: usize) {
         c.stop_at = Some(r.clock.1);
     }
     show_panels(world, &step.show);
-    let n = world.resource::<Presenter>().run.lesson.steps.len();
+    let n = run.lesson.steps.len();
     world
         .resource_mut::<Presenter>()
         .enter(Phase::Step { k, done: false });
@@ -336,16 +321,7 @@ fn show_panels(world: &mut World, show: &[Show]) {
 /// planned times), then step k started.
 fn goto(world: &mut World, k: usize) {
     let run = world.resource::<Presenter>().run.clone();
-    crate::sim::load::load_scenario(world, run.scenario.clone());
-    {
-        let mut q = world.resource_mut::<CommandQueue>();
-        for (step, r) in run.lesson.steps.iter().zip(&run.plan.steps).take(k) {
-            for c in &step.commands {
-                q.schedule(r.clock.0 + ns(c.at_s), c.command.clone());
-            }
-        }
-    }
-    crate::sim::idle::run_until(world, run.plan.steps[k].clock.0, |_| {});
+    replay::rebuild_to(world, &run.lesson, &run.plan, &run.scenario, k);
     start_step(world, k);
 }
 
