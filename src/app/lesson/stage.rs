@@ -52,7 +52,12 @@ impl Bands {
 
 /// Where each shown callout points on the screen, and its label (pixels from the top left).
 #[derive(Resource, Debug, Default, Clone)]
-pub struct Anchors(pub Vec<(String, [f32; 2])>);
+pub struct Anchors {
+    /// Each callout's label and the point it points at.
+    pub points: Vec<(String, [f32; 2])>,
+    /// The boxes on the screen (with their badges), which a callout's label keeps off.
+    pub boxes: Vec<[f32; 4]>,
+}
 
 /// The canvas a step leaves the picture: below the top strip, above the legend and caption,
 /// beside any panel it shows.
@@ -118,6 +123,8 @@ pub struct Move {
     from: Option<Framing>,
     to: Option<Framing>,
     began: f64,
+    /// The phase the framing was for: a move for a new step starts with the step.
+    part: Option<(bool, Option<usize>)>,
 }
 
 fn ease(x: f64) -> f32 {
@@ -166,7 +173,11 @@ pub fn frame_camera(
         // A new framing: from wherever the camera is (the first one is reached at once).
         mv.from = Some(if mv.to.is_none() { target } else { now });
         mv.to = Some(target);
-        mv.began = p.clock;
+        let part = Some((p.on(), p.step()));
+        // A new step's move starts with the step (a film's frame deep into a step finds the
+        // camera where the film has it); any other re-framing starts now.
+        mv.began = if mv.part != part { p.since } else { p.clock };
+        mv.part = part;
     }
     let (Some(a), Some(z)) = (mv.from, mv.to) else {
         return;
@@ -207,7 +218,8 @@ pub fn anchors(
     camera: Single<(&Transform, &Projection), With<Camera2d>>,
     mut out: ResMut<Anchors>,
 ) {
-    out.0.clear();
+    out.points.clear();
+    out.boxes.clear();
     let Some(k) = p.step().filter(|_| p.on()) else {
         return;
     };
@@ -223,6 +235,14 @@ pub fn anchors(
         ]
     };
     let pic = &scene.picture;
+    for n in &pic.nodes {
+        let r = labels::box_rect(n);
+        let (a, b) = (
+            screen(Point::new(r.min.x, r.max.y + 36.0)),
+            screen(Point::new(r.max.x, r.min.y - 36.0)),
+        );
+        out.boxes.push([a[0], a[1], b[0], b[1]]);
+    }
     let since = p.clock - p.since;
     for c in &p.run.lesson.steps[k].callouts {
         if since + 1e-9 < c.from_s {
@@ -253,12 +273,12 @@ pub fn anchors(
             Target::Link(n) => edge(n).map(|e| bezier(&e.curve, 0.5)),
             Target::Gate(n) => edge(n).map(|e| bezier(&e.curve, GATE_AT)),
             Target::Plot => {
-                out.0.push((c.label.clone(), [w - RIGHT + 20.0, h * 0.55]));
+                out.points.push((c.label.clone(), [w - RIGHT + 20.0, h * 0.55]));
                 continue;
             }
         };
         if let Some(q) = at {
-            out.0.push((c.label.clone(), screen(q)));
+            out.points.push((c.label.clone(), screen(q)));
         }
     }
 }

@@ -306,27 +306,40 @@ fn callouts(painter: &egui::Painter, anchors: &Anchors, screen: Rect, p: &Presen
     let area = canvas(p, screen.width(), screen.height());
     let px = b.line_px * 0.8;
     let ink = fill(style::BOTTLENECK.mix(style::INK, 0.35));
-    for (j, (label, at)) in anchors.0.iter().enumerate() {
+    let boxes: Vec<Rect> = anchors
+        .boxes
+        .iter()
+        .map(|r| Rect::from_min_max(pos2(r[0], r[1]), pos2(r[2], r[3])))
+        .collect();
+    let mut placed: Vec<Rect> = vec![];
+    for (j, (label, at)) in anchors.points.iter().enumerate() {
         let target = pos2(at[0], at[1]);
         let g = painter.layout_no_wrap(label.clone(), font(px), fill(style::BACKGROUND));
         let size = g.size() + vec2(px * 0.9, px * 0.5);
-        // The label up and to the left of its target, flipped to stay inside the canvas.
-        let dx = if target.x - size.x - px * 4.0 > area[0] + 10.0 {
-            -1.0
-        } else {
-            1.0
+        // The first place around the target (up-left, up-right, down-left, down-right, then
+        // farther out) where the label covers no box, no other label, and stays on the canvas.
+        let inside = |r: &Rect| {
+            r.min.x >= area[0] && r.max.x <= area[2] && r.min.y >= area[1] && r.max.y <= area[3]
         };
-        let dy = if target.y - size.y - px * 3.5 > area[1] + 10.0 {
-            -1.0
-        } else {
-            1.0
-        };
-        let off = vec2(
-            dx * (px * 3.0 + j as f32 * px * 0.6),
-            dy * (px * 2.6 + j as f32 * px * 0.8),
-        );
-        let centre = target + off + vec2(dx * size.x / 2.0, dy * size.y / 2.0);
+        let mut best = None;
+        'search: for reach in [1.0, 1.8, 2.8, 4.2, 6.0, 8.0] {
+            for (dx, dy) in [(-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0)] {
+                let off = vec2(dx * px * 2.6 * reach, dy * px * 2.2 * reach);
+                let c = target + off + vec2(dx * size.x / 2.0, dy * size.y / 2.0);
+                let r = Rect::from_center_size(c, size);
+                let free = !boxes.iter().chain(&placed).any(|b| b.intersects(r));
+                if free && inside(&r) {
+                    best = Some((c, dx, dy));
+                    break 'search;
+                }
+            }
+        }
+        let (centre, dx, dy) = best.unwrap_or_else(|| {
+            let off = vec2(-px * 3.0, -px * (2.6 + j as f32 * 0.8));
+            (target + off + vec2(-size.x / 2.0, -size.y / 2.0), -1.0, -1.0)
+        });
         let rect = Rect::from_center_size(centre, size);
+        placed.push(rect);
         let from = Pos2::new(centre.x - dx * size.x / 2.0, centre.y - dy * size.y / 2.0);
         painter.line_segment([from, target], Stroke::new(px * 0.14, ink));
         let dir = (target - from).normalized();
