@@ -188,6 +188,9 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Open { scenario, open }) => crate::desktop_cli::open(scenario, &open),
         Some(Command::Shot(a)) => crate::desktop_cli::shot(&a),
+        Some(Command::Record(a)) if crate::lesson::is_lesson(&a.scenario) => {
+            crate::desktop_lesson::film(&a)
+        }
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
         Some(Command::Lesson {

@@ -299,9 +299,6 @@ mod with_app {
 
     /// `flowlab record`.
     pub fn record(a: &RecordArgs) -> ExitCode {
-        if crate::lesson::is_lesson(&a.scenario) {
-            return crate::desktop_lesson::film(a);
-        }
         let make = |end: f64, inputs: &[&Path]| -> Result<AppOptions, String> {
             let size = parse_size(&a.size)?;
             if a.narrate || a.audio.is_some() || a.cues.is_some() {

@@ -157,6 +157,51 @@ mod with_app {
         }
     }
 
+    /// The sound a film asks for: narration, a recording cut at its cues, or none.
+    fn sound(
+        a: &RecordArgs,
+        lesson: &Lesson,
+        plan: &Report,
+    ) -> Result<Option<crate::lesson::voice::Clips>, String> {
+        use crate::lesson::voice;
+        match (&a.audio, &a.cues, a.narrate) {
+            (Some(_), _, true) => Err("--narrate and --audio: give one of them".into()),
+            (Some(audio), Some(cues), false) => {
+                let text = crate::files::read_text(cues, "cue file").map_err(|e| e.to_string())?;
+                let marks = voice::parse_cues(&text, cues)?;
+                Ok(Some(voice::from_recording(audio, &marks, lesson.steps.len())?))
+            }
+            (Some(_), None, false) => Err(
+                "--audio needs --cues: a file with each step's start in the recording (Audacity's exported labels will do)".into(),
+            ),
+            (None, Some(_), _) => Err("--cues goes with --audio".into()),
+            (None, None, true) => {
+                let texts: Vec<String> = (0..lesson.steps.len())
+                    .map(|k| crate::lesson::reel::narration(lesson, plan, k))
+                    .collect();
+                Ok(Some(voice::narrate(&texts, &a.voice)?))
+            }
+            (None, None, false) => Ok(None),
+        }
+    }
+
+    /// The subtitles and chapters beside `out` may be written (flowlab's, or absent).
+    fn check_beside(files: &Beside, input: &Path, force: bool) -> Result<(), String> {
+        for p in [&files.srt, &files.vtt, &files.chapters] {
+            let o = crate::files::Output {
+                flag: "--out",
+                path: p,
+                ours: &|p: &Path| {
+                    crate::files::head(p, 64).starts_with(b"WEBVTT")
+                        || crate::files::head(p, 4).starts_with(b"1\n")
+                },
+                kind: "subtitles flowlab wrote",
+            };
+            crate::files::check_output(&o, &[input], force)?;
+        }
+        Ok(())
+    }
+
     fn film_checked(a: &RecordArgs) -> Result<ExitCode, (String, u8)> {
         let bad = |e: String| (e, 2u8);
         if a.from.is_some() || a.to.is_some() {
@@ -178,46 +223,9 @@ mod with_app {
         });
         crate::desktop_cli::check_out(&out, "mp4", &[path], a.force).map_err(bad)?;
         let files = beside(&out);
-        for p in [&files.srt, &files.vtt, &files.chapters] {
-            let o = crate::files::Output {
-                flag: "--out",
-                path: p,
-                ours: &|p: &Path| {
-                    crate::files::head(p, 64).starts_with(b"WEBVTT")
-                        || crate::files::head(p, 4).starts_with(b"1\n")
-                },
-                kind: "subtitles flowlab wrote",
-            };
-            crate::files::check_output(&o, &[path], a.force).map_err(bad)?;
-        }
+        check_beside(&files, path, a.force).map_err(bad)?;
         let (lesson, scenario, plan) = plan(path, true)?;
-        let clips = match (&a.audio, &a.cues, a.narrate) {
-            (Some(_), _, true) => {
-                return Err(bad("--narrate and --audio: give one of them".into()));
-            }
-            (Some(audio), Some(cues), false) => {
-                let text =
-                    crate::files::read_text(cues, "cue file").map_err(|e| bad(e.to_string()))?;
-                let marks = crate::lesson::voice::parse_cues(&text, cues).map_err(bad)?;
-                Some(
-                    crate::lesson::voice::from_recording(audio, &marks, lesson.steps.len())
-                        .map_err(bad)?,
-                )
-            }
-            (Some(_), None, false) => {
-                return Err(bad(
-                    "--audio needs --cues: a file with each step's start in the recording (Audacity's exported labels will do)".into(),
-                ));
-            }
-            (None, Some(_), _) => return Err(bad("--cues goes with --audio".into())),
-            (None, None, true) => {
-                let texts: Vec<String> = (0..lesson.steps.len())
-                    .map(|k| crate::lesson::reel::narration(&lesson, &plan, k))
-                    .collect();
-                Some(crate::lesson::voice::narrate(&texts, &a.voice).map_err(bad)?)
-            }
-            (None, None, false) => None,
-        };
+        let clips = sound(a, &lesson, &plan).map_err(bad)?;
         let reel = match &clips {
             Some(c) => Reel::timed(&lesson, &plan, a.fps, c.title_s(), &c.least_s()),
             None => Reel::new(&lesson, &plan, a.fps, &[]),

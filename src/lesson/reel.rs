@@ -250,15 +250,6 @@ impl Reel {
     }
 }
 
-/// A caption line before its step's figures are measured: each `{figure}` shows as "...".
-pub fn unfilled(line: &str) -> String {
-    let mut out = line.to_string();
-    for p in super::placeholders(line) {
-        out = out.replace(&format!("{{{p}}}"), "…");
-    }
-    out
-}
-
 /// What `--narrate` says for step k: its narration, else its heading and filled caption.
 pub fn narration(lesson: &Lesson, report: &Report, k: usize) -> String {
     let step = &lesson.steps[k];
@@ -367,13 +358,5 @@ mod tests {
         assert!(chapters.contains("00:00:00.000 --> "));
         assert_eq!(meta.matches("[CHAPTER]").count(), 3);
         assert!(meta.contains(&format!("END={}", (reel.seconds() * 1000.0).round())));
-    }
-
-    #[test]
-    fn figures_show_as_an_ellipsis_until_they_are_measured() {
-        assert_eq!(
-            unfilled("goodput {goodput} at {queue:db}"),
-            "goodput … at …"
-        );
     }
 }

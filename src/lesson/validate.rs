@@ -109,6 +109,13 @@ pub fn problems(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
             }
         }
     }
+    lesson_level(l, s, &mut out);
+    out.extend(commands(l, s));
+    out
+}
+
+/// The goals, the subtitle and the takeaways.
+fn lesson_level(l: &Lesson, s: &Scenario, out: &mut Vec<(String, String)>) {
     for (k, g) in l.goals.iter().enumerate() {
         let f = format!("goals[{k}]");
         if let Some(why) = names::title_problem(&g.text) {
@@ -143,8 +150,6 @@ pub fn problems(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
             format!("at most {MAX_LINES} subtitle lines and 8 takeaways"),
         ));
     }
-    out.extend(commands(l, s));
-    out
 }
 
 /// Most callouts in a step, and characters in a callout's label.

@@ -273,7 +273,8 @@ pub fn anchors(
             Target::Link(n) => edge(n).map(|e| bezier(&e.curve, 0.5)),
             Target::Gate(n) => edge(n).map(|e| bezier(&e.curve, GATE_AT)),
             Target::Plot => {
-                out.points.push((c.label.clone(), [w - RIGHT + 20.0, h * 0.55]));
+                out.points
+                    .push((c.label.clone(), [w - RIGHT + 20.0, h * 0.55]));
                 continue;
             }
         };

@@ -8,7 +8,6 @@ use super::{UiState, c32};
 use crate::app::lesson::stage::{Bands, canvas};
 use crate::app::lesson::{Anchors, Phase, Presenter};
 use crate::app::state::RIGHT;
-use crate::lesson::reel::unfilled;
 use crate::lesson::{Show, placeholders};
 use crate::picture::style::{self, Rgba};
 use bevy_egui::egui::{self, Align2, Color32, FontId, Pos2, Rect, Stroke, pos2, vec2};
@@ -265,11 +264,12 @@ fn caption(
     y += b.heading_px * 1.35;
     let filled = &p.run.plan.steps[k].caption;
     for (j, line) in step.caption.iter().enumerate() {
-        let text = if done || placeholders(line).is_empty() {
-            filled.get(j).cloned().unwrap_or_else(|| line.clone())
-        } else {
-            unfilled(line)
-        };
+        // A line quoting figures waits for them: it shows once the step has measured them.
+        if !done && !placeholders(line).is_empty() {
+            y += b.line_px * 1.3;
+            continue;
+        }
+        let text = filled.get(j).cloned().unwrap_or_else(|| line.clone());
         let mut job = coloured(
             &text,
             &names,
@@ -305,7 +305,7 @@ fn caption(
 fn callouts(painter: &egui::Painter, anchors: &Anchors, screen: Rect, p: &Presenter, b: &Bands) {
     let area = canvas(p, screen.width(), screen.height());
     let px = b.line_px * 0.8;
-    let ink = fill(style::BOTTLENECK.mix(style::INK, 0.35));
+    let ink = fill(style::INK);
     let boxes: Vec<Rect> = anchors
         .boxes
         .iter()
@@ -336,7 +336,11 @@ fn callouts(painter: &egui::Painter, anchors: &Anchors, screen: Rect, p: &Presen
         }
         let (centre, dx, dy) = best.unwrap_or_else(|| {
             let off = vec2(-px * 3.0, -px * (2.6 + j as f32 * 0.8));
-            (target + off + vec2(-size.x / 2.0, -size.y / 2.0), -1.0, -1.0)
+            (
+                target + off + vec2(-size.x / 2.0, -size.y / 2.0),
+                -1.0,
+                -1.0,
+            )
         });
         let rect = Rect::from_center_size(centre, size);
         placed.push(rect);
@@ -364,7 +368,7 @@ fn callouts(painter: &egui::Painter, anchors: &Anchors, screen: Rect, p: &Presen
 }
 
 fn card_back(painter: &egui::Painter, screen: Rect) {
-    painter.rect_filled(screen, 0.0, fill(style::BACKGROUND.alpha(0.93)));
+    painter.rect_filled(screen, 0.0, fill(style::BACKGROUND.alpha(0.985)));
 }
 
 fn title_card(painter: &egui::Painter, screen: Rect, p: &Presenter, b: &Bands) {
@@ -465,8 +469,8 @@ fn end_card(painter: &egui::Painter, screen: Rect, p: &Presenter, b: &Bands) {
             claims - p.run.plan.failed(),
             p.run.path.display()
         ),
-        font(26.0 * u),
-        fill(style::MUTED),
+        font(28.0 * u),
+        fill(style::INK.mix(style::MUTED, 0.3)),
     );
     footer(painter, screen, p, u);
 }
