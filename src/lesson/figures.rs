@@ -86,6 +86,14 @@ pub enum Condition {
     LostBelow(f64),
     /// Of the requests that ended since the step began, the share not completed is at least this.
     LostAtLeast(f64),
+    /// The component's health score (0-100, as its badge reads) is below this.
+    ScoreBelow(String, f64),
+    /// The component's health score is at least this.
+    ScoreAtLeast(String, f64),
+    /// System health (0-1, the top bar's figure) is below this.
+    SystemHealthBelow(f64),
+    /// System health is above this.
+    SystemHealthAbove(f64),
     /// Not this.
     Not(Box<Condition>),
     /// All of these.
@@ -134,6 +142,14 @@ pub struct Moment {
     pub retries: u64,
     /// CRITICAL requests completed and ended so far (simulated units).
     pub critical: (u64, u64),
+    /// Health score per component and its four parts (queue, processing, latency, errors).
+    pub scores: BTreeMap<String, (f64, [f64; 4])>,
+    /// Resource health per component (engines -> instances -> component, 0-1).
+    pub resource: BTreeMap<String, f64>,
+    /// System health (0-1).
+    pub system: f64,
+    /// The weights of the four parts.
+    pub weights: [f64; 4],
 }
 
 impl Moment {
@@ -154,7 +170,18 @@ impl Moment {
             if c.stale > 0.0 {
                 m.stale.push(c.name.to_string());
             }
+            if let Some(h) = &c.health {
+                let p = h.scores;
+                m.scores.insert(
+                    c.name.to_string(),
+                    (h.score, [p.queue, p.processing, p.latency, p.error]),
+                );
+                m.resource.insert(c.name.to_string(), h.health);
+            }
         }
+        let w = v.health_spec().weights;
+        m.weights = [w.queue, w.processing, w.latency, w.error];
+        m.system = v.system().health;
         for i in v.instances() {
             if i.state == InstanceState::Down {
                 m.down.push(i.name.to_string());
@@ -275,10 +302,36 @@ impl Judged<'_> {
             DroppedAtMost(x) => self.dropped() <= *x,
             LostBelow(x) => self.lost() < *x,
             LostAtLeast(x) => self.lost() >= *x,
+            ScoreBelow(name, x) => self.score(name) < *x,
+            ScoreAtLeast(name, x) => self.score(name) >= *x,
+            SystemHealthBelow(x) => n.system < *x,
+            SystemHealthAbove(x) => n.system > *x,
             Not(c) => !self.holds(c),
             All(cs) => cs.iter().all(|c| self.holds(c)),
             Any(cs) => cs.iter().any(|c| self.holds(c)),
         }
+    }
+
+    /// A component's health score now (100 before its first health cycle).
+    pub fn score(&self, name: &str) -> f64 {
+        self.now.scores.get(name).map_or(100.0, |s| s.0)
+    }
+
+    /// A component's score as the seed writes it: each part times its weight, added up.
+    pub fn formula(&self, name: &str) -> String {
+        let (score, parts) = self
+            .now
+            .scores
+            .get(name)
+            .copied()
+            .unwrap_or((100.0, [100.0; 4]));
+        let terms: Vec<String> = parts
+            .iter()
+            .zip(self.now.weights)
+            .map(|(p, w)| format!("({p:.0} × {w:.2})"))
+            .collect();
+        // The total as the badge shows it (whole points, rounded down).
+        format!("{} = {:.0}", terms.join(" + "), score.floor())
     }
 
     /// What a condition's figure measures now, for a message ("queue of database 120K").
@@ -286,6 +339,16 @@ impl Judged<'_> {
         use Condition::*;
         let n = self.now;
         match c {
+            ScoreBelow(name, _) | ScoreAtLeast(name, _) => {
+                format!(
+                    "{name}'s score is {:.1}: {}",
+                    self.score(name),
+                    self.formula(name)
+                )
+            }
+            SystemHealthBelow(_) | SystemHealthAbove(_) => {
+                format!("system health {:.2}", n.system)
+            }
             QueueAtLeast(name, _) | QueueBelow(name, _) => format!(
                 "{name}'s queue holds {}",
                 n.queued.get(name).copied().unwrap_or(0)
@@ -344,20 +407,27 @@ impl Judged<'_> {
     }
 }
 
+/// The figures quoted per component (`{queue:db}`).
+macro_rules! PER_COMPONENT {
+    () => {
+        "queue" | "status" | "crashes" | "dropped" | "score" | "formula" | "health"
+    };
+}
+
 /// The names of the figures a caption may quote: `{goodput}` (completed per second over the
 /// step), `{lost}` (% not completed of those that ended in the step), `{critical}` (% of the
 /// CRITICAL requests that ended in the step that completed), `{dropped}`, `{t}` (the
 /// time the step ended), `{queue:NAME}` (queued at the step's end), `{status:NAME}` (the status
-/// then) and `{crashes:NAME}` (crashes in the step).
+/// then), `{crashes:NAME}` (crashes in the step), `{score:NAME}` (its health score then),
+/// `{formula:NAME}` (that score as its weighted parts), `{health:NAME}` (its resource health)
+/// and `{system}` (system health).
 pub fn placeholder_problem(name: &str, components: &[&str]) -> Option<String> {
     match name.split_once(':') {
-        None if ["goodput", "lost", "dropped", "t", "critical"].contains(&name) => None,
-        Some(("queue" | "status" | "crashes" | "dropped", c)) if components.contains(&c) => None,
-        Some(("queue" | "status" | "crashes" | "dropped", c)) => {
-            Some(format!("`{c}` is not a component"))
-        }
+        None if ["goodput", "lost", "dropped", "t", "critical", "system"].contains(&name) => None,
+        Some((PER_COMPONENT!(), c)) if components.contains(&c) => None,
+        Some((PER_COMPONENT!(), c)) => Some(format!("`{c}` is not a component")),
         _ => Some(format!(
-            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, critical, queue:NAME, status:NAME, crashes:NAME, dropped:NAME"
+            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, critical, system, queue:NAME, status:NAME, crashes:NAME, dropped:NAME, score:NAME, formula:NAME, health:NAME"
         )),
     }
 }
@@ -389,8 +459,14 @@ pub fn fill(text: &str, j: &Judged) -> String {
                 "critical" => format!("{:.1}%", 100.0 * j.critical_served()),
                 "dropped" => crate::picture::style::short(j.dropped() as f64),
                 "t" => format!("{:.1} s", j.now.t),
+                "system" => format!("{:.2}", j.now.system),
                 _ => continue,
             },
+            Some(("score", c)) => format!("{:.0}", j.score(c).floor()),
+            Some(("formula", c)) => j.formula(c),
+            Some(("health", c)) => {
+                format!("{:.2}", j.now.resource.get(c).copied().unwrap_or(1.0))
+            }
             Some(("queue", c)) => {
                 crate::picture::style::short(j.now.queued.get(c).copied().unwrap_or(0) as f64)
             }

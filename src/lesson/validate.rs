@@ -274,6 +274,17 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
         | ServingStale(n)
         | DroppedAtLeastAt(n, _)
         | DroppedAtMostAt(n, _) => component(bad, n),
+        ScoreBelow(n, x) | ScoreAtLeast(n, x) => {
+            component(bad, n);
+            if !(x.is_finite() && (0.0..=100.0).contains(x)) {
+                bad(f.to_string(), format!("{x} is not a score from 0 to 100"));
+            }
+        }
+        SystemHealthBelow(x) | SystemHealthAbove(x)
+            if !(x.is_finite() && (0.0..=1.0).contains(x)) =>
+        {
+            bad(f.to_string(), format!("{x} is not a health from 0 to 1"));
+        }
         InstanceDown(name) => {
             let ok = name.split_once('#').is_some_and(|(comp, k)| {
                 let k: Option<u32> = k.parse().ok();

@@ -116,18 +116,18 @@ fn a_bad_lesson_is_refused_with_the_field_and_the_reason() {
             "steps[0].camera: `datab` is not a component or source",
         ),
         (
-            "run: For(2.0),",
-            "run: For(2.0), highlight: [\"web->cache\"],",
+            "highlight: [\"database\", \"web->database\"],",
+            "highlight: [\"web->cache\"],",
             "steps[0].highlight[0]: `web->cache` is not a component",
         ),
         (
-            "run: For(2.0),",
-            "run: For(2.0), callouts: [(at: Gate(\"users->db\"), label: \"the gate\")],",
+            "callouts: [(at: Gauge(\"database#0\"), label: \"its queue\", from_s: 0.5)],",
+            "callouts: [(at: Gate(\"users->db\"), label: \"the gate\")],",
             "steps[0].callouts[0].at: `users->db` is not a link",
         ),
         (
-            "run: For(2.0),",
-            "run: For(2.0), callouts: [(at: Plot, label: \"queue\")],",
+            "callouts: [(at: Gauge(\"database#0\"), label: \"its queue\", from_s: 0.5)],",
+            "callouts: [(at: Plot, label: \"queue\")],",
             "add show: [Inspector(..)] for the plots",
         ),
         (
@@ -136,9 +136,9 @@ fn a_bad_lesson_is_refused_with_the_field_and_the_reason() {
             "steps[0].speed: 0: give 0.01 to 100",
         ),
         (
-            "title: \"Why backpressure\",",
-            "title: \"Why backpressure\", goals: [(text: \"Crash it\", done: Reached(Crashed(\"db\")))],",
-            "goals[0].done: `db` is not a component",
+            "(text: \"Take the database down\", done: Command(\"down\")),",
+            "(text: \"Crash it\", done: Reached(Crashed(\"db\"))),",
+            "goals[1].done: `db` is not a component",
         ),
         (
             "scenario: \"../scenarios/no_backpressure.ron\",",

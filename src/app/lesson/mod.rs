@@ -382,12 +382,10 @@ fn tick_goals(world: &mut World) {
         let p = &mut *p;
         let journal = world.resource::<crate::sim::events::Journal>();
         if let Some(g) = p.goals.as_mut() {
-            let before = g.done();
+            let before = g.ticked.clone();
             g.update(&p.run.lesson.goals, journal, now);
-            for (goal, t) in p.run.lesson.goals.iter().zip(&g.ticked) {
-                if before < g.done()
-                    && let Some(t) = t
-                {
+            for ((goal, t), was) in p.run.lesson.goals.iter().zip(&g.ticked).zip(&before) {
+                if let (Some(t), None) = (t, was) {
                     println!("  done at t = {t:.1} s: {}", goal.text);
                 }
             }
