@@ -51,6 +51,9 @@ pub struct Capture {
     early: std::collections::BTreeMap<u64, Vec<u8>>,
     /// Frames captured.
     captured: u64,
+    /// A single frame's lead-in: frames before this one are played, not captured, so the
+    /// rates and particles it shows have the moments before it (as in the film).
+    lead_to: u64,
     /// Where a single shot goes (PNG), or the video encoder.
     out: Output,
     /// Exit when done (the command line), or go back to interactive play (the button).
@@ -196,7 +199,8 @@ fn start_film(world: &mut World, out: PathBuf, extra: Extra, only: Option<u64>) 
     world.resource_mut::<SimControl>().paused = true;
     if let Some(f) = only {
         let mut cap = capture_of(Output::Png(out), 0, 1.0, f + 1, true);
-        cap.next = f;
+        cap.next = lead_from(&reel, f);
+        cap.lead_to = f;
         cap.captured = f;
         cap.reel = Some(reel);
         world.insert_resource(cap);
@@ -266,6 +270,7 @@ fn capture_of(out: Output, from: Nanos, per_frame: f64, frames: u64, exit: bool)
         reel: None,
         early: Default::default(),
         captured: 0,
+        lead_to: 0,
         out,
         exit,
         was_paused: true,
@@ -496,6 +501,19 @@ fn note(world: &mut World, text: String) {
     }
 }
 
+/// Simulated seconds played before a single frame of a lesson (`--shot`): the rates on the
+/// links are measured over about the last simulated second, as in the film.
+const LEAD_S: f64 = 2.0;
+
+/// The frame a single frame's lead-in starts at: about `LEAD_S` simulated seconds before it.
+fn lead_from(reel: &crate::lesson::reel::Reel, f: u64) -> u64 {
+    let from = reel.at(f).clock.saturating_sub((LEAD_S * 1e9) as Nanos);
+    (0..=f)
+        .rev()
+        .find(|&k| reel.at(k).clock <= from)
+        .unwrap_or(0)
+}
+
 /// One frame of a capture: advance to the frame's exact time, let the picture settle, capture.
 /// Capturing does not wait for the last screenshot to come back (a few may be in flight).
 fn step_capture(world: &mut World) {
@@ -547,7 +565,9 @@ fn step_capture(world: &mut World) {
             return;
         }
     }
-    if cap.settle < settle {
+    if cap.next < cap.lead_to {
+        cap.next += 1;
+    } else if cap.settle < settle {
         cap.settle += 1;
     } else if cap.reel.is_some() {
         cap.wanted = Some(cap.next);

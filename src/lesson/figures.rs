@@ -86,10 +86,32 @@ pub enum Condition {
     LostBelow(f64),
     /// Of the requests that ended since the step began, the share not completed is at least this.
     LostAtLeast(f64),
+    /// Messages waiting at the link's (`from->to`) sender for a credit or a window slot: at
+    /// least this many.
+    WaitingAtLeast(String, u64),
+    /// The same, fewer than this many.
+    WaitingBelow(String, u64),
+    /// Attempts the clients' adaptive throttles rejected locally over the last second, per
+    /// second, above this.
+    ThrottledAbove(f64),
+    /// Requests sent over the link (`from->to`) over the last second, per second, above this.
+    SentAbove(String, f64),
+    /// The same, below this.
+    SentBelow(String, f64),
     /// The component's health score (0-100, as its badge reads) is below this.
     ScoreBelow(String, f64),
     /// The component's health score is at least this.
     ScoreAtLeast(String, f64),
+    /// The component's p99 latency since the run began (as its box reads), in ms,
+    /// above this.
+    P99Above(String, f64),
+    /// The same, below this.
+    P99Below(String, f64),
+    /// The component's resource health (its engines through its instances, 0-1, the box's
+    /// "resources" line) is at least this.
+    ResourceAtLeast(String, f64),
+    /// The same, below this.
+    ResourceBelow(String, f64),
     /// System health (0-1, the top bar's figure) is below this.
     SystemHealthBelow(f64),
     /// System health is above this.
@@ -150,6 +172,16 @@ pub struct Moment {
     pub system: f64,
     /// The weights of the four parts.
     pub weights: [f64; 4],
+    /// p99 latency per component (ms), as its box shows it (0 before any was measured).
+    pub p99_ms: BTreeMap<String, f64>,
+    /// Messages waiting at each windowed link's sender (real requests).
+    pub waiting: BTreeMap<String, u64>,
+    /// Attempts rejected by the clients' adaptive throttles so far.
+    pub throttled: u64,
+    /// Requests sent so far over each link (real requests).
+    pub sent: BTreeMap<String, u64>,
+    /// Refusals that named a Retry-After so far, and the sum of what they named (ns).
+    pub retry_after: (u64, f64),
 }
 
 impl Moment {
@@ -167,6 +199,10 @@ impl Moment {
             let crashes = v.instances_of(c.index).map(|i| i.counters.crashes).sum();
             m.crashes.insert(c.name.to_string(), crashes);
             m.dropped_at.insert(c.name.to_string(), c.dropped * unit);
+            let p99 = v
+                .component_latency(c.index)
+                .map_or(0.0, |l| l.percentiles_ms[2]);
+            m.p99_ms.insert(c.name.to_string(), p99);
             if c.stale > 0.0 {
                 m.stale.push(c.name.to_string());
             }
@@ -192,12 +228,19 @@ impl Moment {
             if l.rate_limit.is_some() {
                 m.limited.push(l.name.to_string());
             }
+            m.sent.insert(l.name.to_string(), l.counters.sent * unit);
+            if let Some(w) = l.window {
+                m.waiting.insert(l.name.to_string(), w.waiting * unit);
+            }
         }
         for s in v.sources() {
             for k in 0..5 {
                 m.ended[k] += s.counters.ended[k] * unit;
             }
             m.retries += s.counters.retries * unit;
+            m.throttled += s.counters.throttled * unit;
+            m.retry_after.0 += s.counters.retry_after_hints * unit;
+            m.retry_after.1 += s.counters.retry_after_ns * unit as f64;
         }
         let c = v
             .classes()
@@ -228,6 +271,30 @@ impl Judged<'_> {
     pub fn retries(&self) -> f64 {
         let dt = (self.now.t - self.recent.t).max(1e-9);
         (self.now.retries - self.recent.retries) as f64 / dt
+    }
+
+    /// Attempts throttled locally per second between `recent` and `now`.
+    pub fn throttled(&self) -> f64 {
+        let dt = (self.now.t - self.recent.t).max(1e-9);
+        (self.now.throttled - self.recent.throttled) as f64 / dt
+    }
+
+    /// Requests sent over link `l` per second, between moments `a` and `b`.
+    pub fn sent(&self, l: &str, a: &Moment, b: &Moment) -> f64 {
+        let at = |m: &Moment| m.sent.get(l).copied().unwrap_or(0);
+        at(b).saturating_sub(at(a)) as f64 / (b.t - a.t).max(1e-9)
+    }
+
+    /// Messages waiting at link `l`'s sender now.
+    pub fn waiting(&self, l: &str) -> u64 {
+        self.now.waiting.get(l).copied().unwrap_or(0)
+    }
+
+    /// The mean Retry-After named by refusals since the step began (ms; 0 when none did).
+    pub fn retry_after_ms(&self) -> f64 {
+        let n = self.now.retry_after.0 - self.start.retry_after.0;
+        let ns = self.now.retry_after.1 - self.start.retry_after.1;
+        if n == 0 { 0.0 } else { ns / n as f64 / 1e6 }
     }
 
     /// Share of the CRITICAL requests ended since the step began that completed (1 when none
@@ -302,8 +369,17 @@ impl Judged<'_> {
             DroppedAtMost(x) => self.dropped() <= *x,
             LostBelow(x) => self.lost() < *x,
             LostAtLeast(x) => self.lost() >= *x,
+            WaitingAtLeast(l, x) => self.waiting(l) >= *x,
+            WaitingBelow(l, x) => self.waiting(l) < *x,
+            ThrottledAbove(x) => self.throttled() > *x,
+            SentAbove(l, x) => self.sent(l, self.recent, n) > *x,
+            SentBelow(l, x) => self.sent(l, self.recent, n) < *x,
             ScoreBelow(name, x) => self.score(name) < *x,
             ScoreAtLeast(name, x) => self.score(name) >= *x,
+            P99Above(name, x) => self.p99(name) > *x,
+            P99Below(name, x) => self.p99(name) < *x,
+            ResourceAtLeast(name, x) => self.resource(name) >= *x,
+            ResourceBelow(name, x) => self.resource(name) < *x,
             SystemHealthBelow(x) => n.system < *x,
             SystemHealthAbove(x) => n.system > *x,
             Not(c) => !self.holds(c),
@@ -315,6 +391,16 @@ impl Judged<'_> {
     /// A component's health score now (100 before its first health cycle).
     pub fn score(&self, name: &str) -> f64 {
         self.now.scores.get(name).map_or(100.0, |s| s.0)
+    }
+
+    /// A component's p99 latency now (ms).
+    pub fn p99(&self, name: &str) -> f64 {
+        self.now.p99_ms.get(name).copied().unwrap_or(0.0)
+    }
+
+    /// A component's resource health now (1 before its first health cycle).
+    pub fn resource(&self, name: &str) -> f64 {
+        self.now.resource.get(name).copied().unwrap_or(1.0)
     }
 
     /// A component's score as the seed writes it: each part times its weight, added up.
@@ -348,6 +434,12 @@ impl Judged<'_> {
             }
             SystemHealthBelow(_) | SystemHealthAbove(_) => {
                 format!("system health {:.2}", n.system)
+            }
+            P99Above(name, _) | P99Below(name, _) => {
+                format!("{name}'s p99 is {:.1} ms", self.p99(name))
+            }
+            ResourceAtLeast(name, _) | ResourceBelow(name, _) => {
+                format!("{name}'s resource health is {:.2}", self.resource(name))
             }
             QueueAtLeast(name, _) | QueueBelow(name, _) => format!(
                 "{name}'s queue holds {}",
@@ -387,6 +479,13 @@ impl Judged<'_> {
                 }
             ),
             GoodputAbove(_) | GoodputBelow(_) => format!("goodput {:.0}/s", self.goodput()),
+            WaitingAtLeast(l, _) | WaitingBelow(l, _) => {
+                format!("{} waiting at {l}'s sender", self.waiting(l))
+            }
+            ThrottledAbove(_) => format!("throttled {:.0}/s", self.throttled()),
+            SentAbove(l, _) | SentBelow(l, _) => {
+                format!("{l} carries {:.0}/s", self.sent(l, self.recent, n))
+            }
             RetriesAbove(_) | RetriesBelow(_) => format!("retries {:.0}/s", self.retries()),
             CriticalServedAbove(_) => format!(
                 "{:.1}% of CRITICAL requests completed",
@@ -410,7 +509,7 @@ impl Judged<'_> {
 /// The figures quoted per component (`{queue:db}`).
 macro_rules! PER_COMPONENT {
     () => {
-        "queue" | "status" | "crashes" | "dropped" | "score" | "formula" | "health"
+        "queue" | "status" | "crashes" | "dropped" | "score" | "formula" | "health" | "p99"
     };
 }
 
@@ -421,13 +520,30 @@ macro_rules! PER_COMPONENT {
 /// then), `{crashes:NAME}` (crashes in the step), `{score:NAME}` (its health score then),
 /// `{formula:NAME}` (that score as its weighted parts), `{health:NAME}` (its resource health)
 /// and `{system}` (system health).
-pub fn placeholder_problem(name: &str, components: &[&str]) -> Option<String> {
+pub fn placeholder_problem(name: &str, components: &[&str], links: &[&str]) -> Option<String> {
     match name.split_once(':') {
-        None if ["goodput", "lost", "dropped", "t", "critical", "system"].contains(&name) => None,
+        None if [
+            "goodput",
+            "goodput_now",
+            "lost",
+            "dropped",
+            "t",
+            "critical",
+            "system",
+            "retries",
+            "throttled",
+            "retry_after",
+        ]
+        .contains(&name) =>
+        {
+            None
+        }
         Some((PER_COMPONENT!(), c)) if components.contains(&c) => None,
         Some((PER_COMPONENT!(), c)) => Some(format!("`{c}` is not a component")),
+        Some(("waiting" | "sent", l)) if links.contains(&l) => None,
+        Some(("waiting" | "sent", l)) => Some(format!("`{l}` is not a link (from->to)")),
         _ => Some(format!(
-            "`{{{name}}}` is not a figure: goodput, lost, dropped, t, critical, system, queue:NAME, status:NAME, crashes:NAME, dropped:NAME, score:NAME, formula:NAME, health:NAME"
+            "`{{{name}}}` is not a figure: goodput, goodput_now, lost, dropped, t, critical, system, retries, throttled, retry_after, queue:NAME, status:NAME, crashes:NAME, dropped:NAME, score:NAME, formula:NAME, health:NAME, p99:NAME, waiting:FROM->TO, sent:FROM->TO"
         )),
     }
 }
@@ -455,18 +571,29 @@ pub fn fill(text: &str, j: &Judged) -> String {
                     crate::picture::style::short((j.now.ended[0] - j.start.ended[0]) as f64 / dt)
                         + "/s"
                 }
+                "goodput_now" => crate::picture::style::short(j.goodput()) + "/s",
                 "lost" => format!("{:.1}%", 100.0 * j.lost()),
                 "critical" => format!("{:.1}%", 100.0 * j.critical_served()),
                 "dropped" => crate::picture::style::short(j.dropped() as f64),
                 "t" => format!("{:.1} s", j.now.t),
+                "retries" => {
+                    let dt = (j.now.t - j.start.t).max(1e-9);
+                    crate::picture::style::short((j.now.retries - j.start.retries) as f64 / dt)
+                        + "/s"
+                }
+                "throttled" => {
+                    let dt = (j.now.t - j.start.t).max(1e-9);
+                    crate::picture::style::short((j.now.throttled - j.start.throttled) as f64 / dt)
+                        + "/s"
+                }
+                "retry_after" => format!("{:.0} ms", j.retry_after_ms()),
                 "system" => format!("{:.2}", j.now.system),
                 _ => continue,
             },
             Some(("score", c)) => format!("{:.0}", j.score(c).floor()),
             Some(("formula", c)) => j.formula(c),
-            Some(("health", c)) => {
-                format!("{:.2}", j.now.resource.get(c).copied().unwrap_or(1.0))
-            }
+            Some(("health", c)) => format!("{:.2}", j.resource(c)),
+            Some(("p99", c)) => crate::picture::style::millis(j.p99(c)),
             Some(("queue", c)) => {
                 crate::picture::style::short(j.now.queued.get(c).copied().unwrap_or(0) as f64)
             }
@@ -479,6 +606,8 @@ pub fn fill(text: &str, j: &Judged) -> String {
                 .name()
                 .to_string(),
             Some(("dropped", c)) => crate::picture::style::short(j.dropped_at(c) as f64),
+            Some(("waiting", l)) => crate::picture::style::short(j.waiting(l) as f64),
+            Some(("sent", l)) => crate::picture::style::short(j.sent(l, j.start, j.now)) + "/s",
             Some(("crashes", c)) => (j.now.crashes.get(c).copied().unwrap_or(0)
                 - j.start.crashes.get(c).copied().unwrap_or(0))
             .to_string(),
@@ -487,4 +616,49 @@ pub fn fill(text: &str, j: &Judged) -> String {
         out = out.replacen(&format!("{{{p}}}"), &value, 1);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moment(t: f64, sent: u64, throttled: u64, hints: u64, hinted_ms: f64) -> Moment {
+        let mut m = Moment {
+            t,
+            throttled,
+            retry_after: (hints, hinted_ms * 1e6),
+            ..Default::default()
+        };
+        m.sent.insert("a->b".into(), sent);
+        m.waiting.insert("a->b".into(), 3 * sent / 1000);
+        m.p99_ms.insert("b".into(), 1234.0);
+        m
+    }
+
+    #[test]
+    fn link_and_client_figures_read_rates_over_the_step_and_the_last_second() {
+        let (start, recent, now) = (
+            moment(10.0, 0, 0, 0, 0.0),
+            moment(19.0, 9_000, 500, 10, 2_000.0),
+            moment(20.0, 11_000, 800, 20, 5_000.0),
+        );
+        let j = Judged {
+            start: &start,
+            recent: &recent,
+            now: &now,
+        };
+        // Over the last second: 2,000 sent, 300 throttled.
+        assert!(j.holds(&Condition::SentAbove("a->b".into(), 1_999.0)));
+        assert!(j.holds(&Condition::SentBelow("a->b".into(), 2_001.0)));
+        assert!(j.holds(&Condition::ThrottledAbove(299.0)));
+        assert!(!j.holds(&Condition::ThrottledAbove(301.0)));
+        assert!(j.holds(&Condition::WaitingAtLeast("a->b".into(), 33)));
+        assert!(j.holds(&Condition::P99Above("b".into(), 1_000.0)));
+        // Over the step (10 s): 1,100/s sent; 20 Retry-After hints of 250 ms on average.
+        let text = fill(
+            "{sent:a->b} {throttled} {retry_after} {waiting:a->b} {p99:b}",
+            &j,
+        );
+        assert_eq!(text, "1.10K/s 80/s 250 ms 33 1.2 s");
+    }
 }

@@ -29,8 +29,11 @@ pub enum Target {
     Gate(String),
     /// An instance's queue and busy gauges (`db#0`): the bar along its tile.
     Gauge(String),
-    /// The plots of the inspector (shown with `show: [Inspector(..)]`).
+    /// The plots of the inspector (shown with `show: [Inspector(..)]`): the first one.
     Plot,
+    /// The inspector's plot whose title starts with these words (`"latency"`, `"queue"`),
+    /// shown with `show: [Inspector(..)]`; the first plot when none does.
+    Chart(String),
 }
 
 /// An arrow with a short label, pointing at something on the canvas.
@@ -65,7 +68,8 @@ impl Target {
             | Target::Instance(n)
             | Target::Link(n)
             | Target::Gate(n)
-            | Target::Gauge(n) => n,
+            | Target::Gauge(n)
+            | Target::Chart(n) => n,
             Target::Plot => "",
         }
     }

@@ -30,36 +30,17 @@ pub fn problems(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
         ));
     }
     let components: Vec<&str> = s.components.iter().map(|c| c.name.as_str()).collect();
+    let links: Vec<String> = s
+        .links
+        .iter()
+        .map(|l| format!("{}->{}", l.from, l.to))
+        .collect();
+    let link_names: Vec<&str> = links.iter().map(String::as_str).collect();
     let mut until_before = 0.0;
     for (i, step) in l.steps.iter().enumerate() {
         let f = format!("steps[{i}]");
         let mut bad = |field: String, why: String| out.push((field, why));
-        if let Some(why) = names::title_problem(&step.heading) {
-            bad(format!("{f}.heading"), why);
-        } else if step.heading.chars().count() > 60 {
-            bad(format!("{f}.heading"), "longer than 60 characters".into());
-        }
-        if step.caption.len() > MAX_LINES {
-            bad(
-                format!("{f}.caption"),
-                format!("{} lines: at most {MAX_LINES}", step.caption.len()),
-            );
-        }
-        for (k, line) in step.caption.iter().enumerate() {
-            if let Some(why) = names::title_problem(line) {
-                bad(format!("{f}.caption[{k}]"), why);
-            } else if line.chars().count() > MAX_LINE_CHARS {
-                bad(
-                    format!("{f}.caption[{k}]"),
-                    format!("longer than {MAX_LINE_CHARS} characters: split it"),
-                );
-            }
-            for p in placeholders(line) {
-                if let Some(why) = placeholder_problem(p, &components) {
-                    bad(format!("{f}.caption[{k}]"), why);
-                }
-            }
-        }
+        words(&mut bad, &f, step, &components, &link_names);
         match &step.run {
             Run::For(x) if !(x.is_finite() && *x > 0.0 && *x <= MAX_STEP_S) => bad(
                 format!("{f}.run"),
@@ -112,6 +93,42 @@ pub fn problems(l: &Lesson, s: &Scenario) -> Vec<(String, String)> {
     lesson_level(l, s, &mut out);
     out.extend(commands(l, s));
     out
+}
+
+/// A step's heading and caption lines: plain text, short enough, figures that exist.
+fn words(
+    bad: &mut impl FnMut(String, String),
+    f: &str,
+    step: &super::Step,
+    components: &[&str],
+    links: &[&str],
+) {
+    if let Some(why) = names::title_problem(&step.heading) {
+        bad(format!("{f}.heading"), why);
+    } else if step.heading.chars().count() > 60 {
+        bad(format!("{f}.heading"), "longer than 60 characters".into());
+    }
+    if step.caption.len() > MAX_LINES {
+        bad(
+            format!("{f}.caption"),
+            format!("{} lines: at most {MAX_LINES}", step.caption.len()),
+        );
+    }
+    for (k, line) in step.caption.iter().enumerate() {
+        if let Some(why) = names::title_problem(line) {
+            bad(format!("{f}.caption[{k}]"), why);
+        } else if line.chars().count() > MAX_LINE_CHARS {
+            bad(
+                format!("{f}.caption[{k}]"),
+                format!("longer than {MAX_LINE_CHARS} characters: split it"),
+            );
+        }
+        for p in placeholders(line) {
+            if let Some(why) = placeholder_problem(p, components, links) {
+                bad(format!("{f}.caption[{k}]"), why);
+            }
+        }
+    }
 }
 
 /// The goals, the subtitle and the takeaways.
@@ -209,7 +226,7 @@ fn stage(bad: &mut impl FnMut(String, String), f: &str, step: &super::Step, s: &
             Target::Component(_) => (is_component(n) || is_source(n), "a component"),
             Target::Instance(_) | Target::Gauge(_) => (is_instance(n), "an instance (name#k)"),
             Target::Link(_) | Target::Gate(_) => (is_link(n), "a link (from->to)"),
-            Target::Plot => (
+            Target::Plot | Target::Chart(_) => (
                 step.show
                     .iter()
                     .any(|x| matches!(x, Show::Inspector(_) | Show::Panels)),
@@ -280,6 +297,18 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
                 bad(f.to_string(), format!("{x} is not a score from 0 to 100"));
             }
         }
+        P99Above(n, x) | P99Below(n, x) => {
+            component(bad, n);
+            if !(x.is_finite() && *x >= 0.0) {
+                bad(f.to_string(), format!("{x} is not a latency in ms"));
+            }
+        }
+        ResourceAtLeast(n, x) | ResourceBelow(n, x) => {
+            component(bad, n);
+            if !(x.is_finite() && (0.0..=1.0).contains(x)) {
+                bad(f.to_string(), format!("{x} is not a health from 0 to 1"));
+            }
+        }
         SystemHealthBelow(x) | SystemHealthAbove(x)
             if !(x.is_finite() && (0.0..=1.0).contains(x)) =>
         {
@@ -299,7 +328,12 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
                 );
             }
         }
-        Breaker(link, _) | Limited(link)
+        Breaker(link, _)
+        | Limited(link)
+        | WaitingAtLeast(link, _)
+        | WaitingBelow(link, _)
+        | SentAbove(link, _)
+        | SentBelow(link, _)
             if !s
                 .links
                 .iter()
@@ -307,7 +341,13 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
         {
             bad(f.to_string(), format!("`{link}` is not a link (from->to)"));
         }
-        GoodputAbove(x) | GoodputBelow(x) | RetriesAbove(x) | RetriesBelow(x)
+        GoodputAbove(x)
+        | GoodputBelow(x)
+        | RetriesAbove(x)
+        | RetriesBelow(x)
+        | ThrottledAbove(x)
+        | SentAbove(_, x)
+        | SentBelow(_, x)
             if !(x.is_finite() && *x >= 0.0) =>
         {
             bad(f.to_string(), format!("{x} is not a rate"));

@@ -531,7 +531,8 @@ fn edge_label(view: &SimView, rates: &Rates, l: &crate::sim::view::LinkView, rat
             ));
         }
         if w.waiting > 0 {
-            label.push_str(&format!("\nwaiting {}", style::short(w.waiting as f64)));
+            let waiting = w.waiting * view.unit();
+            label.push_str(&format!("\nwaiting {}", style::short(waiting as f64)));
         }
     }
     let err = rates

@@ -104,6 +104,26 @@ fn a_bad_lesson_is_refused_with_the_field_and_the_reason() {
             "(at_s: 0.0, command: Spike(source: \"users\", factor: 1e308, for_s: 1.0))",
             "steps[3].commands[0]: factor 1e308",
         ),
+        (
+            "At t = {t} the database",
+            "At t = {waiting:web->cache} the database",
+            "steps[1].caption[0]: `web->cache` is not a link",
+        ),
+        (
+            "AtEnd(GoodputAbove(40000.0))",
+            "AtEnd(SentAbove(\"web->cache\", 1.0))",
+            "steps[3].expect[1]: `web->cache` is not a link",
+        ),
+        (
+            "AtEnd(GoodputAbove(40000.0))",
+            "AtEnd(P99Above(\"datab\", 5.0))",
+            "steps[3].expect[1]: `datab` is not a component",
+        ),
+        (
+            "AtEnd(GoodputAbove(40000.0))",
+            "AtEnd(ResourceAtLeast(\"database\", 2.0))",
+            "steps[3].expect[1]: 2 is not a health from 0 to 1",
+        ),
         ("run: For(2.0)", "run: For(-2.0)", "steps[0].run: For(-2)"),
         (
             "InstanceDown(\"database#0\"))],",

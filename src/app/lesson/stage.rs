@@ -48,6 +48,13 @@ impl Bands {
             feed: 170.0 * u,
         }
     }
+
+    /// The bands of a lesson in a window `h` pixels high: sized for its longest caption, so
+    /// the band keeps one height through the lesson.
+    pub fn of(p: &Presenter, h: f32) -> Self {
+        let lines = p.run.lesson.steps.iter().map(|s| s.caption.len()).max();
+        Self::at(h, lines.unwrap_or(1))
+    }
 }
 
 /// Where each shown callout points on the screen, and its label (pixels from the top left).
@@ -57,20 +64,18 @@ pub struct Anchors {
     pub points: Vec<(String, [f32; 2])>,
     /// The boxes on the screen (with their badges), which a callout's label keeps off.
     pub boxes: Vec<[f32; 4]>,
+    /// Callouts at the inspector's plots: their label and the title words of the plot (empty:
+    /// the first), placed where the panel drew the plot.
+    pub charts: Vec<(String, String)>,
+    /// The links' and gates' labels on the screen, which a callout's label and its arrow keep
+    /// off.
+    pub labels: Vec<[f32; 4]>,
 }
 
 /// The canvas a step leaves the picture: below the top strip, above the legend and caption,
 /// beside any panel it shows.
 pub fn canvas(p: &Presenter, w: f32, h: f32) -> [f32; 4] {
-    let lines = p
-        .run
-        .lesson
-        .steps
-        .iter()
-        .map(|s| s.caption.len())
-        .max()
-        .unwrap_or(1);
-    let b = Bands::at(h, lines);
+    let b = Bands::of(p, h);
     let show = p.step().map(|k| &p.run.lesson.steps[k].show);
     let inspector = show.is_some_and(|s| s.iter().any(|x| matches!(x, Show::Inspector(_))));
     let feed = show.is_some_and(|s| s.contains(&Show::Feed));
@@ -220,6 +225,8 @@ pub fn anchors(
 ) {
     out.points.clear();
     out.boxes.clear();
+    out.labels.clear();
+    out.charts.clear();
     let Some(k) = p.step().filter(|_| p.on()) else {
         return;
     };
@@ -242,6 +249,13 @@ pub fn anchors(
             screen(Point::new(r.max.x, r.min.y - 36.0)),
         );
         out.boxes.push([a[0], a[1], b[0], b[1]]);
+    }
+    for l in &pic.labels {
+        let (a, b) = (
+            screen(Point::new(l.rect.min.x, l.rect.max.y)),
+            screen(Point::new(l.rect.max.x, l.rect.min.y)),
+        );
+        out.labels.push([a[0], a[1], b[0], b[1]]);
     }
     let since = p.clock - p.since;
     for c in &p.run.lesson.steps[k].callouts {
@@ -272,9 +286,8 @@ pub fn anchors(
             Target::Gauge(n) => tile(n).map(|(q, _)| Point::new(q.x, q.y - TILE_H / 2.0 + 4.0)),
             Target::Link(n) => edge(n).map(|e| bezier(&e.curve, 0.5)),
             Target::Gate(n) => edge(n).map(|e| bezier(&e.curve, GATE_AT)),
-            Target::Plot => {
-                out.points
-                    .push((c.label.clone(), [w - RIGHT + 20.0, h * 0.55]));
+            Target::Plot | Target::Chart(_) => {
+                out.charts.push((c.label.clone(), c.at.name().to_string()));
                 continue;
             }
         };

@@ -17,16 +17,33 @@ pub(super) fn inspector(ui: &mut egui::Ui, st: &mut UiState) {
     let width = ui.available_width();
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.set_max_width(width);
-        match *st.selection {
-            Selection::System => system(ui, st),
-            Selection::Node(NodeRef::Source(i)) => source(ui, st, i),
-            Selection::Node(NodeRef::Component(c)) => component(ui, st, c),
-            Selection::Instance(i) => instance(ui, st, i),
-            Selection::Link(l) => link(ui, st, l),
-        }
+        figures(ui, st);
         ui.separator();
         plots::plots(ui, st);
     });
+}
+
+/// The inspector as a lesson step shows it: the selection's plots first, where the eye and a
+/// callout find them, then its figures.
+pub(super) fn plots_first(ui: &mut egui::Ui, st: &mut UiState) {
+    let width = ui.available_width();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.set_max_width(width);
+        plots::plots(ui, st);
+        ui.separator();
+        figures(ui, st);
+    });
+}
+
+/// The selection's figures and controls.
+fn figures(ui: &mut egui::Ui, st: &mut UiState) {
+    match *st.selection {
+        Selection::System => system(ui, st),
+        Selection::Node(NodeRef::Source(i)) => source(ui, st, i),
+        Selection::Node(NodeRef::Component(c)) => component(ui, st, c),
+        Selection::Instance(i) => instance(ui, st, i),
+        Selection::Link(l) => link(ui, st, l),
+    }
 }
 
 fn row(ui: &mut egui::Ui, k: &str, v: String) {
@@ -630,7 +647,11 @@ fn sender_rows(ui: &mut egui::Ui, v: &crate::sim::view::LinkView, unit: u64) {
             },
             format!("{} / {max}", style::short(w.in_flight as f64)),
         );
-        row(ui, "waiting at the sender", style::short(w.waiting as f64));
+        row(
+            ui,
+            "waiting at the sender",
+            style::short((w.waiting * unit) as f64),
+        );
     }
     let refused = [
         ("flow control", v.refused),

@@ -30,15 +30,7 @@ pub(super) fn overlay(
         painter.rect_filled(screen, 0.0, Color32::BLACK);
         return true;
     }
-    let lines = p
-        .run
-        .lesson
-        .steps
-        .iter()
-        .map(|s| s.caption.len())
-        .max()
-        .unwrap_or(1);
-    let b = Bands::at(screen.height(), lines);
+    let b = Bands::of(p, screen.height());
     warm_glyphs(&painter, &b);
     match p.phase {
         Phase::Title => title_card(&painter, screen, p, &b),
@@ -302,69 +294,138 @@ fn caption(
     painter.rect_filled(bar, 0.0, fill(style::MUTED.alpha(0.8)));
 }
 
+/// Whether the arrow from `a` to `b` runs through one of `rects` (its last stretch, at the
+/// target, may touch what it points at).
+fn crosses(a: Pos2, b: Pos2, rects: &[Rect]) -> bool {
+    (0..=16).any(|k| {
+        let q = a.lerp(b, k as f32 / 16.0 * 0.85);
+        rects.iter().any(|r| r.contains(q))
+    })
+}
+
 fn callouts(painter: &egui::Painter, anchors: &Anchors, screen: Rect, p: &Presenter, b: &Bands) {
     let area = canvas(p, screen.width(), screen.height());
+    let area = Rect::from_min_max(pos2(area[0], area[1]), pos2(area[2], area[3]));
     let px = b.line_px * 0.8;
-    let ink = fill(style::INK);
+    let rect = |r: &[f32; 4]| Rect::from_min_max(pos2(r[0], r[1]), pos2(r[2], r[3]));
     let boxes: Vec<Rect> = anchors
         .boxes
         .iter()
-        .map(|r| Rect::from_min_max(pos2(r[0], r[1]), pos2(r[2], r[3])))
+        .chain(&anchors.labels)
+        .map(rect)
         .collect();
     let mut placed: Vec<Rect> = vec![];
-    for (j, (label, at)) in anchors.points.iter().enumerate() {
-        let target = pos2(at[0], at[1]);
-        let g = painter.layout_no_wrap(label.clone(), font(px), fill(style::BACKGROUND));
+    for (label, target) in targets(painter.ctx(), anchors) {
+        // An arrow crosses no box or label but the one it points into.
+        let walls: Vec<Rect> = boxes
+            .iter()
+            .filter(|b| !b.expand(4.0).contains(target))
+            .copied()
+            .collect();
+        let g = painter.layout_no_wrap(label, font(px), fill(style::BACKGROUND));
         let size = g.size() + vec2(px * 0.9, px * 0.5);
         // The first place around the target (up-left, up-right, down-left, down-right, then
-        // farther out) where the label covers no box, no other label, and stays on the canvas.
-        let inside = |r: &Rect| {
-            r.min.x >= area[0] && r.max.x <= area[2] && r.min.y >= area[1] && r.max.y <= area[3]
-        };
-        let mut best = None;
+        // farther out) where the label covers no box, no other label, and its arrow crosses
+        // none; when there is no such place, the one that covers least.
+        let mut best: Option<(f32, Pos2, f32, f32)> = None;
         'search: for reach in [1.0, 1.8, 2.8, 4.2, 6.0, 8.0] {
             for (dx, dy) in [(-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0)] {
                 let off = vec2(dx * px * 2.6 * reach, dy * px * 2.2 * reach);
                 let c = target + off + vec2(dx * size.x / 2.0, dy * size.y / 2.0);
                 let r = Rect::from_center_size(c, size);
-                let free = !boxes.iter().chain(&placed).any(|b| b.intersects(r));
-                if free && inside(&r) {
-                    best = Some((c, dx, dy));
+                if !area.contains_rect(r) {
+                    continue;
+                }
+                let from = pos2(c.x - dx * size.x / 2.0, c.y - dy * size.y / 2.0);
+                let covered: f32 = boxes
+                    .iter()
+                    .chain(&placed)
+                    .map(|b| b.intersect(r))
+                    .filter(|i| i.is_positive())
+                    .map(|i| i.area())
+                    .sum();
+                let cost = covered
+                    + if crosses(from, target, &walls) {
+                        1e3
+                    } else {
+                        0.0
+                    };
+                if best.is_none_or(|b| cost < b.0) {
+                    best = Some((cost, c, dx, dy));
+                }
+                if cost == 0.0 {
                     break 'search;
                 }
             }
         }
-        let (centre, dx, dy) = best.unwrap_or_else(|| {
-            let off = vec2(-px * 3.0, -px * (2.6 + j as f32 * 0.8));
-            (
-                target + off + vec2(-size.x / 2.0, -size.y / 2.0),
-                -1.0,
-                -1.0,
-            )
-        });
-        let rect = Rect::from_center_size(centre, size);
-        placed.push(rect);
-        let from = Pos2::new(centre.x - dx * size.x / 2.0, centre.y - dy * size.y / 2.0);
-        painter.line_segment([from, target], Stroke::new(px * 0.14, ink));
-        let dir = (target - from).normalized();
-        let side = vec2(-dir.y, dir.x);
-        let head = px * 0.55;
-        painter.add(egui::Shape::convex_polygon(
-            vec![
-                target,
-                target - dir * head + side * head * 0.55,
-                target - dir * head - side * head * 0.55,
-            ],
-            ink,
-            Stroke::NONE,
+        let (_, centre, dx, dy) = best.unwrap_or((
+            0.0,
+            target - vec2(px * 3.0, px * 2.6) - size / 2.0,
+            -1.0,
+            -1.0,
         ));
-        painter.rect_filled(rect, px * 0.25, ink);
-        painter.galley(
-            rect.min + vec2(px * 0.45, px * 0.25),
-            g,
-            fill(style::BACKGROUND),
-        );
+        let r = Rect::from_center_size(centre, size);
+        placed.push(r);
+        arrow(painter, r, (dx, dy), target, g, px);
     }
+}
+
+/// What each callout points at on the screen: the canvas's anchors, and the inspector's plots
+/// where the panel drew them this frame.
+fn targets(ctx: &egui::Context, anchors: &Anchors) -> Vec<(String, Pos2)> {
+    let mut out: Vec<(String, Pos2)> = anchors
+        .points
+        .iter()
+        .map(|(l, at)| (l.clone(), pos2(at[0], at[1])))
+        .collect();
+    let drawn: Vec<(String, Rect)> = ctx
+        .data(|d| d.get_temp(egui::Id::new(super::plots::CHARTS)))
+        .unwrap_or_default();
+    for (label, title) in &anchors.charts {
+        let chart = drawn
+            .iter()
+            .find(|(t, _)| !title.is_empty() && t.starts_with(title.as_str()))
+            .or(drawn.first());
+        if let Some((_, r)) = chart {
+            out.push((label.clone(), pos2(r.min.x + 6.0, r.center().y)));
+        }
+    }
+    out
+}
+
+/// A callout's label in `r` (on the `(dx, dy)` side of its target) and its arrow.
+fn arrow(
+    painter: &egui::Painter,
+    r: Rect,
+    (dx, dy): (f32, f32),
+    target: Pos2,
+    g: std::sync::Arc<egui::Galley>,
+    px: f32,
+) {
+    let ink = fill(style::INK);
+    let from = pos2(
+        r.center().x - dx * r.width() / 2.0,
+        r.center().y - dy * r.height() / 2.0,
+    );
+    painter.line_segment([from, target], Stroke::new(px * 0.14, ink));
+    let dir = (target - from).normalized();
+    let side = vec2(-dir.y, dir.x);
+    let head = px * 0.55;
+    painter.add(egui::Shape::convex_polygon(
+        vec![
+            target,
+            target - dir * head + side * head * 0.55,
+            target - dir * head - side * head * 0.55,
+        ],
+        ink,
+        Stroke::NONE,
+    ));
+    painter.rect_filled(r, px * 0.25, ink);
+    painter.galley(
+        r.min + vec2(px * 0.45, px * 0.25),
+        g,
+        fill(style::BACKGROUND),
+    );
 }
 
 fn card_back(painter: &egui::Painter, screen: Rect) {
@@ -499,7 +560,7 @@ fn panels(
                 frame.show(ui, |ui| {
                     ui.set_width(RIGHT - 16.0);
                     ui.set_height(area[3] - area[1] - 16.0);
-                    egui::ScrollArea::vertical().show(ui, |ui| super::inspector::inspector(ui, st));
+                    super::inspector::plots_first(ui, st);
                 });
             });
     }

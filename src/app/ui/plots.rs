@@ -286,9 +286,13 @@ const LINE_COLOURS: [style::Rgba; 4] = [
     style::Rgba::rgb8(230, 110, 200),
 ];
 
+/// The key under which the plots drawn this frame are kept (title and rectangle).
+pub(super) const CHARTS: &str = "flowlab charts";
+
 pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
     let now = st.view.seconds();
     let width = ui.available_width();
+    let mut drawn: Vec<(String, egui::Rect)> = vec![];
     for (k, c) in charts(st).into_iter().enumerate() {
         ui.label(egui::RichText::new(&c.title).strong());
         // The legend above the plot, never over the newest data.
@@ -313,7 +317,7 @@ pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
             .collect();
         // Nothing above zero yet: a 0-1 axis rather than egui's -10..10.
         let flat = series.iter().flatten().all(|p| p[1] <= 0.0);
-        Plot::new(("plot", k))
+        let shown = Plot::new(("plot", k))
             .height(110.0)
             .width(width)
             .allow_zoom(false)
@@ -333,7 +337,11 @@ pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
                 }
                 p.vline(VLine::new("now", now).color(c32(style::MUTED)));
             });
+        drawn.push((c.title.clone(), shown.response.rect));
     }
+    // Where each plot was drawn this frame, for a lesson's callouts.
+    ui.ctx()
+        .data_mut(|d| d.insert_temp(egui::Id::new(CHARTS), drawn));
     // Room below the last plot, so it is never cut at the panel's bottom.
     ui.add_space(24.0);
 }
