@@ -678,6 +678,8 @@ pub fn spotlight(
     drawn: Res<Drawn>,
     mut veil: Query<&mut Visibility, With<Veil>>,
     mut transforms: Query<&mut Transform, Without<Veil>>,
+    children: Query<&Children>,
+    mut shapes: Query<&mut Shape>,
 ) {
     let on = !light.nodes.is_empty() || !light.links.is_empty();
     for mut v in &mut veil {
@@ -691,6 +693,13 @@ pub fn spotlight(
             && t.translation.z != z
         {
             t.translation.z = z;
+            // Its shapes are drawn again at the new depth: left alone, a box's fill and glyph
+            // kept the old one, and the fill hid its texts when it went back under the veil.
+            for c in std::iter::once(e).chain(children.iter_descendants(e)) {
+                if let Ok(mut s) = shapes.get_mut(c) {
+                    s.set_changed();
+                }
+            }
         }
     };
     for (n, parts) in scene.picture.nodes.iter().zip(&drawn.nodes) {

@@ -193,12 +193,12 @@ impl Moment {
             ..Default::default()
         };
         for c in v.components() {
-            m.queued.insert(c.name.to_string(), c.queued * unit);
+            m.queued.insert(c.name.to_string(), c.queued);
             let band = c.health.as_ref().map_or(HealthBand::Green, |h| h.status);
             m.status.insert(c.name.to_string(), band);
             let crashes = v.instances_of(c.index).map(|i| i.counters.crashes).sum();
             m.crashes.insert(c.name.to_string(), crashes);
-            m.dropped_at.insert(c.name.to_string(), c.dropped * unit);
+            m.dropped_at.insert(c.name.to_string(), c.dropped);
             let p99 = v
                 .component_latency(c.index)
                 .map_or(0.0, |l| l.percentiles_ms[2]);
@@ -230,7 +230,7 @@ impl Moment {
             }
             m.sent.insert(l.name.to_string(), l.counters.sent * unit);
             if let Some(w) = l.window {
-                m.waiting.insert(l.name.to_string(), w.waiting * unit);
+                m.waiting.insert(l.name.to_string(), w.waiting);
             }
         }
         for s in v.sources() {

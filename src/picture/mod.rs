@@ -75,6 +75,8 @@ pub struct GatePic {
     pub binding: bool,
     /// Requests held at the sender (real).
     pub held: u64,
+    /// Requests its rate limiter refuses with a 429, per second (real).
+    pub limited: f64,
     /// Breaker state.
     pub breaker: BreakerState,
     /// Of the binding gates, this one holds the most.
@@ -98,7 +100,10 @@ impl GatePic {
             lines.push(self.text.clone());
         }
         if self.held > 0 {
-            lines.push(format!("{} held", style::short(self.held as f64)));
+            lines.push(format!("{} held back", style::short(self.held as f64)));
+        }
+        if self.limited > 0.0 {
+            lines.push(format!("429: {}", style::rate(self.limited)));
         }
         lines.join("\n")
     }
@@ -155,6 +160,12 @@ pub struct Rates {
     retried: Vec<u64>,
     errors: Vec<(u64, u64)>,
     served: Vec<u64>,
+    limited: Vec<u64>,
+    throttled: Vec<u64>,
+    /// Per link: requests its rate limiter refused (429) per second (real).
+    pub link_limited_rate: Vec<f64>,
+    /// Per source: attempts its clients' adaptive throttle rejected locally per second (real).
+    pub source_throttled_rate: Vec<f64>,
     /// Per link: requests sent per second (real).
     pub link_rate: Vec<f64>,
     /// Per link: of `link_rate`, retries per second (real).
@@ -203,6 +214,19 @@ impl Rates {
             .map(|l| (l.counters.responses_delivered, l.counters.response_errors))
             .collect();
         let served: Vec<u64> = view.components().map(|c| c.served).collect();
+        let limited: Vec<u64> = view.links().map(|l| l.counters.limited * unit).collect();
+        let throttled: Vec<u64> = view.sources().map(|s| s.counters.throttled * unit).collect();
+        let per_s = |now: &[u64], before: &[u64]| -> Vec<f64> {
+            now.iter()
+                .zip(before)
+                .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
+                .collect()
+        };
+        if self.limited.len() == limited.len() && dt > 0.0 {
+            self.link_limited_rate = per_s(&limited, &self.limited);
+            self.source_throttled_rate = per_s(&throttled, &self.throttled);
+        }
+        (self.limited, self.throttled) = (limited, throttled);
         if self.sent.len() == sent.len() && dt > 0.0 {
             self.link_rate = sent
                 .iter()
@@ -332,7 +356,7 @@ pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
             badge: None,
             badge_text: String::new(),
             bottleneck: None,
-            lines: vec![format!("offered {}", style::rate(s.offered_rate))],
+            lines: source_lines(&s, rates),
             tiles: vec![],
         });
     }
@@ -461,12 +485,17 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
     let rate = rates.link_rate.get(index as usize).copied().unwrap_or(0.0);
     let width = edge_width(rate);
     let label = edge_label(view, rates, &l, rate);
-    let gate = matches!(l.from, NodeRef::Component(_)).then(|| GatePic {
-        text: l
-            .rate_limit
-            .map_or(String::new(), |r| format!("max {}", style::rate(r))),
-        binding: l.rate_limit.is_some_and(|r| l.demand > 0.98 * r) || l.held > 0,
+    let limited = rates
+        .link_limited_rate
+        .get(index as usize)
+        .copied()
+        .unwrap_or(0.0);
+    let flow_control = matches!(l.from, NodeRef::Component(_));
+    let gate = (flow_control || l.limiter.is_some()).then(|| GatePic {
+        text: gate_text(&l),
+        binding: l.rate_limit.is_some_and(|r| l.demand > 0.98 * r) || l.held > 0 || limited > 0.0,
         held: l.held,
+        limited,
         breaker: l.breaker,
         strongest: false,
         excess: l.rate_limit.map_or(0.0, |r| (l.demand - r).max(0.0)),
@@ -486,6 +515,32 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
 
 /// A link's label: its rate and the retries in it, what waits on a topic or in a window, its
 /// error share.
+/// A source's lines: what it offers, and what its clients' throttle keeps back.
+fn source_lines(s: &crate::sim::view::SourceView, rates: &Rates) -> Vec<String> {
+    let mut lines = vec![format!("offered {}", style::rate(s.offered_rate))];
+    let throttled = rates
+        .source_throttled_rate
+        .get(s.index as usize)
+        .copied()
+        .unwrap_or(0.0);
+    if throttled > 0.0 {
+        lines.push(format!("throttled {}", style::rate(throttled)));
+    }
+    lines
+}
+
+/// A gate's text: flow control's allowed rate, and a rate limiter's kind and rate.
+fn gate_text(l: &crate::sim::view::LinkView) -> String {
+    let mut parts = vec![];
+    if let Some(r) = l.rate_limit {
+        parts.push(format!("max {}", style::rate(r)));
+    }
+    if let Some((kind, r)) = l.limiter {
+        parts.push(format!("{kind} {}", style::rate(r)));
+    }
+    parts.join("\n")
+}
+
 fn edge_label(view: &SimView, rates: &Rates, l: &crate::sim::view::LinkView, rate: f64) -> String {
     let index = l.index;
     let retries = rates
@@ -531,8 +586,7 @@ fn edge_label(view: &SimView, rates: &Rates, l: &crate::sim::view::LinkView, rat
             ));
         }
         if w.waiting > 0 {
-            let waiting = w.waiting * view.unit();
-            label.push_str(&format!("\nwaiting {}", style::short(waiting as f64)));
+            label.push_str(&format!("\nwaiting {}", style::short(w.waiting as f64)));
         }
     }
     let err = rates

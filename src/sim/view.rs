@@ -324,6 +324,9 @@ pub struct LinkView<'a> {
     pub delay: Nanos,
     /// Requests held at the sender by the rate limit.
     pub held: u64,
+    /// A rate limiter on the link (seed 002's strategies): its kind and average rate (real
+    /// requests/s).
+    pub limiter: Option<(&'static str, f64)>,
     /// Requests refused at the sender so far.
     pub refused: u64,
     /// Circuit-breaker state.
@@ -797,6 +800,7 @@ impl<'w, 's> SimView<'w, 's> {
             urgency: f.urgency,
             delay: f.delay,
             held: f.held.len() as u64 * unit,
+            limiter: l.limiter.as_ref().map(|x| x.describe(unit)),
             refused: f.refused * unit,
             breaker: l.breaker.state,
             breaker_refused: l.breaker.refused * unit,

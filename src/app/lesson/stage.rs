@@ -279,7 +279,8 @@ pub fn anchors(
         let at = match &c.at {
             Target::Component(n) => node_named(&pic.nodes, n).map(|n| {
                 let is_source = matches!(n.node, NodeRef::Source(_));
-                let y = n.at.y - n.size.1 / 2.0;
+                // A component's badge (its score and status) sits over its top edge.
+                let y = n.at.y + n.size.1 / 2.0 + if is_source { 0.0 } else { labels::STRIP_H / 2.0 };
                 Point::new(n.at.x - if is_source { 0.0 } else { n.size.0 / 4.0 }, y)
             }),
             Target::Instance(n) => tile(n).map(|(q, _)| q),

@@ -6,6 +6,7 @@
 
 use super::{UiState, c32};
 use crate::app::lesson::stage::{Bands, canvas};
+use crate::sim::series::{Metric, SeriesEntity};
 use crate::app::lesson::{Anchors, Phase, Presenter};
 use crate::app::state::RIGHT;
 use crate::lesson::{Show, placeholders};
@@ -192,6 +193,19 @@ fn legend(painter: &egui::Painter, st: &UiState, screen: Rect, b: &Bands) {
         painter.galley(pos2(x, cy - g.size().y / 2.0), g, fill(style::INK));
         x += w + px * 0.9;
     }
+    // What the boxes' "served" does not say: how much completes in time, end to end.
+    let goodput = st
+        .view
+        .series(SeriesEntity::System, Metric::Goodput)
+        .next_back()
+        .map_or(0.0, |(_, v)| v);
+    painter.text(
+        pos2(screen.max.x - screen.width() * 0.03, cy),
+        Align2::RIGHT_CENTER,
+        format!("goodput (completed in time) {}", style::rate(goodput)),
+        font(px * 1.1),
+        fill(style::INK),
+    );
 }
 
 fn legend_px(b: &Bands) -> f32 {
@@ -387,7 +401,7 @@ fn targets(ctx: &egui::Context, anchors: &Anchors) -> Vec<(String, Pos2)> {
             .find(|(t, _)| !title.is_empty() && t.starts_with(title.as_str()))
             .or(drawn.first());
         if let Some((_, r)) = chart {
-            out.push((label.clone(), pos2(r.min.x + 6.0, r.center().y)));
+            out.push((label.clone(), r.center()));
         }
     }
     out

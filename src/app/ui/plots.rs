@@ -28,7 +28,7 @@ fn chart(title: &str, lines: Vec<(&str, SeriesEntity, Metric, f64)>) -> Chart {
 
 fn charts(st: &UiState) -> Vec<Chart> {
     match *st.selection {
-        Selection::System => system_charts(),
+        Selection::System => system_charts(st),
         Selection::Node(NodeRef::Component(c)) => component_charts(st, c),
         Selection::Instance(i) => instance_charts(st, i),
         Selection::Link(l) => link_charts(st, l),
@@ -39,11 +39,11 @@ fn charts(st: &UiState) -> Vec<Chart> {
 /// The percentiles are stored in ms.
 const MS: f64 = 1.0;
 
-fn system_charts() -> Vec<Chart> {
+fn system_charts(st: &UiState) -> Vec<Chart> {
     use Metric::*;
 
     let s = SeriesEntity::System;
-    vec![
+    let mut out = vec![
         chart(
             "requests/s",
             vec![
@@ -65,7 +65,27 @@ fn system_charts() -> Vec<Chart> {
             ],
         ),
         chart("health", vec![("health", s, Health, 1.0)]),
-    ]
+    ];
+    if let Some(p) = priority_chart(st) {
+        out.insert(1, p);
+    }
+    out
+}
+
+/// Completed per second of each priority class a source sends (end to end), when there are
+/// several.
+fn priority_chart(st: &UiState) -> Option<Chart> {
+    use crate::sim::request::Priority;
+    let sent = st.view.classes().classes_sent;
+    if sent.iter().filter(|s| **s).count() < 2 {
+        return None;
+    }
+    let mut c = chart("completed/s by priority (end to end)", vec![]);
+    for p in Priority::ALL.into_iter().filter(|p| sent[*p as usize]) {
+        let e = SeriesEntity::Priority(p as u8);
+        c.lines.push((p.name().to_string(), e, Metric::Goodput, 1.0));
+    }
+    Some(c)
 }
 
 fn component_charts(st: &UiState, c: u32) -> Vec<Chart> {
@@ -101,6 +121,11 @@ fn component_charts(st: &UiState, c: u32) -> Vec<Chart> {
         ),
         queue,
     ];
+    // Several priority classes: what each gets through, end to end (what shedding by priority
+    // changes).
+    if let Some(p) = priority_chart(st) {
+        out.insert(1, p);
+    }
     let first = st.view.instances_of(c).next();
     if first
         .as_ref()

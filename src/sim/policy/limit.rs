@@ -87,6 +87,21 @@ impl Limiter {
         }
     }
 
+    /// What kind of limiter it is and the rate it admits on average (real requests/s, for
+    /// requests of `unit` real ones each).
+    pub fn describe(&self, unit: u64) -> (&'static str, f64) {
+        let u = unit.max(1) as f64;
+        let per_s = |limit: u64, window: Nanos| limit as f64 * u * SEC / window.max(1) as f64;
+        match self {
+            Limiter::TokenBucket { rate, .. } => ("token bucket", rate * SEC * u),
+            Limiter::FixedWindow { limit, window, .. } => ("fixed window", per_s(*limit, *window)),
+            Limiter::SlidingLog { limit, window, .. } => ("sliding log", per_s(*limit, *window)),
+            Limiter::SlidingCounter { limit, window, .. } => {
+                ("sliding window", per_s(*limit, *window))
+            }
+        }
+    }
+
     /// Admits a request at `now`, or refuses it: `Err(retry after, ns)`.
     pub fn take(&mut self, now: Nanos) -> Result<(), Nanos> {
         match self {
