@@ -23,13 +23,13 @@ pub(super) fn inspector(ui: &mut egui::Ui, st: &mut UiState) {
     });
 }
 
-/// The inspector as a lesson step shows it: the selection's plots first, where the eye and a
-/// callout find them, then its figures.
-pub(super) fn plots_first(ui: &mut egui::Ui, st: &mut UiState) {
+/// The inspector as a lesson step shows it: the selection's plots first (those a callout
+/// points at, `focus`, at the top), where the eye and a callout find them, then its figures.
+pub(super) fn plots_first(ui: &mut egui::Ui, st: &mut UiState, focus: &[&str]) {
     let width = ui.available_width();
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.set_max_width(width);
-        plots::plots(ui, st);
+        plots::focused(ui, st, focus);
         ui.separator();
         figures(ui, st);
     });

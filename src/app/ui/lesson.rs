@@ -401,7 +401,15 @@ fn targets(ctx: &egui::Context, anchors: &Anchors) -> Vec<(String, Pos2)> {
             .find(|(t, _)| !title.is_empty() && t.starts_with(title.as_str()))
             .or(drawn.first());
         if let Some((_, r)) = chart {
-            out.push((label.clone(), r.center()));
+            // Outlined, and pointed at from the canvas side, level with its middle.
+            ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, "lesson".into()))
+                .rect_stroke(
+                    r.expand(3.0),
+                    4.0,
+                    Stroke::new(2.0, fill(style::INK)),
+                    egui::StrokeKind::Outside,
+                );
+            out.push((label.clone(), pos2(r.min.x - 6.0, r.center().y)));
         }
     }
     out
@@ -574,7 +582,15 @@ fn panels(
                 frame.show(ui, |ui| {
                     ui.set_width(RIGHT - 16.0);
                     ui.set_height(area[3] - area[1] - 16.0);
-                    super::inspector::plots_first(ui, st);
+                    let focus: Vec<&str> = p.run.lesson.steps[k]
+                        .callouts
+                        .iter()
+                        .filter_map(|c| match &c.at {
+                            crate::lesson::Target::Chart(t) => Some(t.as_str()),
+                            _ => None,
+                        })
+                        .collect();
+                    super::inspector::plots_first(ui, st, &focus);
                 });
             });
     }

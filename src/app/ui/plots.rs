@@ -315,10 +315,19 @@ const LINE_COLOURS: [style::Rgba; 4] = [
 pub(super) const CHARTS: &str = "flowlab charts";
 
 pub(super) fn plots(ui: &mut egui::Ui, st: &mut UiState) {
+    focused(ui, st, &[]);
+}
+
+/// The plots, those whose title starts with one of `first` before the others (a lesson's
+/// callouts point at them, so they are drawn where the panel shows them).
+pub(super) fn focused(ui: &mut egui::Ui, st: &mut UiState, first: &[&str]) {
     let now = st.view.seconds();
     let width = ui.available_width();
     let mut drawn: Vec<(String, egui::Rect)> = vec![];
-    for (k, c) in charts(st).into_iter().enumerate() {
+    let mut all = charts(st);
+    // A stable sort: the focused ones first, each group in its usual order.
+    all.sort_by_key(|c| !first.iter().any(|f| !f.is_empty() && c.title.starts_with(f)));
+    for (k, c) in all.into_iter().enumerate() {
         ui.label(egui::RichText::new(&c.title).strong());
         // The legend above the plot, never over the newest data.
         ui.horizontal_wrapped(|ui| {
