@@ -48,7 +48,7 @@ def long_functions(path):
 
 
 def module_of(path):
-    """src/sim/policy/queue.rs -> ['sim', 'policy', 'queue']; mod.rs and lib.rs name their dir."""
+    """src/sim/strategies/queue.rs -> ['sim', 'strategies', 'queue']; mod.rs and lib.rs name their dir."""
     parts = path[len("src/"):-3].split("/")
     if parts[-1] in ("mod", "lib", "main"):
         parts = parts[:-1]

@@ -32,7 +32,7 @@ fn bench(name: &str, mut sim: Simulation, seconds: f64) {
     let requests = s.system.generated as f64
         / sim
             .world()
-            .resource::<flowlab::sim::topology::Topology>()
+            .resource::<flowlab::sim::schedule::topology::Topology>()
             .unit as f64;
     let hops: u64 = s.components.iter().map(|c| c.arrivals).sum();
     println!(

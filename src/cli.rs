@@ -4,9 +4,9 @@
 
 use crate::runner::Simulation;
 use crate::scenario::{self, Scenario, ScenarioError};
-use crate::sim::decisions::{Decision, DecisionLog};
-use crate::sim::dist::{Nanos, SEC};
-use crate::sim::metrics::{HEADER, Recorder, Sink};
+use crate::sim::read::decisions::{Decision, DecisionLog};
+use crate::sim::read::metrics::{HEADER, Recorder, Sink};
+use crate::sim::schedule::dist::{Nanos, SEC};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;

@@ -3,14 +3,14 @@
 //! they exercise the same code path as the app.
 
 use crate::scenario::Scenario;
-use crate::sim::command::{CommandQueue, SimCommand};
-use crate::sim::decisions::DecisionLog;
-use crate::sim::dist::{Nanos, SEC};
-use crate::sim::events::Journal;
-use crate::sim::metrics::{Recorder, Sink};
-use crate::sim::topology::Topology;
-use crate::sim::verify::Conservation;
-use crate::sim::view::SimView;
+use crate::sim::door::command::{CommandQueue, SimCommand};
+use crate::sim::read::decisions::DecisionLog;
+use crate::sim::read::events::Journal;
+use crate::sim::read::metrics::{Recorder, Sink};
+use crate::sim::read::view::SimView;
+use crate::sim::schedule::dist::{Nanos, SEC};
+use crate::sim::schedule::topology::Topology;
+use crate::sim::schedule::verify::Conservation;
 use crate::sim::{SimClock, SimPlugin};
 use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
@@ -38,7 +38,7 @@ pub fn rehearse_commands(s: &Scenario) -> Vec<crate::scenario::Problem> {
             ((c.at_s.max(0.0) * SEC) as Nanos, &c.command)
         })
         .collect();
-    crate::sim::door::rehearse(sim.world_mut(), &cmds)
+    crate::sim::door::phase::rehearse(sim.world_mut(), &cmds)
         .into_iter()
         .map(|(k, why)| crate::scenario::Problem {
             field: format!("commands[{}].command", order[k]),
@@ -80,7 +80,7 @@ impl Simulation {
     }
 
     /// The simulation as a bare world, which can be kept in another app's resources: its
-    /// schedules travel with it (`sim::idle::tick` runs a tick).
+    /// schedules travel with it (`sim::schedule::idle::tick` runs a tick).
     pub fn into_world(mut self) -> World {
         std::mem::take(self.app.world_mut())
     }
@@ -102,28 +102,28 @@ impl Simulation {
 
     /// Runs one tick.
     pub fn step(&mut self) {
-        crate::sim::idle::tick(self.app.world_mut());
+        crate::sim::schedule::idle::tick(self.app.world_mut());
     }
 
     /// Runs whole ticks until the clock reaches `t` (ns), calling `each` after every tick.
     /// Stops early if the run halts (`halted`).
     /// Idle stretches (ticks in which nothing is due) are skipped in one step
-    /// (`sim::idle`), and `each` is called once for the stretch.
+    /// (`sim::schedule::idle`), and `each` is called once for the stretch.
     pub fn run_until(&mut self, t: Nanos, each: impl FnMut(&World)) {
-        crate::sim::idle::run_until(self.app.world_mut(), t, each);
+        crate::sim::schedule::idle::run_until(self.app.world_mut(), t, each);
     }
 
     /// Skips idle ticks or not (on by default): the outputs are the same either way.
     pub fn skip_idle(&mut self, on: bool) {
         self.world_mut()
-            .resource_mut::<crate::sim::idle::SkipIdle>()
+            .resource_mut::<crate::sim::schedule::idle::SkipIdle>()
             .on = on;
     }
 
     /// Why the run stopped before its end (the host's memory guard), if it did.
     pub fn halted(&self) -> Option<String> {
         self.world()
-            .get_resource::<crate::sim::guard::Halt>()
+            .get_resource::<crate::sim::schedule::guard::Halt>()
             .and_then(|h| h.reason.clone())
     }
 
@@ -149,7 +149,7 @@ impl Simulation {
 
     /// Replaces the scenario at once (the same as a `Load` command applied now).
     pub fn load(&mut self, scenario: Scenario) {
-        crate::sim::load::load_scenario(self.world_mut(), scenario);
+        crate::sim::schedule::load::load_scenario(self.world_mut(), scenario);
     }
 
     /// Everything that happened so far, as typed events.
@@ -171,7 +171,7 @@ impl Simulation {
     /// The scenario as loaded with this run's live commands: it replays the run.
     pub fn session(&self) -> Scenario {
         let loaded = &self.world().resource::<crate::sim::SimConfig>().loaded;
-        crate::sim::command::session_scenario(loaded, self.world().resource::<CommandQueue>())
+        crate::sim::door::command::session_scenario(loaded, self.world().resource::<CommandQueue>())
     }
 
     /// Turns the per-tick conservation check on or off.
@@ -196,7 +196,7 @@ impl Simulation {
         self.world()
             .resource::<Recorder>()
             .csv()
-            .map(|s| format!("{}{s}", crate::sim::metrics::HEADER))
+            .map(|s| format!("{}{s}", crate::sim::read::metrics::HEADER))
     }
 
     /// SHA-256 of the metrics CSV so far.
@@ -225,7 +225,7 @@ impl Simulation {
     /// a source, component, instance `web#0` or link `web->db`; `queue_len`, `health`, ...),
     /// read from the typed series store: (t in s, value).
     pub fn series(&self, entity: &str, metric: &str) -> Vec<(f64, f64)> {
-        use crate::sim::series::{Metric, Series, SeriesEntity};
+        use crate::sim::read::series::{Metric, Series, SeriesEntity};
         let Some(metric) = Metric::ALL.iter().copied().find(|m| m.name() == metric) else {
             return vec![];
         };
@@ -241,7 +241,7 @@ impl Simulation {
             } else if let Some(i) = find(&topo.instance_names) {
                 Some(SeriesEntity::Instance(i))
             } else if let Some(class) = entity.strip_prefix("priority:") {
-                use crate::sim::request::Priority;
+                use crate::sim::flow::request::Priority;
                 (Priority::ALL.iter())
                     .find(|p| p.name() == class)
                     .map(|p| SeriesEntity::Priority(*p as u8))

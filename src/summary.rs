@@ -1,9 +1,9 @@
 //! The summary of a run: whole-system totals and one row per component, read through the
 //! read seam, rendered as tables that fit in 100 columns.
 
-use crate::sim::dist::SEC;
-use crate::sim::request::Outcome;
-use crate::sim::view::SimView;
+use crate::sim::flow::request::Outcome;
+use crate::sim::read::view::SimView;
+use crate::sim::schedule::dist::SEC;
 use bevy::prelude::*;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
@@ -124,8 +124,8 @@ fn fan_summaries(v: &SimView, components: &[ComponentSummary]) -> Vec<FanSummary
 
 /// Flows (when there is more than one) and priority classes (when sources send more than one).
 fn class_summaries(v: &SimView) -> Vec<ClassSummary> {
-    use crate::sim::classes::ClassFigures;
-    use crate::sim::request::Priority;
+    use crate::sim::flow::request::Priority;
+    use crate::sim::read::classes::ClassFigures;
     let unit = v.unit();
     let c = v.classes();
     let one = |name: String, f: &ClassFigures| {
@@ -184,8 +184,8 @@ fn consider(worst: &mut Option<Bottleneck>, b: Bottleneck) {
 }
 
 fn saturation(v: &SimView, c: u32, name: &str) -> (Bottleneck, (&'static str, f64)) {
-    use crate::sim::engines::EngineKind;
-    use crate::sim::series::{Metric, SeriesEntity};
+    use crate::sim::flow::engines::EngineKind;
+    use crate::sim::read::series::{Metric, SeriesEntity};
     let mut best = Bottleneck {
         component: name.to_string(),
         ..default()

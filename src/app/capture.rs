@@ -5,7 +5,7 @@
 
 use super::state::Panels;
 use super::state::{OpenFile, PARTICLES, RunMode};
-use crate::sim::dist::Nanos;
+use crate::sim::schedule::dist::Nanos;
 use crate::sim::{SimClock, SimControl};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
@@ -449,9 +449,9 @@ fn fail(world: &mut World, msg: String, exit: bool) {
     }
 }
 
-/// Runs whole ticks until the clock reaches `t` (ns), or the run stops (`sim::guard`).
+/// Runs whole ticks until the clock reaches `t` (ns), or the run stops (`sim::schedule::guard`).
 fn run_to(world: &mut World, t: Nanos) {
-    crate::sim::idle::run_until(world, t, |_| {});
+    crate::sim::schedule::idle::run_until(world, t, |_| {});
 }
 
 /// The Screenshot and Record buttons (and `P`).

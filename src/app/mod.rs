@@ -22,8 +22,8 @@ pub mod ui;
 pub mod watch;
 
 use crate::scenario::Scenario;
-use crate::sim::topology::Routes;
-use crate::sim::view::SimView;
+use crate::sim::read::view::SimView;
+use crate::sim::schedule::topology::Routes;
 use crate::sim::{Runs, SimConfig, SimControl, SimDriveSystems, SimDriverPlugin, SimPlugin};
 use bevy::prelude::*;
 use bevy::window::{PresentMode, WindowResolution};
@@ -64,7 +64,7 @@ struct SelectOnStart(Option<String>);
 
 fn select_on_start(
     mut wanted: ResMut<SelectOnStart>,
-    topo: Res<crate::sim::topology::Topology>,
+    topo: Res<crate::sim::schedule::topology::Topology>,
     mut selection: ResMut<Selection>,
 ) {
     let Some(name) = wanted.0.as_deref() else {
@@ -170,8 +170,8 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
         app.world_mut().resource_mut::<SimControl>().paused = true;
     }
     if let Some(start) = opts.start {
-        let to = (start * 1e9) as crate::sim::dist::Nanos;
-        crate::sim::idle::run_until(app.world_mut(), to, |_| {});
+        let to = (start * 1e9) as crate::sim::schedule::dist::Nanos;
+        crate::sim::schedule::idle::run_until(app.world_mut(), to, |_| {});
     }
     if let Some(after) = opts.quit_after {
         app.add_systems(

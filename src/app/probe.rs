@@ -5,7 +5,7 @@
 
 use super::state::{Scene, Selection};
 use crate::picture::layout::{TILE_H, TILE_W, tile_centre};
-use crate::sim::view::SimView;
+use crate::sim::read::view::SimView;
 use bevy::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use crate::compare::{self, Comparison};
 use crate::picture::{Picture, Rates, picture};
 use crate::runner::Simulation;
 use crate::scenario::Scenario;
-use crate::sim::view::SimView;
+use crate::sim::read::view::SimView;
 use crate::sim::{Runs, SimClock};
 use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
@@ -119,7 +119,7 @@ fn work(v: &SimView) -> Option<(f64, u64)> {
 
 /// The latest system-wide sample of metric `name` in `world`.
 fn last(world: &World, name: &str) -> Option<f64> {
-    use crate::sim::series::{Metric, Series, SeriesEntity};
+    use crate::sim::read::series::{Metric, Series, SeriesEntity};
     let metric = Metric::ALL.iter().copied().find(|m| m.name() == name)?;
     let series = world.get_resource::<Series>()?;
     series.get(SeriesEntity::System, metric).last().map(|x| x.1)
@@ -151,14 +151,14 @@ pub fn lockstep(world: &mut World) {
     let layout = &world.resource::<crate::app::state::Scene>().layout;
     let speed = world.resource::<crate::sim::SimControl>().speed;
     for s in &mut side.shadows {
-        crate::sim::idle::run_until(&mut s.world, now, |_| {});
+        crate::sim::schedule::idle::run_until(&mut s.world, now, |_| {});
         let mut state = SystemState::<SimView>::new(&mut s.world);
         let Ok(v) = state.get(&s.world) else { continue };
         s.rates.update(&v, 1.0);
         s.picture = picture(&v, layout, &s.rates);
         // The same particle scale as the app's own cell, so the cells compare dot for dot.
         let p = s.particles.get_or_insert_with(|| {
-            let routes = s.world.resource::<crate::sim::topology::Routes>();
+            let routes = s.world.resource::<crate::sim::schedule::topology::Routes>();
             let config = s.world.resource::<crate::sim::SimConfig>();
             let peak = crate::app::state::peak_rate(config);
             let mut p = crate::picture::particles::Particles::new(

@@ -6,9 +6,9 @@ use crate::picture::layout::Layout;
 use crate::picture::particles::{ParticleSettings, Particles};
 use crate::picture::{Picture, Rates};
 use crate::sim::SimConfig;
-use crate::sim::link::NodeRef;
-use crate::sim::topology::{Routes, Topology};
-use crate::sim::view::SimView;
+use crate::sim::flow::link::NodeRef;
+use crate::sim::read::view::SimView;
+use crate::sim::schedule::topology::{Routes, Topology};
 use bevy::prelude::*;
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@ use super::AppSystems;
 use super::state::Panels;
 use super::state::{OpenFile, RunMode};
 use crate::sim::SimClock;
-use crate::sim::command::{CommandQueue, SimCommand};
+use crate::sim::door::command::{CommandQueue, SimCommand};
 use bevy::prelude::*;
 use notify::{RecursiveMode, Watcher};
 use std::path::PathBuf;

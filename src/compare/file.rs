@@ -4,7 +4,7 @@
 
 use crate::files;
 use crate::scenario::{self, Scenario, names};
-use crate::sim::command::SimCommand;
+use crate::sim::door::command::SimCommand;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;

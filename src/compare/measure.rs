@@ -4,10 +4,10 @@
 use super::{Comparison, Figures, Job, SLICES, SpikeSpec};
 use crate::runner::Simulation;
 use crate::scenario::Scenario;
-use crate::sim::command::SimCommand;
-use crate::sim::dist::{Nanos, SEC};
-use crate::sim::request::{Outcome, Priority};
-use crate::sim::view::SimView;
+use crate::sim::door::command::SimCommand;
+use crate::sim::flow::request::{Outcome, Priority};
+use crate::sim::read::view::SimView;
+use crate::sim::schedule::dist::{Nanos, SEC};
 
 fn ns(s: f64) -> Nanos {
     (s * SEC).round() as Nanos
@@ -132,14 +132,14 @@ fn oscillation(sim: &Simulation, warmup: f64, spike: Option<SpikeSpec>) -> f64 {
 fn critical(sim: &Simulation) -> (u64, u64) {
     let c = sim
         .world()
-        .resource::<crate::sim::classes::ClassStats>()
+        .resource::<crate::sim::read::classes::ClassStats>()
         .priority(Priority::Critical);
     (c.ended[0], c.ended.iter().sum())
 }
 
 fn latency_hist(sim: &Simulation) -> hdrhistogram::Histogram<u64> {
     sim.world()
-        .resource::<crate::sim::latency::SystemLatency>()
+        .resource::<crate::sim::read::latency::SystemLatency>()
         .whole()
 }
 

@@ -7,7 +7,7 @@ use super::figures::{Condition, Expect, Judged, Moment, fill};
 use super::{Lesson, Run};
 use crate::runner::Simulation;
 use crate::scenario::Scenario;
-use crate::sim::dist::{Nanos, SEC};
+use crate::sim::schedule::dist::{Nanos, SEC};
 use std::collections::VecDeque;
 
 /// How often claims are judged, in simulated seconds.

@@ -2,8 +2,8 @@
 //! queue, a status, a breaker, an instance down, goodput over the last second, losses since the
 //! step began), expectations over a step, and the figures a caption may quote.
 
-use crate::sim::states::{BreakerState, HealthBand};
-use crate::sim::view::{InstanceState, SimView};
+use crate::sim::read::view::{InstanceState, SimView};
+use crate::sim::schedule::states::{BreakerState, HealthBand};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -244,7 +244,7 @@ impl Moment {
         }
         let c = v
             .classes()
-            .priority(crate::sim::request::Priority::Critical);
+            .priority(crate::sim::flow::request::Priority::Critical);
         m.critical = (c.ended[0], c.ended.iter().sum());
         m
     }

@@ -3,7 +3,7 @@
 //! typed `Command` events), or a condition on the read view held.
 
 use super::figures::{Condition, Judged, Moment};
-use crate::sim::events::{EventKind, Journal};
+use crate::sim::read::events::{EventKind, Journal};
 use serde::Deserialize;
 
 /// What ticks a goal.
@@ -98,7 +98,7 @@ impl Goals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::events::{Origin, SimEvent, Subject};
+    use crate::sim::read::events::{Origin, SimEvent, Subject};
 
     fn moment(t: f64, crashes: u64) -> Moment {
         let mut m = Moment {

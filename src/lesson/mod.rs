@@ -22,7 +22,7 @@ pub use goals::{Goal, GoalDone, Goals};
 pub use stage::{Callout, Camera, Show, Target};
 
 use crate::scenario::{self, Scenario};
-use crate::sim::command::SimCommand;
+use crate::sim::door::command::SimCommand;
 use serde::Deserialize;
 use std::path::Path;
 

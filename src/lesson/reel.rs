@@ -5,7 +5,7 @@
 //! chapters are cut at exact frame boundaries.
 
 use super::{Lesson, Report};
-use crate::sim::dist::Nanos;
+use crate::sim::schedule::dist::Nanos;
 
 /// Seconds of the title card and of the end card.
 pub const TITLE_S: f64 = 4.0;

@@ -5,8 +5,8 @@
 
 use super::{Lesson, Report};
 use crate::scenario::Scenario;
-use crate::sim::command::CommandQueue;
-use crate::sim::dist::{Nanos, SEC};
+use crate::sim::door::command::CommandQueue;
+use crate::sim::schedule::dist::{Nanos, SEC};
 use bevy::prelude::World;
 
 fn ns(s: f64) -> Nanos {
@@ -33,10 +33,10 @@ pub fn rebuild_to(
     scenario: &Scenario,
     k: usize,
 ) {
-    crate::sim::load::load_scenario(world, scenario.clone());
+    crate::sim::schedule::load::load_scenario(world, scenario.clone());
     for j in 0..k {
         queue_step(world, lesson, plan, j);
     }
     let start = plan.steps.get(k).map_or(0, |r| r.clock.0);
-    crate::sim::idle::run_until(world, start, |_| {});
+    crate::sim::schedule::idle::run_until(world, start, |_| {});
 }

@@ -3,8 +3,8 @@
 //! app's dragging moves a node. Picture units: about one pixel at zoom 1.
 
 use crate::scenario::Scenario;
-use crate::sim::link::NodeRef;
-use crate::sim::topology::Topology;
+use crate::sim::flow::link::NodeRef;
+use crate::sim::schedule::topology::Topology;
 
 /// A point in picture units (x right, y up).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -9,10 +9,10 @@ pub mod particles;
 pub mod style;
 
 use crate::scenario::CallKind;
-use crate::sim::dist::{Nanos, SEC};
-use crate::sim::link::NodeRef;
-use crate::sim::states::{BreakerState, HealthBand};
-use crate::sim::view::{InstanceState, SimView};
+use crate::sim::flow::link::NodeRef;
+use crate::sim::read::view::{InstanceState, SimView};
+use crate::sim::schedule::dist::{Nanos, SEC};
+use crate::sim::schedule::states::{BreakerState, HealthBand};
 use layout::{Layout, Point, node_size};
 use style::{Glyph, Rgba};
 
@@ -215,7 +215,10 @@ impl Rates {
             .collect();
         let served: Vec<u64> = view.components().map(|c| c.served).collect();
         let limited: Vec<u64> = view.links().map(|l| l.counters.limited * unit).collect();
-        let throttled: Vec<u64> = view.sources().map(|s| s.counters.throttled * unit).collect();
+        let throttled: Vec<u64> = view
+            .sources()
+            .map(|s| s.counters.throttled * unit)
+            .collect();
         let per_s = |now: &[u64], before: &[u64]| -> Vec<f64> {
             now.iter()
                 .zip(before)
@@ -383,7 +386,7 @@ pub fn picture(view: &SimView, layout: &Layout, rates: &Rates) -> Picture {
             lines.push(format!("resources {:.2}", h.health));
         }
         let badge_text = h.map_or(String::new(), |h| {
-            let why = crate::sim::health::weakest_part(&h.scores, spec)
+            let why = crate::sim::control::health::weakest_part(&h.scores, spec)
                 .filter(|_| h.status != HealthBand::Green)
                 .map_or(String::new(), |(part, _)| format!(": {}", short_part(part)));
             // Rounded down, so a YELLOW 79.6 never reads as "YELLOW 80".
@@ -516,7 +519,7 @@ fn edge(view: &SimView, layout: &Layout, rates: &Rates, index: u32) -> EdgePic {
 /// A link's label: its rate and the retries in it, what waits on a topic or in a window, its
 /// error share.
 /// A source's lines: what it offers, and what its clients' throttle keeps back.
-fn source_lines(s: &crate::sim::view::SourceView, rates: &Rates) -> Vec<String> {
+fn source_lines(s: &crate::sim::read::view::SourceView, rates: &Rates) -> Vec<String> {
     let mut lines = vec![format!("offered {}", style::rate(s.offered_rate))];
     let throttled = rates
         .source_throttled_rate
@@ -530,7 +533,7 @@ fn source_lines(s: &crate::sim::view::SourceView, rates: &Rates) -> Vec<String> 
 }
 
 /// A gate's text: flow control's allowed rate, and a rate limiter's kind and rate.
-fn gate_text(l: &crate::sim::view::LinkView) -> String {
+fn gate_text(l: &crate::sim::read::view::LinkView) -> String {
     let mut parts = vec![];
     if let Some(r) = l.rate_limit {
         parts.push(format!("max {}", style::rate(r)));
@@ -541,7 +544,12 @@ fn gate_text(l: &crate::sim::view::LinkView) -> String {
     parts.join("\n")
 }
 
-fn edge_label(view: &SimView, rates: &Rates, l: &crate::sim::view::LinkView, rate: f64) -> String {
+fn edge_label(
+    view: &SimView,
+    rates: &Rates,
+    l: &crate::sim::read::view::LinkView,
+    rate: f64,
+) -> String {
     let index = l.index;
     let retries = rates
         .link_retry_rate

@@ -14,10 +14,10 @@
 //! instance), failed (red cross, at the instance), refused at a gate (magenta, bouncing back to
 //! the sender), timed out (amber ring, at the client); retries travel marked.
 
-use crate::sim::dist::{Nanos, SEC};
-use crate::sim::link::NodeRef;
-use crate::sim::topology::Routes;
-use crate::sim::view::{SimView, TransitKind};
+use crate::sim::flow::link::NodeRef;
+use crate::sim::read::view::{SimView, TransitKind};
+use crate::sim::schedule::dist::{Nanos, SEC};
+use crate::sim::schedule::topology::Routes;
 
 /// Settings of the particle model.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -216,7 +216,7 @@ impl Particles {
         self.sources = view
             .sources()
             .map(|s| {
-                let t = s.counters.ended[crate::sim::request::Outcome::TimedOut as usize];
+                let t = s.counters.ended[crate::sim::flow::request::Outcome::TimedOut as usize];
                 (t * unit, s.counters.retries * unit)
             })
             .collect();
@@ -376,7 +376,7 @@ impl Particles {
         }
         self.sources.resize(view.source_count(), (0, 0));
         for s in view.sources() {
-            let t = s.counters.ended[crate::sim::request::Outcome::TimedOut as usize] * unit;
+            let t = s.counters.ended[crate::sim::flow::request::Outcome::TimedOut as usize] * unit;
             let r = s.counters.retries * unit;
             let prev = &mut self.sources[s.index as usize];
             let (dt, dr) = (t.saturating_sub(prev.0), r.saturating_sub(prev.1));

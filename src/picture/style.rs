@@ -2,7 +2,7 @@
 //! and the tests agree on what a RED database or a binding limit looks like.
 
 use crate::scenario::Kind;
-use crate::sim::states::{BreakerState, HealthBand};
+use crate::sim::schedule::states::{BreakerState, HealthBand};
 
 /// A colour in sRGB, 0-1 per channel.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,53 +1,36 @@
 //! The simulation: every plugin in this tree works without rendering, under `MinimalPlugins` or
 //! with no plugins at all. Presentation reads this state; it never writes it.
+//!
+//! Its rooms, one folder a concern, in the order a tick visits them ([`SimSystems`]):
+//! - [`door`]: the command door. What-ifs, faults, loads and strategy swaps due in the tick are
+//!   applied first (`Commands`).
+//! - [`schedule`]: the clock advances (`Clock`) and the cadences decide whether this tick is a
+//!   health cycle or an engine update; a tick with nothing due is skipped (`schedule::idle`), a
+//!   run of plain ticks goes in one system (`schedule::stretch`); loading, spawning, the index
+//!   tables, the memory guard and conservation (`Verify`) live here too.
+//! - [`flow`]: the flow phase. Sources emit, links deliver, instances queue and serve, in one
+//!   exact discrete-event sweep of the tick (`Flow`), then the engines' utilisation (`Engines`).
+//! - [`strategies`]: what plugs into the flow phase without touching it: queue policies,
+//!   admission (rate limiters, breakers), concurrency limits, per-cycle link control.
+//! - [`control`]: seed 000's cycle. Every component scores its health (`Health`), then senders
+//!   query downstream health and adjust their rates, with breakers, fallbacks and autoscaling
+//!   (`RateControl`).
+//! - [`read`]: what is recorded and read. Metrics and series (`Metrics`), typed events into the
+//!   journal and decision log (`Record`), and [`read::view::SimView`], the one seam everything
+//!   outside reads through.
 
-pub mod agenda;
-pub mod autoscale;
-pub mod bulkhead;
-pub mod cadence;
-pub mod classes;
-pub mod client;
-pub mod command;
 pub mod control;
-pub mod decisions;
-pub mod dist;
 pub mod door;
-pub mod engines;
-pub mod events;
-pub mod faults;
-pub mod guard;
-pub mod health;
-pub mod idle;
-pub mod instance;
-pub mod latency;
-pub mod link;
-pub mod load;
-pub mod metrics;
-pub mod params;
-pub mod policy;
-pub mod query;
-pub mod rate;
-pub mod redelivery;
-pub mod request;
-pub mod resize;
-pub mod routing;
-pub mod series;
-pub mod source;
-pub mod spawn;
-pub mod states;
-pub mod strategy;
-pub mod stretch;
-pub mod sweep;
-pub mod topology;
-pub mod verify;
-pub mod view;
-pub mod watch;
+pub mod flow;
+pub mod read;
+pub mod schedule;
+pub mod strategies;
 
 use crate::scenario::Scenario;
 use bevy::ecs::message::Messages;
 use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
 use bevy::prelude::*;
-use dist::Nanos;
+use schedule::dist::Nanos;
 
 /// The schedule that advances the simulation by exactly one fixed tick. The desktop app runs it
 /// from `Update` as often as the speed asks; headless runs call it in a loop.
@@ -65,27 +48,31 @@ pub struct SimFlowTick;
 /// systems touching the same data have a declared order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SimSystems {
-    /// The command door: what-ifs, scheduled faults, loads and resets due in the coming tick.
+    /// The command door: what-ifs, scheduled faults, loads and resets due in the coming tick
+    /// (filled by `door`).
     Commands,
-    /// Advance the integer clock: the tick covers `[start, now)`; decide the cadences.
+    /// Advance the integer clock: the tick covers `[start, now)`; decide the cadences (here and
+    /// `schedule::cadence`).
     Clock,
     /// Sources emit, links deliver, components route to instances, instances serve; one
-    /// topological sweep so a request may cross several hops in one tick.
+    /// topological sweep so a request may cross several hops in one tick (`flow`, with the
+    /// `strategies` it plugs in).
     Flow,
-    /// Engine utilization from busy workers and memory held.
+    /// Engine utilization from busy workers and memory held (`flow::engines`).
     Engines,
     /// Seed 000's cycle, step 1: every component updates its own health (score, status,
-    /// aggregated health, trends); instances and the system too.
+    /// aggregated health, trends); instances and the system too (`control::health`).
     Health,
     /// Seed 000's cycle, step 2: senders check downstream health (direct queries, cached) and
     /// adjust their allowed rates; receivers recommend rates. Steps 3 and 4 (process within the
-    /// limits, forward with fallbacks) happen in `Flow`.
+    /// limits, forward with fallbacks) happen in `Flow` (`control`).
     RateControl,
-    /// Metrics: latency histograms, sampling, CSV rows.
+    /// Metrics: latency histograms, sampling, CSV rows (`read::metrics`).
     Metrics,
-    /// The tick's typed events into the journal and the decision log.
+    /// The tick's typed events into the journal and the decision log (`read::events`,
+    /// `read::decisions`, `read::watch`).
     Record,
-    /// Conservation check (tests and debug builds).
+    /// Conservation check (tests and debug builds; `schedule::verify`).
     Verify,
 }
 
@@ -200,34 +187,34 @@ impl Plugin for SimPlugin {
         app.init_resource::<SimControl>()
             .init_resource::<SimDebt>()
             .init_resource::<Runs>()
-            .init_resource::<Messages<events::SimEvent>>()
-            .init_resource::<events::Journal>()
-            .init_resource::<command::CommandQueue>()
-            .init_resource::<cadence::Cadence>()
+            .init_resource::<Messages<read::events::SimEvent>>()
+            .init_resource::<read::events::Journal>()
+            .init_resource::<door::command::CommandQueue>()
+            .init_resource::<schedule::cadence::Cadence>()
             .add_systems(
                 SimTick,
-                door::apply_commands
-                    .run_if(command::commands_due)
+                door::phase::apply_commands
+                    .run_if(door::command::commands_due)
                     .in_set(SimSystems::Commands),
             )
             .add_systems(
                 SimTick,
-                (advance_clock, cadence::tick_cadence)
+                (advance_clock, schedule::cadence::tick_cadence)
                     .chain()
                     .in_set(SimSystems::Clock),
             );
-        sweep::plugin(app);
-        engines::plugin(app);
-        guard::plugin(app);
-        idle::plugin(app);
-        stretch::plugin(app);
-        health::plugin(app);
-        control::plugin(app);
-        metrics::plugin(app);
-        decisions::plugin(app);
-        verify::plugin(app);
+        flow::sweep::plugin(app);
+        flow::engines::plugin(app);
+        schedule::guard::plugin(app);
+        schedule::idle::plugin(app);
+        schedule::stretch::plugin(app);
+        control::health::plugin(app);
+        control::cycle::plugin(app);
+        read::metrics::plugin(app);
+        read::decisions::plugin(app);
+        schedule::verify::plugin(app);
         if let Some(s) = &self.scenario {
-            load::load_scenario(app.world_mut(), s.clone());
+            schedule::load::load_scenario(app.world_mut(), s.clone());
         }
     }
 }
@@ -294,7 +281,7 @@ fn drive_simulation(world: &mut World) {
             }
             most = most.min(left);
         }
-        let k = idle::move_on(world, most);
+        let k = schedule::idle::move_on(world, most);
         debt -= k as f64 * tick;
         ran += k as u32;
         // A heavy scenario at high speed: keep the window responsive, run slower instead.
@@ -313,10 +300,10 @@ fn drive_simulation(world: &mut World) {
 /// a tick still applies.
 pub fn halted(world: &World) -> bool {
     world
-        .get_resource::<guard::Halt>()
+        .get_resource::<schedule::guard::Halt>()
         .is_some_and(|h| h.reason.is_some())
         && !world
-            .get_resource::<command::CommandQueue>()
+            .get_resource::<door::command::CommandQueue>()
             .is_some_and(|q| q.restart_pending())
 }
 
@@ -330,7 +317,7 @@ fn step_simulation(world: &mut World) {
     if control.paused && control.pending_steps > 0 {
         world.resource_mut::<SimControl>().pending_steps = 0;
         for _ in 0..control.pending_steps {
-            idle::tick(world);
+            schedule::idle::tick(world);
         }
     }
 }

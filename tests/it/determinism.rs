@@ -62,7 +62,10 @@ fn skipping_idle_ticks_changes_no_output() {
             let sources: Vec<String> = s.sources.iter().map(|x| x.name.clone()).collect();
             let mut sim = simulation_app(s);
             for source in sources {
-                sim.command(flowlab::sim::command::SimCommand::ScaleTraffic { source, factor });
+                sim.command(flowlab::sim::door::command::SimCommand::ScaleTraffic {
+                    source,
+                    factor,
+                });
             }
             sim.skip_idle(skip);
             // Conservation is checked after every tick, so it holds stretches to one tick: the
@@ -72,7 +75,9 @@ fn skipping_idle_ticks_changes_no_output() {
             let end = sim.now() + 12_000_000_000;
             sim.run_until(end, |_| calls += 1);
             let ticks = sim.world().resource::<flowlab::sim::SimClock>().ticks;
-            let shortcuts = *sim.world().resource::<flowlab::sim::idle::SkipIdle>();
+            let shortcuts = *sim
+                .world()
+                .resource::<flowlab::sim::schedule::idle::SkipIdle>();
             (
                 sim.metrics_digest(),
                 sim.decisions_jsonl(),
@@ -110,7 +115,7 @@ fn the_memory_guard_stops_a_run_at_the_same_tick_whether_ticks_run_in_stretches_
         sim.run_for(60.0);
         let stretched = sim
             .world()
-            .resource::<flowlab::sim::idle::SkipIdle>()
+            .resource::<flowlab::sim::schedule::idle::SkipIdle>()
             .stretched;
         (sim.halted(), sim.now(), sim.metrics_digest(), stretched)
     };

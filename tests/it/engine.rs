@@ -5,11 +5,11 @@
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use flowlab::runner::Simulation;
-use flowlab::sim::engines::{Engine, EngineKind};
-use flowlab::sim::instance::Instance;
-use flowlab::sim::link::Link;
-use flowlab::sim::request::Outcome;
-use flowlab::sim::topology::Topology;
+use flowlab::sim::flow::engines::{Engine, EngineKind};
+use flowlab::sim::flow::instance::Instance;
+use flowlab::sim::flow::link::Link;
+use flowlab::sim::flow::request::Outcome;
+use flowlab::sim::schedule::topology::Topology;
 use flowlab::sim::{SimClock, SimControl, SimDriverPlugin, SimPlugin};
 use flowlab::testing::{parse, simulation_app};
 

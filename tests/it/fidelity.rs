@@ -346,7 +346,7 @@ fn latency_figures_are_in_milliseconds_as_documented() {
 
 /// Mean end-to-end latency (s) per priority class after the warm-up, over `seeds`.
 fn class_means(scenario: &Scenario, seeds: &[u64]) -> [f64; 4] {
-    use flowlab::sim::classes::ClassStats;
+    use flowlab::sim::read::classes::ClassStats;
     let mut sums = [0.0; 4];
     for seed in seeds {
         let mut s = scenario.clone();

@@ -5,11 +5,11 @@
 
 use bevy::ecs::system::RunSystemOnce;
 use flowlab::runner::Simulation;
-use flowlab::sim::decisions::{Decision, DecisionLog};
-use flowlab::sim::health::{HealthBand, HealthStatus};
-use flowlab::sim::link::Link;
-use flowlab::sim::query::{HealthQueries, QueryStats};
-use flowlab::sim::topology::Topology;
+use flowlab::sim::control::health::{HealthBand, HealthStatus};
+use flowlab::sim::control::queries::{HealthQueries, QueryStats};
+use flowlab::sim::flow::link::Link;
+use flowlab::sim::read::decisions::{Decision, DecisionLog};
+use flowlab::sim::schedule::topology::Topology;
 use flowlab::testing::{generated_topology, parse, simulation_app};
 
 /// users -> lb (Healthiest) -> web with `instances` instances; `extra` is spliced into the
@@ -206,7 +206,12 @@ fn the_event_log_writes_every_rate_change_the_controller_made() {
         .journal()
         .events
         .iter()
-        .filter(|e| matches!(e.kind, flowlab::sim::events::EventKind::RateChange { .. }))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                flowlab::sim::read::events::EventKind::RateChange { .. }
+            )
+        })
         .count();
     let jsonl = sim.decisions_jsonl();
     let written = jsonl
@@ -269,7 +274,7 @@ fn the_summary_highlights_tell_onset_peak_and_recovery() {
 /// exactly the components whose badges say so.
 #[test]
 fn system_health_agrees_with_the_badges_under_a_spike() {
-    use flowlab::sim::command::SimCommand;
+    use flowlab::sim::door::command::SimCommand;
     let mut sim = simulation_app(flowlab::testing::load_shipped("netflix_friday.ron"));
     sim.run_for(38.0);
     sim.command(SimCommand::Spike {

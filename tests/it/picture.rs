@@ -5,9 +5,9 @@ use flowlab::picture::particles::{MarkerKind, ParticleSettings, Particles};
 use flowlab::picture::style;
 use flowlab::picture::{Picture, Rates, picture};
 use flowlab::runner::Simulation;
-use flowlab::sim::command::SimCommand;
-use flowlab::sim::link::NodeRef;
-use flowlab::sim::topology::Routes;
+use flowlab::sim::door::command::SimCommand;
+use flowlab::sim::flow::link::NodeRef;
+use flowlab::sim::schedule::topology::Routes;
 use flowlab::testing::{load_shipped, parse, simulation_app};
 
 /// The picture now, with rates over the last second.
@@ -65,7 +65,7 @@ fn an_overloaded_database_has_a_red_border_and_badge_and_a_healthy_one_does_not(
         let p = draw(&mut sim, &mut rates);
         let db = node(&p, "database");
         if let Some((band, _)) = db.badge
-            && band >= flowlab::sim::states::HealthBand::Red
+            && band >= flowlab::sim::schedule::states::HealthBand::Red
         {
             seen = Some((db.border, style::band_colour(band), band));
             break;
@@ -84,7 +84,7 @@ fn a_binding_rate_limit_lights_its_gate() {
     let p = draw(&mut sim, &mut rates);
     let names = sim
         .world()
-        .resource::<flowlab::sim::topology::Topology>()
+        .resource::<flowlab::sim::schedule::topology::Topology>()
         .link_names
         .clone();
     let gate = |name: &str| {

@@ -2,7 +2,7 @@
 //! story it claims.
 
 use flowlab::runner::Simulation;
-use flowlab::sim::request::Outcome;
+use flowlab::sim::flow::request::Outcome;
 use flowlab::testing::{load_shipped, scenario_path, simulation_app};
 
 /// Every shipped scenario (not comparisons), by file name.
@@ -27,7 +27,7 @@ fn every_shipped_scenario_runs_with_conservation_every_tick() {
         sim.run_for(5.0);
         let checks = sim
             .world()
-            .resource::<flowlab::sim::verify::Conservation>()
+            .resource::<flowlab::sim::schedule::verify::Conservation>()
             .checks;
         assert!(checks >= 5000, "{name}: checked every tick ({checks})");
         assert!(
@@ -131,9 +131,9 @@ fn netflix_friday_without_backpressure_overloads_the_database_at_the_peak() {
 }
 
 /// The decision log as parsed JSON values.
-fn decisions(sim: &Simulation) -> Vec<flowlab::sim::decisions::Decision> {
+fn decisions(sim: &Simulation) -> Vec<flowlab::sim::read::decisions::Decision> {
     sim.world()
-        .resource::<flowlab::sim::decisions::DecisionLog>()
+        .resource::<flowlab::sim::read::decisions::DecisionLog>()
         .events
         .clone()
 }
@@ -687,16 +687,16 @@ fn a_sender_reroutes_to_its_alternative_while_the_target_is_down_and_comes_back(
 
 #[test]
 fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
-    use flowlab::sim::health::HealthBand;
-    use flowlab::sim::link::Link;
-    use flowlab::sim::request::FlowHeaders;
+    use flowlab::sim::control::health::HealthBand;
+    use flowlab::sim::flow::link::Link;
+    use flowlab::sim::flow::request::FlowHeaders;
     let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
     // Mid-cycle, so every request in transit was stamped after the last control cycle; at the
     // peak, at a second when the web servers' limit to the database is in force.
     sim.run_for(150.5);
     let to_db = |sim: &Simulation| {
         let w = sim.world();
-        let topo = w.resource::<flowlab::sim::topology::Topology>();
+        let topo = w.resource::<flowlab::sim::schedule::topology::Topology>();
         topo.links
             .iter()
             .filter_map(|e| w.get::<Link>(*e))
@@ -711,7 +711,7 @@ fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
         sim.run_for(1.0);
     }
     let w = sim.world();
-    let topo = w.resource::<flowlab::sim::topology::Topology>();
+    let topo = w.resource::<flowlab::sim::schedule::topology::Topology>();
     let link = topo
         .links
         .iter()
@@ -721,7 +721,7 @@ fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
     let limit = link.flow.limit.expect("limited at the peak");
     let heard = link.flow.view.answer.expect("asked").status;
     let web = w
-        .get::<flowlab::sim::health::HealthStatus>(topo.component("web").unwrap().entity)
+        .get::<flowlab::sim::control::health::HealthStatus>(topo.component("web").unwrap().entity)
         .unwrap()
         .status;
     let in_transit: Vec<FlowHeaders> = link.forward.iter().map(|t| t.msg.headers).collect();
@@ -815,7 +815,7 @@ fn a_tiny_engine_is_refused_instead_of_serving_instantly() {
     assert_eq!(
         sim.summary()
             .system
-            .ended(flowlab::sim::request::Outcome::Completed),
+            .ended(flowlab::sim::flow::request::Outcome::Completed),
         0
     );
 }

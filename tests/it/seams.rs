@@ -4,16 +4,16 @@
 
 use flowlab::runner::Simulation;
 use flowlab::scenario::QueueSpec;
-use flowlab::sim::command::SimCommand;
-use flowlab::sim::dist::{Nanos, SEC};
-use flowlab::sim::events::{EventKind, RateReason, Subject};
-use flowlab::sim::instance::Instance;
-use flowlab::sim::link::{Admit, Link};
-use flowlab::sim::policy::control::CycleInput;
-use flowlab::sim::policy::queue::{Offer, QueueDiscipline, QueuePolicy};
-use flowlab::sim::policy::{Admission, AdmissionPolicy, LinkControl, LinkController};
-use flowlab::sim::request::{Outcome, Request};
-use flowlab::sim::topology::Topology;
+use flowlab::sim::door::command::SimCommand;
+use flowlab::sim::flow::instance::Instance;
+use flowlab::sim::flow::link::{Admit, Link};
+use flowlab::sim::flow::request::{Outcome, Request};
+use flowlab::sim::read::events::{EventKind, RateReason, Subject};
+use flowlab::sim::schedule::dist::{Nanos, SEC};
+use flowlab::sim::schedule::topology::Topology;
+use flowlab::sim::strategies::control::CycleInput;
+use flowlab::sim::strategies::queue::{Offer, QueueDiscipline, QueuePolicy};
+use flowlab::sim::strategies::{Admission, AdmissionPolicy, LinkControl, LinkController};
 use flowlab::testing::{load_shipped, parse, simulation_app};
 use std::collections::VecDeque;
 
@@ -487,7 +487,7 @@ fn swapping_the_load_balancers_strategy_leaves_the_arrivals_exactly_as_they_were
 
 #[test]
 fn link_faults_add_latency_and_lose_requests_which_fail_after_the_connect_timeout() {
-    use flowlab::sim::request::Outcome;
+    use flowlab::sim::flow::request::Outcome;
     // Enough web workers to wait 100 ms longer on the database without queueing.
     let mut sim = simulation_app(parse(&shop().replace("workers: 8", "workers: 400")));
     sim.run_for(10.0);
@@ -556,7 +556,7 @@ fn link_faults_add_latency_and_lose_requests_which_fail_after_the_connect_timeou
 
 #[test]
 fn a_whole_component_goes_down_and_an_instance_can_fail_a_share_of_requests() {
-    use flowlab::sim::request::Outcome;
+    use flowlab::sim::flow::request::Outcome;
     let mut sim = simulation_app(parse(&shop()));
     sim.run_for(5.0);
     sim.command(SimCommand::InjectErrors {
@@ -657,7 +657,7 @@ fn scenario_faults_name_links_whole_components_and_error_shares_and_bad_ones_are
 
 #[test]
 fn a_fan_out_waits_for_the_slowest_fails_on_a_required_call_and_not_on_an_optional_one() {
-    use flowlab::sim::request::Outcome;
+    use flowlab::sim::flow::request::Outcome;
     let base = load_shipped("fanout.ron");
     let run = |s: flowlab::scenario::Scenario, fail: &str| {
         let mut sim = simulation_app(s);
@@ -721,7 +721,7 @@ fn a_fan_out_waits_for_the_slowest_fails_on_a_required_call_and_not_on_an_option
 
 #[test]
 fn a_limiter_refuses_with_429_and_a_retry_after_that_the_client_honours() {
-    use flowlab::sim::request::Outcome;
+    use flowlab::sim::flow::request::Outcome;
     let text = shop()
         .replace(
             r#"(from: "users", to: "web")"#,
@@ -756,7 +756,7 @@ fn a_limiter_refuses_with_429_and_a_retry_after_that_the_client_honours() {
 
 #[test]
 fn load_shedding_keeps_critical_requests_and_sheds_low_ones_first() {
-    use flowlab::sim::request::Priority;
+    use flowlab::sim::flow::request::Priority;
     let text = shop()
         .replace(
             r#"rate: Constant(2000.0),"#,
@@ -790,7 +790,7 @@ fn load_shedding_keeps_critical_requests_and_sheds_low_ones_first() {
 
 #[test]
 fn a_window_never_has_more_in_flight_than_it_allows_and_holds_the_rest_at_the_sender() {
-    use flowlab::sim::request::Outcome;
+    use flowlab::sim::flow::request::Outcome;
     // web calls db through a window of 4: db (16 workers) never holds more than 4 from web.
     let text = shop().replace(
         r#"(from: "web", to: "db", latency: (mean_ms: 0.5))"#,
@@ -982,7 +982,7 @@ fn a_broker_redelivers_through_retry_tiers_and_dead_letters_without_losing_a_mes
 
 #[test]
 fn a_bulkhead_keeps_a_slow_flow_from_starving_the_others() {
-    use flowlab::sim::request::Outcome;
+    use flowlab::sim::flow::request::Outcome;
     let text = std::fs::read_to_string("scenarios/bulkhead.ron").unwrap();
     let lost = |sim: &mut Simulation, flow: &str| {
         sim.view(|v| {
@@ -1106,7 +1106,7 @@ fn metrics_nobody_reads_are_not_written_yet_the_plots_and_the_summary_have_them(
         sim.run_for(20.0);
         let series = sim
             .world()
-            .resource::<flowlab::sim::series::Series>()
+            .resource::<flowlab::sim::read::series::Series>()
             .clone();
         let values: Vec<_> = series
             .keys()
@@ -1123,7 +1123,7 @@ fn metrics_nobody_reads_are_not_written_yet_the_plots_and_the_summary_have_them(
             .collect();
         let digest = sim
             .world()
-            .resource::<flowlab::sim::metrics::Recorder>()
+            .resource::<flowlab::sim::read::metrics::Recorder>()
             .digest();
         (sim.summary().render(), values, digest, sim.metrics_csv())
     };

@@ -2,8 +2,8 @@
 //! (several seeds and loads), read from the metrics rows a user would read.
 
 use flowlab::scenario::{ConcurrencySpec, QueuePolicySpec, RateSchedule};
-use flowlab::sim::events::{BreakerReason, EventKind};
-use flowlab::sim::states::BreakerState;
+use flowlab::sim::read::events::{BreakerReason, EventKind};
+use flowlab::sim::schedule::states::BreakerState;
 use flowlab::testing::{parse, simulation_app};
 
 /// Clients at `rate`/s -> web (fast, roomy), with `client` spliced into the source's client

@@ -4,9 +4,9 @@
 //! series hold exactly the values of the metrics CSV.
 
 use bevy::ecs::system::SystemState;
-use flowlab::sim::dist::{Nanos, SEC};
-use flowlab::sim::series::{Metric, SeriesEntity};
-use flowlab::sim::view::{InstanceState, SimView, TransitKind};
+use flowlab::sim::read::series::{Metric, SeriesEntity};
+use flowlab::sim::read::view::{InstanceState, SimView, TransitKind};
+use flowlab::sim::schedule::dist::{Nanos, SEC};
 use flowlab::testing::{load_shipped, simulation_app};
 use std::collections::HashMap;
 
@@ -83,7 +83,7 @@ fn queues_links_and_series_read_through_the_view_stay_consistent() {
         .iter()
         .map(|f| format!("flow:{}", f.0))
         .collect();
-    let classes: Vec<String> = flowlab::sim::request::Priority::ALL
+    let classes: Vec<String> = flowlab::sim::flow::request::Priority::ALL
         .iter()
         .map(|p| format!("priority:{}", p.name()))
         .collect();

@@ -17,8 +17,8 @@ use crate::lesson::reel::{FrameAt, Part, Reel};
 use crate::lesson::{Goals, Lesson, Moment, Report, Show, replay};
 use crate::scenario::Scenario;
 use crate::sim::SimControl;
-use crate::sim::dist::SEC;
-use crate::sim::view::SimView;
+use crate::sim::read::view::SimView;
+use crate::sim::schedule::dist::SEC;
 use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
 use std::path::PathBuf;
@@ -237,7 +237,7 @@ fn next(world: &mut World) {
         Phase::Title => start_step(world, 0),
         Phase::Step { k, done: false } => {
             let end = p.run.plan.steps[k].clock.1;
-            crate::sim::idle::run_until(world, end, |_| {});
+            crate::sim::schedule::idle::run_until(world, end, |_| {});
             finish_step(world, k);
         }
         Phase::Step { k, done: true } if k + 1 < n => start_step(world, k + 1),
@@ -311,7 +311,7 @@ fn show_panels(world: &mut World, show: &[Show]) {
         _ => None,
     });
     let sel = inspect.and_then(|n| {
-        let topo = world.resource::<crate::sim::topology::Topology>();
+        let topo = world.resource::<crate::sim::schedule::topology::Topology>();
         super::state::selection_of(topo, &n)
     });
     *world.resource_mut::<Selection>() = sel.unwrap_or_default();
@@ -328,7 +328,7 @@ fn goto(world: &mut World, k: usize) {
 /// Back to the title card, the run at t = 0.
 fn title(world: &mut World) {
     let s = world.resource::<Presenter>().run.scenario.clone();
-    crate::sim::load::load_scenario(world, s);
+    crate::sim::schedule::load::load_scenario(world, s);
     world.resource_mut::<SimControl>().paused = true;
     world.resource_mut::<Presenter>().enter(Phase::Title);
     show_panels(world, &[]);
@@ -350,7 +350,10 @@ fn leave(world: &mut World) {
     }
     *world.resource_mut::<Spotlight>() = Spotlight::default();
     let start = moment(world);
-    let len = world.resource::<crate::sim::events::Journal>().events.len();
+    let len = world
+        .resource::<crate::sim::read::events::Journal>()
+        .events
+        .len();
     let mut p = world.resource_mut::<Presenter>();
     p.blank = false;
     p.goals = Some(Goals::new(&p.run.lesson.goals, start, len));
@@ -380,7 +383,7 @@ fn tick_goals(world: &mut World) {
     let now = moment(world);
     world.resource_scope(|world, mut p: Mut<Presenter>| {
         let p = &mut *p;
-        let journal = world.resource::<crate::sim::events::Journal>();
+        let journal = world.resource::<crate::sim::read::events::Journal>();
         if let Some(g) = p.goals.as_mut() {
             let before = g.ticked.clone();
             g.update(&p.run.lesson.goals, journal, now);

@@ -8,8 +8,8 @@ use crate::lesson::{Camera, Show, Target};
 use crate::picture::labels::{self, Framing, Rect};
 use crate::picture::layout::{Point, TILE_H, tile_centre};
 use crate::picture::{GATE_AT, NodePic, bezier};
-use crate::sim::link::NodeRef;
-use crate::sim::topology::Topology;
+use crate::sim::flow::link::NodeRef;
+use crate::sim::schedule::topology::Topology;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 
@@ -280,7 +280,13 @@ pub fn anchors(
             Target::Component(n) => node_named(&pic.nodes, n).map(|n| {
                 let is_source = matches!(n.node, NodeRef::Source(_));
                 // A component's badge (its score and status) sits over its top edge.
-                let y = n.at.y + n.size.1 / 2.0 + if is_source { 0.0 } else { labels::STRIP_H / 2.0 };
+                let y = n.at.y
+                    + n.size.1 / 2.0
+                    + if is_source {
+                        0.0
+                    } else {
+                        labels::STRIP_H / 2.0
+                    };
                 Point::new(n.at.x - if is_source { 0.0 } else { n.size.0 / 4.0 }, y)
             }),
             Target::Instance(n) => tile(n).map(|(q, _)| q),

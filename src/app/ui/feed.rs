@@ -5,7 +5,7 @@
 use super::{UiState, c32};
 use crate::app::state::selection_of;
 use crate::picture::style;
-use crate::sim::decisions::{Decision, DecisionLog};
+use crate::sim::read::decisions::{Decision, DecisionLog};
 use bevy_egui::egui;
 
 const KINDS: [&str; 18] = [

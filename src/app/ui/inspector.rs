@@ -5,12 +5,12 @@ use super::{UiState, c32, plots};
 use crate::app::state::Selection;
 use crate::picture::style;
 use crate::scenario::{CallKind, QueueSpec};
-use crate::sim::command::SimCommand;
-use crate::sim::events::Subject;
-use crate::sim::link::NodeRef;
-use crate::sim::series::{Metric, SeriesEntity};
-use crate::sim::states::BreakerState;
-use crate::sim::view::HealthReading;
+use crate::sim::door::command::SimCommand;
+use crate::sim::flow::link::NodeRef;
+use crate::sim::read::events::Subject;
+use crate::sim::read::series::{Metric, SeriesEntity};
+use crate::sim::read::view::HealthReading;
+use crate::sim::schedule::states::BreakerState;
 use bevy_egui::egui;
 
 pub(super) fn inspector(ui: &mut egui::Ui, st: &mut UiState) {
@@ -92,7 +92,7 @@ fn system(ui: &mut egui::Ui, st: &mut UiState) {
 }
 
 /// "0.52 (1 CRITICAL, 1 RED: x0.70)": the figure and what pulls it down.
-pub(super) fn system_health_text(sys: &crate::sim::view::SystemView) -> String {
+pub(super) fn system_health_text(sys: &crate::sim::read::view::SystemView) -> String {
     if sys.critical + sys.red == 0 {
         return format!("{:.2}", sys.health);
     }
@@ -141,7 +141,7 @@ fn source(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
 }
 
 /// An instance's strategies' inner state: its adaptive concurrency limit, CoDel's spell.
-fn strategy_rows(ui: &mut egui::Ui, st: &UiState, v: &crate::sim::view::InstanceView) {
+fn strategy_rows(ui: &mut egui::Ui, st: &UiState, v: &crate::sim::read::view::InstanceView) {
     if let Some(limit) = v.concurrency_limit {
         let held = v.queued + v.busy + v.waiting;
         row(ui, "concurrency limit", format!("{limit} (holding {held})"));
@@ -166,7 +166,7 @@ fn last(st: &UiState, entity: SeriesEntity, metric: Metric) -> Option<f64> {
 
 /// A source's retry mechanism: the last sample's backoffs and Retry-After, the budget's
 /// balance and the throttle's rejection probability, where it has them.
-fn client_rows(ui: &mut egui::Ui, st: &UiState, s: &crate::sim::view::SourceView) {
+fn client_rows(ui: &mut egui::Ui, st: &UiState, s: &crate::sim::read::view::SourceView) {
     let (e, u, c) = (
         SeriesEntity::Source(s.index),
         st.view.unit() as f64,
@@ -213,7 +213,7 @@ fn client_rows(ui: &mut egui::Ui, st: &UiState, s: &crate::sim::view::SourceView
 /// part of it that costs the most.
 fn status_line(ui: &mut egui::Ui, st: &UiState, h: &HealthReading) {
     let spec = st.view.health_spec();
-    let why = crate::sim::health::weakest_part(&h.scores, spec)
+    let why = crate::sim::control::health::weakest_part(&h.scores, spec)
         .map_or(String::new(), |(part, lost)| {
             format!(", held by {part} (-{lost:.0} points)")
         });
@@ -612,7 +612,7 @@ fn link_faults(ui: &mut egui::Ui, st: &mut UiState, name: String) {
 }
 
 /// A link's window and what its sender refused, by cause; a broker's redeliveries.
-fn sender_rows(ui: &mut egui::Ui, v: &crate::sim::view::LinkView, unit: u64) {
+fn sender_rows(ui: &mut egui::Ui, v: &crate::sim::read::view::LinkView, unit: u64) {
     if v.call == CallKind::Pull {
         row(ui, "on the topic", style::short(v.topic_len as f64));
         let c = &v.counters;

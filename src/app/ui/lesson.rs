@@ -6,11 +6,11 @@
 
 use super::{UiState, c32};
 use crate::app::lesson::stage::{Bands, canvas};
-use crate::sim::series::{Metric, SeriesEntity};
 use crate::app::lesson::{Anchors, Phase, Presenter};
 use crate::app::state::RIGHT;
 use crate::lesson::{Show, placeholders};
 use crate::picture::style::{self, Rgba};
+use crate::sim::read::series::{Metric, SeriesEntity};
 use bevy_egui::egui::{self, Align2, Color32, FontId, Pos2, Rect, Stroke, pos2, vec2};
 
 /// Draws the lesson's layer; `false` when the lesson was left (the app draws its panels).
@@ -19,7 +19,7 @@ pub(super) fn overlay(
     st: &mut UiState,
     p: &Presenter,
     anchors: &Anchors,
-    log: &crate::sim::decisions::DecisionLog,
+    log: &crate::sim::read::decisions::DecisionLog,
 ) -> bool {
     if !p.on() {
         goals(ctx, p);
@@ -565,7 +565,7 @@ fn panels(
     st: &mut UiState,
     p: &Presenter,
     k: usize,
-    log: &crate::sim::decisions::DecisionLog,
+    log: &crate::sim::read::decisions::DecisionLog,
     b: &Bands,
 ) {
     let show = &p.run.lesson.steps[k].show;

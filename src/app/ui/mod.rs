@@ -14,9 +14,9 @@ mod top;
 mod windows;
 
 use super::state::{BOTTOM, Hover, LEFT, OpenFile, Panels, RIGHT, Scene, Selection, TOP};
-use crate::sim::command::CommandQueue;
-use crate::sim::events::Journal;
-use crate::sim::view::SimView;
+use crate::sim::door::command::CommandQueue;
+use crate::sim::read::events::Journal;
+use crate::sim::read::view::SimView;
 use crate::sim::{SimConfig, SimControl};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
@@ -40,7 +40,7 @@ pub struct UiState<'w, 's> {
     hover: ResMut<'w, Hover>,
     time: Res<'w, Time<Real>>,
     drawn: Res<'w, crate::app::particles::ParticleMesh>,
-    halt: Res<'w, crate::sim::guard::Halt>,
+    halt: Res<'w, crate::sim::schedule::guard::Halt>,
     side: Option<ResMut<'w, crate::app::side_by_side::SideBySide>>,
     probe: Option<ResMut<'w, crate::app::probe::UiProbe>>,
 }
@@ -58,7 +58,7 @@ impl UiState<'_, '_> {
     }
 
     /// Sends a command through the command door, applied at the start of the next tick.
-    fn send(&mut self, cmd: crate::sim::command::SimCommand) {
+    fn send(&mut self, cmd: crate::sim::door::command::SimCommand) {
         let now = self.view.now();
         self.queue.schedule(now, cmd);
     }
@@ -68,7 +68,7 @@ impl UiState<'_, '_> {
 pub fn draw_ui(
     mut contexts: EguiContexts,
     mut st: UiState,
-    log: Res<crate::sim::decisions::DecisionLog>,
+    log: Res<crate::sim::read::decisions::DecisionLog>,
     mut stats: ResMut<crate::app::stats::FrameStats>,
     lesson: Option<Res<crate::app::lesson::Presenter>>,
     anchors: Option<Res<crate::app::lesson::Anchors>>,
@@ -137,7 +137,7 @@ const TAB: f32 = 30.0;
 fn panels(
     root: &mut egui::Ui,
     st: &mut UiState,
-    log: &crate::sim::decisions::DecisionLog,
+    log: &crate::sim::read::decisions::DecisionLog,
     blocked: &mut Vec<egui::Rect>,
 ) -> egui::Rect {
     let compact = root.max_rect().width() < COMPACT_BELOW;

@@ -4,8 +4,8 @@
 use super::{UiState, c32};
 use crate::app::state::Selection;
 use crate::picture::style;
-use crate::sim::link::NodeRef;
-use crate::sim::series::{Metric, SeriesEntity};
+use crate::sim::flow::link::NodeRef;
+use crate::sim::read::series::{Metric, SeriesEntity};
 use bevy_egui::egui;
 use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
 
@@ -75,7 +75,7 @@ fn system_charts(st: &UiState) -> Vec<Chart> {
 /// Completed per second of each priority class a source sends (end to end), when there are
 /// several.
 fn priority_chart(st: &UiState) -> Option<Chart> {
-    use crate::sim::request::Priority;
+    use crate::sim::flow::request::Priority;
     let sent = st.view.classes().classes_sent;
     if sent.iter().filter(|s| **s).count() < 2 {
         return None;
@@ -83,7 +83,8 @@ fn priority_chart(st: &UiState) -> Option<Chart> {
     let mut c = chart("completed/s by priority (end to end)", vec![]);
     for p in Priority::ALL.into_iter().filter(|p| sent[*p as usize]) {
         let e = SeriesEntity::Priority(p as u8);
-        c.lines.push((p.name().to_string(), e, Metric::Goodput, 1.0));
+        c.lines
+            .push((p.name().to_string(), e, Metric::Goodput, 1.0));
     }
     Some(c)
 }
@@ -326,7 +327,11 @@ pub(super) fn focused(ui: &mut egui::Ui, st: &mut UiState, first: &[&str]) {
     let mut drawn: Vec<(String, egui::Rect)> = vec![];
     let mut all = charts(st);
     // A stable sort: the focused ones first, each group in its usual order.
-    all.sort_by_key(|c| !first.iter().any(|f| !f.is_empty() && c.title.starts_with(f)));
+    all.sort_by_key(|c| {
+        !first
+            .iter()
+            .any(|f| !f.is_empty() && c.title.starts_with(f))
+    });
     for (k, c) in all.into_iter().enumerate() {
         ui.label(egui::RichText::new(&c.title).strong());
         // The legend above the plot, never over the newest data.

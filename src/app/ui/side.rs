@@ -4,7 +4,7 @@
 use super::{UiState, c32};
 use crate::picture::particles::Mode;
 use crate::picture::style;
-use crate::sim::command::SimCommand;
+use crate::sim::door::command::SimCommand;
 use bevy_egui::egui;
 
 pub(super) fn what_if_and_legend(ui: &mut egui::Ui, st: &mut UiState) {

@@ -3,7 +3,7 @@
 
 use super::UiState;
 use crate::scenario::{ConcurrencySpec, QueuePolicySpec};
-use crate::sim::command::SimCommand;
+use crate::sim::door::command::SimCommand;
 use bevy_egui::egui;
 
 /// The queue strategies, with their default parameters, to switch live.

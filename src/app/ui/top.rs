@@ -4,7 +4,7 @@
 use super::{UiState, c32};
 use crate::app::state::{SPEEDS, next_speed};
 use crate::picture::style;
-use crate::sim::command::SimCommand;
+use crate::sim::door::command::SimCommand;
 use bevy_egui::egui;
 
 pub(super) fn controls(ui: &mut egui::Ui, st: &mut UiState) {
@@ -153,8 +153,8 @@ fn system(ui: &mut egui::Ui, st: &mut UiState) {
     let goodput = st
         .view
         .series(
-            crate::sim::series::SeriesEntity::System,
-            crate::sim::series::Metric::Goodput,
+            crate::sim::read::series::SeriesEntity::System,
+            crate::sim::read::series::Metric::Goodput,
         )
         .last()
         .map_or(0.0, |p| p.1);

@@ -169,7 +169,7 @@ pub(super) fn picker(ctx: &egui::Context, st: &mut UiState) {
 /// Writes the scenario as loaded plus every live command so far (`commands`, at their exact
 /// times) next to the open file: running it headless replays this session.
 pub(super) fn save_session(st: &mut UiState) {
-    let s = crate::sim::command::session_scenario(&st.config.loaded, &st.queue);
+    let s = crate::sim::door::command::session_scenario(&st.config.loaded, &st.queue);
     let stem = st
         .file
         .path

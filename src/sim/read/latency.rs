@@ -1,0 +1,106 @@
+//! Latency histograms (HdrHistogram, so percentiles are never means of means): one per
+//! component for the time requests spend in it, one for the system's end-to-end latency.
+
+use crate::sim::read::series::Metric;
+use crate::sim::schedule::dist::Nanos;
+use bevy::prelude::*;
+use hdrhistogram::Histogram;
+
+/// Highest latency a histogram tracks: one day, in µs (histograms count whole microseconds, with
+/// two significant figures; exact means come from the running sums instead).
+const MAX_US: u64 = 86_400 * 1_000_000;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_US, 2).expect("static histogram bounds are valid")
+}
+
+/// Latencies (µs) of the current sampling interval and a histogram of the whole run. Nothing is
+/// allocated until something is recorded: the interval's latencies wait in a plain vector and
+/// are counted, at each sample, in a histogram shared by every component on the thread (one
+/// histogram, not one per component); only a component busy enough to hold more than
+/// `PENDING_MAX` latencies in one interval gets an interval histogram of its own.
+#[derive(Component, Debug, Clone, Default)]
+pub struct ComponentLatency {
+    /// Since the start (up to the last sample); `None` until the first latency.
+    total: Option<Histogram<u64>>,
+    /// Since the last sample, once `pending` overflowed.
+    interval: Option<Histogram<u64>>,
+    /// Latencies (µs) not yet counted.
+    pending: Vec<u64>,
+    /// p50, p95, p99 of the last interval rolled (µs; 0 when it was empty).
+    last_interval_us: [u64; 3],
+}
+
+/// Latencies held in a vector per interval before a component gets its own interval histogram.
+const PENDING_MAX: usize = 1 << 16;
+
+thread_local! {
+    /// The interval histogram every component's latencies are counted in at a sample.
+    static SCRATCH: std::cell::RefCell<Histogram<u64>> = std::cell::RefCell::new(histogram());
+}
+
+impl ComponentLatency {
+    /// Records one latency given in ns.
+    pub fn record(&mut self, ns: Nanos) {
+        self.pending.push((ns / 1000).clamp(1, MAX_US));
+        if self.pending.len() >= PENDING_MAX {
+            let h = self.interval.get_or_insert_with(histogram);
+            for v in self.pending.drain(..) {
+                h.saturating_record(v);
+            }
+        }
+    }
+
+    /// Folds the interval into the total, keeping its percentiles (`last_interval_us`), and
+    /// starts a new interval.
+    pub fn roll(&mut self) {
+        if self.pending.is_empty() && self.interval.as_ref().is_none_or(|h| h.is_empty()) {
+            self.last_interval_us = [0; 3];
+            return;
+        }
+        let (pending, total, last) = (
+            &mut self.pending,
+            &mut self.total,
+            &mut self.last_interval_us,
+        );
+        let mut fold = |h: &mut Histogram<u64>| {
+            for v in pending.drain(..) {
+                h.saturating_record(v);
+            }
+            *last = Metric::LATENCY_PERCENTILES.map(|(q, _)| h.value_at_quantile(q));
+            // Both histograms share bounds, so adding cannot fail.
+            let _ = total.get_or_insert_with(histogram).add(&*h);
+            h.reset();
+        };
+        match &mut self.interval {
+            Some(h) => fold(h),
+            None => SCRATCH.with(|s| fold(&mut s.borrow_mut())),
+        }
+    }
+
+    /// p50, p95 and p99 of the last interval rolled (µs; 0 when it was empty).
+    pub fn last_interval_us(&self) -> [u64; 3] {
+        self.last_interval_us
+    }
+
+    /// The whole run up to the last sample (`None`: nothing yet).
+    pub fn total(&self) -> Option<&Histogram<u64>> {
+        self.total.as_ref()
+    }
+
+    /// Everything recorded so far (the total plus the current interval).
+    pub fn whole(&self) -> Histogram<u64> {
+        let mut h = self.total.clone().unwrap_or_else(histogram);
+        if let Some(iv) = &self.interval {
+            let _ = h.add(iv);
+        }
+        for v in &self.pending {
+            h.saturating_record(*v);
+        }
+        h
+    }
+}
+
+/// End-to-end latency of completed logical requests (system level).
+#[derive(Resource, Debug, Clone, Default, Deref, DerefMut)]
+pub struct SystemLatency(pub ComponentLatency);

@@ -1,0 +1,511 @@
+//! Time series of every sampled metric, for charts: one fixed-capacity ring buffer per (entity,
+//! metric), filled with exactly the values written to the metrics CSV. Memory is bounded: at
+//! most [`SERIES_CAPACITY`] samples per series, the oldest dropped first, and at most
+//! [`SERIES_POINTS`] samples in all: a system with thousands of entities keeps a shorter history
+//! of each (never under [`SERIES_MIN`] samples), so a long run of a large system cannot grow
+//! the store past a few hundred megabytes.
+
+use crate::sim::flow::engines::EngineKind;
+use crate::sim::flow::request::Outcome;
+use bevy::prelude::*;
+use std::collections::BTreeMap;
+
+/// Most samples kept per series (20 minutes at the default one sample a second).
+pub const SERIES_CAPACITY: usize = 1_200;
+
+/// Samples kept in all, over every series (16 bytes each: 320 MB).
+pub const SERIES_POINTS: usize = 20_000_000;
+
+/// Series an entity has, about, for the budget (a link has the most).
+const SERIES_PER_ENTITY: usize = 20;
+
+/// Fewest samples kept per series, however large the system (a minute at one a second).
+pub const SERIES_MIN: usize = 60;
+
+/// What a series is about; the indices are the scenario-order indices of `Topology`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SeriesEntity {
+    /// The whole system.
+    System,
+    /// A traffic source, by index.
+    Source(u32),
+    /// A component, by index.
+    Component(u32),
+    /// An instance, by global index.
+    Instance(u32),
+    /// A link, by index.
+    Link(u32),
+    /// A flow, by global flow index (end-to-end figures).
+    Flow(u16),
+    /// A priority class, `Priority as u8` (end-to-end figures).
+    Priority(u8),
+    /// A component's bulkhead: (component index, bulkhead index in scenario order).
+    Bulkhead(u32, u16),
+}
+
+macro_rules! metrics {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// A metric of the CSV (`docs/METRICS.md` says what each one means and in which unit).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Metric {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Metric {
+            /// Every metric, in declaration order.
+            pub const ALL: &'static [Metric] = &[$(Metric::$variant,)*];
+
+            /// The metric's name in the CSV.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Metric::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+metrics! {
+    /// Logical requests created (count).
+    Generated => "generated",
+    /// Attempts sent (count).
+    Attempts => "attempts",
+    /// Retries sent (count).
+    Retries => "retries",
+    /// Logical requests completed (count).
+    Completed => "completed",
+    /// Dropped: logical requests (sources, system) or requests refused by a full queue
+    /// (instances, components) (count).
+    Dropped => "dropped",
+    /// Logical requests rejected by a policy (count).
+    Rejected => "rejected",
+    /// Failed: logical requests (sources, system) or requests failed here (components) (count).
+    Failed => "failed",
+    /// Logical requests whose client gave up (count).
+    TimedOut => "timed_out",
+    /// Logical requests in progress (now).
+    InSystem => "in_system",
+    /// The rate schedule's value (real requests/s).
+    OfferedRate => "offered_rate",
+    /// Successful requests per second (rate).
+    Goodput => "goodput",
+    /// Share of requests that ended in error (ratio).
+    ErrorRate => "error_rate",
+    /// Exact mean latency (ms).
+    LatencyMean => "latency_mean",
+    /// Responses that reached a client after it gave up (count).
+    LateResponses => "late_responses",
+    /// Median latency of the interval (ms).
+    LatencyP50 => "latency_p50",
+    /// 95th percentile latency of the interval (ms).
+    LatencyP95 => "latency_p95",
+    /// 99th percentile latency of the interval (ms).
+    LatencyP99 => "latency_p99",
+    /// Services completed after the client's deadline (count).
+    Wasted => "wasted",
+    /// Aggregated health, 0-1 (now).
+    Health => "health",
+    /// Direct health queries made so far (now).
+    HealthQueries => "health_queries",
+    /// Health status messages a broadcast design pushed so far (now).
+    HealthBroadcastMessages => "health_broadcast_messages",
+    /// Requests that reached it (count).
+    Arrivals => "arrivals",
+    /// Local services completed (count).
+    Served => "served",
+    /// Requests queued (now).
+    QueueLen => "queue_len",
+    /// Requests in service or waiting downstream (now).
+    InFlight => "in_flight",
+    /// 1 while up, 0 while down (now).
+    Up => "up",
+    /// CPU utilization, 0-1 (now).
+    UtilCpu => "util_cpu",
+    /// Memory utilization, 0-1 (now).
+    UtilMemory => "util_memory",
+    /// Storage utilization, 0-1 (now).
+    UtilStorage => "util_storage",
+    /// Network utilization, 0-1 (now).
+    UtilNetwork => "util_network",
+    /// Dynamic health score, 0-100 (now).
+    HealthScore => "health_score",
+    /// Local services completed per second (rate).
+    Throughput => "throughput",
+    /// Departures with an error (count).
+    Errors => "errors",
+    /// Out-of-memory crashes (count).
+    Crashes => "crashes",
+    /// Cache misses answered with stale data (count).
+    StaleServed => "stale_served",
+    /// Configured queue capacity, all instances (real requests; -1 when unbounded).
+    QueueCapacity => "queue_capacity",
+    /// Instances up (now).
+    InstancesUp => "instances_up",
+    /// Time-average requests held over the interval.
+    OccupancyMean => "occupancy_mean",
+    /// Status band of the health score, `Status as u8` (now).
+    Status => "status",
+    /// Share of processing capacity left, 0-100 (now).
+    AvailableCapacity => "available_capacity",
+    /// Forecast queue length (now).
+    QueueForecast => "queue_forecast",
+    /// Requests sent forward (count).
+    Sent => "sent",
+    /// Requests delivered to the receiver (count).
+    Delivered => "delivered",
+    /// Responses delivered back to the sender (count).
+    Responses => "responses",
+    /// Requests and responses on the wire (now).
+    InTransit => "in_transit",
+    /// Offered rate over the last control cycle (real requests/s).
+    Demand => "demand",
+    /// Allowed rate (real requests/s; -1 when unlimited).
+    RateLimit => "rate_limit",
+    /// Rate the controller heads for (real requests/s; -1 when none).
+    RateTarget => "rate_target",
+    /// The receiver's recommendation (real requests/s; -1 when none).
+    RateRecommended => "rate_recommended",
+    /// Requests held at the sender by the rate limit (now).
+    Held => "held",
+    /// Requests refused at the sender so far (now).
+    Refused => "refused",
+    /// Health answers taken from the cache so far (now).
+    HealthCacheHits => "health_cache_hits",
+    /// Health queries that got no answer so far (now).
+    HealthQueryFailures => "health_query_failures",
+    /// Health queries not sent for want of a query slot so far (now).
+    HealthQueriesLimited => "health_queries_limited",
+    /// Health checks skipped by an open health-check breaker so far (now).
+    HealthChecksSkipped => "health_checks_skipped",
+    /// Circuit breaker state, `BreakerState as u8` (now).
+    BreakerState => "breaker_state",
+    /// Requests refused by the circuit breaker so far (now).
+    BreakerRefused => "breaker_refused",
+    /// Messages waiting on a broker's topic (now).
+    TopicLen => "topic_len",
+    /// Messages dropped because the topic was full (count).
+    TopicDropped => "topic_dropped",
+    /// Mean time in the component of CRITICAL requests that left it successfully (ms).
+    LatencyMeanCritical => "latency_mean_critical",
+    /// The same, HIGH.
+    LatencyMeanHigh => "latency_mean_high",
+    /// The same, MEDIUM.
+    LatencyMeanMedium => "latency_mean_medium",
+    /// The same, LOW.
+    LatencyMeanLow => "latency_mean_low",
+    /// CRITICAL departures with an error (count).
+    ErrorsCritical => "errors_critical",
+    /// The same, HIGH.
+    ErrorsHigh => "errors_high",
+    /// The same, MEDIUM.
+    ErrorsMedium => "errors_medium",
+    /// The same, LOW.
+    ErrorsLow => "errors_low",
+    /// Mean backoff of the retries scheduled in the interval, Retry-After included (ms).
+    RetryDelayMean => "retry_delay_mean",
+    /// Mean attempt number of the retries scheduled in the interval (2: first retries).
+    RetryAttemptMean => "retry_attempt_mean",
+    /// Failed attempts whose refusal named a Retry-After (count).
+    RetryAfterHints => "retry_after_hints",
+    /// Mean Retry-After those refusals named (ms).
+    RetryAfterMean => "retry_after_mean",
+    /// Retries the retry budget could pay for now (real).
+    RetryBudgetBalance => "retry_budget_balance",
+    /// Retries the budget refused (count).
+    RetriesOverBudget => "retries_over_budget",
+    /// The client throttle's rejection probability now, 0-1.
+    ThrottleProbability => "throttle_probability",
+    /// Attempts the client throttle rejected locally (count).
+    Throttled => "throttled",
+    /// The adaptive concurrency limit now (real requests).
+    ConcurrencyLimit => "concurrency_limit",
+    /// CoDel in its dropping state: 1, else 0 (instances); instances dropping (components).
+    CodelDropping => "codel_dropping",
+    /// CoDel's drop count of its dropping spell (now).
+    CodelCount => "codel_count",
+    /// Time to CoDel's next drop while dropping (ms); -1 when not dropping.
+    CodelNextDrop => "codel_next_drop",
+    /// A link window's most in flight now (the limit or credits granted; real).
+    WindowLimit => "window_limit",
+    /// A link window's requests in flight (the credits in use; real).
+    WindowInFlight => "window_in_flight",
+    /// Requests waiting at the sender for the window (real).
+    WindowWaiting => "window_waiting",
+    /// A bulkhead's workers in use (real).
+    InUse => "in_use",
+    /// A bulkhead's workers (real).
+    Workers => "workers",
+    /// A count-window breaker: share of its window's calls that failed, 0-1 (now).
+    BreakerFailureRate => "breaker_failure_rate",
+    /// The same, slow calls.
+    BreakerSlowRate => "breaker_slow_rate",
+}
+
+impl Metric {
+    /// The metric counting logical requests that ended with `o`.
+    pub fn outcome(o: Outcome) -> Metric {
+        match o {
+            Outcome::Completed => Metric::Completed,
+            Outcome::Dropped => Metric::Dropped,
+            Outcome::Rejected => Metric::Rejected,
+            Outcome::Failed => Metric::Failed,
+            Outcome::TimedOut => Metric::TimedOut,
+        }
+    }
+
+    /// A component's mean latency of one priority class.
+    pub fn class_latency(p: crate::sim::flow::request::Priority) -> Metric {
+        use crate::sim::flow::request::Priority as P;
+        match p {
+            P::Critical => Metric::LatencyMeanCritical,
+            P::High => Metric::LatencyMeanHigh,
+            P::Medium => Metric::LatencyMeanMedium,
+            P::Low => Metric::LatencyMeanLow,
+        }
+    }
+
+    /// A component's errors of one priority class.
+    pub fn class_errors(p: crate::sim::flow::request::Priority) -> Metric {
+        use crate::sim::flow::request::Priority as P;
+        match p {
+            P::Critical => Metric::ErrorsCritical,
+            P::High => Metric::ErrorsHigh,
+            P::Medium => Metric::ErrorsMedium,
+            P::Low => Metric::ErrorsLow,
+        }
+    }
+
+    /// The utilization metric of an engine.
+    pub fn util(kind: EngineKind) -> Metric {
+        match kind {
+            EngineKind::Cpu => Metric::UtilCpu,
+            EngineKind::Memory => Metric::UtilMemory,
+            EngineKind::Storage => Metric::UtilStorage,
+            EngineKind::Network => Metric::UtilNetwork,
+        }
+    }
+
+    /// The latency percentiles, with their quantiles, in CSV order.
+    pub const LATENCY_PERCENTILES: [(f64, Metric); 3] = [
+        (0.50, Metric::LatencyP50),
+        (0.95, Metric::LatencyP95),
+        (0.99, Metric::LatencyP99),
+    ];
+}
+
+/// A fixed-capacity ring buffer: pushing onto a full one drops the oldest element.
+#[derive(Debug, Clone)]
+pub struct Ring<T> {
+    buf: Vec<T>,
+    start: usize,
+    capacity: usize,
+}
+
+impl<T: Copy> Ring<T> {
+    /// An empty ring holding at most `capacity` elements (at least one). Memory grows with the
+    /// elements pushed, up to the capacity.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            start: 0,
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Appends `x`, dropping the oldest element if the ring is full.
+    pub fn push(&mut self, x: T) {
+        if self.buf.len() < self.capacity {
+            self.buf.push(x);
+        } else {
+            self.buf[self.start] = x;
+            self.start = (self.start + 1) % self.capacity;
+        }
+    }
+
+    /// Elements held.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// True when nothing was pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Most elements held.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The elements, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = T> + '_ {
+        let (newer, older) = self.buf.split_at(self.start);
+        older.iter().chain(newer).copied()
+    }
+
+    /// The newest element.
+    pub fn last(&self) -> Option<T> {
+        if self.buf.is_empty() {
+            None
+        } else {
+            let i = (self.start + self.buf.len() - 1) % self.buf.len();
+            Some(self.buf[i])
+        }
+    }
+}
+
+/// Every sampled metric's recent history: (time in seconds, value) per (entity, metric), the
+/// same values as the CSV rows. Filled by the metrics plugin at each sample.
+#[derive(Resource, Debug, Clone)]
+pub struct Series {
+    rings: BTreeMap<(SeriesEntity, Metric), Ring<(f64, f64)>>,
+    samples: u64,
+    /// Samples kept per series.
+    capacity: usize,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self {
+            rings: BTreeMap::new(),
+            samples: 0,
+            capacity: SERIES_CAPACITY,
+        }
+    }
+}
+
+impl Series {
+    /// An empty store for a system of `entities` sources, components, instances and links:
+    /// each series keeps `SERIES_CAPACITY` samples, or fewer when that would pass
+    /// `SERIES_POINTS` in all (at least `SERIES_MIN`).
+    pub fn for_entities(entities: usize) -> Self {
+        let per = SERIES_POINTS / (entities.max(1) * SERIES_PER_ENTITY);
+        Self {
+            capacity: per.clamp(SERIES_MIN, SERIES_CAPACITY),
+            ..Self::default()
+        }
+    }
+
+    /// Samples kept per series.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Appends one value at `t_s` seconds.
+    pub fn push(&mut self, entity: SeriesEntity, metric: Metric, t_s: f64, value: f64) {
+        self.rings
+            .entry((entity, metric))
+            .or_insert_with(|| Ring::new(self.capacity))
+            .push((t_s, value));
+    }
+
+    /// Appends one sample: every (entity, metric, value) at `t_s` seconds.
+    pub fn push_sample(
+        &mut self,
+        t_s: f64,
+        values: impl IntoIterator<Item = (SeriesEntity, Metric, f64)>,
+    ) {
+        for (e, m, v) in values {
+            self.push(e, m, t_s, v);
+        }
+        self.samples += 1;
+    }
+
+    /// (time in seconds, value) of one series, oldest first; empty if it was never sampled.
+    pub fn get(
+        &self,
+        entity: SeriesEntity,
+        metric: Metric,
+    ) -> impl DoubleEndedIterator<Item = (f64, f64)> + '_ {
+        self.rings
+            .get(&(entity, metric))
+            .into_iter()
+            .flat_map(|r| r.iter())
+    }
+
+    /// Samples held in one series.
+    pub fn len(&self, entity: SeriesEntity, metric: Metric) -> usize {
+        self.rings.get(&(entity, metric)).map_or(0, |r| r.len())
+    }
+
+    /// The newest value of one series.
+    pub fn last(&self, entity: SeriesEntity, metric: Metric) -> Option<(f64, f64)> {
+        self.rings.get(&(entity, metric)).and_then(|r| r.last())
+    }
+
+    /// Every (entity, metric) with a series, in order.
+    pub fn keys(&self) -> impl Iterator<Item = (SeriesEntity, Metric)> + '_ {
+        self.rings.keys().copied()
+    }
+
+    /// Samples pushed so far (including those dropped from the rings).
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Forgets everything (a new scenario).
+    pub fn clear(&mut self) {
+        self.rings.clear();
+        self.samples = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ring_keeps_the_newest_in_order() {
+        let mut r = Ring::new(3);
+        assert!(r.is_empty() && r.last().is_none());
+        for x in 1..=2 {
+            r.push(x);
+        }
+        assert_eq!(r.iter().collect::<Vec<_>>(), [1, 2]);
+        for x in 3..=7 {
+            r.push(x);
+        }
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.iter().collect::<Vec<_>>(), [5, 6, 7]);
+        assert_eq!(r.last(), Some(7));
+        assert_eq!(r.iter().next_back(), Some(7));
+    }
+
+    #[test]
+    fn series_are_bounded_and_keyed() {
+        let mut s = Series::default();
+        for k in 0..(SERIES_CAPACITY + 5) {
+            s.push_sample(
+                k as f64,
+                [
+                    (SeriesEntity::System, Metric::Goodput, k as f64 * 2.0),
+                    (SeriesEntity::Link(1), Metric::Sent, 1.0),
+                ],
+            );
+        }
+        assert_eq!(s.samples(), SERIES_CAPACITY as u64 + 5);
+        assert_eq!(
+            s.len(SeriesEntity::System, Metric::Goodput),
+            SERIES_CAPACITY
+        );
+        let first = s.get(SeriesEntity::System, Metric::Goodput).next();
+        assert_eq!(first, Some((5.0, 10.0)));
+        assert_eq!(s.get(SeriesEntity::Link(0), Metric::Sent).count(), 0);
+        assert_eq!(s.keys().count(), 2);
+    }
+
+    #[test]
+    fn metric_names_are_unique_and_match_outcomes_and_engines() {
+        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n);
+        for o in Outcome::ALL {
+            assert_eq!(Metric::outcome(o).name(), o.name());
+        }
+        for k in EngineKind::ALL {
+            assert_eq!(Metric::util(k).name(), format!("util_{}", k.name()));
+        }
+    }
+}
