@@ -12,7 +12,7 @@ pub const TITLE_S: f64 = 4.0;
 /// Seconds of the end card.
 pub const END_S: f64 = 6.0;
 /// Seconds a step's last moment is held so its filled caption can be read (at least).
-pub const HOLD_S: f64 = 2.5;
+pub const HOLD_S: f64 = 4.0;
 /// Longest the moving part of a step lasts in video (s): a longer one (a slow `When` step)
 /// is sped up to fit.
 pub const MAX_STEP_VIDEO_S: f64 = 40.0;

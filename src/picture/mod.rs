@@ -34,7 +34,7 @@ pub struct TilePic {
     /// Seconds until a down instance is back, if known.
     pub back_in_s: Option<f64>,
     /// Short label, at most four characters: the queue length ("37", "1.2K"), seconds until
-    /// back ("4s"), "off" (an autoscaling spare), a slowdown ("x2.0"), "warm".
+    /// back ("4s"), "off" (an autoscaling spare), a slowdown ("/2.0": half speed), "warm".
     pub label: String,
 }
 
@@ -320,8 +320,9 @@ fn tile(view: &SimView, index: u32, rates: &Rates) -> Option<TilePic> {
         },
         // At most four characters: the tile's label is as large as the box's text.
         InstanceState::Spare => "off".to_string(),
-        InstanceState::Slowed if i.slowdown >= 9.95 => format!("x{:.0}", i.slowdown),
-        InstanceState::Slowed => format!("x{:.1}", i.slowdown),
+        // Its speed divided by the slowdown ("/2.0": half speed; "x2.0" read as twice as fast).
+        InstanceState::Slowed if i.slowdown >= 9.95 => format!("/{:.0}", i.slowdown),
+        InstanceState::Slowed => format!("/{:.1}", i.slowdown),
         InstanceState::Warming => "warm".to_string(),
         InstanceState::Up => style::compact(
             rates

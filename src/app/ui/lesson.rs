@@ -199,13 +199,22 @@ fn legend(painter: &egui::Painter, st: &UiState, screen: Rect, b: &Bands) {
         .series(SeriesEntity::System, Metric::Goodput)
         .next_back()
         .map_or(0.0, |(_, v)| v);
-    painter.text(
-        pos2(screen.max.x - screen.width() * 0.03, cy),
-        Align2::RIGHT_CENTER,
+    // At the strip's right end when it fits after the legend, shorter when only that fits.
+    let right = screen.max.x - screen.width() * 0.03;
+    for text in [
         format!("goodput (completed in time) {}", style::rate(goodput)),
-        font(px * 1.1),
-        fill(style::INK),
-    );
+        format!("goodput {}", style::rate(goodput)),
+    ] {
+        let g = painter.layout_no_wrap(text, font(px * 1.1), fill(style::INK));
+        if right - g.size().x > x + px {
+            painter.galley(
+                pos2(right - g.size().x, cy - g.size().y / 2.0),
+                g,
+                fill(style::INK),
+            );
+            break;
+        }
+    }
 }
 
 fn legend_px(b: &Bands) -> f32 {
