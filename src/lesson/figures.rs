@@ -263,26 +263,22 @@ pub struct Judged<'a> {
 impl Judged<'_> {
     /// Completed per second between `recent` and `now`.
     pub fn goodput(&self) -> f64 {
-        let dt = (self.now.t - self.recent.t).max(1e-9);
-        (self.now.ended[0] - self.recent.ended[0]) as f64 / dt
+        per_s(self.recent, self.now, |m| m.ended[0])
     }
 
     /// Retries sent per second between `recent` and `now`.
     pub fn retries(&self) -> f64 {
-        let dt = (self.now.t - self.recent.t).max(1e-9);
-        (self.now.retries - self.recent.retries) as f64 / dt
+        per_s(self.recent, self.now, |m| m.retries)
     }
 
     /// Attempts throttled locally per second between `recent` and `now`.
     pub fn throttled(&self) -> f64 {
-        let dt = (self.now.t - self.recent.t).max(1e-9);
-        (self.now.throttled - self.recent.throttled) as f64 / dt
+        per_s(self.recent, self.now, |m| m.throttled)
     }
 
     /// Requests sent over link `l` per second, between moments `a` and `b`.
     pub fn sent(&self, l: &str, a: &Moment, b: &Moment) -> f64 {
-        let at = |m: &Moment| m.sent.get(l).copied().unwrap_or(0);
-        at(b).saturating_sub(at(a)) as f64 / (b.t - a.t).max(1e-9)
+        per_s(a, b, |m| m.sent.get(l).copied().unwrap_or(0))
     }
 
     /// Messages waiting at link `l`'s sender now.
@@ -560,32 +556,30 @@ pub fn placeholders(text: &str) -> Vec<&str> {
     out
 }
 
+/// What `count` counts, per second, from moment `a` to moment `b`.
+fn per_s(a: &Moment, b: &Moment, count: impl Fn(&Moment) -> u64) -> f64 {
+    count(b).saturating_sub(count(a)) as f64 / (b.t - a.t).max(1e-9)
+}
+
+/// A rate as captions quote it ("1.24K/s").
+fn rate(x: f64) -> String {
+    crate::picture::style::short(x) + "/s"
+}
+
 /// `text` with every placeholder replaced by the step's figure.
 pub fn fill(text: &str, j: &Judged) -> String {
     let mut out = text.to_string();
     for p in placeholders(text) {
         let value = match p.split_once(':') {
             None => match p {
-                "goodput" => {
-                    let dt = (j.now.t - j.start.t).max(1e-9);
-                    crate::picture::style::short((j.now.ended[0] - j.start.ended[0]) as f64 / dt)
-                        + "/s"
-                }
-                "goodput_now" => crate::picture::style::short(j.goodput()) + "/s",
+                "goodput" => rate(per_s(j.start, j.now, |m| m.ended[0])),
+                "goodput_now" => rate(j.goodput()),
                 "lost" => format!("{:.1}%", 100.0 * j.lost()),
                 "critical" => format!("{:.1}%", 100.0 * j.critical_served()),
                 "dropped" => crate::picture::style::short(j.dropped() as f64),
                 "t" => format!("{:.1} s", j.now.t),
-                "retries" => {
-                    let dt = (j.now.t - j.start.t).max(1e-9);
-                    crate::picture::style::short((j.now.retries - j.start.retries) as f64 / dt)
-                        + "/s"
-                }
-                "throttled" => {
-                    let dt = (j.now.t - j.start.t).max(1e-9);
-                    crate::picture::style::short((j.now.throttled - j.start.throttled) as f64 / dt)
-                        + "/s"
-                }
+                "retries" => rate(per_s(j.start, j.now, |m| m.retries)),
+                "throttled" => rate(per_s(j.start, j.now, |m| m.throttled)),
                 "retry_after" => format!("{:.0} ms", j.retry_after_ms()),
                 "system" => format!("{:.2}", j.now.system),
                 _ => continue,
@@ -607,7 +601,7 @@ pub fn fill(text: &str, j: &Judged) -> String {
                 .to_string(),
             Some(("dropped", c)) => crate::picture::style::short(j.dropped_at(c) as f64),
             Some(("waiting", l)) => crate::picture::style::short(j.waiting(l) as f64),
-            Some(("sent", l)) => crate::picture::style::short(j.sent(l, j.start, j.now)) + "/s",
+            Some(("sent", l)) => rate(j.sent(l, j.start, j.now)),
             Some(("crashes", c)) => (j.now.crashes.get(c).copied().unwrap_or(0)
                 - j.start.crashes.get(c).copied().unwrap_or(0))
             .to_string(),

@@ -231,16 +231,8 @@ impl Rates {
         }
         (self.limited, self.throttled) = (limited, throttled);
         if self.sent.len() == sent.len() && dt > 0.0 {
-            self.link_rate = sent
-                .iter()
-                .zip(&self.sent)
-                .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
-                .collect();
-            self.link_retry_rate = retried
-                .iter()
-                .zip(&self.retried)
-                .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
-                .collect();
+            self.link_rate = per_s(&sent, &self.sent);
+            self.link_retry_rate = per_s(&retried, &self.retried);
             self.link_errors = errors
                 .iter()
                 .zip(&self.errors)
@@ -250,11 +242,7 @@ impl Rates {
                     if r > 0 { e as f64 / r as f64 } else { 0.0 }
                 })
                 .collect();
-            self.served_rate = served
-                .iter()
-                .zip(&self.served)
-                .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
-                .collect();
+            self.served_rate = per_s(&served, &self.served);
             self.measured = true;
         }
         self.bottleneck = crate::summary::bottleneck(view);
