@@ -1,6 +1,8 @@
 //! flowlab: watch backpressure and flow control happen. A scenario describes a distributed
 //! system; the simulation runs it as Bevy ECS systems on a fixed tick, deterministically per seed.
 
+#![deny(missing_docs)]
+
 #[cfg(feature = "desktop")]
 pub mod app;
 pub mod cli;
