@@ -282,6 +282,12 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
             bad(f.to_string(), format!("`{n}` is not a component"));
         }
     };
+    // A figure from `lo` to `hi`; what it is, for the message.
+    let range = |bad: &mut dyn FnMut(String, String), x: f64, lo: f64, hi: f64, what: &str| {
+        if !(x.is_finite() && x >= lo && x <= hi) {
+            bad(f.to_string(), format!("{x} is not {what}"));
+        }
+    };
     match c {
         QueueAtLeast(n, _)
         | QueueBelow(n, _)
@@ -293,26 +299,18 @@ fn condition(bad: &mut impl FnMut(String, String), f: &str, c: &Condition, s: &S
         | DroppedAtMostAt(n, _) => component(bad, n),
         ScoreBelow(n, x) | ScoreAtLeast(n, x) => {
             component(bad, n);
-            if !(x.is_finite() && (0.0..=100.0).contains(x)) {
-                bad(f.to_string(), format!("{x} is not a score from 0 to 100"));
-            }
+            range(bad, *x, 0.0, 100.0, "a score from 0 to 100");
         }
         P99Above(n, x) | P99Below(n, x) => {
             component(bad, n);
-            if !(x.is_finite() && *x >= 0.0) {
-                bad(f.to_string(), format!("{x} is not a latency in ms"));
-            }
+            range(bad, *x, 0.0, f64::INFINITY, "a latency in ms");
         }
         ResourceAtLeast(n, x) | ResourceBelow(n, x) => {
             component(bad, n);
-            if !(x.is_finite() && (0.0..=1.0).contains(x)) {
-                bad(f.to_string(), format!("{x} is not a health from 0 to 1"));
-            }
+            range(bad, *x, 0.0, 1.0, "a health from 0 to 1");
         }
-        SystemHealthBelow(x) | SystemHealthAbove(x)
-            if !(x.is_finite() && (0.0..=1.0).contains(x)) =>
-        {
-            bad(f.to_string(), format!("{x} is not a health from 0 to 1"));
+        SystemHealthBelow(x) | SystemHealthAbove(x) => {
+            range(bad, *x, 0.0, 1.0, "a health from 0 to 1");
         }
         InstanceDown(name) => {
             let ok = name.split_once('#').is_some_and(|(comp, k)| {

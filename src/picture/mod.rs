@@ -225,14 +225,11 @@ impl Rates {
                 .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
                 .collect()
         };
-        if self.limited.len() == limited.len() && dt > 0.0 {
-            self.link_limited_rate = per_s(&limited, &self.limited);
-            self.source_throttled_rate = per_s(&throttled, &self.throttled);
-        }
-        (self.limited, self.throttled) = (limited, throttled);
         if self.sent.len() == sent.len() && dt > 0.0 {
             self.link_rate = per_s(&sent, &self.sent);
             self.link_retry_rate = per_s(&retried, &self.retried);
+            self.link_limited_rate = per_s(&limited, &self.limited);
+            self.source_throttled_rate = per_s(&throttled, &self.throttled);
             self.link_errors = errors
                 .iter()
                 .zip(&self.errors)
@@ -247,7 +244,7 @@ impl Rates {
         }
         self.bottleneck = crate::summary::bottleneck(view);
         (self.at, self.sent, self.errors, self.served) = (now, sent, errors, served);
-        self.retried = retried;
+        (self.retried, self.limited, self.throttled) = (retried, limited, throttled);
     }
 }
 

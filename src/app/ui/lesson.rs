@@ -338,7 +338,7 @@ fn callouts(painter: &egui::Painter, anchors: &Anchors, screen: Rect, p: &Presen
         .map(rect)
         .collect();
     let mut placed: Vec<Rect> = vec![];
-    for (label, target) in targets(painter.ctx(), anchors) {
+    for (label, target) in targets(painter, anchors) {
         // An arrow crosses no box or label but the one it points into.
         let walls: Vec<Rect> = boxes
             .iter()
@@ -394,14 +394,15 @@ fn callouts(painter: &egui::Painter, anchors: &Anchors, screen: Rect, p: &Presen
 }
 
 /// What each callout points at on the screen: the canvas's anchors, and the inspector's plots
-/// where the panel drew them this frame.
-fn targets(ctx: &egui::Context, anchors: &Anchors) -> Vec<(String, Pos2)> {
+/// where the panel drew them this frame (outlined on `painter`).
+fn targets(painter: &egui::Painter, anchors: &Anchors) -> Vec<(String, Pos2)> {
     let mut out: Vec<(String, Pos2)> = anchors
         .points
         .iter()
         .map(|(l, at)| (l.clone(), pos2(at[0], at[1])))
         .collect();
-    let drawn: Vec<(String, Rect)> = ctx
+    let drawn: Vec<(String, Rect)> = painter
+        .ctx()
         .data(|d| d.get_temp(egui::Id::new(super::plots::CHARTS)))
         .unwrap_or_default();
     for (label, title) in &anchors.charts {
@@ -411,13 +412,12 @@ fn targets(ctx: &egui::Context, anchors: &Anchors) -> Vec<(String, Pos2)> {
             .or(drawn.first());
         if let Some((_, r)) = chart {
             // Outlined, and pointed at from the canvas side, level with its middle.
-            ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, "lesson".into()))
-                .rect_stroke(
-                    r.expand(3.0),
-                    4.0,
-                    Stroke::new(2.0, fill(style::INK)),
-                    egui::StrokeKind::Outside,
-                );
+            painter.rect_stroke(
+                r.expand(3.0),
+                4.0,
+                Stroke::new(2.0, fill(style::INK)),
+                egui::StrokeKind::Outside,
+            );
             out.push((label.clone(), pos2(r.min.x - 6.0, r.center().y)));
         }
     }
