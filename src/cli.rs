@@ -145,6 +145,10 @@ pub struct RunArgs {
     /// Overwrite --metrics and --events files that flowlab did not write.
     #[arg(long)]
     pub force: bool,
+    /// Print queueing theory's prediction beside what happened, per component (observed after
+    /// sim.warmup_s), or which of its assumptions does not hold (docs/THEORY.md).
+    #[arg(long)]
+    pub theory: bool,
 }
 
 /// A seed: a whole number from 0 to 2^64 - 1.
@@ -383,6 +387,9 @@ fn run(args: &RunArgs) -> ExitCode {
     let write_error = rec.error.clone();
     let summary = sim.summary();
     print!("{}", summary.render());
+    if args.theory {
+        print!("{}", sim.theory_table());
+    }
     let log = sim.world().resource::<DecisionLog>();
     print_decisions(log);
     if let Some(path) = &args.events

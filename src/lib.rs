@@ -17,3 +17,4 @@ pub mod scenario;
 pub mod sim;
 pub mod summary;
 pub mod testing;
+pub mod theory;

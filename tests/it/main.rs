@@ -12,4 +12,5 @@ mod picture;
 mod scenarios;
 mod seams;
 mod strategies;
+mod theory;
 mod view;

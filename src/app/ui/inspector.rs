@@ -88,6 +88,7 @@ fn system(ui: &mut egui::Ui, st: &mut UiState) {
         "in system",
         style::short(sys.live as f64 * st.view.unit() as f64),
     );
+    super::theory::system_little(ui, st);
     ui.label("Click a component, an instance tile or a link to inspect it.");
 }
 
@@ -297,6 +298,7 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
     };
     let name = v.name.to_string();
     ui.heading(format!("{name} ({:?})", v.kind));
+    super::theory::headline(ui, st, c);
     if let Some(h) = v.health {
         status_line(ui, st, &h);
         score_breakdown(ui, st, &h);
@@ -358,6 +360,7 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
             }
         }
     }
+    super::theory::section(ui, st, c);
 }
 
 fn resize(ui: &mut egui::Ui, st: &mut UiState, name: &str, instances: u32) {

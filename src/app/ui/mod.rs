@@ -10,6 +10,7 @@ mod lesson;
 mod plots;
 mod side;
 mod strategies;
+mod theory;
 mod top;
 mod windows;
 

@@ -102,6 +102,17 @@ fn component_charts(st: &UiState, c: u32) -> Vec<Chart> {
     if cap > 0.0 {
         queue.marks.push(("capacity", cap, style::RED));
     }
+    let mut latency = chart(
+        "latency in it (ms)",
+        vec![("p50", e, LatencyP50, MS), ("p99", e, LatencyP99, MS)],
+    );
+    // Where queueing theory describes it: the prediction beside the time-averages it predicts.
+    if st.view.series(e, TheoryWMs).next().is_some() {
+        queue.lines.push(("mean waiting".into(), e, QueueMean, 1.0));
+        queue.lines.push(("theory Lq".into(), e, TheoryLq, 1.0));
+        latency.lines.push(("mean".into(), e, LatencyMean, MS));
+        latency.lines.push(("theory W".into(), e, TheoryWMs, MS));
+    }
     let mut score = chart("health score", vec![("score", e, HealthScore, 1.0)]);
     score.marks = vec![
         ("GREEN", 80.0, style::GREEN),
@@ -116,10 +127,7 @@ fn component_charts(st: &UiState, c: u32) -> Vec<Chart> {
                 ("served", e, Throughput, 1.0),
             ],
         ),
-        chart(
-            "latency in it (ms)",
-            vec![("p50", e, LatencyP50, MS), ("p99", e, LatencyP99, MS)],
-        ),
+        latency,
         queue,
     ];
     // Several priority classes: what each gets through, end to end (what shedding by priority

@@ -138,6 +138,11 @@ pub struct InstanceCounters {
     /// Integral of requests held (queued + in service + waiting) over time (request·ns), up to
     /// the last change; see `Instance::occupancy_area`.
     pub area: f64,
+    /// Integral of requests waiting in the queue over time (request·ns), up to the last change;
+    /// see `Instance::queue_area`.
+    pub queue_area: f64,
+    /// Arrivals that found no idle worker and waited in the queue.
+    pub waited: u64,
 }
 
 /// Memory model of an instance (MB).
@@ -417,7 +422,9 @@ impl Instance {
     /// Adds the requests held since the last change to the occupancy integral.
     pub(in crate::sim) fn account(&mut self, at: Nanos) {
         if at > self.area_at {
-            self.counters.area += self.outstanding() as f64 * (at - self.area_at) as f64;
+            let dt = (at - self.area_at) as f64;
+            self.counters.area += self.outstanding() as f64 * dt;
+            self.counters.queue_area += self.queued as f64 * dt;
             self.area_at = at;
         }
     }
@@ -431,6 +438,11 @@ impl Instance {
     /// the time between two readings for the mean number held.
     pub fn occupancy_area(&self, now: Nanos) -> f64 {
         self.counters.area + self.outstanding() as f64 * now.saturating_sub(self.area_at) as f64
+    }
+
+    /// Integral of requests waiting in the queue over time up to `now` (request·ns).
+    pub fn queue_area(&self, now: Nanos) -> f64 {
+        self.counters.queue_area + self.queued as f64 * now.saturating_sub(self.area_at) as f64
     }
 
     fn admit(&mut self, job: Request, w: &Surroundings, out: &mut Outbox) {
@@ -471,6 +483,7 @@ impl Instance {
                 if (part.queue.len() as u64) < part.capacity {
                     part.queue.push_back(job);
                     self.queued += 1;
+                    self.counters.waited += 1;
                 } else {
                     part.refused += 1;
                     self.counters.dropped += 1;
@@ -493,7 +506,10 @@ impl Instance {
     /// `job` waits in the instance's queue, under its policy.
     fn enqueue(&mut self, job: Request, out: &mut Outbox) {
         match self.queue.offer(job, self.queue_capacity, job.at) {
-            Offer::Queued => self.queued += 1,
+            Offer::Queued => {
+                self.queued += 1;
+                self.counters.waited += 1;
+            }
             Offer::Refused(job) => {
                 self.counters.dropped += 1;
                 self.depart(job, Reply::Err(Outcome::Dropped), job.at, out);

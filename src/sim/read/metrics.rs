@@ -62,6 +62,7 @@ pub struct Recorder {
     prev_sources: Vec<SourceCounters>,
     prev_links: Vec<LinkCounters>,
     prev_area: Vec<f64>,
+    prev_queue_area: Vec<f64>,
     buf: String,
     /// This sample's values, for the series store.
     pending: Vec<(SeriesEntity, Metric, f64)>,
@@ -84,6 +85,7 @@ impl Recorder {
             prev_sources: vec![],
             prev_links: vec![],
             prev_area: vec![],
+            prev_queue_area: vec![],
             buf: String::new(),
             pending: vec![],
         }
@@ -103,6 +105,7 @@ impl Recorder {
         self.prev_sources.clear();
         self.prev_links.clear();
         self.prev_area.clear();
+        self.prev_queue_area.clear();
         self.buf.clear();
         self.pending.clear();
     }
@@ -260,6 +263,7 @@ pub(in crate::sim) fn plugin(app: &mut App) {
                 sample_classes,
                 sample_components,
                 sample_links,
+                sample_theory,
                 finish_sample,
             )
                 .chain()
@@ -397,6 +401,8 @@ struct Interval {
     d: InstanceCounters,
     /// Occupancy integral increment (simulated request·ns).
     area: f64,
+    /// Queue integral increment (simulated request·ns).
+    queue_area: f64,
     /// Queued, in flight (real) and instances up, now.
     queued: u64,
     in_flight: u64,
@@ -418,6 +424,7 @@ fn sample_components(view: SimView, config: Res<crate::sim::SimConfig>, mut rec:
     rec.prev_instances
         .resize(view.instance_count(), InstanceCounters::default());
     rec.prev_area.resize(view.instance_count(), 0.0);
+    rec.prev_queue_area.resize(view.instance_count(), 0.0);
     let mut wasted_total = 0u64;
     for c in view.components() {
         let sum = instance_rows(&view, rec, &c);
@@ -443,6 +450,8 @@ fn instance_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView) -> Inter
         rec.prev_instances[gi] = inst.counters;
         sum.area += inst.occupancy_area - rec.prev_area[gi];
         rec.prev_area[gi] = inst.occupancy_area;
+        sum.queue_area += inst.queue_area - rec.prev_queue_area[gi];
+        rec.prev_queue_area[gi] = inst.queue_area;
         sum.queued += inst.queued;
         sum.in_flight += inst.busy + inst.waiting;
         sum.up += inst.up as u64;
@@ -510,6 +519,10 @@ fn component_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView, s: &Int
     r.put(Metric::ErrorRate, ratio(d.errors, d.ok + d.errors));
     r.put(Metric::OccupancyMean, s.area * unit / (interval_s * SEC));
     r.put(Metric::LatencyMean, mean_ms(d.sojourn_ns, d.ok));
+    let per_interval = unit / (interval_s * SEC);
+    r.put(Metric::QueueMean, s.queue_area * per_interval);
+    r.put(Metric::BusyMean, (s.area - s.queue_area) * per_interval);
+    r.put(Metric::Waited, d.waited as f64 * unit);
     if let Some(h) = c.health {
         r.put(Metric::HealthScore, h.score);
         r.put(Metric::Status, h.status as u8 as f64);
@@ -537,6 +550,37 @@ fn component_rows(view: &SimView, rec: &mut Recorder, c: &ComponentView, s: &Int
                 r.put(Metric::class_errors(p), d.class_errors[k] as f64 * unit);
             }
         }
+    }
+}
+
+/// Queueing theory's prediction for every component it describes now (docs/THEORY.md), as
+/// `theory_*` rows after the links'.
+fn sample_theory(view: SimView, config: Res<crate::sim::SimConfig>, mut rec: ResMut<Recorder>) {
+    let rec = &mut *rec;
+    let sources = view.sources().count();
+    let mut retrying = vec![false; sources];
+    for (e, m, v) in &rec.pending {
+        if let (SeriesEntity::Source(i), Metric::Retries) = (e, m)
+            && *v > 0.0
+        {
+            retrying[*i as usize] = true;
+        }
+    }
+    let live = crate::theory::live(&view, retrying);
+    let t = view.seconds();
+    for a in crate::theory::assess::assess(&config.scenario, &live) {
+        let Some(p) = a.prediction() else { continue };
+        let Some(c) = view.component(a.component as u32) else {
+            continue;
+        };
+        let mut r = rec.rows(t, SeriesEntity::Component(c.index), c.name);
+        r.put(Metric::TheoryLambda, a.lambda);
+        r.put(Metric::TheoryRho, p.rho);
+        r.put(Metric::TheoryPWait, p.p_wait);
+        r.put(Metric::TheoryLq, p.lq);
+        r.put(Metric::TheoryL, p.l);
+        r.put(Metric::TheoryWMs, p.w * 1000.0);
+        r.put(Metric::TheoryPDrop, p.p_drop);
     }
 }
 
@@ -726,5 +770,7 @@ fn delta(c: &InstanceCounters, p: &InstanceCounters) -> InstanceCounters {
         orphans: c.orphans - p.orphans,
         sojourn_ns: c.sojourn_ns - p.sojourn_ns,
         area: c.area - p.area,
+        queue_area: c.queue_area - p.queue_area,
+        waited: c.waited - p.waited,
     }
 }

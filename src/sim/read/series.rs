@@ -239,6 +239,26 @@ metrics! {
     BreakerFailureRate => "breaker_failure_rate",
     /// The same, slow calls.
     BreakerSlowRate => "breaker_slow_rate",
+    /// Time-average requests waiting in the queue over the interval.
+    QueueMean => "queue_mean",
+    /// Time-average workers busy (serving or waiting on a call) over the interval.
+    BusyMean => "busy_mean",
+    /// Admitted arrivals that found no idle worker and waited (count).
+    Waited => "waited",
+    /// Queueing theory: the arrival rate the prediction takes (traffic equations; real/s).
+    TheoryLambda => "theory_lambda",
+    /// Queueing theory: predicted utilisation per server.
+    TheoryRho => "theory_rho",
+    /// Queueing theory: predicted probability that an admitted arrival waits.
+    TheoryPWait => "theory_p_wait",
+    /// Queueing theory: predicted mean number waiting (real).
+    TheoryLq => "theory_lq",
+    /// Queueing theory: predicted mean number in the component (real).
+    TheoryL => "theory_l",
+    /// Queueing theory: predicted mean time in the component (ms).
+    TheoryWMs => "theory_w_ms",
+    /// Queueing theory: predicted share of arrivals dropped by a full queue.
+    TheoryPDrop => "theory_p_drop",
 }
 
 impl Metric {

@@ -285,6 +285,8 @@ pub struct InstanceView<'a> {
     pub counters: InstanceCounters,
     /// Integral of requests held over time up to now (simulated request·ns).
     pub occupancy_area: f64,
+    /// Integral of requests waiting in its queue up to now (simulated request·ns).
+    pub queue_area: f64,
     /// Its adaptive concurrency limit now (real requests), if it has one.
     pub concurrency_limit: Option<u64>,
     /// CoDel's state, if its queue runs CoDel.
@@ -489,6 +491,8 @@ pub fn add_instance_counters(a: &mut InstanceCounters, b: &InstanceCounters) {
     a.orphans += b.orphans;
     a.sojourn_ns += b.sojourn_ns;
     a.area += b.area;
+    a.queue_area += b.queue_area;
+    a.waited += b.waited;
     a.injected += b.injected;
     a.shed += b.shed;
     a.over_limit += b.over_limit;
@@ -718,6 +722,7 @@ impl<'w, 's> SimView<'w, 's> {
             engines,
             counters: inst.counters,
             occupancy_area: inst.occupancy_area(now),
+            queue_area: inst.queue_area(now),
             concurrency_limit: inst.concurrency.as_ref().map(|c| c.limit() * unit),
             codel: inst.codel(),
         })
