@@ -101,13 +101,27 @@ struct Traffic {
     feedback: Vec<bool>,
     /// Per component: called by a fan-out.
     fanned: Vec<bool>,
+    /// The link from a node to a component, by index in `s.links`.
+    links: HashMap<(From, usize), usize>,
 }
 
-fn call_of(s: &Scenario, from: &str, to: &str) -> CallKind {
-    s.links
-        .iter()
-        .find(|l| l.from == from && l.to == to)
-        .map_or(CallKind::Sync, |l| l.call)
+/// Every link by (sender, receiver), looked up once rather than searched per hop.
+fn links_of(s: &Scenario, index: &HashMap<&str, usize>) -> HashMap<(From, usize), usize> {
+    let sources: HashMap<&str, usize> = (s.sources.iter().enumerate())
+        .map(|(i, x)| (x.name.as_str(), i))
+        .collect();
+    let mut out = HashMap::with_capacity(s.links.len());
+    for (k, l) in s.links.iter().enumerate() {
+        let from = match (index.get(l.from.as_str()), sources.get(l.from.as_str())) {
+            (Some(&c), _) => From::Component(c),
+            (None, Some(&i)) => From::Source(i),
+            (None, None) => continue,
+        };
+        if let Some(&to) = index.get(l.to.as_str()) {
+            out.entry((from, to)).or_insert(k);
+        }
+    }
+    out
 }
 
 /// Solves the traffic equations at `t_s`.
@@ -119,10 +133,7 @@ fn traffic(s: &Scenario, index: &HashMap<&str, usize>, t_s: f64) -> Traffic {
         holds: vec![None; n],
         feedback: vec![false; n],
         fanned: vec![false; n],
-    };
-    let name = |f: From| match f {
-        From::Source(i) => s.sources[i].name.as_str(),
-        From::Component(c) => s.components[c].name.as_str(),
+        links: links_of(s, index),
     };
     for (si, src) in s.sources.iter().enumerate() {
         let rate = src.rate.rate_at(t_s);
@@ -147,7 +158,7 @@ fn traffic(s: &Scenario, index: &HashMap<&str, usize>, t_s: f64) -> Traffic {
                             };
                             tr.fanned[c] = true;
                             for &(f, m) in &at {
-                                link_visit(s, &mut tr, f, c, m, name(f));
+                                link_visit(s, &mut tr, f, c, m);
                             }
                             visited.push(c);
                         }
@@ -159,7 +170,7 @@ fn traffic(s: &Scenario, index: &HashMap<&str, usize>, t_s: f64) -> Traffic {
                     let Some(&c) = index.get(t) else { continue };
                     let mut mass = 0.0;
                     for &(f, m) in &at {
-                        link_visit(s, &mut tr, f, c, m * p, name(f));
+                        link_visit(s, &mut tr, f, c, m * p);
                         mass += m * p;
                     }
                     visited.push(c);
@@ -179,8 +190,11 @@ fn traffic(s: &Scenario, index: &HashMap<&str, usize>, t_s: f64) -> Traffic {
 }
 
 /// One hop of mass `m` from `f` into component `c`.
-fn link_visit(s: &Scenario, tr: &mut Traffic, f: From, c: usize, m: f64, from: &str) {
-    let call = call_of(s, from, &s.components[c].name);
+fn link_visit(s: &Scenario, tr: &mut Traffic, f: From, c: usize, m: f64) {
+    let call = tr
+        .links
+        .get(&(f, c))
+        .map_or(CallKind::Sync, |&k| s.links[k].call);
     tr.lambda[c] += m;
     if !tr.feeds[c].contains(&(f, call)) {
         tr.feeds[c].push((f, call));
@@ -279,7 +293,7 @@ fn feed_problems(
             From::Source(i) => &s.sources[i].name,
             From::Component(x) => &s.components[x].name,
         };
-        if let Some(l) = s.links.iter().find(|l| &l.from == from && &l.to == to) {
+        if let Some(l) = tr.links.get(&(f, ci)).map(|&k| &s.links[k]) {
             let shaping = [
                 (l.limit.is_some(), "a rate limiter on", "holds"),
                 (l.window.is_some(), "a window on", "holds"),

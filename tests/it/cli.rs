@@ -495,3 +495,38 @@ fn a_value_of_the_wrong_kind_names_its_field_and_a_bare_value_is_taken_for_some(
     let o = flowlab(&["check", &bare]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn run_theory_prints_prediction_against_observation_and_why_a_model_does_not_apply() {
+    let o = flowlab(&[
+        "run",
+        "scenarios/mmc.ron",
+        "--theory",
+        "--quiet",
+        "--duration",
+        "60",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "server: M/M/4 (λ = 3400/s",
+        "P(wait)",
+        "0.689",
+        "Little's law",
+    ] {
+        assert!(out.contains(needle), "expected {needle:?} in:\n{out}");
+    }
+    let o = flowlab(&[
+        "run",
+        "scenarios/breaker.ron",
+        "--theory",
+        "-q",
+        "--duration",
+        "30",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("checkout: ") && out.contains("synchronous calls to payments"),
+        "{out}"
+    );
+}
