@@ -108,6 +108,16 @@ pub enum Command {
         #[arg(long, hide = true)]
         quit_after: Option<f64>,
     },
+    /// Write a scenario the way a person writes one: defaults left out, values inline where
+    /// they fit, comments kept (to standard output, or in place with --write).
+    Fmt {
+        /// Scenario files (RON).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Rewrite each file in place instead of printing it.
+        #[arg(long)]
+        write: bool,
+    },
     /// Validate scenario files without running them.
     Check {
         /// Scenario files (RON).
@@ -197,6 +207,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
+        Some(Command::Fmt { scenarios, write }) => fmt(&scenarios, write),
         Some(Command::Lesson {
             file, check: true, ..
         }) => lesson(&file),
@@ -273,6 +284,36 @@ fn lesson(path: &Path) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+fn fmt(paths: &[PathBuf], write: bool) -> ExitCode {
+    let mut failed = false;
+    for p in paths {
+        let text = crate::files::read_text(p, "scenario").map_err(ScenarioError::from);
+        match text.and_then(|t| crate::scenario::fmt::format(&t, p).map(|f| (t, f))) {
+            Ok((before, after)) if write => {
+                if before == after {
+                    continue;
+                }
+                if let Err(e) = crate::files::write_atomic(p, after.as_bytes()) {
+                    failed = true;
+                    eprintln!("error: cannot write {}: {e}", p.display());
+                } else {
+                    eprintln!("formatted {}", p.display());
+                }
+            }
+            Ok((_, after)) => print!("{after}"),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn check(paths: &[PathBuf]) -> ExitCode {

@@ -3,6 +3,7 @@
 
 mod backpressure;
 pub mod command;
+pub mod fmt;
 mod health;
 pub mod names;
 pub(crate) mod validate;
@@ -1282,14 +1283,6 @@ impl ComponentSpec {
     }
 }
 
-/// The scenario as RON text, in the same format it is read from.
-pub fn to_ron(s: &Scenario) -> Result<String, String> {
-    let pretty = ron::ser::PrettyConfig::new()
-        .depth_limit(6)
-        .struct_names(false)
-        .separate_tuple_members(false);
-    ron::ser::to_string_pretty(s, pretty).map_err(|e| e.to_string())
-}
 
 /// Largest scenario file read (bytes): the reader stops there, so a huge file or a device that
 /// never ends (`/dev/zero`) cannot exhaust memory.

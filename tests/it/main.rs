@@ -5,6 +5,7 @@ mod compare;
 mod determinism;
 mod engine;
 mod fidelity;
+mod fmt;
 mod health;
 mod hostile;
 mod lessons;

@@ -441,7 +441,7 @@ fn a_session_saved_as_a_scenario_file_replays_the_same_run_headless() {
     });
     sim.run_for(7.0);
     // Written as RON and read back like any file (validated), then run headless.
-    let text = flowlab::scenario::to_ron(&sim.session()).expect("serialises");
+    let text = flowlab::scenario::fmt::canonical(&sim.session()).expect("serialises");
     let again = parse(&text);
     assert_eq!(again.commands.len(), 3, "{text}");
     let mut replay = simulation_app(again);

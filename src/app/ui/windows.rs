@@ -191,7 +191,7 @@ pub(super) fn save_session(st: &mut UiState) {
     };
     let now = st.time.elapsed_secs_f64();
     st.file.notice = Some(
-        match scenario::to_ron(&s)
+        match scenario::fmt::canonical(&s)
             .and_then(|text| std::fs::write(&path, text).map_err(|e| e.to_string()))
         {
             Ok(()) => (format!("saved as {}", path.display()), now),
