@@ -1283,7 +1283,6 @@ impl ComponentSpec {
     }
 }
 
-
 /// Largest scenario file read (bytes): the reader stops there, so a huge file or a device that
 /// never ends (`/dev/zero`) cannot exhaust memory.
 pub const MAX_FILE_BYTES: u64 = crate::files::MAX_INPUT_BYTES;
