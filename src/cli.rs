@@ -118,6 +118,19 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Edit a scenario: each EDIT one line (`add cache Cache`, `connect web cache`, `set web
+    /// workers 8`, `flow users browse lb,web`, `remove cache`; docs/SCENARIO_FORMAT.md),
+    /// checked as a scenario file is; prints the result (or rewrites the file with --write).
+    Edit {
+        /// Scenario file (RON).
+        scenario: PathBuf,
+        /// The edits, in order.
+        #[arg(required = true)]
+        edits: Vec<String>,
+        /// Rewrite the file in place instead of printing it.
+        #[arg(long)]
+        write: bool,
+    },
     /// Validate scenario files without running them.
     Check {
         /// Scenario files (RON).
@@ -208,6 +221,11 @@ pub fn main() -> ExitCode {
         Some(Command::Record(a)) => crate::desktop_cli::record(&a),
         Some(Command::Check { scenarios }) => check(&scenarios),
         Some(Command::Fmt { scenarios, write }) => fmt(&scenarios, write),
+        Some(Command::Edit {
+            scenario,
+            edits,
+            write,
+        }) => edit(&scenario, &edits, write),
         Some(Command::Lesson {
             file, check: true, ..
         }) => lesson(&file),
@@ -314,6 +332,59 @@ fn fmt(paths: &[PathBuf], write: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn edit(path: &Path, edits: &[String], write: bool) -> ExitCode {
+    use crate::scenario::edit::{Edit, History};
+    let text = crate::files::read_text(path, "scenario").map_err(ScenarioError::from);
+    let mut s = match text
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|t| crate::scenario::parse(t, path).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut history = History::default();
+    let mut removed = false;
+    for (k, line) in edits.iter().enumerate() {
+        let e = match Edit::parse(line) {
+            Ok(e) => e,
+            Err(why) => {
+                eprintln!("error: edit {} (`{line}`): {why}", k + 1);
+                return ExitCode::from(2);
+            }
+        };
+        removed |= matches!(e, Edit::Remove { .. } | Edit::Disconnect { .. });
+        if let Err(problems) = history.apply(&mut s, e) {
+            eprintln!("error: edit {} (`{line}`) refused, nothing changed:", k + 1);
+            for p in problems {
+                eprintln!("  - {}: {}\n    hint: {}", p.field, p.message, p.hint);
+            }
+            return ExitCode::from(2);
+        }
+    }
+    let text = text.unwrap_or_default();
+    let out = match crate::scenario::fmt::format_with_comments(&s, &text, !removed) {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if write {
+        if let Err(e) = crate::files::write_atomic(path, out.as_bytes()) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+        eprintln!("{}: {} edit(s) applied", path.display(), edits.len());
+    } else {
+        print!("{out}");
+    }
+    ExitCode::SUCCESS
 }
 
 fn check(paths: &[PathBuf]) -> ExitCode {

@@ -3,6 +3,7 @@
 
 mod backpressure;
 pub mod command;
+pub mod edit;
 pub mod fmt;
 mod health;
 pub mod names;

@@ -530,3 +530,43 @@ fn run_theory_prints_prediction_against_observation_and_why_a_model_does_not_app
         "{out}"
     );
 }
+
+#[test]
+fn edit_applies_edits_in_order_and_a_refused_one_names_its_field_and_writes_nothing() {
+    let p = write_scenario("edit.ron", GOOD);
+    let o = flowlab(&[
+        "edit",
+        &p,
+        "add db Database",
+        "connect s db",
+        "set db workers 4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(r#"(name: "db", kind: Database, workers: 4"#)
+            && out.contains(r#"(from: "s", to: "db")"#),
+        "{out}"
+    );
+    let before = std::fs::read_to_string(&p).unwrap();
+    let o = flowlab(&[
+        "edit",
+        &p,
+        "--write",
+        "add db Database",
+        "set db workers -1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("edit 2") && err.contains("components[1].workers"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        before,
+        "nothing written"
+    );
+    let o = flowlab(&["edit", &p, "frobnicate s"]);
+    assert!(stderr(&o).contains("no edit"), "{}", stderr(&o));
+}

@@ -3,6 +3,7 @@
 mod cli;
 mod compare;
 mod determinism;
+mod edit;
 mod engine;
 mod fidelity;
 mod fmt;

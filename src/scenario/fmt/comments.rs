@@ -150,6 +150,11 @@ impl Comments {
         moved
     }
 
+    /// Forgets the comments inside lists (their anchors are positions in the list).
+    pub fn keep_top_level(&mut self) {
+        self.at.retain(|(path, _), _| path.is_empty());
+    }
+
     /// Comments not written (their anchor was never reached).
     pub fn unused(&self) -> usize {
         let used = self.used.borrow();

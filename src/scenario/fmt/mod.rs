@@ -8,7 +8,7 @@
 
 mod comments;
 mod minimal;
-mod node;
+pub(crate) mod node;
 
 use super::command::TimedCommand;
 use super::{ComponentSpec, FaultSpec, LinkSpec, Scenario, ScenarioError, SourceSpec};
@@ -95,14 +95,23 @@ pub fn canonical(s: &Scenario) -> Result<String, String> {
 /// comments kept; refused with the reader's message when the file does not read.
 pub fn format(text: &str, path: &Path) -> Result<String, ScenarioError> {
     let s = super::parse(text, path)?;
-    let internal = |message: String| ScenarioError::Syntax {
+    format_with_comments(&s, text, true).map_err(|message| ScenarioError::Syntax {
         path: path.to_path_buf(),
         line: 1,
         col: 1,
         message: format!("flowlab fmt could not format it: {message}"),
-    };
-    let tree = minimal_tree(&s).map_err(internal)?;
+    })
+}
+
+/// `s` in canonical form with the comments of `text` (the file it came from, perhaps before
+/// edits); `in_lists` false keeps only the header and the top-level comments (after an edit
+/// that removed an item, a list's comments would land on the wrong one).
+pub fn format_with_comments(s: &Scenario, text: &str, in_lists: bool) -> Result<String, String> {
+    let tree = minimal_tree(s)?;
     let mut notes = comments::Comments::of(text);
+    if !in_lists {
+        notes.keep_top_level();
+    }
     notes.settle(&|p, k| has(&tree, p, k));
     let mut out = String::new();
     for h in &notes.header {
@@ -115,12 +124,9 @@ pub fn format(text: &str, path: &Path) -> Result<String, ScenarioError> {
         out.push('\n');
     }
     if notes.unused() > 0 {
-        return Err(internal(format!(
-            "{} comment line(s) found no place",
-            notes.unused()
-        )));
+        return Err(format!("{} comment line(s) found no place", notes.unused()));
     }
-    check(&s, &out).map_err(internal)?;
+    check(s, &out)?;
     Ok(out)
 }
 
