@@ -26,6 +26,8 @@ pub struct Drag {
 pub struct InputSystems;
 
 pub(super) fn plugin(app: &mut App) {
+    // The edit box's state: its undo and redo keys are read here.
+    app.init_resource::<crate::app::state::Edits>();
     app.add_systems(
         Update,
         (keyboard, pointer, fit_on_new_run)
@@ -49,11 +51,23 @@ fn keyboard(
     mut scene: ResMut<Scene>,
     mut selection: ResMut<Selection>,
     mut panels: ResMut<Panels>,
+    mut edits: ResMut<crate::app::state::Edits>,
 ) {
     if hover.keyboard || panels.presenting {
         return;
     }
     let pressed = |k: KeyCode| keys.just_pressed(k);
+    // Held, or let go in the same frame as the Z (a quick chord on a slow frame).
+    let held = |a: KeyCode, b: KeyCode| keys.any_pressed([a, b]) || keys.any_just_released([a, b]);
+    if held(KeyCode::ControlLeft, KeyCode::ControlRight) && pressed(KeyCode::KeyZ) {
+        let shift = held(KeyCode::ShiftLeft, KeyCode::ShiftRight);
+        if shift {
+            edits.redo = true;
+        } else {
+            edits.undo = true;
+        }
+        return;
+    }
     if pressed(KeyCode::Space) {
         control.paused = !control.paused;
     }

@@ -334,3 +334,21 @@ pub fn selection_of(topo: &Topology, entity: &str) -> Option<Selection> {
         .position(|n| n == name)
         .map(|s| Selection::Node(NodeRef::Source(s as u32)))
 }
+
+/// The left panel's edit box: the line being typed, the edits made (undo, redo), a draft
+/// not yet complete enough to run.
+#[derive(Resource, Default)]
+pub struct Edits {
+    /// The line being typed.
+    pub line: String,
+    /// Edits made, for undo and redo.
+    pub history: crate::scenario::edit::History,
+    /// An edited system not yet complete enough to run, and what it lacks.
+    pub draft: Option<(crate::scenario::Scenario, Vec<String>)>,
+    /// What the last action did: (it worked, in words).
+    pub feedback: Option<(bool, String)>,
+    /// Undo or redo asked by the keyboard (Ctrl+Z, Ctrl+Shift+Z).
+    pub undo: bool,
+    /// See `undo`.
+    pub redo: bool,
+}

@@ -3,6 +3,7 @@
 //! scenario picker and the error banner as windows.
 
 mod clean;
+mod edit;
 mod feed;
 mod grid;
 mod inspector;
@@ -44,6 +45,7 @@ pub struct UiState<'w, 's> {
     halt: Res<'w, crate::sim::schedule::guard::Halt>,
     side: Option<ResMut<'w, crate::app::side_by_side::SideBySide>>,
     probe: Option<ResMut<'w, crate::app::probe::UiProbe>>,
+    edits: ResMut<'w, super::state::Edits>,
 }
 
 impl UiState<'_, '_> {

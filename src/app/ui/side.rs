@@ -14,8 +14,10 @@ pub(super) fn what_if_and_legend(ui: &mut egui::Ui, st: &mut UiState) {
         ui.separator();
         switches(ui, st);
         ui.separator();
-        if ui
-            .button("Save session as scenario")
+        super::edit::edit_box(ui, st);
+        ui.separator();
+        if st
+            .button(ui, "Save session as scenario")
             .on_hover_text("the scenario plus every what-if so far, replayable headless")
             .clicked()
         {

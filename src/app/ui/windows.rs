@@ -9,7 +9,7 @@ use bevy_egui::egui;
 use std::path::{Path, PathBuf};
 
 /// Keyboard shortcuts, as the help overlay lists them.
-pub const SHORTCUTS: [(&str, &str); 14] = [
+pub const SHORTCUTS: [(&str, &str); 15] = [
     ("Space", "play / pause"),
     (".", "one tick (pauses)"),
     ("[  ]  or  -  =", "slower / faster (presets 0.001x to 100x)"),
@@ -21,6 +21,7 @@ pub const SHORTCUTS: [(&str, &str); 14] = [
     ("F", "frame the whole system"),
     ("H, F1", "this help"),
     ("Esc", "deselect, close windows"),
+    ("Ctrl+Z, Ctrl+Shift+Z", "undo / redo an edit of the system"),
     ("left click / drag", "select / move a component"),
     ("right or middle drag", "pan"),
     ("wheel", "zoom"),
