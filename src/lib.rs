@@ -17,4 +17,3 @@ pub mod scenario;
 pub mod sim;
 pub mod summary;
 pub mod testing;
-pub mod theory;

@@ -264,7 +264,7 @@ impl Simulation {
 
     /// Queueing theory's verdict on every component now, in scenario order (docs/THEORY.md);
     /// a source counts as retrying when its last sample had retries.
-    pub fn theory(&mut self) -> Vec<crate::theory::assess::Assessment> {
+    pub fn theory(&mut self) -> Vec<crate::sim::read::theory::assess::Assessment> {
         let live = self.view(|v| {
             let sources = v.sources().count();
             let retrying = (0..sources as u32)
@@ -274,10 +274,10 @@ impl Simulation {
                     v.series(e, m).next_back().is_some_and(|x| x.1 > 0.0)
                 })
                 .collect();
-            crate::theory::live(v, retrying)
+            crate::sim::read::theory::live(v, retrying)
         });
         let s = &self.world().resource::<crate::sim::SimConfig>().scenario;
-        crate::theory::assess::assess(s, &live)
+        crate::sim::read::theory::assess::assess(s, &live)
     }
 
     /// The table of `flowlab run --theory`: predicted against observed per component, observed
@@ -289,7 +289,7 @@ impl Simulation {
         let names: Vec<String> = s.components.iter().map(|c| c.name.clone()).collect();
         let (from, unit) = (s.sim.warmup_s, s.sim.request_unit.max(1) as u64);
         let series = world.resource::<crate::sim::read::series::Series>();
-        crate::theory::observe::table(&names, &assessed, series, from, unit)
+        crate::sim::read::theory::observe::table(&names, &assessed, series, from, unit)
     }
 
     /// Totals so far.

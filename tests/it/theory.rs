@@ -5,8 +5,8 @@
 
 use flowlab::runner::Simulation;
 use flowlab::scenario::{QueueSpec, RateSchedule, Scenario};
+use flowlab::sim::read::theory::assess::Verdict;
 use flowlab::testing::{load_shipped, parse, simulation_app};
-use flowlab::theory::assess::Verdict;
 
 /// The last value of `metric` of `entity` in a metrics CSV.
 fn last(csv: &str, entity: &str, metric: &str) -> Option<f64> {
@@ -136,7 +136,7 @@ fn observed_figures_fall_inside_their_intervals_around_the_prediction_and_little
             .clone();
         for a in &assessed {
             let p = *a.prediction().unwrap_or_else(|| panic!("{file}: {a:?}"));
-            let o = flowlab::theory::observe::observe(
+            let o = flowlab::sim::read::theory::observe::observe(
                 &series,
                 a.component as u32,
                 warm,
@@ -145,16 +145,17 @@ fn observed_figures_fall_inside_their_intervals_around_the_prediction_and_little
             )
             .unwrap();
             // Twice the 95% half-width, or 3%: a miss means the model or the engine is wrong.
-            let near = |what: &str, pred: f64, obs: flowlab::theory::observe::Estimate| {
-                let slack = (2.0 * obs.half).max(0.03 * pred.abs());
-                assert!(
-                    (obs.mean - pred).abs() <= slack,
-                    "{file} {}: {what} predicted {pred}, observed {} ± {}",
-                    a.model,
-                    obs.mean,
-                    obs.half
-                );
-            };
+            let near =
+                |what: &str, pred: f64, obs: flowlab::sim::read::theory::observe::Estimate| {
+                    let slack = (2.0 * obs.half).max(0.03 * pred.abs());
+                    assert!(
+                        (obs.mean - pred).abs() <= slack,
+                        "{file} {}: {what} predicted {pred}, observed {} ± {}",
+                        a.model,
+                        obs.mean,
+                        obs.half
+                    );
+                };
             near("rho", p.rho, o.rho);
             near("P(wait)", p.p_wait, o.p_wait);
             near("L", p.l, o.l);

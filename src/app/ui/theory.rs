@@ -6,8 +6,8 @@
 use super::{UiState, c32};
 use crate::picture::style;
 use crate::sim::read::series::{Metric, SeriesEntity};
-use crate::theory::assess::{self, Assessment, Verdict};
-use crate::theory::observe::{self, pm, sig};
+use crate::sim::read::theory::assess::{self, Assessment, Verdict};
+use crate::sim::read::theory::observe::{self, pm, sig};
 use bevy_egui::egui;
 
 /// Seconds of samples the observed column covers.
@@ -23,7 +23,7 @@ fn assessed(st: &UiState) -> Vec<Assessment> {
                 .is_some_and(|x| x.1 > 0.0)
         })
         .collect();
-    let live = crate::theory::live(&st.view, retrying);
+    let live = crate::sim::read::theory::live(&st.view, retrying);
     assess::assess(&st.config.scenario, &live)
 }
 

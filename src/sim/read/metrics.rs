@@ -566,9 +566,9 @@ fn sample_theory(view: SimView, config: Res<crate::sim::SimConfig>, mut rec: Res
             retrying[*i as usize] = true;
         }
     }
-    let live = crate::theory::live(&view, retrying);
+    let live = crate::sim::read::theory::live(&view, retrying);
     let t = view.seconds();
-    for a in crate::theory::assess::assess(&config.scenario, &live) {
+    for a in crate::sim::read::theory::assess::assess(&config.scenario, &live) {
         let Some(p) = a.prediction() else { continue };
         let Some(c) = view.component(a.component as u32) else {
             continue;
