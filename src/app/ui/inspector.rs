@@ -298,7 +298,10 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
     };
     let name = v.name.to_string();
     ui.heading(format!("{name} ({:?})", v.kind));
-    super::theory::headline(ui, st, c);
+    let theory = super::theory::of(st, c);
+    if let Some(t) = &theory {
+        super::theory::headline(ui, t);
+    }
     if let Some(h) = v.health {
         status_line(ui, st, &h);
         score_breakdown(ui, st, &h);
@@ -360,7 +363,9 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
             }
         }
     }
-    super::theory::section(ui, st, c);
+    if let Some(t) = &theory {
+        super::theory::section(ui, t);
+    }
 }
 
 fn resize(ui: &mut egui::Ui, st: &mut UiState, name: &str, instances: u32) {

@@ -27,23 +27,37 @@ fn assessed(st: &UiState) -> Vec<Assessment> {
     assess::assess(&st.config.scenario, &live)
 }
 
+/// What the theory says about one component now, with the last half-minute observed where
+/// it applied: worked out once a frame for the headline and the section.
+pub(super) struct Theory {
+    a: Assessment,
+    seen: Option<observe::Observed>,
+}
+
+/// Component `c`'s theory now (`None` for no such component).
+pub(super) fn of(st: &UiState, c: u32) -> Option<Theory> {
+    let a = assessed(st).into_iter().nth(c as usize)?;
+    let seen = a.prediction().and_then(|_| {
+        let series = st.view.all_series();
+        let from = st.view.seconds() - WINDOW_S;
+        let times: Vec<f64> = (observe::predicted(series, c, from).iter())
+            .map(|r| r.0)
+            .collect();
+        let keep = |t: f64| times.binary_search_by(|x| x.total_cmp(&t)).is_ok();
+        let servers = (a.servers as u64 * st.view.unit()) as f64;
+        observe::observe(series, c, from, servers, &keep)
+    });
+    Some(Theory { a, seen })
+}
+
 /// One line under the component's heading: what the theory says, in short (the section at
 /// the end of its figures has the rest).
-pub(super) fn headline(ui: &mut egui::Ui, st: &UiState, c: u32) {
-    let all = assessed(st);
-    let Some(a) = all.get(c as usize) else {
-        return;
-    };
+pub(super) fn headline(ui: &mut egui::Ui, t: &Theory) {
+    let a = &t.a;
     let muted = |t: String| egui::RichText::new(t).color(c32(style::MUTED));
     match &a.verdict {
         Verdict::Predicts(p) => {
-            let now = st.view.seconds();
-            let series = st.view.all_series();
-            let rows = observe::predicted(series, c, now - WINDOW_S);
-            let times: Vec<f64> = rows.iter().map(|r| r.0).collect();
-            let keep = |t: f64| times.binary_search_by(|x| x.total_cmp(&t)).is_ok();
-            let servers = (a.servers as u64 * st.view.unit()) as f64;
-            let seen = observe::observe(series, c, now - WINDOW_S, servers, &keep)
+            let seen = (t.seen.as_ref())
                 .map_or(String::new(), |o| format!(", observed {} ms", pm(&o.w_ms)));
             ui.label(muted(format!(
                 "theory ({}): W {} ms predicted{seen}",
@@ -72,16 +86,13 @@ pub(super) fn headline(ui: &mut egui::Ui, st: &UiState, c: u32) {
     }
 }
 
-/// The section for component `c`.
-pub(super) fn section(ui: &mut egui::Ui, st: &UiState, c: u32) {
-    let all = assessed(st);
-    let Some(a) = all.get(c as usize) else {
-        return;
-    };
+/// The section at the end of the component's figures.
+pub(super) fn section(ui: &mut egui::Ui, t: &Theory) {
+    let a = &t.a;
     ui.separator();
     ui.strong(format!("Queueing theory: {}", a.model));
     match &a.verdict {
-        Verdict::Predicts(_) => prediction(ui, st, a),
+        Verdict::Predicts(_) => prediction(ui, t),
         Verdict::Unstable { rho } => {
             ui.colored_label(
                 c32(style::RED),
@@ -104,14 +115,8 @@ pub(super) fn section(ui: &mut egui::Ui, st: &UiState, c: u32) {
 }
 
 /// Predicted against observed, as a grid.
-fn prediction(ui: &mut egui::Ui, st: &UiState, a: &Assessment) {
-    let c = a.component as u32;
-    let series = st.view.all_series();
-    let now = st.view.seconds();
-    let rows = observe::predicted(series, c, now - WINDOW_S);
-    let times: Vec<f64> = rows.iter().map(|r| r.0).collect();
-    let keep = |t: f64| times.binary_search_by(|x| x.total_cmp(&t)).is_ok();
-    let servers = (a.servers as u64 * st.view.unit()) as f64;
+fn prediction(ui: &mut egui::Ui, t: &Theory) {
+    let a = &t.a;
     ui.label(
         egui::RichText::new(format!(
             "λ = {}/s (traffic equations), {} servers, mean service {} ms",
@@ -121,8 +126,7 @@ fn prediction(ui: &mut egui::Ui, st: &UiState, a: &Assessment) {
         ))
         .color(c32(style::MUTED)),
     );
-    let observed = observe::observe(series, c, now - WINDOW_S, servers, &keep);
-    let Some((p, o)) = a.prediction().zip(observed) else {
+    let Some((p, o)) = a.prediction().zip(t.seen) else {
         ui.label("predicted; observed figures after the next samples");
         return;
     };
