@@ -351,4 +351,23 @@ pub struct Edits {
     pub undo: bool,
     /// See `undo`.
     pub redo: bool,
+    /// The palette is on the canvas (the Build button, `B`).
+    pub building: bool,
+    /// After an edit: re-simulate to the moment shown (true) or start again at t = 0.
+    pub catch_up: bool,
+    /// A palette entry let go over the picture, at this window point (the pointer system
+    /// turns it into a picture point: `drop`).
+    pub released: Option<(crate::scenario::edit::Palette, Vec2)>,
+    /// A palette entry to add at this picture point.
+    pub drop: Option<(crate::scenario::edit::Palette, (f32, f32))>,
+    /// A drag from one box to another ended: connect them.
+    pub connect: Option<(NodeRef, NodeRef)>,
+    /// A connecting drag under way: from this window point to the pointer, over this box.
+    pub band: Option<(Vec2, Vec2, Option<NodeRef>)>,
+    /// The Delete key on a selection.
+    pub delete: Option<Selection>,
+    /// Boxes the user dragged since the run started, where they are now: "Save" writes them.
+    pub moved: Vec<(NodeRef, (f32, f32))>,
+    /// The variants of enum fields, by the field's kind and path (the inspector's menus).
+    pub variants: std::collections::HashMap<String, Option<Vec<String>>>,
 }

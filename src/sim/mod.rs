@@ -128,6 +128,9 @@ pub struct SimControl {
     /// Pause when the clock reaches this time (ns), never running past it (a lesson's step
     /// ends exactly where its check ended it).
     pub stop_at: Option<Nanos>,
+    /// Run as fast as the machine allows, paused or not, until the clock reaches this time
+    /// (ns): an edited system re-simulated to the moment the user was looking at.
+    pub catch_up: Option<Nanos>,
 }
 
 impl Default for SimControl {
@@ -139,6 +142,7 @@ impl Default for SimControl {
             max_ticks_per_frame: 5_000,
             max_frame_ms: 25.0,
             stop_at: None,
+            catch_up: None,
         }
     }
 }
@@ -247,7 +251,11 @@ impl Plugin for SimDriverPlugin {
         )
         .add_systems(
             Update,
-            (drive_simulation.in_set(PausableSystems), step_simulation)
+            (
+                catch_up_simulation,
+                drive_simulation.in_set(PausableSystems),
+                step_simulation,
+            )
                 .chain()
                 .in_set(SimDriveSystems),
         );
@@ -305,6 +313,38 @@ pub fn halted(world: &World) -> bool {
         && !world
             .get_resource::<door::command::CommandQueue>()
             .is_some_and(|q| q.restart_pending())
+}
+
+/// Longest a frame spends catching up (ms): the window stays responsive and shows progress.
+const CATCH_UP_FRAME_MS: f64 = 120.0;
+
+/// Runs towards `SimControl::catch_up` (a load still pending is applied first), as fast as
+/// the frame's time allows; clears it on arrival.
+fn catch_up_simulation(world: &mut World) {
+    let Some(target) = world.resource::<SimControl>().catch_up else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    if world
+        .get_resource::<door::command::CommandQueue>()
+        .is_some_and(|q| q.restart_pending())
+    {
+        schedule::idle::tick(world);
+    }
+    let tick = world.resource::<SimClock>().tick.max(1);
+    loop {
+        let now = world.resource::<SimClock>().now;
+        if now >= target || halted(world) {
+            world.resource_mut::<SimControl>().catch_up = None;
+            world.resource_mut::<SimDebt>().0 = 0.0;
+            return;
+        }
+        let left = (target - now).div_ceil(tick);
+        schedule::idle::move_on(world, left.min(2_000));
+        if started.elapsed().as_secs_f64() * 1e3 > CATCH_UP_FRAME_MS {
+            return;
+        }
+    }
 }
 
 /// Runs the single steps requested while paused.

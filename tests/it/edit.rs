@@ -254,3 +254,96 @@ fn a_refused_edit_changes_nothing_and_names_the_field() {
     .unwrap();
     assert!(same(&t, &s));
 }
+
+mod canvas {
+    //! The canvas's gestures as edits: a drop from the palette, a drag between boxes, the
+    //! Delete key; a draft drawn while unfinished; the menus' variants.
+    use flowlab::scenario::edit::{
+        History, Palette, apply, blank, connect_edit, delete_edit, drop_edit, preview, variants,
+    };
+    use flowlab::scenario::{Hop, Kind, validate};
+    use flowlab::testing::{load_shipped, simulation_app};
+
+    #[test]
+    fn a_system_built_by_drops_and_drags_runs_and_its_requests_reach_the_end() {
+        let mut s = blank("built on the canvas");
+        // Blank, the canvas still draws it: nothing to run, nothing goes wrong.
+        simulation_app(preview(&s)).run_for(1.0);
+        let mut h = History::default();
+        for (what, at) in [
+            (Palette::Clients, (0.0, 0.0)),
+            (Palette::Component(Kind::Service), (200.0, 0.0)),
+            (Palette::Component(Kind::Database), (400.0, 0.0)),
+        ] {
+            let (e, _) = drop_edit(&s, what, at);
+            h.apply(&mut s, e).unwrap();
+        }
+        assert_eq!(s.components[1].name, "db");
+        assert_eq!(s.components[1].layout, Some((400.0, 0.0)));
+        // Unfinished (the source has no route) but drawable: the preview runs, sending nothing.
+        assert!(!validate(&s).is_empty());
+        let mut sim = simulation_app(preview(&s));
+        sim.run_for(5.0);
+        assert!(sim.violations().is_empty());
+        let (e, said) = connect_edit(&s, "users", "service");
+        h.apply(&mut s, e).unwrap();
+        assert_eq!(said, ["users's requests go to service"]);
+        let (e, said) = connect_edit(&s, "service", "db");
+        h.apply(&mut s, e).unwrap();
+        assert_eq!(said, ["route users.request goes on to db"]);
+        assert_eq!(
+            s.sources[0].flows[0].path,
+            [Hop::To("service".into()), Hop::To("db".into())]
+        );
+        assert!(validate(&s).is_empty(), "{:?}", validate(&s));
+        let mut sim = simulation_app(s.clone());
+        sim.run_for(10.0);
+        let done = sim.summary().system;
+        assert!(done.generated > 500, "{} generated", done.generated);
+        assert!(sim.violations().is_empty());
+        // Each gesture is one step of undo: three drops and two drags.
+        for _ in 0..5 {
+            assert!(h.undo(&mut s));
+        }
+        assert!(super::same(&s, &blank("built on the canvas")));
+    }
+
+    #[test]
+    fn deleting_a_box_cuts_the_routes_short_where_they_reached_it() {
+        let s = load_shipped("netflix_friday.ron");
+        let last = s.components.last().unwrap().name.clone();
+        let after = apply(&s, &delete_edit(&s, &last)).unwrap();
+        assert!(after.components.iter().all(|c| c.name != last));
+        assert!(after.links.iter().all(|l| l.to != last && l.from != last));
+        assert!(validate(&after).is_empty(), "{:?}", validate(&after));
+        // The first hop: its routes go with it, and the source waits for a new one.
+        let first = match &s.sources[0].flows[0].path[0] {
+            Hop::To(c) => c.clone(),
+            other => panic!("{other:?}"),
+        };
+        let after = apply(&s, &delete_edit(&s, &first)).unwrap();
+        assert!(after.sources[0].flows.is_empty());
+    }
+
+    #[test]
+    fn the_inspector_menus_list_each_enum_fields_variants() {
+        let s = load_shipped("netflix_friday.ron");
+        let c = &s.components[0].name;
+        let policies = variants(&s, c, "queue_policy").unwrap();
+        assert!(policies.contains(&"DropOldest".to_string()));
+        assert!(policies.contains(&"CoDel".to_string()));
+        let kinds = variants(&s, c, "kind").unwrap();
+        assert_eq!(kinds.len(), 6);
+        assert!(
+            variants(&s, c, "strategy")
+                .unwrap()
+                .contains(&"Healthiest".into())
+        );
+        assert_eq!(variants(&s, c, "workers"), None);
+        let link = format!("{}->{}", s.links[0].from, s.links[0].to);
+        assert_eq!(
+            variants(&s, &link, "call").unwrap(),
+            ["Sync", "Async", "Pull"]
+        );
+    }
+}

@@ -7,48 +7,62 @@
 use super::{UiState, c32};
 use crate::picture::style;
 use crate::scenario::Scenario;
-use crate::scenario::edit::Edit;
-use crate::sim::door::command::SimCommand;
+use crate::scenario::edit::{self, Edit};
+use crate::sim::door::command::{SimCommand, session_scenario};
 use bevy_egui::egui;
 
 /// The system edits apply to: the draft, or the one loaded.
-fn current(st: &UiState) -> Scenario {
+pub(super) fn current(st: &UiState) -> Scenario {
     match &st.edits.draft {
         Some((s, _)) => s.clone(),
         None => st.config.loaded.clone(),
     }
 }
 
-/// Runs `s` from t = 0 if it is complete, else keeps it as the draft.
+/// Runs `s` if it is complete, from t = 0 or re-simulated to the moment shown (the user's
+/// choice, `Edits::catch_up`); else keeps it as the draft, drawn but with nothing flowing.
 fn take(st: &mut UiState, s: Scenario, done: String) {
     let missing: Vec<String> = crate::scenario::validate(&s)
         .into_iter()
         .map(|p| format!("{}: {}", p.field, p.message))
         .collect();
-    if missing.is_empty() {
+    let now = st.view.now();
+    if !missing.is_empty() {
+        st.send(SimCommand::Load(Box::new(edit::preview(&s))));
+        st.edits.feedback = Some((true, format!("{done}; unfinished, so nothing flows yet")));
+        st.edits.draft = Some((s, missing));
+    } else if st.edits.catch_up && now > 0 {
+        st.edits.draft = None;
+        // The what-ifs made so far replay at their times, where the edited system allows them.
+        let with = session_scenario(&s, &st.queue);
+        let kept = crate::scenario::validate(&with).is_empty();
+        st.send(SimCommand::Load(Box::new(if kept { with } else { s })));
+        st.control.catch_up = Some(now);
+        let whatifs = if kept {
+            ""
+        } else {
+            " (without the what-ifs, which no longer fit)"
+        };
+        let t = now as f64 / 1e9;
+        st.edits.feedback = Some((
+            true,
+            format!("{done}; re-simulated to t = {t:.1} s{whatifs}"),
+        ));
+    } else {
         st.edits.draft = None;
         st.send(SimCommand::Load(Box::new(s)));
         st.edits.feedback = Some((true, format!("{done}; the run starts again at t = 0")));
-    } else {
-        st.edits.feedback = Some((true, format!("{done}; unfinished, so the run waits")));
-        st.edits.draft = Some((s, missing));
     }
 }
 
-fn apply_line(st: &mut UiState) {
-    let line = st.edits.line.trim().to_string();
-    let e = match Edit::parse(&line) {
-        Ok(e) => e,
-        Err(why) => {
-            st.edits.feedback = Some((false, why));
-            return;
-        }
-    };
+/// Makes `e` (typed, or a canvas gesture described by `words`): applied and run, or refused
+/// with every problem it would add. True when it was made.
+pub(super) fn make(st: &mut UiState, e: Edit, words: String) -> bool {
     let mut s = current(st);
     match st.edits.history.apply(&mut s, e) {
         Ok(()) => {
-            st.edits.line.clear();
-            take(st, s, format!("applied `{line}`"));
+            take(st, s, words);
+            true
         }
         Err(problems) => {
             let text = (problems.iter())
@@ -56,11 +70,35 @@ fn apply_line(st: &mut UiState) {
                 .collect::<Vec<_>>()
                 .join("\n");
             st.edits.feedback = Some((false, format!("refused, nothing changed:\n{text}")));
+            false
         }
     }
 }
 
-fn undo_redo(st: &mut UiState, undo: bool) {
+fn apply_line(st: &mut UiState) {
+    let line = st.edits.line.trim().to_string();
+    match Edit::parse(&line) {
+        Ok(e) => {
+            if make(st, e, format!("applied `{line}`")) {
+                st.edits.line.clear();
+            }
+        }
+        Err(why) => st.edits.feedback = Some((false, why)),
+    }
+}
+
+/// The keys' undo and redo (Ctrl+Z, Ctrl+Shift+Z), every frame whatever panel is open.
+pub(super) fn keys(st: &mut UiState) {
+    let (undo, redo) = (
+        std::mem::take(&mut st.edits.undo),
+        std::mem::take(&mut st.edits.redo),
+    );
+    if undo || redo {
+        undo_redo(st, undo);
+    }
+}
+
+pub(super) fn undo_redo(st: &mut UiState, undo: bool) {
     let mut s = current(st);
     let moved = if undo {
         st.edits.history.undo(&mut s)
@@ -77,13 +115,6 @@ fn undo_redo(st: &mut UiState, undo: bool) {
 
 /// The edit box, in the left panel.
 pub(super) fn edit_box(ui: &mut egui::Ui, st: &mut UiState) {
-    let (undo, redo) = (
-        std::mem::take(&mut st.edits.undo),
-        std::mem::take(&mut st.edits.redo),
-    );
-    if undo || redo {
-        undo_redo(st, undo);
-    }
     ui.strong("Edit the system");
     ui.label(
         egui::RichText::new(
@@ -118,26 +149,8 @@ pub(super) fn edit_box(ui: &mut egui::Ui, st: &mut UiState) {
             ui.label(egui::RichText::new(format!("still missing: {m}")).color(c32(style::YELLOW)));
         }
     }
-    let edits: Vec<String> = st.edits.history.edits().map(describe).collect();
+    let edits: Vec<String> = st.edits.history.edits().map(|e| e.to_string()).collect();
     for e in edits.iter().rev().take(5) {
         ui.label(egui::RichText::new(e).small().color(c32(style::MUTED)));
-    }
-}
-
-/// An edit in the words it was typed in.
-fn describe(e: &Edit) -> String {
-    match e {
-        Edit::AddComponent { name, kind } => format!("add {name} {kind:?}"),
-        Edit::AddSource { name, rate } => format!("source {name} {rate}"),
-        Edit::Connect { from, to, call } => format!("connect {from} {to} {call:?}"),
-        Edit::Disconnect { from, to } => format!("disconnect {from} {to}"),
-        Edit::AddFlow { source, name, path } => format!("flow {source} {name} {}", path.join(",")),
-        Edit::Remove { name } => format!("remove {name}"),
-        Edit::Move { name, to } => format!("move {name} {} {}", to.0, to.1),
-        Edit::Set {
-            target,
-            field,
-            value,
-        } => format!("set {target} {field} {value}"),
     }
 }

@@ -101,6 +101,7 @@ pub fn draw_ui(
     } else if !st.panels.clean {
         free = panels(&mut root, &mut st, &log, &mut blocked);
     }
+    edit::keys(&mut st);
     windows::banner(&ctx, &mut st);
     if !st.panels.clean {
         windows::help(&ctx, &mut st);

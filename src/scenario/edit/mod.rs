@@ -4,8 +4,10 @@
 //! scenario file: one that would add a problem is refused with that problem (its field, what
 //! is wrong, a hint) and changes nothing. [`History`] undoes and redoes them exactly.
 
+mod canvas;
 mod text;
 
+pub use canvas::{Palette, connect_edit, delete_edit, drop_edit, fresh_name, preview, variants};
 pub use text::VERBS;
 
 use crate::scenario::fmt::node::{self, Node, inline};
@@ -81,6 +83,8 @@ pub enum Edit {
         /// The new value, as RON text.
         value: String,
     },
+    /// Several edits made as one (a canvas gesture), each checked in turn; undone together.
+    Many(Vec<Edit>),
 }
 
 fn problem(
@@ -141,6 +145,29 @@ fn set_field<T: Serialize + DeserializeOwned>(
             format!("a value of the field's type, as now: {before}"),
         )
     })
+}
+
+/// The variants of the enum at dotted `path` from the scenario's root, as the reader lists
+/// them when refusing an unknown one; `None` when the value there is not an enum.
+fn enum_variants(s: &Scenario, path: &str) -> Option<Vec<String>> {
+    let compact = ron::to_string(s).ok()?;
+    let mut tree = node::parse(&compact).ok()?;
+    let mut here = &mut tree;
+    for step in path.split('.') {
+        here = step_into(here, step).ok()?;
+    }
+    *here = Node::Atom("FlowlabProbeVariant".into());
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    match options.from_str::<Scenario>(&inline(&tree)) {
+        Err(e) => match e.code {
+            ron::error::Error::NoSuchEnumVariant { expected, .. } => {
+                Some(expected.iter().map(|v| v.to_string()).collect())
+            }
+            _ => None,
+        },
+        Ok(_) => None,
+    }
 }
 
 /// One step of a field path into `n`: a struct's field (through `Some`) or a list's item.
@@ -307,6 +334,11 @@ fn change(s: &mut Scenario, e: &Edit) -> Result<(), Problem> {
             field,
             value,
         } => set(s, target, field, value)?,
+        Edit::Many(list) => {
+            for x in list {
+                change(s, x)?;
+            }
+        }
     }
     Ok(())
 }
@@ -344,9 +376,22 @@ fn remove(s: &mut Scenario, name: &str) -> Result<(), Problem> {
     Ok(())
 }
 
+/// A problem that only says the system is not finished (no source yet, a source with no
+/// route): never a reason to refuse an edit, since the next one may finish it.
+pub fn unfinished(p: &Problem) -> bool {
+    p.message == "no traffic source" || (p.message == "no flows" && p.field.ends_with(".flows"))
+}
+
 /// `s` after `e`, or the problems it would add (`s` itself never changes): a structural
 /// problem of the edit, or what validation finds in the result that it did not find before.
 pub fn apply(s: &Scenario, e: &Edit) -> Result<Scenario, Vec<Problem>> {
+    if let Edit::Many(list) = e {
+        let mut next = s.clone();
+        for x in list {
+            next = apply(&next, x)?;
+        }
+        return Ok(next);
+    }
     let mut next = s.clone();
     change(&mut next, e).map_err(|p| vec![p])?;
     let known: Vec<String> = crate::scenario::validate(s)
@@ -362,7 +407,7 @@ pub fn apply(s: &Scenario, e: &Edit) -> Result<Scenario, Vec<Problem>> {
     };
     let new: Vec<Problem> = crate::scenario::validate(&next)
         .into_iter()
-        .filter(|p| !known.contains(&p.message))
+        .filter(|p| !known.contains(&p.message) && !unfinished(p))
         .filter(|p| {
             own.as_ref()
                 .is_none_or(|o| !p.field.starts_with(o.as_str()))

@@ -102,6 +102,32 @@ impl Edit {
     }
 }
 
+/// An edit in the words [`Edit::parse`] reads (a gesture's edits joined by `; `).
+impl std::fmt::Display for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Edit::AddComponent { name, kind } => write!(f, "add {name} {kind:?}"),
+            Edit::AddSource { name, rate } => write!(f, "source {name} {rate}"),
+            Edit::Connect { from, to, call } => write!(f, "connect {from} {to} {call:?}"),
+            Edit::Disconnect { from, to } => write!(f, "disconnect {from} {to}"),
+            Edit::AddFlow { source, name, path } => {
+                write!(f, "flow {source} {name} {}", path.join(","))
+            }
+            Edit::Remove { name } => write!(f, "remove {name}"),
+            Edit::Move { name, to } => write!(f, "move {name} {} {}", to.0, to.1),
+            Edit::Set {
+                target,
+                field,
+                value,
+            } => write!(f, "set {target} {field} {value}"),
+            Edit::Many(list) => {
+                let words: Vec<String> = list.iter().map(|e| e.to_string()).collect();
+                f.write_str(&words.join("; "))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
