@@ -1,9 +1,11 @@
 //! Camera, selection, dragging and the keyboard. The mouse: left click selects (a tile, a
-//! box, a link), left drag on a box moves it, right or middle drag pans, the wheel zooms
-//! around the cursor. Keys are listed in the help overlay (`ui::SHORTCUTS`).
+//! box, a link), left drag on a box moves it, Shift+left drag from a box to another (or, while
+//! building, a drag from a box's handle on its right edge) connects them, right or middle drag
+//! pans, the wheel zooms around the cursor. Keys are listed in the help overlay
+//! (`ui::SHORTCUTS`). The gestures that edit the system are left in `Edits` for the panels.
 
 use super::AppSystems;
-use super::state::{Hover, Panels, Scene, Selection, next_speed};
+use super::state::{Edits, Hover, Panels, Scene, Selection, next_speed};
 use crate::picture::layout::{Point, TILE_H, TILE_W, inside, tile_centre};
 use crate::picture::{Picture, bezier};
 use crate::sim::door::command::{CommandQueue, SimCommand};
@@ -19,7 +21,12 @@ pub struct Drag {
     node: Option<NodeRef>,
     grab: Vec2,
     moved: bool,
+    /// A connecting drag: from this box, started at this window point.
+    band: Option<(NodeRef, Vec2)>,
 }
+
+/// Width of the connecting handle on a box's right edge while building (picture units).
+const HANDLE: f32 = 18.0;
 
 /// The keyboard, the pointer and the camera, in that order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,6 +109,13 @@ fn keyboard(
     if pressed(KeyCode::KeyH) || pressed(KeyCode::F1) {
         panels.help = !panels.help;
     }
+    if pressed(KeyCode::KeyB) {
+        edits.building = !edits.building;
+    }
+    if (pressed(KeyCode::Delete) || pressed(KeyCode::Backspace)) && *selection != Selection::System
+    {
+        edits.delete = Some(*selection);
+    }
     if pressed(KeyCode::Escape) {
         *selection = Selection::System;
         panels.help = false;
@@ -141,12 +155,13 @@ pub fn hit(pic: &Picture, p: Point) -> Option<Selection> {
 fn pointer(
     window: Single<&Window, With<PrimaryWindow>>,
     camera: Single<(&Camera, &GlobalTransform, &mut Transform, &mut Projection)>,
-    buttons: Res<ButtonInput<MouseButton>>,
+    (buttons, keys): (Res<ButtonInput<MouseButton>>, Res<ButtonInput<KeyCode>>),
     scroll: Res<AccumulatedMouseScroll>,
     hover: Res<Hover>,
     mut scene: ResMut<Scene>,
     mut selection: ResMut<Selection>,
     mut panels: ResMut<Panels>,
+    mut edits: ResMut<Edits>,
     mut drag: Local<Drag>,
     mut last: Local<Option<Vec2>>,
 ) {
@@ -172,54 +187,147 @@ fn pointer(
         panels.user_framed |= d != Vec2::ZERO;
     }
     *last = cursor;
-    // Zoom around the cursor.
+    if free {
+        zoom(&scroll, ortho, &mut tf, world, &mut panels);
+    }
+    // A palette entry let go over the picture: where it fell, in picture units.
+    if let Some((what, at)) = edits.released.take()
+        && let Ok(w) = cam.viewport_to_world_2d(gt, at)
+    {
+        edits.drop = Some((what, (w.x, w.y)));
+    }
+    edits.ports = if edits.building {
+        handles(&scene.picture, |q| {
+            cam.world_to_viewport(gt, q.extend(0.0)).ok()
+        })
+    } else {
+        vec![]
+    };
+    let (Some(w), Some(c)) = (world, cursor) else {
+        return;
+    };
+    let p = Point::new(w.x, w.y);
+    let shift = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+    if buttons.just_pressed(MouseButton::Left) && free {
+        press(
+            &scene,
+            &mut selection,
+            &mut drag,
+            p,
+            c,
+            (shift, edits.building),
+        );
+    }
+    if buttons.pressed(MouseButton::Left) {
+        if let Some((from, start)) = drag.band {
+            let over = box_at(&scene.picture, p).filter(|n| *n != from);
+            edits.band = Some((start, c, over));
+        } else if let Some(n) = drag.node {
+            let to = Point::new(p.x - drag.grab.x, p.y - drag.grab.y);
+            if to != scene.layout.at(n) {
+                scene.layout.set(n, to);
+                drag.moved = true;
+            }
+        }
+    }
+    if buttons.just_released(MouseButton::Left) {
+        if let Some((from, _)) = drag.band.take()
+            && let Some(to) = box_at(&scene.picture, p).filter(|n| *n != from)
+        {
+            edits.connect = Some((from, to));
+        }
+        edits.band = None;
+        if let Some(n) = drag.node.take()
+            && drag.moved
+        {
+            moved(&scene, &mut edits, n);
+        }
+    }
+}
+
+/// The wheel zooms around the cursor (`at`, a picture point).
+fn zoom(
+    scroll: &AccumulatedMouseScroll,
+    ortho: &mut OrthographicProjection,
+    tf: &mut Transform,
+    at: Option<Vec2>,
+    panels: &mut Panels,
+) {
     let mut dy = scroll.delta.y;
     if scroll.unit == MouseScrollUnit::Pixel {
         dy /= MouseScrollUnit::SCROLL_UNIT_CONVERSION_FACTOR;
     }
-    if dy != 0.0 && free {
-        let old = ortho.scale;
-        let new = (old * (1.0 - 0.1 * dy)).clamp(0.05, 20.0);
-        ortho.scale = new;
-        panels.user_framed = true;
-        if let Some(p) = world {
-            let c = tf.translation.truncate();
-            tf.translation = (p + (c - p) * (new / old)).extend(tf.translation.z);
-        }
+    if dy == 0.0 {
+        return;
     }
-    let Some(w) = world else { return };
-    let p = Point::new(w.x, w.y);
-    if buttons.just_pressed(MouseButton::Left) && free {
-        let target = hit(&scene.picture, p);
-        *selection = target.unwrap_or(Selection::System);
-        drag.node = match target {
-            Some(Selection::Node(n)) => Some(n),
-            Some(Selection::Instance(i)) => scene
-                .picture
-                .nodes
-                .iter()
-                .find(|n| n.tiles.iter().any(|t| t.index == i))
-                .map(|n| n.node),
-            _ => None,
-        };
-        if let Some(n) = drag.node {
-            let at = scene.layout.at(n);
-            drag.grab = Vec2::new(p.x - at.x, p.y - at.y);
-            drag.moved = false;
-        }
+    let old = ortho.scale;
+    let new = (old * (1.0 - 0.1 * dy)).clamp(0.05, 20.0);
+    ortho.scale = new;
+    panels.user_framed = true;
+    if let Some(p) = at {
+        let c = tf.translation.truncate();
+        tf.translation = (p + (c - p) * (new / old)).extend(tf.translation.z);
     }
-    if buttons.pressed(MouseButton::Left)
-        && let Some(n) = drag.node
-    {
-        let to = Point::new(p.x - drag.grab.x, p.y - drag.grab.y);
-        if to != scene.layout.at(n) {
-            scene.layout.set(n, to);
-            drag.moved = true;
-        }
-    }
-    if buttons.just_released(MouseButton::Left) {
+}
+
+/// A left press on the picture: select what is under it; on a box, start moving it, or start
+/// a connecting drag from it (with Shift anywhere on it; while building, on its handle).
+fn press(
+    scene: &Scene,
+    selection: &mut Selection,
+    drag: &mut Drag,
+    p: Point,
+    cursor: Vec2,
+    (shift, building): (bool, bool),
+) {
+    let target = hit(&scene.picture, p);
+    *selection = target.unwrap_or(Selection::System);
+    drag.band = None;
+    drag.node = match target {
+        Some(Selection::Node(_) | Selection::Instance(_)) => box_at(&scene.picture, p),
+        _ => None,
+    };
+    let Some(n) = drag.node else { return };
+    let on_handle =
+        (scene.picture.nodes.iter()).any(|x| x.node == n && p.x > x.at.x + x.size.0 / 2.0 - HANDLE);
+    if shift || (building && on_handle) {
+        drag.band = Some((n, cursor));
         drag.node = None;
+        return;
     }
+    let at = scene.layout.at(n);
+    drag.grab = Vec2::new(p.x - at.x, p.y - at.y);
+    drag.moved = false;
+}
+
+/// The box under a picture point.
+fn box_at(pic: &Picture, p: Point) -> Option<NodeRef> {
+    (pic.nodes.iter().rev())
+        .find(|n| inside(Point::new(p.x - n.at.x, p.y - n.at.y), n.size))
+        .map(|n| n.node)
+}
+
+/// Where each box's connecting handle sits on the window: the middle of its right edge.
+fn handles(pic: &Picture, to_window: impl Fn(Vec2) -> Option<Vec2>) -> Vec<Vec2> {
+    (pic.nodes.iter())
+        .filter_map(|n| to_window(Vec2::new(n.at.x + n.size.0 / 2.0, n.at.y)))
+        .collect()
+}
+
+/// A box let go after a move: its new place, kept for the next edit and the saved file.
+fn moved(scene: &Scene, edits: &mut Edits, n: NodeRef) {
+    let Some(name) = scene
+        .picture
+        .nodes
+        .iter()
+        .find(|x| x.node == n)
+        .map(|x| x.name.clone())
+    else {
+        return;
+    };
+    let at = scene.layout.at(n);
+    edits.moved.retain(|m| m.0 != name);
+    edits.moved.push((name, (at.x.round(), at.y.round())));
 }
 
 /// What the system was last framed for.
@@ -265,6 +373,13 @@ fn fit_on_new_run(
         hover.free.unwrap_or([LEFT, TOP, w - RIGHT, h - BOTTOM])
     };
     let new_run = framed.generation != scene.generation;
+    if new_run && panels.keep_frame && !panels.fit_requested {
+        // The frame is the user's while they build: a panel changing width does not move it.
+        panels.keep_frame = false;
+        panels.user_framed = true;
+        framed.generation = scene.generation;
+        return;
+    }
     if new_run || panels.fit_requested {
         panels.user_framed = false;
     }
@@ -272,14 +387,16 @@ fn fit_on_new_run(
         return;
     }
     panels.fit_requested = false;
-    let Some(b) = crate::picture::labels::bounds(&scene.picture.nodes, &scene.picture.labels)
-    else {
-        return;
-    };
+    // Seen, even when there is nothing to frame (a blank system).
     *framed = Framed {
         generation: scene.generation,
         area,
     };
+    use crate::picture::labels::{Rect, bounds};
+    // A blank system: room for a few columns of boxes around the origin, where the palette's
+    // drops begin.
+    let blank = Rect::centred(Point::new(0.0, 0.0), (1100.0, 500.0));
+    let b = bounds(&scene.picture.nodes, &scene.picture.labels).unwrap_or(blank);
     let (mut tf, mut proj) = camera.into_inner();
     let Projection::Orthographic(ortho) = &mut *proj else {
         return;

@@ -38,6 +38,7 @@ fn write_probe(
     lesson: Option<Res<super::lesson::Presenter>>,
     panels: Res<super::state::Panels>,
     control: Res<crate::sim::SimControl>,
+    edits: Res<super::state::Edits>,
 ) {
     probe.frame += 1;
     if !probe.frame.is_multiple_of(5) {
@@ -46,7 +47,14 @@ fn write_probe(
     let (cam, gt) = *camera;
     let mut tiles = BTreeMap::new();
     let mut states = BTreeMap::new();
+    let mut boxes = BTreeMap::new();
     for n in &scene.picture.nodes {
+        let (w, h) = (n.size.0 / 2.0, n.size.1 / 2.0);
+        let a = cam.world_to_viewport(gt, Vec3::new(n.at.x - w, n.at.y + h, 0.0));
+        let b = cam.world_to_viewport(gt, Vec3::new(n.at.x + w, n.at.y - h, 0.0));
+        if let (Ok(a), Ok(b)) = (a, b) {
+            boxes.insert(n.name.clone(), [a.x, a.y, b.x, b.y]);
+        }
         for (k, t) in n.tiles.iter().enumerate() {
             let c = tile_centre(k, n.size.1);
             let (x, y) = (n.at.x + c.x, n.at.y + c.y);
@@ -68,6 +76,9 @@ fn write_probe(
         "selection": format!("{:?}", *selection),
         "buttons": probe.buttons,
         "tiles": tiles,
+        "boxes": boxes,
+        "feedback": edits.feedback.as_ref().map(|f| f.1.clone()),
+        "draft": edits.draft.is_some(),
         "instances": states,
         "now_ns": view.now(),
         "paused": control.paused,

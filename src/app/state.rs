@@ -171,6 +171,9 @@ pub struct Panels {
     pub reload_requested: bool,
     /// Frame the system (`F`).
     pub fit_requested: bool,
+    /// The next run comes from an edit of the system: keep the camera where it is, so the
+    /// boxes stay where the user put them.
+    pub keep_frame: bool,
     /// Save a screenshot (the button or `P`).
     pub screenshot_requested: bool,
     /// Record the next seconds of the run (the button).
@@ -236,6 +239,7 @@ impl Default for Panels {
             picker: false,
             reload_requested: false,
             fit_requested: false,
+            keep_frame: false,
             screenshot_requested: false,
             record_requested: None,
             traffic: vec![],
@@ -364,10 +368,15 @@ pub struct Edits {
     pub connect: Option<(NodeRef, NodeRef)>,
     /// A connecting drag under way: from this window point to the pointer, over this box.
     pub band: Option<(Vec2, Vec2, Option<NodeRef>)>,
+    /// Where each box's connecting handle is drawn (window points), while building.
+    pub ports: Vec<Vec2>,
     /// The Delete key on a selection.
     pub delete: Option<Selection>,
-    /// Boxes the user dragged since the run started, where they are now: "Save" writes them.
-    pub moved: Vec<(NodeRef, (f32, f32))>,
+    /// Boxes the user dragged, by name, where they are now (picture units): the next edit
+    /// and "Save" write them as the boxes' `layout`.
+    pub moved: Vec<(String, (f32, f32))>,
+    /// The stem a save is named from when the system was started in the app ("New").
+    pub stem: Option<String>,
     /// The variants of enum fields, by the field's kind and path (the inspector's menus).
     pub variants: std::collections::HashMap<String, Option<Vec<String>>>,
 }

@@ -259,7 +259,8 @@ mod canvas {
     //! The canvas's gestures as edits: a drop from the palette, a drag between boxes, the
     //! Delete key; a draft drawn while unfinished; the menus' variants.
     use flowlab::scenario::edit::{
-        History, Palette, apply, blank, connect_edit, delete_edit, drop_edit, preview, variants,
+        Edit, History, Palette, apply, blank, connect_edit, delete_edit, drop_edit, preview,
+        variant_value, variants,
     };
     use flowlab::scenario::{Hop, Kind, validate};
     use flowlab::testing::{load_shipped, simulation_app};
@@ -287,7 +288,7 @@ mod canvas {
         assert!(sim.violations().is_empty());
         let (e, said) = connect_edit(&s, "users", "service");
         h.apply(&mut s, e).unwrap();
-        assert_eq!(said, ["users's requests go to service"]);
+        assert_eq!(said, ["the requests of users go to service"]);
         let (e, said) = connect_edit(&s, "service", "db");
         h.apply(&mut s, e).unwrap();
         assert_eq!(said, ["route users.request goes on to db"]);
@@ -345,5 +346,34 @@ mod canvas {
             variants(&s, &link, "call").unwrap(),
             ["Sync", "Async", "Pull"]
         );
+    }
+
+    #[test]
+    fn picking_a_variant_in_a_menu_gives_a_value_the_reader_takes() {
+        let s = load_shipped("mm1.ron");
+        let pick = |field: &str, v: &str| variant_value(&s, "server", field, v);
+        assert_eq!(
+            pick("queue_policy", "DropOldest").as_deref(),
+            Some("DropOldest")
+        );
+        // A variant that carries a number starts with one to change.
+        assert_eq!(pick("queue", "Bounded").as_deref(), Some("Bounded(100)"));
+        assert_eq!(pick("queue", "Unbounded").as_deref(), Some("Unbounded"));
+        assert_eq!(pick("queue", "NoSuchVariant"), None);
+        // Made through the edit door, it is one undoable step like any other.
+        let mut after = s.clone();
+        let mut h = History::default();
+        let e = Edit::Set {
+            target: "server".into(),
+            field: "queue".into(),
+            value: pick("queue", "Bounded").unwrap(),
+        };
+        h.apply(&mut after, e).unwrap();
+        assert_eq!(
+            after.components[0].queue,
+            flowlab::scenario::QueueSpec::Bounded(100)
+        );
+        assert!(h.undo(&mut after));
+        assert!(super::same(&after, &s));
     }
 }

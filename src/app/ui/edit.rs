@@ -21,12 +21,13 @@ pub(super) fn current(st: &UiState) -> Scenario {
 
 /// Runs `s` if it is complete, from t = 0 or re-simulated to the moment shown (the user's
 /// choice, `Edits::catch_up`); else keeps it as the draft, drawn but with nothing flowing.
-fn take(st: &mut UiState, s: Scenario, done: String) {
+pub(super) fn take(st: &mut UiState, s: Scenario, done: String) {
     let missing: Vec<String> = crate::scenario::validate(&s)
         .into_iter()
         .map(|p| format!("{}: {}", p.field, p.message))
         .collect();
     let now = st.view.now();
+    st.panels.keep_frame = true;
     if !missing.is_empty() {
         st.send(SimCommand::Load(Box::new(edit::preview(&s))));
         st.edits.feedback = Some((true, format!("{done}; unfinished, so nothing flows yet")));
@@ -59,8 +60,10 @@ fn take(st: &mut UiState, s: Scenario, done: String) {
 /// with every problem it would add. True when it was made.
 pub(super) fn make(st: &mut UiState, e: Edit, words: String) -> bool {
     let mut s = current(st);
+    place(&mut s, &st.edits.moved);
     match st.edits.history.apply(&mut s, e) {
         Ok(()) => {
+            st.edits.moved.clear();
             take(st, s, words);
             true
         }
@@ -71,6 +74,18 @@ pub(super) fn make(st: &mut UiState, e: Edit, words: String) -> bool {
                 .join("\n");
             st.edits.feedback = Some((false, format!("refused, nothing changed:\n{text}")));
             false
+        }
+    }
+}
+
+/// Writes the boxes the user dragged (`moved`) as their `layout`, so a run started again
+/// draws them where they were left.
+pub(super) fn place(s: &mut Scenario, moved: &[(String, (f32, f32))]) {
+    for (name, at) in moved {
+        if let Some(c) = s.components.iter_mut().find(|c| &c.name == name) {
+            c.layout = Some(*at);
+        } else if let Some(c) = s.sources.iter_mut().find(|c| &c.name == name) {
+            c.layout = Some(*at);
         }
     }
 }
@@ -100,6 +115,7 @@ pub(super) fn keys(st: &mut UiState) {
 
 pub(super) fn undo_redo(st: &mut UiState, undo: bool) {
     let mut s = current(st);
+    place(&mut s, &std::mem::take(&mut st.edits.moved));
     let moved = if undo {
         st.edits.history.undo(&mut s)
     } else {

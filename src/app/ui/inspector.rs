@@ -139,6 +139,8 @@ fn source(ui: &mut egui::Ui, st: &mut UiState, i: u32) {
         style::short(s.counters.ended[4] as f64 * u),
     );
     client_rows(ui, st, &s);
+    let name = s.name.to_string();
+    super::fields::section(ui, st, &name);
 }
 
 /// An instance's strategies' inner state: its adaptive concurrency limit, CoDel's spell.
@@ -340,6 +342,7 @@ fn component(ui: &mut egui::Ui, st: &mut UiState, c: u32) {
     let ids: Vec<u32> = v.instances().collect();
     let count = v.instance_count;
     resize(ui, st, &name, count);
+    super::fields::section(ui, st, &name);
     if ui
         .button("Take the whole component down for 20 s")
         .clicked()
@@ -582,6 +585,7 @@ fn link(ui: &mut egui::Ui, st: &mut UiState, l: u32) {
     if v.call == CallKind::Sync {
         super::strategies::sender_limit(ui, st, &name);
     }
+    super::fields::section(ui, st, &name);
     link_faults(ui, st, name);
 }
 

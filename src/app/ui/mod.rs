@@ -2,9 +2,11 @@
 //! inspector and its plots on the right, the decision feed at the bottom; the help overlay, the
 //! scenario picker and the error banner as windows.
 
+mod build;
 mod clean;
 mod edit;
 mod feed;
+mod fields;
 mod grid;
 mod inspector;
 mod lesson;
@@ -52,12 +54,16 @@ impl UiState<'_, '_> {
     /// A button whose place the UI probe records, so a test driving real input can press it.
     fn button(&mut self, ui: &mut egui::Ui, text: &str) -> egui::Response {
         let r = ui.button(text);
-        if let Some(p) = self.probe.as_mut() {
-            let q = r.rect;
-            p.buttons
-                .insert(text.to_string(), [q.min.x, q.min.y, q.max.x, q.max.y]);
-        }
+        self.probe_rect(text, r.rect);
         r
+    }
+
+    /// Records where a control is drawn, under `name`, when the UI probe is on.
+    fn probe_rect(&mut self, name: &str, q: egui::Rect) {
+        if let Some(p) = self.probe.as_mut() {
+            p.buttons
+                .insert(name.to_string(), [q.min.x, q.min.y, q.max.x, q.max.y]);
+        }
     }
 
     /// Sends a command through the command door, applied at the start of the next tick.
@@ -102,6 +108,11 @@ pub fn draw_ui(
         free = panels(&mut root, &mut st, &log, &mut blocked);
     }
     edit::keys(&mut st);
+    if !st.panels.clean && !presented {
+        build::palette(&ctx, &mut st, free);
+        build::overlay(&ctx, &st);
+    }
+    build::gestures(&mut st);
     windows::banner(&ctx, &mut st);
     if !st.panels.clean {
         windows::help(&ctx, &mut st);

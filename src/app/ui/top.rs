@@ -31,7 +31,7 @@ pub(super) fn controls(ui: &mut egui::Ui, st: &mut UiState) {
         ui.separator();
         // The figures get what the buttons on the right leave, and are cut (never pushed past
         // the window, which would shift every panel below) when that is too little.
-        let right = if st.side.is_some() { 380.0 } else { 270.0 };
+        let right = if st.side.is_some() { 435.0 } else { 325.0 };
         let room = (ui.available_width() - right).max(60.0);
         ui.allocate_ui_with_layout(
             egui::vec2(room, 24.0),
@@ -58,6 +58,20 @@ pub(super) fn controls(ui: &mut egui::Ui, st: &mut UiState) {
                 st.scene.by_flow = !st.scene.by_flow;
             }
             ui.menu_button("Run", |ui| run_menu(ui, st));
+            let build = if st.edits.building {
+                "Done building"
+            } else {
+                "Build"
+            };
+            if st
+                .button(ui, build)
+                .on_hover_text(
+                    "the palette: add, connect, delete boxes; every field in the inspector ( B )",
+                )
+                .clicked()
+            {
+                st.edits.building = !st.edits.building;
+            }
         });
     });
 }
@@ -145,6 +159,13 @@ fn clock(ui: &mut egui::Ui, st: &mut UiState) {
     // The length beside the bar, not on it, so the fill never covers it.
     ui.add(egui::ProgressBar::new((t / end.max(1e-9)).clamp(0.0, 1.0) as f32).desired_width(70.0));
     ui.label(format!("of {end:.0} s"));
+    if let Some(target) = st.control.catch_up {
+        let done = st.view.now() as f64 / (target as f64).max(1.0);
+        ui.label(
+            egui::RichText::new(format!("re-simulating... {:.0}%", done * 100.0))
+                .color(c32(style::YELLOW)),
+        );
+    }
 }
 
 fn system(ui: &mut egui::Ui, st: &mut UiState) {

@@ -9,7 +9,7 @@ use bevy_egui::egui;
 use std::path::{Path, PathBuf};
 
 /// Keyboard shortcuts, as the help overlay lists them.
-pub const SHORTCUTS: [(&str, &str); 15] = [
+pub const SHORTCUTS: [(&str, &str); 18] = [
     ("Space", "play / pause"),
     (".", "one tick (pauses)"),
     ("[  ]  or  -  =", "slower / faster (presets 0.001x to 100x)"),
@@ -21,7 +21,13 @@ pub const SHORTCUTS: [(&str, &str); 15] = [
     ("F", "frame the whole system"),
     ("H, F1", "this help"),
     ("Esc", "deselect, close windows"),
+    (
+        "B",
+        "build: the palette of kinds, and handles to connect boxes",
+    ),
     ("Ctrl+Z, Ctrl+Shift+Z", "undo / redo an edit of the system"),
+    ("Shift+drag box to box", "connect them (the routes go on)"),
+    ("Delete, Backspace", "remove the selected box or link"),
     ("left click / drag", "select / move a component"),
     ("right or middle drag", "pan"),
     ("wheel", "zoom"),
@@ -162,6 +168,8 @@ pub(super) fn picker(ctx: &egui::Context, st: &mut UiState) {
         });
     st.panels.picker = open && chosen.is_none();
     if let Some(p) = chosen {
+        // Edits were made to the system that was open: they do not carry over.
+        *st.edits = Default::default();
         st.file.path = p;
         st.panels.reload_requested = true;
     }
@@ -169,13 +177,26 @@ pub(super) fn picker(ctx: &egui::Context, st: &mut UiState) {
 
 /// Writes the scenario as loaded plus every live command so far (`commands`, at their exact
 /// times) next to the open file: running it headless replays this session.
+/// Refused while the system is unfinished (a draft): `flowlab run` would refuse the file.
 pub(super) fn save_session(st: &mut UiState) {
-    let s = crate::sim::door::command::session_scenario(&st.config.loaded, &st.queue);
-    let stem = st
-        .file
-        .path
-        .file_stem()
-        .map_or("session".into(), |f| f.to_string_lossy().to_string());
+    let now = st.time.elapsed_secs_f64();
+    if let Some((_, missing)) = &st.edits.draft {
+        let first = missing.first().cloned().unwrap_or_default();
+        st.file.notice = Some((
+            format!("not saved: the system is unfinished ({first})"),
+            now,
+        ));
+        return;
+    }
+    let mut loaded = st.config.loaded.clone();
+    super::edit::place(&mut loaded, &st.edits.moved);
+    let s = crate::sim::door::command::session_scenario(&loaded, &st.queue);
+    let stem = match &st.edits.stem {
+        Some(stem) => stem.clone(),
+        None => {
+            (st.file.path.file_stem()).map_or("session".into(), |f| f.to_string_lossy().to_string())
+        }
+    };
     let dir = st
         .file
         .path
@@ -190,7 +211,6 @@ pub(super) fn save_session(st: &mut UiState) {
         }
         k += 1;
     };
-    let now = st.time.elapsed_secs_f64();
     st.file.notice = Some(
         match scenario::fmt::canonical(&s)
             .and_then(|text| std::fs::write(&path, text).map_err(|e| e.to_string()))

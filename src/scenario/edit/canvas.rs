@@ -88,9 +88,10 @@ pub fn drop_edit(s: &Scenario, what: Palette, at: (f32, f32)) -> (Edit, String) 
             kind,
         },
     };
+    // Whole units: the file reads as a person would write it.
     let place = Edit::Move {
         name: name.clone(),
-        to: at,
+        to: (at.0.round(), at.1.round()),
     };
     (Edit::Many(vec![add, place]), name)
 }
@@ -117,7 +118,7 @@ pub fn connect_edit(s: &Scenario, from: &str, to: &str) -> (Edit, Vec<String>) {
                 name: "request".into(),
                 path: vec![to.to_string()],
             });
-            said.push(format!("{from}'s requests go to {to}"));
+            said.push(format!("the requests of {from} go to {to}"));
         }
         for (j, f) in src.flows.iter().enumerate() {
             if matches!(f.path.last(), Some(Hop::To(last)) if last == from) {
@@ -198,4 +199,20 @@ pub fn variants(s: &Scenario, target: &str, field: &str) -> Option<Vec<String>> 
         format!("links.{i}")
     };
     super::enum_variants(s, &format!("{root}.{field}"))
+}
+
+/// The value that switches `field` of `target` to `variant`: the variant alone (`DropOldest`),
+/// with its fields at their defaults (`Gradient()`), or with a first number to change later
+/// (`Bounded(100)`), whichever the reader accepts first; `None` when none is.
+pub fn variant_value(s: &Scenario, target: &str, field: &str, variant: &str) -> Option<String> {
+    let tries = ["", "()", "(100)", "(1.0)", "(0.5)"].map(|tail| format!("{variant}{tail}"));
+    tries.into_iter().find(|value| {
+        let mut t = s.clone();
+        let e = Edit::Set {
+            target: target.to_string(),
+            field: field.to_string(),
+            value: value.clone(),
+        };
+        super::change(&mut t, &e).is_ok()
+    })
 }

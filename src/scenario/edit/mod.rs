@@ -7,7 +7,9 @@
 mod canvas;
 mod text;
 
-pub use canvas::{Palette, connect_edit, delete_edit, drop_edit, fresh_name, preview, variants};
+pub use canvas::{
+    Palette, connect_edit, delete_edit, drop_edit, fresh_name, preview, variant_value, variants,
+};
 pub use text::VERBS;
 
 use crate::scenario::fmt::node::{self, Node, inline};
