@@ -113,31 +113,34 @@ fn contents(ui: &mut egui::Ui, st: &mut UiState) {
             st.edits.building = false;
         }
     });
-    ui.label(
-        egui::RichText::new("Drag one onto the canvas, or click to add it")
-            .small()
-            .color(c32(style::MUTED)),
-    );
     ui.horizontal_wrapped(|ui| {
         for p in Palette::ALL {
             chip(ui, st, p);
         }
     });
-    ui.label(
-        egui::RichText::new(
-            "Shift+drag from a box to another: connect\nDelete: remove the selection\n\
-             Ctrl+Z / Ctrl+Shift+Z: undo / redo\nthe inspector edits every field",
-        )
-        .small()
-        .color(c32(style::MUTED)),
-    );
-    ui.label("After an edit:");
-    ui.radio_value(&mut st.edits.catch_up, false, "start again at t = 0");
-    ui.radio_value(
-        &mut st.edits.catch_up,
-        true,
-        "re-simulate to the moment shown",
-    );
+    let hint = "drag a kind onto the canvas (or click it) · Shift+drag box to box: \
+                connect · Delete: remove · Ctrl+Z: undo";
+    ui.label(egui::RichText::new(hint).small().color(c32(style::MUTED)))
+        .on_hover_text(
+            "Drag a kind onto the canvas, or click it to add one beside the rest.\n\
+             Shift+drag from a box to another, or drag from a box's + handle: connect.\n\
+             Delete: remove the selected box or link.  Ctrl+Z / Ctrl+Shift+Z: undo / redo.\n\
+             Select a box: the inspector edits every field.",
+        );
+    ui.horizontal(|ui| {
+        ui.label("after an edit:");
+        let now = if st.edits.catch_up {
+            "re-simulate to now"
+        } else {
+            "start at t = 0"
+        };
+        egui::ComboBox::from_id_salt("after an edit")
+            .selected_text(now)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut st.edits.catch_up, false, "start at t = 0");
+                ui.selectable_value(&mut st.edits.catch_up, true, "re-simulate to now");
+            });
+    });
     if let Some((ok, text)) = &st.edits.feedback {
         let colour = if *ok { style::GREEN } else { style::RED };
         ui.label(egui::RichText::new(text).color(c32(colour)));
@@ -209,6 +212,7 @@ fn node_called(s: &Scenario, name: &str) -> Option<NodeRef> {
 /// The pointer's and keyboard's gestures of this frame, as edits.
 pub(super) fn gestures(st: &mut UiState) {
     if let Some((p, at)) = st.edits.drop.take() {
+        let at = clear_of_boxes(st, at);
         let (e, name) = edits::drop_edit(&edit::current(st), p, at);
         if edit::make(st, e, format!("added {name}, a {}", p.label())) {
             select(st, &name);
@@ -220,6 +224,24 @@ pub(super) fn gestures(st: &mut UiState) {
     if let Some(sel) = st.edits.delete.take() {
         delete(st, sel);
     }
+}
+
+/// `at`, or the first place right of it where a new box would not cover one drawn.
+fn clear_of_boxes(st: &UiState, (mut x, y): (f32, f32)) -> (f32, f32) {
+    let (w, h) = crate::picture::layout::node_size(1);
+    let covers = |x: f32| {
+        (st.scene.picture.nodes.iter()).any(|n| {
+            (n.at.x - x).abs() < (n.size.0 + w) / 2.0 + 90.0
+                && (n.at.y - y).abs() < (n.size.1 + h) / 2.0 + 10.0
+        })
+    };
+    for _ in 0..100 {
+        if !covers(x) {
+            break;
+        }
+        x += 40.0;
+    }
+    (x, y)
 }
 
 fn select(st: &mut UiState, name: &str) {
@@ -277,14 +299,24 @@ fn delete(st: &mut UiState, sel: Selection) {
 
 /// The connecting handles while building, and the band of a connecting drag under way, with
 /// what letting go there would do.
-pub(super) fn overlay(ctx: &egui::Context, st: &UiState) {
-    let painter = ctx.layer_painter(egui::LayerId::new(
-        egui::Order::Middle,
-        "build-overlay".into(),
-    ));
+pub(super) fn overlay(ctx: &egui::Context, st: &UiState, free: egui::Rect) {
+    // Over the picture only, never over a panel.
+    let painter = ctx
+        .layer_painter(egui::LayerId::new(
+            egui::Order::Middle,
+            "build-overlay".into(),
+        ))
+        .with_clip_rect(free);
     let accent = c32(style::GREEN);
+    let covered = |p: egui::Pos2| {
+        (st.hover.blocked.iter())
+            .any(|r| p.x >= r[0] - 8.0 && p.x <= r[2] + 8.0 && p.y >= r[1] && p.y <= r[3])
+    };
     for p in &st.edits.ports {
         let at = egui::pos2(p.x, p.y);
+        if covered(at) {
+            continue;
+        }
         painter.circle(at, 7.0, c32(style::BODY), egui::Stroke::new(2.0, accent));
         painter.text(
             at,

@@ -110,7 +110,7 @@ pub fn draw_ui(
     edit::keys(&mut st);
     if !st.panels.clean && !presented {
         build::palette(&ctx, &mut st, free);
-        build::overlay(&ctx, &st);
+        build::overlay(&ctx, &st, free);
     }
     build::gestures(&mut st);
     windows::banner(&ctx, &mut st);
