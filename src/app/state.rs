@@ -377,6 +377,8 @@ pub struct Edits {
     pub moved: Vec<(String, (f32, f32))>,
     /// The stem a save is named from when the system was started in the app ("New").
     pub stem: Option<String>,
+    /// The inspector's last refused field change: target, field path, why.
+    pub refused: Option<(String, String, String)>,
     /// The variants of enum fields, by the field's kind and path (the inspector's menus).
     pub variants: std::collections::HashMap<String, Option<Vec<String>>>,
 }

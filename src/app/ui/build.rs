@@ -88,6 +88,11 @@ fn contents(ui: &mut egui::Ui, st: &mut UiState) {
     ui.horizontal(|ui| {
         ui.strong("Build");
         let new = ui.menu_button("New…", |ui| {
+            ui.label(
+                egui::RichText::new("replaces the system shown; save it first to keep it")
+                    .small()
+                    .color(c32(style::MUTED)),
+            );
             if st.button(ui, "Blank system").clicked() {
                 start(st, edits::blank("New system"), "new_system");
                 ui.close();
@@ -120,7 +125,7 @@ fn contents(ui: &mut egui::Ui, st: &mut UiState) {
     });
     let hint = "drag a kind onto the canvas (or click it) · Shift+drag box to box: \
                 connect · Delete: remove · Ctrl+Z: undo";
-    ui.label(egui::RichText::new(hint).small().color(c32(style::MUTED)))
+    ui.label(egui::RichText::new(hint).color(c32(style::INK)))
         .on_hover_text(
             "Drag a kind onto the canvas, or click it to add one beside the rest.\n\
              Shift+drag from a box to another, or drag from a box's + handle: connect.\n\
@@ -145,7 +150,10 @@ fn contents(ui: &mut egui::Ui, st: &mut UiState) {
         let colour = if *ok { style::GREEN } else { style::RED };
         ui.label(egui::RichText::new(text).color(c32(colour)));
     }
-    if let Some((_, missing)) = &st.edits.draft {
+    if let Some((s, missing)) = &st.edits.draft {
+        if let Some(next) = edit::next_step(s) {
+            ui.label(egui::RichText::new(next).strong().color(c32(style::YELLOW)));
+        }
         for m in missing.iter().take(3) {
             ui.label(egui::RichText::new(format!("still missing: {m}")).color(c32(style::YELLOW)));
         }

@@ -24,7 +24,7 @@ pub(super) fn current(st: &UiState) -> Scenario {
 pub(super) fn take(st: &mut UiState, s: Scenario, done: String) {
     let missing: Vec<String> = crate::scenario::validate(&s)
         .into_iter()
-        .map(|p| format!("{}: {}", p.field, p.message))
+        .map(|p| format!("{}: {}", plain(&s, &p.field), p.message))
         .collect();
     let now = st.view.now();
     st.panels.keep_frame = true;
@@ -56,6 +56,40 @@ pub(super) fn take(st: &mut UiState, s: Scenario, done: String) {
     }
 }
 
+/// A problem's field in the words of the canvas: `components[2].workers` is `db.workers`,
+/// `sources[0].flows` is `users.flows`, `links[1]` is `lb->web`.
+pub(super) fn plain(s: &Scenario, field: &str) -> String {
+    let Some((head, rest)) = field.split_once(']') else {
+        return field.to_string();
+    };
+    let Some((list, index)) = head.split_once('[') else {
+        return field.to_string();
+    };
+    let i: usize = index.parse().unwrap_or(usize::MAX);
+    let name = match list {
+        "components" => s.components.get(i).map(|c| c.name.clone()),
+        "sources" => s.sources.get(i).map(|c| c.name.clone()),
+        "links" => s.links.get(i).map(|l| format!("{}->{}", l.from, l.to)),
+        _ => None,
+    };
+    name.map_or(field.to_string(), |n| format!("{n}{rest}"))
+}
+
+/// What to do next to finish an unfinished system, in the canvas's gestures.
+pub(super) fn next_step(s: &Scenario) -> Option<String> {
+    if s.sources.is_empty() {
+        return Some("next: drag clients from the palette onto the canvas".into());
+    }
+    if s.components.is_empty() {
+        return Some("next: drag a service (or any kind) onto the canvas".into());
+    }
+    let idle = s.sources.iter().find(|x| x.flows.is_empty())?;
+    Some(format!(
+        "next: Shift+drag from {} to the box its requests go to",
+        idle.name
+    ))
+}
+
 /// Makes `e` (typed, or a canvas gesture described by `words`): applied and run, or refused
 /// with every problem it would add. True when it was made.
 pub(super) fn make(st: &mut UiState, e: Edit, words: String) -> bool {
@@ -69,7 +103,7 @@ pub(super) fn make(st: &mut UiState, e: Edit, words: String) -> bool {
         }
         Err(problems) => {
             let text = (problems.iter())
-                .map(|p| format!("{}: {}\n  hint: {}", p.field, p.message, p.hint))
+                .map(|p| format!("{}: {}\n  hint: {}", plain(&s, &p.field), p.message, p.hint))
                 .collect::<Vec<_>>()
                 .join("\n");
             st.edits.feedback = Some((false, format!("refused, nothing changed:\n{text}")));

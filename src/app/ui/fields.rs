@@ -92,6 +92,13 @@ fn grid(ui: &mut egui::Ui, st: &mut UiState, at: Place, fields: &[(String, Node)
             value_ui(ui, st, here, key, value);
         });
         st.probe_rect(&format!("field: {path}"), r.response.rect);
+        // A refused change says why here, beside the field, as well as in the palette.
+        if let Some((t, p, why)) = &st.edits.refused
+            && t == at.target
+            && *p == path
+        {
+            ui.label(egui::RichText::new(why).color(c32(style::RED)));
+        }
     }
 }
 
@@ -256,5 +263,14 @@ fn commit(st: &mut UiState, at: Place, value: String) {
         field: at.path.to_string(),
         value,
     };
-    edit::make(st, e, words);
+    let path = at.path.to_string();
+    st.edits.refused = if edit::make(st, e, words) {
+        None
+    } else {
+        let why = st.edits.feedback.as_ref().map(|f| f.1.clone());
+        let why = why
+            .unwrap_or_default()
+            .replace("refused, nothing changed:\n", "refused: ");
+        Some((at.target.to_string(), path, why))
+    };
 }
