@@ -213,4 +213,61 @@ fn main() {
             30.0,
         );
     }
+    if wants("seek") {
+        seek_netflix();
+    }
+}
+
+/// netflix_friday's 600 s run as the app keeps it (the timeline kept every half simulated
+/// second, about a frame at 30x real time), then seeks backwards and forwards across it: wall
+/// time per seek, snapshots held, and memory.
+fn seek_netflix() {
+    use flowlab::sim::timeline::{self, Timeline};
+    const SEC: u64 = 1_000_000_000;
+    // The same run without the timeline first: the peak memory it needs on its own.
+    let mut plain = Simulation::new(load_shipped("netflix_friday.ron"));
+    plain.run_for(600.0);
+    drop(plain);
+    let rss_before = peak_rss_mb();
+    let mut sim = Simulation::new(load_shipped("netflix_friday.ron"));
+    sim.world_mut().init_resource::<Timeline>();
+    let (mut keeping, mut t, started) = (0.0, 0, Instant::now());
+    while t < 600 * SEC {
+        t += SEC / 2;
+        sim.run_until(t, |_| {});
+        let k = Instant::now();
+        timeline::keep(sim.world_mut());
+        keeping += k.elapsed().as_secs_f64();
+    }
+    let run = started.elapsed().as_secs_f64();
+    let (count, every) = {
+        let tl = sim.world().resource::<Timeline>();
+        (tl.snapshot_times().len(), tl.every() / SEC)
+    };
+    println!(
+        "{:<40} 600 sim s in {run:.2} wall s, of which {keeping:.2} s taking snapshots; {count} held, {every} s apart; peak RSS {:.0} MB (the run without: {rss_before:.0} MB)",
+        "netflix_friday kept for rewind",
+        peak_rss_mb()
+    );
+    let mut walls = vec![];
+    for at in [
+        599.0, 1.0, 300.0, 150.5, 450.25, 15.0, 598.0, 97.0, 333.3, 575.0, 200.0, 0.5,
+    ] {
+        let started = Instant::now();
+        timeline::seek(sim.world_mut(), (at * 1e9) as u64);
+        walls.push((at, started.elapsed().as_secs_f64()));
+    }
+    let worst = walls.iter().map(|w| w.1).fold(0.0, f64::max);
+    let mean = walls.iter().map(|w| w.1).sum::<f64>() / walls.len() as f64;
+    let each: Vec<String> = walls
+        .iter()
+        .map(|(a, w)| format!("{a} s: {w:.2}"))
+        .collect();
+    println!(
+        "{:<40} {} seeks: mean {mean:.2} s, worst {worst:.2} s wall ({}); peak RSS {:.0} MB",
+        "netflix_friday seek",
+        walls.len(),
+        each.join(", "),
+        peak_rss_mb()
+    );
 }

@@ -59,9 +59,13 @@ fn keyboard(
     mut selection: ResMut<Selection>,
     mut panels: ResMut<Panels>,
     mut edits: ResMut<crate::app::state::Edits>,
+    timeline: Option<ResMut<crate::sim::timeline::Timeline>>,
 ) {
     if hover.keyboard || panels.presenting {
         return;
+    }
+    if let Some(mut tl) = timeline {
+        timeline_keys(&keys, clock.now, &mut tl);
     }
     let pressed = |k: KeyCode| keys.just_pressed(k);
     // Held, or let go in the same frame as the Z (a quick chord on a slow frame).
@@ -120,6 +124,37 @@ fn keyboard(
         *selection = Selection::System;
         panels.help = false;
         panels.picker = false;
+    }
+}
+
+/// M marks the moment shown; Left and Right show the moment 5 s before or after it (Shift:
+/// 30 s), rewinding through the timeline.
+fn timeline_keys(
+    keys: &ButtonInput<KeyCode>,
+    now: crate::sim::schedule::dist::Nanos,
+    tl: &mut crate::sim::timeline::Timeline,
+) {
+    const SEC: u64 = 1_000_000_000;
+    if keys.just_pressed(KeyCode::KeyM) {
+        tl.bookmark(now);
+    }
+    // Held, or let go in the same frame as the arrow (a quick chord on a slow frame).
+    let shift = [KeyCode::ShiftLeft, KeyCode::ShiftRight];
+    let step = if keys.any_pressed(shift) || keys.any_just_released(shift) {
+        30 * SEC
+    } else {
+        5 * SEC
+    };
+    let from = tl.request.unwrap_or(now);
+    let to = if keys.just_pressed(KeyCode::ArrowLeft) {
+        Some(from.saturating_sub(step))
+    } else if keys.just_pressed(KeyCode::ArrowRight) {
+        Some(from + step)
+    } else {
+        None
+    };
+    if let Some(t) = to {
+        tl.request = Some(t);
     }
 }
 

@@ -189,28 +189,31 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
     app.run()
 }
 
-/// Brings the picture to the simulation: a new run rebuilds the layout and particles; then
-/// rates, particles and the picture follow the clock.
+/// Brings the picture to the simulation: a new run or a seek rebuilds the layout and
+/// particles; then rates, particles and the picture follow the clock.
 pub fn refresh_picture(
     view: SimView,
     routes: Res<Routes>,
     config: Res<SimConfig>,
     runs: Res<Runs>,
+    timeline: Option<Res<crate::sim::timeline::Timeline>>,
     control: Res<SimControl>,
     mut scene: ResMut<Scene>,
-    mut seen: Local<Option<(u64, f64)>>,
+    mut seen: Local<Option<(u64, u64, f64)>>,
 ) {
     let scene = &mut *scene;
     let speed = control.speed;
+    let seeks = timeline.map_or(0, |t| t.seeks);
     match *seen {
-        Some((run, s)) if run == runs.0 => {
+        Some((run, k, s)) if run == runs.0 && k == seeks => {
             if s != speed {
                 scene.particles.set_speed(speed, &view);
             }
         }
+        Some((run, _, _)) if run == runs.0 => scene.rewound(&view, &routes, &config, speed),
         _ => scene.rebuild(&view, &routes, &config, speed),
     }
-    *seen = Some((runs.0, speed));
+    *seen = Some((runs.0, seeks, speed));
     scene.rates.update(&view, 1.0);
     scene.particles.update(&view);
     scene.picture = crate::picture::picture(&view, &scene.layout, &scene.rates);

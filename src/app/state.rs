@@ -127,6 +127,15 @@ impl Scene {
         self.particles.set_speed(speed, view);
         self.generation += 1;
     }
+
+    /// The scene after a seek in the same run: the layout (and any box the user moved) and the
+    /// drawn shapes stay; the rates and particles start again from the moment shown.
+    pub fn rewound(&mut self, view: &SimView, routes: &Routes, config: &SimConfig, speed: f64) {
+        self.rates = Rates::default();
+        self.rates.update(view, 0.0);
+        self.particles = Particles::new(view, routes, peak_rate(config), PARTICLES);
+        self.particles.set_speed(speed, view);
+    }
 }
 
 /// The busiest a link of the scenario gets (real requests/s): its sources' peak rate, plus

@@ -25,6 +25,7 @@ pub mod flow;
 pub mod read;
 pub mod schedule;
 pub mod strategies;
+pub mod timeline;
 
 use crate::scenario::Scenario;
 use bevy::ecs::message::Messages;
@@ -227,8 +228,9 @@ fn advance_clock(mut clock: ResMut<SimClock>) {
     clock.advance();
 }
 
-/// Lets the app's frame loop drive the simulation with pause, step and speed (`SimControl`).
-/// Not used by headless runs, which call `SimTick` directly.
+/// Lets the app's frame loop drive the simulation with pause, step and speed (`SimControl`),
+/// keeping its timeline for rewinding (`timeline::TimelinePlugin`). Not used by headless runs,
+/// which call `SimTick` directly.
 pub struct SimDriverPlugin;
 
 /// The driver's systems in `Update` (the app draws after them).
@@ -245,6 +247,8 @@ pub struct PausableSystems;
 
 impl Plugin for SimDriverPlugin {
     fn build(&self, app: &mut App) {
+        // What the frame loop has gone through can be shown again (the scrub bar).
+        app.add_plugins(timeline::TimelinePlugin);
         app.configure_sets(
             Update,
             PausableSystems.run_if(|c: Res<SimControl>| !c.paused),

@@ -15,4 +15,5 @@ mod scenarios;
 mod seams;
 mod strategies;
 mod theory;
+mod timeline;
 mod view;

@@ -265,12 +265,16 @@ fn reload_and_reset_in_one_app_are_the_same_as_fresh_starts() {
 
 /// Drop-oldest, written outside the simulation: the arrival always waits; when the queue is
 /// full the request that has waited longest is dropped.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct DropOldest {
     q: VecDeque<Request>,
 }
 
 impl QueueDiscipline for DropOldest {
+    fn clone_box(&self) -> Box<dyn QueueDiscipline> {
+        Box::new(self.clone())
+    }
+
     fn offer(&mut self, req: Request, capacity: Option<u64>, _now: Nanos) -> Offer {
         self.q.push_back(req);
         match capacity {
@@ -346,10 +350,14 @@ fn a_queue_strategy_plugs_in_through_the_policy_seam_without_touching_the_flow_p
 }
 
 /// Lets every other request through, refusing the rest (a 503 at the sender).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct EveryOther(u64);
 
 impl AdmissionPolicy for EveryOther {
+    fn clone_box(&self) -> Box<dyn AdmissionPolicy> {
+        Box::new(self.clone())
+    }
+
     fn admit(&mut self, req: Request, _now: Nanos) -> Admit {
         self.0 += 1;
         if self.0.is_multiple_of(2) {
@@ -361,10 +369,14 @@ impl AdmissionPolicy for EveryOther {
 }
 
 /// Caps its link at a fixed rate once the receiver has been seen.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct FixedCap(f64);
 
 impl LinkController for FixedCap {
+    fn clone_box(&self) -> Box<dyn LinkController> {
+        Box::new(self.clone())
+    }
+
     fn cycle(&mut self, input: &CycleInput) -> (Option<f64>, RateReason) {
         let cap = input.receiver.map(|_| self.0);
         (cap, RateReason::ApproachingCapacity)

@@ -30,7 +30,12 @@ const KINDS: [&str; 18] = [
 ];
 
 fn colour_of(d: &Decision) -> style::Rgba {
-    match d.kind {
+    colour_of_kind(d.kind)
+}
+
+/// A decision's colour by its kind (the feed's lines, the timeline's marks).
+pub(super) fn colour_of_kind(kind: &str) -> style::Rgba {
+    match kind {
         "crash" | "outage" => style::FAILED,
         "breaker" => style::RED,
         "errors" => style::RED,

@@ -14,6 +14,7 @@ mod plots;
 mod side;
 mod strategies;
 mod theory;
+mod timeline;
 mod top;
 mod windows;
 
@@ -48,6 +49,7 @@ pub struct UiState<'w, 's> {
     side: Option<ResMut<'w, crate::app::side_by_side::SideBySide>>,
     probe: Option<ResMut<'w, crate::app::probe::UiProbe>>,
     edits: ResMut<'w, super::state::Edits>,
+    timeline: Option<ResMut<'w, crate::sim::timeline::Timeline>>,
 }
 
 impl UiState<'_, '_> {
@@ -164,7 +166,10 @@ fn panels(
     blocked.push(r.response.rect);
     let r = egui::Panel::bottom("feed")
         .exact_size(feed_h)
-        .show(root, |ui| feed::decisions(ui, st, log));
+        .show(root, |ui| {
+            timeline::strip(ui, st);
+            feed::decisions(ui, st, log);
+        });
     blocked.push(r.response.rect);
     let left_open = !left_folds || st.panels.left_open;
     let r = egui::Panel::left("what-if")

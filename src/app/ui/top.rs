@@ -159,7 +159,18 @@ fn clock(ui: &mut egui::Ui, st: &mut UiState) {
     // The length beside the bar, not on it, so the fill never covers it.
     ui.add(egui::ProgressBar::new((t / end.max(1e-9)).clamp(0.0, 1.0) as f32).desired_width(70.0));
     ui.label(format!("of {end:.0} s"));
-    if let Some(target) = st.control.catch_up {
+    let seeking = st.timeline.as_ref().and_then(|t| t.seeking);
+    if let Some((from, to)) = seeking {
+        let done = (st.view.now() - from) as f64 / ((to - from) as f64).max(1.0);
+        ui.label(
+            egui::RichText::new(format!(
+                "showing {:.1} s... {:.0}%",
+                to as f64 / 1e9,
+                done * 100.0
+            ))
+            .color(c32(style::YELLOW)),
+        );
+    } else if let Some(target) = st.control.catch_up {
         let done = st.view.now() as f64 / (target as f64).max(1.0);
         ui.label(
             egui::RichText::new(format!("re-simulating... {:.0}%", done * 100.0))

@@ -9,11 +9,16 @@ use bevy_egui::egui;
 use std::path::{Path, PathBuf};
 
 /// Keyboard shortcuts, as the help overlay lists them.
-pub const SHORTCUTS: [(&str, &str); 18] = [
+pub const SHORTCUTS: [(&str, &str); 20] = [
     ("Space", "play / pause"),
     (".", "one tick (pauses)"),
     ("[  ]  or  -  =", "slower / faster (presets 0.001x to 100x)"),
     ("R", "reset to t = 0"),
+    (
+        "Left, Right (Shift: 30 s)",
+        "back / on 5 s through the run (or click the timeline)",
+    ),
+    ("M", "mark this moment on the timeline"),
     ("L", "reload the scenario file"),
     ("O", "open another scenario"),
     ("P", "screenshot (PNG next to the scenario)"),

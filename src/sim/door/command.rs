@@ -20,6 +20,8 @@ pub(in crate::sim) struct Scheduled {
     seq: u64,
     pub(in crate::sim) origin: Origin,
     pub(in crate::sim) cmd: SimCommand,
+    /// Queued again from the tape by a rewind (`CommandQueue::rewound_to`).
+    replayed: bool,
 }
 
 /// A command that was applied: when, what, and what came of it.
@@ -42,6 +44,9 @@ pub struct CommandQueue {
     seq: u64,
     /// Applied so far in this run (since the last load or reset), in order.
     pub applied: Vec<Applied>,
+    /// Every live command queued in this run (`schedule`), in queueing order: what a rewind
+    /// queues again (`sim::timeline`).
+    tape: Vec<Scheduled>,
 }
 
 impl CommandQueue {
@@ -53,6 +58,38 @@ impl CommandQueue {
     /// Queues `cmd` for time `at` (ns); a time already past applies at the next tick.
     pub fn schedule(&mut self, at: Nanos, cmd: SimCommand) {
         self.push(at, Origin::Live, cmd);
+        if let Some(s) = self.scheduled.last() {
+            self.tape.push(s.clone());
+        }
+    }
+
+    /// The tape's length and the last sequence number given.
+    pub fn tape_state(&self) -> (usize, u64) {
+        (self.tape.len(), self.seq)
+    }
+
+    /// This queue put back to `then` (a snapshot's, or a fresh load's), keeping the tape: the
+    /// live commands queued after `then` was taken are queued again at their times, with their
+    /// sequence numbers, so they apply in the same ticks and the same order as before.
+    pub fn rewound_to(self, then: &CommandQueue) -> CommandQueue {
+        let mut q = then.clone();
+        for s in self.tape.iter().filter(|s| s.seq > then.seq) {
+            q.scheduled.push(Scheduled {
+                replayed: true,
+                ..s.clone()
+            });
+        }
+        q.tape = self.tape;
+        q.seq = self.seq;
+        q
+    }
+
+    /// A live command queued at `now` while looking at the past ends that past's future: the
+    /// commands it would have replayed at or after `now` go, from the queue and from the tape
+    /// (those queued after sequence number `newer_than` are the new ones and stay).
+    pub fn forget_after(&mut self, now: Nanos, newer_than: u64) {
+        self.scheduled.retain(|s| !(s.replayed && s.at >= now));
+        self.tape.retain(|s| s.at < now || s.seq > newer_than);
     }
 
     /// A `Load` or `Reset` is waiting: it starts a new run, even after the run stopped.
@@ -69,6 +106,7 @@ impl CommandQueue {
             seq: self.seq,
             origin,
             cmd,
+            replayed: false,
         });
     }
 
@@ -99,6 +137,11 @@ impl CommandQueue {
     /// Commands still waiting.
     pub fn pending(&self) -> usize {
         self.scheduled.len()
+    }
+
+    /// Commands still waiting that were queued for the first time (not replayed by a rewind).
+    pub fn pending_first_time(&self) -> usize {
+        self.scheduled.iter().filter(|s| !s.replayed).count()
     }
 
     /// Takes the commands due before `until`, in time order (ties in order of queueing).

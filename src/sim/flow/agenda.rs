@@ -50,7 +50,7 @@ const IN_SLAB: u32 = 1 << 31;
 /// go to the calendar, a bucket per tick; only the rest (latencies inside the tick, events more
 /// than `CALENDAR` ticks ahead) use the binary heap. Every event keeps the sequence number it was
 /// pushed with, so the order is the one a single heap would give.
-#[derive(Resource, Default)]
+#[derive(Resource, Default, Clone, Debug)]
 pub struct Agenda {
     /// Keys (time, sequence, slab slot) of events due in a later tick, a bucket per tick.
     calendar: Vec<Vec<(Nanos, u64, u32)>>,

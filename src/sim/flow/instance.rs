@@ -198,7 +198,7 @@ pub struct Surroundings<'a> {
 }
 
 /// An instance entity's state.
-#[derive(Component, Debug)]
+#[derive(Component, Debug, Clone)]
 pub struct Instance {
     /// Global instance index.
     pub index: u32,

@@ -69,7 +69,7 @@ pub struct LinkCounters {
 }
 
 /// A link entity's state.
-#[derive(Component, Debug)]
+#[derive(Component, Debug, Clone)]
 pub struct Link {
     /// Index in `Topology::links`.
     pub index: u32,

@@ -101,7 +101,7 @@ pub struct Finished {
 }
 
 /// A source entity's state.
-#[derive(Component, Debug)]
+#[derive(Component, Debug, Clone)]
 pub struct TrafficSource {
     /// Source index.
     pub index: u32,

@@ -110,6 +110,34 @@ impl Recorder {
         self.pending.clear();
     }
 
+    /// A copy of the sampling state, with no sink (a timeline snapshot).
+    pub fn snapshot(&self) -> Self {
+        Self {
+            every: self.every,
+            next: self.next,
+            sink: Sink::Unread,
+            hasher: self.hasher.clone(),
+            rows: self.rows,
+            unread: self.unread,
+            error: self.error.clone(),
+            prev_instances: self.prev_instances.clone(),
+            prev_sources: self.prev_sources.clone(),
+            prev_links: self.prev_links.clone(),
+            prev_area: self.prev_area.clone(),
+            prev_queue_area: self.prev_queue_area.clone(),
+            buf: self.buf.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+
+    /// Puts the sampling state of `then` back, keeping this recorder's sink: rows already
+    /// written stay written.
+    pub fn restore(&mut self, then: &Recorder) {
+        let sink = std::mem::replace(&mut self.sink, Sink::Unread);
+        *self = then.snapshot();
+        self.sink = sink;
+    }
+
     /// Sends future rows to `sink`.
     pub fn set_sink(&mut self, sink: Sink) {
         self.sink = sink;

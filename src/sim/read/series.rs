@@ -313,12 +313,26 @@ impl Metric {
     ];
 }
 
-/// A fixed-capacity ring buffer: pushing onto a full one drops the oldest element.
-#[derive(Debug, Clone)]
+/// Elements per chunk of a `Ring`.
+const CHUNK: usize = 64;
+
+/// A fixed-capacity ring buffer: pushing onto a full one drops the oldest element. It is held
+/// in shared chunks of `CHUNK` elements, so a copy (a timeline snapshot) shares every full
+/// chunk with the original and costs a pointer per chunk; only the newest chunk is copied, and
+/// only when the original pushes onto it.
+#[derive(Clone)]
 pub struct Ring<T> {
-    buf: Vec<T>,
-    start: usize,
+    chunks: std::collections::VecDeque<std::sync::Arc<Vec<T>>>,
+    /// Elements of the first chunk already dropped.
+    skip: usize,
+    len: usize,
     capacity: usize,
+}
+
+impl<T: Copy + std::fmt::Debug> std::fmt::Debug for Ring<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl<T: Copy> Ring<T> {
@@ -326,30 +340,42 @@ impl<T: Copy> Ring<T> {
     /// elements pushed, up to the capacity.
     pub fn new(capacity: usize) -> Self {
         Self {
-            buf: Vec::new(),
-            start: 0,
+            chunks: std::collections::VecDeque::new(),
+            skip: 0,
+            len: 0,
             capacity: capacity.max(1),
         }
     }
 
     /// Appends `x`, dropping the oldest element if the ring is full.
     pub fn push(&mut self, x: T) {
-        if self.buf.len() < self.capacity {
-            self.buf.push(x);
-        } else {
-            self.buf[self.start] = x;
-            self.start = (self.start + 1) % self.capacity;
+        match self.chunks.back_mut() {
+            Some(last) if last.len() < CHUNK => std::sync::Arc::make_mut(last).push(x),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(x);
+                self.chunks.push_back(std::sync::Arc::new(chunk));
+            }
+        }
+        self.len += 1;
+        if self.len > self.capacity {
+            self.len -= 1;
+            self.skip += 1;
+            if self.chunks.front().is_some_and(|c| self.skip >= c.len()) {
+                self.chunks.pop_front();
+                self.skip = 0;
+            }
         }
     }
 
     /// Elements held.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.len
     }
 
     /// True when nothing was pushed yet.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len == 0
     }
 
     /// Most elements held.
@@ -359,18 +385,15 @@ impl<T: Copy> Ring<T> {
 
     /// The elements, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = T> + '_ {
-        let (newer, older) = self.buf.split_at(self.start);
-        older.iter().chain(newer).copied()
+        let skip = self.skip;
+        (self.chunks.iter().enumerate())
+            .flat_map(move |(i, c)| c[if i == 0 { skip } else { 0 }..].iter())
+            .copied()
     }
 
     /// The newest element.
     pub fn last(&self) -> Option<T> {
-        if self.buf.is_empty() {
-            None
-        } else {
-            let i = (self.start + self.buf.len() - 1) % self.buf.len();
-            Some(self.buf[i])
-        }
+        self.chunks.back().and_then(|c| c.last()).copied()
     }
 }
 

@@ -9,7 +9,7 @@ use crate::sim::read::view::SimView;
 use bevy::prelude::*;
 
 /// Last cycle's inner states, by source and by instance (global index).
-#[derive(Resource, Debug, Default)]
+#[derive(Resource, Debug, Default, Clone)]
 pub struct Watch {
     /// Per source: (budget spent, throttle rejecting).
     sources: Vec<(bool, bool)>,

@@ -37,10 +37,18 @@ pub trait AdmissionPolicy: Debug + Send + Sync {
     fn held(&self) -> u64 {
         0
     }
+    /// A copy of this policy with its state (a timeline snapshot).
+    fn clone_box(&self) -> Box<dyn AdmissionPolicy>;
+}
+
+impl Clone for Box<dyn AdmissionPolicy> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
 }
 
 /// The admission strategy of a link.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub enum Admission {
     /// Seed 000's breaker and rate limit (links between components).
     #[default]

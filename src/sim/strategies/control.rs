@@ -24,10 +24,18 @@ pub struct CycleInput<'a> {
 pub trait LinkController: Debug + Send + Sync {
     /// The allowed rate for the next cycle (`None`: unlimited), and why.
     fn cycle(&mut self, input: &CycleInput) -> (Option<f64>, RateReason);
+    /// A copy of this controller with its state (a timeline snapshot).
+    fn clone_box(&self) -> Box<dyn LinkController>;
+}
+
+impl Clone for Box<dyn LinkController> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
 }
 
 /// Who runs a link's per-cycle control.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub enum LinkControl {
     /// Seed 000's adaptive rate control and circuit breaker.
     #[default]

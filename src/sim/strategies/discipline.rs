@@ -38,4 +38,12 @@ pub trait QueueDiscipline: Debug + Send + Sync {
     /// Requests the last `pop` dropped instead of serving (CoDel, deadline-aware): they leave
     /// as `Dropped`.
     fn take_dropped(&mut self, _out: &mut Vec<Request>) {}
+    /// A copy of this strategy with everything waiting in it (a timeline snapshot).
+    fn clone_box(&self) -> Box<dyn QueueDiscipline>;
+}
+
+impl Clone for Box<dyn QueueDiscipline> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
 }

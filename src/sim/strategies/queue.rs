@@ -8,7 +8,7 @@ use crate::sim::flow::request::Request;
 use crate::sim::schedule::dist::Nanos;
 
 /// The queue strategy of an instance, chosen per component from the scenario (`discipline`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum QueuePolicy {
     /// Tail drop, FIFO or by priority (the scenario's `Fifo` and `Priority`).
     TailDrop(TailDrop),

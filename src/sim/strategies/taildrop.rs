@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 /// Today's queue: arrivals beyond the capacity are dropped (tail drop); waiting requests are
 /// served first come, first served, or by priority class (CRITICAL first) and FIFO within one.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TailDrop {
     /// Waiting requests: one FIFO, or one per class (CRITICAL first) by priority.
     pub(super) classes: [VecDeque<Request>; 4],
@@ -28,6 +28,10 @@ impl TailDrop {
 }
 
 impl QueueDiscipline for TailDrop {
+    fn clone_box(&self) -> Box<dyn QueueDiscipline> {
+        Box::new(self.clone())
+    }
+
     fn offer(&mut self, req: Request, capacity: Option<u64>, _now: Nanos) -> Offer {
         if capacity.is_some_and(|c| self.len >= c) {
             return Offer::Refused(req);

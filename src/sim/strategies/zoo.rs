@@ -26,7 +26,7 @@ struct CoDel {
 
 /// One of the strategies, over the tail-drop queue's storage: one FIFO (or four, one per
 /// class, for priority shedding).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Zoo {
     spec: QueuePolicySpec,
     store: TailDrop,
@@ -197,6 +197,10 @@ fn control_law(interval: Nanos, count: u32) -> Nanos {
 }
 
 impl QueueDiscipline for Zoo {
+    fn clone_box(&self) -> Box<dyn QueueDiscipline> {
+        Box::new(self.clone())
+    }
+
     fn offer(&mut self, req: Request, capacity: Option<u64>, _now: Nanos) -> Offer {
         use QueuePolicySpec as S;
         let full = capacity.is_some_and(|c| self.store.len >= c);

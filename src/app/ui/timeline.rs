@@ -1,0 +1,177 @@
+//! The timeline: a scrub bar over the whole run, with the notable decisions as marks (crashes,
+//! breakers, fallbacks, what-ifs) and the user's bookmarks. A click or a drag shows that
+//! moment (`sim::timeline`: the snapshot before it, then re-simulated to it); the part not yet
+//! simulated is darker, and a click there runs on to it.
+
+use super::{UiState, c32, feed::colour_of_kind};
+use crate::picture::style;
+use crate::sim::schedule::dist::Nanos;
+use crate::sim::timeline::Timeline;
+use bevy_egui::egui;
+
+const SEC: f64 = 1e9;
+
+/// The strip above the decision feed.
+pub(super) fn strip(ui: &mut egui::Ui, st: &mut UiState) {
+    let now = st.view.now();
+    let duration = (st.config.scenario.sim.duration_s * SEC) as Nanos;
+    let side = st.side.is_some();
+    let Some(tl) = st.timeline.as_deref_mut() else {
+        return;
+    };
+    let drawn = ui.horizontal(|ui| {
+        ui.label(egui::RichText::new("Timeline").strong());
+        if side {
+            ui.label(
+                egui::RichText::new("rewinding is for one run: choose Single view")
+                    .color(c32(style::MUTED)),
+            );
+            return None;
+        }
+        let buttons = 300.0;
+        let width = (ui.available_width() - buttons).max(120.0);
+        let rect = bar(ui, tl, now, duration, width);
+        if ui
+            .button("◀ 5 s")
+            .on_hover_text("Left (Shift: 30 s)")
+            .clicked()
+        {
+            tl.request = Some(tl.request.unwrap_or(now).saturating_sub(5_000_000_000));
+        }
+        if ui
+            .button("5 s ▶")
+            .on_hover_text("Right (Shift: 30 s)")
+            .clicked()
+        {
+            tl.request = Some(tl.request.unwrap_or(now) + 5_000_000_000);
+        }
+        if ui
+            .button("Mark")
+            .on_hover_text("mark this moment on the timeline ( M )")
+            .clicked()
+        {
+            tl.bookmark(now);
+        }
+        if now + 500_000_000 < tl.reached
+            && ui
+                .button(format!("To {:.0} s", tl.reached as f64 / SEC))
+                .on_hover_text("back to the furthest moment simulated")
+                .clicked()
+        {
+            tl.request = Some(tl.reached);
+        }
+        Some(rect)
+    });
+    if let Some(rect) = drawn.inner {
+        st.probe_rect("timeline", rect);
+    }
+}
+
+/// The bar itself: what is simulated, the marks, the moment shown, the seek under way.
+fn bar(
+    ui: &mut egui::Ui,
+    tl: &mut Timeline,
+    now: Nanos,
+    duration: Nanos,
+    width: f32,
+) -> egui::Rect {
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(width, 22.0), egui::Sense::click_and_drag());
+    let end = duration.max(tl.reached).max(now).max(1) as f64;
+    let x_of = |t: Nanos| rect.left() + (t as f64 / end) as f32 * rect.width();
+    let t_of = |x: f32| (((x - rect.left()) / rect.width()).clamp(0.0, 1.0) as f64 * end) as Nanos;
+    let p = ui.painter_at(rect.expand(2.0));
+    // Not simulated yet: dark, outlined; simulated: lighter, what a seek can show at once.
+    p.rect_filled(rect, 3.0, c32(style::BACKGROUND));
+    let done = egui::Rect::from_min_max(rect.min, egui::pos2(x_of(tl.reached), rect.max.y));
+    p.rect_filled(done, 3.0, c32(style::Rgba::rgb8(58, 72, 96)));
+    p.rect_stroke(
+        rect,
+        3.0,
+        egui::Stroke::new(1.0, c32(style::MUTED.alpha(0.6))),
+        egui::StrokeKind::Inside,
+    );
+    marks(&p, tl, rect, &x_of);
+    let x = x_of(now);
+    p.line_segment(
+        [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+        egui::Stroke::new(3.0, c32(style::YELLOW)),
+    );
+    if let Some((_, to)) = tl.seeking {
+        let x = x_of(to);
+        p.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            egui::Stroke::new(1.5, c32(style::YELLOW.alpha(0.5))),
+        );
+    }
+    let font = egui::FontId::proportional(12.0);
+    p.text(
+        rect.left_center() + egui::vec2(4.0, 0.0),
+        egui::Align2::LEFT_CENTER,
+        "0 s",
+        font.clone(),
+        c32(style::MUTED),
+    );
+    p.text(
+        rect.right_center() - egui::vec2(4.0, 0.0),
+        egui::Align2::RIGHT_CENTER,
+        format!("{:.0} s", end / SEC),
+        font,
+        c32(style::MUTED),
+    );
+    if let Some(pos) = response.hover_pos() {
+        let t = t_of(pos.x);
+        let near: Vec<String> = (tl.marks.iter())
+            .filter(|m| (x_of(m.at) - pos.x).abs() <= 4.0)
+            .take(6)
+            .map(|m| format!("{:.1} s  {}", m.at as f64 / SEC, m.label))
+            .collect();
+        let mut text = format!(
+            "t = {:.1} s: click or drag to show this moment",
+            t as f64 / SEC
+        );
+        if t > tl.reached {
+            text.push_str(" (not simulated yet: the run goes on to it)");
+        }
+        for n in near {
+            text.push('\n');
+            text.push_str(&n);
+        }
+        response.clone().on_hover_text_at_pointer(text);
+    }
+    if let Some(pos) = response.interact_pointer_pos() {
+        let t = t_of(pos.x);
+        // While a seek is under way a drag waits for it; a release or a click always asks.
+        if response.clicked() || response.drag_stopped() || tl.seeking.is_none() {
+            tl.request = Some(t);
+        }
+    }
+    rect
+}
+
+/// The decisions' marks and the bookmarks' flags.
+fn marks(p: &egui::Painter, tl: &Timeline, rect: egui::Rect, x_of: &dyn Fn(Nanos) -> f32) {
+    for m in &tl.marks {
+        let x = x_of(m.at);
+        p.line_segment(
+            [
+                egui::pos2(x, rect.top() + 3.0),
+                egui::pos2(x, rect.bottom() - 3.0),
+            ],
+            egui::Stroke::new(2.0, c32(colour_of_kind(&m.kind))),
+        );
+    }
+    for b in &tl.bookmarks {
+        let x = x_of(*b);
+        let tip = [
+            egui::pos2(x - 5.0, rect.top()),
+            egui::pos2(x + 5.0, rect.top()),
+            egui::pos2(x, rect.top() + 8.0),
+        ];
+        p.add(egui::Shape::convex_polygon(
+            tip.to_vec(),
+            c32(style::INK),
+            egui::Stroke::NONE,
+        ));
+    }
+}
