@@ -60,11 +60,13 @@ fn keyboard(
     mut panels: ResMut<Panels>,
     mut edits: ResMut<crate::app::state::Edits>,
     timeline: Option<ResMut<crate::sim::timeline::Timeline>>,
+    side: Option<Res<crate::app::side_by_side::SideBySide>>,
 ) {
     if hover.keyboard || panels.presenting {
         return;
     }
-    if let Some(mut tl) = timeline {
+    // A comparison's cells are runs of their own: the timeline is for one run.
+    if let Some(mut tl) = timeline.filter(|_| side.is_none()) {
         timeline_keys(&keys, clock.now, &mut tl);
     }
     let pressed = |k: KeyCode| keys.just_pressed(k);

@@ -11,6 +11,9 @@ use bevy_egui::egui;
 
 const SEC: f64 = 1e9;
 
+/// A bookmark's flag: a colour no decision's mark uses.
+const BOOKMARK: style::Rgba = style::Rgba::rgb8(80, 205, 235);
+
 /// The strip above the decision feed.
 pub(super) fn strip(ui: &mut egui::Ui, st: &mut UiState) {
     let now = st.view.now();
@@ -46,15 +49,15 @@ pub(super) fn strip(ui: &mut egui::Ui, st: &mut UiState) {
             tl.request = Some(tl.request.unwrap_or(now) + 5_000_000_000);
         }
         if ui
-            .button("Mark")
-            .on_hover_text("mark this moment on the timeline ( M )")
+            .button("Bookmark")
+            .on_hover_text("bookmark the moment shown on the timeline ( M )")
             .clicked()
         {
             tl.bookmark(now);
         }
         if now + 500_000_000 < tl.reached
             && ui
-                .button(format!("To {:.0} s", tl.reached as f64 / SEC))
+                .button(format!("Latest ({:.0} s)", tl.reached as f64 / SEC))
                 .on_hover_text("back to the furthest moment simulated")
                 .clicked()
         {
@@ -76,7 +79,8 @@ fn bar(
     width: f32,
 ) -> egui::Rect {
     let (rect, response) =
-        ui.allocate_exact_size(egui::vec2(width, 22.0), egui::Sense::click_and_drag());
+        ui.allocate_exact_size(egui::vec2(width, 24.0), egui::Sense::click_and_drag());
+    let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
     let end = duration.max(tl.reached).max(now).max(1) as f64;
     let x_of = |t: Nanos| rect.left() + (t as f64 / end) as f32 * rect.width();
     let t_of = |x: f32| (((x - rect.left()) / rect.width()).clamp(0.0, 1.0) as f64 * end) as Nanos;
@@ -92,11 +96,19 @@ fn bar(
         egui::StrokeKind::Inside,
     );
     marks(&p, tl, rect, &x_of);
-    let x = x_of(now);
-    p.line_segment(
-        [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
-        egui::Stroke::new(3.0, c32(style::YELLOW)),
-    );
+    let font = egui::FontId::proportional(12.0);
+    // The edge of what is simulated, named where there is room after it.
+    let edge = x_of(tl.reached);
+    if tl.reached > 0 && edge + 150.0 < rect.right() - 40.0 {
+        p.text(
+            egui::pos2(edge + 6.0, rect.center().y),
+            egui::Align2::LEFT_CENTER,
+            format!("simulated to {:.0} s", tl.reached as f64 / SEC),
+            font.clone(),
+            c32(style::MUTED),
+        );
+    }
+    now_handle(&p, rect, x_of(now), now, font.clone());
     if let Some((_, to)) = tl.seeking {
         let x = x_of(to);
         p.line_segment(
@@ -104,20 +116,19 @@ fn bar(
             egui::Stroke::new(1.5, c32(style::YELLOW.alpha(0.5))),
         );
     }
-    let font = egui::FontId::proportional(12.0);
     p.text(
         rect.left_center() + egui::vec2(4.0, 0.0),
         egui::Align2::LEFT_CENTER,
         "0 s",
         font.clone(),
-        c32(style::MUTED),
+        c32(style::INK),
     );
     p.text(
         rect.right_center() - egui::vec2(4.0, 0.0),
         egui::Align2::RIGHT_CENTER,
         format!("{:.0} s", end / SEC),
         font,
-        c32(style::MUTED),
+        c32(style::INK),
     );
     if let Some(pos) = response.hover_pos() {
         let t = t_of(pos.x);
@@ -170,8 +181,27 @@ fn marks(p: &egui::Painter, tl: &Timeline, rect: egui::Rect, x_of: &dyn Fn(Nanos
         ];
         p.add(egui::Shape::convex_polygon(
             tip.to_vec(),
-            c32(style::INK),
+            c32(BOOKMARK),
             egui::Stroke::NONE,
         ));
     }
+}
+
+/// The moment shown: a line across the bar and a tag with its time.
+fn now_handle(p: &egui::Painter, rect: egui::Rect, x: f32, now: Nanos, font: egui::FontId) {
+    p.line_segment(
+        [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+        egui::Stroke::new(3.0, c32(style::YELLOW)),
+    );
+    let label = format!("{:.1} s", now as f64 / SEC);
+    let galley = p.layout_no_wrap(label, font, c32(style::BACKGROUND));
+    let w = galley.size().x + 8.0;
+    let left = (x - w / 2.0).clamp(rect.left(), rect.right() - w);
+    let tag = egui::Rect::from_min_size(egui::pos2(left, rect.top() + 3.0), egui::vec2(w, 18.0));
+    p.rect_filled(tag, 3.0, c32(style::YELLOW));
+    p.galley(
+        tag.min + egui::vec2(4.0, 1.0),
+        galley,
+        c32(style::BACKGROUND),
+    );
 }

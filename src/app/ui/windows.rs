@@ -18,7 +18,7 @@ pub const SHORTCUTS: [(&str, &str); 20] = [
         "Left, Right (Shift: 30 s)",
         "back / on 5 s through the run (or click the timeline)",
     ),
-    ("M", "mark this moment on the timeline"),
+    ("M", "bookmark the moment shown on the timeline"),
     ("L", "reload the scenario file"),
     ("O", "open another scenario"),
     ("P", "screenshot (PNG next to the scenario)"),

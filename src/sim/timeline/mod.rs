@@ -174,15 +174,7 @@ pub fn keep(world: &mut World) {
         if tl.run != Some(run) {
             tl.start_run(run);
         }
-        let (tape, _) = world.resource::<CommandQueue>().tape_state();
-        if tape > tl.tape && now < tl.reached {
-            let before = tl.seq;
-            world
-                .resource_mut::<CommandQueue>()
-                .forget_after(now, before);
-            tl.forget_after(now);
-        }
-        (tl.tape, tl.seq) = world.resource::<CommandQueue>().tape_state();
+        follow_tape(world, &mut tl, now);
         if now < tl.reached {
             return;
         }
@@ -193,6 +185,23 @@ pub fn keep(world: &mut World) {
             tl.take(world);
         }
     });
+}
+
+/// A live command queued since the last look, while the clock is behind the furthest moment,
+/// ends that past's future (checked after the frame's ticks and again before the next frame's,
+/// so a what-if made in the panels is seen before any tick applies it).
+fn follow_tape(world: &mut World, tl: &mut Timeline, now: Nanos) {
+    let run = world.get_resource::<Runs>().map_or(0, |r| r.0);
+    if tl.run != Some(run) {
+        return;
+    }
+    let (tape, _) = world.resource::<CommandQueue>().tape_state();
+    if tape > tl.tape && now < tl.reached {
+        let before = tl.seq;
+        (world.resource_mut::<CommandQueue>()).forget_after(now, before);
+        tl.forget_after(now);
+    }
+    (tl.tape, tl.seq) = world.resource::<CommandQueue>().tape_state();
 }
 
 /// Puts the simulation back to the latest snapshot at or before `t` (ns), or rebuilds the run
@@ -246,6 +255,10 @@ pub fn seek(world: &mut World, t: Nanos) {
 /// The app's seek: the moment asked for is shown by rewinding to the snapshot before it and
 /// letting the driver catch up to it (`SimControl::catch_up`, as fast as each frame allows).
 fn apply_request(world: &mut World) {
+    if world.contains_resource::<Timeline>() && world.contains_resource::<CommandQueue>() {
+        let now = world.resource::<SimClock>().now;
+        world.resource_scope(|world, mut tl: Mut<Timeline>| follow_tape(world, &mut tl, now));
+    }
     let Some(t) = world
         .get_resource_mut::<Timeline>()
         .and_then(|mut tl| tl.request.take())
