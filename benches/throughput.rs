@@ -216,6 +216,36 @@ fn main() {
     if wants("seek") {
         seek_netflix();
     }
+    if wants("branch") {
+        branch_netflix();
+    }
+}
+
+/// "What if, from here?" in netflix_friday at 120 s and 300 s: the wall time a branch takes to
+/// re-simulate the past (the app spreads it over frames), then the two run in lockstep for 30 s
+/// against the original alone.
+fn branch_netflix() {
+    use flowlab::compare::branch;
+    const SEC: u64 = 1_000_000_000;
+    for at in [120, 300] {
+        let mut sim = Simulation::new(load_shipped("netflix_friday.ron"));
+        sim.run_until(at * SEC, |_| {});
+        let started = Instant::now();
+        let mut b = branch::start(sim.world());
+        branch::catch_up(&mut b, at * SEC, std::time::Duration::MAX);
+        let past = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        sim.run_until((at + 30) * SEC, |_| {});
+        let alone = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        branch::catch_up(&mut b, (at + 30) * SEC, std::time::Duration::MAX);
+        let beside = alone + started.elapsed().as_secs_f64();
+        println!(
+            "{:<40} past re-simulated in {past:.2} wall s; the next 30 s: {alone:.2} s alone, {beside:.2} s with the branch; peak RSS {:.0} MB",
+            format!("netflix_friday branch at {at} s"),
+            peak_rss_mb()
+        );
+    }
 }
 
 /// netflix_friday's 600 s run as the app keeps it (the timeline kept every half simulated

@@ -118,6 +118,10 @@ fn keyboard(
     if pressed(KeyCode::KeyB) {
         edits.building = !edits.building;
     }
+    // "What if, from here?": a branch beside the run (refused beside a comparison).
+    if pressed(KeyCode::KeyW) && side.as_ref().is_none_or(|s| s.branches()) {
+        panels.branch_requested = true;
+    }
     if (pressed(KeyCode::Delete) || pressed(KeyCode::Backspace)) && *selection != Selection::System
     {
         edits.delete = Some(*selection);

@@ -140,12 +140,6 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
         )
         .add_systems(
             Update,
-            (refresh_picture, side_by_side::lockstep)
-                .chain()
-                .in_set(AppSystems::Picture),
-        )
-        .add_systems(
-            Update,
             (
                 scene::spawn_scene,
                 scene::update_scene,
@@ -156,9 +150,7 @@ pub fn run(opts: AppOptions, scenario: Option<Scenario>, error: Option<String>) 
                 .in_set(AppSystems::Draw),
         )
         .add_systems(EguiPrimaryContextPass, ui::draw_ui);
-    if let Some((c, base, load)) = opts.compare {
-        app.insert_resource(side_by_side::SideBySide::new(c, base, load));
-    }
+    side_by_side::plugin(&mut app, opts.compare);
     input::plugin(&mut app);
     stats::plugin(&mut app);
     probe::plugin(&mut app);

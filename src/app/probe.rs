@@ -39,6 +39,7 @@ fn write_probe(
     panels: Res<super::state::Panels>,
     control: Res<crate::sim::SimControl>,
     edits: Res<super::state::Edits>,
+    side: Option<Res<super::side_by_side::SideBySide>>,
 ) {
     probe.frame += 1;
     if !probe.frame.is_multiple_of(5) {
@@ -83,6 +84,17 @@ fn write_probe(
         "now_ns": view.now(),
         "paused": control.paused,
         "clean": panels.clean,
+        "branches": side.filter(|s| s.branches()).map(|s| {
+            (s.shadows.iter()).map(|b| serde_json::json!({
+                "name": b.name,
+                "t": b.now() as f64 / 1e9,
+                "in_step": b.in_step,
+                "took": b.what_ifs(),
+                "parts": b.branch.as_ref().map(|(_, d)| {
+                    d.iter().map(|d| format!("{} {}", d.component, d.what)).collect::<Vec<_>>()
+                }),
+            })).collect::<Vec<_>>()
+        }),
         "lesson": lesson.map(|p| serde_json::json!({
             "phase": format!("{:?}", p.phase),
             "step": p.step(),

@@ -187,6 +187,10 @@ pub struct Panels {
     pub screenshot_requested: bool,
     /// Record the next seconds of the run (the button).
     pub record_requested: Option<f64>,
+    /// "What if, from here?": branch the run at the moment shown (the button or `W`).
+    pub branch_requested: bool,
+    /// Close the branches shown (the button).
+    pub close_branches: bool,
     /// Per source: the traffic multiplier on the slider.
     pub traffic: Vec<f64>,
     /// Spike: multiplier and seconds.
@@ -251,6 +255,8 @@ impl Default for Panels {
             keep_frame: false,
             screenshot_requested: false,
             record_requested: None,
+            branch_requested: false,
+            close_branches: false,
             traffic: vec![],
             spike: (3.0, 10.0),
             feed_kind: String::new(),

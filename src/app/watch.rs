@@ -108,9 +108,9 @@ fn reload(
     use crate::app::side_by_side::SideBySide;
     let loaded = if crate::compare::is_comparison(&file.path) {
         crate::compare::load(&file.path).map(|(c, base)| {
-            let load = side.map_or(c.loads[c.highest_load()], |s| s.load);
+            let load = (side.and_then(|s| s.load())).unwrap_or(c.loads[c.highest_load()]);
+            let s = crate::compare::prepared(&c, &base, 0, load, 0);
             let side = SideBySide::new(c, base, load);
-            let s = side.scenario(0);
             commands.insert_resource(side);
             s
         })

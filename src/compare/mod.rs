@@ -4,6 +4,7 @@
 //! parameter set), so it changes only what it touches. Writes a table with 95% confidence
 //! intervals, a tidy CSV, plots (goodput and p99 against offered load) and a manifest.
 
+pub mod branch;
 mod figures;
 mod file;
 mod measure;

@@ -210,7 +210,7 @@ fn a_comparison_side_by_side_runs_every_variant_in_lockstep_on_the_same_traffic(
     let (c, base) = flowlab::compare::load(&scenario_path("compare/spike.ron")).unwrap();
     let side = SideBySide::new(c, base, 0.8);
     // The app's own simulation runs variant A (tail drop); B-D are shadows.
-    let mut main = Simulation::new(side.scenario(0));
+    let mut main = Simulation::new(side.scenario(0).expect("a comparison"));
     let world = main.world_mut();
     world.init_resource::<flowlab::app::state::Scene>();
     world.insert_resource(side);
@@ -235,6 +235,77 @@ fn a_comparison_side_by_side_runs_every_variant_in_lockstep_on_the_same_traffic(
     lockstep(main.world_mut());
     let side = main.world().resource::<SideBySide>();
     assert!(side.shadows.iter().all(|s| s.picture.t < 1.0));
+}
+
+#[cfg(feature = "desktop")]
+#[test]
+fn a_branch_side_by_side_catches_up_takes_its_what_if_and_parts_where_it_acts() {
+    use flowlab::app::side_by_side::{SideBySide, lockstep};
+    let mut main = Simulation::new(flowlab::testing::load_shipped("breaker.ron"));
+    main.world_mut()
+        .init_resource::<flowlab::app::state::Scene>();
+    main.run_for(10.0);
+    let side = SideBySide::first_branch(main.world_mut());
+    assert_eq!(side.names(), ["original", "branch at 10 s"]);
+    assert_eq!(side.target, 1, "what-ifs go to the new branch");
+    main.world_mut().insert_resource(side);
+    // Its past re-simulates in slices while the app waits, paused.
+    let mut frames = 0;
+    loop {
+        lockstep(main.world_mut());
+        frames += 1;
+        let side = main.world().resource::<SideBySide>();
+        if side.catching_up(main.now()).is_none() {
+            break;
+        }
+        assert!(main.world().resource::<flowlab::sim::SimControl>().paused);
+        assert!(frames < 10_000);
+    }
+    assert!(
+        !main.world().resource::<flowlab::sim::SimControl>().paused,
+        "given back"
+    );
+    let mut side = main.world_mut().resource_mut::<SideBySide>();
+    side.outbox.push((
+        1,
+        SimCommand::ScaleTraffic {
+            source: "shoppers".into(),
+            factor: 0.3,
+        },
+    ));
+    for _ in 0..15 {
+        lockstep(main.world_mut());
+        main.run_for(1.0);
+    }
+    lockstep(main.world_mut());
+    let side = main.world().resource::<SideBySide>();
+    let b = &side.shadows[0];
+    assert!(
+        (b.picture.t - main.now() as f64 / 1e9).abs() < 1e-9,
+        "in lockstep"
+    );
+    let (_, parted) = b.branch.as_ref().expect("a branch");
+    assert!(
+        parted.iter().any(|d| d.component == "checkout"),
+        "{parted:?}"
+    );
+    assert!(
+        b.headline.goodput < 0.5 * side.headline.goodput,
+        "a third of the shoppers: {} against {}",
+        b.headline.goodput,
+        side.headline.goodput
+    );
+    assert!(
+        b.session()
+            .commands
+            .iter()
+            .any(|c| matches!(c.command, SimCommand::ScaleTraffic { .. }))
+    );
+    // A reset of the app's run ends the branches.
+    main.command(SimCommand::Reset);
+    main.step();
+    lockstep(main.world_mut());
+    assert!(main.world().get_resource::<SideBySide>().is_none());
 }
 
 use crate::scenarios::shipped;

@@ -252,3 +252,105 @@ fn every_simulation_type_is_in_the_snapshot_or_named_as_left_out() {
     }
     assert!(missing.is_empty(), "not in the snapshot: {missing:?}");
 }
+
+/// A branch of `sim` at its moment, re-simulated to it in slices of a millisecond of wall time
+/// as the app does; returns it and how many slices it took.
+fn branch(sim: &Simulation) -> (Simulation, usize) {
+    use flowlab::compare::branch::{adopt, catch_up, scenario_of};
+    let mut b = simulation_app(scenario_of(sim.world()));
+    adopt(b.world_mut(), sim.world());
+    b.world_mut().init_resource::<Timeline>();
+    let mut slices = 1;
+    while !catch_up(
+        b.world_mut(),
+        sim.now(),
+        std::time::Duration::from_millis(1),
+    ) {
+        slices += 1;
+    }
+    (b, slices)
+}
+
+fn standings(sim: &mut Simulation) -> Vec<flowlab::compare::branch::Standing> {
+    sim.view(flowlab::compare::branch::standings)
+}
+
+/// breaker.ron with a slowdown before the branch and a change of instances queued for after it.
+fn breaker_with_what_ifs() -> (Scenario, Vec<(Nanos, SimCommand)>) {
+    let s = load_shipped("breaker.ron");
+    let commands = vec![
+        (
+            10 * SEC,
+            SimCommand::SlowDown {
+                component: "bank".into(),
+                instance: 0,
+                factor: 4.0,
+                for_s: 20.0,
+            },
+        ),
+        (
+            60 * SEC,
+            SimCommand::SetInstances {
+                component: "payments".into(),
+                instances: 3,
+            },
+        ),
+    ];
+    (s, commands)
+}
+
+#[test]
+fn a_branch_with_no_what_if_equals_the_original() {
+    let (s, commands) = breaker_with_what_ifs();
+    let mut original = straight(&s, 40 * SEC, &commands[..1]);
+    // The later what-if is already queued when the branch is made: the branch holds it too.
+    original.command_at(commands[1].0, commands[1].1.clone());
+    let (mut b, slices) = branch(&original);
+    assert!(slices > 1, "the past re-simulates in slices ({slices})");
+    assert_same(&mut original, &mut b, "a branch at 40 s, at 40 s");
+    let from = standings(&mut original);
+    original.run_until(90 * SEC, |_| {});
+    b.run_until(90 * SEC, |_| {});
+    assert_same(&mut original, &mut b, "a branch at 40 s, at 90 s");
+    assert_eq!(original.metrics_digest(), b.metrics_digest());
+    let (a, bb) = (standings(&mut original), standings(&mut b));
+    assert!(
+        flowlab::compare::branch::differs(&from, &a, &bb).is_empty(),
+        "nothing parts"
+    );
+}
+
+#[test]
+fn a_saved_branch_replays_byte_for_byte_and_parts_where_its_what_if_acts() {
+    let (s, commands) = breaker_with_what_ifs();
+    let mut original = straight(&s, 40 * SEC, &commands[..1]);
+    let (mut b, _) = branch(&original);
+    let from = standings(&mut original);
+    // The branch's what-if: three times the shoppers from 40 s.
+    b.command(SimCommand::ScaleTraffic {
+        source: "shoppers".into(),
+        factor: 3.0,
+    });
+    original.run_until(90 * SEC, |_| {});
+    b.run_until(90 * SEC, |_| {});
+    let parted =
+        flowlab::compare::branch::differs(&from, &standings(&mut original), &standings(&mut b));
+    let names: Vec<&str> = parted.iter().map(|d| d.component.as_str()).collect();
+    assert!(names.contains(&"checkout"), "{parted:?}");
+    assert_ne!(original.metrics_digest(), b.metrics_digest());
+    // Saved as a scenario file and run as `flowlab run` runs it.
+    let text = flowlab::scenario::fmt::canonical(&b.session()).expect("serialises");
+    assert!(text.contains("ScaleTraffic"), "{text}");
+    let mut replay = simulation_app(flowlab::testing::parse(&text));
+    replay.world_mut().init_resource::<Timeline>();
+    replay.run_until(90 * SEC, |_| {});
+    assert_eq!(replay.metrics_digest(), b.metrics_digest());
+    assert_eq!(replay.decisions_jsonl(), b.decisions_jsonl());
+    // The same state, but for the file each came from: the replay's lists the commands.
+    for sim in [&mut replay, &mut b] {
+        let mut config = sim.world_mut().resource_mut::<flowlab::sim::SimConfig>();
+        config.loaded.commands.clear();
+        config.scenario.commands.clear();
+    }
+    assert_same(&mut replay, &mut b, "the saved branch replayed");
+}

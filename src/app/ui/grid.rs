@@ -9,15 +9,16 @@ use crate::picture::{Picture, bezier, style};
 use bevy_egui::egui::{self, Color32, Pos2, Rect, Stroke, Vec2};
 
 /// Letters that name the cells.
-const LETTERS: [&str; 4] = ["A", "B", "C", "D"];
+pub(super) const LETTERS: [&str; 4] = ["A", "B", "C", "D"];
+
+/// A branch's colour: the cell what-ifs go to, and the boxes where it parts from A.
+pub(super) const BRANCH: style::Rgba = style::Rgba::rgb8(235, 120, 235);
 
 /// Draws the grid into the free area of `root`.
 pub(super) fn grid(root: &mut egui::Ui, st: &mut UiState, side: &SideBySide) {
     let area = root.available_rect_before_wrap();
     let names = side.names();
     let n = names.len().max(1);
-    let (cols, rows) = if n <= 2 { (n, 1) } else { (2, 2) };
-    let cell = Vec2::new(area.width() / cols as f32, area.height() / rows as f32);
     let painter = root.painter_at(area);
     painter.rect_filled(area, 0.0, c32(style::BACKGROUND));
     let now = st.view.now();
@@ -37,20 +38,48 @@ pub(super) fn grid(root: &mut egui::Ui, st: &mut UiState, side: &SideBySide) {
     );
     // One scale for every cell: the first picture's bounds fitted into a cell.
     let bounds = bounds(pictures[0].0);
-    let head = 62.0;
-    let scale = ((cell.x - 24.0) / bounds.width())
-        .min((cell.y - head - 16.0) / bounds.height())
-        .clamp(0.05, 2.0);
+    let head = if side.branches() { 80.0 } else { 62.0 };
+    let (cols, cell, scale) = arrangement(n, area.size(), bounds.size(), head);
     for (k, (pic, h, dots)) in pictures.iter().enumerate().take(n) {
         let min = area.min + Vec2::new((k % cols) as f32 * cell.x, (k / cols) as f32 * cell.y);
         let r = Rect::from_min_size(min, cell).shrink(4.0);
+        let target = side.branches() && side.target == k;
         painter.rect_stroke(
             r,
             4.0,
-            Stroke::new(1.0, c32(style::MUTED)),
+            if target {
+                Stroke::new(2.5, c32(BRANCH))
+            } else {
+                Stroke::new(1.0, c32(style::MUTED))
+            },
             egui::StrokeKind::Inside,
         );
-        header(&painter, r, &format!("{} · {}", LETTERS[k], names[k]), h);
+        let shadow = k.checked_sub(1).and_then(|j| side.shadows.get(j));
+        // A branch still re-simulating its past: its figures are of that past, in grey.
+        let past = shadow.is_some_and(|s| s.branch.is_some() && !s.in_step);
+        let took = shadow.map(|s| s.what_ifs()).unwrap_or_default();
+        let title = match took.len() {
+            0 => format!("{} · {}", LETTERS[k], names[k]),
+            1 => format!("{} · {}: {}", LETTERS[k], names[k], took[0]),
+            n => format!(
+                "{} · {}: {} (+{})",
+                LETTERS[k],
+                names[k],
+                took[n - 1],
+                n - 1
+            ),
+        };
+        header(&painter, r, &title, h, past);
+        let parted = shadow.map(|s| branch_line(&painter, r, s, now));
+        if target {
+            painter.text(
+                Pos2::new(r.max.x - 10.0, r.min.y + 28.0),
+                egui::Align2::RIGHT_TOP,
+                "what-ifs go here",
+                egui::FontId::proportional(14.0),
+                c32(BRANCH),
+            );
+        }
         let body = Rect::from_min_max(r.min + Vec2::new(0.0, head), r.max);
         let to = |p: Point| {
             let c = bounds.center();
@@ -61,9 +90,114 @@ pub(super) fn grid(root: &mut egui::Ui, st: &mut UiState, side: &SideBySide) {
         };
         let clipped = painter.with_clip_rect(body);
         draw(&clipped, pic, scale, &to);
+        for n in pic
+            .nodes
+            .iter()
+            .filter(|n| parted.as_ref().is_some_and(|p| p.contains(&n.name)))
+        {
+            let (w, h) = n.size;
+            let rect = Rect::from_center_size(to(n.at), Vec2::new(w, h) * scale).expand(3.0);
+            clipped.rect_stroke(
+                rect,
+                5.0,
+                Stroke::new(3.0, c32(BRANCH)),
+                egui::StrokeKind::Outside,
+            );
+        }
         draw_dots(&clipped, pic, dots, st.scene.by_flow, &to);
     }
     let _ = root.allocate_rect(area, egui::Sense::hover());
+}
+
+/// How the cells sit (columns) and their size, and the scale that fits the picture (`size`)
+/// into each: of side by side, one above the other and two by two, the one that draws the
+/// system largest (a wide system's cells go one above the other).
+fn arrangement(n: usize, area: Vec2, size: Vec2, head: f32) -> (usize, Vec2, f32) {
+    let mut ways = vec![(n, 1), (1, n)];
+    if n > 2 {
+        ways.push((2, n.div_ceil(2)));
+    }
+    (ways.into_iter())
+        .map(|(cols, rows)| {
+            let cell = Vec2::new(area.x / cols as f32, area.y / rows as f32);
+            let scale = ((cell.x - 24.0) / size.x)
+                .min((cell.y - head - 16.0) / size.y)
+                .clamp(0.05, 2.0);
+            (cols, cell, scale)
+        })
+        .fold(
+            (n, area, 0.0),
+            |best, way| if way.2 > best.2 { way } else { best },
+        )
+}
+
+/// A branch's third header line: how far its past has re-simulated, or where it parts from
+/// A (largest first) and since when; returns the components that part.
+fn branch_line(
+    painter: &egui::Painter,
+    r: Rect,
+    s: &crate::app::side_by_side::Shadow,
+    now: crate::sim::schedule::dist::Nanos,
+) -> Vec<String> {
+    let Some((_, diff)) = &s.branch else {
+        return vec![];
+    };
+    let (text, colour) = if !s.in_step {
+        let share = s.now() as f64 / now.max(1) as f64;
+        (
+            format!(
+                "re-simulating the past: {:.0} of {:.0} s ({:.0}%)",
+                s.now() as f64 / 1e9,
+                now as f64 / 1e9,
+                100.0 * share
+            ),
+            style::MUTED,
+        )
+    } else if diff.is_empty() {
+        ("the same as A so far".to_string(), style::MUTED)
+    } else {
+        (fitted(painter, diff, r.width() - 20.0), BRANCH)
+    };
+    painter.text(
+        r.min + Vec2::new(10.0, 54.0),
+        egui::Align2::LEFT_TOP,
+        text,
+        egui::FontId::proportional(15.0),
+        c32(colour),
+    );
+    diff.iter().map(|d| d.component.clone()).collect()
+}
+
+/// "parts from A: ..." with as many of the differences as fit in `width`, and how many more.
+fn fitted(
+    painter: &egui::Painter,
+    diff: &[crate::compare::branch::Difference],
+    width: f32,
+) -> String {
+    let font = egui::FontId::proportional(15.0);
+    let wide = |t: &str| {
+        painter
+            .layout_no_wrap(t.to_string(), font.clone(), Color32::WHITE)
+            .size()
+            .x
+    };
+    let mut shown = 0;
+    let line = |k: usize| {
+        let parts: Vec<String> = (diff.iter().take(k))
+            .map(|d| format!("{} {}", d.component, d.what))
+            .collect();
+        let more = diff.len() - k;
+        let more = if more > 0 {
+            format!(" (+{more})")
+        } else {
+            String::new()
+        };
+        format!("parts from A: {}{more}", parts.join(" · "))
+    };
+    while shown < diff.len() && (shown == 0 || wide(&line(shown + 1)) <= width) {
+        shown += 1;
+    }
+    line(shown)
 }
 
 /// A particle and where along its link it is drawn.
@@ -107,7 +241,7 @@ fn outcome_colour(h: &Headline) -> style::Rgba {
 }
 
 /// The name and the headline figures of a cell.
-fn header(painter: &egui::Painter, r: Rect, name: &str, h: &Headline) {
+fn header(painter: &egui::Painter, r: Rect, name: &str, h: &Headline, past: bool) {
     let font = egui::FontId::proportional(16.0);
     painter.text(
         r.min + Vec2::new(10.0, 6.0),
@@ -134,7 +268,11 @@ fn header(painter: &egui::Painter, r: Rect, name: &str, h: &Headline) {
         egui::Align2::LEFT_TOP,
         big,
         egui::FontId::proportional(22.0),
-        c32(outcome_colour(h)),
+        c32(if past {
+            style::MUTED
+        } else {
+            outcome_colour(h)
+        }),
     );
     let mut figures = format!("p99 {p99}   held {}", style::short(h.held));
     // Behind a hand-off the clients were all answered: what differs is the work.

@@ -68,10 +68,31 @@ impl UiState<'_, '_> {
         }
     }
 
-    /// Sends a command through the command door, applied at the start of the next tick.
+    /// Sends a command through the command door, applied at the start of the next tick; a
+    /// what-if while branches are shown goes to the branch chosen (`SideBySide::target`).
     fn send(&mut self, cmd: crate::sim::door::command::SimCommand) {
+        use crate::sim::door::command::SimCommand;
+        if let Some(side) = self.side.as_mut()
+            && side.target > 0
+            && !matches!(cmd, SimCommand::Load(_) | SimCommand::Reset)
+        {
+            let target = side.target;
+            side.outbox.push((target, cmd));
+            return;
+        }
         let now = self.view.now();
         self.queue.schedule(now, cmd);
+    }
+
+    /// The settings of the cell what-ifs go to: a branch's, or the app's own.
+    fn target_config(&self) -> &SimConfig {
+        match self.side.as_deref() {
+            Some(side) if side.target > 0 => side
+                .shadows
+                .get(side.target - 1)
+                .map_or(&*self.config, |s| s.config()),
+            _ => &self.config,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use bevy_egui::egui;
 pub(super) fn what_if_and_legend(ui: &mut egui::Ui, st: &mut UiState) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading("What if");
+        branch_target(ui, st);
         traffic(ui, st);
         ui.separator();
         switches(ui, st);
@@ -26,6 +27,38 @@ pub(super) fn what_if_and_legend(ui: &mut egui::Ui, st: &mut UiState) {
         ui.separator();
         legend(ui, st);
     });
+}
+
+/// While branches are shown: which cell the what-ifs below go to.
+fn branch_target(ui: &mut egui::Ui, st: &mut UiState) {
+    let Some(side) = st.side.as_deref_mut().filter(|s| s.branches()) else {
+        return;
+    };
+    let names: Vec<String> = side.names().iter().map(|n| n.to_string()).collect();
+    ui.label(egui::RichText::new("what-ifs go to:").strong());
+    let mut drawn = vec![];
+    ui.horizontal_wrapped(|ui| {
+        for (k, name) in names.iter().enumerate() {
+            let letter = super::grid::LETTERS[k];
+            let r = ui.selectable_value(&mut side.target, k, letter);
+            drawn.push((format!("what-ifs go to {letter}"), r.rect));
+            r.on_hover_text(format!("{letter}: {name}"));
+        }
+    });
+    let k = side.target.min(names.len() - 1);
+    let colour = if k == 0 {
+        style::INK
+    } else {
+        super::grid::BRANCH
+    };
+    ui.label(
+        egui::RichText::new(format!("{} · {}", super::grid::LETTERS[k], names[k]))
+            .color(c32(colour)),
+    );
+    ui.separator();
+    for (name, rect) in drawn {
+        st.probe_rect(&name, rect);
+    }
 }
 
 fn traffic(ui: &mut egui::Ui, st: &mut UiState) {
@@ -67,7 +100,7 @@ fn traffic(ui: &mut egui::Ui, st: &mut UiState) {
                     .speed(1.0),
             );
             st.panels.spike = (x, s);
-            if ui.button("Spike").clicked() {
+            if st.button(ui, "Spike").clicked() {
                 st.send(SimCommand::Spike {
                     source: name.clone(),
                     factor: x,
@@ -79,15 +112,15 @@ fn traffic(ui: &mut egui::Ui, st: &mut UiState) {
 }
 
 fn switches(ui: &mut egui::Ui, st: &mut UiState) {
-    let mut flow = st.config.scenario.backpressure.enabled;
-    if ui
-        .checkbox(&mut flow, "flow control (seed 000)")
-        .on_hover_text("adaptive rate limits, breakers, fallbacks")
+    let mut flow = st.target_config().scenario.backpressure.enabled;
+    let r = ui.checkbox(&mut flow, "flow control (seed 000)");
+    st.probe_rect("flow control", r.rect);
+    if r.on_hover_text("adaptive rate limits, breakers, fallbacks")
         .changed()
     {
         st.send(SimCommand::FlowControl(flow));
     }
-    let mut predictive = st.config.scenario.backpressure.predictive;
+    let mut predictive = st.target_config().scenario.backpressure.predictive;
     if ui
         .checkbox(&mut predictive, "predictive backpressure")
         .on_hover_text("cap senders before a forecast overload lands")

@@ -18,7 +18,23 @@ const BOOKMARK: style::Rgba = style::Rgba::rgb8(80, 205, 235);
 pub(super) fn strip(ui: &mut egui::Ui, st: &mut UiState) {
     let now = st.view.now();
     let duration = (st.config.scenario.sim.duration_s * SEC) as Nanos;
+    if st.side.as_ref().is_some_and(|s| s.branches()) {
+        ui.horizontal(|ui| branches(ui, st));
+        return;
+    }
     let side = st.side.is_some();
+    if !side
+        && st.timeline.is_some()
+        && st
+            .button(ui, "What if, from here?")
+            .on_hover_text(
+                "a branch of this run at the moment shown, beside it on the same random numbers: \
+                 what-ifs then go to the branch ( W )",
+            )
+            .clicked()
+    {
+        st.panels.branch_requested = true;
+    }
     let Some(tl) = st.timeline.as_deref_mut() else {
         return;
     };
@@ -70,6 +86,49 @@ pub(super) fn strip(ui: &mut egui::Ui, st: &mut UiState) {
     }
 }
 
+/// While branches are shown, the timeline's row: what the cells are, another branch, saving
+/// the branch what-ifs go to, and closing them.
+fn branches(ui: &mut egui::Ui, st: &mut UiState) {
+    ui.label(egui::RichText::new("Branches").strong());
+    ui.label(
+        egui::RichText::new("A runs on as it was; each branch took the what-ifs sent to it")
+            .color(c32(style::MUTED)),
+    );
+    if st
+        .button(ui, "Another branch")
+        .on_hover_text("one more branch of A at the moment shown ( W )")
+        .clicked()
+    {
+        st.panels.branch_requested = true;
+    }
+    let target = st.side.as_ref().map_or(0, |s| s.target);
+    if target > 0 {
+        let letter = super::grid::LETTERS[target.min(3)];
+        if st
+            .button(ui, &format!("Save {letter} as scenario"))
+            .on_hover_text("the branch with its what-ifs at their times: `flowlab run` replays it")
+            .clicked()
+        {
+            let s = st
+                .side
+                .as_ref()
+                .and_then(|s| s.shadows.get(target - 1))
+                .map(|b| b.session());
+            if let Some(mut s) = s {
+                super::edit::place(&mut s, &st.edits.moved);
+                super::windows::save_scenario(st, s, "branch");
+            }
+        }
+    }
+    if st
+        .button(ui, "Close branches")
+        .on_hover_text("back to A alone")
+        .clicked()
+    {
+        st.panels.close_branches = true;
+    }
+}
+
 /// The bar itself: what is simulated, the marks, the moment shown, the seek under way.
 fn bar(
     ui: &mut egui::Ui,
@@ -99,7 +158,7 @@ fn bar(
     let font = egui::FontId::proportional(12.0);
     // The edge of what is simulated, named where there is room after it.
     let edge = x_of(tl.reached);
-    if tl.reached > 0 && edge + 150.0 < rect.right() - 40.0 {
+    if edge - x_of(now) > 40.0 && edge + 150.0 < rect.right() - 40.0 {
         p.text(
             egui::pos2(edge + 6.0, rect.center().y),
             egui::Align2::LEFT_CENTER,

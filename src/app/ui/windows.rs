@@ -9,7 +9,7 @@ use bevy_egui::egui;
 use std::path::{Path, PathBuf};
 
 /// Keyboard shortcuts, as the help overlay lists them.
-pub const SHORTCUTS: [(&str, &str); 20] = [
+pub const SHORTCUTS: [(&str, &str); 21] = [
     ("Space", "play / pause"),
     (".", "one tick (pauses)"),
     ("[  ]  or  -  =", "slower / faster (presets 0.001x to 100x)"),
@@ -19,6 +19,7 @@ pub const SHORTCUTS: [(&str, &str); 20] = [
         "back / on 5 s through the run (or click the timeline)",
     ),
     ("M", "bookmark the moment shown on the timeline"),
+    ("W", "what if, from here? a branch of the run beside it"),
     ("L", "reload the scenario file"),
     ("O", "open another scenario"),
     ("P", "screenshot (PNG next to the scenario)"),
@@ -196,6 +197,13 @@ pub(super) fn save_session(st: &mut UiState) {
     let mut loaded = st.config.loaded.clone();
     super::edit::place(&mut loaded, &st.edits.moved);
     let s = crate::sim::door::command::session_scenario(&loaded, &st.queue);
+    save_scenario(st, s, "session");
+}
+
+/// Writes `s` in its canonical form next to the open file, as `STEM.{kind}N.ron` with the
+/// first N free, and says where (or why not) in the notice.
+pub(super) fn save_scenario(st: &mut UiState, s: crate::scenario::Scenario, kind: &str) {
+    let now = st.time.elapsed_secs_f64();
     let stem = match &st.edits.stem {
         Some(stem) => stem.clone(),
         None => {
@@ -210,7 +218,7 @@ pub(super) fn save_session(st: &mut UiState) {
         .unwrap_or_default();
     let mut k = 1;
     let path = loop {
-        let p = dir.join(format!("{stem}.session{k}.ron"));
+        let p = dir.join(format!("{stem}.{kind}{k}.ron"));
         if !p.exists() {
             break p;
         }
