@@ -7,59 +7,22 @@ spike at its time; "Close branches" leaves A alone.
 
 Usage: branch_test.py FLOWLAB_BINARY   (run under a virtual display)
 """
-import json, os, shutil, subprocess, sys, tempfile, time
+import os, shutil, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(__file__))
+from xdrive import Driven, click, xdo
 
 binary = sys.argv[1]
 work = tempfile.mkdtemp()
-probe = os.path.join(work, "probe.json")
 shutil.copy("scenarios/breaker.ron", work)
-env = dict(os.environ, FLOWLAB_UI_PROBE=probe)
-app = subprocess.Popen([binary, "open", os.path.join(work, "breaker.ron"), "--speed", "5"],
-                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-def read():
-    for _ in range(200):
-        if app.poll() is not None:
-            sys.exit(f"the app exited ({app.returncode})")
-        try:
-            with open(probe) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            time.sleep(0.1)
-    sys.exit("no probe")
-
-def xdo(*args):
-    subprocess.run(["xdotool", *map(str, args)], check=True)
-
-def click(x, y):
-    xdo("mousemove", int(x), int(y))
-    time.sleep(0.4)
-    xdo("click", 1)
-    time.sleep(0.2)
-
-def press(name):
-    p = wait_for(lambda p: name in p["buttons"], f"the button {name!r}")
-    r = p["buttons"][name]
-    click((r[0] + r[2]) / 2, (r[1] + r[3]) / 2)
-
-def wait_for(cond, what, timeout=30.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        p = read()
-        if cond(p):
-            return p
-        time.sleep(0.1)
-    p = read()
-    sys.exit(f"timed out waiting for {what}: t = {p['t']}, branches = {p.get('branches')}")
+app = Driven(binary, [os.path.join(work, "breaker.ron"), "--speed", "5"], work)
+wait_for, press = app.wait_for, app.press
 
 def branches(p):
     return p.get("branches") or []
 
 try:
     wait_for(lambda p: p["t"] >= 40 and "What if, from here?" in p["buttons"], "t = 40 s", 120)
-    win = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", ""],
-                         capture_output=True, text=True).stdout.split()
-    xdo("windowfocus", "--sync", win[-1])
+    app.focus()
     click(700, 600)
     xdo("key", "space")
     p = wait_for(lambda p: p["paused"], "the pause")
@@ -105,5 +68,4 @@ try:
     wait_for(lambda p: not branches(p), "the branches closed")
     print("ok   a branch from here equals A until its what-if, then parts where it acts")
 finally:
-    app.terminate()
-    app.wait()
+    app.close()

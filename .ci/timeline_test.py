@@ -5,48 +5,16 @@ shows 5 s earlier, Shift+Right 30 s later, and play goes on from there.
 
 Usage: timeline_test.py FLOWLAB_BINARY   (run under a virtual display)
 """
-import json, os, subprocess, sys, tempfile, time
+import os, sys, time
+sys.path.insert(0, os.path.dirname(__file__))
+from xdrive import Driven, click, xdo
 
-binary = sys.argv[1]
-probe = os.path.join(tempfile.mkdtemp(), "probe.json")
-env = dict(os.environ, FLOWLAB_UI_PROBE=probe)
-app = subprocess.Popen([binary, "open", "scenarios/breaker.ron", "--speed", "5"], env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-def read():
-    for _ in range(200):
-        if app.poll() is not None:
-            sys.exit(f"the app exited ({app.returncode})")
-        try:
-            with open(probe) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            time.sleep(0.1)
-    sys.exit("no probe")
-
-def xdo(*args):
-    subprocess.run(["xdotool", *map(str, args)], check=True)
-
-def click(x, y):
-    xdo("mousemove", int(x), int(y))
-    time.sleep(0.4)
-    xdo("click", 1)
-    time.sleep(0.2)
-
-def wait_for(cond, what, timeout=20.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        p = read()
-        if cond(p):
-            return p
-        time.sleep(0.1)
-    sys.exit(f"timed out waiting for {what}: t = {read()['t']}")
+app = Driven(sys.argv[1], ["scenarios/breaker.ron", "--speed", "5"])
+read, wait_for = app.read, app.wait_for
 
 try:
     wait_for(lambda p: p["t"] >= 200 and "timeline" in p["buttons"], "t = 200 s", 120)
-    win = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", ""],
-                         capture_output=True, text=True).stdout.split()
-    xdo("windowfocus", "--sync", win[-1])
+    app.focus()
     click(700, 600)
     xdo("key", "space")
     p = wait_for(lambda p: p["paused"], "the pause")
@@ -72,5 +40,4 @@ try:
     print(f"playing on: t = {p['t']:.1f} s")
     print("ok   the timeline shows the moment clicked, Left/Right step through the run")
 finally:
-    app.terminate()
-    app.wait()
+    app.close()
