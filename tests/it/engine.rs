@@ -5,9 +5,9 @@
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use flowlab::runner::Simulation;
+use flowlab::sim::flow::core::FlowCore;
 use flowlab::sim::flow::engines::{Engine, EngineKind};
 use flowlab::sim::flow::instance::Instance;
-use flowlab::sim::flow::link::Link;
 use flowlab::sim::flow::request::Outcome;
 use flowlab::sim::schedule::topology::Topology;
 use flowlab::sim::{SimClock, SimControl, SimDriverPlugin, SimPlugin};
@@ -32,10 +32,8 @@ fn instances_of<'a>(sim: &'a Simulation, name: &str) -> Vec<&'a Instance> {
     let w = sim.world();
     let topo = w.resource::<Topology>();
     let c = topo.component(name).expect("component");
-    c.instances
-        .iter()
-        .map(|e| w.get::<Instance>(*e).expect("instance"))
-        .collect()
+    let core = w.resource::<FlowCore>();
+    core.instances_of(topo, c.index).collect()
 }
 
 #[test]
@@ -363,8 +361,7 @@ fn links_expose_what_is_in_transit() {
     let mut sim = simulation_app(parse(text));
     sim.run_for(2.0);
     let w = sim.world();
-    let link = w.resource::<Topology>().links[0];
-    let l = w.get::<Link>(link).unwrap();
+    let l = w.resource::<FlowCore>().link(0).unwrap();
     // 50 requests on the way out and 50 responses on the way back.
     assert!(
         (l.forward.len() as i64 - 50).abs() <= 1,
@@ -448,11 +445,7 @@ fn consumers_pull_from_a_broker_only_when_idle_and_the_backlog_sits_on_the_topic
         "consumers run at capacity less the pull round trip: {rate}/s"
     );
     let w = sim.world();
-    let topo = w.resource::<Topology>();
-    let link = topo
-        .links
-        .iter()
-        .map(|e| w.get::<Link>(*e).unwrap())
+    let link = (w.resource::<FlowCore>().links.iter())
         .find(|l| l.name == "broker->workers")
         .unwrap();
     let backlog = link.topic.len() as f64;

@@ -7,7 +7,7 @@ use bevy::ecs::system::RunSystemOnce;
 use flowlab::runner::Simulation;
 use flowlab::sim::control::health::{HealthBand, HealthStatus};
 use flowlab::sim::control::queries::{HealthQueries, QueryStats};
-use flowlab::sim::flow::link::Link;
+use flowlab::sim::flow::core::FlowCore;
 use flowlab::sim::read::decisions::{Decision, DecisionLog};
 use flowlab::sim::schedule::topology::Topology;
 use flowlab::testing::{generated_topology, parse, simulation_app};
@@ -31,10 +31,7 @@ fn pool(rate: f64, instances: u32, extra: &str) -> Simulation {
 
 fn link_stats(sim: &Simulation, name: &str) -> QueryStats {
     let w = sim.world();
-    let topo = w.resource::<Topology>();
-    topo.links
-        .iter()
-        .filter_map(|e| w.get::<Link>(*e))
+    (w.resource::<FlowCore>().links.iter())
         .find(|l| l.name == name)
         .map(|l| l.flow.stats)
         .expect("link")

@@ -688,7 +688,7 @@ fn a_sender_reroutes_to_its_alternative_while_the_target_is_down_and_comes_back(
 #[test]
 fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
     use flowlab::sim::control::health::HealthBand;
-    use flowlab::sim::flow::link::Link;
+    use flowlab::sim::flow::core::FlowCore;
     use flowlab::sim::flow::request::FlowHeaders;
     let mut sim = simulation_app(load_shipped("netflix_friday.ron"));
     // Mid-cycle, so every request in transit was stamped after the last control cycle; at the
@@ -696,10 +696,7 @@ fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
     sim.run_for(150.5);
     let to_db = |sim: &Simulation| {
         let w = sim.world();
-        let topo = w.resource::<flowlab::sim::schedule::topology::Topology>();
-        topo.links
-            .iter()
-            .filter_map(|e| w.get::<Link>(*e))
+        (w.resource::<FlowCore>().links.iter())
             .find(|l| l.name == "web->database")
             .and_then(|l| l.flow.limit)
     };
@@ -712,10 +709,7 @@ fn requests_carry_the_flow_control_headers_of_the_link_they_crossed() {
     }
     let w = sim.world();
     let topo = w.resource::<flowlab::sim::schedule::topology::Topology>();
-    let link = topo
-        .links
-        .iter()
-        .filter_map(|e| w.get::<Link>(*e))
+    let link = (w.resource::<FlowCore>().links.iter())
         .find(|l| l.name == "web->database")
         .expect("link");
     let limit = link.flow.limit.expect("limited at the peak");

@@ -5,7 +5,7 @@
 use flowlab::runner::Simulation;
 use flowlab::scenario::QueueSpec;
 use flowlab::sim::door::command::SimCommand;
-use flowlab::sim::flow::instance::Instance;
+use flowlab::sim::flow::core::FlowCore;
 use flowlab::sim::flow::link::{Admit, Link};
 use flowlab::sim::flow::request::{Outcome, Request};
 use flowlab::sim::read::events::{EventKind, RateReason, Subject};
@@ -182,18 +182,17 @@ fn parameters_workers_queue_and_instances_change_live() {
     let web = topo.component("web").unwrap();
     assert_eq!(web.instances.len(), 4, "two instances spawned");
     let served: Vec<u64> = web
-        .instances
+        .instance_ids
         .iter()
-        .map(|e| sim.world().get::<Instance>(*e).unwrap().counters.served)
+        .map(|i| core(&sim).instance(*i).unwrap().counters.served)
         .collect();
     assert!(
         served.iter().all(|s| *s > 1000),
         "all four serve: {served:?}"
     );
     let db = topo.component("db").unwrap();
-    let cap = sim
-        .world()
-        .get::<Instance>(db.instances[0])
+    let cap = core(&sim)
+        .instance(db.instance_ids[0])
         .unwrap()
         .queue_capacity;
     assert_eq!(cap, Some(50));
@@ -204,9 +203,9 @@ fn parameters_workers_queue_and_instances_change_live() {
     });
     sim.run_for(2.0);
     let live = web
-        .instances
+        .instance_ids
         .iter()
-        .filter(|e| sim.world().get::<Instance>(**e).unwrap().provisioned)
+        .filter(|i| core(&sim).instance(**i).unwrap().provisioned)
         .count();
     assert_eq!(live, 1);
     assert!(sim.violations().is_empty(), "{:?}", sim.violations());
@@ -253,7 +252,7 @@ fn reload_and_reset_in_one_app_are_the_same_as_fresh_starts() {
     let instances = sim
         .app
         .world_mut()
-        .query::<&Instance>()
+        .query::<&flowlab::sim::flow::core::InstanceQueue>()
         .iter(sim.app.world())
         .count();
     assert_eq!(
@@ -311,8 +310,8 @@ fn overloaded(policy: Option<QueuePolicy>) -> Simulation {
     )"#;
     let mut sim = simulation_app(parse(text));
     if let Some(p) = policy {
-        let e = sim.world().resource::<Topology>().instances[0];
-        let mut inst = sim.world_mut().get_mut::<Instance>(e).unwrap();
+        let core = sim.world_mut().resource_mut::<FlowCore>().into_inner();
+        let inst = core.instance_mut(0).unwrap();
         inst.set_queue_policy(p).expect("nothing waits at t = 0");
     }
     sim.run_for(20.0);
@@ -383,11 +382,15 @@ impl LinkController for FixedCap {
     }
 }
 
-fn link_mut<'a>(sim: &'a mut Simulation, name: &str) -> bevy::prelude::Mut<'a, Link> {
+fn link_mut<'a>(sim: &'a mut Simulation, name: &str) -> &'a mut Link {
     let topo = sim.world().resource::<Topology>();
     let i = topo.link_names.iter().position(|n| n == name).unwrap();
-    let e = topo.links[i];
-    sim.world_mut().get_mut::<Link>(e).unwrap()
+    let core = sim.world_mut().resource_mut::<FlowCore>().into_inner();
+    core.link_mut(i as u32).unwrap()
+}
+
+fn core(sim: &Simulation) -> &FlowCore {
+    sim.world().resource::<FlowCore>()
 }
 
 #[test]
@@ -812,9 +815,8 @@ fn a_window_never_has_more_in_flight_than_it_allows_and_holds_the_rest_at_the_se
     let mut most = 0;
     let end = sim.now() + 20 * S;
     sim.run_until(end, |w| {
-        let topo = w.resource::<Topology>();
-        for e in &topo.links {
-            if let Some(win) = w.get::<Link>(*e).and_then(|l| l.window.as_ref()) {
+        for l in &w.resource::<FlowCore>().links {
+            if let Some(win) = l.window.as_ref() {
                 most = most.max(win.in_flight);
                 assert!(win.in_flight <= win.max && win.waiting.len() as u64 <= win.buffer);
             }
@@ -851,9 +853,7 @@ fn a_sender_side_aimd_limit_saw_tooths_below_the_clients_patience_and_never_over
     let (mut limits, mut cuts, mut last, mut held) = (vec![], 0, 0, 0);
     let end = sim.now() + 40 * S;
     sim.run_until(end, |w| {
-        let topo = w.resource::<Topology>();
-        let win = w
-            .get::<Link>(topo.links[0])
+        let win = (w.resource::<FlowCore>().link(0))
             .unwrap()
             .window
             .as_ref()
@@ -1009,8 +1009,8 @@ fn a_bulkhead_keeps_a_slow_flow_from_starving_the_others() {
     let end = with.now() + 60 * S;
     let mut most = 0;
     with.run_until(end, |w| {
-        for e in &w.resource::<Topology>().instances {
-            let Some(b) = w.get::<Instance>(*e).unwrap().bulkheads.as_ref() else {
+        for inst in &w.resource::<FlowCore>().instances {
+            let Some(b) = inst.bulkheads.as_ref() else {
                 continue;
             };
             let (shared, search) = (&b.parts[0], &b.parts[1]);
@@ -1066,13 +1066,13 @@ fn credits_are_never_exceeded_and_a_burst_waits_at_the_sender_instead_of_overflo
     let (mut most_held, mut most_waiting) = (0, 0);
     let end = sim.now() + 60 * S;
     sim.run_until(end, |w| {
-        let topo = w.resource::<Topology>();
-        let l = w.get::<Link>(topo.links[1]).unwrap();
+        let core = w.resource::<FlowCore>();
+        let l = core.link(1).unwrap();
         let win = l.window.as_ref().unwrap();
         assert!(win.credit && win.in_flight <= win.max && win.max == 64);
         most_waiting = most_waiting.max(win.waiting.len());
         // What the indexer holds from ingest never exceeds the credits it granted.
-        let indexer = w.get::<Instance>(topo.instances[1]).unwrap();
+        let indexer = core.instance(1).unwrap();
         assert!(indexer.outstanding() <= 64, "{}", indexer.outstanding());
         most_held = most_held.max(indexer.outstanding());
     });

@@ -7,10 +7,10 @@ use crate::scenario::AutoscaleSpec;
 use crate::sim::SimClock;
 use crate::sim::SimConfig;
 use crate::sim::control::health::InstanceHealth;
-use crate::sim::flow::instance::Instance;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::read::events::{EventKind, SimEvent, Subject};
 use crate::sim::schedule::dist::{Nanos, SEC};
-use crate::sim::schedule::topology::Topology;
+use crate::sim::schedule::topology::{ComponentInfo, Topology};
 use bevy::prelude::*;
 
 /// When each component last scaled (ns), for the cooldown.
@@ -27,7 +27,8 @@ pub(in crate::sim) fn autoscale(
     clock: Res<SimClock>,
     topo: Res<Topology>,
     scenario: Res<SimConfig>,
-    mut instances: Query<(&mut Instance, &InstanceHealth)>,
+    mut core: ResMut<FlowCore>,
+    health: Query<&InstanceHealth>,
     mut last: ResMut<LastScaled>,
     mut events: MessageWriter<SimEvent>,
 ) {
@@ -39,8 +40,7 @@ pub(in crate::sim) fn autoscale(
             continue;
         }
         let c = &topo.components[ci];
-        if let Some((from, to)) = scale_once(c.instances.as_slice(), &mut instances, &a, clock.now)
-        {
+        if let Some((from, to)) = scale_once(c, &mut core, &health, &a, clock.now) {
             last.0[ci] = Some(clock.now);
             let below = (to > from).then_some(a.scale_up_below);
             let kind = EventKind::Scale { from, to, below };
@@ -51,16 +51,18 @@ pub(in crate::sim) fn autoscale(
 
 /// Provisions a spare or hands one back if the rule says so; (live before, live after).
 fn scale_once(
-    entities: &[Entity],
-    instances: &mut Query<(&mut Instance, &InstanceHealth)>,
+    c: &ComponentInfo,
+    core: &mut FlowCore,
+    health: &Query<&InstanceHealth>,
     a: &AutoscaleSpec,
     now: Nanos,
 ) -> Option<(u32, u32)> {
-    let live: Vec<(f64, f64)> = entities
-        .iter()
-        .filter_map(|e| instances.get(*e).ok())
-        .filter(|(i, _)| i.provisioned)
-        .map(|(i, h)| (h.0, i.pressure))
+    let ids = &c.instance_ids;
+    let provisioned = |core: &FlowCore, i: u32| core.instance(i).is_some_and(|i| i.provisioned);
+    let live: Vec<(f64, f64)> = (c.instances.iter().zip(ids))
+        .filter_map(|(e, i)| Some((health.get(*e).ok()?, core.instance(*i)?)))
+        .filter(|(_, i)| i.provisioned)
+        .map(|(h, i)| (h.0, i.pressure))
         .collect();
     let n = live.len() as u32;
     let all_weak = !live.is_empty() && live.iter().all(|(h, _)| *h < a.scale_up_below);
@@ -68,19 +70,16 @@ fn scale_once(
         .iter()
         .all(|(h, p)| *h >= a.healthy_above && *p < a.underused_below);
     if all_weak && n < a.max {
-        let spare = entities
+        let spare = ids
             .iter()
-            .find(|e| instances.get(**e).is_ok_and(|(i, _)| !i.provisioned))?;
-        let (mut inst, _) = instances.get_mut(*spare).ok()?;
+            .find(|i| core.instance(**i).is_some() && !provisioned(core, **i))?;
+        let inst = core.instance_mut(*spare)?;
         let warm = now + (a.warmup_s * SEC) as Nanos;
         inst.provision(now, warm, a.warmup_speed);
         Some((n, n + 1))
     } else if all_idle && n > a.min {
-        let victim = entities
-            .iter()
-            .rev()
-            .find(|e| instances.get(**e).is_ok_and(|(i, _)| i.provisioned))?;
-        let (mut inst, _) = instances.get_mut(*victim).ok()?;
+        let victim = ids.iter().rev().find(|i| provisioned(core, **i))?;
+        let inst = core.instance_mut(*victim)?;
         inst.deprovision().then_some((n, n - 1))
     } else {
         None

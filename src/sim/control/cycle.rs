@@ -16,6 +16,7 @@ use crate::sim::control::rate::{
     Fallbacks, FlowConfig, Recommendation, allocate_expecting, calm, delay_for, flow_control_on,
     next_rate,
 };
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::link::{BreakerState, Link, NodeRef, Urgency};
 use crate::sim::flow::request::FlowHeaders;
 use crate::sim::read::events::{BreakerReason, EventKind, Fallback, RateReason, SimEvent, Subject};
@@ -55,7 +56,7 @@ fn measure_demand(
     topo: Res<Topology>,
     cadence: Res<Cadence>,
     mut config: ResMut<FlowConfig>,
-    mut links: Query<&mut Link>,
+    mut core: ResMut<FlowCore>,
 ) {
     if config.spec.broadcast {
         // Every component and instance pushes its status to every other component.
@@ -66,10 +67,7 @@ fn measure_demand(
     let unit = topo.unit as f64;
     let dt = cadence.cycle as f64 / SEC;
     let max_hold = (config.spec.max_hold_ms * MS) as Nanos;
-    for &e in &topo.links {
-        let Ok(mut l) = links.get_mut(e) else {
-            continue;
-        };
+    for l in core.links.iter_mut() {
         let offered = if matches!(l.from, NodeRef::Component(_)) {
             l.flow.offered
         } else {
@@ -90,18 +88,17 @@ fn cache_fallbacks(
     clock: Res<SimClock>,
     topo: Res<Topology>,
     config: Res<FlowConfig>,
-    links: Query<&Link>,
+    core: Res<FlowCore>,
     mut fallbacks: ResMut<Fallbacks>,
     mut events: MessageWriter<SimEvent>,
 ) {
     let spec = &config.spec;
     let stale_hold = (spec.stale_hold_s * SEC) as Nanos;
     for c in topo.components.iter().filter(|c| c.kind == Kind::Cache) {
-        let red = c.out.iter().any(|(_, li, _)| {
-            links
-                .get(topo.links[*li as usize])
-                .is_ok_and(|l| l.flow.view.heard_red())
-        });
+        let red = c
+            .out
+            .iter()
+            .any(|(_, li, _)| core.link(*li).is_some_and(|l| l.flow.view.heard_red()));
         let k = c.index as usize;
         let was = fallbacks.stale[k];
         fallbacks.better_since[k] = if red {
@@ -158,8 +155,7 @@ struct ReceiverPlan {
 fn receiver_plan(
     c: &ComponentInfo,
     h: &HealthStatus,
-    topo: &Topology,
-    links: &Query<&mut Link>,
+    links: &[Link],
     config: &mut FlowConfig,
     spec: &BackpressureSpec,
     health: &HealthConfig,
@@ -184,8 +180,8 @@ fn receiver_plan(
     if overloaded {
         memory.held_downstream = c.out.iter().any(|(_, li, _)| {
             links
-                .get(topo.links[*li as usize])
-                .is_ok_and(|l| l.flow.limit.is_some())
+                .get(*li as usize)
+                .is_some_and(|l| l.flow.limit.is_some())
         });
     }
     let buffer = if memory.measured.is_some() && memory.held_downstream {
@@ -196,11 +192,7 @@ fn receiver_plan(
     let demands: Vec<f64> = c
         .in_links
         .iter()
-        .map(|l| {
-            links
-                .get(topo.links[*l as usize])
-                .map_or(0.0, |l| l.flow.demand)
-        })
+        .map(|l| links.get(*l as usize).map_or(0.0, |l| l.flow.demand))
         .collect();
     // Predictive backpressure: the receiver also forecasts its incoming traffic
     // `health.forecast.horizon_s` ahead (Holt's linear method over its cycles) and splits its
@@ -247,7 +239,7 @@ fn control_rates(
     mut config: ResMut<FlowConfig>,
     queries: HealthQueries,
     mut slots: ResMut<QuerySlots>,
-    mut links: Query<&mut Link>,
+    mut core: ResMut<FlowCore>,
     mut events: MessageWriter<SimEvent>,
 ) {
     let spec = config.spec.clone();
@@ -258,8 +250,7 @@ fn control_rates(
         let plan = receiver_plan(
             c,
             h,
-            &topo,
-            &links,
+            &core.links,
             &mut config,
             &spec,
             &health_cfg,
@@ -272,13 +263,13 @@ fn control_rates(
             events.write(SimEvent::new(clock.now, Subject::Component(c.index), kind));
         }
         for (k, &li) in c.in_links.iter().enumerate() {
-            let Ok(mut l) = links.get_mut(topo.links[li as usize]) else {
+            let Some(l) = core.links.get_mut(li as usize) else {
                 continue;
             };
             let NodeRef::Component(sender) = l.from else {
                 continue;
             };
-            let rec = recommendation(&l, &plan, k);
+            let rec = recommendation(l, &plan, k);
             l.flow.recommended = rec.map(|r| r.rate);
             l.flow.urgency = rec.map_or(Urgency::Gradual, |r| r.urgency);
             let ctx = SenderCtx {
@@ -293,10 +284,10 @@ fn control_rates(
             };
             match &mut l.control {
                 LinkControl::Seed000 => {
-                    sender_cycle(&mut l, &ctx, &queries, &mut slots, &mut events);
+                    sender_cycle(l, &ctx, &queries, &mut slots, &mut events);
                 }
                 LinkControl::Off => {}
-                LinkControl::Custom(_) => custom_cycle(&mut l, h, ctx.now, ctx.unit, &mut events),
+                LinkControl::Custom(_) => custom_cycle(l, h, ctx.now, ctx.unit, &mut events),
             }
         }
     }
@@ -525,7 +516,7 @@ fn next_limit(l: &mut Link, ctx: &SenderCtx, status: HealthBand, growing: bool) 
 fn alternative_routes(
     clock: Res<SimClock>,
     topo: Res<Topology>,
-    links: Query<&Link>,
+    core: Res<FlowCore>,
     mut fallbacks: ResMut<Fallbacks>,
     mut events: MessageWriter<SimEvent>,
 ) {
@@ -533,10 +524,7 @@ fn alternative_routes(
         let Some(alt) = *alt else { continue };
         let cannot =
             |l: &Link| l.flow.view.heard_red() || l.flow.view.answer.is_some_and(|a| !a.accepting);
-        let (Ok(main), Ok(other)) = (
-            links.get(topo.links[li]),
-            links.get(topo.links[alt as usize]),
-        ) else {
+        let (Some(main), Some(other)) = (core.links.get(li), core.link(alt)) else {
             continue;
         };
         let on = cannot(main) && !cannot(other);
@@ -556,11 +544,8 @@ fn alternative_routes(
 /// After each control cycle, refreshes the headers every link between components stamps on the
 /// requests it carries: its allowed rate, breaker state, the sender's and the receiver's status
 /// (as the sender last heard it), the reason of the last rate change, the alternatives.
-fn stamp_headers(topo: Res<Topology>, queries: HealthQueries, mut links: Query<&mut Link>) {
-    for &e in &topo.links {
-        let Ok(mut l) = links.get_mut(e) else {
-            continue;
-        };
+fn stamp_headers(topo: Res<Topology>, queries: HealthQueries, mut core: ResMut<FlowCore>) {
+    for l in core.links.iter_mut() {
         let NodeRef::Component(sender) = l.from else {
             continue;
         };

@@ -13,6 +13,7 @@ use crate::scenario::HealthSpec;
 use crate::sim::SimClock;
 use crate::sim::SimSystems;
 use crate::sim::SimTick;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::engines::Engine;
 use crate::sim::flow::instance::Instance;
 use crate::sim::schedule::cadence::on_health_cycle;
@@ -515,7 +516,8 @@ pub(in crate::sim) fn plugin(app: &mut App) {
         .init_resource::<SystemHealth>()
         .add_systems(
             SimTick,
-            update_health
+            (crate::sim::flow::core::sync_queues, update_health)
+                .chain()
                 .run_if(on_health_cycle)
                 .in_set(SimSystems::Health),
         );
@@ -555,7 +557,7 @@ struct InstanceSum {
 /// `c` gets its engine-band health and its own status; the sums the component level needs.
 fn score_instances(
     c: &crate::sim::schedule::topology::ComponentInfo,
-    instances: &Query<(&Instance, &Children)>,
+    (core, children): (&FlowCore, &Query<&Children>),
     engines: &Query<&Engine>,
     inst_health: &mut Query<
         (&mut InstanceHealth, &mut HealthStatus, &mut InstanceTracker),
@@ -574,8 +576,8 @@ fn score_instances(
         },
         ..default()
     };
-    for &e in &c.instances {
-        let Ok((inst, children)) = instances.get(e) else {
+    for (&e, &i) in c.instances.iter().zip(&c.instance_ids) {
+        let (Some(inst), Ok(children)) = (core.instance(i), children.get(e)) else {
             continue;
         };
         let k = &inst.counters;
@@ -648,7 +650,8 @@ pub fn update_health(
     topo: Res<Topology>,
     caps: Res<Capacities>,
     config: Res<HealthConfig>,
-    instances: Query<(&Instance, &Children)>,
+    core: Res<FlowCore>,
+    children: Query<&Children>,
     engines: Query<&Engine>,
     mut inst_health: Query<
         (&mut InstanceHealth, &mut HealthStatus, &mut InstanceTracker),
@@ -671,7 +674,7 @@ pub fn update_health(
             .unwrap_or(mean_ms);
         let sum = score_instances(
             c,
-            &instances,
+            (&core, &children),
             &engines,
             &mut inst_health,
             per_instance,

@@ -7,8 +7,6 @@ use crate::sim::SimClock;
 use crate::sim::SimConfig;
 use crate::sim::door::command::{Applied, CommandQueue, Origin, SimCommand};
 use crate::sim::door::faults::{FaultAction, Faults, TimedFault};
-use crate::sim::flow::instance::Instance;
-use crate::sim::flow::link::Link;
 use crate::sim::flow::source::TrafficSource;
 use crate::sim::read::events::{EventKind, SimEvent, Subject};
 use crate::sim::schedule::dist::{MS, Nanos, SEC};
@@ -132,7 +130,7 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
     match cmd {
         ScaleTraffic { source, factor } => {
             check_factor(*factor, 0.0)?;
-            let mut s = source_mut(world, source)?;
+            let s = source_mut(world, source)?;
             s.what_if.scale = *factor;
             Ok(format!("{source}: traffic x{factor}"))
         }
@@ -144,7 +142,7 @@ fn apply(world: &mut World, at: Nanos, cmd: &SimCommand, origin: Origin) -> Resu
             check_factor(*factor, 0.0)?;
             check_seconds(*for_s)?;
             let until = at + (for_s * SEC) as Nanos;
-            let mut s = source_mut(world, source)?;
+            let s = source_mut(world, source)?;
             s.what_if.spikes.push((at, until, *factor));
             Ok(format!("{source}: spike x{factor} for {for_s} s"))
         }
@@ -307,8 +305,9 @@ fn degrade_link(
     check_seconds(for_s)?;
     let tick_ms = world.resource::<SimClock>().tick as f64 / MS;
     crate::scenario::check_link_fault(added_latency_ms, loss, lost_after_ms, tick_ms)?;
-    let e = link_entity(world, link)?;
-    let mut l = world.get_mut::<Link>(e).ok_or("link is gone")?;
+    let (li, _) = crate::sim::door::swap::link_named(world, link)?;
+    let core = crate::sim::door::swap::core_mut(world);
+    let l = core.link_mut(li as u32).ok_or("link is gone")?;
     let until = at + (for_s * SEC) as Nanos;
     l.fault = Some(crate::sim::flow::link::LinkFault {
         from: at,
@@ -354,18 +353,13 @@ fn check_seconds(s: f64) -> Result<(), String> {
     }
 }
 
-fn link_entity(world: &World, name: &str) -> Result<Entity, String> {
-    crate::sim::door::swap::link_named(world, name).map(|(_, e)| e)
-}
-
-fn source_mut<'w>(world: &'w mut World, name: &str) -> Result<Mut<'w, TrafficSource>, String> {
-    let topo = world.resource::<Topology>();
-    let e = topo
+fn source_mut<'w>(world: &'w mut World, name: &str) -> Result<&'w mut TrafficSource, String> {
+    let i = world
+        .resource::<Topology>()
         .source_index(name)
-        .map(|i| topo.sources[i])
         .ok_or_else(|| format!("no source named {name:?}"))?;
-    world
-        .get_mut::<TrafficSource>(e)
+    crate::sim::door::swap::core_mut(world)
+        .source_mut(i as u32)
         .ok_or_else(|| format!("source {name:?} is gone"))
 }
 
@@ -381,17 +375,13 @@ fn fault(
     let c = topo
         .component(component)
         .ok_or_else(|| format!("no component named {component:?}"))?;
-    let Some(&e) = c.instances.get(instance as usize) else {
+    let Some(&index) = c.instance_ids.get(instance as usize) else {
         return Err(format!(
             "{component} has {} instances (0-{}), not {instance}",
             c.instances.len(),
             c.instances.len().saturating_sub(1)
         ));
     };
-    let index = world
-        .get::<Instance>(e)
-        .map(|i| i.index)
-        .ok_or("instance is gone")?;
     let what = match action {
         FaultAction::Down { duration, .. } if duration >= Nanos::MAX / 4 => {
             format!("{component}#{instance} down until brought back")

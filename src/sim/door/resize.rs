@@ -6,7 +6,8 @@ use crate::sim::SimConfig;
 use crate::sim::control::health::Capacities;
 use crate::sim::door::faults::{FaultAction, Faults, TimedFault};
 use crate::sim::door::params::validated;
-use crate::sim::flow::instance::Instance;
+use crate::sim::door::swap::core_mut;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::schedule::dist::Nanos;
 use crate::sim::schedule::dist::{Stream, instance_key, stream};
 use crate::sim::schedule::topology::Topology;
@@ -28,10 +29,10 @@ pub fn set_workers(world: &mut World, component: &str, workers: u32) -> Result<S
     let unit = world.resource::<Topology>().unit;
     let simulated = ((workers as f64 / unit as f64).round() as u32).max(1);
     let instances = world.resource::<Topology>().components[ci]
-        .instances
+        .instance_ids
         .clone();
-    for e in instances {
-        if let Some(mut inst) = world.get_mut::<Instance>(e) {
+    for i in instances {
+        if let Some(inst) = core_mut(world).instance_mut(i) {
             inst.set_workers(simulated);
         }
     }
@@ -54,10 +55,10 @@ pub fn set_queue(world: &mut World, component: &str, queue: QueueSpec) -> Result
         QueueSpec::Unbounded => (None, None),
     };
     let instances = world.resource::<Topology>().components[ci]
-        .instances
+        .instance_ids
         .clone();
-    for e in instances {
-        if let Some(mut inst) = world.get_mut::<Instance>(e) {
+    for i in instances {
+        if let Some(inst) = core_mut(world).instance_mut(i) {
             inst.queue_capacity = simulated;
         }
     }
@@ -78,10 +79,10 @@ pub fn set_queue_policy(
     let scenario = validated(world, |s| s.components[ci].queue_policy = spec)?;
     let (discipline, seed) = (scenario.components[ci].discipline, scenario.sim.seed);
     let instances = world.resource::<Topology>().components[ci]
-        .instances
+        .instance_ids
         .clone();
-    for (k, e) in instances.into_iter().enumerate() {
-        if let Some(mut inst) = world.get_mut::<Instance>(e) {
+    for (k, i) in instances.into_iter().enumerate() {
+        if let Some(inst) = core_mut(world).instance_mut(i) {
             let rng = stream(seed, Stream::Queue, instance_key(ci as u32, k as u32));
             inst.replace_queue(QueuePolicy::of(discipline, spec, rng));
         }
@@ -107,22 +108,21 @@ pub fn set_instances(
             a.min = a.min.min(instances);
         }
     })?;
-    let entities = world.resource::<Topology>().components[ci]
-        .instances
+    let ids = world.resource::<Topology>().components[ci]
+        .instance_ids
         .clone();
-    let live: Vec<Entity> = entities
-        .iter()
-        .copied()
-        .filter(|e| world.get::<Instance>(*e).is_some_and(|i| i.provisioned))
+    let core = world.resource::<FlowCore>();
+    let live: Vec<u32> = (ids.iter().copied())
+        .filter(|i| core.instance(*i).is_some_and(|i| i.provisioned))
         .collect();
     let have = live.len() as u32;
     if instances > have {
         let mut need = instances - have;
-        for &e in &entities {
+        for &i in &ids {
             if need == 0 {
                 break;
             }
-            if let Some(mut inst) = world.get_mut::<Instance>(e)
+            if let Some(inst) = core_mut(world).instance_mut(i)
                 && !inst.provisioned
             {
                 inst.provision(at, at, 1.0);
@@ -133,8 +133,7 @@ pub fn set_instances(
             crate::sim::schedule::spawn::spawn_extra_instance(world, ci as u32, &scenario);
         }
     } else {
-        for &e in live.iter().rev().take((have - instances) as usize) {
-            let index = world.get::<Instance>(e).map_or(0, |i| i.index);
+        for &index in live.iter().rev().take((have - instances) as usize) {
             world.resource_mut::<Faults>().add(TimedFault {
                 at,
                 instance: index,

@@ -6,8 +6,8 @@ use crate::scenario::{ConcurrencySpec, LimiterSpec, RetrySpec, ShedSpec, Throttl
 use crate::sim::SimConfig;
 use crate::sim::door::params::validated;
 use crate::sim::flow::client::ClientPolicy;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::link::Link;
-use crate::sim::flow::source::TrafficSource;
 use crate::sim::schedule::dist::{Stream, stream};
 use crate::sim::schedule::topology::Topology;
 use crate::sim::strategies::concurrency::ConcurrencyLimit;
@@ -46,10 +46,10 @@ pub fn set_limit(
     link: &str,
     limit: Option<LimiterSpec>,
 ) -> Result<String, String> {
-    let (li, e) = link_named(world, link)?;
+    let (li, _) = link_named(world, link)?;
     let unit = world.resource::<Topology>().unit;
     let scenario = validated(world, |s| s.links[li].limit = limit)?;
-    if let Some(mut l) = world.get_mut::<Link>(e) {
+    if let Some(l) = core_mut(world).link_mut(li as u32) {
         l.limiter = limit.map(|spec| Limiter::new(spec, unit));
     }
     world.resource_mut::<SimConfig>().scenario = scenario;
@@ -109,11 +109,13 @@ pub fn set_credits(
         .iter()
         .any(|l| l.to == to && l.credits.is_some());
     rewindow(world, li, scenario);
-    let e = world.resource::<Topology>().links[li];
-    let on = on || world.get::<Link>(e).is_some_and(Link::has_credits);
+    let on = on
+        || core_mut(world)
+            .link(li as u32)
+            .is_some_and(Link::has_credits);
     if let Some(c) = world.resource::<Topology>().component(&to) {
-        for e in c.instances.clone() {
-            if let Some(mut inst) = world.get_mut::<crate::sim::flow::instance::Instance>(e) {
+        for i in c.instance_ids.clone() {
+            if let Some(inst) = core_mut(world).instance_mut(i) {
                 inst.credited = on;
             }
         }
@@ -134,9 +136,9 @@ pub fn set_redelivery(
     link: &str,
     redelivery: Option<crate::scenario::RedeliverySpec>,
 ) -> Result<String, String> {
-    let (li, e) = link_named(world, link)?;
+    let (li, _) = link_named(world, link)?;
     let scenario = validated(world, |s| s.links[li].redelivery = redelivery.clone())?;
-    if let Some(mut l) = world.get_mut::<Link>(e) {
+    if let Some(l) = core_mut(world).link_mut(li as u32) {
         let waiting = l.redelivery.as_ref().map_or(0, |r| r.waiting);
         let mut next = redelivery
             .as_ref()
@@ -169,8 +171,7 @@ fn rewindow(world: &mut World, li: usize, scenario: crate::scenario::Scenario) {
     let unit = world.resource::<Topology>().unit;
     let spec = &scenario.links[li];
     let mut next = crate::sim::flow::link::Window::of(spec, unit);
-    let e = world.resource::<Topology>().links[li];
-    if let Some(mut l) = world.get_mut::<Link>(e) {
+    if let Some(l) = core_mut(world).link_mut(li as u32) {
         let old = l.window.take();
         // Messages waiting for credits taken off go with the credits still coming back.
         let credit = old.as_ref().is_some_and(|w| w.credit);
@@ -198,13 +199,16 @@ pub fn link_named(world: &World, name: &str) -> Result<(usize, Entity), String> 
         .ok_or_else(|| format!("no link named {name:?} (links are named from->to)"))
 }
 
-/// The source called `name`: its index and entity.
-fn source(world: &World, name: &str) -> Result<(usize, Entity), String> {
+/// The index of the source called `name`.
+fn source(world: &World, name: &str) -> Result<usize, String> {
     let topo = world.resource::<Topology>();
-    let i = topo
-        .source_index(name)
-        .ok_or_else(|| format!("no source named {name:?}"))?;
-    Ok((i, topo.sources[i]))
+    topo.source_index(name)
+        .ok_or_else(|| format!("no source named {name:?}"))
+}
+
+/// The flow's core, to change through its methods.
+pub(in crate::sim) fn core_mut(world: &mut World) -> &mut FlowCore {
+    world.resource_mut::<FlowCore>().into_inner()
 }
 
 /// Sets a source's retry policy and client throttling (its budget and throttle start afresh).
@@ -214,13 +218,13 @@ pub fn set_client(
     retry: RetrySpec,
     throttle: Option<ThrottleSpec>,
 ) -> Result<String, String> {
-    let (i, e) = source(world, name)?;
+    let i = source(world, name)?;
     let scenario = validated(world, |s| {
         s.sources[i].client.retry = retry.clone();
         s.sources[i].client.throttle = throttle;
     })?;
     let seed = scenario.sim.seed;
-    if let Some(mut src) = world.get_mut::<TrafficSource>(e) {
+    if let Some(src) = core_mut(world).source_mut(i as u32) {
         let rng = stream(seed, Stream::Retry, (3 << 40) | i as u64);
         src.client = ClientPolicy::new(retry.budget, throttle, rng);
         src.set_retry(retry.clone());
@@ -276,10 +280,10 @@ pub fn set_concurrency(
     let c = topo
         .component(component)
         .ok_or_else(|| format!("no component named {component:?}"))?;
-    let (ci, instances) = (c.index as usize, c.instances.clone());
+    let (ci, instances) = (c.index as usize, c.instance_ids.clone());
     let scenario = validated(world, |s| s.components[ci].concurrency = limit)?;
-    for e in instances {
-        if let Some(mut inst) = world.get_mut::<crate::sim::flow::instance::Instance>(e) {
+    for i in instances {
+        if let Some(inst) = core_mut(world).instance_mut(i) {
             inst.concurrency = limit.map(|spec| Box::new(ConcurrencyLimit::new(spec)));
         }
     }

@@ -5,9 +5,11 @@ use crate::scenario::{ComponentSpec, EngineSpec};
 use crate::sim::SimClock;
 use crate::sim::SimSystems;
 use crate::sim::SimTick;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::instance::Instance;
 use crate::sim::read::events::SimEvent;
 use crate::sim::schedule::cadence::{ENGINE_UPDATE_NS, on_engine_update};
+use crate::sim::schedule::topology::Topology;
 use bevy::prelude::*;
 
 /// Which resource an engine models.
@@ -119,7 +121,9 @@ pub fn update_engines(clock: Res<SimClock>, mut engines: EngineUpdate) {
 /// What the engine update works on.
 #[derive(bevy::ecs::system::SystemParam)]
 pub struct EngineUpdate<'w, 's> {
-    instances: Query<'w, 's, (&'static mut Instance, &'static Children)>,
+    core: ResMut<'w, FlowCore>,
+    topo: Res<'w, Topology>,
+    children: Query<'w, 's, &'static Children>,
     engines: Query<'w, 's, &'static mut Engine>,
     events: MessageWriter<'w, SimEvent>,
 }
@@ -128,13 +132,18 @@ impl EngineUpdate<'_, '_> {
     /// The engine update at the end of the tick `clock`.
     pub fn run(&mut self, clock: &SimClock) {
         let EngineUpdate {
-            instances,
+            core,
+            topo,
+            children,
             engines,
             events,
         } = self;
         let every = (ENGINE_UPDATE_NS / clock.tick).max(1);
         let alpha = ((every * clock.tick) as f64 / SMOOTHING_NS).min(1.0);
-        for (inst, children) in instances.iter_mut() {
+        for (inst, e) in core.instances.iter_mut().zip(&topo.instances) {
+            let Ok(children) = children.get(*e) else {
+                continue;
+            };
             update_instance(inst, children, engines, events, clock.now, alpha);
         }
     }
@@ -142,7 +151,7 @@ impl EngineUpdate<'_, '_> {
 
 /// One instance's engines from its busy workers and memory; its pressure (busiest engine).
 fn update_instance(
-    mut inst: Mut<Instance>,
+    inst: &mut Instance,
     children: &Children,
     engines: &mut Query<&mut Engine>,
     events: &mut MessageWriter<SimEvent>,

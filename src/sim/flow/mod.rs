@@ -6,6 +6,7 @@
 pub mod agenda;
 pub mod bulkhead;
 pub mod client;
+pub mod core;
 pub mod engines;
 pub mod instance;
 pub mod link;

@@ -12,6 +12,7 @@ use crate::sim::control::queries::{self, Answer, Asking, CheckEvent, HealthQueri
 use crate::sim::control::rate::{Fallbacks, FlowConfig};
 use crate::sim::door::faults::Faults;
 use crate::sim::flow::agenda::{Agenda, Ev};
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::instance::{Instance, Outbox, Surroundings};
 use crate::sim::flow::link::Admit;
 use crate::sim::flow::link::{Link, NodeRef};
@@ -19,7 +20,6 @@ use crate::sim::flow::redelivery::Fate;
 use crate::sim::flow::request::{Outcome, Reply, Request, Response, Ret};
 use crate::sim::flow::source::TrafficSource;
 use crate::sim::read::events::{EventKind, SimEvent, Subject};
-use crate::sim::read::latency::ComponentLatency;
 use crate::sim::schedule::dist::Nanos;
 use crate::sim::schedule::topology::{Routes, Topology};
 use bevy::prelude::*;
@@ -59,13 +59,8 @@ pub struct Scratch {
     out: Outbox,
 }
 
-/// The queries the flow phase works on.
-type Net<'w, 's> = (
-    Query<'w, 's, &'static mut TrafficSource>,
-    Query<'w, 's, &'static mut Instance>,
-    Query<'w, 's, &'static mut Link>,
-    Query<'w, 's, &'static mut ComponentLatency>,
-);
+/// What the flow phase works on: the core's sources, instances, links and latencies.
+type Net = FlowCore;
 
 /// A load balancer (or a source in front of one) asks each instance of the receiver through its
 /// cache before routing; keeps the healths to route by, and until when they all stay cached.
@@ -142,29 +137,16 @@ pub(in crate::sim) fn plugin(app: &mut App) {
 /// Of the next `k` ticks from `now`, how many the flow phase would find nothing to do in, as
 /// far as the world tells (`idle_flow`).
 pub fn quiet_flow(world: &World, now: Nanos, tick: Nanos, k: u64) -> u64 {
-    let parts = (
-        world.resource::<Agenda>(),
-        world.resource::<Faults>(),
-        world.resource::<Topology>(),
-    );
-    let link = |e: Entity| world.get::<Link>(e);
-    idle_flow(
-        parts,
-        link,
-        |e| world.get::<TrafficSource>(e),
-        (now, tick),
-        k,
-    )
+    let parts = (world.resource::<Agenda>(), world.resource::<Faults>());
+    idle_flow(parts, world.resource::<FlowCore>(), (now, tick), k)
 }
 
 /// Of the next `k` ticks from `now` (ticks of `tick` ns), how many the flow phase would find
 /// nothing to do in: no event in the agenda, instance action from the command door, arrival on
-/// the wire, or source arrival, retry or deadline. `link` and `source` read those entities (from
-/// the world, or through the flow's queries). Stops looking as soon as the answer is 0.
-fn idle_flow<'a>(
-    (agenda, faults, topo): (&Agenda, &Faults, &Topology),
-    link: impl Fn(Entity) -> Option<&'a Link>,
-    source: impl Fn(Entity) -> Option<&'a TrafficSource>,
+/// the wire, or source arrival, retry or deadline. Stops looking as soon as the answer is 0.
+fn idle_flow(
+    (agenda, faults): (&Agenda, &Faults),
+    core: &FlowCore,
     (now, tick): (Nanos, Nanos),
     mut k: u64,
 ) -> u64 {
@@ -178,24 +160,22 @@ fn idle_flow<'a>(
         if k == 0 {
             return 0;
         }
-        if let Some(l) = topo.links.get(li as usize).and_then(|e| link(*e)) {
+        if let Some(l) = core.link(li) {
             k = k.min(before(l.next_due()));
         }
     }
-    for e in &topo.sources {
+    for src in &core.sources {
         if k == 0 {
             return 0;
         }
-        if let Some(src) = source(*e) {
-            let (deadline, next) = src.next_due();
-            k = k.min(before(next));
-            // A deadline is handled at the start of the tick after the one it falls in: one
-            // already past is handled by the next tick.
-            if deadline < now {
-                return 0;
-            } else if deadline < Nanos::MAX {
-                k = k.min(before(deadline) + 1);
-            }
+        let (deadline, next) = src.next_due();
+        k = k.min(before(next));
+        // A deadline is handled at the start of the tick after the one it falls in: one
+        // already past is handled by the next tick.
+        if deadline < now {
+            return 0;
+        } else if deadline < Nanos::MAX {
+            k = k.min(before(deadline) + 1);
         }
     }
     k
@@ -249,7 +229,7 @@ pub struct Flow<'w, 's> {
     slots: ResMut<'w, QuerySlots>,
     events: MessageWriter<'w, SimEvent>,
     fans: ResMut<'w, crate::sim::flow::routing::FanWaits>,
-    net: Net<'w, 's>,
+    net: ResMut<'w, FlowCore>,
 }
 
 /// The flow phase of one tick (`SimTick`).
@@ -275,7 +255,7 @@ impl<'w, 's> Flow<'w, 's> {
             fans,
             net,
         } = self;
-        begin_tick(topo, agenda, faults, net, s, from, until);
+        begin_tick(agenda, faults, net, s, from, until);
         peaks.resize(topo.components.len());
         let mut cx = Tick {
             topo,
@@ -301,20 +281,15 @@ impl<'w, 's> Flow<'w, 's> {
     /// Of the next `most` ticks after `now` (ticks of `tick` ns), how many the flow would find
     /// nothing to do in (`idle_flow`), read through the flow's own queries.
     pub(in crate::sim) fn idle_ahead(&self, now: Nanos, tick: Nanos, most: u64) -> u64 {
-        let parts = (&*self.agenda, &*self.faults, &*self.topo);
-        let link = |e: Entity| self.net.2.get(e).ok();
-        idle_flow(parts, link, |e| self.net.0.get(e).ok(), (now, tick), most)
+        let parts = (&*self.agenda, &*self.faults);
+        idle_flow(parts, &self.net, (now, tick), most)
     }
 
     /// The sources (whose finished requests the metrics collect) and the event writer.
     pub(in crate::sim) fn sources(
         &mut self,
-    ) -> (
-        u64,
-        &mut Query<'w, 's, &'static mut TrafficSource>,
-        &mut MessageWriter<'w, SimEvent>,
-    ) {
-        (self.topo.unit, &mut self.net.0, &mut self.events)
+    ) -> (u64, &mut [TrafficSource], &mut MessageWriter<'w, SimEvent>) {
+        (self.topo.unit, &mut self.net.sources, &mut self.events)
     }
 }
 
@@ -334,17 +309,16 @@ fn dispatch(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, ev: Ev) ->
         }),
         Ev::Release { link } => on_release(cx, net, s, at, link),
         Ev::Credit { link } => {
-            let (_, _, links, _) = net;
-            if let Ok(mut l) = links.get_mut(cx.topo.links[link as usize])
+            if let Some(l) = net.link_mut(link)
                 && let Some(next) = l.credit_returned(at)
             {
-                cx.agenda.send(&mut l, link, next, cx.until);
+                cx.agenda.send(l, link, next, cx.until);
             }
             None
         }
         Ev::Republish { link, req } => {
             s.out.publishes.push((link, req));
-            if let Ok(mut l) = net.2.get_mut(cx.topo.links[link as usize])
+            if let Some(l) = net.link_mut(link)
                 && let Some(r) = l.redelivery.as_mut()
             {
                 r.waiting -= 1;
@@ -358,7 +332,6 @@ fn dispatch(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, ev: Ev) ->
 /// What the wire delivers in this tick, the instance actions due in it, and what the sources
 /// send are known at its start: they go on the agenda as one sorted batch.
 fn begin_tick(
-    topo: &Topology,
     agenda: &mut Agenda,
     faults: &mut Faults,
     net: &mut Net,
@@ -367,11 +340,11 @@ fn begin_tick(
     until: Nanos,
 ) {
     agenda.begin(from, until);
-    let (sources, _, links, _) = net;
+    let FlowCore { sources, links, .. } = net;
     let mut wired = std::mem::take(&mut agenda.wired);
     wired.sort_unstable();
     for &li in &wired {
-        let Ok(mut link) = links.get_mut(topo.links[li as usize]) else {
+        let Some(link) = links.get_mut(li as usize) else {
             continue;
         };
         link.take_due(until, &mut s.requests, &mut s.responses);
@@ -401,12 +374,10 @@ fn begin_tick(
         agenda.push(f.at.max(from), ev);
     }
     // Sources: timeouts, retries and new arrivals of this tick.
-    for &e in &topo.sources {
-        if let Ok(mut src) = sources.get_mut(e) {
-            src.emit(from, until, &mut s.sends);
-        }
+    for src in sources.iter_mut() {
+        src.emit(from, until, &mut s.sends);
     }
-    send_all(topo, links, agenda, &mut s.sends, &mut s.refused, until);
+    send_all(links, agenda, &mut s.sends, &mut s.refused, until);
     agenda.seal();
 }
 
@@ -420,8 +391,10 @@ fn on_arrive(
     link: u32,
     req: Request,
 ) -> Option<u32> {
-    let (_, instances, links, _) = net;
-    let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
+    let FlowCore {
+        instances, links, ..
+    } = net;
+    let l = links.get_mut(link as usize)?;
     l.counters.delivered += 1;
     let info = &cx.topo.components[l.to as usize];
     let k = if info.instances.len() == 1 {
@@ -430,17 +403,17 @@ fn on_arrive(
         // A pulled message goes to the instance with the most idle workers.
         l.pulling = l.pulling.saturating_sub(1);
         let caps = info
-            .instances
+            .instance_ids
             .iter()
-            .map(|e| instances.get(*e).map_or(0, |i| i.pull_capacity()));
+            .map(|i| instances.get(*i as usize).map_or(0, |i| i.pull_capacity()));
         caps.enumerate()
             .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
             .map_or(0, |x| x.0)
     } else {
-        pick_instance(cx, instances, s, &mut l, info, at)
+        pick_instance(cx, instances, s, l, info, at)
     };
     let window = cx.surroundings(l.to);
-    let mut inst = instances.get_mut(info.instances[k]).ok()?;
+    let inst = instances.get_mut(info.instance_ids[k] as usize)?;
     let before = inst.queued;
     inst.arrive(req, &window, &mut s.out);
     cx.peaks.change(inst.component, before, inst.queued);
@@ -451,7 +424,7 @@ fn on_arrive(
 /// each instance's health through the sender's cache first).
 fn pick_instance(
     cx: &mut Tick,
-    instances: &Query<&mut Instance>,
+    instances: &[Instance],
     s: &mut Scratch,
     l: &mut Link,
     info: &crate::sim::schedule::topology::ComponentInfo,
@@ -468,12 +441,12 @@ fn pick_instance(
         }
     }
     s.loads.clear();
-    for (k, e) in info.instances.iter().enumerate() {
+    for (k, i) in info.instance_ids.iter().enumerate() {
         // Health only matters to `Healthiest`; others leave it empty.
         let h = l.flow.instance_health.get(k).copied().unwrap_or(1.0);
         s.loads.push(
             instances
-                .get(*e)
+                .get(*i as usize)
                 .map(|i| (i.accepts_at(at), i.outstanding(), h))
                 .unwrap_or((false, 0, 0.0)),
         );
@@ -488,26 +461,22 @@ fn on_instance(
     instance: u32,
     f: impl FnOnce(&mut Instance, &Surroundings),
 ) -> Option<u32> {
-    let (_, instances, _, _) = net;
-    let mut inst = instances
-        .get_mut(cx.topo.instances[instance as usize])
-        .ok()?;
+    let inst = net.instance_mut(instance)?;
     let c = inst.component;
     let window = cx.surroundings(c);
     let before = inst.queued;
-    f(&mut inst, &window);
+    f(inst, &window);
     cx.peaks.change(c, before, inst.queued);
     Some(c)
 }
 
 /// Requests held at the sender of `link` may go.
 fn on_release(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, link: u32) -> Option<u32> {
-    let (_, _, links, _) = net;
-    let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
+    let l = net.link_mut(link)?;
     l.flow.release_pending = false;
     l.release_held(at, &mut s.released);
     for r in s.released.drain(..) {
-        cx.agenda.send(&mut l, link, r, cx.until);
+        cx.agenda.send(l, link, r, cx.until);
     }
     if l.held() > 0 {
         l.flow.release_pending = true;
@@ -526,8 +495,13 @@ fn on_respond(
     resp: Response,
     local: bool,
 ) -> Option<u32> {
-    let (sources, instances, links, _) = net;
-    let mut l = links.get_mut(cx.topo.links[link as usize]).ok()?;
+    let FlowCore {
+        sources,
+        instances,
+        links,
+        ..
+    } = net;
+    let l = links.get_mut(link as usize)?;
     l.counters.responses_delivered += 1;
     if local {
         l.counters.refused_locally += 1;
@@ -550,19 +524,17 @@ fn on_respond(
         }
     }
     if !local && let Some(next) = l.window_answered(&resp) {
-        cx.agenda.send(&mut l, link, next, cx.until);
+        cx.agenda.send(l, link, next, cx.until);
     }
     match (l.from, resp.req.ret) {
         (NodeRef::Source(si), _) => {
-            if let Ok(mut src) = sources.get_mut(cx.topo.sources[si as usize]) {
+            if let Some(src) = sources.get_mut(si as usize) {
                 src.on_response(resp, cx.until, &mut s.sends);
             }
             None
         }
         (NodeRef::Component(_), Ret::Worker { instance, .. }) => {
-            let mut inst = instances
-                .get_mut(cx.topo.instances[instance as usize])
-                .ok()?;
+            let inst = instances.get_mut(instance as usize)?;
             let before = inst.queued;
             let window = cx.surroundings(inst.component);
             inst.on_response(resp, &window, &mut s.out);
@@ -573,11 +545,11 @@ fn on_respond(
         (NodeRef::Component(_), Ret::Detached) => {
             // The sender hears of the loss: its credit is back.
             if let Some(next) = l.credit_returned(resp.at) {
-                cx.agenda.send(&mut l, link, next, cx.until);
+                cx.agenda.send(l, link, next, cx.until);
             }
             if let Reply::Err(o) = resp.status {
                 let src = cx.routes.flows[resp.req.flow as usize].source;
-                if let Ok(mut source) = sources.get_mut(cx.topo.sources[src as usize]) {
+                if let Some(source) = sources.get_mut(src as usize) {
                     source.detached_end(&resp.req, o, resp.at);
                 }
             }
@@ -591,7 +563,7 @@ fn on_respond(
 /// worker may have come free or a topic been filled.
 fn after_event(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, touched: Option<u32>) {
     let (topo, until) = (cx.topo, cx.until);
-    deliver(topo, cx.routes, cx.agenda, net, s, until);
+    deliver(cx.routes, cx.agenda, net, s, until);
     cx.events.write_batch(s.out.events.drain(..));
     if let Some(c) = touched
         && !topo.components[c as usize].pull_links.is_empty()
@@ -606,18 +578,20 @@ fn after_event(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, touched
 /// Consumers of component `c` pull messages from their topics while they have idle workers
 /// that no pulled message is already on its way to.
 fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, until: Nanos) {
-    let (_, instances, links, _) = net;
+    let FlowCore {
+        instances, links, ..
+    } = net;
     let info = &topo.components[c as usize];
     let idle: u64 = info
-        .instances
+        .instance_ids
         .iter()
-        .filter_map(|e| instances.get(*e).ok())
+        .filter_map(|i| instances.get(*i as usize))
         .map(|i| i.pull_capacity())
         .sum();
     let on_the_way: u64 = info
         .pull_links
         .iter()
-        .filter_map(|l| links.get(topo.links[*l as usize]).ok())
+        .filter_map(|l| links.get(*l as usize))
         .map(|l| l.pulling)
         .sum();
     let mut room = idle.saturating_sub(on_the_way);
@@ -627,7 +601,7 @@ fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, 
             if room == 0 {
                 break;
             }
-            let Ok(mut link) = links.get_mut(topo.links[li as usize]) else {
+            let Some(link) = links.get_mut(li as usize) else {
                 continue;
             };
             let Some(mut req) = link.topic.pop_front() else {
@@ -637,7 +611,7 @@ fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, 
             room -= 1;
             link.pulling += 1;
             req.at = at;
-            agenda.send(&mut link, li, req, until);
+            agenda.send(link, li, req, until);
         }
         if !any {
             break;
@@ -647,15 +621,13 @@ fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, 
 
 /// Applies what an event produced: timers, requests and responses onto links or the agenda,
 /// ends of detached requests, and latencies.
-fn deliver(
-    topo: &Topology,
-    routes: &Routes,
-    agenda: &mut Agenda,
-    net: &mut Net,
-    s: &mut Scratch,
-    until: Nanos,
-) {
-    let (sources, instances, links, latency) = net;
+fn deliver(routes: &Routes, agenda: &mut Agenda, net: &mut Net, s: &mut Scratch, until: Nanos) {
+    let FlowCore {
+        sources,
+        instances,
+        links,
+        latency,
+    } = net;
     for (at, instance, worker, incarnation) in s.out.timers.drain(..) {
         agenda.push(
             at,
@@ -666,11 +638,11 @@ fn deliver(
             },
         );
     }
-    give_credits_back(topo, links, agenda, &mut s.out.credits);
+    give_credits_back(links, agenda, &mut s.out.credits);
     s.sends.append(&mut s.out.sends);
-    send_all(topo, links, agenda, &mut s.sends, &mut s.refused, until);
+    send_all(links, agenda, &mut s.sends, &mut s.refused, until);
     for (li, req) in s.out.publishes.drain(..) {
-        let Ok(mut link) = links.get_mut(topo.links[li as usize]) else {
+        let Some(link) = links.get_mut(li as usize) else {
             continue;
         };
         match link.publish(req) {
@@ -678,14 +650,14 @@ fn deliver(
             Err(req) => {
                 // The broker's topic is full: the message is dropped there.
                 let src = routes.flows[req.flow as usize].source;
-                if let Ok(mut source) = sources.get_mut(topo.sources[src as usize]) {
+                if let Some(source) = sources.get_mut(src as usize) {
                     source.detached_end(&req, Outcome::Dropped, req.at);
                 }
             }
         }
     }
     for r in s.out.replies.drain(..) {
-        if let Ok(mut link) = links.get_mut(topo.links[r.req.via as usize]) {
+        if let Some(link) = links.get_mut(r.req.via as usize) {
             match link.reply(r, until) {
                 // A client behind a zero-latency link hears at once: no need to schedule it.
                 Some((at, resp))
@@ -700,7 +672,7 @@ fn deliver(
                     if matches!(resp.status, Reply::Err(_)) {
                         link.counters.response_errors += 1;
                     }
-                    if let Ok(mut src) = sources.get_mut(topo.sources[si as usize]) {
+                    if let Some(src) = sources.get_mut(si as usize) {
                         src.on_response(resp, until, &mut s.sends);
                     }
                 }
@@ -717,22 +689,18 @@ fn deliver(
         }
     }
     if !s.sends.is_empty() {
-        send_all(topo, links, agenda, &mut s.sends, &mut s.refused, until);
+        send_all(links, agenda, &mut s.sends, &mut s.refused, until);
     }
     for req in s.refused.drain(..) {
         s.out.ends.push((req, Outcome::Rejected, req.at));
     }
-    end_detached(topo, routes, agenda, sources, links, &mut s.out.ends);
+    end_detached(routes, agenda, sources, links, &mut s.out.ends);
     if !s.out.sojourns.is_empty() {
         // Sojourns come from the one instance that handled the event.
-        let comp = s.out.sojourns_of.take().and_then(|i| {
-            instances
-                .get(topo.instances[i as usize])
-                .ok()
-                .map(|i| i.component)
-        });
+        let comp =
+            (s.out.sojourns_of.take()).and_then(|i| instances.get(i as usize).map(|i| i.component));
         if let Some(c) = comp
-            && let Ok(mut lat) = latency.get_mut(topo.components[c as usize].entity)
+            && let Some(lat) = latency.get_mut(c as usize)
         {
             for v in s.out.sojourns.drain(..) {
                 lat.record(v);
@@ -745,28 +713,24 @@ fn deliver(
 /// Detached requests that ended: a broker redelivers one that failed at its consumer (or
 /// dead-letters it); the rest end at their source's bookkeeping.
 fn end_detached(
-    topo: &Topology,
     routes: &Routes,
     agenda: &mut Agenda,
-    sources: &mut Query<&mut TrafficSource>,
-    links: &mut Query<&mut Link>,
+    sources: &mut [TrafficSource],
+    links: &mut [Link],
     ends: &mut Vec<(Request, Outcome, Nanos)>,
 ) {
     for (req, outcome, at) in ends.drain(..) {
         // A broker redelivers a message that failed at its consumer, or dead-letters it.
         let fate = match outcome {
             Outcome::Completed => None,
-            _ => links
-                .get_mut(topo.links[req.via as usize])
-                .ok()
-                .and_then(|mut l| {
-                    let fate = l.redelivery.as_mut()?.failed(&req, at)?;
-                    match fate {
-                        Fate::Again(..) => l.counters.redelivered += 1,
-                        Fate::DeadLetter => l.counters.dead_lettered += 1,
-                    }
-                    Some(fate)
-                }),
+            _ => links.get_mut(req.via as usize).and_then(|l| {
+                let fate = l.redelivery.as_mut()?.failed(&req, at)?;
+                match fate {
+                    Fate::Again(..) => l.counters.redelivered += 1,
+                    Fate::DeadLetter => l.counters.dead_lettered += 1,
+                }
+                Some(fate)
+            }),
         };
         if let Some(Fate::Again(t, again)) = fate {
             agenda.push(
@@ -779,7 +743,7 @@ fn end_detached(
             continue;
         }
         let src = routes.flows[req.flow as usize].source;
-        if let Ok(mut source) = sources.get_mut(topo.sources[src as usize]) {
+        if let Some(source) = sources.get_mut(src as usize) {
             match fate {
                 Some(_) => source.dead_lettered(&req, at),
                 None => source.detached_end(&req, outcome, at),
@@ -789,14 +753,9 @@ fn end_detached(
 }
 
 /// Credits a receiver gave back travel to the senders of links that run on credits.
-fn give_credits_back(
-    topo: &Topology,
-    links: &mut Query<&mut Link>,
-    agenda: &mut Agenda,
-    credits: &mut Vec<(u32, Nanos)>,
-) {
+fn give_credits_back(links: &mut [Link], agenda: &mut Agenda, credits: &mut Vec<(u32, Nanos)>) {
     for (li, at) in credits.drain(..) {
-        if let Ok(mut link) = links.get_mut(topo.links[li as usize])
+        if let Some(link) = links.get_mut(li as usize)
             && link.has_credits()
         {
             let t = link.credit_arrives(at);
@@ -806,15 +765,14 @@ fn give_credits_back(
 }
 
 fn send_all(
-    topo: &Topology,
-    links: &mut Query<&mut Link>,
+    links: &mut [Link],
     agenda: &mut Agenda,
     sends: &mut Vec<(u32, Request)>,
     refused: &mut Vec<Request>,
     until: Nanos,
 ) {
     for (l, r) in sends.drain(..) {
-        let Ok(mut link) = links.get_mut(topo.links[l as usize]) else {
+        let Some(link) = links.get_mut(l as usize) else {
             continue;
         };
         let r_at = r.at;
@@ -829,13 +787,13 @@ fn send_all(
                 continue;
             }
             Admit::Refused(r) => {
-                refuse(&mut link, l, r, agenda, refused);
+                refuse(link, l, r, agenda, refused);
                 continue;
             }
             // It goes when an answer comes back (`on_respond`).
             Admit::Windowed => continue,
         };
-        agenda.send(&mut link, l, r, until);
+        agenda.send(link, l, r, until);
     }
 }
 

@@ -11,6 +11,7 @@ use crate::sim::SimClock;
 use crate::sim::SimConfig;
 use crate::sim::SimSystems;
 use crate::sim::SimTick;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::engines::EngineKind;
 use crate::sim::flow::instance::InstanceCounters;
 use crate::sim::flow::link::LinkCounters;
@@ -336,20 +337,20 @@ pub fn sample_due(clock: Res<SimClock>, rec: Res<Recorder>) -> bool {
 fn collect_finished(
     clock: Res<SimClock>,
     topo: Res<Topology>,
-    mut sources: Query<&mut TrafficSource>,
+    mut core: ResMut<FlowCore>,
     mut latency: ResMut<SystemLatency>,
     mut classes: ResMut<crate::sim::read::classes::ClassStats>,
     mut events: MessageWriter<SimEvent>,
 ) {
     let sinks = (&mut *latency, &mut *classes);
-    collect(clock.now, topo.unit, &mut sources, sinks, &mut events);
+    collect(clock.now, topo.unit, &mut core.sources, sinks, &mut events);
 }
 
 /// What `collect_finished` does at `now`, for a caller that holds the sources (`stretch`).
 pub(in crate::sim) fn collect(
     now: Nanos,
     unit: u64,
-    sources: &mut Query<&mut TrafficSource>,
+    sources: &mut [TrafficSource],
     (latency, classes): (
         &mut SystemLatency,
         &mut crate::sim::read::classes::ClassStats,
@@ -357,7 +358,7 @@ pub(in crate::sim) fn collect(
     events: &mut MessageWriter<SimEvent>,
 ) {
     let mut counts = [0u64; 5];
-    for mut s in sources.iter_mut() {
+    for s in sources.iter_mut() {
         for f in s.finished.drain(..) {
             classes.count(&f);
             counts[f.outcome as usize] += unit;
@@ -375,13 +376,13 @@ pub(in crate::sim) fn collect(
 /// Closes the sampling interval of every latency histogram (the only metrics state the
 /// writers below would otherwise have to change).
 fn roll_latencies(
-    mut components: Query<&mut ComponentLatency>,
+    mut core: ResMut<FlowCore>,
     mut system: ResMut<SystemLatency>,
     mut classes: ResMut<crate::sim::read::classes::ClassStats>,
 ) {
     system.roll();
     classes.roll();
-    for mut lat in &mut components {
+    for lat in &mut core.latency {
         lat.roll();
     }
 }

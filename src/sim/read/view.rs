@@ -14,13 +14,14 @@ use crate::sim::control::health::{
 };
 use crate::sim::control::queries::QueryStats;
 use crate::sim::control::rate::FlowConfig;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::engines::{Engine, EngineKind};
-use crate::sim::flow::instance::{Instance, InstanceCounters};
-use crate::sim::flow::link::{BreakerState, Link, LinkCounters, NodeRef, Transit, Urgency};
+use crate::sim::flow::instance::InstanceCounters;
+use crate::sim::flow::link::{BreakerState, LinkCounters, NodeRef, Transit, Urgency};
 use crate::sim::flow::request::{Priority, Reply, Request, Response};
-use crate::sim::flow::source::{SourceCounters, TrafficSource};
+use crate::sim::flow::source::SourceCounters;
 use crate::sim::flow::sweep::QueuePeaks;
-use crate::sim::read::latency::{ComponentLatency, SystemLatency};
+use crate::sim::read::latency::SystemLatency;
 use crate::sim::read::series::{Metric, Series, SeriesEntity};
 use crate::sim::schedule::dist::Nanos;
 use crate::sim::schedule::topology::{ComponentInfo, Routes, Topology};
@@ -43,13 +44,11 @@ pub struct SimView<'w, 's> {
     classes: Res<'w, crate::sim::read::classes::ClassStats>,
     fans: Res<'w, crate::sim::flow::routing::FanWaits>,
     routes: Res<'w, Routes>,
-    sources: Query<'w, 's, &'static TrafficSource>,
-    instances: Query<'w, 's, (&'static Instance, &'static Children)>,
+    core: Res<'w, FlowCore>,
+    children: Query<'w, 's, &'static Children>,
     engines: Query<'w, 's, &'static Engine>,
-    links: Query<'w, 's, &'static Link>,
     health: Query<'w, 's, &'static HealthStatus>,
     instance_health: Query<'w, 's, &'static InstanceHealth>,
-    latency: Query<'w, 's, &'static ComponentLatency>,
 }
 
 /// A traffic source.
@@ -585,7 +584,7 @@ impl<'w, 's> SimView<'w, 's> {
     /// Source `index`.
     pub fn source(&self, index: u32) -> Option<SourceView<'_>> {
         let i = index as usize;
-        let s = self.sources.get(*self.topo.sources.get(i)?).ok()?;
+        let s = self.core.source(index)?;
         Some(SourceView {
             index,
             name: &self.topo.source_names[i],
@@ -625,10 +624,7 @@ impl<'w, 's> SimView<'w, 's> {
         let unit = self.topo.unit;
         let (mut queued, mut workers, mut busy, mut waiting, mut up) = (0, 0, 0, 0, 0);
         let mut counters = InstanceCounters::default();
-        for &e in &c.instances {
-            let Ok((inst, _)) = self.instances.get(e) else {
-                continue;
-            };
+        for inst in self.core.instances_of(&self.topo, c.index) {
             queued += inst.queued;
             workers += inst.workers();
             busy += inst.busy;
@@ -668,7 +664,7 @@ impl<'w, 's> SimView<'w, 's> {
     /// Instance `index` (global).
     pub fn instance(&self, index: u32) -> Option<InstanceView<'_>> {
         let e = *self.topo.instances.get(index as usize)?;
-        let (inst, children) = self.instances.get(e).ok()?;
+        let (inst, children) = (self.core.instance(index)?, self.children.get(e).ok()?);
         let now = self.clock.now;
         let unit = self.topo.unit;
         let spec = &self.health_config.spec;
@@ -742,14 +738,9 @@ impl<'w, 's> SimView<'w, 's> {
             .topo
             .components
             .get(component as usize)
-            .map_or(&[][..], |c| c.instances.as_slice());
-        for &e in ids {
-            let Some(b) = self
-                .instances
-                .get(e)
-                .ok()
-                .and_then(|i| i.0.bulkheads.as_ref())
-            else {
+            .map_or(&[][..], |c| c.instance_ids.as_slice());
+        for &i in ids {
+            let Some(b) = self.core.instance(i).and_then(|i| i.bulkheads.as_ref()) else {
                 continue;
             };
             out.resize(b.parts.len() - 1, [0; 5]);
@@ -781,7 +772,7 @@ impl<'w, 's> SimView<'w, 's> {
 
     /// Link `index`.
     pub fn link(&self, index: u32) -> Option<LinkView<'_>> {
-        let l = self.links.get(*self.topo.links.get(index as usize)?).ok()?;
+        let l = self.core.link(index)?;
         let unit = self.topo.unit;
         let f = &l.flow;
         Some(LinkView {
@@ -834,11 +825,7 @@ impl<'w, 's> SimView<'w, 's> {
     /// What is on the wire of link `link`: requests toward the receiver, then responses back, each
     /// in sending order. Empty for an unknown link.
     pub fn in_transit(&self, link: u32) -> impl Iterator<Item = TransitView> + '_ {
-        let l = self
-            .topo
-            .links
-            .get(link as usize)
-            .and_then(|&e| self.links.get(e).ok());
+        let l = self.core.link(link);
         let forward = l
             .into_iter()
             .flat_map(|l| l.forward.iter().map(TransitView::request));
@@ -851,12 +838,7 @@ impl<'w, 's> SimView<'w, 's> {
     /// The whole system.
     pub fn system(&self) -> SystemView {
         let (mut live, mut counters) = (0, SourceCounters::default());
-        for s in self
-            .topo
-            .sources
-            .iter()
-            .filter_map(|&e| self.sources.get(e).ok())
-        {
+        for s in &self.core.sources {
             live += s.live;
             add_source_counters(&mut counters, &s.counters);
         }
@@ -883,7 +865,7 @@ impl<'w, 's> SimView<'w, 's> {
     /// sample.
     pub fn component_latency(&self, index: u32) -> Option<LatencyView> {
         let c = self.topo.components.get(index as usize)?;
-        let l = self.latency.get(c.entity).ok()?;
+        let l = self.core.latency.get(c.index as usize)?;
         Some(l.total().map_or_else(LatencyView::default, LatencyView::of))
     }
 
@@ -896,7 +878,7 @@ impl<'w, 's> SimView<'w, 's> {
     /// when none).
     pub fn component_interval_us(&self, index: u32) -> Option<[u64; 3]> {
         let c = self.topo.components.get(index as usize)?;
-        Some(self.latency.get(c.entity).ok()?.last_interval_us())
+        Some(self.core.latency.get(c.index as usize)?.last_interval_us())
     }
 
     /// The recent history of one metric as (time in seconds, value), oldest first: the values

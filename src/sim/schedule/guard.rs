@@ -7,9 +7,8 @@
 use crate::sim::SimClock;
 use crate::sim::SimSystems;
 use crate::sim::SimTick;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::engines::update_engines;
-use crate::sim::flow::instance::Instance;
-use crate::sim::flow::link::Link;
 use crate::sim::schedule::cadence::on_engine_update;
 use crate::sim::schedule::dist::SEC;
 use crate::sim::schedule::topology::Topology;
@@ -41,14 +40,13 @@ pub(in crate::sim) fn guard_held(clock: Res<SimClock>, mut guard: HeldGuard) {
 
 /// What the memory guard looks at.
 #[derive(bevy::ecs::system::SystemParam)]
-pub struct HeldGuard<'w, 's> {
+pub struct HeldGuard<'w> {
     topo: Res<'w, Topology>,
-    instances: Query<'w, 's, &'static Instance>,
-    links: Query<'w, 's, &'static Link>,
+    core: Res<'w, FlowCore>,
     halt: ResMut<'w, Halt>,
 }
 
-impl HeldGuard<'_, '_> {
+impl HeldGuard<'_> {
     /// Checks what the system holds at the end of the tick `clock`; true if the run stops.
     pub fn check(&mut self, clock: &SimClock) -> bool {
         stop_if_over(self, clock);
@@ -58,25 +56,20 @@ impl HeldGuard<'_, '_> {
 
 /// Stops the run (sets `Halt::reason`) if the system holds more than `max_held`.
 fn stop_if_over(guard: &mut HeldGuard, clock: &SimClock) {
-    let HeldGuard {
-        topo,
-        instances,
-        links,
-        halt,
-    } = guard;
+    let HeldGuard { topo, core, halt } = guard;
     if halt.reason.is_some() || halt.max_held == 0 {
         return;
     }
     let mut held: u64 = 0;
     let mut most = (0u64, "");
-    for i in instances.iter() {
+    for i in &core.instances {
         let n = i.outstanding();
         held += n;
         if n > most.0 {
             most = (n, &i.name);
         }
     }
-    for l in links.iter() {
+    for l in &core.links {
         let n = l.topic.len() as u64 + l.held();
         held += n;
         if n > most.0 {

@@ -9,7 +9,7 @@
 
 use crate::sim::SimClock;
 use crate::sim::door::command::CommandQueue;
-use crate::sim::flow::instance::Instance;
+use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::sweep;
 use crate::sim::read::metrics::Recorder;
 use crate::sim::schedule::cadence::{Cadence, ENGINE_UPDATE_NS};
@@ -114,15 +114,12 @@ pub fn quiet_ticks(world: &World, most: u64) -> u64 {
     if k == 0 {
         return 0;
     }
-    let topo = world.resource::<crate::sim::schedule::topology::Topology>();
+    let core = world.resource::<FlowCore>();
     // Across an engine update, an instance that comes back would be an event.
     let every = (ENGINE_UPDATE_NS / tick).max(1);
     if k > every - 1 - clock.ticks % every {
-        for e in &topo.instances {
-            if let Some(i) = world.get::<Instance>(*e)
-                && i.provisioned
-                && !i.up
-            {
+        for i in &core.instances {
+            if i.provisioned && !i.up {
                 k = k.min(strictly(now, tick, i.down_until));
             }
         }

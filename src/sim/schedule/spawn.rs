@@ -4,6 +4,7 @@
 
 use crate::scenario::{CallKind, ComponentSpec, Hop, Kind, QueueSpec, Scenario};
 use crate::sim::control::health::{HealthStatus, HealthTracker, InstanceHealth, InstanceTracker};
+use crate::sim::flow::core::{FlowCore, InstanceQueue};
 use crate::sim::flow::engines::{Engine, EngineKind};
 use crate::sim::flow::instance::{Instance, Memory, restart_ns};
 use crate::sim::flow::link::{Link, NodeRef};
@@ -57,6 +58,7 @@ impl<'a> Names<'a> {
 pub fn spawn_scenario(world: &mut World, s: &Scenario) {
     let names = Names::of(s);
     let routes = flow_routes(s, &names);
+    world.insert_resource(FlowCore::default());
     let mut topo = Topology {
         unit: s.sim.request_unit.max(1) as u64,
         ..default()
@@ -72,16 +74,14 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
             v.push(gi);
         }
     }
-    // One batch, as the links.
-    let sources: Vec<Entity> = world
-        .spawn_batch(
-            by_source
-                .iter()
-                .enumerate()
-                .map(|(si, flows)| (SimEntity, make_source(&mut topo, &routes, s, si, flows))),
-        )
+    let made: Vec<TrafficSource> = by_source
+        .iter()
+        .enumerate()
+        .map(|(si, flows)| make_source(&mut topo, &routes, s, si, flows))
         .collect();
-    topo.sources = sources;
+    // One batch, as the links; each source's state is in the core.
+    topo.sources = world.spawn_batch(made.iter().map(|_| SimEntity)).collect();
+    world.resource_mut::<FlowCore>().sources = made;
     topo.order = topological_order(&topo);
     world.insert_resource(topo);
     world.insert_resource(routes);
@@ -91,8 +91,9 @@ pub fn spawn_scenario(world: &mut World, s: &Scenario) {
 fn mark_credited(world: &mut World, topo: &Topology, s: &Scenario, names: &Names) {
     for l in s.links.iter().filter(|l| l.credits.is_some()) {
         let ci = names.comp(&l.to) as usize;
-        for &e in &topo.components[ci].instances {
-            if let Some(mut inst) = world.get_mut::<Instance>(e) {
+        let mut core = world.resource_mut::<FlowCore>();
+        for &i in &topo.components[ci].instance_ids {
+            if let Some(inst) = core.instance_mut(i) {
                 inst.credited = true;
             }
         }
@@ -230,7 +231,7 @@ fn spawn_component(
         let inst = spawn_instance(world, topo, s, ci);
         if k >= c.instances {
             // A spare for autoscaling, not provisioned yet.
-            if let Some(mut i) = world.get_mut::<Instance>(inst) {
+            if let Some(i) = world.resource_mut::<FlowCore>().instance_mut(inst) {
                 i.deprovision();
             }
         }
@@ -238,7 +239,8 @@ fn spawn_component(
 }
 
 /// One instance of component `ci`, numbered after every instance so far, with its four engines.
-fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32) -> Entity {
+/// Returns its index.
+fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32) -> u32 {
     let c = &s.components[ci as usize];
     let plan = crate::sim::flow::engines::plan(c);
     let unit = topo.unit;
@@ -280,10 +282,12 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
         ))
     });
     let parent = topo.components[ci as usize].entity;
+    let queue = InstanceQueue::of(&inst);
+    world.resource_mut::<FlowCore>().instances.push(inst);
     let ie = world
         .spawn((
             SimEntity,
-            inst,
+            queue,
             ChildOf(parent),
             InstanceHealth(1.0, [1.0; 4]),
             HealthStatus::initial(),
@@ -302,11 +306,12 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
     info.instance_ids.push(idx);
     topo.instances.push(ie);
     topo.instance_names.push(name);
-    ie
+    idx
 }
 
-/// Adds a new instance to a running component (the command door's `SetInstances`).
-pub fn spawn_extra_instance(world: &mut World, ci: u32, s: &Scenario) -> Entity {
+/// Adds a new instance to a running component (the command door's `SetInstances`); returns
+/// its index.
+pub fn spawn_extra_instance(world: &mut World, ci: u32, s: &Scenario) -> u32 {
     let mut topo = world.resource::<Topology>().clone();
     let e = spawn_instance(world, &mut topo, s, ci);
     world.insert_resource(topo);
@@ -316,16 +321,15 @@ pub fn spawn_extra_instance(world: &mut World, ci: u32, s: &Scenario) -> Entity 
 /// Every link, with the tables of who sends to whom; and each link's alternative route.
 fn spawn_links(world: &mut World, topo: &mut Topology, s: &Scenario, names: &Names) {
     topo.source_links = vec![vec![]; s.sources.len()];
-    // Spawned as one batch, so the table is sized once (no doubling and copying as it grows).
-    let links: Vec<Entity> = world
-        .spawn_batch(
-            s.links
-                .iter()
-                .enumerate()
-                .map(|(li, l)| (SimEntity, make_link(topo, s, names, li, l))),
-        )
+    let made: Vec<Link> = s
+        .links
+        .iter()
+        .enumerate()
+        .map(|(li, l)| make_link(topo, s, names, li, l))
         .collect();
-    topo.links = links;
+    // Spawned as one batch; each link's state is in the core.
+    topo.links = world.spawn_batch(made.iter().map(|_| SimEntity)).collect();
+    world.resource_mut::<FlowCore>().links = made;
     // Alternative routes: the link from the same sender to the alternative.
     topo.alternatives = s
         .links
@@ -457,13 +461,13 @@ pub fn insert_component_state(world: &mut World) {
         .iter()
         .map(|c| c.entity)
         .collect();
+    let n = entities.len();
     for e in entities {
-        world.entity_mut(e).insert((
-            HealthStatus::initial(),
-            HealthTracker::default(),
-            ComponentLatency::default(),
-        ));
+        world
+            .entity_mut(e)
+            .insert((HealthStatus::initial(), HealthTracker::default()));
     }
+    world.resource_mut::<FlowCore>().latency = vec![ComponentLatency::default(); n];
 }
 
 /// Kahn's algorithm with ties broken by component index, so the order is stable. Links may form

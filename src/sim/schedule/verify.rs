@@ -7,9 +7,7 @@ use crate::sim::SimClock;
 use crate::sim::SimFlowTick;
 use crate::sim::SimSystems;
 use crate::sim::SimTick;
-use crate::sim::flow::instance::Instance;
-use crate::sim::flow::link::Link;
-use crate::sim::flow::source::TrafficSource;
+use crate::sim::flow::core::FlowCore;
 use bevy::prelude::*;
 
 /// Whether to check, and what was found.
@@ -51,17 +49,11 @@ pub(in crate::sim) fn reset(world: &mut World) {
     });
 }
 
-fn check_conservation(
-    clock: Res<SimClock>,
-    sources: Query<&TrafficSource>,
-    instances: Query<&Instance>,
-    links: Query<&Link>,
-    mut cons: ResMut<Conservation>,
-) {
+fn check_conservation(clock: Res<SimClock>, core: Res<FlowCore>, mut cons: ResMut<Conservation>) {
     cons.checks += 1;
     let mut found = vec![];
     let (mut generated, mut ended, mut live) = (0u64, 0u64, 0u64);
-    for s in &sources {
+    for s in &core.sources {
         let c = &s.counters;
         let e: u64 = c.ended.iter().sum();
         let (w, h, b) = s.live_breakdown();
@@ -80,7 +72,7 @@ fn check_conservation(
             "system: generated {generated} != ended {ended} + in system {live}"
         ));
     }
-    for i in &instances {
+    for i in &core.instances {
         let c = &i.counters;
         if c.arrivals != c.departures + i.outstanding() || c.departures != c.ok + c.errors {
             found.push(format!(
@@ -89,7 +81,7 @@ fn check_conservation(
             ));
         }
     }
-    for l in &links {
+    for l in &core.links {
         let c = &l.counters;
         let pulled = c.published - c.topic_dropped - l.topic.len() as u64;
         if c.sent != c.delivered + c.lost + l.forward.len() as u64

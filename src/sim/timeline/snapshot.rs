@@ -20,16 +20,14 @@ use crate::sim::control::rate::{Fallbacks, FlowConfig};
 use crate::sim::door::command::CommandQueue;
 use crate::sim::door::faults::Faults;
 use crate::sim::flow::agenda::Agenda;
+use crate::sim::flow::core::{FlowCore, InstanceQueue};
 use crate::sim::flow::engines::Engine;
-use crate::sim::flow::instance::Instance;
-use crate::sim::flow::link::Link;
 use crate::sim::flow::routing::FanWaits;
-use crate::sim::flow::source::TrafficSource;
 use crate::sim::flow::sweep::QueuePeaks;
 use crate::sim::read::classes::ClassStats;
 use crate::sim::read::decisions::DecisionLog;
 use crate::sim::read::events::{Journal, SimEvent};
-use crate::sim::read::latency::{ComponentLatency, SystemLatency};
+use crate::sim::read::latency::SystemLatency;
 use crate::sim::read::metrics::Recorder;
 use crate::sim::read::series::Series;
 use crate::sim::read::watch::Watch;
@@ -110,8 +108,11 @@ where
                 }
             }
         },
+        // In entity order: which archetype is visited first is not part of the state (an
+        // instance a replayed command spawned again moves through other archetypes).
         show: |w| {
-            let list: Vec<(Entity, &C)> = w.query::<(Entity, &C)>().iter(w).collect();
+            let mut list: Vec<(Entity, &C)> = w.query::<(Entity, &C)>().iter(w).collect();
+            list.sort_by_key(|x| x.0);
             format!("{list:?}")
         },
     }
@@ -238,17 +239,15 @@ pub fn parts() -> Vec<Part> {
         resource::<Watch>(),
         resource::<DecisionLog>(),
         recorder(),
+        resource::<FlowCore>(),
         parents(),
-        component::<TrafficSource>(),
         component::<Engine>(),
-        component::<Instance>(),
-        component::<Link>(),
+        component::<InstanceQueue>(),
         component::<HealthStatus>(),
         component::<InstanceHealth>(),
         component::<InstanceTracker>(),
         component::<HealthTracker>(),
         component::<ComponentNode>(),
-        component::<ComponentLatency>(),
     ]
 }
 
