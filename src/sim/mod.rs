@@ -208,6 +208,7 @@ impl Plugin for SimPlugin {
                     .chain()
                     .in_set(SimSystems::Clock),
             );
+        schedule::load::plugin(app);
         flow::sweep::plugin(app);
         flow::engines::plugin(app);
         schedule::guard::plugin(app);

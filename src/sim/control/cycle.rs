@@ -47,6 +47,15 @@ pub(in crate::sim) fn plugin(app: &mut App) {
                 .chain()
                 .run_if(on_health_cycle)
                 .in_set(SimSystems::RateControl),
+        )
+        .add_systems(
+            crate::sim::schedule::load::SimLoad,
+            (
+                crate::sim::control::rate::reset,
+                crate::sim::control::autoscale::reset,
+                crate::sim::read::watch::reset,
+            )
+                .in_set(crate::sim::schedule::load::LoadSystems::Reset),
         );
 }
 

@@ -520,11 +520,16 @@ pub(in crate::sim) fn plugin(app: &mut App) {
                 .chain()
                 .run_if(on_health_cycle)
                 .in_set(SimSystems::Health),
+        )
+        .add_systems(
+            crate::sim::schedule::load::SimLoad,
+            reset.in_set(crate::sim::schedule::load::LoadSystems::Reset),
         );
 }
 
-/// Back to t = 0 for `scenario`: its parameters and each component's capacity.
-pub(in crate::sim) fn reset(world: &mut World, scenario: &crate::scenario::Scenario) {
+/// Back to t = 0 for the scenario being loaded: its parameters and each component's capacity.
+fn reset(world: &mut World) {
+    let scenario = &crate::sim::schedule::load::loading(world);
     let per_component = scenario
         .components
         .iter()

@@ -39,8 +39,9 @@ pub struct Fallbacks {
     pub reroute: Vec<Option<(u32, CallKind)>>,
 }
 
-/// Back to t = 0 for `scenario`: flow-control parameters, controller memories, fallbacks.
-pub(in crate::sim) fn reset(world: &mut World, scenario: &Scenario) {
+/// Back to t = 0 for the scenario being loaded (the load schedule): flow-control parameters, controller memories, fallbacks.
+pub(in crate::sim) fn reset(world: &mut World) {
+    let scenario: &Scenario = &crate::sim::schedule::load::loading(world);
     let n = scenario.components.len();
     world.insert_resource(FlowConfig {
         spec: scenario.backpressure.clone(),

@@ -21,6 +21,7 @@ use crate::sim::flow::request::{Outcome, Reply, Request, Response, Ret};
 use crate::sim::flow::source::TrafficSource;
 use crate::sim::read::events::{EventKind, SimEvent, Subject};
 use crate::sim::schedule::dist::Nanos;
+use crate::sim::schedule::load::{LoadSystems, SimLoad};
 use crate::sim::schedule::topology::{Routes, Topology};
 use bevy::prelude::*;
 
@@ -131,7 +132,8 @@ pub(in crate::sim) fn plugin(app: &mut App) {
     app.init_resource::<Agenda>()
         .init_resource::<QueuePeaks>()
         .init_resource::<Faults>()
-        .add_systems(SimTick, sweep.in_set(SimSystems::Flow));
+        .add_systems(SimTick, sweep.in_set(SimSystems::Flow))
+        .add_systems(SimLoad, reset.in_set(LoadSystems::Clear));
 }
 
 /// Of the next `k` ticks from `now`, how many the flow phase would find nothing to do in, as
@@ -181,8 +183,8 @@ fn idle_flow(
     k
 }
 
-/// Back to t = 0: nothing scheduled, nothing on the wire.
-pub(in crate::sim) fn reset(world: &mut World) {
+/// Back to t = 0: nothing scheduled, nothing on the wire (the load schedule).
+fn reset(world: &mut World) {
     world.insert_resource(Agenda::default());
     world.insert_resource(crate::sim::flow::routing::FanWaits::default());
     world.insert_resource(QueuePeaks::default());

@@ -9,6 +9,7 @@ use crate::sim::SimTick;
 use crate::sim::control::health::HealthBand;
 use crate::sim::flow::link::Urgency;
 use crate::sim::read::events::{self, EventKind, Fallback, Journal, Origin, SimEvent, Subject};
+use crate::sim::schedule::load::{LoadSystems, SimLoad};
 use crate::sim::schedule::topology::Topology;
 use bevy::ecs::message::Messages;
 use bevy::prelude::*;
@@ -340,7 +341,13 @@ pub fn name_of(subject: Subject, topo: &Topology) -> String {
 pub(in crate::sim) fn plugin(app: &mut App) {
     app.init_resource::<DecisionLog>()
         .add_systems(SimTick, record.in_set(SimSystems::Record))
-        .add_systems(SimFlowTick, record.in_set(SimSystems::Record));
+        .add_systems(SimFlowTick, record.in_set(SimSystems::Record))
+        .add_systems(SimLoad, clear.in_set(LoadSystems::Clear));
+}
+
+/// Nothing decided yet (the load schedule).
+fn clear(world: &mut World) {
+    world.insert_resource(DecisionLog::default());
 }
 
 /// The `Record` phase: this tick's events into the journal, and the decisions they stand for

@@ -283,6 +283,10 @@ pub(in crate::sim) fn plugin(app: &mut App) {
         .init_resource::<crate::sim::read::classes::ClassStats>()
         .init_resource::<Series>();
     app.add_systems(
+        crate::sim::schedule::load::SimLoad,
+        init_scenario.in_set(crate::sim::schedule::load::LoadSystems::Reset),
+    );
+    app.add_systems(
         SimTick,
         (
             collect_finished,

@@ -1,7 +1,10 @@
-//! Loading a scenario into a running app: everything the simulation owns is despawned and its
-//! resources put back to t = 0, then the scenario is spawned. `SimPlugin::build` never spawns;
-//! the runner, the app's picker and the command door's `Load` and `Reset` all come here, so a
-//! reload in the same `App` is the same as a fresh start.
+//! Loading a scenario into a running app: everything the simulation owns is despawned, the
+//! clock and the command queue put back to t = 0, then the load schedule ([`SimLoad`]) runs:
+//! each plugin fills it with what it puts back ([`LoadSystems::Clear`]: what lives between
+//! ticks; `Spawn`: the scenario's entities and the flow's core; `Reset`: what is derived from
+//! them), so no function here has to know every piece of state. `SimPlugin::build` never
+//! spawns; the runner, the app's picker and the command door's `Load` and `Reset` all come
+//! here, so a reload in the same `App` is the same as a fresh start.
 
 use crate::scenario::Scenario;
 use crate::sim::SimClock;
@@ -13,7 +16,45 @@ use crate::sim::schedule::cadence::Cadence;
 use crate::sim::schedule::dist::{MS, Nanos};
 use crate::sim::schedule::topology::SimEntity;
 use bevy::ecs::message::Messages;
+use bevy::ecs::schedule::ScheduleLabel;
 use bevy::prelude::*;
+
+/// The load schedule: run once by [`load_scenario`], after the scenario is in `SimConfig`.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SimLoad;
+
+/// The load schedule's stages, chained.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadSystems {
+    /// Nothing scheduled, on the wire or decided yet (the flow's agenda, the decision log).
+    Clear,
+    /// The scenario's entities, the topology, the routes and the flow's core.
+    Spawn,
+    /// Each plugin's state derived from the scenario and its topology, back to t = 0.
+    Reset,
+}
+
+/// The load schedule with its stages chained (`SimPlugin::build`).
+pub(in crate::sim) fn plugin(app: &mut App) {
+    app.init_schedule(SimLoad);
+    app.configure_sets(
+        SimLoad,
+        (LoadSystems::Clear, LoadSystems::Spawn, LoadSystems::Reset).chain(),
+    );
+    app.add_systems(SimLoad, spawn.in_set(LoadSystems::Spawn));
+}
+
+/// The scenario in `SimConfig`, spawned.
+fn spawn(world: &mut World) {
+    let scenario = world.resource::<SimConfig>().scenario.clone();
+    crate::sim::schedule::spawn::spawn_scenario(world, &scenario);
+    crate::sim::schedule::spawn::insert_component_state(world);
+}
+
+/// The scenario being loaded (for a plugin's reset).
+pub(in crate::sim) fn loading(world: &World) -> crate::scenario::Scenario {
+    world.resource::<SimConfig>().scenario.clone()
+}
 
 /// Replaces whatever the simulation holds by `scenario`, at t = 0.
 pub fn load_scenario(world: &mut World, scenario: Scenario) {
@@ -43,20 +84,11 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
     let mut queue = CommandQueue::default();
     queue_faults(&mut queue, &scenario);
     world.insert_resource(queue);
-    crate::sim::flow::sweep::reset(world);
     world.insert_resource(SimConfig {
         scenario: scenario.clone(),
-        loaded: scenario.clone(),
+        loaded: scenario,
     });
-    world.insert_resource(crate::sim::read::decisions::DecisionLog::default());
-    crate::sim::schedule::spawn::spawn_scenario(world, &scenario);
-    crate::sim::schedule::spawn::insert_component_state(world);
-    crate::sim::control::health::reset(world, &scenario);
-    crate::sim::control::rate::reset(world, &scenario);
-    crate::sim::control::autoscale::reset(world);
-    crate::sim::read::watch::reset(world);
-    crate::sim::read::metrics::init_scenario(world);
-    crate::sim::schedule::verify::reset(world);
+    world.run_schedule(SimLoad);
     if let Some(mut runs) = world.get_resource_mut::<crate::sim::Runs>() {
         runs.0 += 1;
     }

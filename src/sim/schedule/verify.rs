@@ -27,6 +27,10 @@ pub(in crate::sim) fn plugin(app: &mut App) {
         ..default()
     })
     .add_systems(
+        crate::sim::schedule::load::SimLoad,
+        reset.in_set(crate::sim::schedule::load::LoadSystems::Reset),
+    )
+    .add_systems(
         SimTick,
         check_conservation
             .in_set(SimSystems::Verify)
@@ -41,7 +45,7 @@ pub(in crate::sim) fn plugin(app: &mut App) {
 }
 
 /// Back to t = 0: nothing checked or found yet (the switch stays as it is).
-pub(in crate::sim) fn reset(world: &mut World) {
+fn reset(world: &mut World) {
     let enabled = world.resource::<Conservation>().enabled;
     world.insert_resource(Conservation {
         enabled,
