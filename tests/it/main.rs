@@ -2,6 +2,7 @@
 
 mod cli;
 mod compare;
+mod core;
 mod determinism;
 mod edit;
 mod engine;
