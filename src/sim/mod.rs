@@ -45,6 +45,24 @@ pub struct SimTick;
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SimFlowTick;
 
+/// The load schedule: run once by `schedule::load::load_scenario`, after the scenario is in
+/// `SimConfig`; each plugin fills its stages ([`LoadSystems`]) with what it puts back to t = 0.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SimLoad;
+
+/// The load schedule's stages, chained (`schedule::load` chains them).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadSystems {
+    /// Nothing scheduled, on the wire or decided yet (`flow::sweep`: the agenda;
+    /// `read::decisions`: the decision log).
+    Clear,
+    /// The scenario's entities, the topology, the routes and the flow's core (`schedule::load`).
+    Spawn,
+    /// Each plugin's state derived from the scenario and its topology, back to t = 0
+    /// (`control`, `read::metrics`, `schedule::verify`).
+    Reset,
+}
+
 /// Phases of one tick, in order. Chained once, here; ambiguity detection is an error, so any two
 /// systems touching the same data have a declared order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -49,13 +49,13 @@ pub(in crate::sim) fn plugin(app: &mut App) {
                 .in_set(SimSystems::RateControl),
         )
         .add_systems(
-            crate::sim::schedule::load::SimLoad,
+            crate::sim::SimLoad,
             (
                 crate::sim::control::rate::reset,
                 crate::sim::control::autoscale::reset,
                 crate::sim::read::watch::reset,
             )
-                .in_set(crate::sim::schedule::load::LoadSystems::Reset),
+                .in_set(crate::sim::LoadSystems::Reset),
         );
 }
 

@@ -522,14 +522,14 @@ pub(in crate::sim) fn plugin(app: &mut App) {
                 .in_set(SimSystems::Health),
         )
         .add_systems(
-            crate::sim::schedule::load::SimLoad,
-            reset.in_set(crate::sim::schedule::load::LoadSystems::Reset),
+            crate::sim::SimLoad,
+            reset.in_set(crate::sim::LoadSystems::Reset),
         );
 }
 
 /// Back to t = 0 for the scenario being loaded: its parameters and each component's capacity.
 fn reset(world: &mut World) {
-    let scenario = &crate::sim::schedule::load::loading(world);
+    let scenario = &world.resource::<crate::sim::SimConfig>().scenario.clone();
     let per_component = scenario
         .components
         .iter()

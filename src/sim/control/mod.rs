@@ -2,6 +2,7 @@
 //! direct queries, adaptive rate control, the per-cycle control of each link (rate control,
 //! breakers, fallbacks) and autoscaling.
 
+pub mod answers;
 pub mod autoscale;
 pub mod cycle;
 pub mod health;

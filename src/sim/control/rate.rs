@@ -41,7 +41,7 @@ pub struct Fallbacks {
 
 /// Back to t = 0 for the scenario being loaded (the load schedule): flow-control parameters, controller memories, fallbacks.
 pub(in crate::sim) fn reset(world: &mut World) {
-    let scenario: &Scenario = &crate::sim::schedule::load::loading(world);
+    let scenario: &Scenario = &world.resource::<crate::sim::SimConfig>().scenario.clone();
     let n = scenario.components.len();
     world.insert_resource(FlowConfig {
         spec: scenario.backpressure.clone(),

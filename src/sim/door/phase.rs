@@ -306,7 +306,7 @@ fn degrade_link(
     let tick_ms = world.resource::<SimClock>().tick as f64 / MS;
     crate::scenario::check_link_fault(added_latency_ms, loss, lost_after_ms, tick_ms)?;
     let (li, _) = crate::sim::door::swap::link_named(world, link)?;
-    let core = crate::sim::door::swap::core_mut(world);
+    let core = crate::sim::flow::core::FlowCore::in_world(world);
     let l = core.link_mut(li as u32).ok_or("link is gone")?;
     let until = at + (for_s * SEC) as Nanos;
     l.fault = Some(crate::sim::flow::link::LinkFault {
@@ -358,7 +358,7 @@ fn source_mut<'w>(world: &'w mut World, name: &str) -> Result<&'w mut TrafficSou
         .resource::<Topology>()
         .source_index(name)
         .ok_or_else(|| format!("no source named {name:?}"))?;
-    crate::sim::door::swap::core_mut(world)
+    crate::sim::flow::core::FlowCore::in_world(world)
         .source_mut(i as u32)
         .ok_or_else(|| format!("source {name:?} is gone"))
 }

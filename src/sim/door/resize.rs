@@ -6,8 +6,11 @@ use crate::sim::SimConfig;
 use crate::sim::control::health::Capacities;
 use crate::sim::door::faults::{FaultAction, Faults, TimedFault};
 use crate::sim::door::params::validated;
-use crate::sim::door::swap::core_mut;
 use crate::sim::flow::core::FlowCore;
+
+fn core_mut(world: &mut World) -> &mut FlowCore {
+    FlowCore::in_world(world)
+}
 use crate::sim::schedule::dist::Nanos;
 use crate::sim::schedule::dist::{Stream, instance_key, stream};
 use crate::sim::schedule::topology::Topology;

@@ -7,6 +7,10 @@ use crate::sim::SimConfig;
 use crate::sim::door::params::validated;
 use crate::sim::flow::client::ClientPolicy;
 use crate::sim::flow::core::FlowCore;
+
+fn core_mut(world: &mut World) -> &mut FlowCore {
+    FlowCore::in_world(world)
+}
 use crate::sim::flow::link::Link;
 use crate::sim::schedule::dist::{Stream, stream};
 use crate::sim::schedule::topology::Topology;
@@ -204,11 +208,6 @@ fn source(world: &World, name: &str) -> Result<usize, String> {
     let topo = world.resource::<Topology>();
     topo.source_index(name)
         .ok_or_else(|| format!("no source named {name:?}"))
-}
-
-/// The flow's core, to change through its methods.
-pub(in crate::sim) fn core_mut(world: &mut World) -> &mut FlowCore {
-    world.resource_mut::<FlowCore>().into_inner()
 }
 
 /// Sets a source's retry policy and client throttling (its budget and throttle start afresh).

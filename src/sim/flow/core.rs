@@ -31,6 +31,11 @@ pub struct FlowCore {
 }
 
 impl FlowCore {
+    /// The core of `world`, to change through its methods (the command door).
+    pub fn in_world(world: &mut World) -> &mut FlowCore {
+        world.resource_mut::<FlowCore>().into_inner()
+    }
+
     /// Instance `i`, if there is one.
     pub fn instance(&self, i: u32) -> Option<&Instance> {
         self.instances.get(i as usize)

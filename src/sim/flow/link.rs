@@ -2,7 +2,7 @@
 //! lanes are visible to the visualizer, which draws each item at `(now - depart) / (arrive - depart)`.
 
 use crate::scenario::{Balancing, CallKind};
-use crate::sim::control::queries::{QueryStats, TargetView};
+use crate::sim::control::answers::{QueryStats, TargetView};
 use crate::sim::flow::request::Priority;
 use crate::sim::flow::request::{FlowHeaders, Request, Response};
 use crate::sim::schedule::dist::{Duration, LazyStream, Nanos, Stream, stream};

@@ -21,8 +21,8 @@ use crate::sim::flow::request::{Outcome, Reply, Request, Response, Ret};
 use crate::sim::flow::source::TrafficSource;
 use crate::sim::read::events::{EventKind, SimEvent, Subject};
 use crate::sim::schedule::dist::Nanos;
-use crate::sim::schedule::load::{LoadSystems, SimLoad};
 use crate::sim::schedule::topology::{Routes, Topology};
+use crate::sim::{LoadSystems, SimLoad};
 use bevy::prelude::*;
 
 /// Requests queued per component, and the highest total seen (simulated units).

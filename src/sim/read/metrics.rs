@@ -283,8 +283,8 @@ pub(in crate::sim) fn plugin(app: &mut App) {
         .init_resource::<crate::sim::read::classes::ClassStats>()
         .init_resource::<Series>();
     app.add_systems(
-        crate::sim::schedule::load::SimLoad,
-        init_scenario.in_set(crate::sim::schedule::load::LoadSystems::Reset),
+        crate::sim::SimLoad,
+        init_scenario.in_set(crate::sim::LoadSystems::Reset),
     );
     app.add_systems(
         SimTick,

@@ -5,8 +5,8 @@
 //! of each (never under [`SERIES_MIN`] samples), so a long run of a large system cannot grow
 //! the store past a few hundred megabytes.
 
-use crate::sim::flow::engines::EngineKind;
 use crate::sim::flow::request::Outcome;
+use crate::sim::schedule::states::EngineKind;
 use bevy::prelude::*;
 use std::collections::BTreeMap;
 

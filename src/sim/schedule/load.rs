@@ -1,6 +1,6 @@
 //! Loading a scenario into a running app: everything the simulation owns is despawned, the
-//! clock and the command queue put back to t = 0, then the load schedule ([`SimLoad`]) runs:
-//! each plugin fills it with what it puts back ([`LoadSystems::Clear`]: what lives between
+//! clock and the command queue put back to t = 0, then the load schedule (`SimLoad`) runs:
+//! each plugin fills it with what it puts back (`LoadSystems::Clear`: what lives between
 //! ticks; `Spawn`: the scenario's entities and the flow's core; `Reset`: what is derived from
 //! them), so no function here has to know every piece of state. `SimPlugin::build` never
 //! spawns; the runner, the app's picker and the command door's `Load` and `Reset` all come
@@ -15,24 +15,9 @@ use crate::sim::read::events::{Journal, SimEvent};
 use crate::sim::schedule::cadence::Cadence;
 use crate::sim::schedule::dist::{MS, Nanos};
 use crate::sim::schedule::topology::SimEntity;
+use crate::sim::{LoadSystems, SimLoad};
 use bevy::ecs::message::Messages;
-use bevy::ecs::schedule::ScheduleLabel;
 use bevy::prelude::*;
-
-/// The load schedule: run once by [`load_scenario`], after the scenario is in `SimConfig`.
-#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SimLoad;
-
-/// The load schedule's stages, chained.
-#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LoadSystems {
-    /// Nothing scheduled, on the wire or decided yet (the flow's agenda, the decision log).
-    Clear,
-    /// The scenario's entities, the topology, the routes and the flow's core.
-    Spawn,
-    /// Each plugin's state derived from the scenario and its topology, back to t = 0.
-    Reset,
-}
 
 /// The load schedule with its stages chained (`SimPlugin::build`).
 pub(in crate::sim) fn plugin(app: &mut App) {
@@ -49,11 +34,6 @@ fn spawn(world: &mut World) {
     let scenario = world.resource::<SimConfig>().scenario.clone();
     crate::sim::schedule::spawn::spawn_scenario(world, &scenario);
     crate::sim::schedule::spawn::insert_component_state(world);
-}
-
-/// The scenario being loaded (for a plugin's reset).
-pub(in crate::sim) fn loading(world: &World) -> crate::scenario::Scenario {
-    world.resource::<SimConfig>().scenario.clone()
 }
 
 /// Replaces whatever the simulation holds by `scenario`, at t = 0.

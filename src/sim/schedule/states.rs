@@ -136,3 +136,36 @@ impl RateReason {
         }
     }
 }
+
+/// Which resource an engine models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EngineKind {
+    /// Processor time.
+    Cpu = 0,
+    /// Memory held by queued and in-flight requests.
+    Memory = 1,
+    /// Storage operations.
+    Storage = 2,
+    /// Network bandwidth.
+    Network = 3,
+}
+
+impl EngineKind {
+    /// All engines, in report order.
+    pub const ALL: [EngineKind; 4] = [
+        EngineKind::Cpu,
+        EngineKind::Memory,
+        EngineKind::Storage,
+        EngineKind::Network,
+    ];
+
+    /// Lower-case name used in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Cpu => "cpu",
+            EngineKind::Memory => "memory",
+            EngineKind::Storage => "storage",
+            EngineKind::Network => "network",
+        }
+    }
+}

@@ -27,8 +27,8 @@ pub(in crate::sim) fn plugin(app: &mut App) {
         ..default()
     })
     .add_systems(
-        crate::sim::schedule::load::SimLoad,
-        reset.in_set(crate::sim::schedule::load::LoadSystems::Reset),
+        crate::sim::SimLoad,
+        reset.in_set(crate::sim::LoadSystems::Reset),
     )
     .add_systems(
         SimTick,
