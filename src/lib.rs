@@ -5,7 +5,7 @@
 //!
 //! A file is read, parsed and validated ([`scenario::load`]), then loaded into a world
 //! ([`sim::schedule::load::load_scenario`]): the load schedule
-//! ([`sim::schedule::load::SimLoad`]) clears what lives between ticks, spawns the components,
+//! ([`sim::SimLoad`]) clears what lives between ticks, spawns the components,
 //! instances and engines as entities beside the flow's core
 //! ([`sim::flow::core::FlowCore`], every source, instance, link and latency buffer in dense
 //! vectors), and each plugin puts its own state back to t = 0.

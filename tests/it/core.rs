@@ -6,7 +6,8 @@ use flowlab::sim::control::health::HealthStatus;
 use flowlab::sim::door::faults::FaultAction;
 use flowlab::sim::flow::core::{FlowCore, InstanceQueue};
 use flowlab::sim::flow::instance::{Instance, Outbox, Surroundings};
-use flowlab::sim::flow::request::{FlowHeaders, Outcome, Priority, Reply, Request, Ret};
+use flowlab::sim::flow::link::Admit;
+use flowlab::sim::flow::request::{FlowHeaders, Outcome, Priority, Reply, Request, Response, Ret};
 use flowlab::sim::schedule::topology::{Routes, Topology};
 use flowlab::testing::{parse, simulation_app};
 
@@ -180,4 +181,48 @@ fn the_instance_entities_show_the_core_after_each_health_cycle_and_a_snapshot_of
     assert_eq!(before.sources.len(), 1);
     assert_eq!(before.links.len(), 1);
     assert!(seen_busy, "at some whole second the server was busy");
+}
+
+#[test]
+fn a_link_carries_requests_for_its_latency_in_sending_order_and_its_window_lets_max_fly_queues_its_buffer_and_refuses_past_it()
+ {
+    let text = r#"(
+        name: "a window",
+        sim: (duration_s: 10.0, seed: 3),
+        sources: [(name: "clients", rate: Constant(50.0), flows: [(name: "f", path: [To("server")])])],
+        components: [(name: "server", kind: Service, workers: 10, service: (mean_ms: Some(1.0)))],
+        links: [(from: "clients", to: "server", latency: (mean_ms: 5.0, shape: Deterministic),
+            window: Some((max: 2, buffer: 1)))],
+    )"#;
+    let sim = simulation_app(parse(text));
+    let mut l = sim.world().resource::<FlowCore>().link(0).unwrap().clone();
+    // Two go at t = 0, inside the tick [0, 1 ms): both arrive after it, so both are on the wire.
+    for id in 1..=2 {
+        match l.admit(request(id, 0)) {
+            Admit::Send(r) => assert!(l.send(r, MS).is_none(), "arrives after the tick"),
+            other => panic!("request {id}: {other:?}"),
+        }
+    }
+    assert_eq!(l.forward.len(), 2);
+    // The window is full: the third waits in the buffer, the fourth is refused.
+    assert!(matches!(l.admit(request(3, 0)), Admit::Windowed));
+    assert!(matches!(l.admit(request(4, 0)), Admit::Refused(_)));
+    assert_eq!(l.counters.windowed_out, 1);
+    // Nothing arrives before 5 ms; then both, in sending order, stamped with their arrival.
+    let (mut reqs, mut resps) = (vec![], vec![]);
+    l.take_due(5 * MS, &mut reqs, &mut resps);
+    assert!(reqs.is_empty() && resps.is_empty());
+    l.take_due(6 * MS, &mut reqs, &mut resps);
+    let got: Vec<(u64, u64)> = reqs.iter().map(|r| (r.id, r.at)).collect();
+    assert_eq!(got, vec![(1, 5 * MS), (2, 5 * MS)]);
+    assert!(l.forward.is_empty() && l.next_due() == u64::MAX);
+    // An answer to the first opens the window: the waiting one goes, sent at the answer's time.
+    let resp = Response {
+        at: 12 * MS,
+        req: reqs[0],
+        status: Reply::Ok,
+    };
+    let next = l.window_answered(&resp).expect("the waiting one goes");
+    assert_eq!((next.id, next.at), (3, 12 * MS));
+    assert!(l.window_answered(&resp).is_none(), "nothing else waits");
 }
