@@ -264,7 +264,7 @@ pub struct Instance {
     /// An adaptive concurrency limit, if the component has one.
     pub concurrency: Option<Box<crate::sim::strategies::concurrency::ConcurrencyLimit>>,
     /// Bulkheads: compartments of the workers by flow, if the component has them.
-    pub bulkheads: Option<Box<crate::sim::flow::bulkhead::Bulkheads>>,
+    pub bulkheads: Option<Box<crate::sim::strategies::bulkhead::Bulkheads>>,
     /// Some link into this component runs on credits: every message it is done with gives one
     /// back to the link it came by.
     pub credited: bool,

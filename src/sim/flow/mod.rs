@@ -1,10 +1,9 @@
 //! The flow phase (`SimSystems::Flow` and `Engines`): the agenda of pending events, the
 //! topological sweep, and what it moves requests through: sources and clients, links,
-//! instances with their engines, bulkheads and a broker's redelivery, and the routing of each
+//! instances with their engines and a broker's redelivery, and the routing of each
 //! request to its next hop.
 
 pub mod agenda;
-pub mod bulkhead;
 pub mod client;
 pub mod core;
 pub mod engines;

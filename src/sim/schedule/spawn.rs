@@ -270,7 +270,7 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
         restart_ns(c.restart_after_s),
     );
     let mut inst = inst;
-    inst.bulkheads = crate::sim::flow::bulkhead::Bulkheads::of(s, ci as usize, workers, unit);
+    inst.bulkheads = crate::sim::strategies::bulkhead::Bulkheads::of(s, ci as usize, workers, unit);
     // Known once the links are spawned (`mark_credited`); an instance added later asks here.
     inst.credited = !topo.links.is_empty()
         && s.links

@@ -3,6 +3,7 @@
 //!   waiting request a freed worker takes (today: tail drop, FIFO or by priority).
 //! - `admission`: what a link's sender does with a request before it goes on the wire (today:
 //!   seed 000's circuit breaker and rate limit, with holds and 503 refusals).
+//! - `bulkhead`: compartments of an instance's workers by flow, each with a queue of its own.
 //! - `control`: who runs the per-cycle control of a link (today: seed 000's rate control and
 //!   breaker in `control`, or nothing).
 //!
@@ -11,6 +12,7 @@
 
 pub mod admission;
 pub mod breaker;
+pub mod bulkhead;
 pub mod concurrency;
 pub mod control;
 pub mod discipline;
