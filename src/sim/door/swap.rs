@@ -146,12 +146,12 @@ pub fn set_redelivery(
         let waiting = l.redelivery.as_ref().map_or(0, |r| r.waiting);
         let mut next = redelivery
             .as_ref()
-            .map(crate::sim::flow::redelivery::Redelivery::new);
+            .map(crate::sim::strategies::redelivery::Redelivery::new);
         if let Some(r) = &mut next {
             r.waiting = waiting;
         } else if waiting > 0 {
             // Kept to count what is still in the retry queues (nothing new goes there).
-            let mut keep = crate::sim::flow::redelivery::Redelivery::new(&Default::default());
+            let mut keep = crate::sim::strategies::redelivery::Redelivery::new(&Default::default());
             keep.waiting = waiting;
             keep.off = true;
             next = Some(keep);

@@ -5,6 +5,8 @@ use crate::scenario::{Balancing, CallKind};
 use crate::sim::control::answers::{QueryStats, TargetView};
 use crate::sim::flow::request::Priority;
 use crate::sim::flow::request::{FlowHeaders, Request, Response};
+pub use crate::sim::flow::wire::Transit;
+use crate::sim::flow::wire::Wire;
 use crate::sim::schedule::dist::{Duration, LazyStream, Nanos, Stream, stream};
 pub use crate::sim::schedule::states::{BreakerState, Urgency};
 pub use crate::sim::strategies::admission::Admit;
@@ -20,19 +22,6 @@ pub enum NodeRef {
     Source(u32),
     /// A component, by index.
     Component(u32),
-}
-
-/// Something on its way across a link.
-#[derive(Debug, Clone, Copy)]
-pub struct Transit<T> {
-    /// When it left (ns).
-    pub depart: Nanos,
-    /// When it arrives (ns).
-    pub arrive: Nanos,
-    /// Order of sending on this link, to break ties deterministically.
-    pub seq: u64,
-    /// The request or response.
-    pub msg: T,
 }
 
 /// Counters of one link (simulated units).
@@ -91,9 +80,9 @@ pub struct Link {
     breaker_rng: LazyStream,
     seq: u64,
     /// Requests in transit toward the receiver.
-    pub forward: Vec<Transit<Request>>,
+    pub forward: Wire<Request>,
     /// Responses in transit back to the sender.
-    pub backward: Vec<Transit<Response>>,
+    pub backward: Wire<Response>,
     /// `Pull` links: messages waiting to be pulled (the topic).
     pub topic: std::collections::VecDeque<Request>,
     /// `Pull` links: most messages the topic holds (`None`: unbounded).
@@ -115,7 +104,7 @@ pub struct Link {
     /// A window of requests in flight, with the requests waiting for it to open.
     pub window: Option<Window>,
     /// A broker's redelivery and dead-letter queue (`Pull` links).
-    pub redelivery: Option<crate::sim::flow::redelivery::Redelivery>,
+    pub redelivery: Option<crate::sim::strategies::redelivery::Redelivery>,
     /// The earliest arrival of anything on the wire (`Nanos::MAX`: nothing).
     due: Nanos,
     loss_rng: LazyStream,
@@ -277,8 +266,8 @@ impl Link {
             route: LazyStream::new(seed, Stream::Route, (1 << 40) | index as u64),
             breaker_rng: LazyStream::new(seed, Stream::Breaker, index as u64),
             seq: 0,
-            forward: Vec::new(),
-            backward: Vec::new(),
+            forward: Wire::default(),
+            backward: Wire::default(),
             topic: std::collections::VecDeque::new(),
             topic_capacity: None,
             pulling: 0,
@@ -408,30 +397,17 @@ impl Link {
         if self.due >= until {
             return;
         }
-        let mut due = Nanos::MAX;
-        self.forward.retain(|t| {
-            if t.arrive < until {
-                let mut r = t.msg;
-                r.at = t.arrive;
-                requests.push(r);
-                false
-            } else {
-                due = due.min(t.arrive);
-                true
-            }
+        let forward = self.forward.take_due(until, |t| {
+            let mut r = t.msg;
+            r.at = t.arrive;
+            requests.push(r);
         });
-        self.backward.retain(|t| {
-            if t.arrive < until {
-                let mut r = t.msg;
-                r.at = t.arrive;
-                responses.push(r);
-                false
-            } else {
-                due = due.min(t.arrive);
-                true
-            }
+        let backward = self.backward.take_due(until, |t| {
+            let mut r = t.msg;
+            r.at = t.arrive;
+            responses.push(r);
         });
-        self.due = due;
+        self.due = forward.min(backward);
     }
 
     /// The earliest arrival of anything on the wire (`Nanos::MAX`: nothing).

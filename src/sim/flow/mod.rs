@@ -1,7 +1,7 @@
 //! The flow phase (`SimSystems::Flow` and `Engines`): the agenda of pending events, the
 //! topological sweep, and what it moves requests through: sources and clients, links,
-//! instances with their engines and a broker's redelivery, and the routing of each
-//! request to its next hop.
+//! instances with their engines, the wire of each link, and the routing of each request to
+//! its next hop.
 
 pub mod agenda;
 pub mod client;
@@ -9,8 +9,8 @@ pub mod core;
 pub mod engines;
 pub mod instance;
 pub mod link;
-pub mod redelivery;
 pub mod request;
 pub mod routing;
 pub mod source;
 pub mod sweep;
+pub mod wire;

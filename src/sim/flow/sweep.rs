@@ -16,12 +16,12 @@ use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::instance::{Instance, Outbox, Surroundings};
 use crate::sim::flow::link::Admit;
 use crate::sim::flow::link::{Link, NodeRef};
-use crate::sim::flow::redelivery::Fate;
 use crate::sim::flow::request::{Outcome, Reply, Request, Response, Ret};
 use crate::sim::flow::source::TrafficSource;
 use crate::sim::read::events::{EventKind, SimEvent, Subject};
 use crate::sim::schedule::dist::Nanos;
 use crate::sim::schedule::topology::{Routes, Topology};
+use crate::sim::strategies::redelivery::Fate;
 use crate::sim::{LoadSystems, SimLoad};
 use bevy::prelude::*;
 

@@ -6,6 +6,8 @@
 //! - `bulkhead`: compartments of an instance's workers by flow, each with a queue of its own.
 //! - `control`: who runs the per-cycle control of a link (today: seed 000's rate control and
 //!   breaker in `control`, or nothing).
+//! - `redelivery`: what a broker does with a message that failed at its consumer (back to
+//!   the topic after a delay tier, then the dead-letter queue).
 //!
 //! Built-in strategies are enum variants, so the hot loop stays monomorphic and deterministic;
 //! `Custom` takes a boxed trait object, so a test or an experiment can plug in its own.
@@ -18,6 +20,7 @@ pub mod control;
 pub mod discipline;
 pub mod limit;
 pub mod queue;
+pub mod redelivery;
 pub mod taildrop;
 pub mod zoo;
 
