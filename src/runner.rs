@@ -73,9 +73,9 @@ impl Simulation {
     /// Spawns the scenario (already validated).
     pub fn new(scenario: Scenario) -> Self {
         let mut app = App::new();
-        app.add_plugins(SimPlugin {
-            scenario: Some(scenario),
-        });
+        app.add_plugins(SimPlugin { scenario: None });
+        // Loaded here rather than by the plugin, which would keep a copy for as long as the app.
+        crate::sim::schedule::load::load_scenario(app.world_mut(), scenario);
         Self { app }
     }
 

@@ -127,8 +127,9 @@ impl SimClock {
 pub struct SimConfig {
     /// The scenario as it runs now: as loaded, with the changes commands made to it.
     pub scenario: Scenario,
-    /// The scenario as loaded: what `Reset` starts again.
-    pub loaded: Scenario,
+    /// The scenario as loaded: what `Reset` starts again (shared, not copied: a branch and a
+    /// timeline keep it too).
+    pub loaded: std::sync::Arc<Scenario>,
 }
 
 /// Pause, single step and speed: what the desktop app's controls drive.

@@ -349,7 +349,9 @@ fn a_saved_branch_replays_byte_for_byte_and_parts_where_its_what_if_acts() {
     // The same state, but for the file each came from: the replay's lists the commands.
     for sim in [&mut replay, &mut b] {
         let mut config = sim.world_mut().resource_mut::<flowlab::sim::SimConfig>();
-        config.loaded.commands.clear();
+        std::sync::Arc::make_mut(&mut config.loaded)
+            .commands
+            .clear();
         config.scenario.commands.clear();
     }
     assert_same(&mut replay, &mut b, "the saved branch replayed");

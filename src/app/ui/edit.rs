@@ -15,7 +15,7 @@ use bevy_egui::egui;
 pub(super) fn current(st: &UiState) -> Scenario {
     match &st.edits.draft {
         Some((s, _)) => s.clone(),
-        None => st.config.loaded.clone(),
+        None => (*st.config.loaded).clone(),
     }
 }
 

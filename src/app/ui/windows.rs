@@ -194,7 +194,7 @@ pub(super) fn save_session(st: &mut UiState) {
         ));
         return;
     }
-    let mut loaded = st.config.loaded.clone();
+    let mut loaded = (*st.config.loaded).clone();
     super::edit::place(&mut loaded, &st.edits.moved);
     let s = crate::sim::door::command::session_scenario(&loaded, &st.queue);
     save_scenario(st, s, "session");

@@ -41,10 +41,11 @@ pub struct Fallbacks {
 
 /// Back to t = 0 for the scenario being loaded (the load schedule): flow-control parameters, controller memories, fallbacks.
 pub(in crate::sim) fn reset(world: &mut World) {
-    let scenario: &Scenario = &world.resource::<crate::sim::SimConfig>().scenario.clone();
-    let n = scenario.components.len();
+    let scenario: &Scenario = &world.resource::<crate::sim::SimConfig>().scenario;
+    let (n, links) = (scenario.components.len(), scenario.links.len());
+    let spec = scenario.backpressure.clone();
     world.insert_resource(FlowConfig {
-        spec: scenario.backpressure.clone(),
+        spec,
         broadcast_messages: 0,
         capacity: vec![CapacityMemory::default(); n],
         incoming: vec![Holt::default(); n],
@@ -53,7 +54,7 @@ pub(in crate::sim) fn reset(world: &mut World) {
     world.insert_resource(Fallbacks {
         stale: vec![0.0; n],
         better_since: vec![None; n],
-        reroute: vec![None; scenario.links.len()],
+        reroute: vec![None; links],
     });
 }
 

@@ -25,7 +25,7 @@ pub fn apply_commands(world: &mut World) {
         if matches!(s.cmd, SimCommand::Load(_) | SimCommand::Reset) {
             let scenario = match &s.cmd {
                 SimCommand::Load(sc) => (**sc).clone(),
-                _ => world.resource::<SimConfig>().loaded.clone(),
+                _ => (*world.resource::<SimConfig>().loaded).clone(),
             };
             // The new run starts with an empty log, as a fresh start would: a reset run and a
             // fresh one are byte-identical. Whatever else was due belonged to the old run.

@@ -31,8 +31,10 @@ pub(in crate::sim) fn plugin(app: &mut App) {
 
 /// The scenario in `SimConfig`, spawned.
 fn spawn(world: &mut World) {
-    let scenario = world.resource::<SimConfig>().scenario.clone();
-    crate::sim::schedule::spawn::spawn_scenario(world, &scenario);
+    // Spawned from the scenario in place (taken out of the world meanwhile), not from a copy.
+    world.resource_scope(|world, config: Mut<SimConfig>| {
+        crate::sim::schedule::spawn::spawn_scenario(world, &config.scenario);
+    });
     crate::sim::schedule::spawn::insert_component_state(world);
 }
 
@@ -66,7 +68,7 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
     world.insert_resource(queue);
     world.insert_resource(SimConfig {
         scenario: scenario.clone(),
-        loaded: scenario,
+        loaded: std::sync::Arc::new(scenario),
     });
     world.run_schedule(SimLoad);
     if let Some(mut runs) = world.get_resource_mut::<crate::sim::Runs>() {

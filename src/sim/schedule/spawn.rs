@@ -58,7 +58,15 @@ impl<'a> Names<'a> {
 pub fn spawn_scenario(world: &mut World, s: &Scenario) {
     let names = Names::of(s);
     let routes = flow_routes(s, &names);
-    world.insert_resource(FlowCore::default());
+    // The core's instances in one allocation of their size (an instance is about 1 KB).
+    let instances: usize = s
+        .components
+        .iter()
+        .map(|c| c.autoscale.map_or(c.instances, |a| a.max.max(c.instances)) as usize)
+        .sum();
+    let mut core = FlowCore::default();
+    core.instances.reserve_exact(instances);
+    world.insert_resource(core);
     let mut topo = Topology {
         unit: s.sim.request_unit.max(1) as u64,
         ..default()
@@ -377,7 +385,7 @@ fn make_link(
     link.redelivery = l
         .redelivery
         .as_ref()
-        .map(crate::sim::flow::redelivery::Redelivery::new);
+        .map(crate::sim::strategies::redelivery::Redelivery::new);
     link.limiter = l.limit.map(|spec| {
         crate::sim::strategies::limit::Limiter::new(spec, s.sim.request_unit.max(1) as u64)
     });

@@ -235,7 +235,7 @@ pub fn rewind(world: &mut World, t: Nanos) -> Nanos {
 /// The run again from t = 0 (the scenario as loaded, then the tape's commands at their times),
 /// counted as the same run.
 fn rebuild(world: &mut World) {
-    let loaded = world.resource::<SimConfig>().loaded.clone();
+    let loaded = (*world.resource::<SimConfig>().loaded).clone();
     let old = world.remove_resource::<CommandQueue>().unwrap_or_default();
     let runs = world.get_resource::<Runs>().copied();
     crate::sim::schedule::load::load_scenario(world, loaded);
