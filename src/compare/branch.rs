@@ -44,7 +44,7 @@ pub fn adopt(branch: &mut World, original: &World) {
     let (loaded, commands) = (config.loaded.clone(), config.scenario.commands.clone());
     let mut here = branch.resource_mut::<SimConfig>();
     here.loaded = loaded;
-    here.scenario.commands = commands;
+    std::sync::Arc::make_mut(&mut here.scenario).commands = commands;
 }
 
 /// Runs `world` toward `to` for about `budget` of wall time, a simulated second at a time;

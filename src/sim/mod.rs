@@ -126,7 +126,8 @@ impl SimClock {
 #[derive(Resource, Debug, Clone)]
 pub struct SimConfig {
     /// The scenario as it runs now: as loaded, with the changes commands made to it.
-    pub scenario: Scenario,
+    /// Shared with `loaded` until a command changes it (`Arc::make_mut` copies it then).
+    pub scenario: std::sync::Arc<Scenario>,
     /// The scenario as loaded: what `Reset` starts again (shared, not copied: a branch and a
     /// timeline keep it too).
     pub loaded: std::sync::Arc<Scenario>,

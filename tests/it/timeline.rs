@@ -352,7 +352,9 @@ fn a_saved_branch_replays_byte_for_byte_and_parts_where_its_what_if_acts() {
         std::sync::Arc::make_mut(&mut config.loaded)
             .commands
             .clear();
-        config.scenario.commands.clear();
+        std::sync::Arc::make_mut(&mut config.scenario)
+            .commands
+            .clear();
     }
     assert_same(&mut replay, &mut b, "the saved branch replayed");
 }

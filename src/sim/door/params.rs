@@ -11,7 +11,7 @@ use bevy::prelude::*;
 /// The running scenario with `edit` applied, if it still validates; otherwise every problem,
 /// with its field path and hint.
 pub fn validated(world: &World, edit: impl FnOnce(&mut Scenario)) -> Result<Scenario, String> {
-    let mut s = world.resource::<SimConfig>().scenario.clone();
+    let mut s = (*world.resource::<SimConfig>().scenario).clone();
     edit(&mut s);
     let problems = validate(&s);
     if problems.is_empty() {
@@ -55,7 +55,7 @@ pub fn set_param(world: &mut World, path: &str, value: f64) -> Result<String, St
         .resource_mut::<crate::sim::schedule::cadence::Cadence>()
         .health_cycle = (scenario.health.cycle_s * crate::sim::schedule::dist::SEC)
         as crate::sim::schedule::dist::Nanos;
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(format!("{path} = {value}"))
 }
 

@@ -233,7 +233,7 @@ fn switch(world: &mut World, on: bool, predictive: bool) -> String {
         flow.spec.enabled = on;
     }
     let mut config = world.resource_mut::<SimConfig>();
-    let bp = &mut config.scenario.backpressure;
+    let bp = &mut std::sync::Arc::make_mut(&mut config.scenario).backpressure;
     if predictive {
         bp.predictive = on;
         format!("predictive backpressure {onoff}")

@@ -43,7 +43,7 @@ pub fn set_workers(world: &mut World, component: &str, workers: u32) -> Result<S
     world.resource_mut::<Capacities>().per_component[ci] =
         (plan.mean_ms, workers as f64 / (plan.mean_ms / 1000.0));
     world.resource_mut::<Topology>().components[ci].workers_real = workers;
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(format!("{component}: {workers} workers per instance"))
 }
 
@@ -66,7 +66,7 @@ pub fn set_queue(world: &mut World, component: &str, queue: QueueSpec) -> Result
         }
     }
     world.resource_mut::<Topology>().components[ci].queue_real = real;
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     let what = real.map_or("unbounded".to_string(), |n| n.to_string());
     Ok(format!("{component}: queue {what} per instance"))
 }
@@ -90,7 +90,7 @@ pub fn set_queue_policy(
             inst.replace_queue(QueuePolicy::of(discipline, spec, rng));
         }
     }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(format!("{component}: queue policy {spec:?}"))
 }
 
@@ -144,6 +144,6 @@ pub fn set_instances(
             });
         }
     }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(format!("{component}: {have} -> {instances} instances"))
 }

@@ -56,7 +56,7 @@ pub fn set_limit(
     if let Some(l) = core_mut(world).link_mut(li as u32) {
         l.limiter = limit.map(|spec| Limiter::new(spec, unit));
     }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(match limit {
         Some(spec) => format!("{link}: rate limit {spec:?}"),
         None => format!("{link}: no rate limit"),
@@ -158,7 +158,7 @@ pub fn set_redelivery(
         }
         l.redelivery = next;
     }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(match redelivery {
         Some(r) => format!(
             "{link}: redelivery, {} deliveries, retry delays {:?} s, then the dead-letter queue",
@@ -192,7 +192,7 @@ fn rewindow(world: &mut World, li: usize, scenario: crate::scenario::Scenario) {
         }
         l.window = next;
     }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
 }
 
 /// The link named `from->to`: its index and entity.
@@ -228,7 +228,7 @@ pub fn set_client(
         src.client = ClientPolicy::new(retry.budget, throttle, rng);
         src.set_retry(retry.clone());
     }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(format!(
         "{name}: {} attempt(s), jitter {:?}{}{}",
         retry.max_attempts,
@@ -258,7 +258,7 @@ pub fn set_shed(
         .ok_or_else(|| format!("no component named {component:?}"))?;
     let scenario = validated(world, |s| s.components[ci].shed = shed)?;
     world.resource_mut::<Topology>().components[ci].shed = shed;
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(match shed {
         Some(s) => format!(
             "{component}: sheds by priority from {} and {}",
@@ -286,7 +286,7 @@ pub fn set_concurrency(
             inst.concurrency = limit.map(|spec| Box::new(ConcurrencyLimit::new(spec)));
         }
     }
-    world.resource_mut::<SimConfig>().scenario = scenario;
+    world.resource_mut::<SimConfig>().scenario = std::sync::Arc::new(scenario);
     Ok(match limit {
         Some(spec) => format!("{component}: adaptive concurrency limit {spec:?}"),
         None => format!("{component}: no concurrency limit"),

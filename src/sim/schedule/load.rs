@@ -66,9 +66,10 @@ pub fn load_scenario(world: &mut World, scenario: Scenario) {
     let mut queue = CommandQueue::default();
     queue_faults(&mut queue, &scenario);
     world.insert_resource(queue);
+    let shared = std::sync::Arc::new(scenario);
     world.insert_resource(SimConfig {
-        scenario: scenario.clone(),
-        loaded: std::sync::Arc::new(scenario),
+        scenario: shared.clone(),
+        loaded: shared,
     });
     world.run_schedule(SimLoad);
     if let Some(mut runs) = world.get_resource_mut::<crate::sim::Runs>() {
