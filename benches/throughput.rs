@@ -173,11 +173,13 @@ fn main() {
             sim.run_for(seconds);
             let wall = started.elapsed().as_secs_f64();
             let generated = sim.summary().system.generated as f64;
+            // Peak RSS is the process's high-water mark: each run is larger than the one before.
             println!(
-                "{:<40} {seconds:>6.0} sim s in {wall:>7.2} wall s = {:>8.2}x real time | {:.2} us per request",
+                "{:<40} {seconds:>6.0} sim s in {wall:>7.2} wall s = {:>8.2}x real time | {:.2} us per request | peak RSS {:.0} MB",
                 format!("scale: {n} components, {rate:.0} req/s"),
                 seconds / wall,
-                wall / generated * 1e6
+                wall / generated * 1e6,
+                peak_rss_mb()
             );
         }
     }

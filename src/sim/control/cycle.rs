@@ -17,13 +17,14 @@ use crate::sim::control::rate::{
     next_rate,
 };
 use crate::sim::flow::core::FlowCore;
-use crate::sim::flow::link::{BreakerState, Link, NodeRef, Urgency};
+use crate::sim::flow::link::{Link, NodeRef, Urgency};
 use crate::sim::flow::request::FlowHeaders;
-use crate::sim::read::events::{BreakerReason, EventKind, Fallback, RateReason, SimEvent, Subject};
+use crate::sim::read::events::{EventKind, Fallback, RateReason, SimEvent, Subject};
 use crate::sim::schedule::cadence::{Cadence, on_health_cycle};
 use crate::sim::schedule::dist::{MS, Nanos, SEC};
 use crate::sim::schedule::topology::{ComponentInfo, Topology};
 use crate::sim::strategies::LinkControl;
+use crate::sim::strategies::breaker::CycleSeen;
 use crate::sim::strategies::control::CycleInput;
 use bevy::prelude::*;
 
@@ -583,14 +584,11 @@ fn stamp_headers(topo: Res<Topology>, queries: HealthQueries, mut core: ResMut<F
     }
 }
 
-/// One cycle of a link's circuit breaker (seed 000, "Circuit Breaker Integration"): CLOSED opens
-/// when the error rate has stayed above the threshold for `over_for_s`, counted from the start of
-/// the first cycle that saw it; OPEN probes the receiver's health every `probe_every_s` and goes
-/// HALF-OPEN when it is healthy (GREEN or YELLOW, and its own error rate within the threshold: a
-/// target that fails most requests is not healthy whatever its score); HALF-OPEN closes after
-/// `half_open_for_s` if the error rate stayed under the threshold and the receiver is healthy,
-/// and opens again if problems return. The error rate is the target's answers to the requests the
-/// breaker let through: the sender's own refusals (breaker, rate limit) are not answers.
+/// One cycle of a link's circuit breaker (`Breaker::cycle`, seed 000's "Circuit Breaker
+/// Integration"). The error rate is the target's answers to the requests the breaker let
+/// through: the sender's own refusals (breaker, rate limit) are not answers. The receiver is
+/// healthy when GREEN or YELLOW and its own error rate is within the threshold (a target that
+/// fails most requests is not healthy whatever its score).
 fn breaker_cycle(
     l: &mut Link,
     now: Nanos,
@@ -598,77 +596,15 @@ fn breaker_cycle(
     spec: &BackpressureSpec,
     events: &mut MessageWriter<SimEvent>,
 ) {
-    let k = spec.breaker;
-    l.breaker.calls.configure(&k);
-    let resp = l.counters.responses_delivered - l.counters.refused_locally;
-    let errs = l.counters.response_errors;
-    let (d_resp, d_err) = (resp - l.breaker.seen.0, errs - l.breaker.seen.1);
-    l.breaker.seen = (resp, errs);
-    let d_slow =
-        l.breaker.calls.slow - std::mem::replace(&mut l.breaker.slow_seen, l.breaker.calls.slow);
-    let window_start = std::mem::replace(&mut l.breaker.last_cycle, now);
-    let slow_over = k.slow_call_ms.is_some() && d_slow as f64 >= k.slow_call_rate * d_resp as f64;
-    let over = d_resp >= k.min_responses
-        && (d_err as f64 > k.error_threshold * d_resp as f64 || slow_over);
-    // A count window judges CLOSED at every answer, a fixed trial ends HALF-OPEN when its
-    // calls are answered (`policy::breaker`); the cycle leaves those to them.
-    let (per_call_closed, trial) = (
-        l.breaker.calls.counts_calls(),
-        l.breaker.calls.trial_calls().is_some(),
-    );
-    let healthy = matches!(receiver.status, HealthBand::Green | HealthBand::Yellow)
-        && receiver.error_rate <= k.error_threshold;
-    let secs = |ns: Nanos| ns as f64 / SEC;
-    let next = match l.breaker.state {
-        BreakerState::Closed if per_call_closed => None,
-        BreakerState::HalfOpen if trial => None,
-        BreakerState::Closed => {
-            if over {
-                let since = *l.breaker.over_since.get_or_insert(window_start);
-                let reason = if d_err as f64 > k.error_threshold * d_resp as f64 {
-                    BreakerReason::ErrorRate
-                } else {
-                    BreakerReason::SlowCalls
-                };
-                (secs(now - since) >= k.over_for_s).then_some((BreakerState::Open, reason))
-            } else {
-                l.breaker.over_since = None;
-                None
-            }
-        }
-        BreakerState::Open => {
-            if secs(now - l.breaker.probed) >= k.probe_every_s {
-                l.breaker.probed = now;
-                healthy.then_some((BreakerState::HalfOpen, BreakerReason::ProbeHealthy))
-            } else {
-                None
-            }
-        }
-        BreakerState::HalfOpen => {
-            if over {
-                Some((BreakerState::Open, BreakerReason::ProblemsReturned))
-            } else if secs(now - l.breaker.since) >= k.half_open_for_s {
-                let (r0, e0) = l.breaker.half_open_base;
-                let rate = (errs - e0) as f64 / ((resp - r0).max(1)) as f64;
-                if rate <= k.error_threshold && healthy {
-                    Some((BreakerState::Closed, BreakerReason::Stable))
-                } else {
-                    Some((BreakerState::Open, BreakerReason::NotStable))
-                }
-            } else {
-                None
-            }
-        }
+    let k = &spec.breaker;
+    let seen = CycleSeen {
+        responses: l.counters.responses_delivered - l.counters.refused_locally,
+        errors: l.counters.response_errors,
+        healthy: matches!(receiver.status, HealthBand::Green | HealthBand::Yellow)
+            && receiver.error_rate <= k.error_threshold,
     };
-    if let Some((state, reason)) = next {
-        let from = l.breaker.state;
-        l.breaker.enter(state, now, k.open_block, k.half_open_pass);
-        l.breaker.half_open_base = (resp, errs);
-        let kind = EventKind::Breaker {
-            from,
-            to: state,
-            reason,
-        };
+    if let Some((from, to, reason)) = l.breaker.cycle(k, now, seen) {
+        let kind = EventKind::Breaker { from, to, reason };
         events.write(SimEvent::new(now, Subject::Link(l.index), kind));
     }
 }

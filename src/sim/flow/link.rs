@@ -10,6 +10,7 @@ use crate::sim::flow::wire::Wire;
 use crate::sim::schedule::dist::{Duration, LazyStream, Nanos, Stream, stream};
 pub use crate::sim::schedule::states::{BreakerState, Urgency};
 pub use crate::sim::strategies::admission::Admit;
+pub use crate::sim::strategies::breaker::Breaker;
 use crate::sim::strategies::{Admission, LinkControl};
 use bevy::prelude::*;
 use rand_chacha::ChaCha8Rng;
@@ -623,53 +624,6 @@ impl FlowControl {
             r.at = now;
             out.push(r);
         }
-    }
-}
-
-/// A circuit breaker's state; the transitions are made once per cycle by the rate controller.
-#[derive(Debug, Clone, Default)]
-pub struct Breaker {
-    /// Current state.
-    pub state: BreakerState,
-    /// When the state was entered (ns).
-    pub since: Nanos,
-    /// Since when the error rate has been over the threshold, while CLOSED.
-    pub over_since: Option<Nanos>,
-    /// Last probe of the receiver's health, while OPEN.
-    pub probed: Nanos,
-    /// (responses, errors) at the last cycle and at the start of HALF-OPEN.
-    pub seen: (u64, u64),
-    /// (responses, errors) when HALF-OPEN began.
-    pub half_open_base: (u64, u64),
-    /// When the last cycle ran: the start of the window the next one judges.
-    pub last_cycle: Nanos,
-    /// Requests refused by the breaker (simulated units).
-    pub refused: u64,
-    /// Share of requests refused in the current state.
-    pub block: f64,
-    /// Whether HIGH and CRITICAL requests always pass (OPEN).
-    pub priority_passes: bool,
-    /// Per-call memory for count windows, slow calls and fixed half-open trials.
-    pub calls: crate::sim::strategies::breaker::CallLog,
-    /// Slow answers counted at the last cycle.
-    pub slow_seen: u64,
-}
-
-impl Breaker {
-    /// Enters `state` at `now` with the shares of the spec.
-    pub fn enter(&mut self, state: BreakerState, now: Nanos, open_block: f64, half_open_pass: f64) {
-        self.state = state;
-        self.since = now;
-        self.probed = now;
-        self.over_since = None;
-        (self.block, self.priority_passes) = match state {
-            BreakerState::Closed => (0.0, false),
-            BreakerState::Open => (open_block, true),
-            // A fixed trial lets its permits through and refuses the rest, without a draw.
-            BreakerState::HalfOpen if self.calls.trial_calls().is_some() => (0.0, false),
-            BreakerState::HalfOpen => (1.0 - half_open_pass, false),
-        };
-        self.calls.entered(state);
     }
 }
 

@@ -181,6 +181,30 @@ pub struct Request {
     pub headers: FlowHeaders,
 }
 
+#[cfg(test)]
+impl Request {
+    /// A first attempt of request `id` from a client, at `at`, for unit tests.
+    pub(crate) fn sample(id: u64, at: u64, priority: Priority) -> Self {
+        Self {
+            id,
+            created: 0,
+            deadline: u64::MAX,
+            at,
+            ret: Ret::Client,
+            via: 0,
+            slot: 0,
+            generation: 0,
+            flow: 0,
+            hop: 0,
+            priority,
+            attempt: 1,
+            branch: 0,
+            redeliveries: 0,
+            headers: FlowHeaders::default(),
+        }
+    }
+}
+
 /// What a response says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reply {

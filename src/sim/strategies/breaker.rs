@@ -1,5 +1,7 @@
-//! What a circuit breaker remembers of each call for the settings resilience4j users reach
-//! for, beside seed 000's per-cycle error rate: a count-based window (the last `n` answered
+//! A link's circuit breaker as a plain state machine: `Breaker` (its state and what it counts),
+//! `Breaker::cycle` (seed 000's per-cycle transitions, unit-tested below through what it
+//! returns), and `CallLog`, what it remembers of each call for the settings resilience4j users
+//! reach for, beside seed 000's per-cycle error rate: a count-based window (the last `n` answered
 //! calls, judged at every answer), slow calls (answered more than `slow_call_ms` after they were
 //! sent), and a half-open trial of exactly `half_open_calls` calls. With none of them set
 //! (the default) it records nothing and decides nothing.
@@ -7,9 +9,147 @@
 use crate::scenario::{BreakerSpec, BreakerWindow};
 use crate::sim::flow::request::Request;
 use crate::sim::read::events::BreakerReason;
-use crate::sim::schedule::dist::{MS, Nanos};
+use crate::sim::schedule::dist::{MS, Nanos, SEC};
 use crate::sim::schedule::states::BreakerState;
 use std::collections::{HashMap, VecDeque};
+
+/// A circuit breaker's state; the transitions are made once per cycle by the rate controller.
+#[derive(Debug, Clone, Default)]
+pub struct Breaker {
+    /// Current state.
+    pub state: BreakerState,
+    /// When the state was entered (ns).
+    pub since: Nanos,
+    /// Since when the error rate has been over the threshold, while CLOSED.
+    pub over_since: Option<Nanos>,
+    /// Last probe of the receiver's health, while OPEN.
+    pub probed: Nanos,
+    /// (responses, errors) at the last cycle and at the start of HALF-OPEN.
+    pub seen: (u64, u64),
+    /// (responses, errors) when HALF-OPEN began.
+    pub half_open_base: (u64, u64),
+    /// When the last cycle ran: the start of the window the next one judges.
+    pub last_cycle: Nanos,
+    /// Requests refused by the breaker (simulated units).
+    pub refused: u64,
+    /// Share of requests refused in the current state.
+    pub block: f64,
+    /// Whether HIGH and CRITICAL requests always pass (OPEN).
+    pub priority_passes: bool,
+    /// Per-call memory for count windows, slow calls and fixed half-open trials.
+    pub calls: CallLog,
+    /// Slow answers counted at the last cycle.
+    pub slow_seen: u64,
+}
+
+impl Breaker {
+    /// Enters `state` at `now` with the shares of the spec.
+    pub fn enter(&mut self, state: BreakerState, now: Nanos, open_block: f64, half_open_pass: f64) {
+        self.state = state;
+        self.since = now;
+        self.probed = now;
+        self.over_since = None;
+        (self.block, self.priority_passes) = match state {
+            BreakerState::Closed => (0.0, false),
+            BreakerState::Open => (open_block, true),
+            // A fixed trial lets its permits through and refuses the rest, without a draw.
+            BreakerState::HalfOpen if self.calls.trial_calls().is_some() => (0.0, false),
+            BreakerState::HalfOpen => (1.0 - half_open_pass, false),
+        };
+        self.calls.entered(state);
+    }
+}
+
+/// What one cycle of the breaker saw: the answers so far and the receiver's health.
+#[derive(Debug, Clone, Copy)]
+pub struct CycleSeen {
+    /// Answers of the receiver to the calls the breaker let through, so far (cumulative).
+    pub responses: u64,
+    /// Of those, errors (cumulative).
+    pub errors: u64,
+    /// The receiver is healthy: GREEN or YELLOW, and its own error rate within the threshold.
+    pub healthy: bool,
+}
+
+impl Breaker {
+    /// One cycle at `now` (seed 000, "Circuit Breaker Integration"): CLOSED opens when the
+    /// error rate (or the slow calls' share) has stayed over the threshold for `over_for_s`,
+    /// counted from the start of the first cycle that saw it; OPEN probes every
+    /// `probe_every_s` and goes HALF-OPEN when the receiver is healthy; HALF-OPEN closes after
+    /// `half_open_for_s` if its error rate stayed within the threshold and the receiver is
+    /// healthy, and opens again if problems return. A count window (CLOSED) and a fixed trial
+    /// (HALF-OPEN) are judged per call instead (`CallLog::on_answer`). Returns the transition
+    /// made, `(from, to, why)`.
+    pub fn cycle(
+        &mut self,
+        k: &BreakerSpec,
+        now: Nanos,
+        seen: CycleSeen,
+    ) -> Option<(BreakerState, BreakerState, BreakerReason)> {
+        self.calls.configure(k);
+        let (resp, errs) = (seen.responses, seen.errors);
+        let (d_resp, d_err) = (resp - self.seen.0, errs - self.seen.1);
+        self.seen = (resp, errs);
+        let d_slow = self.calls.slow - std::mem::replace(&mut self.slow_seen, self.calls.slow);
+        let window_start = std::mem::replace(&mut self.last_cycle, now);
+        let slow_over =
+            k.slow_call_ms.is_some() && d_slow as f64 >= k.slow_call_rate * d_resp as f64;
+        let over = d_resp >= k.min_responses
+            && (d_err as f64 > k.error_threshold * d_resp as f64 || slow_over);
+        let (per_call_closed, trial) = (
+            self.calls.counts_calls(),
+            self.calls.trial_calls().is_some(),
+        );
+        let secs = |ns: Nanos| ns as f64 / SEC;
+        let next = match self.state {
+            BreakerState::Closed if per_call_closed => None,
+            BreakerState::HalfOpen if trial => None,
+            BreakerState::Closed => {
+                if over {
+                    let since = *self.over_since.get_or_insert(window_start);
+                    let reason = if d_err as f64 > k.error_threshold * d_resp as f64 {
+                        BreakerReason::ErrorRate
+                    } else {
+                        BreakerReason::SlowCalls
+                    };
+                    (secs(now - since) >= k.over_for_s).then_some((BreakerState::Open, reason))
+                } else {
+                    self.over_since = None;
+                    None
+                }
+            }
+            BreakerState::Open => {
+                if secs(now - self.probed) >= k.probe_every_s {
+                    self.probed = now;
+                    seen.healthy
+                        .then_some((BreakerState::HalfOpen, BreakerReason::ProbeHealthy))
+                } else {
+                    None
+                }
+            }
+            BreakerState::HalfOpen => {
+                if over {
+                    Some((BreakerState::Open, BreakerReason::ProblemsReturned))
+                } else if secs(now - self.since) >= k.half_open_for_s {
+                    let (r0, e0) = self.half_open_base;
+                    let rate = (errs - e0) as f64 / ((resp - r0).max(1)) as f64;
+                    if rate <= k.error_threshold && seen.healthy {
+                        Some((BreakerState::Closed, BreakerReason::Stable))
+                    } else {
+                        Some((BreakerState::Open, BreakerReason::NotStable))
+                    }
+                } else {
+                    None
+                }
+            }
+        };
+        let (to, reason) = next?;
+        let from = self.state;
+        self.enter(to, now, k.open_block, k.half_open_pass);
+        self.half_open_base = (resp, errs);
+        Some((from, to, reason))
+    }
+}
 
 /// A call's key: the request, its attempt and its fan-out branch.
 type CallKey = (u64, u8, u8);
@@ -152,5 +292,173 @@ impl CallLog {
             let n = n as f64;
             (self.ring_counts.0 as f64 / n, self.ring_counts.1 as f64 / n)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BreakerReason::*;
+    use BreakerState::*;
+
+    /// A breaker driven one health cycle a second, with the receiver's answers of each cycle.
+    struct Drive {
+        b: Breaker,
+        k: BreakerSpec,
+        seen: CycleSeen,
+        t: u64,
+    }
+
+    impl Drive {
+        fn new(k: BreakerSpec) -> Self {
+            let seen = CycleSeen {
+                responses: 0,
+                errors: 0,
+                healthy: true,
+            };
+            Self {
+                b: Breaker::default(),
+                k,
+                seen,
+                t: 0,
+            }
+        }
+
+        /// The next second: `answers` of which `errors` failed, the receiver `healthy` or not.
+        fn second(
+            &mut self,
+            answers: u64,
+            errors: u64,
+            healthy: bool,
+        ) -> Option<(BreakerState, BreakerState, BreakerReason)> {
+            self.t += 1;
+            self.seen.responses += answers;
+            self.seen.errors += errors;
+            self.seen.healthy = healthy;
+            self.b.cycle(&self.k, self.t * SEC as u64, self.seen)
+        }
+
+        /// Seconds until the first transition (at most `limit`), each like `second`'s.
+        fn until_change(
+            &mut self,
+            limit: u64,
+            answers: u64,
+            errors: u64,
+            healthy: bool,
+        ) -> Option<(u64, (BreakerState, BreakerState, BreakerReason))> {
+            (0..limit).find_map(|_| self.second(answers, errors, healthy).map(|c| (self.t, c)))
+        }
+    }
+
+    #[test]
+    fn closed_opens_once_the_error_rate_has_held_over_the_threshold_for_over_for_s() {
+        let mut d = Drive::new(BreakerSpec::default());
+        // 60% errors from the first second on: counted from the start of that first cycle.
+        assert_eq!(
+            d.until_change(100, 100, 60, true),
+            Some((30, (Closed, Open, ErrorRate)))
+        );
+        assert_eq!(d.b.state, Open);
+        assert_eq!(d.b.block, 0.9, "OPEN refuses open_block of the requests");
+        assert!(
+            d.b.priority_passes,
+            "HIGH and CRITICAL pass an OPEN breaker"
+        );
+    }
+
+    #[test]
+    fn a_cycle_under_the_threshold_starts_the_count_again() {
+        let mut d = Drive::new(BreakerSpec::default());
+        assert_eq!(d.until_change(20, 100, 60, true), None);
+        assert_eq!(
+            d.second(100, 50, true),
+            None,
+            "50% is not over a 0.5 threshold"
+        );
+        assert_eq!(
+            d.until_change(100, 100, 60, true),
+            Some((51, (Closed, Open, ErrorRate)))
+        );
+    }
+
+    #[test]
+    fn a_cycle_with_fewer_than_min_responses_is_not_judged() {
+        let mut d = Drive::new(BreakerSpec::default());
+        assert_eq!(d.until_change(200, 9, 9, true), None);
+        assert_eq!(d.b.state, Closed);
+    }
+
+    #[test]
+    fn open_probes_every_probe_every_s_and_half_opens_only_on_a_healthy_receiver() {
+        let mut d = Drive::new(BreakerSpec::default());
+        assert!(d.until_change(30, 100, 60, true).is_some());
+        // Unhealthy at the probe of 60 s; healthy at 75 s, between probes: still OPEN.
+        assert_eq!(d.until_change(30, 10, 10, false), None);
+        assert_eq!(d.until_change(15, 10, 0, true), None);
+        assert_eq!(
+            d.until_change(30, 10, 0, true),
+            Some((90, (Open, HalfOpen, ProbeHealthy)))
+        );
+        assert_eq!(d.b.block, 0.5, "HALF-OPEN lets half_open_pass through");
+        assert!(!d.b.priority_passes);
+    }
+
+    #[test]
+    fn half_open_closes_after_half_open_for_s_when_stable() {
+        let mut d = Drive::new(BreakerSpec::default());
+        d.until_change(30, 100, 60, true);
+        d.until_change(30, 10, 0, true);
+        // 10% errors (within the threshold) for 60 s, receiver healthy.
+        assert_eq!(
+            d.until_change(100, 100, 10, true),
+            Some((120, (HalfOpen, Closed, Stable)))
+        );
+        assert_eq!(d.b.block, 0.0);
+    }
+
+    #[test]
+    fn half_open_opens_again_when_problems_return_or_the_receiver_is_unhealthy() {
+        let mut d = Drive::new(BreakerSpec::default());
+        d.until_change(30, 100, 60, true);
+        d.until_change(30, 10, 0, true);
+        assert_eq!(d.until_change(10, 100, 0, true), None);
+        assert_eq!(
+            d.second(100, 80, true),
+            Some((HalfOpen, Open, ProblemsReturned))
+        );
+
+        let mut d = Drive::new(BreakerSpec::default());
+        d.until_change(30, 100, 60, true);
+        d.until_change(30, 10, 0, true);
+        // No errors, but the receiver is not healthy when the 60 s are up.
+        assert_eq!(
+            d.until_change(100, 100, 0, false),
+            Some((120, (HalfOpen, Open, NotStable)))
+        );
+    }
+
+    #[test]
+    fn slow_calls_open_a_breaker_with_a_slow_call_threshold() {
+        let k = BreakerSpec {
+            slow_call_ms: Some(100.0),
+            slow_call_rate: 0.5,
+            ..BreakerSpec::default()
+        };
+        let mut d = Drive::new(k);
+        d.b.calls.configure(&k);
+        // Each second, 20 calls answered 200 ms after they were sent, none failed.
+        let mut id = 0;
+        let change = (0..100).find_map(|_| {
+            for _ in 0..20 {
+                id += 1;
+                let req = Request::sample(id, 0, crate::sim::flow::request::Priority::Medium);
+                let sent = d.t * SEC as u64;
+                d.b.calls.on_sent(&req, sent);
+                d.b.calls
+                    .on_answer(&req, sent + 200_000_000, false, d.b.state);
+            }
+            d.second(20, 0, true).map(|c| (d.t, c))
+        });
+        assert_eq!(change, Some((30, (Closed, Open, SlowCalls))));
     }
 }

@@ -297,27 +297,10 @@ impl QueueDiscipline for Zoo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::flow::request::{FlowHeaders, Ret};
     use crate::sim::schedule::dist::{Stream, stream};
 
     fn req(id: u64, at_ms: f64, priority: Priority) -> Request {
-        Request {
-            id,
-            created: 0,
-            deadline: Nanos::MAX,
-            at: (at_ms * MS) as Nanos,
-            ret: Ret::Client,
-            via: 0,
-            slot: 0,
-            generation: 0,
-            flow: 0,
-            hop: 0,
-            priority,
-            attempt: 1,
-            branch: 0,
-            redeliveries: 0,
-            headers: FlowHeaders::default(),
-        }
+        Request::sample(id, (at_ms * MS) as Nanos, priority)
     }
 
     fn zoo(spec: QueuePolicySpec) -> Zoo {
