@@ -338,6 +338,16 @@ mod tests {
             self.b.cycle(&self.k, self.t * SEC as u64, self.seen)
         }
 
+        /// A default breaker taken OPEN by 60% errors (at 30 s), then HALF-OPEN by a healthy
+        /// probe (at 60 s).
+        fn half_open() -> Self {
+            let mut d = Self::new(BreakerSpec::default());
+            d.until_change(30, 100, 60, true);
+            d.until_change(30, 10, 0, true);
+            assert_eq!(d.b.state, HalfOpen);
+            d
+        }
+
         /// Seconds until the first transition (at most `limit`), each like `second`'s.
         fn until_change(
             &mut self,
@@ -405,9 +415,7 @@ mod tests {
 
     #[test]
     fn half_open_closes_after_half_open_for_s_when_stable() {
-        let mut d = Drive::new(BreakerSpec::default());
-        d.until_change(30, 100, 60, true);
-        d.until_change(30, 10, 0, true);
+        let mut d = Drive::half_open();
         // 10% errors (within the threshold) for 60 s, receiver healthy.
         assert_eq!(
             d.until_change(100, 100, 10, true),
@@ -418,18 +426,14 @@ mod tests {
 
     #[test]
     fn half_open_opens_again_when_problems_return_or_the_receiver_is_unhealthy() {
-        let mut d = Drive::new(BreakerSpec::default());
-        d.until_change(30, 100, 60, true);
-        d.until_change(30, 10, 0, true);
+        let mut d = Drive::half_open();
         assert_eq!(d.until_change(10, 100, 0, true), None);
         assert_eq!(
             d.second(100, 80, true),
             Some((HalfOpen, Open, ProblemsReturned))
         );
 
-        let mut d = Drive::new(BreakerSpec::default());
-        d.until_change(30, 100, 60, true);
-        d.until_change(30, 10, 0, true);
+        let mut d = Drive::half_open();
         // No errors, but the receiver is not healthy when the 60 s are up.
         assert_eq!(
             d.until_change(100, 100, 0, false),
