@@ -54,6 +54,9 @@ const IN_SLAB: u32 = 1 << 31;
 pub struct Agenda {
     /// Keys (time, sequence, slab slot) of events due in a later tick, a bucket per tick.
     calendar: Vec<Vec<(Nanos, u64, u32)>>,
+    /// Emptied buckets, kept for the next bucket that fills: only the buckets holding events
+    /// hold memory, not every bucket the busiest tick ever filled.
+    spare: Vec<Vec<(Nanos, u64, u32)>>,
     /// Events in the calendar, and the earliest one's time (`None`: the calendar is empty).
     in_calendar: usize,
     calendar_next: Option<Nanos>,
@@ -96,7 +99,13 @@ impl Agenda {
                     self.calendar.resize_with(CALENDAR, Vec::new);
                 }
                 let slot = self.slab_store(ev);
-                self.calendar[key as usize % CALENDAR].push((at, self.seq, slot));
+                let bucket = &mut self.calendar[key as usize % CALENDAR];
+                if bucket.capacity() == 0
+                    && let Some(spare) = self.spare.pop()
+                {
+                    *bucket = spare;
+                }
+                bucket.push((at, self.seq, slot));
                 self.calendar_next = Some(self.calendar_next.map_or(at, |n| n.min(at)));
                 self.in_calendar += 1;
                 return;
@@ -177,7 +186,7 @@ impl Agenda {
                     .drain(..)
                     .map(|(at, seq, slot)| (at, seq, slot | IN_SLAB)),
             );
-            self.calendar[slot] = bucket;
+            self.spare.push(bucket);
             self.calendar_next = self.calendar_first();
         }
     }

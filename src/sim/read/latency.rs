@@ -10,8 +10,21 @@ use hdrhistogram::Histogram;
 /// two significant figures; exact means come from the running sums instead).
 const MAX_US: u64 = 86_400 * 1_000_000;
 
+/// An empty histogram: its counts cover 255 µs at first and grow with the largest latency
+/// recorded (up to `MAX_US`), so a component whose requests take milliseconds holds 7 KB, not
+/// the 32 KB a whole day needs. Growing keeps every bucket's bounds, so percentiles are the same.
 fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_US, 2).expect("static histogram bounds are valid")
+    let mut h = Histogram::new_with_bounds(1, 2, 2).expect("static histogram bounds are valid");
+    h.auto(true);
+    h
+}
+
+/// Counts `us` (already clamped to `MAX_US`), growing the counts to reach it. `saturating_record`
+/// would clamp to the histogram's current top instead of growing.
+fn grow_record(h: &mut Histogram<u64>, us: u64) {
+    if h.record(us).is_err() {
+        h.saturating_record(us);
+    }
 }
 
 /// Latencies (µs) of the current sampling interval and a histogram of the whole run. Nothing is
@@ -46,7 +59,7 @@ impl ComponentLatency {
         if self.pending.len() >= PENDING_MAX {
             let h = self.interval.get_or_insert_with(histogram);
             for v in self.pending.drain(..) {
-                h.saturating_record(v);
+                grow_record(h, v);
             }
         }
     }
@@ -65,7 +78,7 @@ impl ComponentLatency {
         );
         let mut fold = |h: &mut Histogram<u64>| {
             for v in pending.drain(..) {
-                h.saturating_record(v);
+                grow_record(h, v);
             }
             *last = Metric::LATENCY_PERCENTILES.map(|(q, _)| h.value_at_quantile(q));
             // Both histograms share bounds, so adding cannot fail.
@@ -95,7 +108,7 @@ impl ComponentLatency {
             let _ = h.add(iv);
         }
         for v in &self.pending {
-            h.saturating_record(*v);
+            grow_record(&mut h, *v);
         }
         h
     }

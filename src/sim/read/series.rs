@@ -352,7 +352,8 @@ impl<T: Copy> Ring<T> {
         match self.chunks.back_mut() {
             Some(last) if last.len() < CHUNK => std::sync::Arc::make_mut(last).push(x),
             _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
+                // Grown as it fills (4, 8, ... CHUNK): a short series holds little.
+                let mut chunk = Vec::new();
                 chunk.push(x);
                 self.chunks.push_back(std::sync::Arc::new(chunk));
             }
