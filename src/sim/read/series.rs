@@ -1,9 +1,10 @@
-//! Time series of every sampled metric, for charts: one fixed-capacity ring buffer per (entity,
-//! metric), filled with exactly the values written to the metrics CSV. Memory is bounded: at
-//! most [`SERIES_CAPACITY`] samples per series, the oldest dropped first, and at most
-//! [`SERIES_POINTS`] samples in all: a system with thousands of entities keeps a shorter history
-//! of each (never under [`SERIES_MIN`] samples), so a long run of a large system cannot grow
-//! the store past a few hundred megabytes.
+//! Time series of every sampled metric, for charts: a table with a column per (entity, metric)
+//! and a row per sample, filled with exactly the values written to the metrics CSV. Memory is
+//! bounded: at most [`SERIES_CAPACITY`] samples, the oldest dropped first, and at most
+//! [`SERIES_POINTS`] values in all: a system with thousands of entities keeps a shorter history
+//! (never under [`SERIES_MIN`] samples), so a long run of a large system cannot grow the store
+//! past 128 MB, or past `SERIES_MIN` samples of each series where that is more (140 MB for
+//! 10,000 components).
 
 use crate::sim::flow::request::Outcome;
 use crate::sim::schedule::states::EngineKind;
@@ -13,14 +14,15 @@ use std::collections::BTreeMap;
 /// Most samples kept per series (20 minutes at the default one sample a second).
 pub const SERIES_CAPACITY: usize = 1_200;
 
-/// Samples kept in all, over every series (16 bytes each: 320 MB).
-pub const SERIES_POINTS: usize = 20_000_000;
+/// Values kept in all, over every series (8 bytes each: 128 MB).
+pub const SERIES_POINTS: usize = 16_000_000;
 
 /// Series an entity has, about, for the budget (a link has the most).
 const SERIES_PER_ENTITY: usize = 20;
 
-/// Fewest samples kept per series, however large the system (a minute at one a second).
-pub const SERIES_MIN: usize = 60;
+/// Fewest samples kept, however large the system (half a minute at one a second): 10,000
+/// components have about 584,000 series, so this floor alone holds 140 MB.
+pub const SERIES_MIN: usize = 30;
 
 /// What a series is about; the indices are the scenario-order indices of `Topology`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -313,105 +315,41 @@ impl Metric {
     ];
 }
 
-/// Elements per chunk of a `Ring`.
-const CHUNK: usize = 64;
+/// Marks "no value in this sample" in a row: a NaN that no arithmetic produces (a computed NaN
+/// is the canonical quiet NaN), so every value a sample holds, NaN included, is kept as it is.
+const ABSENT: u64 = 0x7ff8_dead_0000_0001;
 
-/// A fixed-capacity ring buffer: pushing onto a full one drops the oldest element. It is held
-/// in shared chunks of `CHUNK` elements, so a copy (a timeline snapshot) shares every full
-/// chunk with the original and costs a pointer per chunk; only the newest chunk is copied, and
-/// only when the original pushes onto it.
-#[derive(Clone)]
-pub struct Ring<T> {
-    chunks: std::collections::VecDeque<std::sync::Arc<Vec<T>>>,
-    /// Elements of the first chunk already dropped.
-    skip: usize,
-    len: usize,
-    capacity: usize,
-}
-
-impl<T: Copy + std::fmt::Debug> std::fmt::Debug for Ring<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-impl<T: Copy> Ring<T> {
-    /// An empty ring holding at most `capacity` elements (at least one). Memory grows with the
-    /// elements pushed, up to the capacity.
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            chunks: std::collections::VecDeque::new(),
-            skip: 0,
-            len: 0,
-            capacity: capacity.max(1),
-        }
-    }
-
-    /// Appends `x`, dropping the oldest element if the ring is full.
-    pub fn push(&mut self, x: T) {
-        match self.chunks.back_mut() {
-            Some(last) if last.len() < CHUNK => std::sync::Arc::make_mut(last).push(x),
-            _ => {
-                // Grown as it fills (4, 8, ... CHUNK): a short series holds little.
-                let mut chunk = Vec::new();
-                chunk.push(x);
-                self.chunks.push_back(std::sync::Arc::new(chunk));
-            }
-        }
-        self.len += 1;
-        if self.len > self.capacity {
-            self.len -= 1;
-            self.skip += 1;
-            if self.chunks.front().is_some_and(|c| self.skip >= c.len()) {
-                self.chunks.pop_front();
-                self.skip = 0;
-            }
-        }
-    }
-
-    /// Elements held.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when nothing was pushed yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Most elements held.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// The elements, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = T> + '_ {
-        let skip = self.skip;
-        (self.chunks.iter().enumerate())
-            .flat_map(move |(i, c)| c[if i == 0 { skip } else { 0 }..].iter())
-            .copied()
-    }
-
-    /// The newest element.
-    pub fn last(&self) -> Option<T> {
-        self.chunks.back().and_then(|c| c.last()).copied()
-    }
+fn absent() -> f64 {
+    f64::from_bits(ABSENT)
 }
 
 /// Every sampled metric's recent history: (time in seconds, value) per (entity, metric), the
 /// same values as the CSV rows. Filled by the metrics plugin at each sample.
+///
+/// Held as a table: a column per (entity, metric), a row per sample, 8 bytes per value and
+/// nothing per series beyond its column number. The newest `capacity` samples are kept. A
+/// timeline snapshot shares every row and the column index (`Arc`), so copying the store costs
+/// a pointer per sample.
 #[derive(Resource, Debug, Clone)]
 pub struct Series {
-    rings: BTreeMap<(SeriesEntity, Metric), Ring<(f64, f64)>>,
+    /// The column of each (entity, metric).
+    columns: std::sync::Arc<BTreeMap<(SeriesEntity, Metric), u32>>,
+    /// The (entity, metric) of each column, in the order they first came.
+    keys: std::sync::Arc<Vec<(SeriesEntity, Metric)>>,
+    /// The newest samples, oldest first: time in seconds, and a value per column (`ABSENT`
+    /// where the series had none; a row is shorter than `keys` if columns came after it).
+    rows: std::collections::VecDeque<(f64, std::sync::Arc<[f64]>)>,
     samples: u64,
-    /// Samples kept per series.
+    /// Samples kept.
     capacity: usize,
 }
 
 impl Default for Series {
     fn default() -> Self {
         Self {
-            rings: BTreeMap::new(),
+            columns: Default::default(),
+            keys: Default::default(),
+            rows: Default::default(),
             samples: 0,
             capacity: SERIES_CAPACITY,
         }
@@ -420,27 +358,23 @@ impl Default for Series {
 
 impl Series {
     /// An empty store for a system of `entities` sources, components, instances and links:
-    /// each series keeps `SERIES_CAPACITY` samples, or fewer when that would pass
-    /// `SERIES_POINTS` in all (at least `SERIES_MIN`).
+    /// it keeps `SERIES_CAPACITY` samples, or fewer when that would pass `SERIES_POINTS`
+    /// values in all (at least `SERIES_MIN`). The count is made again from the series the
+    /// first samples actually hold.
     pub fn for_entities(entities: usize) -> Self {
-        let per = SERIES_POINTS / (entities.max(1) * SERIES_PER_ENTITY);
         Self {
-            capacity: per.clamp(SERIES_MIN, SERIES_CAPACITY),
+            capacity: Self::capacity_for(entities.max(1) * SERIES_PER_ENTITY),
             ..Self::default()
         }
     }
 
-    /// Samples kept per series.
-    pub fn capacity(&self) -> usize {
-        self.capacity
+    fn capacity_for(series: usize) -> usize {
+        (SERIES_POINTS / series.max(1)).clamp(SERIES_MIN, SERIES_CAPACITY)
     }
 
-    /// Appends one value at `t_s` seconds.
-    pub fn push(&mut self, entity: SeriesEntity, metric: Metric, t_s: f64, value: f64) {
-        self.rings
-            .entry((entity, metric))
-            .or_insert_with(|| Ring::new(self.capacity))
-            .push((t_s, value));
+    /// Samples kept.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Appends one sample: every (entity, metric, value) at `t_s` seconds.
@@ -449,10 +383,38 @@ impl Series {
         t_s: f64,
         values: impl IntoIterator<Item = (SeriesEntity, Metric, f64)>,
     ) {
-        for (e, m, v) in values {
-            self.push(e, m, t_s, v);
+        let mut row = vec![absent(); self.keys.len()];
+        let before = self.keys.len();
+        for (i, (e, m, v)) in values.into_iter().enumerate() {
+            // Samples name their series in the same order: the i-th value is column i.
+            let col = match self.keys.get(i) {
+                Some(k) if *k == (e, m) => i,
+                _ => self.column(e, m),
+            };
+            if col >= row.len() {
+                row.resize(col + 1, absent());
+            }
+            row[col] = v;
+        }
+        if self.keys.len() != before {
+            self.capacity = Self::capacity_for(self.keys.len());
+        }
+        self.rows.push_back((t_s, row.into()));
+        while self.rows.len() > self.capacity {
+            self.rows.pop_front();
         }
         self.samples += 1;
+    }
+
+    /// The column of (entity, metric), made if it is new.
+    fn column(&mut self, e: SeriesEntity, m: Metric) -> usize {
+        if let Some(c) = self.columns.get(&(e, m)) {
+            return *c as usize;
+        }
+        let c = self.keys.len();
+        std::sync::Arc::make_mut(&mut self.keys).push((e, m));
+        std::sync::Arc::make_mut(&mut self.columns).insert((e, m), c as u32);
+        c
     }
 
     /// (time in seconds, value) of one series, oldest first; empty if it was never sampled.
@@ -461,36 +423,42 @@ impl Series {
         entity: SeriesEntity,
         metric: Metric,
     ) -> impl DoubleEndedIterator<Item = (f64, f64)> + '_ {
-        self.rings
+        let col = self
+            .columns
             .get(&(entity, metric))
-            .into_iter()
-            .flat_map(|r| r.iter())
+            .map_or(usize::MAX, |c| *c as usize);
+        self.rows.iter().filter_map(move |(t, row)| {
+            let v = *row.get(col)?;
+            (v.to_bits() != ABSENT).then_some((*t, v))
+        })
     }
 
     /// Samples held in one series.
     pub fn len(&self, entity: SeriesEntity, metric: Metric) -> usize {
-        self.rings.get(&(entity, metric)).map_or(0, |r| r.len())
+        self.get(entity, metric).count()
     }
 
     /// The newest value of one series.
     pub fn last(&self, entity: SeriesEntity, metric: Metric) -> Option<(f64, f64)> {
-        self.rings.get(&(entity, metric)).and_then(|r| r.last())
+        self.get(entity, metric).next_back()
     }
 
     /// Every (entity, metric) with a series, in order.
     pub fn keys(&self) -> impl Iterator<Item = (SeriesEntity, Metric)> + '_ {
-        self.rings.keys().copied()
+        self.columns.keys().copied()
     }
 
-    /// Samples pushed so far (including those dropped from the rings).
+    /// Samples pushed so far (including those dropped).
     pub fn samples(&self) -> u64 {
         self.samples
     }
 
     /// Forgets everything (a new scenario).
     pub fn clear(&mut self) {
-        self.rings.clear();
-        self.samples = 0;
+        *self = Self {
+            capacity: self.capacity,
+            ..Self::default()
+        };
     }
 }
 
@@ -499,20 +467,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_ring_keeps_the_newest_in_order() {
-        let mut r = Ring::new(3);
-        assert!(r.is_empty() && r.last().is_none());
-        for x in 1..=2 {
-            r.push(x);
+    fn a_series_keeps_its_own_values_gaps_and_nans_and_a_late_one_starts_late() {
+        let mut s = Series::default();
+        let (sys, link) = (SeriesEntity::System, SeriesEntity::Link(3));
+        s.push_sample(1.0, [(sys, Metric::Goodput, 5.0)]);
+        s.push_sample(
+            2.0,
+            [(link, Metric::Sent, 7.0), (sys, Metric::Goodput, f64::NAN)],
+        );
+        s.push_sample(3.0, [(link, Metric::Sent, 8.0)]);
+        let goodput: Vec<_> = s.get(sys, Metric::Goodput).collect();
+        assert_eq!(
+            goodput.len(),
+            2,
+            "a sample without the series adds nothing to it"
+        );
+        assert_eq!(goodput[0], (1.0, 5.0));
+        assert!(
+            goodput[1].0 == 2.0 && goodput[1].1.is_nan(),
+            "a NaN is a value"
+        );
+        assert_eq!(
+            s.get(link, Metric::Sent).collect::<Vec<_>>(),
+            [(2.0, 7.0), (3.0, 8.0)]
+        );
+        assert_eq!(s.last(sys, Metric::Goodput).map(|x| x.0), Some(2.0));
+        assert_eq!(s.len(link, Metric::Sent), 2);
+        assert_eq!(s.get(link, Metric::Received).count(), 0);
+        assert_eq!(
+            s.keys().collect::<Vec<_>>(),
+            [(sys, Metric::Goodput), (link, Metric::Sent)]
+        );
+    }
+
+    #[test]
+    fn a_large_system_keeps_fewer_samples_within_the_budget() {
+        let mut s = Series::default();
+        let n = SERIES_POINTS / 100;
+        for k in 0..103 {
+            s.push_sample(
+                k as f64,
+                (0..n as u32).map(|i| (SeriesEntity::Instance(i), Metric::Queued, k as f64)),
+            );
+            if k == 0 {
+                assert_eq!(s.capacity(), 100);
+            }
         }
-        assert_eq!(r.iter().collect::<Vec<_>>(), [1, 2]);
-        for x in 3..=7 {
-            r.push(x);
-        }
-        assert_eq!(r.len(), 3);
-        assert_eq!(r.iter().collect::<Vec<_>>(), [5, 6, 7]);
-        assert_eq!(r.last(), Some(7));
-        assert_eq!(r.iter().next_back(), Some(7));
+        let held: Vec<f64> = s
+            .get(SeriesEntity::Instance(7), Metric::Queued)
+            .map(|x| x.1)
+            .collect();
+        assert_eq!(held.len(), 100);
+        assert_eq!(held[0], 3.0, "the oldest three samples were dropped");
+        assert_eq!(
+            s.last(SeriesEntity::Instance(0), Metric::Queued),
+            Some((102.0, 102.0))
+        );
+        assert_eq!(Series::capacity_for(10 * SERIES_POINTS), SERIES_MIN);
     }
 
     #[test]

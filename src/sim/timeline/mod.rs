@@ -8,7 +8,8 @@
 //! other one is dropped and the spacing doubles (2 s, 4 s, 8 s, ...): a 600 s run holds 37
 //! snapshots 16 s apart, and a seek re-simulates at most 16 s. One snapshot is the state at its
 //! moment: the requests in flight, queues, histograms; the plots' history is shared between
-//! snapshots in chunks (`read::series::Ring`), so it is not copied each time.
+//! snapshots a sample at a time (`read::series::Series` holds each row behind an `Arc`), so it
+//! is not copied each time.
 //!
 //! A what-if made while looking at the past ends that past's future: the snapshots and marks
 //! after the moment are dropped, and so are the commands that would have replayed after it.
