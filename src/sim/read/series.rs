@@ -493,7 +493,7 @@ mod tests {
         );
         assert_eq!(s.last(sys, Metric::Goodput).map(|x| x.0), Some(2.0));
         assert_eq!(s.len(link, Metric::Sent), 2);
-        assert_eq!(s.get(link, Metric::Received).count(), 0);
+        assert_eq!(s.get(link, Metric::Attempts).count(), 0);
         assert_eq!(
             s.keys().collect::<Vec<_>>(),
             [(sys, Metric::Goodput), (link, Metric::Sent)]
@@ -507,20 +507,20 @@ mod tests {
         for k in 0..103 {
             s.push_sample(
                 k as f64,
-                (0..n as u32).map(|i| (SeriesEntity::Instance(i), Metric::Queued, k as f64)),
+                (0..n as u32).map(|i| (SeriesEntity::Instance(i), Metric::Retries, k as f64)),
             );
             if k == 0 {
                 assert_eq!(s.capacity(), 100);
             }
         }
         let held: Vec<f64> = s
-            .get(SeriesEntity::Instance(7), Metric::Queued)
+            .get(SeriesEntity::Instance(7), Metric::Retries)
             .map(|x| x.1)
             .collect();
         assert_eq!(held.len(), 100);
         assert_eq!(held[0], 3.0, "the oldest three samples were dropped");
         assert_eq!(
-            s.last(SeriesEntity::Instance(0), Metric::Queued),
+            s.last(SeriesEntity::Instance(0), Metric::Retries),
             Some((102.0, 102.0))
         );
         assert_eq!(Series::capacity_for(10 * SERIES_POINTS), SERIES_MIN);
