@@ -10,11 +10,15 @@ use hdrhistogram::Histogram;
 /// two significant figures; exact means come from the running sums instead).
 const MAX_US: u64 = 86_400 * 1_000_000;
 
+/// The highest trackable value a new histogram is made with (its counts still cover 255 µs).
+const FIRST_HIGH: u64 = 2;
+
 /// An empty histogram: its counts cover 255 µs at first and grow with the largest latency
 /// recorded (up to `MAX_US`), so a component whose requests take milliseconds holds 7 KB, not
 /// the 32 KB a whole day needs. Growing keeps every bucket's bounds, so percentiles are the same.
 fn histogram() -> Histogram<u64> {
-    let mut h = Histogram::new_with_bounds(1, 2, 2).expect("static histogram bounds are valid");
+    let mut h =
+        Histogram::new_with_bounds(1, FIRST_HIGH, 2).expect("static histogram bounds are valid");
     h.auto(true);
     h
 }
@@ -85,9 +89,21 @@ impl ComponentLatency {
             let _ = total.get_or_insert_with(histogram).add(&*h);
             h.reset();
         };
+        // The shared histogram goes back to its first size after a component grew it, so what
+        // `add` keeps of a component (its internal max) never depends on which component, or
+        // which earlier simulation on this thread, was counted before it.
+        let fresh = |s: &mut Histogram<u64>| {
+            if s.high() > FIRST_HIGH {
+                *s = histogram();
+            }
+        };
         match &mut self.interval {
             Some(h) => fold(h),
-            None => SCRATCH.with(|s| fold(&mut s.borrow_mut())),
+            None => SCRATCH.with(|s| {
+                let mut s = s.borrow_mut();
+                fold(&mut s);
+                fresh(&mut s);
+            }),
         }
     }
 
