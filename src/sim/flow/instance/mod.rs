@@ -918,3 +918,6 @@ impl Instance {
 pub fn restart_ns(seconds: f64) -> Nanos {
     (seconds * 1000.0 * MS).round() as Nanos
 }
+
+#[cfg(test)]
+mod tests;
