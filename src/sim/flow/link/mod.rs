@@ -750,3 +750,6 @@ impl Link {
         w.next_waiting(resp.at)
     }
 }
+
+#[cfg(test)]
+mod tests;
