@@ -60,9 +60,6 @@ pub struct Scratch {
     out: Outbox,
 }
 
-/// What the flow phase works on: the core's sources, instances, links and latencies.
-type Net = FlowCore;
-
 /// A load balancer (or a source in front of one) asks each instance of the receiver through its
 /// cache before routing; keeps the healths to route by, and until when they all stay cached.
 #[allow(clippy::too_many_arguments)]
@@ -296,7 +293,7 @@ impl<'w, 's> Flow<'w, 's> {
 }
 
 /// One event, handled by the part of the network it happens to. Returns the component touched.
-fn dispatch(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, ev: Ev) -> Option<u32> {
+fn dispatch(cx: &mut Tick, net: &mut FlowCore, s: &mut Scratch, at: Nanos, ev: Ev) -> Option<u32> {
     match ev {
         Ev::Arrive { link, req } => on_arrive(cx, net, s, at, link, req),
         Ev::Timer {
@@ -336,7 +333,7 @@ fn dispatch(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, ev: Ev) ->
 fn begin_tick(
     agenda: &mut Agenda,
     faults: &mut Faults,
-    net: &mut Net,
+    net: &mut FlowCore,
     s: &mut Scratch,
     from: Nanos,
     until: Nanos,
@@ -387,7 +384,7 @@ fn begin_tick(
 /// it. Returns the component touched.
 fn on_arrive(
     cx: &mut Tick,
-    net: &mut Net,
+    net: &mut FlowCore,
     s: &mut Scratch,
     at: Nanos,
     link: u32,
@@ -459,7 +456,7 @@ fn pick_instance(
 /// Something happens to one instance (a service timer, an action of the command door).
 fn on_instance(
     cx: &mut Tick,
-    net: &mut Net,
+    net: &mut FlowCore,
     instance: u32,
     f: impl FnOnce(&mut Instance, &Surroundings),
 ) -> Option<u32> {
@@ -473,7 +470,13 @@ fn on_instance(
 }
 
 /// Requests held at the sender of `link` may go.
-fn on_release(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, link: u32) -> Option<u32> {
+fn on_release(
+    cx: &mut Tick,
+    net: &mut FlowCore,
+    s: &mut Scratch,
+    at: Nanos,
+    link: u32,
+) -> Option<u32> {
     let l = net.link_mut(link)?;
     l.flow.release_pending = false;
     l.release_held(at, &mut s.released);
@@ -491,7 +494,7 @@ fn on_release(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, link: u3
 /// A response reaches the sender of `link`: a client, or the worker that waits for it.
 fn on_respond(
     cx: &mut Tick,
-    net: &mut Net,
+    net: &mut FlowCore,
     s: &mut Scratch,
     link: u32,
     resp: Response,
@@ -563,7 +566,13 @@ fn on_respond(
 
 /// After each event: what it produced goes out, its events are emitted, and consumers pull if a
 /// worker may have come free or a topic been filled.
-fn after_event(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, touched: Option<u32>) {
+fn after_event(
+    cx: &mut Tick,
+    net: &mut FlowCore,
+    s: &mut Scratch,
+    at: Nanos,
+    touched: Option<u32>,
+) {
     let (topo, until) = (cx.topo, cx.until);
     deliver(cx.routes, cx.agenda, net, s, until);
     cx.events.write_batch(s.out.events.drain(..));
@@ -579,7 +588,7 @@ fn after_event(cx: &mut Tick, net: &mut Net, s: &mut Scratch, at: Nanos, touched
 
 /// Consumers of component `c` pull messages from their topics while they have idle workers
 /// that no pulled message is already on its way to.
-fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, until: Nanos) {
+fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut FlowCore, until: Nanos) {
     let FlowCore {
         instances, links, ..
     } = net;
@@ -623,7 +632,13 @@ fn pull(topo: &Topology, c: u32, at: Nanos, agenda: &mut Agenda, net: &mut Net, 
 
 /// Applies what an event produced: timers, requests and responses onto links or the agenda,
 /// ends of detached requests, and latencies.
-fn deliver(routes: &Routes, agenda: &mut Agenda, net: &mut Net, s: &mut Scratch, until: Nanos) {
+fn deliver(
+    routes: &Routes,
+    agenda: &mut Agenda,
+    net: &mut FlowCore,
+    s: &mut Scratch,
+    until: Nanos,
+) {
     let FlowCore {
         sources,
         instances,
