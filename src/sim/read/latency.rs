@@ -89,20 +89,17 @@ impl ComponentLatency {
             let _ = total.get_or_insert_with(histogram).add(&*h);
             h.reset();
         };
-        // The shared histogram goes back to its first size after a component grew it, so what
-        // `add` keeps of a component (its internal max) never depends on which component, or
-        // which earlier simulation on this thread, was counted before it.
-        let fresh = |s: &mut Histogram<u64>| {
-            if s.high() > FIRST_HIGH {
-                *s = histogram();
-            }
-        };
         match &mut self.interval {
             Some(h) => fold(h),
             None => SCRATCH.with(|s| {
                 let mut s = s.borrow_mut();
                 fold(&mut s);
-                fresh(&mut s);
+                // Back to its first size after a component grew it, so what `add` keeps of a
+                // component (its internal max) never depends on which component, or which
+                // earlier simulation on this thread, was counted before it.
+                if s.high() > FIRST_HIGH {
+                    *s = histogram();
+                }
             }),
         }
     }

@@ -74,6 +74,16 @@ fn job(id: u64, at: Nanos) -> Request {
     Request::sample(id, at, Priority::Medium)
 }
 
+/// What the instance sees around it: its component and the one-hop route, no fallbacks.
+fn around<'a>(comp: &'a ComponentInfo, routes: &'a Routes) -> Surroundings<'a> {
+    Surroundings {
+        comp,
+        routes,
+        stale: 0.0,
+        reroute: &[],
+    }
+}
+
 /// Drives one instance: arrivals and timers in time order, everything it put out collected.
 struct Bench {
     inst: Instance,
@@ -94,12 +104,7 @@ impl Bench {
     }
 
     fn arrive(&mut self, id: u64, at: Nanos) {
-        let w = Surroundings {
-            comp: &self.comp,
-            routes: &self.routes,
-            stale: 0.0,
-            reroute: &[],
-        };
+        let w = around(&self.comp, &self.routes);
         self.inst.arrive(job(id, at), &w, &mut self.out);
     }
 
@@ -109,12 +114,7 @@ impl Bench {
             return false;
         };
         let (at, _, worker, incarnation) = self.out.timers.remove(i);
-        let w = Surroundings {
-            comp: &self.comp,
-            routes: &self.routes,
-            stale: 0.0,
-            reroute: &[],
-        };
+        let w = around(&self.comp, &self.routes);
         self.inst.timer(worker, incarnation, at, &w, &mut self.out);
         true
     }
