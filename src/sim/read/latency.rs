@@ -40,10 +40,11 @@ fn grow_record(h: &mut Histogram<u64>, us: u64) {
 pub struct ComponentLatency {
     /// Since the start (up to the last sample); `None` until the first latency.
     total: Option<Histogram<u64>>,
-    /// Since the last sample, once `pending` overflowed.
+    /// Since the last sample, once `pending` overflowed or a latency was too long for it.
     interval: Option<Histogram<u64>>,
-    /// Latencies (µs) not yet counted.
-    pending: Vec<u64>,
+    /// Latencies (µs) not yet counted, 4 bytes each: one longer than `u32::MAX` µs (71 minutes)
+    /// is counted at once in the interval histogram instead.
+    pending: Vec<u32>,
     /// p50, p95, p99 of the last interval rolled (µs; 0 when it was empty).
     last_interval_us: [u64; 3],
 }
@@ -59,11 +60,15 @@ thread_local! {
 impl ComponentLatency {
     /// Records one latency given in ns.
     pub fn record(&mut self, ns: Nanos) {
-        self.pending.push((ns / 1000).clamp(1, MAX_US));
+        let us = (ns / 1000).clamp(1, MAX_US);
+        match u32::try_from(us) {
+            Ok(us) => self.pending.push(us),
+            Err(_) => grow_record(self.interval.get_or_insert_with(histogram), us),
+        }
         if self.pending.len() >= PENDING_MAX {
             let h = self.interval.get_or_insert_with(histogram);
             for v in self.pending.drain(..) {
-                grow_record(h, v);
+                grow_record(h, v.into());
             }
         }
     }
@@ -82,7 +87,7 @@ impl ComponentLatency {
         );
         let mut fold = |h: &mut Histogram<u64>| {
             for v in pending.drain(..) {
-                grow_record(h, v);
+                grow_record(h, v.into());
             }
             *last = Metric::LATENCY_PERCENTILES.map(|(q, _)| h.value_at_quantile(q));
             // Both histograms share bounds, so adding cannot fail.
@@ -121,7 +126,7 @@ impl ComponentLatency {
             let _ = h.add(iv);
         }
         for v in &self.pending {
-            grow_record(&mut h, *v);
+            grow_record(&mut h, (*v).into());
         }
         h
     }
@@ -130,3 +135,50 @@ impl ComponentLatency {
 /// End-to-end latency of completed logical requests (system level).
 #[derive(Resource, Debug, Clone, Default, Deref, DerefMut)]
 pub struct SystemLatency(pub ComponentLatency);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Nanos = 1_000_000;
+    const HOUR: Nanos = 3_600_000 * MS;
+
+    #[test]
+    fn a_latency_of_hours_counts_beside_milliseconds_and_survives_the_roll() {
+        // Five hours does not fit the pending vector's 4-byte µs: it must still be counted,
+        // in this interval's percentiles and in the whole run, as a plain latency would.
+        let mut lat = ComponentLatency::default();
+        for _ in 0..98 {
+            lat.record(2 * MS);
+        }
+        lat.record(5 * HOUR);
+        lat.record(5 * HOUR);
+        let whole = lat.whole();
+        assert_eq!(whole.len(), 100);
+        assert!(lat.total().is_none(), "nothing rolled yet");
+        lat.roll();
+        let [p50, _, p99] = lat.last_interval_us();
+        assert_eq!(p50, whole.value_at_quantile(0.5));
+        assert!((1_990..=2_010).contains(&p50), "p50 {p50} µs");
+        let five_hours_us = 5 * 3_600 * 1_000_000;
+        assert!(p99 >= five_hours_us * 99 / 100, "p99 {p99} µs");
+        assert_eq!(lat.total().map(|h| h.len()), Some(100));
+        assert_eq!(lat.whole().max(), whole.max());
+        // The next interval starts empty.
+        lat.roll();
+        assert_eq!(lat.last_interval_us(), [0; 3]);
+    }
+
+    #[test]
+    fn a_busy_interval_spills_into_its_own_histogram_without_losing_a_latency() {
+        let mut lat = ComponentLatency::default();
+        for i in 0..(PENDING_MAX as u64 + 10) {
+            lat.record((1 + i % 10) * MS);
+        }
+        assert_eq!(lat.whole().len(), PENDING_MAX as u64 + 10);
+        lat.roll();
+        assert_eq!(lat.total().map(|h| h.len()), Some(PENDING_MAX as u64 + 10));
+        let [p50, _, _] = lat.last_interval_us();
+        assert!((4_950..=6_050).contains(&p50), "p50 {p50} µs");
+    }
+}
