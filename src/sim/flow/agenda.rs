@@ -48,6 +48,20 @@ const IN_SLAB: u32 = 1 << 31;
 /// of the agenda, and a dense slab of them stays in cache where the general one does not.
 const TIMER: u32 = 1 << 30;
 
+/// Puts `item` in a free slot of `slab` (or a new one) and returns the slot.
+fn store<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, item: T) -> u32 {
+    match free.pop() {
+        Some(s) => {
+            slab[s as usize] = item;
+            s
+        }
+        None => {
+            slab.push(item);
+            (slab.len() - 1) as u32
+        }
+    }
+}
+
 /// Pending events, handed out in time order (ties in order of scheduling). Four stores keep
 /// the common cases cheap: what is known at the start of a tick (the wire's deliveries, the
 /// sources' arrivals and the calendar's bucket for the tick) is sorted once; events at the
@@ -131,28 +145,9 @@ impl Agenda {
         } = ev
         {
             let timer = [instance, worker, incarnation];
-            return TIMER
-                | match self.timers_free.pop() {
-                    Some(s) => {
-                        self.timers[s as usize] = timer;
-                        s
-                    }
-                    None => {
-                        self.timers.push(timer);
-                        (self.timers.len() - 1) as u32
-                    }
-                };
+            return TIMER | store(&mut self.timers, &mut self.timers_free, timer);
         }
-        match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = Some(ev);
-                s
-            }
-            None => {
-                self.slab.push(Some(ev));
-                (self.slab.len() - 1) as u32
-            }
-        }
+        store(&mut self.slab, &mut self.free, Some(ev))
     }
 
     /// Puts `req` on the wire of `link` (`l`): its arrival goes on the agenda if it falls in
