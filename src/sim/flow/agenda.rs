@@ -3,7 +3,8 @@
 
 use crate::sim::door::faults::FaultAction;
 use crate::sim::flow::link::Link;
-use crate::sim::flow::request::{Request, Response};
+use crate::sim::flow::prefetch::Touch;
+use crate::sim::flow::request::{Request, Response, Ret};
 use crate::sim::schedule::dist::Nanos;
 use bevy::prelude::*;
 use std::cmp::Reverse;
@@ -35,6 +36,43 @@ pub(in crate::sim) enum Ev {
     Republish { link: u32, req: Request },
     /// A credit given back by the receiver of `link` reaches its sender.
     Credit { link: u32 },
+}
+
+impl Ev {
+    /// What the event happens to (`prefetch`).
+    fn touch(&self) -> Touch {
+        match *self {
+            Ev::Respond {
+                link,
+                resp:
+                    Response {
+                        req:
+                            Request {
+                                ret:
+                                    Ret::Worker {
+                                        instance, worker, ..
+                                    },
+                                ..
+                            },
+                        ..
+                    },
+                ..
+            } => Touch::Answer {
+                link,
+                instance,
+                worker,
+            },
+            Ev::Arrive { link, .. }
+            | Ev::Respond { link, .. }
+            | Ev::Release { link }
+            | Ev::Republish { link, .. }
+            | Ev::Credit { link } => Touch::Link(link),
+            Ev::Timer {
+                instance, worker, ..
+            } => Touch::Instance(instance, Some(worker)),
+            Ev::Fault { instance, .. } => Touch::Instance(instance, None),
+        }
+    }
 }
 
 /// Ticks ahead the agenda's calendar holds; later events wait in its heap.
@@ -295,6 +333,42 @@ impl Agenda {
         self.slab[slot as usize].take()
     }
 
+    /// Asks for the memory of the batch's event `ahead` places behind the next: its batch or
+    /// slab entry (`prefetch`).
+    #[inline]
+    pub(in crate::sim) fn prefetch_entry(&self, ahead: usize) {
+        use crate::sim::flow::prefetch::line;
+        let Some(&(_, _, i)) = self.order.get(self.cursor + ahead) else {
+            return;
+        };
+        let p = if i & IN_SLAB == 0 {
+            self.batch.as_ptr().wrapping_add(i as usize).cast::<u8>()
+        } else if i & TIMER != 0 {
+            let s = (i & !(IN_SLAB | TIMER)) as usize;
+            self.timers.as_ptr().wrapping_add(s).cast::<u8>()
+        } else {
+            let s = (i & !IN_SLAB) as usize;
+            self.slab.as_ptr().wrapping_add(s).cast::<u8>()
+        };
+        line(p);
+    }
+
+    /// What the batch's event `ahead` places behind the next happens to, read without taking
+    /// it (`prefetch`).
+    #[inline]
+    pub(in crate::sim) fn touch(&self, ahead: usize) -> Option<Touch> {
+        let &(_, _, i) = self.order.get(self.cursor + ahead)?;
+        if i & IN_SLAB == 0 {
+            return self.batch.get(i as usize).map(Ev::touch);
+        }
+        let s = i & !(IN_SLAB | TIMER);
+        if i & TIMER != 0 {
+            let &[instance, worker, _] = self.timers.get(s as usize)?;
+            return Some(Touch::Instance(instance, Some(worker)));
+        }
+        self.slab.get(s as usize)?.as_ref().map(Ev::touch)
+    }
+
     /// Events waiting (service timers in progress, at a tick boundary).
     pub fn len(&self) -> usize {
         self.heap.len() + self.instant.len() + self.order.len() - self.cursor + self.in_calendar
@@ -386,5 +460,85 @@ mod tests {
         }
         assert!(out.len() > 5_000, "{} events", out.len());
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn the_events_ahead_are_named_in_the_order_they_come_out_for_the_prefetch() {
+        // Tick 0 schedules timers and credits for tick 5 (the calendar; the timers wait in
+        // their own slab); tick 5's own known events (arrivals, answers to a worker) join them
+        // in its batch. Before each event is taken, `touch(k)` must name what the event taken
+        // k places later happens to, and nothing past the last one.
+        let tick: Nanos = 10;
+        let mut agenda = Agenda::default();
+        agenda.begin(0, tick);
+        agenda.seal();
+        for i in 0..20u32 {
+            let at = 50 + u64::from(i * 7 % 10);
+            let ev = match i % 2 {
+                0 => Ev::Timer {
+                    instance: i,
+                    worker: i + 100,
+                    incarnation: 0,
+                },
+                _ => Ev::Credit { link: i },
+            };
+            agenda.push(at, ev);
+        }
+        assert!(agenda.pop_before(tick).is_none());
+        agenda.begin(5 * tick, 6 * tick);
+        for i in 0..20u32 {
+            let at = 50 + u64::from(i * 3 % 10);
+            let mut req = Request::sample(
+                u64::from(i),
+                at,
+                crate::sim::flow::request::Priority::Medium,
+            );
+            let ev = match i % 2 {
+                0 => Ev::Arrive { link: 200 + i, req },
+                _ => {
+                    req.ret = Ret::Worker {
+                        instance: 300 + i,
+                        worker: 400 + i,
+                        incarnation: 0,
+                    };
+                    let status = crate::sim::flow::request::Reply::Ok;
+                    let resp = Response { at, req, status };
+                    Ev::Respond {
+                        link: 500 + i,
+                        resp,
+                        local: false,
+                    }
+                }
+            };
+            agenda.push(at, ev);
+        }
+        agenda.seal();
+        let (mut named, mut came) = (vec![], vec![]);
+        loop {
+            named.push((0..6).map(|k| agenda.touch(k)).collect::<Vec<_>>());
+            (0..10).for_each(|k| agenda.prefetch_entry(k));
+            let Some((_, ev)) = agenda.pop_before(6 * tick) else {
+                break;
+            };
+            came.push(ev.touch());
+        }
+        assert_eq!(came.len(), 40);
+        for (j, ahead) in named.iter().enumerate() {
+            for (k, touch) in ahead.iter().enumerate() {
+                assert_eq!(*touch, came.get(j + k).copied(), "{k} after event {j}");
+            }
+        }
+        let kinds = |f: fn(&Touch) -> bool| came.iter().filter(|t| f(t)).count();
+        assert_eq!(
+            kinds(|t| matches!(t, Touch::Instance(i, Some(w)) if *w == i + 100)),
+            10
+        );
+        assert_eq!(
+            kinds(
+                |t| matches!(t, Touch::Answer { instance, worker, .. } if *worker == instance + 100)
+            ),
+            10
+        );
+        assert_eq!(kinds(|t| matches!(t, Touch::Link(_))), 20);
     }
 }

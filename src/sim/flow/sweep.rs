@@ -16,6 +16,7 @@ use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::instance::{Instance, Outbox, Surroundings};
 use crate::sim::flow::link::Admit;
 use crate::sim::flow::link::{Link, NodeRef};
+use crate::sim::flow::prefetch;
 use crate::sim::flow::request::{Outcome, Reply, Request, Response, Ret};
 use crate::sim::flow::source::TrafficSource;
 use crate::sim::read::events::{EventKind, SimEvent, Subject};
@@ -268,7 +269,11 @@ impl<'w, 's> Flow<'w, 's> {
             peaks,
             until,
         };
+        let prefetch = prefetch::worth_it(net);
         while let Some((at, ev)) = cx.agenda.pop_before(cx.until) {
+            if prefetch {
+                prefetch::ahead(cx.agenda, net, cx.topo);
+            }
             let touched = dispatch(&mut cx, net, s, at, ev);
             after_event(&mut cx, net, s, at, touched);
         }

@@ -344,6 +344,14 @@ impl Instance {
         }
     }
 
+    /// Asks for the memory of worker `w`'s slot (`prefetch`).
+    #[inline]
+    pub(in crate::sim) fn prefetch_worker(&self, w: u32) {
+        if let Some(slot) = self.workers.get(w as usize) {
+            crate::sim::flow::prefetch::lines(slot);
+        }
+    }
+
     /// Requests queued, in service or waiting downstream.
     pub fn outstanding(&self) -> u64 {
         self.queued + self.busy + self.waiting
