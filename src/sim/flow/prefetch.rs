@@ -4,8 +4,9 @@
 //! few places behind it can already be on its way: three stages, each reading only what the
 //! stage before brought in. Far ahead, where the event waits (its batch or slab entry); nearer,
 //! the link or instance it happens to; next, what those lead to (the receiver's instance, the
-//! worker's slot). A prefetch is a hint with no effect on what the simulation computes. It is
-//! only issued when the links and instances outgrow a core's cache (`worth_it`).
+//! worker's slot, the link a finished service goes on over). A prefetch is a hint with no
+//! effect on what the simulation computes. It is only issued when the links and instances
+//! outgrow a core's cache (`worth_it`).
 
 use crate::sim::flow::agenda::Agenda;
 use crate::sim::flow::core::FlowCore;
@@ -90,6 +91,13 @@ pub(in crate::sim) fn ahead(agenda: &Agenda, net: &FlowCore, topo: &Topology) {
         ) => {
             if let Some(inst) = net.instances.get(i as usize) {
                 inst.prefetch_worker(w);
+                // A service done goes on to the next hop: with one way out, it is known.
+                if let Some(c) = topo.components.get(inst.component as usize)
+                    && let [(_, out, _)] = c.out[..]
+                    && let Some(link) = net.links.get(out as usize)
+                {
+                    lines(link);
+                }
             }
         }
         Some(Touch::Instance(_, None)) | None => {}
