@@ -3,7 +3,6 @@
 
 use crate::sim::door::faults::FaultAction;
 use crate::sim::flow::link::Link;
-use crate::sim::flow::prefetch::Touch;
 use crate::sim::flow::request::{Request, Response, Ret};
 use crate::sim::schedule::dist::Nanos;
 use bevy::prelude::*;
@@ -36,6 +35,24 @@ pub(in crate::sim) enum Ev {
     Republish { link: u32, req: Request },
     /// A credit given back by the receiver of `link` reaches its sender.
     Credit { link: u32 },
+}
+
+/// What an event happens to, as far as its state in memory goes (for a prefetch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::sim) enum Touch {
+    /// A link, by index (an arrival, a response, a release, a credit).
+    Link(u32),
+    /// An instance, by index, and the worker whose timer fires, if it is a timer.
+    Instance(u32, Option<u32>),
+    /// A response coming back over `link` to a worker of `instance` waiting for it.
+    Answer {
+        /// The link it comes back over.
+        link: u32,
+        /// The caller's instance.
+        instance: u32,
+        /// The worker waiting.
+        worker: u32,
+    },
 }
 
 impl Ev {
@@ -333,15 +350,12 @@ impl Agenda {
         self.slab[slot as usize].take()
     }
 
-    /// Asks for the memory of the batch's event `ahead` places behind the next: its batch or
-    /// slab entry (`prefetch`).
+    /// Where the batch's event `ahead` places behind the next waits: its batch or slab entry
+    /// (for a prefetch; nothing is read).
     #[inline]
-    pub(in crate::sim) fn prefetch_entry(&self, ahead: usize) {
-        use crate::sim::flow::prefetch::line;
-        let Some(&(_, _, i)) = self.order.get(self.cursor + ahead) else {
-            return;
-        };
-        let p = if i & IN_SLAB == 0 {
+    pub(in crate::sim) fn entry_at(&self, ahead: usize) -> Option<*const u8> {
+        let &(_, _, i) = self.order.get(self.cursor + ahead)?;
+        Some(if i & IN_SLAB == 0 {
             self.batch.as_ptr().wrapping_add(i as usize).cast::<u8>()
         } else if i & TIMER != 0 {
             let s = (i & !(IN_SLAB | TIMER)) as usize;
@@ -349,8 +363,7 @@ impl Agenda {
         } else {
             let s = (i & !IN_SLAB) as usize;
             self.slab.as_ptr().wrapping_add(s).cast::<u8>()
-        };
-        line(p);
+        })
     }
 
     /// What the batch's event `ahead` places behind the next happens to, read without taking
@@ -516,7 +529,7 @@ mod tests {
         let (mut named, mut came) = (vec![], vec![]);
         loop {
             named.push((0..6).map(|k| agenda.touch(k)).collect::<Vec<_>>());
-            (0..10).for_each(|k| agenda.prefetch_entry(k));
+            assert!((0..10).all(|k| agenda.entry_at(k).is_some() == agenda.touch(k).is_some()));
             let Some((_, ev)) = agenda.pop_before(6 * tick) else {
                 break;
             };

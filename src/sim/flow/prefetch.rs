@@ -8,7 +8,7 @@
 //! effect on what the simulation computes. It is only issued when the links and instances
 //! outgrow a core's cache (`worth_it`).
 
-use crate::sim::flow::agenda::Agenda;
+use crate::sim::flow::agenda::{Agenda, Touch};
 use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::instance::Instance;
 use crate::sim::flow::link::Link;
@@ -31,28 +31,12 @@ pub(in crate::sim) fn worth_it(net: &FlowCore) -> bool {
     links + instances > WORTH_ABOVE
 }
 
-/// What an event happens to, as far as its state in memory goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::sim) enum Touch {
-    /// A link, by index (an arrival, a response, a release, a credit).
-    Link(u32),
-    /// An instance, by index, and the worker whose timer fires, if it is a timer.
-    Instance(u32, Option<u32>),
-    /// A response coming back over `link` to a worker of `instance` waiting for it.
-    Answer {
-        /// The link it comes back over.
-        link: u32,
-        /// The caller's instance.
-        instance: u32,
-        /// The worker waiting.
-        worker: u32,
-    },
-}
-
 /// Asks for the memory of the events a few places behind the next one (see the module doc).
 #[inline]
 pub(in crate::sim) fn ahead(agenda: &Agenda, net: &FlowCore, topo: &Topology) {
-    agenda.prefetch_entry(ENTRY);
+    if let Some(p) = agenda.entry_at(ENTRY) {
+        line(p);
+    }
     match agenda.touch(TARGET) {
         Some(Touch::Link(l)) => {
             if let Some(link) = net.links.get(l as usize) {
@@ -90,7 +74,9 @@ pub(in crate::sim) fn ahead(agenda: &Agenda, net: &FlowCore, topo: &Topology) {
             },
         ) => {
             if let Some(inst) = net.instances.get(i as usize) {
-                inst.prefetch_worker(w);
+                if let Some(slot) = inst.worker_slot(w) {
+                    lines(slot);
+                }
                 // A service done goes on to the next hop: with one way out, it is known.
                 if let Some(c) = topo.components.get(inst.component as usize)
                     && let [(_, out, _)] = c.out[..]

@@ -344,12 +344,10 @@ impl Instance {
         }
     }
 
-    /// Asks for the memory of worker `w`'s slot (`prefetch`).
+    /// Worker `w`'s slot (the prefetch asks for its memory).
     #[inline]
-    pub(in crate::sim) fn prefetch_worker(&self, w: u32) {
-        if let Some(slot) = self.workers.get(w as usize) {
-            crate::sim::flow::prefetch::lines(slot);
-        }
+    pub(in crate::sim) fn worker_slot(&self, w: u32) -> Option<&Worker> {
+        self.workers.get(w as usize)
     }
 
     /// Requests queued, in service or waiting downstream.
