@@ -2,7 +2,10 @@
 # Mesa's software Vulkan. Starting a fresh xvfb-run for every command raced the previous
 # server's shutdown: a CI run once failed to open the display (XOpenDisplayFailed) on its
 # third start. Here each server is started once, waited for until it accepts connections, and
-# started again only if it has died.
+# started again only if it has died. -noreset: by default an X server resets itself when its last
+# client disconnects, and an app started while the server is resetting (right after the one
+# before it exited) fails with XOpenDisplayFailed; that failed two CI runs in a row at the click
+# and edit tests. Before each command, on_display also waits until the display answers.
 #   start_display 1600x900     # in the calling shell, before any pipeline uses it
 #   on_display 1600x900 "$bin" shot ... | tail -n 1
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
@@ -15,7 +18,7 @@ start_display() {
   # -displayfd: the server picks a free display itself and writes its number once it is ready.
   # Its output goes to a log, never to the caller's stdout: a server left holding a pipe open
   # would keep the reader at its other end waiting.
-  Xvfb -displayfd 3 -screen 0 "${size}x24" -nolisten tcp 3>"$numfile" \
+  Xvfb -displayfd 3 -screen 0 "${size}x24" -nolisten tcp -noreset 3>"$numfile" \
     >>"$XDG_RUNTIME_DIR/xvfb-$size.log" 2>&1 </dev/null &
   display_pid[$size]=$!
   for _ in $(seq 200); do
@@ -44,5 +47,17 @@ on_display() {
   if [ -z "${display_pid[$size]:-}" ] || ! kill -0 "${display_pid[$size]}" 2>/dev/null; then
     start_display "$size"
   fi
+  wait_for_display ":${display_num[$size]}"
   DISPLAY=":${display_num[$size]}" DISPLAY_SIZE="$size" "$@"
+}
+
+# Waits (up to 10 s) until a client can open the display: xdotool opens it and asks its size.
+wait_for_display() {
+  local d="$1"
+  for _ in $(seq 200); do
+    DISPLAY="$d" xdotool getdisplaygeometry >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "display $d does not accept connections" >&2
+  return 1
 }
