@@ -4,7 +4,8 @@
 //! few places behind it can already be on its way: three stages, each reading only what the
 //! stage before brought in. Far ahead, where the event waits (its batch or slab entry); nearer,
 //! the link or instance it happens to; next, what those lead to (the receiver's instance, the
-//! worker's slot, the link a finished service goes on over). A prefetch is a hint with no
+//! worker's slot, the link a finished service goes on over, the component's info), found
+//! through the topology's dense table of sole instances and ways out (`Topology::sole`). A prefetch is a hint with no
 //! effect on what the simulation computes. It is only issued when the links and instances
 //! outgrow a core's cache (`worth_it`).
 
@@ -58,12 +59,16 @@ pub(in crate::sim) fn ahead(agenda: &Agenda, net: &FlowCore, topo: &Topology) {
     match agenda.touch(DEEPER) {
         Some(Touch::Link(l)) => {
             // A request arriving goes to one of the receiver's instances; with one, it is known.
-            if let Some(link) = net.links.get(l as usize)
-                && let Some(c) = topo.components.get(link.to as usize)
-                && let [i] = c.instance_ids[..]
-                && let Some(inst) = net.instances.get(i as usize)
-            {
-                lines(inst);
+            if let Some(link) = net.links.get(l as usize) {
+                let c = link.to;
+                if let Some(inst) = topo
+                    .sole(c)
+                    .instance()
+                    .and_then(|i| net.instances.get(i as usize))
+                {
+                    lines(inst);
+                }
+                component(topo, c);
             }
         }
         Some(
@@ -79,15 +84,23 @@ pub(in crate::sim) fn ahead(agenda: &Agenda, net: &FlowCore, topo: &Topology) {
                     lines(slot);
                 }
                 // A service done goes on to the next hop: with one way out, it is known.
-                if let Some(c) = topo.components.get(inst.component as usize)
-                    && let [(_, out, _)] = c.out[..]
-                    && let Some(link) = net.links.get(out as usize)
-                {
+                let c = inst.component;
+                if let Some(link) = topo.sole(c).out().and_then(|l| net.links.get(l as usize)) {
                     lines(link);
                 }
+                component(topo, c);
             }
         }
         Some(Touch::Instance(_, None)) | None => {}
+    }
+}
+
+/// Asks for the info of component `c` (its address is known without reading anything): an
+/// arrival reads its load shedding, a finished service its cache ratio and ways out.
+#[inline]
+fn component(topo: &Topology, c: u32) {
+    if let Some(info) = topo.components.get(c as usize) {
+        lines(info);
     }
 }
 

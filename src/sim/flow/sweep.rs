@@ -400,8 +400,32 @@ fn on_arrive(
     } = net;
     let l = links.get_mut(link as usize)?;
     l.counters.delivered += 1;
-    let info = &cx.topo.components[l.to as usize];
-    let k = if info.instances.len() == 1 {
+    // With one instance the receiver is known from the dense table, with no walk through the
+    // component's instance list.
+    let i = if let Some(i) = cx.topo.sole(l.to).instance() {
+        i
+    } else {
+        let info = &cx.topo.components[l.to as usize];
+        info.instance_ids[pick_k(cx, instances, s, l, info, at)]
+    };
+    let window = cx.surroundings(l.to);
+    let inst = instances.get_mut(i as usize)?;
+    let before = inst.queued;
+    inst.arrive(req, &window, &mut s.out);
+    cx.peaks.change(inst.component, before, inst.queued);
+    Some(l.to)
+}
+
+/// Which of the receiver's several instances a request arriving on `l` goes to.
+fn pick_k(
+    cx: &mut Tick,
+    instances: &[Instance],
+    s: &mut Scratch,
+    l: &mut Link,
+    info: &crate::sim::schedule::topology::ComponentInfo,
+    at: Nanos,
+) -> usize {
+    if info.instances.len() == 1 {
         0
     } else if l.call == CallKind::Pull {
         // A pulled message goes to the instance with the most idle workers.
@@ -415,13 +439,7 @@ fn on_arrive(
             .map_or(0, |x| x.0)
     } else {
         pick_instance(cx, instances, s, l, info, at)
-    };
-    let window = cx.surroundings(l.to);
-    let inst = instances.get_mut(info.instance_ids[k] as usize)?;
-    let before = inst.queued;
-    inst.arrive(req, &window, &mut s.out);
-    cx.peaks.change(inst.component, before, inst.queued);
-    Some(l.to)
+    }
 }
 
 /// The link's load-balancing strategy picks one of the receiver's instances (`Healthiest` asks

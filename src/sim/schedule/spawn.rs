@@ -234,6 +234,7 @@ fn spawn_component(
             QueueSpec::Unbounded => None,
         },
     });
+    topo.refresh_sole(ci);
     let spawned = c.autoscale.map_or(c.instances, |a| a.max.max(c.instances));
     for k in 0..spawned {
         let inst = spawn_instance(world, topo, s, ci);
@@ -312,6 +313,7 @@ fn spawn_instance(world: &mut World, topo: &mut Topology, s: &Scenario, ci: u32)
     let info = &mut topo.components[ci as usize];
     info.instances.push(ie);
     info.instance_ids.push(idx);
+    topo.refresh_sole(ci);
     topo.instances.push(ie);
     topo.instance_names.push(name);
     idx
@@ -405,6 +407,9 @@ fn make_link(
             .out
             .push((to, li as u32, l.call)),
         NodeRef::Source(si) => topo.source_links[si as usize].push(li as u32),
+    }
+    if let NodeRef::Component(f) = from {
+        topo.refresh_sole(f);
     }
     link
 }

@@ -114,9 +114,73 @@ pub struct Topology {
     pub unit: u64,
     /// Per link: the link to its alternative route, if the scenario names one.
     pub alternatives: Vec<Option<u32>>,
+    /// Per component, dense: its one instance and its one way out, where it has only one
+    /// (`Topology::refresh_sole`). The flow phase finds an arrival's instance here, with no
+    /// walk through the component's info and instance list: two cache misses fewer per event
+    /// once a system outgrows the cache.
+    pub(crate) sole: Vec<Sole>,
+}
+
+/// A component's one instance and one way out, if it has exactly one of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sole {
+    /// Global index of the component's instance, if it has exactly one (spares included).
+    instance: u32,
+    /// Index of the link the component calls, if it has exactly one way out.
+    out: u32,
+}
+
+impl Sole {
+    const NONE: Sole = Sole {
+        instance: u32::MAX,
+        out: u32::MAX,
+    };
+
+    /// The component's one instance, if it has exactly one.
+    pub fn instance(self) -> Option<u32> {
+        (self.instance != u32::MAX).then_some(self.instance)
+    }
+
+    /// The component's one way out, if it has exactly one.
+    pub fn out(self) -> Option<u32> {
+        (self.out != u32::MAX).then_some(self.out)
+    }
+
+    fn of(c: &ComponentInfo) -> Self {
+        Sole {
+            instance: match c.instance_ids[..] {
+                [i] => i,
+                _ => u32::MAX,
+            },
+            out: match c.out[..] {
+                [(_, l, _)] => l,
+                _ => u32::MAX,
+            },
+        }
+    }
 }
 
 impl Topology {
+    /// Brings component `c`'s entry of `sole` up to date: called whenever its instances or
+    /// its ways out change.
+    pub fn refresh_sole(&mut self, c: u32) {
+        let Some(info) = self.components.get(c as usize) else {
+            return;
+        };
+        let sole = Sole::of(info);
+        let c = c as usize;
+        if self.sole.len() <= c {
+            self.sole.resize(c + 1, Sole::NONE);
+        }
+        self.sole[c] = sole;
+    }
+
+    /// Component `c`'s one instance and one way out, where it has only one.
+    #[inline]
+    pub fn sole(&self, c: u32) -> Sole {
+        self.sole.get(c as usize).copied().unwrap_or(Sole::NONE)
+    }
+
     /// Index of the component called `name`.
     pub fn component(&self, name: &str) -> Option<&ComponentInfo> {
         self.components.iter().find(|c| c.name == name)
