@@ -14,7 +14,7 @@ use crate::sim::door::faults::Faults;
 use crate::sim::flow::agenda::{Agenda, Ev};
 use crate::sim::flow::core::FlowCore;
 use crate::sim::flow::instance::{Instance, Outbox, Surroundings};
-use crate::sim::flow::link::Admit;
+use crate::sim::flow::link::{Admit, Due};
 use crate::sim::flow::link::{Link, NodeRef};
 use crate::sim::flow::prefetch;
 use crate::sim::flow::request::{Outcome, Reply, Request, Response, Ret};
@@ -51,8 +51,6 @@ impl QueuePeaks {
 /// Buffers reused from tick to tick.
 #[derive(Default)]
 pub struct Scratch {
-    requests: Vec<Request>,
-    responses: Vec<Response>,
     sends: Vec<(u32, Request)>,
     loads: Vec<(bool, u64, f64)>,
     published_to: Vec<u32>,
@@ -351,22 +349,21 @@ fn begin_tick(
         let Some(link) = links.get_mut(li as usize) else {
             continue;
         };
-        link.take_due(until, &mut s.requests, &mut s.responses);
+        link.take_due_each(until, |m| match m {
+            Due::Request(req) => agenda.push(req.at, Ev::Arrive { link: li, req }),
+            Due::Response(resp) => {
+                let ev = Ev::Respond {
+                    link: li,
+                    resp,
+                    local: false,
+                };
+                agenda.push(resp.at, ev);
+            }
+        });
         if link.forward.is_empty() && link.backward.is_empty() {
             agenda.wired_flag[li as usize] = false;
         } else {
             agenda.wired.push(li);
-        }
-        for r in s.requests.drain(..) {
-            agenda.push(r.at, Ev::Arrive { link: li, req: r });
-        }
-        for resp in s.responses.drain(..) {
-            let ev = Ev::Respond {
-                link: li,
-                resp,
-                local: false,
-            };
-            agenda.push(resp.at, ev);
         }
     }
     // Instance actions from the command door that begin in this tick.

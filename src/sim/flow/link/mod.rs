@@ -394,6 +394,15 @@ impl Link {
         requests: &mut Vec<Request>,
         responses: &mut Vec<Response>,
     ) {
+        self.take_due_each(until, |m| match m {
+            Due::Request(r) => requests.push(r),
+            Due::Response(r) => responses.push(r),
+        });
+    }
+
+    /// Hands `f` each request, then each response, arriving before `until`, in sending order,
+    /// stamped with its arrival time: straight from the wire to where it goes next.
+    pub fn take_due_each(&mut self, until: Nanos, mut f: impl FnMut(Due)) {
         // Nothing due: no scan of what is on the wire.
         if self.due >= until {
             return;
@@ -401,12 +410,12 @@ impl Link {
         let forward = self.forward.take_due(until, |t| {
             let mut r = t.msg;
             r.at = t.arrive;
-            requests.push(r);
+            f(Due::Request(r));
         });
         let backward = self.backward.take_due(until, |t| {
             let mut r = t.msg;
             r.at = t.arrive;
-            responses.push(r);
+            f(Due::Response(r));
         });
         self.due = forward.min(backward);
     }
@@ -749,6 +758,15 @@ impl Link {
         w.answered(resp);
         w.next_waiting(resp.at)
     }
+}
+
+/// What arrives off a link's wire: a request at its receiver, or a response at its sender.
+#[derive(Debug, Clone, Copy)]
+pub enum Due {
+    /// A request, at the link's receiver.
+    Request(Request),
+    /// A response, at the link's sender.
+    Response(Response),
 }
 
 #[cfg(test)]
