@@ -107,7 +107,16 @@ impl Instance {
 
     /// The link to `target` and how it is called (an alternative route in force replaces it).
     fn link_to(&self, target: u32, w: &Surroundings) -> Option<(u32, CallKind)> {
-        let &(_, link, call) = w.comp.out.iter().find(|o| o.0 == target)?;
+        // One way out: known from the dense table, with no walk through the component's list.
+        let (link, call) = match w.sole.out_to(target) {
+            Some(out) => out,
+            None => w
+                .comp
+                .out
+                .iter()
+                .find(|o| o.0 == target)
+                .map(|o| (o.1, o.2))?,
+        };
         Some(match w.reroute.get(link as usize) {
             Some(Some(alt)) => *alt,
             _ => (link, call),

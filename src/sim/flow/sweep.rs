@@ -209,6 +209,7 @@ impl Tick<'_, '_, '_, '_> {
             routes: self.routes,
             reroute: &self.fallbacks.reroute,
             stale: self.fallbacks.stale.get(c as usize).copied().unwrap_or(0.0),
+            sole: self.topo.sole(c),
         }
     }
 }

@@ -128,12 +128,25 @@ pub struct Sole {
     instance: u32,
     /// Index of the link the component calls, if it has exactly one way out.
     out: u32,
+    /// The component that link leads to.
+    out_to: u32,
+    /// How that link is called.
+    out_call: CallKind,
+}
+
+impl Default for Sole {
+    /// Nothing known: every lookup goes through the component's info.
+    fn default() -> Self {
+        Self::NONE
+    }
 }
 
 impl Sole {
     const NONE: Sole = Sole {
         instance: u32::MAX,
         out: u32::MAX,
+        out_to: u32::MAX,
+        out_call: CallKind::Sync,
     };
 
     /// The component's one instance, if it has exactly one.
@@ -146,16 +159,24 @@ impl Sole {
         (self.out != u32::MAX).then_some(self.out)
     }
 
+    /// The link to `target` and how it is called, if it is the component's one way out.
+    pub fn out_to(self, target: u32) -> Option<(u32, CallKind)> {
+        (self.out != u32::MAX && self.out_to == target).then_some((self.out, self.out_call))
+    }
+
     fn of(c: &ComponentInfo) -> Self {
+        let (out, out_to, out_call) = match c.out[..] {
+            [(to, l, call)] => (l, to, call),
+            _ => (u32::MAX, u32::MAX, CallKind::Sync),
+        };
         Sole {
             instance: match c.instance_ids[..] {
                 [i] => i,
                 _ => u32::MAX,
             },
-            out: match c.out[..] {
-                [(_, l, _)] => l,
-                _ => u32::MAX,
-            },
+            out,
+            out_to,
+            out_call,
         }
     }
 }
@@ -203,5 +224,59 @@ impl Topology {
             .instance_ids
             .get(k as usize)
             .copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(instance_ids: Vec<u32>, out: Vec<(u32, u32, CallKind)>) -> ComponentInfo {
+        ComponentInfo {
+            index: 0,
+            name: "web".into(),
+            kind: Kind::Service,
+            hit_ratio: 0.0,
+            shed: None,
+            entity: Entity::PLACEHOLDER,
+            instances: instance_ids.iter().map(|_| Entity::PLACEHOLDER).collect(),
+            instance_ids,
+            in_links: vec![],
+            out,
+            pull_links: vec![],
+            workers_real: 1,
+            queue_real: None,
+        }
+    }
+
+    #[test]
+    fn the_sole_table_names_a_components_one_instance_and_way_out_and_nothing_else() {
+        let mut topo = Topology {
+            components: vec![
+                component(vec![7], vec![(1, 3, CallKind::Async)]),
+                component(
+                    vec![8, 9],
+                    vec![(0, 4, CallKind::Sync), (2, 5, CallKind::Sync)],
+                ),
+            ],
+            ..default()
+        };
+        topo.refresh_sole(0);
+        topo.refresh_sole(1);
+        let one = topo.sole(0);
+        assert_eq!(one.instance(), Some(7));
+        assert_eq!(one.out(), Some(3));
+        assert_eq!(one.out_to(1), Some((3, CallKind::Async)));
+        assert_eq!(one.out_to(2), None, "a target it has no link to");
+        let two = topo.sole(1);
+        assert_eq!(
+            (two.instance(), two.out(), two.out_to(0)),
+            (None, None, None)
+        );
+        assert_eq!(topo.sole(5), Sole::NONE, "a component that is not there");
+        // A second instance added later: the table follows.
+        topo.components[0].instance_ids.push(10);
+        topo.refresh_sole(0);
+        assert_eq!(topo.sole(0).instance(), None);
     }
 }

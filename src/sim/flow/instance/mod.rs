@@ -195,6 +195,8 @@ pub struct Surroundings<'a> {
     pub stale: f64,
     /// Per link: the alternative route in use instead, if any.
     pub reroute: &'a [Option<(u32, CallKind)>],
+    /// The component's one instance and way out, from the topology's dense table.
+    pub sole: crate::sim::schedule::topology::Sole,
 }
 
 /// An instance entity's state.

@@ -81,6 +81,7 @@ fn around<'a>(comp: &'a ComponentInfo, routes: &'a Routes) -> Surroundings<'a> {
         routes,
         stale: 0.0,
         reroute: &[],
+        sole: Default::default(),
     }
 }
 
