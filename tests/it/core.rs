@@ -77,6 +77,7 @@ fn an_instance_serves_one_per_worker_queues_to_its_capacity_drops_past_it_and_a_
         routes: &routes,
         stale: 0.0,
         reroute: &[None],
+        sole: topo.sole(0),
     };
     let mut out = Outbox::default();
     // Three arrive at once: one is served, one waits, the third finds the queue full.
@@ -137,6 +138,7 @@ fn an_instance_with_two_workers_serves_two_at_once() {
         routes: &routes,
         stale: 0.0,
         reroute: &[None],
+        sole: topo.sole(0),
     };
     let mut out = Outbox::default();
     for id in 1..=3 {
