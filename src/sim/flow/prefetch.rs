@@ -4,10 +4,10 @@
 //! few places behind it can already be on its way: three stages, each reading only what the
 //! stage before brought in. Far ahead, where the event waits (its batch or slab entry); nearer,
 //! the link or instance it happens to; next, what those lead to (the receiver's instance, the
-//! worker's slot, the link a finished service goes on over, the component's info), found
-//! through the topology's dense table of sole instances and ways out (`Topology::sole`). A prefetch is a hint with no
-//! effect on what the simulation computes. It is only issued when the links and instances
-//! outgrow a core's cache (`worth_it`).
+//! worker's slot, the link a finished service goes on over, the component's info), found through
+//! the topology's dense table of sole instances and ways out (`Topology::sole`). A prefetch is a
+//! hint with no effect on what the simulation computes. It is only issued when the links and
+//! instances outgrow a core's cache (`worth_it`).
 
 use crate::sim::flow::agenda::{Agenda, Touch};
 use crate::sim::flow::core::FlowCore;

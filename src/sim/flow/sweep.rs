@@ -399,12 +399,12 @@ fn on_arrive(
     let l = links.get_mut(link as usize)?;
     l.counters.delivered += 1;
     // With one instance the receiver is known from the dense table, with no walk through the
-    // component's instance list.
+    // component's instance list; with several, the link picks one.
     let i = if let Some(i) = cx.topo.sole(l.to).instance() {
         i
     } else {
         let info = &cx.topo.components[l.to as usize];
-        info.instance_ids[pick_k(cx, instances, s, l, info, at)]
+        info.instance_ids[pick_instance(cx, instances, s, l, info, at)]
     };
     let window = cx.surroundings(l.to);
     let inst = instances.get_mut(i as usize)?;
@@ -414,34 +414,9 @@ fn on_arrive(
     Some(l.to)
 }
 
-/// Which of the receiver's several instances a request arriving on `l` goes to.
-fn pick_k(
-    cx: &mut Tick,
-    instances: &[Instance],
-    s: &mut Scratch,
-    l: &mut Link,
-    info: &crate::sim::schedule::topology::ComponentInfo,
-    at: Nanos,
-) -> usize {
-    if info.instances.len() == 1 {
-        0
-    } else if l.call == CallKind::Pull {
-        // A pulled message goes to the instance with the most idle workers.
-        l.pulling = l.pulling.saturating_sub(1);
-        let caps = info
-            .instance_ids
-            .iter()
-            .map(|i| instances.get(*i as usize).map_or(0, |i| i.pull_capacity()));
-        caps.enumerate()
-            .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
-            .map_or(0, |x| x.0)
-    } else {
-        pick_instance(cx, instances, s, l, info, at)
-    }
-}
-
-/// The link's load-balancing strategy picks one of the receiver's instances (`Healthiest` asks
-/// each instance's health through the sender's cache first).
+/// Which of the receiver's several instances a request arriving on `l` goes to: a pulled
+/// message to the one with the most idle workers; otherwise the link's load-balancing strategy
+/// picks (`Healthiest` asks each instance's health through the sender's cache first).
 fn pick_instance(
     cx: &mut Tick,
     instances: &[Instance],
@@ -450,6 +425,17 @@ fn pick_instance(
     info: &crate::sim::schedule::topology::ComponentInfo,
     at: Nanos,
 ) -> usize {
+    if l.call == CallKind::Pull {
+        l.pulling = l.pulling.saturating_sub(1);
+        let caps = info
+            .instance_ids
+            .iter()
+            .map(|i| instances.get(*i as usize).map_or(0, |i| i.pull_capacity()));
+        return caps
+            .enumerate()
+            .max_by_key(|(i, c)| (*c, std::cmp::Reverse(*i)))
+            .map_or(0, |x| x.0);
+    }
     if l.strategy == crate::scenario::Balancing::Healthiest {
         let n = info.instances.len();
         if at < l.flow.instance_fresh_until && l.flow.instance_health.len() == n {
